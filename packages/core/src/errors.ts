@@ -103,3 +103,14 @@ export function grpcCodeName(code: number): string {
   for (const [name, value] of Object.entries(GrpcStatus)) if (value === code) return name;
   return 'UNKNOWN';
 }
+
+/**
+ * A container could not be launched. `message` is what Mesos would put after
+ * `Failed to launch container: ` (e.g. `Unknown CNI network 'blue'`).
+ */
+export class ContainerizerError extends IppcError<'CONTAINER_LAUNCH_FAILED' | 'CONTAINER_NOT_FOUND' | 'CONTAINER_DESTROY_FAILED'> {
+  constructor(code: 'CONTAINER_LAUNCH_FAILED' | 'CONTAINER_NOT_FOUND' | 'CONTAINER_DESTROY_FAILED', message: string, options?: IppcErrorOptions) {
+    super(code, code === 'CONTAINER_NOT_FOUND' ? GrpcStatus.NOT_FOUND : GrpcStatus.INTERNAL, message, options);
+    this.name = 'ContainerizerError';
+  }
+}

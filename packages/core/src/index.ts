@@ -3,10 +3,17 @@
  *
  * @example
  * ```ts
- * import { IppcError, createLogger } from '@ippc/core';
+ * import { status } from '@grpc/grpc-js';
+ * import { IppcError, createGrpcServer, createLogger } from '@ippc/core';
  * const log = createLogger({ component: 'ipam' });
+ * const grpc = createGrpcServer({ auth: { token: process.env.IPPC_TOKEN! } });
+ * await grpc.listen('127.0.0.1:0');
  * throw new IppcError('IPAM_POOL_EXHAUSTED', status.RESOURCE_EXHAUSTED, 'pool blue has no free address');
  * ```
  */
+export * from './containerizer.js';
 export * from './errors.js';
+export * from './grpc.js';
+export * from './http.js';
+export * from './isolator.js';
 export * from './log.js';

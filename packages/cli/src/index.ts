@@ -1,6 +1,6 @@
 /**
- * @ippc/cli: The ippc command line: cluster up/down/status/logs, task run/list/kill, net check, doctor.
+ * @ippc/cli: the `ippc` command (bin: src/bin/ippc.ts). Run `ippc --help`.
  *
- * Implementation lands with issue #8.
+ * The package exports the output helpers its commands share.
  */
-export {};
+export { emit, fail, table } from './output.js';

@@ -11,6 +11,7 @@
  */
 export * from './bootstrap.js';
 export * from './docker.js';
+export * from './doctor.js';
 export * from './errors.js';
 export { run, runOrThrow, which, type RunOptions, type RunResult } from './exec.js';
 export * from './images.js';

@@ -1,0 +1,21 @@
+import { isIppcError } from '@ippc/core';
+
+/** Renders rows as an aligned text table (first row = header). */
+export function table(rows: string[][]): string {
+  const widths: number[] = [];
+  for (const row of rows) row.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, cell.length)));
+  return rows.map((row) => row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i] ?? 0))).join('  ')).join('\n');
+}
+
+/** Prints `value` as JSON when `json`, else calls `text` to print it for people. */
+export function emit(json: boolean | undefined, value: unknown, text: () => string): void {
+  console.log(json ? JSON.stringify(value, null, 2) : text());
+}
+
+/** One place that turns any error into the CLI's exit: a code and a message, as JSON with --json. */
+export function fail(err: unknown, json: boolean): never {
+  const body = isIppcError(err) ? err.toJSON() : { code: 'INTERNAL', message: (err as Error)?.message ?? String(err) };
+  if (json) console.log(JSON.stringify({ error: body }, null, 2));
+  else console.error(`ippc: ${body.code}: ${body.message}`);
+  process.exit(1);
+}

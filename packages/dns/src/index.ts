@@ -1,6 +1,8 @@
 /**
- * @ippc/dns: Mesos-DNS-style service discovery from the master's state: A, AAAA and SRV records for tasks and agents.
- *
- * Implementation lands with issue #9.
+ * @ippc/dns: Mesos-DNS-style service discovery from the master's state.
  */
-export {};
+export * from './errors.js';
+export * from './ip-sources.js';
+export * from './labels.js';
+export * from './mesos-state.js';
+export * from './records.js';

@@ -11,6 +11,8 @@ export type DnsErrorCode =
   | 'DNS_STATE_UNAVAILABLE'
   /** The master answered, but not with a Mesos `/master/state` document. */
   | 'DNS_STATE_INVALID'
+  /** No upstream server answered a forwarded query (the client gets SERVFAIL). */
+  | 'DNS_UPSTREAM_FAILED'
   /** The UDP or TCP socket could not be bound. */
   | 'DNS_LISTEN_FAILED';
 
@@ -19,6 +21,7 @@ const grpcCodes: Record<DnsErrorCode, number> = {
   DNS_INVALID_IP_SOURCES: status.INVALID_ARGUMENT,
   DNS_STATE_UNAVAILABLE: status.UNAVAILABLE,
   DNS_STATE_INVALID: status.FAILED_PRECONDITION,
+  DNS_UPSTREAM_FAILED: status.UNAVAILABLE,
   DNS_LISTEN_FAILED: status.UNAVAILABLE,
 };
 

@@ -59,7 +59,7 @@ export function parseIp(text: unknown): ParsedIp | undefined {
   if (typeof text !== 'string') return undefined;
   const s = text.trim();
   const family = isIP(s);
-  if (family === 4) return { family: 4, ip: s.split('.').map((o) => String(Number(o))).join('.') };
+  if (family === 4) return { family: 4, ip: s }; // isIP accepts only the dotted-decimal form without leading zeros
   if (family !== 6) return undefined;
   const mapped = /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/i.exec(s);
   if (mapped?.[1] && isIP(mapped[1]) === 4) return { family: 4, ip: mapped[1] };

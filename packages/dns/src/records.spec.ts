@@ -7,8 +7,8 @@ import { buildRecords, collectHostnames, parsePid, parsePortRanges, type RecordS
 const mesos1x = (ipSources: readonly IpSource[] = DEFAULT_IP_SOURCES) => buildRecords(loadFixture('mesos-1x-state.json'), { domain: 'ippc', ipSources });
 const mesos025 = (ipSources: readonly IpSource[] = DEFAULT_IP_SOURCES) => buildRecords(loadFixture('mesos-0.25-state.json'), { domain: 'ippc', ipSources });
 
-const a = (z: RecordSet, name: string) => z.lookup(name)?.a ?? [];
-const aaaa = (z: RecordSet, name: string) => z.lookup(name)?.aaaa ?? [];
+const a = (z: RecordSet, name: string) => [...(z.lookup(name)?.a ?? [])];
+const aaaa = (z: RecordSet, name: string) => [...(z.lookup(name)?.aaaa ?? [])];
 const srv = (z: RecordSet, name: string) => (z.lookup(name)?.srv ?? []).map((s) => `${s.target}:${s.port}`).sort();
 
 describe('buildRecords on a Mesos 1.x state', () => {

@@ -30,10 +30,20 @@ export interface SrvRecord {
 
 /** Everything a name answers. */
 export interface NameRecords {
+  readonly a: readonly string[];
+  readonly aaaa: readonly string[];
+  readonly srv: readonly SrvRecord[];
+}
+
+interface MutableNameRecords {
   a: string[];
   aaaa: string[];
   srv: SrvRecord[];
 }
+
+// Most names hold one kind of record: share one empty array until a name gets its first record
+// of a kind, which keeps a 10,000-name zone at a third of the allocations.
+const NONE: never[] = Object.freeze([]) as unknown as never[];
 
 /** Counts for logs and the benchmark. */
 export interface RecordStats {
@@ -125,32 +135,35 @@ export function collectHostnames(state: MesosState): string[] {
 }
 
 class ZoneBuilder {
-  readonly map = new Map<string, NameRecords>();
+  readonly map = new Map<string, MutableNameRecords>();
   records = 0;
 
   constructor(readonly domain: string) {}
 
-  private entry(name: string): NameRecords {
+  private entry(name: string): MutableNameRecords {
     let e = this.map.get(name);
     if (!e) {
-      e = { a: [], aaaa: [], srv: [] };
+      e = { a: NONE, aaaa: NONE, srv: NONE };
       this.map.set(name, e);
     }
     return e;
   }
 
   addIp(name: string, ip: ParsedIp): void {
-    const list = this.entry(name)[ip.family === 4 ? 'a' : 'aaaa'];
-    if (!list.includes(ip.ip)) {
-      list.push(ip.ip);
+    const e = this.entry(name);
+    const key = ip.family === 4 ? 'a' : 'aaaa';
+    if (e[key] === NONE) e[key] = [];
+    if (!e[key].includes(ip.ip)) {
+      e[key].push(ip.ip);
       this.records++;
     }
   }
 
   addSrv(name: string, target: string, port: number): void {
-    const list = this.entry(name).srv;
-    if (!list.some((s) => s.port === port && s.target === target)) {
-      list.push({ target, port });
+    const e = this.entry(name);
+    if (e.srv === NONE) e.srv = [];
+    if (!e.srv.some((s) => s.port === port && s.target === target)) {
+      e.srv.push({ target, port });
       this.records++;
     }
   }

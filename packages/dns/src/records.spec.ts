@@ -167,3 +167,33 @@ describe('state parsing helpers', () => {
     assert.equal(z.warnings.length, 2);
   });
 });
+
+describe('buildRecords on odd input', () => {
+  it('never throws on wrongly typed fields: it skips what it cannot read', () => {
+    const odd = [
+      {},
+      { frameworks: [null, 42, { name: 7 }, { name: 'm', tasks: 'x' }], slaves: [null, { id: 3 }, { id: 'a', pid: 9 }] },
+      {
+        leader: 42,
+        slaves: [{ id: 'S0', pid: 'slave(1)@10.0.0.1:notaport' }],
+        frameworks: [
+          {
+            name: 'm',
+            pid: {},
+            tasks: [
+              null,
+              { id: 't1', name: 'x', state: 'TASK_RUNNING', slave_id: 'S0', statuses: 'nope', resources: 'x', discovery: { name: 'd', ports: { ports: [null, { number: 'x' }, { number: 70000 }] } } },
+              { id: 't2', name: 'y', state: 'TASK_RUNNING', slave_id: 'S0', statuses: [null, { state: 'TASK_RUNNING', labels: [null, { key: 'MesosContainerizer.NetworkSettings.IPAddress' }], container_status: { network_infos: [null, { ip_addresses: [null, {}] }] } }] },
+            ],
+          },
+        ],
+      },
+    ];
+    for (const state of odd) {
+      assert.doesNotThrow(() => buildRecords(state as never, { domain: 'ippc', ipSources: ['netinfo', 'mesos', 'docker', 'host'] }));
+    }
+    const z = buildRecords(odd[2] as never, { domain: 'ippc', ipSources: DEFAULT_IP_SOURCES });
+    assert.deepEqual(a(z, 'y.m.ippc'), ['10.0.0.1'], 'falls through to the agent address');
+    assert.equal(z.lookup('_d._tcp.m.ippc'), undefined);
+  });
+});

@@ -95,9 +95,10 @@ export function parsePid(pid: unknown): { host: string; port: number | undefined
   const at = pid.lastIndexOf('@');
   if (at < 0) return undefined;
   const hostPort = pid.slice(at + 1);
-  const m = /^\[([^\]]+)\](?::(\d+))?$/.exec(hostPort) ?? /^([^:]+)(?::(\d+))?$/.exec(hostPort);
+  const m = /^\[([^\]]+)\](?::(.*))?$/.exec(hostPort) ?? /^([^:]+)(?::(.*))?$/.exec(hostPort);
   if (!m?.[1]) return undefined;
-  const port = m[2] === undefined ? undefined : Number(m[2]);
+  // A malformed port loses the port, not the host.
+  const port = m[2] !== undefined && /^\d{1,5}$/.test(m[2]) ? Number(m[2]) : undefined;
   return { host: m[1], port: port !== undefined && port > 0 && port < 65536 ? port : undefined };
 }
 

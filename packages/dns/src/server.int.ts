@@ -11,6 +11,8 @@ import { startFakeMaster, type FakeMaster } from './fake-master.js';
 import { loadFixture } from './fixtures/index.js';
 import { parseIp } from './ip-sources.js';
 import { createDnsServer, type DnsServer, type DnsServerOptions } from './server.js';
+import type { MesosState } from './mesos-state.js';
+import type { StateListener, StateSource } from './state-source.js';
 
 const RCODE_NAME = ['NOERROR', 'FORMERR', 'SERVFAIL', 'NXDOMAIN', 'NOTIMP', 'REFUSED'];
 
@@ -315,5 +317,33 @@ describe('ippc-dns health and metrics over HTTP', () => {
       await server.close();
       await master.close();
     }
+  });
+});
+
+describe('ippc-dns with a StateSource of its own (the seam a watch plugs into)', () => {
+  it('serves whatever the source pushes, as soon as it pushes it, with no polling', async () => {
+    let push: StateListener | undefined;
+    let refreshes = 0;
+    const source: StateSource = {
+      description: 'test push source',
+      start: (l) => void (push = l),
+      refresh: async () => void refreshes++,
+      close: async () => void (push = undefined),
+    };
+    const server = await createDnsServer({ source, listen: '127.0.0.1:0', logger: silentLogger() });
+    try {
+      assert.equal((await query(server, 'web.marathon.ippc')).rcode, 'SERVFAIL', 'nothing pushed yet');
+      const state: MesosState = loadFixture('mesos-1x-state.json');
+      await push!({ kind: 'state', state, at: Date.now() });
+      assert.deepEqual((await query(server, 'web.marathon.ippc')).addresses, ['192.168.0.2']);
+      state.frameworks![0]!.tasks!.find((t) => t.name === 'web')!.state = 'TASK_KILLED';
+      await push!({ kind: 'state', state, at: Date.now() });
+      assert.equal((await query(server, 'web.marathon.ippc')).rcode, 'NXDOMAIN');
+      await server.refresh();
+      assert.equal(refreshes, 1);
+    } finally {
+      await server.close();
+    }
+    assert.equal(push, undefined, 'the source was closed with the server');
   });
 });

@@ -198,7 +198,16 @@ export async function createDnsServer(options: DnsServerOptions): Promise<DnsSer
         const started = performance.now();
         const hostAddresses = await resolveHosts(event.state);
         if (mine !== generation) return; // a newer state overtook this one
-        const built = buildRecords(event.state, { domain, ipSources: opts.ipSources, hostAddresses, nameserverAddresses });
+        let built: RecordSet;
+        try {
+          built = buildRecords(event.state, { domain, ipSources: opts.ipSources, hostAddresses, nameserverAddresses });
+        } catch (err) {
+          // Should not happen (the builder skips what it cannot read), but never lose the last good zone.
+          lastError = new DnsError('DNS_STATE_INVALID', `cannot build the zone from the master's state: ${(err as Error).message}`, { cause: err });
+          updates.inc({ result: 'error' });
+          log.error({ err: lastError.toJSON() }, 'cannot build the zone; keeping the last good one');
+          return;
+        }
         zone = built;
         serial = Math.max(serial + 1, Math.floor(Date.now() / 1000));
         updatedAt = event.at;

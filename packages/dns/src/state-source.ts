@@ -156,7 +156,7 @@ export function createPollingStateSource(options: PollingStateSourceOptions): St
       } finally {
         if (!closed) {
           if (timer) clearTimeout(timer);
-          timer = setTimeout(() => void poll(), intervalMs);
+          timer = setTimeout(() => void poll().catch(() => undefined), intervalMs);
         }
       }
     });
@@ -169,7 +169,8 @@ export function createPollingStateSource(options: PollingStateSourceOptions): St
     start(l) {
       if (listener) throw new DnsError('DNS_INVALID_OPTIONS', 'this state source is already started');
       listener = l;
-      void poll();
+      // A listener that throws fails its own refresh() call; scheduled polls just go on.
+      void poll().catch(() => undefined);
     },
     refresh() {
       if (!listener) return Promise.reject(new DnsError('DNS_INVALID_OPTIONS', 'start the state source before refreshing it'));

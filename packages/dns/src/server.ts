@@ -144,6 +144,7 @@ export async function createDnsServer(options: DnsServerOptions): Promise<DnsSer
   const registry = new Registry();
   registry.setDefaultLabels({ component: 'dns' });
   const queries = new Counter({ name: 'ippc_dns_queries_total', help: 'DNS messages answered, by rcode and transport', labelNames: ['rcode', 'transport', 'forwarded'], registers: [registry] });
+  const queryCounters = new Map<string, { inc(): void }>();
   const updates = new Counter({ name: 'ippc_dns_state_reads_total', help: 'Reads of the master state, by result', labelNames: ['result'], registers: [registry] });
   const recordsGauge = new Gauge({ name: 'ippc_dns_records', help: 'A, AAAA and SRV records in the zone', registers: [registry] });
   const ageGauge = new Gauge({
@@ -246,7 +247,13 @@ export async function createDnsServer(options: DnsServerOptions): Promise<DnsSer
     ttl,
     zone: view,
     forwarder,
-    onAnswer: ({ rcode, transport, forwarded }) => queries.inc({ rcode, transport, forwarded: String(forwarded) }),
+    onAnswer: ({ rcode, transport, forwarded }) => {
+      // Bound children are cached: prom-client hashes a label object on every inc() otherwise.
+      const key = `${rcode}|${transport}|${forwarded}`;
+      let child = queryCounters.get(key);
+      if (!child) queryCounters.set(key, (child = queries.labels(rcode, transport, String(forwarded))));
+      child.inc();
+    },
     onForwardError: (err) => log.debug({ err: (err as Error).message }, 'forwarding failed'),
   });
 

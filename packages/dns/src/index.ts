@@ -1,5 +1,12 @@
 /**
- * @ippc/dns: Mesos-DNS-style service discovery from the master's state.
+ * @ippc/dns: Mesos-DNS-style service discovery from the master's `/master/state`.
+ *
+ * @example
+ * ```ts
+ * import { createDnsServer } from '@ippc/dns';
+ * await using dns = await createDnsServer({ master: 'http://127.0.0.1:5050', listen: '127.0.0.1:0' });
+ * await dns.ready();   // web.marathon.ippc now answers on dns.port (UDP and TCP)
+ * ```
  */
 export * from './errors.js';
 export * from './ip-sources.js';

@@ -1,0 +1,39 @@
+#!/usr/bin/env node
+// Bundles the `bin` entries of the package in the current folder into dist/<bin>.mjs with esbuild,
+// so daemons start fast inside cluster containers (one file, no TypeScript at run time).
+// Packages with native addons stay external and resolve from the workspace's node_modules, which
+// the testbed mounts next to the bundles. Extra externals: package.json "ippc.bundleExternal".
+import { build } from 'esbuild';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+
+// Native addons, and packages that read files next to their own sources (__dirname) at run time.
+const EXTERNAL = ['cpu-features', 'ssh2', 'lmdb', 'msgpackr-extract', 'better-sqlite3', 'classic-level', 'grpc-health-check'];
+const pkg = JSON.parse(readFileSync('package.json', 'utf8'));
+const bins = Object.entries(pkg.bin ?? {});
+if (bins.length === 0) {
+  console.error(`bundle: ${pkg.name} has no bin entries`);
+  process.exit(1);
+}
+rmSync('dist', { recursive: true, force: true });
+const started = Date.now();
+await build({
+  entryPoints: Object.fromEntries(bins.map(([name, file]) => [name, file])),
+  outdir: 'dist',
+  outExtension: { '.js': '.mjs' },
+  bundle: true,
+  platform: 'node',
+  format: 'esm',
+  target: 'node20',
+  sourcemap: 'linked',
+  external: [...EXTERNAL, ...(pkg.ippc?.bundleExternal ?? [])],
+  // CommonJS dependencies call require(); give the ESM bundle one.
+  banner: { js: "import { createRequire as __ippcCreateRequire } from 'node:module'; const require = __ippcCreateRequire(import.meta.url);" },
+  logLevel: 'warning',
+  legalComments: 'none',
+});
+// The sources' hashbang runs tsx; a bundle is plain JavaScript.
+for (const [name] of bins) {
+  const file = `dist/${name}.mjs`;
+  writeFileSync(file, readFileSync(file, 'utf8').replace(/^#!.*\n/, '#!/usr/bin/env node\n'));
+}
+console.log(`bundle: ${pkg.name}: ${bins.map(([n]) => `dist/${n}.mjs`).join(', ')} in ${Date.now() - started} ms`);

@@ -35,7 +35,7 @@ import {
   TASK_ID_LABEL,
   containerName,
 } from './labels.js';
-import { sandboxLogSizes, startLogPump, type LogPump } from './log-pump.js';
+import { sandboxLogSizes, startLogPump, touchSandboxLogs, type LogPump } from './log-pump.js';
 import { createRunOptions, type HostNetwork } from './run-options.js';
 
 /** Options of {@link createDockerContainerizer}. Every field is optional. */
@@ -397,6 +397,7 @@ export function createDockerContainerizer(options: DockerContainerizerOptions = 
     let runOptions;
     try {
       const hostPath = sandboxHostPath(spec.sandboxDirectory);
+      touchSandboxLogs(spec.sandboxDirectory);
       const sizes = sandboxLogSizes(spec.sandboxDirectory);
       runOptions = createRunOptions({
         containerInfo: info!,

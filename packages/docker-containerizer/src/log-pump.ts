@@ -1,4 +1,4 @@
-import { createWriteStream, statSync, type WriteStream } from 'node:fs';
+import { closeSync, createWriteStream, openSync, statSync, type WriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import type Docker from 'dockerode';
@@ -14,6 +14,11 @@ export interface LogPump {
   readonly done: Promise<void>;
   /** Stops reading (the agent goes away; the container keeps running). Resolves when flushed. */
   close(): Promise<void>;
+}
+
+/** Creates the sandbox's `stdout` and `stderr` files if missing (the task sees them at once, as under Mesos). */
+export function touchSandboxLogs(sandbox: string): void {
+  for (const name of ['stdout', 'stderr']) closeSync(openSync(join(sandbox, name), 'a'));
 }
 
 /** Sizes of the sandbox's `stdout` and `stderr` files (0 when missing). */

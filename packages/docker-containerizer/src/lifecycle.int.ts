@@ -3,6 +3,8 @@
 // new containerizer recovers a running container (wait, status and logs work again, no line lost or
 // repeated), reports one that ended while the agent was away, and reaps one nobody knows.
 import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ContainerizerError } from '@ippc/core';
 import { ContainerInfo_DockerInfo_Network as Network, TaskState, TaskStatus_Reason, TaskStatus_Source } from '@ippc/proto';
@@ -134,7 +136,11 @@ describe('agent restart', () => {
       network: Network.BRIDGE,
       command: 'i=0; while [ $i -lt 2000 ]; do echo "line $i"; i=$((i+1)); sleep 0.05; done',
     });
-    const endsWhileDown = dockerTask(h, { network: Network.NONE, command: 'echo partial; sleep 1; echo done; exit 4' });
+    // Ends only once told to (a file in its sandbox), i.e. while the agent is away (bounded: 60 s).
+    const endsWhileDown = dockerTask(h, {
+      network: Network.NONE,
+      command: 'echo partial; i=0; while [ ! -e /mnt/mesos/sandbox/go ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i+1)); done; echo done; exit 4',
+    });
     const unknown = dockerTask(h, { network: Network.NONE, command: 'exec sleep 300' });
     const vanished = dockerTask(h, { network: Network.NONE, command: 'exec sleep 300' });
     for (const t of [running, endsWhileDown, unknown, vanished]) await first.launch(t.spec);
@@ -145,7 +151,9 @@ describe('agent restart', () => {
     // The agent goes away: containers keep running, nobody copies their logs.
     await first.close();
     await h.docker.getContainer(ids[vanished.containerId]!).remove({ force: true });
-    await new Promise((r) => setTimeout(r, 1_500));
+    writeFileSync(join(endsWhileDown.sandbox, 'go'), '');
+    await eventually('the task told to end to exit', async () => ((await h.docker.getContainer(ids[endsWhileDown.containerId]!).inspect()).State.Running ? undefined : true));
+    await new Promise((r) => setTimeout(r, 500));
     assert.equal((await h.docker.getContainer(ids[running.containerId]!).inspect()).State.Running, true);
 
     const second = h.containerizer();

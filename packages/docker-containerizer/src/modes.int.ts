@@ -80,6 +80,7 @@ describe('HOST (the default)', () => {
     assert.equal(netns, readlinkSync('/proc/self/ns/net'));
     assert.deepEqual(c.containers(), [t.containerId]);
     assert.deepEqual((await c.status(t.containerId)).containerId, { value: t.containerId });
+    assert.equal(await c.usage!(t.containerId), undefined, "the machine's interfaces are not the task's");
     await killAndCheckGone(t);
     assert.deepEqual(c.containers(), []);
   });
@@ -124,6 +125,8 @@ describe('BRIDGE', () => {
     assert.deepEqual(ni[0]!.ipAddresses.map((a) => [a.ipAddress, a.protocol]), [[ip, undefined]]);
     const line = await eventually('the task to print its address', () => t.stdout().trim() || undefined);
     assert.match(line, new RegExp(`inet ${ip.replace(/\./g, '\\.')}/`));
+    const usage = await c.usage!(t.containerId);
+    assert.ok(usage && usage.rxPackets >= 0 && usage.txBytes >= 0, `network counters of eth0: ${JSON.stringify(usage)}`);
     await killAndCheckGone(t);
   });
 });

@@ -421,9 +421,12 @@ export function createDockerContainerizer(options: DockerContainerizerOptions = 
         },
       });
     } catch (err) {
-      if (!(err instanceof DockerContainerizerError)) throw err;
-      log.warn({ containerId: id, taskId, err: err.message }, 'invalid docker run options');
-      return fail(entry, `Failed to create docker run options: ${err.message}`);
+      // A DockerContainerizerError carries Mesos's message; anything else (the sandbox is not
+      // writable, ...) still ends the task the same way rather than leaving it launching forever.
+      const message = err instanceof Error ? err.message : String(err);
+      if (err instanceof DockerContainerizerError) log.warn({ containerId: id, taskId, err: message }, 'invalid docker run options');
+      else log.error({ containerId: id, taskId, err }, 'cannot prepare the docker run options');
+      return fail(entry, `Failed to create docker run options: ${message}`);
     }
     entry.networkMode = runOptions.networkMode;
 

@@ -1,6 +1,21 @@
 /**
- * @ippc/docker-containerizer: The Docker containerizer: tasks as Docker containers through the Engine API, network modes HOST, BRIDGE, NONE and USER with Mesos's rules and messages.
+ * @ippc/docker-containerizer: tasks as Docker containers through the Engine API, with Mesos's
+ * network modes (HOST, BRIDGE, NONE, USER), rules, messages and status reporting.
  *
- * Implementation lands with issue #6.
+ * @example
+ * ```ts
+ * import { createDockerContainerizer } from '@ippc/docker-containerizer';
+ * const docker = createDockerContainerizer({ hostNetwork: 'host' });
+ * await docker.recover([]);                       // reaps containers of this scope nobody knows
+ * if (docker.supports(task.container)) {
+ *   await docker.launch({ ...spec, sendStatus: (s) => console.log(s.state, s.containerStatus) });
+ *   const end = await docker.wait(containerId);   // TASK_FINISHED / TASK_FAILED / TASK_KILLED
+ * }
+ * ```
  */
-export {};
+export { createDockerContainerizer, containerIdString, type DockerContainerizer, type DockerContainerizerOptions, type DockerContainerDescription } from './docker-containerizer.js';
+export { createRunOptions, portRanges, type DockerRunOptions, type HostNetwork, type RunOptionsInput } from './run-options.js';
+export { SUPPORTED_DOCKER_PARAMETERS, parseBytes } from './parameters.js';
+export { addressesFromInspect, runningNetworkInfo, inspectData, type ContainerAddresses } from './inspect.js';
+export { DockerContainerizerError, type DockerContainerizerErrorCode } from './errors.js';
+export * from './labels.js';

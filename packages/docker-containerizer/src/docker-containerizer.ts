@@ -74,7 +74,10 @@ export interface DockerContainerizerOptions {
   defaultGracePeriodMs?: number;
   /** Remove containers in this scope that the agent does not know, at recover(). Default true (Mesos's `--docker_kill_orphans`). */
   killOrphans?: boolean;
-  /** Pull an image that is not on the daemon (and when `force_pull_image` is set). Default true. */
+  /**
+   * Pull an image that is not on the daemon (and when `force_pull_image` is set). Default false:
+   * ippc builds its images offline and never reaches a registry unless asked to (Mesos pulls).
+   */
   pullImages?: boolean;
   /** Mesos's `--cgroups_enable_cfs`: cap CPU at the task's `cpus` too. Default false. */
   cgroupsEnableCfs?: boolean;
@@ -185,7 +188,7 @@ export function createDockerContainerizer(options: DockerContainerizerOptions = 
   const sandboxHostPath = options.sandboxHostPath ?? ((dir: string) => dir);
   const defaultGraceMs = options.defaultGracePeriodMs ?? 5_000;
   const killOrphans = options.killOrphans ?? true;
-  const pullImages = options.pullImages ?? true;
+  const pullImages = options.pullImages ?? false;
   const log = options.logger ?? createLogger({ component: 'docker-containerizer' });
 
   const live = new Map<string, Entry>();

@@ -88,7 +88,7 @@ export function createNetworkConfigStore(options: NetworkConfigStoreOptions): Ne
         if (await invoker.find(type, pluginDirs)) continue;
         logger.error(
           { path, network: name, plugin: type },
-          `Skipping network '${name}' , from configuration file '${path}', since we failed to find CNI ${ipam ? 'IPAM ' : ''}plugin '${type}' used by this network.`,
+          `Skipping network '${name}' , from configuration file '${path}', since we failed to find ${ipam ? 'IPAM' : 'CNI'} plugin '${type}' used by this network.`,
         );
         usable = false;
         break;

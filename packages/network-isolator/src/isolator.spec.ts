@@ -3,7 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, beforeEach, describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import { isIppcError, type ContainerConfig } from '@ippc/core';
 import { ContainerInfo_Type, NetworkInfo_Protocol, type ExecutorInfo, type NetworkInfo } from '@ippc/proto';
 import { createNetworkIsolator, type NetworkIsolatorOptions } from './isolator.js';

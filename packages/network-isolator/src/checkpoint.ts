@@ -1,3 +1,4 @@
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { CniResultCache } from './cni/cache.js';
@@ -28,6 +29,14 @@ export async function checkpoint(path: string, content: string): Promise<void> {
   await rename(tmp, path);
 }
 
+/** {@link checkpoint}, blocking: for the few small files on the launch path. */
+export function checkpointSync(path: string, content: string): void {
+  mkdirSync(dirname(path), { recursive: true });
+  const tmp = `${path}.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`;
+  writeFileSync(tmp, content);
+  renameSync(tmp, path);
+}
+
 /**
  * The CNI runtime's result cache kept where Mesos keeps it: `network.info` under the interface
  * folder; a successful DEL removes the interface folder, as Mesos's `_detach` does.
@@ -42,7 +51,7 @@ export function createCheckpointCache(root: string): CniResultCache {
       }
     },
     async write(k, entry) {
-      await checkpoint(paths.networkInfo(root, k.containerId, k.networkName, k.ifName), entry.rawResult);
+      checkpointSync(paths.networkInfo(root, k.containerId, k.networkName, k.ifName), entry.rawResult);
     },
     async remove(k) {
       await rm(paths.iface(root, k.containerId, k.networkName, k.ifName), { recursive: true, force: true });

@@ -6,7 +6,9 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { isIppcError, type ContainerConfig } from '@ippc/core';
 import { ContainerInfo_Type, NetworkInfo_Protocol, type ContainerID, type ExecutorInfo, type NetworkInfo } from '@ippc/proto';
+import { createHostOps } from './host-ops.js';
 import { createNetworkIsolator, type NetworkIsolator } from './isolator.js';
+import { renderNetworkTemplates } from './templates.js';
 import { captureLogger } from './testing/fakes.js';
 import { createScratch, INSPECT_SERVER, probe, sh, type ContainerProcess, type Scratch } from './testing/scratch.js';
 
@@ -284,6 +286,56 @@ describe('network/cni isolator on real plugins', () => {
     await assert.rejects(probe(s, s.clientNs, s.agentIp, 33020));
     assert.deepEqual(await s.census(), before);
     assert.doesNotMatch(await s.inNetns(s.hostNs, 'iptables-save', []), new RegExp(`${ip.replace(/\./g, '\\.')}|33020`));
+  });
+
+  it('the same container set-up through the util-linux path (nsenter, mount, ip) as through the perl helper', async () => {
+    const before = await s.census();
+    const viaUtilLinux = createNetworkIsolator({ configDir: s.configDir, rootDir: s.rootDir, pluginDirs: s.pluginDirs, pluginNetns: s.hostNsPath, logger: log.logger, host: createHostOps({ helper: 'util-linux' }) });
+    const main = iso;
+    iso = viaUtilLinux;
+    try {
+      const { id } = await launch([net('withdns')], { hostname: 'util-1' });
+      const ip = await ipOf(id);
+      const inside = await probe(s, s.hostNs, ip, 8080);
+      assert.equal(inside.hostname, 'util-1');
+      assert.equal(inside.etcHostname, 'util-1');
+      assert.equal(inside.hosts, `127.0.0.1 localhost\n${ip} util-1\n`);
+      assert.match(inside.resolv as string, /^domain ippc\.test\n/);
+      assert.ok((inside.interfaces as Record<string, string[]>).lo!.includes('127.0.0.1'));
+      await destroy(id);
+    } finally {
+      iso = main;
+    }
+    assert.deepEqual(await s.census(), before);
+  });
+
+  it('the default networks render per agent: the host-local one attaches, the ippc-ipam ones wait for their plugin', async () => {
+    await renderNetworkTemplates({
+      outDir: s.configDir,
+      variables: {
+        BRIDGE_SUBNET: '10.220.238.0/24',
+        PTP_SUBNET: '10.220.239.0/24',
+        LOCAL_SUBNET: '10.220.228.0/24',
+        BRIDGE_NAME: `cnibr${s.id.slice(0, 4)}i`,
+        LOCAL_BRIDGE_NAME: `cnibr${s.id.slice(0, 4)}h`,
+        LOCAL_DATA_DIR: s.dataDir,
+      },
+    });
+    const found = await iso.networks();
+    assert.ok(found.has('ippc-local'));
+    assert.equal(found.has('ippc-bridge') || found.has('ippc-ptp'), false);
+    for (const name of ['ippc-bridge', 'ippc-ptp']) {
+      assert.ok(
+        log.lines.some((l) => l.msg === `Skipping network '${name}' , from configuration file '${join(s.configDir, `${name}.conflist`)}', since we failed to find IPAM plugin 'ippc-ipam' used by this network.`),
+        `${name} skipped with Mesos's log line`,
+      );
+    }
+    const { id } = await launch([net('ippc-local', { portMappings: [{ hostPort: 33022, containerPort: 8080 }] })]);
+    const ip = await ipOf(id);
+    assert.match(ip, /^10\.220\.228\./);
+    assert.equal((await probe(s, s.clientNs, s.agentIp, 33022)).hostname, id.value, 'port mapping through the shipped portmap');
+    await destroy(id);
+    for (const f of ['ippc-bridge.conflist', 'ippc-local.conflist', 'ippc-ptp.conflist']) await rm(join(s.configDir, f));
   });
 
   it('CHECK on a live container', async () => {

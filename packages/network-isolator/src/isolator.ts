@@ -1,4 +1,5 @@
-import { readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { existsSync, writeFileSync } from 'node:fs';
+import { readdir, readFile, rm, stat } from 'node:fs/promises';
 import { createLogger, type ContainerConfig, type ContainerState, type Isolator, type LaunchInfo, type Logger, type NetworkUsage } from '@ippc/core';
 import { ContainerInfo_Type, NetworkInfo_Protocol, type ContainerID, type ContainerStatus, type NetworkInfo } from '@ippc/proto';
 import { CniPluginError, NetworkIsolatorError } from './errors.js';
@@ -7,7 +8,7 @@ import { createExecInvoker, type CniInvoker } from './cni/invoker.js';
 import { containerAddresses, ipFamily, parseResult, stripPrefix } from './cni/result.js';
 import { createCniRuntime, type CniRuntime } from './cni/runtime.js';
 import type { CniDns, CniResult, NetworkConfigList, RuntimeConf } from './cni/types.js';
-import { checkpoint, createCheckpointCache, paths } from './checkpoint.js';
+import { checkpointSync, createCheckpointCache, paths } from './checkpoint.js';
 import { createNetworkConfigStore, type NetworkConfigStore } from './config-store.js';
 import { formatHosts, formatResolvConf, mergeDns } from './files.js';
 import { createHostOps, type HostOps } from './host-ops.js';
@@ -220,7 +221,12 @@ export function createNetworkIsolator(options: NetworkIsolatorOptions): NetworkI
   // ---------------------------------------------------------------------------------------------
   // ADD / DEL of one network
 
-  async function attach(info: Info, net: ContainerNetwork): Promise<void> {
+  /**
+   * ADD for one network. Everything before the plugin runs (config, args, plugin lookup,
+   * network.conf) happens while the namespace handle is being mounted; the ADD itself waits for
+   * `held` (false: the handle failed, which the caller reports, so no ADD).
+   */
+  async function attach(info: Info, net: ContainerNetwork, held: Promise<boolean>): Promise<void> {
     const { cid } = info;
     let list: NetworkConfigList;
     let source: string;
@@ -241,7 +247,8 @@ export function createNetworkIsolator(options: NetworkIsolatorOptions): NetworkI
     }
     // network.conf before ADD: whatever happens next, cleanup finds it and runs DEL.
     // Mesos writes the config as stout's JSON::Object prints it: compact, keys in byte order.
-    await checkpoint(paths.networkConfig(rootDir, cid, net.name), stringifySorted(list.raw));
+    checkpointSync(paths.networkConfig(rootDir, cid, net.name), stringifySorted(list.raw));
+    if (!(await held)) return;
     const rt: RuntimeConf = { containerId: cid, netns: paths.netns(rootDir, cid), ifName: net.ifName, capabilityArgs: capabilityArgsFor(net.networkInfo) };
     try {
       net.result = (await runtime.addNetworkList(list, rt)).result;
@@ -471,32 +478,37 @@ export function createNetworkIsolator(options: NetworkIsolatorOptions): NetworkI
         info.pid = pid;
         const hostname = info.hostname ?? containerId.value ?? cid;
         try {
-          await checkpoint(paths.hostname(rootDir, cid), hostname);
-          // Written now and rewritten in place once the addresses are known: the bind mount keeps the inode.
-          await writeFile(paths.hosts(rootDir, cid), formatHosts(hostname, undefined));
-          // Hostname, loopback and the file binds do not depend on the ADD results: run them alongside
-          // the handle mount and the ADDs (setupContainer refuses a process in the agent's namespaces).
-          const setup = host
-            .setupContainer(pid, {
-              hostname,
-              loopbackUp: true,
-              binds: [
-                { source: paths.hosts(rootDir, cid), target: '/etc/hosts' },
-                { source: paths.hostname(rootDir, cid), target: '/etc/hostname' },
-              ],
-            })
-            .then(
-              () => undefined,
-              (err: unknown) => new NetworkIsolatorError('CNI_SETUP_FAILED', `Failed to setup hostname and network files: ${message(err)}`, { cause: err }),
-            );
+          // Small files written synchronously, as Mesos does: on a busy host a queue of async file
+          // operations costs more than the writes themselves, and this is the launch path.
+          checkpointSync(paths.hostname(rootDir, cid), hostname);
+          // Rewritten in place once the addresses are known: the bind mount keeps the inode.
+          writeFileSync(paths.hosts(rootDir, cid), formatHosts(hostname, undefined));
+          // Hostname, loopback and the file binds do not depend on the ADD results: they run alongside
+          // the ADDs, which start as soon as the namespace handle is mounted.
+          const entered = host.enterContainer(pid, paths.netns(rootDir, cid), {
+            hostname,
+            loopbackUp: true,
+            binds: [
+              { source: paths.hosts(rootDir, cid), target: '/etc/hosts' },
+              { source: paths.hostname(rootDir, cid), target: '/etc/hostname' },
+            ],
+          });
+          const setup = entered.done.then(
+            () => undefined,
+            (err: unknown) => new NetworkIsolatorError('CNI_SETUP_FAILED', `Failed to setup hostname and network files: ${message(err)}`, { cause: err }),
+          );
+          const held = entered.held.then(
+            () => true,
+            () => false,
+          );
+          // All attaches in parallel, and wait for all, so no DEL can overtake a pending ADD.
+          const results = await Promise.allSettled(info.networks.map((n) => attach(info, n, held)));
           try {
-            await host.holdNetns(pid, paths.netns(rootDir, cid));
+            await entered.held;
           } catch (err) {
             await setup;
             throw err;
           }
-          // All attaches in parallel, and wait for all, so no DEL can overtake a pending ADD.
-          const results = await Promise.allSettled(info.networks.map((n) => attach(info, n)));
           const failures: unknown[] = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected').map((r) => r.reason as unknown);
           const setupError = await setup;
           if (setupError) failures.push(setupError);
@@ -510,7 +522,7 @@ export function createNetworkIsolator(options: NetworkIsolatorOptions): NetworkI
               break;
             }
           }
-          await writeFile(paths.hosts(rootDir, cid), formatHosts(hostname, firstIpv4));
+          writeFileSync(paths.hosts(rootDir, cid), formatHosts(hostname, firstIpv4));
           const dns = mergeDns(
             info.networks.map((n) =>
               n.result?.dns.nameservers?.length ? n.result.dns : (options.defaultDns?.networks?.[n.name] ?? options.defaultDns?.default ?? {}),
@@ -518,11 +530,11 @@ export function createNetworkIsolator(options: NetworkIsolatorOptions): NetworkI
           );
           if (!dns.nameservers?.length) {
             // The container keeps seeing the host's resolver file (it shares the host's filesystem).
-            if (!(await exists(hostResolvConf))) throw new NetworkIsolatorError('CNI_SETUP_FAILED', "Cannot find host's /etc/resolv.conf");
+            if (!existsSync(hostResolvConf)) throw new NetworkIsolatorError('CNI_SETUP_FAILED', "Cannot find host's /etc/resolv.conf");
             logger.info({ containerId: cid }, `Unable to find DNS nameservers for container ${cid}, using host '/etc/resolv.conf'`);
           } else {
             logger.info({ containerId: cid }, `DNS nameservers for container ${cid} are: ${dns.nameservers.join(', ')}`);
-            await checkpoint(paths.resolvConf(rootDir, cid), formatResolvConf(dns));
+            checkpointSync(paths.resolvConf(rootDir, cid), formatResolvConf(dns));
             await host
               .setupContainer(pid, { binds: [{ source: paths.resolvConf(rootDir, cid), target: '/etc/resolv.conf' }], loopbackUp: false })
               .catch((err: unknown) => {

@@ -109,6 +109,10 @@ export function createFakeHost(): FakeHost {
       host.setups.push({ pid, setup });
       if (host.failSetup) throw new Error(host.failSetup);
     },
+    enterContainer(pid, handle, setup) {
+      const held = host.holdNetns(pid, handle);
+      return { held, done: held.then(() => host.setupContainer(pid, setup)) };
+    },
     async interfaceCounters() {
       return new Map(host.counters);
     },

@@ -19,7 +19,7 @@
 export { createNetworkIsolator, capabilityArgsFor, BANDWIDTH_LABELS, MESOS_ARGS_KEY } from './isolator.js';
 export type { NetworkIsolator, NetworkIsolatorOptions, DefaultContainerDns } from './isolator.js';
 export { NetworkIsolatorError, CniPluginError } from './errors.js';
-export type { NetworkIsolatorErrorCode } from './errors.js';
+export type { NetworkIsolatorErrorCode, PluginFailure } from './errors.js';
 export { createNetworkConfigStore } from './config-store.js';
 export type { NetworkConfigStore, NetworkConfigStoreOptions, ResolvedNetwork } from './config-store.js';
 export { createHostOps, parseNetDev } from './host-ops.js';
@@ -36,6 +36,7 @@ export { createExecInvoker } from './cni/invoker.js';
 export type { CniInvoker, ExecInvokerOptions, PluginOutput, PluginRun } from './cni/invoker.js';
 export { createDirectoryCache, createMemoryCache } from './cni/cache.js';
 export type { CniResultCache, AttachmentKey, CacheEntry } from './cni/cache.js';
-export { parseNetworkConfig, networkConfigFromObject, pluginRequest, injectArgs, requiredPlugins, declaredCapabilities } from './cni/config.js';
+export { parseNetworkConfig, networkConfigFromObject, pluginRequest, injectArgs, requiredPlugins, declaredCapabilities, stringifySorted } from './cni/config.js';
+export type { InjectArgsMessages } from './cni/config.js';
 export { parseResult, formatResult, compareVersions, containerAddresses, stripPrefix, ipFamily } from './cni/result.js';
 export * from './cni/types.js';

@@ -125,6 +125,7 @@ describe('prepare', () => {
     await assert.rejects(w.isolator.prepare(config('c', [net('blue', { portMappings: [{ hostPort: 0, containerPort: 80 }] })])), /Invalid port mapping 0:80/);
     await assert.rejects(w.isolator.prepare(config('c', [net('blue', { portMappings: [{ hostPort: 33000, containerPort: 80, protocol: 'icmp' }] })])), /Invalid protocol 'icmp'/);
     await assert.rejects(w.isolator.prepare(config('-c', [net('blue')])), (err) => isIppcError(err, 'CNI_INVALID_REQUEST'));
+    await assert.rejects(w.isolator.prepare(config('c', [net('blue')], { hostname: 'h'.repeat(65) })), /at most 64 bytes/);
     assert.deepEqual(w.isolator.containers(), []);
   });
 
@@ -171,6 +172,9 @@ describe('isolate', () => {
     assert.deepEqual(w.invoker.calls.find((c) => c.type === 'portmap')!.request.runtimeConfig, { portMappings: [{ hostPort: 33002, containerPort: 8080, protocol: 'udp' }] });
     assert.deepEqual(w.invoker.calls.find((c) => c.type === 'bandwidth')!.request.runtimeConfig, { bandwidth: { egressRate: 1000000, egressBurst: 100000 } });
     const ptp = w.invoker.calls.find((c) => c.type === 'ptp')!;
+    const greenConf = await readFile(join(w.rootDir, 'c2', 'green', 'network.conf'), 'utf8');
+    const { runtimeConfig: _rc, ...sent } = ptp.request;
+    assert.equal(JSON.stringify(sent), greenConf.replace(',"capabilities":{"ips":true}', ''), 'a single config goes to the plugin as checkpointed');
     assert.deepEqual(ptp.request.runtimeConfig, { ips: ['10.220.8.77/24'] });
     assert.equal(ptp.request.capabilities, undefined);
     assert.equal(ptp.env.CNI_IFNAME, 'eth1');

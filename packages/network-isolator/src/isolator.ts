@@ -247,7 +247,10 @@ export function createNetworkIsolator(options: NetworkIsolatorOptions): NetworkI
     }
     // network.conf before ADD: whatever happens next, cleanup finds it and runs DEL.
     // Mesos writes the config as stout's JSON::Object prints it: compact, keys in byte order.
-    checkpointSync(paths.networkConfig(rootDir, cid, net.name), stringifySorted(list.raw));
+    const text = stringifySorted(list.raw);
+    checkpointSync(paths.networkConfig(rootDir, cid, net.name), text);
+    // Plugins read what was checkpointed (a single config's stdin is network.conf byte for byte).
+    list = parseNetworkConfig(text);
     if (!(await held)) return;
     const rt: RuntimeConf = { containerId: cid, netns: paths.netns(rootDir, cid), ifName: net.ifName, capabilityArgs: capabilityArgsFor(net.networkInfo) };
     try {
@@ -461,6 +464,11 @@ export function createNetworkIsolator(options: NetworkIsolatorOptions): NetworkI
       if (!CNI_NAME.test(cid)) {
         // CNI_CONTAINERID must match this; refuse now rather than after the namespaces exist.
         throw new NetworkIsolatorError('CNI_INVALID_REQUEST', `Invalid container id '${cid}': CNI accepts letters, digits, '_', '.' and '-', starting with a letter or digit`);
+      }
+      const hostname = ci.hostname || config.containerId.value || cid;
+      if (Buffer.byteLength(hostname) > 64) {
+        // The kernel refuses longer names (HOST_NAME_MAX); say so now, not half-way through isolate.
+        throw new NetworkIsolatorError('CNI_INVALID_REQUEST', `Invalid hostname '${hostname}': at most 64 bytes (set ContainerInfo.hostname to a shorter name)`);
       }
       const info: Info = { id: config.containerId, cid, networks };
       if (ci.hostname) info.hostname = ci.hostname;

@@ -5,7 +5,9 @@
 //
 // isolator : prepare() + isolate() for a held container process: netns handle bind mount, CNI ADD
 //            through our runtime, checkpoints, /etc/hosts + /etc/hostname + hostname + lo inside
-//            the container. (Creating the process is the containerizer's part; shown, not counted.)
+//            the container. Creating the process (and with it the namespaces) is the containerizer's
+//            part: shown on its own and added in a second ratio, since the raw floor creates its
+//            namespace inside its timing.
 // raw floor: `ip netns add` + the same plugin ADD run directly (spawn the binary, config on stdin).
 // Runs alternate between the two so machine noise hits both alike. Then 20 attachments at once on
 // each side: makespan, per-attachment p50/p95, and whether every address is unique.
@@ -231,14 +233,18 @@ async function inner(dir: string, id: string): Promise<void> {
   const a = stats(isoTimes);
   const b = stats(rawTimes);
   const sp = stats(spawnTimes);
+  const withSpawn = stats(isoTimes.map((t, i) => t + spawnTimes[i]!));
   const line = (label: string, x: Stats) => `${label.padEnd(34)}${f(x.p50)}${f(x.p95)}${f(x.mean)}${f(x.min)}${f(x.max)}${String(x.n).padStart(6)}`;
   console.log(`\nnetwork/cni attach vs raw floor — ${type} + host-local, CNI 1.0.0, ${RUNS} runs each, interleaved (ms)`);
   console.log(`${''.padEnd(34)}${'p50'.padStart(7)}${'p95'.padStart(7)}${'mean'.padStart(7)}${'min'.padStart(7)}${'max'.padStart(7)}${'n'.padStart(6)}`);
   console.log(line('isolator prepare+isolate', a));
   console.log(line('raw floor (netns add + ADD)', b));
   console.log(line('(process spawn, containerizer)', sp));
+  console.log(line('isolator + process spawn', withSpawn));
   const ratio50 = a.p50 / b.p50;
   console.log(`ratio isolator/raw: p50 ${ratio50.toFixed(2)}x, p95 ${(a.p95 / b.p95).toFixed(2)}x  (target < 1.30x at p50: ${ratio50 < 1.3 ? 'MET' : 'NOT MET'})`);
+  // The raw floor creates its namespace; the isolator's is created by the containerizer's spawn.
+  console.log(`ratio (isolator + process spawn)/raw: p50 ${(withSpawn.p50 / b.p50).toFixed(2)}x, p95 ${(withSpawn.p95 / b.p95).toFixed(2)}x`);
   console.log(`\n${PARALLEL} attachments at once (ms)      makespan   per-op p50   per-op p95   unique addresses`);
   console.log(`isolator prepare+isolate        ${f(parIso.makespan)}      ${f(parIso.per.p50)}      ${f(parIso.per.p95)}      ${parIso.unique}/${PARALLEL}`);
   console.log(`raw floor (netns add + ADD)     ${f(parRaw.makespan)}      ${f(parRaw.per.p50)}      ${f(parRaw.per.p95)}      ${parRaw.unique}/${PARALLEL}`);

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from '@ippc/core';
@@ -102,7 +103,8 @@ export function createNetworkConfigStore(options: NetworkConfigStoreOptions): Ne
   async function readValidated(name: string, path: string): Promise<ResolvedNetwork> {
     let text: string;
     try {
-      text = await readFile(path, 'utf8');
+      // Read at every use (prepare and attach) on the launch path: a small file, read blocking.
+      text = readFileSync(path, 'utf8');
     } catch (err) {
       throw new NetworkIsolatorError('CNI_INVALID_CONFIG', `Failed to read CNI network configuration file: '${path}': ${message(err)}`, { cause: err });
     }

@@ -1,5 +1,5 @@
 import { execFile, spawn } from 'node:child_process';
-import { constants } from 'node:fs';
+import { constants, readFileSync, statSync } from 'node:fs';
 import { access } from 'node:fs/promises';
 import { readFile, stat, writeFile, mkdir } from 'node:fs/promises';
 import { promisify } from 'node:util';
@@ -106,13 +106,17 @@ function findMount(mountinfo: string, path: string): string[] | undefined {
 }
 
 /** The agent's own namespaces never change: read once. */
-const selfNs = new Map<string, Promise<{ ino: number; dev: number }>>();
+const selfNs = new Map<string, { ino: number; dev: number }>();
 
-async function sameNamespace(pid: number, kind: 'net' | 'mnt' | 'uts'): Promise<boolean> {
+/**
+ * Whether `pid` shares the agent's namespace `kind`. Blocking on purpose: a stat of /proc takes
+ * microseconds, a busy libuv pool milliseconds, and this is on the launch path.
+ */
+function sameNamespace(pid: number, kind: 'net' | 'mnt' | 'uts'): boolean {
   let self = selfNs.get(kind);
-  if (!self) selfNs.set(kind, (self = stat(`/proc/self/ns/${kind}`)));
-  const [a, b] = await Promise.all([stat(`/proc/${pid}/ns/${kind}`), self]);
-  return a.ino === b.ino && a.dev === b.dev;
+  if (!self) selfNs.set(kind, (self = statSync(`/proc/self/ns/${kind}`)));
+  const a = statSync(`/proc/${pid}/ns/${kind}`);
+  return a.ino === self.ino && a.dev === self.dev;
 }
 
 async function exec(file: string, args: string[]): Promise<void> {
@@ -125,51 +129,74 @@ async function exec(file: string, args: string[]): Promise<void> {
 }
 
 /**
- * The namespace helper: one short-lived perl process (perl-base is essential on Debian, so every
- * image has it) that mounts the netns handle in the agent's mount namespace, says `held`, then
- * enters the container's mount, UTS and network namespaces with setns(2) to bind the files, set the
- * hostname and bring `lo` up. It replaces five execs (nsenter, sh, mount, mount, ip), which is most
- * of the isolator's own cost on a busy host. Arguments: syscall numbers of mount and setns, pid,
- * handle ('' = none), rslave (0/1), hostname ('' = none), lo (0/1), then source/target pairs.
+ * The namespace helper: a small resident perl process (perl-base is essential on Debian, so every
+ * image has it), started once per agent process. For each request it forks a worker that mounts the
+ * netns handle in the agent's mount namespace, reports `held`, then enters the container's mount,
+ * UTS and network namespaces with setns(2) to bind the files, set the hostname and bring `lo` up
+ * (ioctl), and reports `done` or `fail`. The resident parent never changes namespace, so a failed
+ * request cannot leave it inside a container. A fork of a loaded perl costs a fraction of an exec,
+ * and this replaces five execs per launch (mount, nsenter, sh, mount per file, ip), which were most
+ * of the isolator's own cost. Arguments: syscall numbers of mount and setns. Requests, one per
+ * line, NUL-separated: id, pid, handle ('' = none), rslave (0/1), hostname ('' = none), lo (0/1),
+ * then source/target pairs. It exits when its standard input closes (the agent went away).
  */
 const PERL_HELPER = String.raw`
 use strict;
 $| = 1;
-my ($SYS_mount, $SYS_setns, $pid, $handle, $rslave, $hostname, $lo, @binds) = @ARGV;
-my %ns;
-for my $k ('mnt', 'uts', 'net') {
-  open($ns{$k}, '<', "/proc/$pid/ns/$k") or die "Failed to open /proc/$pid/ns/$k: $!\n";
+$SIG{CHLD} = 'IGNORE';
+my ($SYS_mount, $SYS_setns) = @ARGV;
+while (my $line = <STDIN>) {
+  chomp $line;
+  my ($id, $pid, $handle, $rslave, $hostname, $lo, @binds) = split(/\0/, $line, -1);
+  my $child = fork();
+  if (!defined $child) { print "fail $id Failed to fork the namespace helper: $!\n"; next; }
+  next if $child;
+  my $ok = eval { work($id, $pid, $handle, $rslave, $hostname, $lo, @binds); 1 };
+  if ($ok) { print "done $id\n"; exit 0; }
+  my $msg = $@;
+  $msg =~ s/\s+/ /g;
+  $msg =~ s/ $//;
+  print "fail $id $msg\n";
+  exit 1;
 }
-if ($handle ne '') {
-  open(my $h, '>>', $handle) or die "Failed to create the bind mount point '$handle': $!\n";
-  close($h);
-  syscall($SYS_mount + 0, "/proc/$pid/ns/net", $handle, 0, 4096, 0) == 0
-    or die "Failed to mount the network namespace handle from '/proc/$pid/ns/net' to '$handle': $!\n";
-  print "held\n";
-}
-syscall($SYS_setns + 0, fileno($ns{mnt}), 0) == 0 or die "Failed to enter the mount namespace of pid $pid: $!\n";
-if ($rslave) {
-  syscall($SYS_mount + 0, 0, "/", 0, 0x84000, 0) == 0 or die "Failed to mark '/' as a SLAVE mount: $!\n";
-}
-while (@binds) {
-  my ($src, $dst) = splice(@binds, 0, 2);
-  if (!-e $dst) { open(my $t, '>>', $dst) or die "Unable to create missing mount point $dst: $!\n"; close($t); }
-  syscall($SYS_mount + 0, $src, $dst, 0, 4096, 0) == 0 or die "Failed to bind mount from '$src' to '$dst': $!\n";
-}
-if ($hostname ne '') {
-  syscall($SYS_setns + 0, fileno($ns{uts}), 0) == 0 or die "Failed to enter the UTS namespace of pid $pid: $!\n";
-  my $ok = open(my $f, '>', '/proc/sys/kernel/hostname');
-  $ok = $ok && (print $f $hostname);
-  $ok = $ok && close($f);
-  $ok or die "Failed to set the hostname of the container to '$hostname': $!\n";
-}
-if ($lo) {
-  syscall($SYS_setns + 0, fileno($ns{net}), 0) == 0 or die "Failed to enter the network namespace of pid $pid: $!\n";
-  socket(my $s, 2, 2, 0) or die "Failed to bring up the loopback interface: $!\n";
-  my $ifr = pack('a16 s x22', 'lo', 0);
-  ioctl($s, 0x8913, $ifr) or die "Failed to bring up the loopback interface: $!\n";
-  $ifr = pack('a16 s x22', 'lo', unpack('x16 s', $ifr) | 1);
-  ioctl($s, 0x8914, $ifr) or die "Failed to bring up the loopback interface: $!\n";
+sub work {
+  my ($id, $pid, $handle, $rslave, $hostname, $lo, @binds) = @_;
+  my %ns;
+  for my $k ('mnt', 'uts', 'net') {
+    open($ns{$k}, '<', "/proc/$pid/ns/$k") or die "Failed to open /proc/$pid/ns/$k: $!\n";
+  }
+  if ($handle ne '') {
+    open(my $h, '>>', $handle) or die "Failed to create the bind mount point '$handle': $!\n";
+    close($h);
+    syscall($SYS_mount + 0, "/proc/$pid/ns/net", $handle, 0, 4096, 0) == 0
+      or die "Failed to mount the network namespace handle from '/proc/$pid/ns/net' to '$handle': $!\n";
+    print "held $id\n";
+  }
+  return if !$rslave && $hostname eq '' && !$lo && !@binds;
+  syscall($SYS_setns + 0, fileno($ns{mnt}), 0) == 0 or die "Failed to enter the mount namespace of pid $pid: $!\n";
+  if ($rslave) {
+    syscall($SYS_mount + 0, 0, "/", 0, 0x84000, 0) == 0 or die "Failed to mark '/' as a SLAVE mount: $!\n";
+  }
+  while (@binds) {
+    my ($src, $dst) = splice(@binds, 0, 2);
+    if (!-e $dst) { open(my $t, '>>', $dst) or die "Unable to create missing mount point $dst: $!\n"; close($t); }
+    syscall($SYS_mount + 0, $src, $dst, 0, 4096, 0) == 0 or die "Failed to bind mount from '$src' to '$dst': $!\n";
+  }
+  if ($hostname ne '') {
+    syscall($SYS_setns + 0, fileno($ns{uts}), 0) == 0 or die "Failed to enter the UTS namespace of pid $pid: $!\n";
+    my $ok = open(my $f, '>', '/proc/sys/kernel/hostname');
+    $ok = $ok && (print $f $hostname);
+    $ok = $ok && close($f);
+    $ok or die "Failed to set the hostname of the container to '$hostname': $!\n";
+  }
+  if ($lo) {
+    syscall($SYS_setns + 0, fileno($ns{net}), 0) == 0 or die "Failed to enter the network namespace of pid $pid: $!\n";
+    socket(my $s, 2, 2, 0) or die "Failed to bring up the loopback interface: $!\n";
+    my $ifr = pack('a16 s x22', 'lo', 0);
+    ioctl($s, 0x8913, $ifr) or die "Failed to bring up the loopback interface: $!\n";
+    $ifr = pack('a16 s x22', 'lo', unpack('x16 s', $ifr) | 1);
+    ioctl($s, 0x8914, $ifr) or die "Failed to bring up the loopback interface: $!\n";
+  }
 }
 `;
 
@@ -184,9 +211,9 @@ export interface HostOpsOptions {
   /** `nsenter` binary (used by the util-linux path and for counters). Default `nsenter` from PATH. */
   nsenter?: string;
   /**
-   * How namespace work is done: `perl` (one process per container, see above) or `util-linux`
-   * (nsenter, sh, mount, ip: what Mesos's helper does, in five execs). Default `perl` when `perl`
-   * is on PATH and the architecture is x64 or arm64, else `util-linux`.
+   * How namespace work is done: `perl` (the resident helper above, a forked worker per container)
+   * or `util-linux` (mount, nsenter, sh, mount, ip: five execs per container). Default `perl` when
+   * `perl` is on PATH and the architecture is x64 or arm64, else `util-linux`.
    */
   helper?: 'perl' | 'util-linux';
 }
@@ -209,7 +236,7 @@ async function refuseShared(pid: number, kinds: ReadonlyArray<'net' | 'mnt' | 'u
   for (const kind of kinds) {
     let shared: boolean;
     try {
-      shared = await sameNamespace(pid, kind);
+      shared = sameNamespace(pid, kind);
     } catch (err) {
       throw new NetworkIsolatorError('CNI_SETUP_FAILED', `The container's process ${pid} is gone`, { cause: err });
     }
@@ -221,59 +248,137 @@ async function refuseShared(pid: number, kinds: ReadonlyArray<'net' | 'mnt' | 'u
 
 /** Whether the container's root mount still propagates to the host (then it must become a slave first). */
 async function needsRslave(pid: number): Promise<boolean> {
-  const mountinfo = await readFile(`/proc/${pid}/mountinfo`, 'utf8').catch(() => 'shared:');
+  let mountinfo: string;
+  try {
+    mountinfo = readFileSync(`/proc/${pid}/mountinfo`, 'utf8');
+  } catch {
+    mountinfo = ' shared:';
+  }
   return mountinfo.includes(' shared:');
 }
 
-/** Runs the perl helper; `held` resolves on its `held` line (when a handle is given), `done` on exit 0. */
-function runPerlHelper(sys: { mount: number; setns: number }, pid: number, handle: string, rslave: boolean, setup: ContainerSetup): { held: Promise<void>; done: Promise<void> } {
-  const args = ['-e', PERL_HELPER, String(sys.mount), String(sys.setns), String(pid), handle, rslave ? '1' : '0', setup.hostname ?? '', setup.loopbackUp ? '1' : '0'];
-  for (const b of setup.binds) args.push(b.source, b.target);
-  let heldOk!: () => void;
-  let heldFail!: (err: unknown) => void;
-  const held = new Promise<void>((resolve, reject) => {
-    heldOk = resolve;
-    heldFail = reject;
-  });
-  let isHeld = handle === '';
-  if (isHeld) heldOk();
-  const done = new Promise<void>((resolve, reject) => {
-    const child = spawn('perl', args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => {
-      stdout += d.toString();
-      if (!isHeld && stdout.includes('held\n')) {
-        isHeld = true;
-        heldOk();
-      }
-    });
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const fail = (err: unknown) => {
-      if (!isHeld) {
-        isHeld = true;
-        heldFail(new NetworkIsolatorError('CNI_CHECKPOINT_FAILED', messageOf(err), { cause: err }));
-      }
-      reject(err);
-    };
-    child.on('error', fail);
-    child.on('close', (code) => {
-      if (code === 0) {
-        if (!isHeld) fail(new Error(`the namespace helper did not mount '${handle}'`));
-        else resolve();
-      } else {
-        fail(new NetworkIsolatorError('CNI_SETUP_FAILED', stderr.trim() || `the namespace helper exited with ${code}`));
-      }
-    });
-  });
-  // Callers may only look at `held`; a rejection of `done` is theirs to observe.
-  done.catch(() => undefined);
-  return { held, done };
+interface Pending {
+  held: boolean;
+  wantsHandle: boolean;
+  onHeld: [() => void, (err: unknown) => void];
+  onDone: [() => void, (err: unknown) => void];
 }
 
-function messageOf(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
+/** The resident helper: one per agent process, shared by every isolator in it, started on first use. */
+class ResidentHelper {
+  private child: ReturnType<typeof spawn> | undefined;
+  private readonly pending = new Map<string, Pending>();
+  private next = 0;
+  private stderr = '';
+
+  constructor(private readonly sys: { mount: number; setns: number }) {}
+
+  run(pid: number, handle: string, rslave: boolean, setup: ContainerSetup): { held: Promise<void>; done: Promise<void> } {
+    const fields = [String(pid), handle, rslave ? '1' : '0', setup.hostname ?? '', setup.loopbackUp ? '1' : '0'];
+    for (const b of setup.binds) fields.push(b.source, b.target);
+    const bad = fields.find((f) => /[\n\0]/.test(f));
+    if (bad !== undefined) {
+      const err = new NetworkIsolatorError('CNI_SETUP_FAILED', `Refusing a path or name with a new line or NUL in it: ${JSON.stringify(bad)}`);
+      return { held: Promise.reject(err), done: Promise.reject(err) };
+    }
+    const id = String(++this.next);
+    let onHeld!: Pending['onHeld'];
+    let onDone!: Pending['onDone'];
+    const held = new Promise<void>((resolve, reject) => (onHeld = [resolve, reject]));
+    const done = new Promise<void>((resolve, reject) => (onDone = [resolve, reject]));
+    const entry: Pending = { held: handle === '', wantsHandle: handle !== '', onHeld, onDone };
+    if (handle === '') onHeld[0]();
+    this.pending.set(id, entry);
+    try {
+      const child = this.ensure();
+      child.stdin!.write(`${[id, ...fields].join('\0')}\n`);
+    } catch (err) {
+      this.settle(id, `The namespace helper could not be started: ${(err as Error).message}`);
+    }
+    held.catch(() => undefined);
+    done.catch(() => undefined);
+    return { held, done };
+  }
+
+  private ensure(): ReturnType<typeof spawn> {
+    if (this.child && this.child.exitCode === null && this.child.signalCode === null) {
+      this.reference(true);
+      return this.child;
+    }
+    this.stderr = '';
+    const child = spawn('perl', ['-e', PERL_HELPER, String(this.sys.mount), String(this.sys.setns)], { stdio: ['pipe', 'pipe', 'pipe'] });
+    this.child = child;
+    let buf = '';
+    child.stdout!.on('data', (d: Buffer) => {
+      buf += d.toString();
+      let nl: number;
+      while ((nl = buf.indexOf('\n')) >= 0) {
+        this.line(buf.slice(0, nl));
+        buf = buf.slice(nl + 1);
+      }
+    });
+    child.stderr!.on('data', (d: Buffer) => (this.stderr = (this.stderr + d.toString()).slice(-2000)));
+    child.stdin!.on('error', () => undefined);
+    const gone = (why: string) => {
+      if (this.child === child) this.child = undefined;
+      for (const id of [...this.pending.keys()]) this.settle(id, `The namespace helper ${why}${this.stderr ? `: ${this.stderr.trim()}` : ''}`);
+    };
+    child.on('error', (err) => gone(`could not be started (${err.message})`));
+    child.on('exit', (code, signal) => gone(`exited (${signal ?? code})`));
+    this.reference(true);
+    return child;
+  }
+
+  /** Keeps the agent's event loop alive only while requests are pending. */
+  private reference(on: boolean): void {
+    const c = this.child;
+    if (!c) return;
+    for (const h of [c, c.stdin, c.stdout, c.stderr] as Array<{ ref?: () => void; unref?: () => void } | null>) {
+      if (on) h?.ref?.();
+      else h?.unref?.();
+    }
+  }
+
+  private line(text: string): void {
+    const [verb, id, ...rest] = text.split(' ');
+    const entry = id === undefined ? undefined : this.pending.get(id);
+    if (!entry || id === undefined) return;
+    if (verb === 'held') {
+      entry.held = true;
+      entry.onHeld[0]();
+    } else if (verb === 'done') {
+      this.finish(id);
+      if (entry.wantsHandle && !entry.held) entry.onHeld[1](new NetworkIsolatorError('CNI_CHECKPOINT_FAILED', 'The namespace helper did not mount the handle'));
+      entry.onHeld[0]();
+      entry.onDone[0]();
+    } else if (verb === 'fail') {
+      this.settle(id, rest.join(' '));
+    }
+  }
+
+  private settle(id: string, message: string): void {
+    const entry = this.pending.get(id);
+    if (!entry) return;
+    this.finish(id);
+    if (!entry.held && entry.wantsHandle) entry.onHeld[1](new NetworkIsolatorError('CNI_CHECKPOINT_FAILED', message));
+    entry.onDone[1](new NetworkIsolatorError('CNI_SETUP_FAILED', message));
+  }
+
+  private finish(id: string): void {
+    this.pending.delete(id);
+    if (this.pending.size === 0) this.reference(false);
+  }
 }
+
+const residents = new Map<string, ResidentHelper>();
+
+function residentHelper(sys: { mount: number; setns: number }): ResidentHelper {
+  const key = `${sys.mount}/${sys.setns}`;
+  let h = residents.get(key);
+  if (!h) residents.set(key, (h = new ResidentHelper(sys)));
+  return h;
+}
+
 
 export function createHostOps(options: HostOpsOptions = {}): HostOps {
   const nsenter = options.nsenter ?? 'nsenter';
@@ -318,7 +423,7 @@ export function createHostOps(options: HostOpsOptions = {}): HostOps {
       // agent's own network (an eth0 in the host) instead of the container's.
       let shared: boolean;
       try {
-        shared = await sameNamespace(pid, 'net');
+        shared = sameNamespace(pid, 'net');
       } catch (err) {
         throw new NetworkIsolatorError('CNI_SETUP_FAILED', `The container's process ${pid} is gone`, { cause: err });
       }
@@ -356,7 +461,7 @@ export function createHostOps(options: HostOpsOptions = {}): HostOps {
       // it a slave first (Mesos's setup helper always does; we skip it when it already is).
       const rslave = await needsRslave(pid);
       const sys = await perlSyscalls();
-      if (sys) return runPerlHelper(sys, pid, '', rslave, setup).done;
+      if (sys) return residentHelper(sys).run(pid, '', rslave, setup).done;
       const lines = ['set -e'];
       if (rslave) lines.push('mount --make-rslave /');
       for (const b of setup.binds) {
@@ -371,7 +476,7 @@ export function createHostOps(options: HostOpsOptions = {}): HostOps {
     enterContainer(pid, handle, setup) {
       const checked = Promise.all([refuseShared(pid, ['net', 'mnt', 'uts']), needsRslave(pid), perlSyscalls()]);
       const both = checked.then(([, rslave, sys]) =>
-        sys ? runPerlHelper(sys, pid, handle, rslave, setup) : { held: ops.holdNetns(pid, handle), done: ops.setupContainer(pid, setup) },
+        sys ? residentHelper(sys).run(pid, handle, rslave, setup) : { held: ops.holdNetns(pid, handle), done: ops.setupContainer(pid, setup) },
       );
       const held = both.then((b) => b.held);
       const done = both.then((b) => b.done);

@@ -338,6 +338,26 @@ describe('network/cni isolator on real plugins', () => {
     for (const f of ['ippc-bridge.conflist', 'ippc-local.conflist', 'ippc-ptp.conflist']) await rm(join(s.configDir, f));
   });
 
+  it('survives the resident namespace helper being killed: the next launch starts a new one', async () => {
+    await destroy((await launch([net('blue')])).id); // make sure the helper runs
+    const { readdir: ls, readFile: read } = await import('node:fs/promises');
+    let killed = 0;
+    for (const p of await ls('/proc')) {
+      if (!/^\d+$/.test(p)) continue;
+      const stat = await read(`/proc/${p}/stat`, 'utf8').catch(() => '');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppid === process.pid && stat.includes('(perl)')) {
+        process.kill(Number(p), 'SIGKILL');
+        killed++;
+      }
+    }
+    assert.equal(killed, 1, 'one resident helper, a child of this process');
+    await new Promise((r) => setTimeout(r, 100));
+    const { id } = await launch([net('blue')], { hostname: 'after-kill' });
+    assert.equal((await probe(s, s.hostNs, await ipOf(id), 8080)).hostname, 'after-kill');
+    await destroy(id);
+  });
+
   it('CHECK on a live container', async () => {
     const { id } = await launch([net('blue')]);
     await iso.check(id);

@@ -386,6 +386,24 @@ describe('recover', () => {
     assert.deepEqual(await readdir(w.rootDir), []);
   });
 
+  it("takes the requested NetworkInfo from the executor's ContainerInfo when the state has no other", async () => {
+    const w = await world();
+    const labelled = net('green', { labels: { labels: [{ key: 'team', value: 'a' }] } });
+    const viaExecutor = (id: string, nets: NetworkInfo[]): ContainerConfig => ({
+      containerId: { value: id },
+      executor: { resources: [], container: { type: ContainerInfo_Type.MESOS, networkInfos: nets } } as unknown as ExecutorInfo,
+      sandboxDirectory: '/tmp',
+    });
+    await w.isolator.prepare(viaExecutor('e1', [labelled]));
+    await w.isolator.isolate({ value: 'e1' }, 77);
+    // The agent's record differs from the checkpointed args: the agent's record wins, as in Mesos.
+    const relabelled = net('green', { labels: { labels: [{ key: 'team', value: 'b' }] } });
+    w.host.running.add(77);
+    const agent2 = w.make();
+    await agent2.recover([{ containerId: { value: 'e1' }, config: viaExecutor('e1', [relabelled]), pid: 77 }], []);
+    assert.deepEqual((await agent2.status({ value: 'e1' })).networkInfos[0]!.labels, { labels: [{ key: 'team', value: 'b' }] });
+  });
+
   it('recovers a container whose ADD never finished (no network.info) so cleanup still runs DEL', async () => {
     const w = await world();
     await mkdir(join(w.rootDir, 'half', 'green', 'eth0'), { recursive: true });

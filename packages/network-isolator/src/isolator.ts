@@ -331,7 +331,9 @@ export function createNetworkIsolator(options: NetworkIsolatorOptions): NetworkI
 
   async function recoverInfo(cid: string, id: ContainerID, state: ContainerState | undefined): Promise<Info> {
     const dir = paths.container(rootDir, cid);
-    const requested = state?.config.containerInfo?.networkInfos ?? [];
+    // As in prepare: the ContainerInfo is the container's own, else the executor's.
+    const containerInfo = state?.config.containerInfo ?? state?.config.executor?.container;
+    const requested = containerInfo?.networkInfos ?? [];
     const networks: ContainerNetwork[] = [];
     for (const entry of await readdir(dir, { withFileTypes: true })) {
       if (!entry.isDirectory()) continue;
@@ -381,7 +383,7 @@ export function createNetworkIsolator(options: NetworkIsolatorOptions): NetworkI
     };
     networks.sort((a, b) => order(a) - order(b));
     const info: Info = { id, cid, networks };
-    if (state?.config.containerInfo?.hostname) info.hostname = state.config.containerInfo.hostname;
+    if (containerInfo?.hostname) info.hostname = containerInfo.hostname;
     return info;
   }
 

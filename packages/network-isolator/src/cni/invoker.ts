@@ -1,6 +1,5 @@
 import { spawn } from 'node:child_process';
-import { constants } from 'node:fs';
-import { access, stat } from 'node:fs/promises';
+import { accessSync, constants, statSync } from 'node:fs';
 import { join } from 'node:path';
 
 /** What one plugin run produced. A non-zero exit is not an exception at this seam. */
@@ -49,13 +48,14 @@ export function createExecInvoker(options: ExecInvokerOptions = {}): CniInvoker 
     async find(type, dirs) {
       // A `type` is a binary name, never a path: `../x` must not escape the plugin directories.
       if (type === '' || type.includes('/') || type === '.' || type === '..') return undefined;
+      // Blocking on purpose: a stat and an access(2) take microseconds, while a busy libuv pool
+      // can delay them by milliseconds, and this sits right before every plugin run.
       for (const dir of dirs) {
         if (!dir) continue;
         const candidate = join(dir, type);
         try {
-          const st = await stat(candidate);
-          if (!st.isFile()) continue;
-          await access(candidate, constants.X_OK);
+          if (!statSync(candidate).isFile()) continue;
+          accessSync(candidate, constants.X_OK);
           return candidate;
         } catch {
           // not in this directory

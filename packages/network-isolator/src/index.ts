@@ -1,6 +1,42 @@
 /**
- * @ippc/network-isolator: The agent-side network/cni isolator module: CNI configs by canonical name, eth0..ethN, real CNI plugins per the CNI spec, checkpoints, recovery, status into ContainerStatus.network_infos.
+ * @ippc/network-isolator: the agent-side `network/cni` isolator (Mesos's, on a CNI runtime of its
+ * own): CNI configs by canonical name from a folder, one interface per named NetworkInfo
+ * (`eth0`, `eth1`, ...), real CNI plugins (spec 0.1.0 to 1.0.0, conflists, chaining,
+ * capabilities), Mesos's checkpoints and recovery, `status()` into `ContainerStatus.network_infos`.
  *
- * Implementation lands with issue #5.
+ * @example
+ * ```ts
+ * import { createNetworkIsolator } from '@ippc/network-isolator';
+ * const isolator = createNetworkIsolator({ configDir: '/etc/ippc/cni', pluginDirs: '/usr/lib/cni' });
+ * await isolator.recover([], []);
+ * const launch = await isolator.prepare({ containerId, executor, containerInfo, sandboxDirectory });
+ * // ... create the task's process in launch.namespaces with launch.environment, hold it ...
+ * await isolator.isolate(containerId, pid);
+ * const { networkInfos } = await isolator.status(containerId);
+ * await isolator.cleanup(containerId);
+ * ```
  */
-export {};
+export { createNetworkIsolator, capabilityArgsFor, BANDWIDTH_LABELS, MESOS_ARGS_KEY } from './isolator.js';
+export type { NetworkIsolator, NetworkIsolatorOptions, DefaultContainerDns } from './isolator.js';
+export { NetworkIsolatorError, CniPluginError } from './errors.js';
+export type { NetworkIsolatorErrorCode, PluginFailure } from './errors.js';
+export { createNetworkConfigStore } from './config-store.js';
+export type { NetworkConfigStore, NetworkConfigStoreOptions, ResolvedNetwork } from './config-store.js';
+export { createHostOps, parseNetDev } from './host-ops.js';
+export type { HostOps, HostOpsOptions, ContainerSetup, FileBind } from './host-ops.js';
+export { paths as checkpointPaths, createCheckpointCache } from './checkpoint.js';
+export { networkInfoToMesosJson, networkInfoFromMesosJson, containerIdToString, containerIdFromString } from './mesos-json.js';
+export { formatHosts, formatResolvConf, mergeDns } from './files.js';
+export { renderNetworkTemplates, NETWORK_TEMPLATE_VARIABLES } from './templates.js';
+export type { RenderNetworkTemplatesOptions } from './templates.js';
+// The CNI runtime stands alone too.
+export { createCniRuntime, readCniError } from './cni/runtime.js';
+export type { CniRuntime, CniRuntimeOptions, AddResult } from './cni/runtime.js';
+export { createExecInvoker } from './cni/invoker.js';
+export type { CniInvoker, ExecInvokerOptions, PluginOutput, PluginRun } from './cni/invoker.js';
+export { createDirectoryCache, createMemoryCache } from './cni/cache.js';
+export type { CniResultCache, AttachmentKey, CacheEntry } from './cni/cache.js';
+export { parseNetworkConfig, networkConfigFromObject, pluginRequest, injectArgs, requiredPlugins, declaredCapabilities, stringifySorted } from './cni/config.js';
+export type { InjectArgsMessages } from './cni/config.js';
+export { parseResult, formatResult, compareVersions, containerAddresses, stripPrefix, ipFamily } from './cni/result.js';
+export * from './cni/types.js';

@@ -23,3 +23,16 @@ export { createIpamClient, type IpamClient, type IpamClientOptions } from './cli
 export type { IpamStore, StoreCondition, StoreEntry, StoreWrite, CommitResult } from './store/store.js';
 export { createEmbeddedStore, type EmbeddedStoreOptions } from './store/embedded-store.js';
 export { createEtcdStore, type EtcdStoreOptions } from './store/etcd-store.js';
+export {
+  CNI_ERROR_CODES,
+  SUPPORTED_CNI_VERSIONS,
+  createCniHandler,
+  formatResult,
+  type CniHandler,
+  type CniHandlerOptions,
+  type CniRequest,
+  type CniResponse,
+} from './cni/cni-handler.js';
+export { DEFAULT_DAEMON_SOCKET, createIpamNodeDaemon, type IpamNodeDaemon, type IpamNodeDaemonOptions } from './cni/node-daemon.js';
+export { PLUGIN_SOURCES, installIpamPlugin, type InstallPluginOptions, type PluginFlavor } from './cni/plugin.js';
+export { DEFAULT_CONFIG, loadConfigFile, parseConfig, type IpamServerConfig } from './config.js';

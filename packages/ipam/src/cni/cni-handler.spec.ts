@@ -38,7 +38,7 @@ describe('ippc-ipam CNI handler', () => {
   let dir: string;
   let service: IpamService;
   let cni: CniHandler;
-  let clock = 1_700_000_000_000;
+  const clock = 1_700_000_000_000;
 
   before(() => {
     dir = mkdtempSync(join(tmpdir(), 'ipam-'));

@@ -1,7 +1,6 @@
 import { silentLogger, type Logger } from '@ippc/core';
 import { parseCidr, parseIp, parseIpOrCidr, cidrContains, type Family } from '../addr.js';
 import { IpamError, isIpamError, type IpamErrorCode } from '../errors.js';
-import { defaultPoolId } from '../pool.js';
 import type { AddressRequest, IpamApi, Label, Lease, RangeSpec } from '../types.js';
 
 /** CNI spec versions this plugin speaks. Results follow the config's `cniVersion`. */

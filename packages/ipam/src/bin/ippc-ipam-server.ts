@@ -2,7 +2,7 @@
 //
 //   node --import tsx packages/ipam/src/bin/ippc-ipam-server.ts [--config FILE] [--listen HOST:PORT]
 //        [--http HOST:PORT|""] [--data-dir DIR | --etcd URL[,URL]] [--etcd-prefix P]
-//        [--cooldown-seconds N] [--no-auth]
+//        [--cooldown-seconds N] [--no-fsync] [--no-auth]
 //
 // Token: IPPC_TOKEN (or the config's auth.token). Prints one JSON line {"grpcPort", "httpPort"} on
 // standard output once serving (useful with port 0); logs go to standard error.
@@ -27,6 +27,7 @@ async function main(): Promise<void> {
       etcd: { type: 'string' },
       'etcd-prefix': { type: 'string' },
       'cooldown-seconds': { type: 'string' },
+      'no-fsync': { type: 'boolean' },
       'no-auth': { type: 'boolean' },
     },
   });
@@ -34,6 +35,7 @@ async function main(): Promise<void> {
   if (values.listen !== undefined) cfg.listen = values.listen;
   if (values.http !== undefined) cfg.http = values.http;
   if (values['data-dir']) cfg.store = { type: 'embedded', path: values['data-dir'] };
+  if (values['no-fsync'] && cfg.store.type === 'embedded') cfg.store = { ...cfg.store, sync: false };
   if (values.etcd) cfg.store = { type: 'etcd', endpoints: values.etcd.split(','), ...(values['etcd-prefix'] ? { prefix: values['etcd-prefix'] } : {}) };
   if (values['cooldown-seconds'] !== undefined) cfg.cooldownSeconds = Number(values['cooldown-seconds']);
   if (process.env.IPPC_TOKEN) cfg.auth = { token: process.env.IPPC_TOKEN };

@@ -45,6 +45,49 @@ export function createEmbeddedStore(options: EmbeddedStoreOptions): IpamStore {
     throw new IpamError('IPAM_UNAVAILABLE', `cannot open the embedded IPAM store at ${options.path}: ${(err as Error).message}; check the path and its permissions`, { cause: err });
   }
   let closed = false;
+  // Group commit: every commit asked for in one event-loop turn goes into one synchronous LMDB
+  // write transaction (one fsync), each still checked and applied on its own. Synchronous,
+  // because lmdb-js's asynchronous transactions hop between threads several times per commit,
+  // which costs milliseconds on a busy machine.
+  interface Pending {
+    conditions: StoreCondition[];
+    writes: StoreWrite[];
+    resolve(r: CommitResult): void;
+    reject(err: unknown): void;
+  }
+  let queue: Pending[] = [];
+  let scheduled = false;
+  const flush = () => {
+    scheduled = false;
+    const batch = queue;
+    queue = [];
+    let results: CommitResult[];
+    try {
+      results = db.transactionSync(() => {
+        let revision = (db.get(REVISION_KEY) as number | undefined) ?? 0;
+        const out: CommitResult[] = [];
+        for (const p of batch) {
+          if (p.conditions.some((c) => ((db.get(c.key) as Stored | undefined)?.r ?? 0) !== c.modRevision)) {
+            out.push({ ok: false });
+            continue;
+          }
+          revision++;
+          for (const w of p.writes) {
+            if ('delete' in w) db.removeSync(w.key);
+            else db.putSync(w.key, { v: w.value, r: revision });
+          }
+          out.push({ ok: true, revision });
+        }
+        db.putSync(REVISION_KEY, revision);
+        return out;
+      });
+    } catch (err) {
+      const e = new IpamError('IPAM_UNAVAILABLE', `the embedded IPAM store at ${options.path} failed to commit: ${(err as Error).message}`, { cause: err });
+      for (const p of batch) p.reject(e);
+      return;
+    }
+    batch.forEach((p, i) => p.resolve(results[i]!));
+  };
   const check = () => {
     if (closed) throw new IpamError('IPAM_UNAVAILABLE', 'the embedded IPAM store is closed');
   };
@@ -65,25 +108,20 @@ export function createEmbeddedStore(options: EmbeddedStoreOptions): IpamStore {
       }
       return out;
     },
-    async commit(conditions: StoreCondition[], writes: StoreWrite[]): Promise<CommitResult> {
+    commit(conditions: StoreCondition[], writes: StoreWrite[]): Promise<CommitResult> {
       check();
-      return db.transaction(() => {
-        for (const c of conditions) {
-          const s = db.get(c.key) as Stored | undefined;
-          if ((s?.r ?? 0) !== c.modRevision) return { ok: false } as const;
+      return new Promise((resolve, reject) => {
+        queue.push({ conditions, writes, resolve, reject });
+        if (!scheduled) {
+          scheduled = true;
+          setImmediate(flush);
         }
-        const revision = ((db.get(REVISION_KEY) as number | undefined) ?? 0) + 1;
-        for (const w of writes) {
-          if ('delete' in w) void db.remove(w.key);
-          else void db.put(w.key, { v: w.value, r: revision });
-        }
-        void db.put(REVISION_KEY, revision);
-        return { ok: true, revision } as const;
       });
     },
     async close() {
       if (closed) return;
       closed = true;
+      if (queue.length > 0) flush();
       await db.close();
     },
   };

@@ -16,6 +16,8 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { createIpamClient, type IpamClient } from '../src/client.js';
 import { installIpamPlugin } from '../src/cni/plugin.js';
+import { createIpamService } from '../src/service.js';
+import { createEmbeddedStore } from '../src/store/embedded-store.js';
 import { runCrashStorm } from '../src/testing/crash-storm.js';
 import { startEtcd, type TestEtcd } from '../src/testing/etcd.js';
 import { runPlugin } from '../src/testing/netns.js';
@@ -70,6 +72,14 @@ async function serviceRows(label: string, server: ServerProcess): Promise<string
     await one[0]!.ensurePool({ network: 'svc1', ranges: [{ subnet: '10.210.64.0/18' }] });
     await one[0]!.ensurePool({ network: 'svc64', ranges: [{ subnet: '10.210.128.0/17' }] });
     await serviceLoad(one, 'svc1', 50); // warm-up (JIT, connections)
+    // Baseline: the cheapest gRPC call this service answers (no store access), same client, same moment.
+    const floor: number[] = [];
+    for (let i = 0; i < Math.round(1000 * Q); i++) {
+      const t = now();
+      await one[0]!.listPools('no-such-network');
+      floor.push(now() - t);
+    }
+    row(`baseline: empty gRPC round trip, 1 client (${label})`, `p50 ${f(pct(floor, 0.5))} ms, p99 ${f(pct(floor, 0.99))} ms`);
     const a = await serviceLoad(one, 'svc1', Math.round(2000 * Q));
     row(`service Allocate, 1 client (${label})`, `${f((a.lat.length / a.wallMs) * 1000, 0)} alloc/s, p50 ${f(pct(a.lat, 0.5))} ms, p99 ${f(pct(a.lat, 0.99))} ms`, 'p99 < 2 ms', pct(a.lat, 0.99) < 2);
     await Promise.all(many.map((c) => c.listPools('svc64'))); // connect all 64 channels
@@ -88,6 +98,23 @@ async function serviceRows(label: string, server: ServerProcess): Promise<string
     return all;
   } finally {
     for (const c of [...one, ...many]) c.close();
+  }
+}
+
+/** The service's own cost: Allocate in this process, no gRPC, on LMDB with fsync. */
+async function inProcessRow(tmp: string): Promise<void> {
+  const service = createIpamService({ store: createEmbeddedStore({ path: join(tmp, 'inproc') }) });
+  try {
+    await service.ensurePool({ network: 'ip', ranges: [{ subnet: '10.210.192.0/20' }] });
+    const lat: number[] = [];
+    for (let i = 0; i < Math.round(2000 * Q); i++) {
+      const t = now();
+      await service.allocate({ handle: { network: 'ip', containerId: `i${i}`, ifName: 'eth0' } });
+      lat.push(now() - t);
+    }
+    row('baseline: Allocate in process, no gRPC (embedded LMDB, fsync per commit)', `p50 ${f(pct(lat, 0.5))} ms, p99 ${f(pct(lat, 0.99))} ms`);
+  } finally {
+    await service.close();
   }
 }
 
@@ -171,6 +198,7 @@ async function main(): Promise<void> {
   try {
     process.stderr.write(`ippc IPAM benchmark: ${cpus().length} cores, node ${process.version}${values.quick ? ', --quick' : ''}\n`);
     server = await startServerProcess(['--data-dir', join(tmp, 'db'), '--http', '', '--cooldown-seconds', '30'], { IPPC_TOKEN: TOKEN });
+    await inProcessRow(tmp);
     await serviceRows('embedded LMDB, fsync per commit', server);
     await poolSizeRows(server);
 

@@ -1,3 +1,4 @@
+#!/usr/bin/env -S node --import tsx
 // ippc-ipam-node: the node daemon behind the `ippc-ipam` CNI IPAM plugin, run alone (the agent
 // embeds the same library, createIpamNodeDaemon).
 //

@@ -1,3 +1,4 @@
+#!/usr/bin/env -S node --import tsx
 // ippc-ipam-server: the IPAM gRPC service with Prometheus metrics.
 //
 //   node --import tsx packages/ipam/src/bin/ippc-ipam-server.ts [--config FILE] [--listen HOST:PORT]

@@ -246,7 +246,7 @@ async function main(): Promise<void> {
           const s = await startServerProcess(['--data-dir', join(tmp, 'storm'), '--listen', `127.0.0.1:${port}`, '--http', ''], { IPPC_TOKEN: TOKEN });
           if (first) {
             const c = createIpamClient({ address: s.address, auth: { token: TOKEN } });
-            await c.ensurePool({ network: 'storm', ranges: [{ subnet: '10.210.56.0/21' }] });
+            await c.ensurePool({ network: 'storm', ranges: [{ subnet: '10.210.64.0/18' }] });
             c.close();
             first = false;
           }

@@ -13,6 +13,8 @@ export interface CrashStormOptions {
   network: string;
   clients?: number;
   perClient?: number;
+  /** Upper bound per client while waiting for the kills to happen. Default 200 (64 x 200 fits a /18). */
+  maxPerClient?: number;
   kills?: number;
   /** Time between a restart and the next kill. Default 600 ms. */
   killEveryMs?: number;
@@ -48,6 +50,7 @@ export async function runCrashStorm(o: CrashStormOptions): Promise<CrashStormRes
   const clients = o.clients ?? 64;
   const perClient = o.perClient ?? 20;
   const kills = o.kills ?? 5;
+  const maxPerClient = o.maxPerClient ?? 200;
   const started = Date.now();
   const deadline = started + (o.timeLimitMs ?? 120_000);
   const port = await freePort();
@@ -60,7 +63,8 @@ export async function runCrashStorm(o: CrashStormOptions): Promise<CrashStormRes
   let done = false;
 
   const worker = async (w: number, client: IpamClient) => {
-    for (let i = 0; i < perClient && Date.now() < deadline; i++) {
+    // At least perClient each, and on until every kill has happened (bounded by maxPerClient).
+    for (let i = 0; (i < perClient || killed < kills) && i < maxPerClient && Date.now() < deadline; i++) {
       const containerId = `storm-${w}-${i}`;
       for (;;) {
         if (Date.now() > deadline) return;

@@ -9,8 +9,8 @@
 // Debian's host-local is the baseline. The /8 pool is a record in the IPAM's store only: no
 // address of it is ever configured anywhere.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { cpus } from 'node:os';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -190,6 +190,18 @@ async function cniRows(tmp: string, socket: string): Promise<void> {
   row('host-local baseline state', `${files.length} addresses in use (250 expected)`);
 }
 
+/** How busy the machine is (other work shares its 2 cores): load average and CPU pressure (PSI). */
+function machineLoad(): string {
+  let psi = '';
+  try {
+    const m = /some avg10=([\d.]+) avg60=([\d.]+)/.exec(readFileSync('/proc/pressure/cpu', 'utf8'));
+    if (m) psi = `, CPU pressure ${m[2]}% (tasks waiting for a core, last 60 s)`;
+  } catch {
+    // no PSI on this kernel
+  }
+  return `load average ${loadavg()[0]!.toFixed(2)} on ${cpus().length} cores${psi}`;
+}
+
 async function main(): Promise<void> {
   const tmp = mkdtempSync('/tmp/ipam-bench-');
   const procs: ChildProcess[] = [];
@@ -197,6 +209,7 @@ async function main(): Promise<void> {
   let server: ServerProcess | undefined;
   try {
     process.stderr.write(`ippc IPAM benchmark: ${cpus().length} cores, node ${process.version}${values.quick ? ', --quick' : ''}\n`);
+    row('machine at start', machineLoad());
     server = await startServerProcess(['--data-dir', join(tmp, 'db'), '--http', '', '--cooldown-seconds', '30'], { IPPC_TOKEN: TOKEN });
     await inProcessRow(tmp);
     await serviceRows('embedded LMDB, fsync per commit', server);
@@ -260,6 +273,7 @@ async function main(): Promise<void> {
         storm.duplicates.length === 0 && storm.lost.length === 0 && storm.changed.length === 0,
       );
     }
+    row('machine at end', machineLoad());
   } finally {
     for (const p of procs) p.kill('SIGTERM');
     await server?.kill('SIGKILL');

@@ -12,3 +12,4 @@
  * ```
  */
 export * from './gen/mesos/v1/mesos.js';
+export * as ipamv1 from './gen/ippc/ipam/v1/ipam.js';

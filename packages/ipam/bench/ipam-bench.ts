@@ -1,0 +1,293 @@
+// IPAM benchmark: prints one table with the figures and the targets of issue 3, side by side.
+//
+//   cd packages/ipam && npm run bench            (= node --import tsx bench/ipam-bench.ts)
+//   options: --quick (fewer iterations), --no-etcd (skip the etcd rows), --no-storm
+//
+// Everything runs on this machine: the service (ippc-ipam-server) and the node daemon
+// (ippc-ipam-node) as their own processes, talking gRPC over loopback; the CNI plugins are
+// exec'd exactly as a runtime does (environment + standard input), IPAM-only (no netns needed);
+// Debian's host-local is the baseline. The /8 pool is a record in the IPAM's store only: no
+// address of it is ever configured anywhere.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { createIpamClient, type IpamClient } from '../src/client.js';
+import { installIpamPlugin } from '../src/cni/plugin.js';
+import { createIpamService } from '../src/service.js';
+import { createEmbeddedStore } from '../src/store/embedded-store.js';
+import { runCrashStorm } from '../src/testing/crash-storm.js';
+import { startEtcd, type TestEtcd } from '../src/testing/etcd.js';
+import { runPlugin } from '../src/testing/netns.js';
+import { startServerProcess, type ServerProcess } from '../src/testing/server-process.js';
+
+const { values } = parseArgs({ options: { quick: { type: 'boolean' }, 'no-etcd': { type: 'boolean' }, 'no-storm': { type: 'boolean' } } });
+const Q = values.quick ? 0.25 : 1;
+const TOKEN = 'bench-token';
+const NODE_BIN = fileURLToPath(new URL('../src/bin/ippc-ipam-node.ts', import.meta.url));
+
+const pct = (xs: number[], q: number) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor(q * s.length))] ?? NaN;
+};
+const f = (x: number, d = 2) => (Number.isFinite(x) ? x.toFixed(d) : 'n/a');
+const now = () => Number(process.hrtime.bigint()) / 1e6;
+
+interface Row {
+  what: string;
+  figure: string;
+  target: string;
+  verdict: string;
+}
+const rows: Row[] = [];
+const row = (what: string, figure: string, target = '', ok?: boolean) => {
+  rows.push({ what, figure, target, verdict: ok === undefined ? '' : ok ? 'MET' : 'MISSED' });
+  process.stderr.write(`  ${what}: ${figure}${target ? `  (target ${target}: ${ok ? 'met' : 'MISSED'})` : ''}\n`);
+};
+
+async function serviceLoad(ipam: IpamClient[], network: string, perClient: number): Promise<{ lat: number[]; wallMs: number; addresses: string[] }> {
+  const lat: number[] = [];
+  const addresses: string[] = [];
+  const t0 = now();
+  await Promise.all(
+    ipam.map(async (c, w) => {
+      for (let i = 0; i < perClient; i++) {
+        const t = now();
+        const r = await c.allocate({ handle: { network, containerId: `w${w}-${i}`, ifName: 'eth0' }, node: 'bench' });
+        lat.push(now() - t);
+        addresses.push(r.lease.addresses[0]!.address);
+      }
+    }),
+  );
+  return { lat, wallMs: now() - t0, addresses };
+}
+
+async function serviceRows(label: string, server: ServerProcess): Promise<string[]> {
+  const one = [createIpamClient({ address: server.address, auth: { token: TOKEN } })];
+  const many = Array.from({ length: 64 }, () => createIpamClient({ address: server.address, auth: { token: TOKEN } }));
+  const all: string[] = [];
+  try {
+    await one[0]!.ensurePool({ network: 'svc1', ranges: [{ subnet: '10.210.64.0/18' }] });
+    await one[0]!.ensurePool({ network: 'svc64', ranges: [{ subnet: '10.210.128.0/17' }] });
+    await serviceLoad(one, 'svc1', 50); // warm-up (JIT, connections)
+    // Baseline: the cheapest gRPC call this service answers (no store access), same client, same moment.
+    const floor: number[] = [];
+    for (let i = 0; i < Math.round(1000 * Q); i++) {
+      const t = now();
+      await one[0]!.listPools('no-such-network');
+      floor.push(now() - t);
+    }
+    row(`baseline: empty gRPC round trip, 1 client (${label})`, `p50 ${f(pct(floor, 0.5))} ms, p99 ${f(pct(floor, 0.99))} ms`);
+    const a = await serviceLoad(one, 'svc1', Math.round(2000 * Q));
+    row(`service Allocate, 1 client (${label})`, `${f((a.lat.length / a.wallMs) * 1000, 0)} alloc/s, p50 ${f(pct(a.lat, 0.5))} ms, p99 ${f(pct(a.lat, 0.99))} ms`, 'p99 < 2 ms', pct(a.lat, 0.99) < 2);
+    await Promise.all(many.map((c) => c.listPools('svc64'))); // connect all 64 channels
+    const b = await serviceLoad(many, 'svc64', Math.round(100 * Q));
+    row(
+      `service Allocate, 64 clients (${label})`,
+      `${f((b.lat.length / b.wallMs) * 1000, 0)} alloc/s, p50 ${f(pct(b.lat, 0.5))} ms, p99 ${f(pct(b.lat, 0.99))} ms`,
+      'p99 < 2 ms',
+      pct(b.lat, 0.99) < 2,
+    );
+    all.push(...a.addresses, ...b.addresses);
+    const leases = await one[0]!.listLeases();
+    const addrs = leases.flatMap((l) => l.addresses.map((x) => `${l.handle.network}/${x.address}`));
+    const dups = addrs.length - new Set(addrs).size;
+    row(`uniqueness over every ${label} lease`, `${addrs.length} addresses, ${dups} duplicates`, '0 duplicates', dups === 0);
+    return all;
+  } finally {
+    for (const c of [...one, ...many]) c.close();
+  }
+}
+
+/** The service's own cost: Allocate in this process, no gRPC, on LMDB with fsync. */
+async function inProcessRow(tmp: string): Promise<void> {
+  const service = createIpamService({ store: createEmbeddedStore({ path: join(tmp, 'inproc') }) });
+  try {
+    await service.ensurePool({ network: 'ip', ranges: [{ subnet: '10.210.192.0/20' }] });
+    const lat: number[] = [];
+    for (let i = 0; i < Math.round(2000 * Q); i++) {
+      const t = now();
+      await service.allocate({ handle: { network: 'ip', containerId: `i${i}`, ifName: 'eth0' } });
+      lat.push(now() - t);
+    }
+    row('baseline: Allocate in process, no gRPC (embedded LMDB, fsync per commit)', `p50 ${f(pct(lat, 0.5))} ms, p99 ${f(pct(lat, 0.99))} ms`);
+  } finally {
+    await service.close();
+  }
+}
+
+async function poolSizeRows(server: ServerProcess): Promise<void> {
+  const c = createIpamClient({ address: server.address, auth: { token: TOKEN } });
+  try {
+    await c.ensurePool({ network: 'p24', ranges: [{ subnet: '10.210.60.0/24' }] });
+    await c.ensurePool({ network: 'p8', ranges: [{ subnet: '10.0.0.0/8' }] });
+    const lat: Record<string, number[]> = { p24: [], p8: [] };
+    const n = Math.round(250 * Math.max(Q, 0.5));
+    // Interleaved, so machine noise hits both alike.
+    for (let i = 0; i < n; i++) {
+      for (const net of ['p24', 'p8']) {
+        const t = now();
+        await c.allocate({ handle: { network: net, containerId: `s${i}`, ifName: 'eth0' } });
+        lat[net]!.push(now() - t);
+      }
+    }
+    const r = pct(lat.p8!, 0.5) / pct(lat.p24!, 0.5);
+    row(`Allocate in a /24 vs a /8 pool (${n} each, 1 client)`, `/24 p50 ${f(pct(lat.p24!, 0.5))} ms, /8 p50 ${f(pct(lat.p8!, 0.5))} ms, ratio ${f(r)}`, 'ratio < 1.5', r < 1.5);
+  } finally {
+    c.close();
+  }
+}
+
+async function cniRows(tmp: string, socket: string): Promise<void> {
+  const native = installIpamPlugin({ dir: join(tmp, 'bin-native'), flavor: 'native' }).path;
+  const sh = installIpamPlugin({ dir: join(tmp, 'bin-sh'), flavor: 'sh' }).path;
+  const hostLocal = '/usr/lib/cni/host-local';
+  const hlDir = join(tmp, 'host-local');
+  const conf = (name: string, type: string, subnet: string) => ({
+    cniVersion: '1.0.0',
+    name,
+    ipam: type === 'host-local' ? { type, dataDir: hlDir, ranges: [[{ subnet }]] } : { type: 'ippc-ipam', daemonSocket: socket, ranges: [[{ subnet }]] },
+  });
+  const plugins = [
+    { label: 'ippc-ipam (native)', path: native, config: conf('cninat', 'ippc-ipam', '10.210.200.0/22') },
+    { label: 'ippc-ipam (sh+curl)', path: sh, config: conf('cnish', 'ippc-ipam', '10.210.204.0/22') },
+    { label: 'host-local', path: hostLocal, config: conf('cnihl', 'host-local', '10.210.208.0/22') },
+  ];
+  const call = async (p: (typeof plugins)[number], command: string, id: string) => {
+    const r = await runPlugin({ plugin: p.path, command, containerId: id, ifName: 'eth0', netns: '/run/netns/none', cniPath: '/usr/lib/cni', config: p.config });
+    if (r.code !== 0) throw new Error(`${p.label} ${command} ${id} failed: ${r.stdout} ${r.stderr}`);
+    return r;
+  };
+  const measure = async (tag: string) => {
+    const lat = new Map(plugins.map((p) => [p.label, [] as number[]]));
+    const n = Math.round(60 * Math.max(Q, 0.5));
+    for (let i = 0; i < n; i++) {
+      for (const p of plugins) {
+        const r = await call(p, 'ADD', `${tag}-${i}`);
+        lat.get(p.label)!.push(r.ms);
+        await call(p, 'DEL', `${tag}-${i}`);
+      }
+    }
+    return lat;
+  };
+  for (const p of plugins) for (let i = 0; i < 5; i++) await call(p, 'ADD', `warm${i}`).then(() => call(p, 'DEL', `warm${i}`));
+  const empty = await measure('e');
+  for (const p of plugins) for (let i = 0; i < 250; i++) await call(p, 'ADD', `fill${i}`);
+  const full = await measure('f');
+  const hl = (m: Map<string, number[]>) => pct(m.get('host-local')!, 0.5);
+  row('CNI ADD per call, empty pool: host-local', `p50 ${f(hl(empty))} ms, p99 ${f(pct(empty.get('host-local')!, 0.99))} ms`);
+  row('CNI ADD per call, 250 in use: host-local', `p50 ${f(hl(full))} ms, p99 ${f(pct(full.get('host-local')!, 0.99))} ms`);
+  for (const p of plugins.slice(0, 2)) {
+    const e = pct(empty.get(p.label)!, 0.5);
+    const u = pct(full.get(p.label)!, 0.5);
+    row(`CNI ADD per call, empty pool: ${p.label}`, `p50 ${f(e)} ms, p99 ${f(pct(empty.get(p.label)!, 0.99))} ms, ${f(e / hl(empty))}x host-local`, '<= 2.5x host-local', e / hl(empty) <= 2.5);
+    row(`CNI ADD per call, 250 in use: ${p.label}`, `p50 ${f(u)} ms, p99 ${f(pct(full.get(p.label)!, 0.99))} ms, ${f(u / hl(full))}x host-local`, '< 1x host-local (faster)', u < hl(full));
+  }
+  // host-local's uniqueness: one file per address by construction; count what is there.
+  const files = readdirSync(join(hlDir, 'cnihl')).filter((x) => /^\d+\.\d+\.\d+\.\d+$/.test(x));
+  row('host-local baseline state', `${files.length} addresses in use (250 expected)`);
+}
+
+/** How busy the machine is (other work shares its 2 cores): load average and CPU pressure (PSI). */
+function machineLoad(): string {
+  let psi = '';
+  try {
+    const m = /some avg10=([\d.]+) avg60=([\d.]+)/.exec(readFileSync('/proc/pressure/cpu', 'utf8'));
+    if (m) psi = `, CPU pressure ${m[2]}% (tasks waiting for a core, last 60 s)`;
+  } catch {
+    // no PSI on this kernel
+  }
+  return `load average ${loadavg()[0]!.toFixed(2)} on ${cpus().length} cores${psi}`;
+}
+
+async function main(): Promise<void> {
+  const tmp = mkdtempSync('/tmp/ipam-bench-');
+  const procs: ChildProcess[] = [];
+  let etcd: TestEtcd | undefined;
+  let server: ServerProcess | undefined;
+  try {
+    process.stderr.write(`ippc IPAM benchmark: ${cpus().length} cores, node ${process.version}${values.quick ? ', --quick' : ''}\n`);
+    row('machine at start', machineLoad());
+    server = await startServerProcess(['--data-dir', join(tmp, 'db'), '--http', '', '--cooldown-seconds', '30'], { IPPC_TOKEN: TOKEN });
+    await inProcessRow(tmp);
+    await serviceRows('embedded LMDB, fsync per commit', server);
+    await poolSizeRows(server);
+
+    const socket = join(tmp, 'ipam.sock');
+    const node = spawn(process.execPath, ['--import', 'tsx', NODE_BIN, '--service', server.address, '--socket', socket, '--node', 'bench'], {
+      env: { ...process.env, IPPC_TOKEN: TOKEN, IPPC_LOG_LEVEL: 'warn' },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    procs.push(node);
+    await new Promise<void>((resolve, reject) => {
+      node.stdout!.once('data', () => resolve());
+      node.once('exit', (c) => reject(new Error(`ippc-ipam-node exited (${c})`)));
+    });
+    await cniRows(tmp, socket);
+    const check = createIpamClient({ address: server.address, auth: { token: TOKEN } });
+    const leases = await check.listLeases();
+    check.close();
+    const addrs = leases.flatMap((l) => l.addresses.map((x) => `${l.handle.network}/${x.address}`));
+    row('uniqueness over all embedded-store leases (service + CNI runs)', `${addrs.length} addresses, ${addrs.length - new Set(addrs).size} duplicates`, '0 duplicates', addrs.length === new Set(addrs).size);
+    await server.kill('SIGTERM');
+    server = undefined;
+
+    server = await startServerProcess(['--data-dir', join(tmp, 'db-nosync'), '--no-fsync', '--http', ''], { IPPC_TOKEN: TOKEN });
+    await serviceRows('embedded LMDB, no fsync', server);
+    await server.kill('SIGTERM');
+    server = undefined;
+
+    if (!values['no-etcd']) {
+      etcd = await startEtcd();
+      server = await startServerProcess(['--etcd', etcd.endpoint, '--http', ''], { IPPC_TOKEN: TOKEN });
+      await serviceRows('etcd 3.4 store', server);
+      await server.kill('SIGTERM');
+      server = undefined;
+    }
+
+    if (!values['no-storm']) {
+      let first = true;
+      const storm = await runCrashStorm({
+        token: TOKEN,
+        network: 'storm',
+        clients: 64,
+        perClient: Math.round(20 * Math.max(Q, 0.5)),
+        kills: 3,
+        start: async (port) => {
+          const s = await startServerProcess(['--data-dir', join(tmp, 'storm'), '--listen', `127.0.0.1:${port}`, '--http', ''], { IPPC_TOKEN: TOKEN });
+          if (first) {
+            const c = createIpamClient({ address: s.address, auth: { token: TOKEN } });
+            await c.ensurePool({ network: 'storm', ranges: [{ subnet: '10.210.64.0/18' }] });
+            c.close();
+            first = false;
+          }
+          return s;
+        },
+      });
+      row(
+        `64-client storm with ${storm.kills} x kill -9 of the service (embedded)`,
+        `${storm.acknowledged} acknowledged, ${storm.leases} leases, ${storm.duplicates.length} duplicates, ${storm.lost.length} lost, ${storm.changed.length} changed`,
+        '0 duplicates, 0 lost',
+        storm.duplicates.length === 0 && storm.lost.length === 0 && storm.changed.length === 0,
+      );
+    }
+    row('machine at end', machineLoad());
+  } finally {
+    for (const p of procs) p.kill('SIGTERM');
+    await server?.kill('SIGKILL');
+    await etcd?.stop();
+    rmSync(tmp, { recursive: true, force: true });
+  }
+  const w = [Math.max(...rows.map((r) => r.what.length)), Math.max(...rows.map((r) => r.figure.length)), Math.max(...rows.map((r) => r.target.length), 6)];
+  const line = (a: string, b: string, c: string, d: string) => `| ${a.padEnd(w[0]!)} | ${b.padEnd(w[1]!)} | ${c.padEnd(w[2]!)} | ${d.padEnd(7)} |`;
+  console.log(line('measurement', 'figure', 'target', 'verdict'));
+  console.log(line('-'.repeat(w[0]!), '-'.repeat(w[1]!), '-'.repeat(w[2]!), '-------'));
+  for (const r of rows) console.log(line(r.what, r.figure, r.target, r.verdict));
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});

@@ -54,10 +54,16 @@ export interface ParsedIp {
  * Parses an address as Go's `net.ParseIP` would accept it, in canonical form (IPv6 compressed and
  * lower-case; an IPv4-mapped IPv6 address counts as IPv4, as Go's `To4()` says). Anything else —
  * a hostname, a prefix `10.0.0.2/24`, an empty string — gives `undefined` and is dropped.
+ *
+ * One deliberate difference from mesos-dns: an IPv6 address with a prefix length (`fd10::5/64`) is
+ * accepted without it, because Mesos's CNI isolator reports IPv6 addresses that way (it strips the
+ * prefix of IPv4 only); mesos-dns drops them and so never answers AAAA for CNI tasks.
  */
 export function parseIp(text: unknown): ParsedIp | undefined {
   if (typeof text !== 'string') return undefined;
-  const s = text.trim();
+  let s = text.trim();
+  const v6WithPrefix = /^([0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*)\/(\d{1,3})$/.exec(s);
+  if (v6WithPrefix?.[1] && Number(v6WithPrefix[2]) <= 128 && isIP(v6WithPrefix[1]) === 6) s = v6WithPrefix[1];
   const family = isIP(s);
   if (family === 4) return { family: 4, ip: s }; // isIP accepts only the dotted-decimal form without leading zeros
   if (family !== 6) return undefined;

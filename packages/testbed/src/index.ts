@@ -5,5 +5,6 @@
  * the session reaper (a Ryuk equivalent built from ippc's own image). `startCluster()` lands with
  * the control plane.
  */
+export * from './config.js';
 export { LABEL, OWNER, labelsFor } from './labels.js';
 export { startReaper, type Reaper, type ReaperOptions } from './reaper.js';

@@ -1,0 +1,48 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { agentSubnet, compileConfig, ConfigError, hostAddress, parseConfigFile } from './config.js';
+
+describe('cluster config', () => {
+  it('compiles defaults from an empty file', () => {
+    const c = compileConfig({});
+    assert.equal(c.name, 'ippc');
+    assert.equal(c.agents, 2);
+    assert.equal(c.network.subnet, '10.99.0.0/24');
+    assert.deepEqual(c.agent.containerizers, ['docker', 'mesos']);
+    assert.deepEqual(c.containerNetworks.map((n) => n.name), ['ippc-bridge', 'ippc-ptp', 'ippc-local']);
+    assert.equal(c.dns.domain, 'ippc');
+    assert.equal(c.auth.disabled, false);
+  });
+
+  it('reads a versioned YAML file and rejects unknown fields with their path', () => {
+    const c = parseConfigFile('apiVersion: ippc.dev/v1alpha1\nkind: Cluster\nname: demo\nagents: 3\n');
+    assert.equal(c.name, 'demo');
+    assert.equal(c.agents, 3);
+    assert.throws(() => parseConfigFile('apiVersion: ippc.dev/v1alpha1\nkind: Cluster\nagnets: 3\n'), (e: ConfigError) => /Unrecognized key: "agnets"/.test(e.message));
+    assert.throws(() => parseConfigFile('apiVersion: ippc.dev/v1alpha1\nkind: Cluster\nagent: {containeriser: [mesos]}\n'), (e: ConfigError) => /agent: Unrecognized key: "containeriser"/.test(e.message));
+  });
+
+  it('requires a known apiVersion', () => {
+    assert.throws(() => parseConfigFile('kind: Cluster\n'), /apiVersion is missing/);
+    assert.throws(() => parseConfigFile('apiVersion: ippc.dev/v2\nkind: Cluster\n'), (e: ConfigError) => e.code === 'CONFIG_INVALID' && /apiVersion/.test(e.message));
+  });
+
+  it('reports every problem at once', () => {
+    assert.throws(
+      () => compileConfig({ agents: 0, name: 'Bad_Name', network: { subnet: '10.99.0.0' } }),
+      (e: ConfigError) => /agents/.test(e.message) && /name/.test(e.message) && /network.subnet/.test(e.message),
+    );
+  });
+
+  it('refuses overlapping subnets and container networks too narrow for the agents', () => {
+    assert.throws(() => compileConfig({ network: { subnet: '10.100.5.0/24' } }), /overlaps containerNetworks\[0\] \(ippc-bridge\)/);
+    assert.throws(() => compileConfig({ agents: 5, containerNetworks: [{ name: 'n', type: 'bridge', cidr: '10.100.0.0/22' }] }), /cannot give each of 5 agents a \/24/);
+  });
+
+  it('carves one /24 per agent and numbers hosts', () => {
+    assert.equal(agentSubnet('10.100.0.0/16', 0), '10.100.0.0/24');
+    assert.equal(agentSubnet('10.100.0.0/16', 2), '10.100.2.0/24');
+    assert.equal(hostAddress('10.99.0.0/24', 2), '10.99.0.2');
+    assert.equal(hostAddress('10.99.0.0/24', 11), '10.99.0.11');
+  });
+});

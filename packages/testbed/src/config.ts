@@ -1,0 +1,155 @@
+import { status } from '@grpc/grpc-js';
+import { IppcError } from '@ippc/core';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+
+/**
+ * The declarative cluster file (`ippc cluster up --config FILE`), versioned like kind's: an
+ * external type with `apiVersion`/`kind`, defaults compiled in, then validated in one step.
+ * Unknown fields are errors, so a typo never silently falls back to a default.
+ *
+ * ```yaml
+ * apiVersion: ippc.dev/v1alpha1
+ * kind: Cluster
+ * name: demo
+ * agents: 3
+ * ```
+ */
+export const API_VERSION = 'ippc.dev/v1alpha1';
+
+const cidr4 = z.string().regex(/^(\d{1,3}\.){3}\d{1,3}\/(\d|[12]\d|3[0-2])$/, 'must be an IPv4 CIDR like 10.99.0.0/24');
+const cidr6 = z.string().regex(/^[0-9a-fA-F:]+\/(\d{1,3})$/, 'must be an IPv6 CIDR like fd99::/64');
+const dnsLabel = z.string().regex(/^[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?$/, 'must be a DNS label: lower-case letters, digits and dashes, up to 32');
+
+export const ClusterConfigSchema = z.strictObject({
+  apiVersion: z.literal(API_VERSION),
+  kind: z.literal('Cluster'),
+  /** Names the cluster's containers and network (`ippc-<name>-...`); `ippc cluster` finds it by name. */
+  name: dnsLabel.default('ippc'),
+  /** Number of agents. */
+  agents: z.number().int().min(1).max(16).default(2),
+  /** The cluster network the master, agents and services share (a Docker bridge network). */
+  network: z
+    .strictObject({
+      subnet: cidr4.default('10.99.0.0/24'),
+      ipv6Subnet: cidr6.optional(),
+    })
+    .prefault({}),
+  /**
+   * Container networks, one CNI network each on every agent. Each `cidr` is split into one /24 per
+   * agent (agent i gets the i-th), so every agent routes its own subnet and the isolation provider
+   * installs routes to the others'.
+   */
+  containerNetworks: z
+    .array(
+      z.strictObject({
+        name: dnsLabel,
+        type: z.enum(['bridge', 'ptp']),
+        ipam: z.enum(['ippc-ipam', 'host-local']).default('ippc-ipam'),
+        cidr: cidr4,
+        ipv6Cidr: cidr6.optional(),
+      }),
+    )
+    .default([
+      { name: 'ippc-bridge', type: 'bridge', ipam: 'ippc-ipam', cidr: '10.100.0.0/16' },
+      { name: 'ippc-ptp', type: 'ptp', ipam: 'ippc-ipam', cidr: '10.101.0.0/16' },
+      { name: 'ippc-local', type: 'bridge', ipam: 'host-local', cidr: '10.102.0.0/16' },
+    ]),
+  agent: z
+    .strictObject({
+      /** Mesos `--resources` syntax. */
+      resources: z.string().default('cpus:4;mem:4096;ports:[31000-31999]'),
+      /** Tried in order, as Mesos's `--containerizers`. */
+      containerizers: z.array(z.enum(['docker', 'mesos'])).min(1).default(['docker', 'mesos']),
+    })
+    .prefault({}),
+  /** Docker user-defined networks created with the cluster, for Docker USER-mode tasks. */
+  dockerNetworks: z
+    .array(z.strictObject({ name: dnsLabel, subnet: cidr4, ipv6Subnet: cidr6.optional() }))
+    .default([{ name: 'ippc-user', subnet: '10.103.0.0/24' }]),
+  dns: z.strictObject({ domain: dnsLabel.default('ippc') }).prefault({}),
+  /** Shared secret of the cluster's components. Default: a random one per cluster. */
+  auth: z.strictObject({ token: z.string().min(16).optional(), disabled: z.boolean().default(false) }).prefault({}),
+});
+
+export type ClusterConfig = z.output<typeof ClusterConfigSchema>;
+export type ClusterConfigInput = z.input<typeof ClusterConfigSchema>;
+
+export class ConfigError extends IppcError<'CONFIG_INVALID'> {
+  constructor(message: string, details?: Record<string, unknown>) {
+    super('CONFIG_INVALID', status.INVALID_ARGUMENT, message, { details });
+    this.name = 'ConfigError';
+  }
+}
+
+/** Defaults, then validation: every problem at once, each with its path. */
+export function compileConfig(input: unknown, source = 'cluster config'): ClusterConfig {
+  const withVersion = input && typeof input === 'object' && !Array.isArray(input) ? { apiVersion: API_VERSION, kind: 'Cluster', ...input } : input;
+  const result = ClusterConfigSchema.safeParse(withVersion);
+  if (!result.success) {
+    const problems = result.error.issues.map((i) => `${i.path.join('.') || '(top)'}: ${i.message}`);
+    throw new ConfigError(`${source} is invalid:\n- ${problems.join('\n- ')}`, { problems });
+  }
+  checkOverlaps(result.data, source);
+  return result.data;
+}
+
+/** Parses a YAML (or JSON) cluster file. */
+export function parseConfigFile(text: string, source = 'cluster file'): ClusterConfig {
+  let raw: unknown;
+  try {
+    raw = parseYaml(text);
+  } catch (err) {
+    throw new ConfigError(`${source} is not valid YAML: ${(err as Error).message}`);
+  }
+  if (raw && typeof raw === 'object' && !('apiVersion' in raw)) throw new ConfigError(`${source}: apiVersion is missing (expected ${API_VERSION})`);
+  return compileConfig(raw ?? {}, source);
+}
+
+function toRange(cidr: string): [number, number] {
+  const [ip, len] = cidr.split('/') as [string, string];
+  const n = ip.split('.').reduce((a, o) => a * 256 + Number(o), 0);
+  const size = 2 ** (32 - Number(len));
+  const start = n - (n % size);
+  return [start, start + size - 1];
+}
+
+function checkOverlaps(config: ClusterConfig, source: string): void {
+  const named: [string, string][] = [
+    ['network.subnet', config.network.subnet],
+    ...config.containerNetworks.map((n, i) => [`containerNetworks[${i}] (${n.name})`, n.cidr] as [string, string]),
+    ...config.dockerNetworks.map((n, i) => [`dockerNetworks[${i}] (${n.name})`, n.subnet] as [string, string]),
+  ];
+  for (const [, cidr] of named) {
+    if (cidr.split('/')[0]!.split('.').some((o) => Number(o) > 255)) throw new ConfigError(`${source}: ${cidr} is not an IPv4 address`);
+  }
+  for (let i = 0; i < named.length; i++) {
+    for (let j = i + 1; j < named.length; j++) {
+      const [a, b] = [toRange(named[i]![1]), toRange(named[j]![1])];
+      if (a[0] <= b[1] && b[0] <= a[1]) throw new ConfigError(`${source}: ${named[i]![0]} ${named[i]![1]} overlaps ${named[j]![0]} ${named[j]![1]}`);
+    }
+  }
+  for (const n of config.containerNetworks) {
+    const prefix = Number(n.cidr.split('/')[1]);
+    if (prefix > 24 || 2 ** (24 - prefix) < config.agents) {
+      throw new ConfigError(`${source}: containerNetworks ${n.name} ${n.cidr} cannot give each of ${config.agents} agents a /24; use a wider cidr`);
+    }
+  }
+  const names = config.containerNetworks.map((n) => n.name);
+  const dup = names.find((n, i) => names.indexOf(n) !== i);
+  if (dup) throw new ConfigError(`${source}: containerNetworks has '${dup}' twice`);
+}
+
+/** The /24 of agent `index` inside a network's `cidr` (agent 0 gets the first). */
+export function agentSubnet(cidr: string, index: number): string {
+  const [start] = toRange(cidr);
+  const n = start + index * 256;
+  return `${[n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join('.')}/24`;
+}
+
+/** The address of host number `host` (1 = first usable) in an IPv4 subnet. */
+export function hostAddress(cidr: string, host: number): string {
+  const [start] = toRange(cidr);
+  const n = start + host;
+  return [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join('.');
+}

@@ -1,6 +1,7 @@
 /**
- * @ippc/isolation: The isolation provider: groups, reachability policy, routes between agents, enforcement on every agent, and the reachability check.
- *
- * Implementation lands with issue #7.
+ * @ippc/isolation: the isolation provider (placeholder entry, filled in below).
  */
-export {};
+export * from './errors.js';
+export * from './ip.js';
+export * from './model.js';
+export * from './policy.js';

@@ -12,3 +12,4 @@
  * ```
  */
 export * from './gen/mesos/v1/mesos.js';
+export * as isolationv1 from './gen/ippc/isolation/v1/isolation.js';

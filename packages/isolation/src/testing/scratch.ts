@@ -30,7 +30,7 @@ export interface Scratch {
   /** Like exec, but throws with the output on a non-zero exit. */
   sh(ns: string | undefined, script: string): Promise<string>;
   /** Starts a long-running process in a namespace; killed by cleanup. */
-  spawn(ns: string | undefined, command: string, args: readonly string[], options?: { env?: NodeJS.ProcessEnv; onLine?: (line: string) => void }): ChildProcess;
+  spawn(ns: string | undefined, command: string, args: readonly string[], options?: { env?: NodeJS.ProcessEnv; cwd?: string; onLine?: (line: string) => void }): ChildProcess;
   /** Kills every process, deletes every namespace of this run, removes the temp dir. Never throws. */
   cleanup(): Promise<void>;
 }
@@ -87,7 +87,7 @@ export async function createScratch(): Promise<Scratch> {
     },
     spawn(ns, command, args, options = {}) {
       const [cmd, argv] = nsCommand(ns ? path(ns) : undefined, command, args);
-      const child = spawn(cmd, argv, { env: options.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(cmd, argv, { env: options.env ?? process.env, cwd: options.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
       children.add(child);
       child.on('exit', () => children.delete(child));
       let buf = '';

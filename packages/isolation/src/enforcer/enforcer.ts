@@ -22,6 +22,12 @@ export interface EnforcerOptions {
    * possible); without it, containers on one bridge bypass isolation. Default true.
    */
   requireBridgeNetfilter?: boolean;
+  /**
+   * Flush the neighbour (ARP/NDP) entry of a local member's address when it leaves, so a reused
+   * address is not sent to the old container's MAC (a GARP within the kernel's locktime of 1 s is
+   * ignored). Default true.
+   */
+  flushNeighbors?: boolean;
   /** Runs nft/ip/sysctl. Default: real commands (in `netns`). */
   runner?: CommandRunner;
   logger?: Logger;
@@ -104,6 +110,8 @@ export function createEnforcer(options: EnforcerOptions): Enforcer {
   const log = options.logger ?? silentLogger();
 
   let appliedRules: CompiledRuleset | undefined;
+  /** Addresses of this agent's members at the last apply. */
+  let localAddresses = new Set<string>();
   /** Routes known to be in the kernel (undefined: read them before the next diff). */
   let appliedRoutes: Map<string, string> | undefined;
   let applied: { epoch: string; revision: number } | undefined;
@@ -192,6 +200,13 @@ export function createEnforcer(options: EnforcerOptions): Enforcer {
       } else mode = 'delta';
     }
     appliedRules = next;
+    const nowLocal = new Set(state.members.filter((m) => m.agentId === options.agentId).flatMap((m) => m.addresses));
+    const gone = [...localAddresses].filter((a) => !nowLocal.has(a));
+    localAddresses = nowLocal;
+    if (gone.length > 0 && options.flushNeighbors !== false) {
+      // Best effort: a missing entry is fine.
+      await runner.run('ip', ['-force', '-batch', '-'], gone.map((a) => `neigh flush to ${a}`).join('\n') + '\n');
+    }
     const routes = await syncRoutes(routesFor(state.agents, options.agentId));
     if (routes.errors.length > 0) log.warn({ errors: routes.errors }, 'some routes could not be installed');
     applied = { epoch: state.epoch, revision: state.revision };

@@ -5,6 +5,8 @@
 // by the enforcers from the service. Observed must equal expected; with enforcement off the same
 // check must fail; membership changes while probing; a released address carries no old group.
 import assert from 'node:assert/strict';
+import { readFile, writeFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import type { Rule } from '../model.js';
 import { createEmulation, type Emulation } from '../testing/emulation.js';
@@ -13,6 +15,7 @@ import { formatCheckText, renderCheckSvg } from './format.js';
 import { createNamespaceProber, type NamespaceProber } from './namespace-prober.js';
 
 const PORT = 8080;
+const CTL = fileURLToPath(new URL('../bin/ippc-isolationctl.ts', import.meta.url));
 const TASK_PORT = 8081;
 
 /** agent → [name, groups] */
@@ -107,6 +110,28 @@ describe('truth table on an emulated 3-agent cluster', () => {
     assert.equal(report.status, 'pass');
     const svg = renderCheckSvg(report, { agents: emu.agents.map((a) => ({ id: a.id, nodeAddresses: [a.nodeAddress], subnets: [a.subnet] })), routes: await emu.client.listRoutes() });
     assert.ok(svg.includes('ippc net check: PASS'));
+  });
+
+  it('ippc-isolationctl check (a real process) prints JSON and writes the SVG for a subset', async () => {
+    // Other ports than the test's own probe agents hold (they keep running); on 9090 the
+    // web -> cache rule (tcp/8080) does not apply, so web -> cache is blocked here.
+    const subset = ['a1', 'a1/web1', 'a1/db1', 'a2/web2', 'a3/cache3', 'a3/task'].map((id) => {
+      const e = endpoints.find((x) => x.id === id)!;
+      return { ...e, port: e.kind === 'host-task' ? 9091 : 9090, netns: namespaces[id]! };
+    });
+    const file = `${emu.scratch.dir}/endpoints.json`;
+    const svg = `${emu.scratch.dir}/check.svg`;
+    await writeFile(file, JSON.stringify(subset));
+    const res = await emu.scratch.exec(undefined, process.execPath, ['--import', 'tsx', CTL, '--service', emu.serviceAddress, '--no-auth', 'check', '--endpoints', file, '--svg', svg, '--json', '--port', String(PORT)], { timeoutMs: 60_000 });
+    assert.equal(res.code, 0, res.stderr + res.stdout);
+    const report = JSON.parse(res.stdout) as { status: string; counts: { cells: number }; observed: Record<string, Record<string, boolean | null>> };
+    assert.deepEqual([report.status, report.counts.cells], ['pass', 30]);
+    assert.equal(report.observed['a2/web2']!['a1/web1'], true);
+    assert.equal(report.observed['a1/db1']!['a1/web1'], false);
+    assert.equal(report.observed['a2/web2']!['a3/cache3'], false);
+    const picture = await readFile(svg, 'utf8');
+    assert.match(picture, /^<svg xmlns="http:\/\/www\.w3\.org\/2000\/svg"/);
+    assert.match(picture, /agent a3/);
   });
 
   it('would fail with enforcement off: the same check reports every expected block as a mismatch', async () => {

@@ -9,6 +9,7 @@ import {
   normalizeAgent,
   normalizeMember,
   normalizeRule,
+  ruleContentId,
   validateAgentId,
   type AgentInfo,
   type AgentSpec,
@@ -435,7 +436,8 @@ export async function createPolicyStore(options: PolicyStoreOptions = {}): Promi
       const rule = normalizeRule(input);
       const existing = rules.get(rule.id);
       if (existing) {
-        if (JSON.stringify(existing) === JSON.stringify(rule)) return { ...unchanged(), rule: existing };
+        // Same rule again; an empty description keeps the one it has (proto3 cannot tell '' from unset).
+        if (ruleContentId(existing) === ruleContentId(rule) && (!rule.description || rule.description === existing.description)) return { ...unchanged(), rule: existing };
         if (input.id) throw new IsolationError('ISOLATION_RULE_CONFLICT', `rule id '${rule.id}' is already used by another rule: remove it first or pick another id`, { details: { ruleId: rule.id } });
         // Same content, new description: an update.
       }

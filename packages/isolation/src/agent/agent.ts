@@ -252,14 +252,15 @@ export function createIsolationAgent(options: IsolationAgentOptions): IsolationA
     const m = { ...member, agentId: spec.id };
     const key = memberKeyString(m);
     await serialized(async () => {
-      await client.attach(m);
+      // The service call and the checkpoint write run side by side; either failing undoes both.
+      // (A crash between them leaves a checkpointed member the runtime will DEL anyway.)
       local.set(key, m);
-      try {
-        await saveCheckpoint();
-      } catch (err) {
+      const [rpc, disk] = await Promise.allSettled([client.attach(m), saveCheckpoint()]);
+      if (rpc.status === 'rejected' || disk.status === 'rejected') {
         local.delete(key);
-        await client.detach(m).catch(() => undefined);
-        throw err;
+        if (rpc.status === 'fulfilled') await client.detach(m).catch(() => undefined);
+        await saveCheckpoint().catch((err: unknown) => log.error({ err }, 'cannot write the checkpoint'));
+        throw rpc.status === 'rejected' ? rpc.reason : (disk as PromiseRejectedResult).reason;
       }
     });
     // Membership takes effect here before ADD returns (and so before the task is RUNNING).
@@ -269,11 +270,14 @@ export function createIsolationAgent(options: IsolationAgentOptions): IsolationA
   async function detach(key: MemberKey): Promise<void> {
     const k = { ...key, agentId: spec.id };
     await serialized(async () => {
-      if (local.delete(memberKeyString(k))) await saveCheckpoint();
+      const had = local.delete(memberKeyString(k));
       // If the service is unreachable the checkpoint still says the truth: the next reconnect
       // re-syncs and the member goes then. Until then the service keeps the address "in use",
       // so IPAM cannot hand it out early.
-      await client.detach(k).catch((err: unknown) => log.warn({ err, member: memberKeyString(k) }, 'detach not yet told to the service; it follows on reconnect'));
+      await Promise.all([
+        had ? saveCheckpoint() : undefined,
+        client.detach(k).catch((err: unknown) => log.warn({ err, member: memberKeyString(k) }, 'detach not yet told to the service; it follows on reconnect')),
+      ]);
     });
   }
 
@@ -420,6 +424,7 @@ export function createIsolationAgent(options: IsolationAgentOptions): IsolationA
       server?.closeAllConnections();
       await rm(socketPath, { force: true }).catch(() => undefined);
       await lock;
+      enforcer.close();
     },
     status,
     members: () => [...local.values()],

@@ -82,7 +82,9 @@ describe('enforcer in real namespaces', () => {
     e1 = createEnforcer({ agentId: 'a1', netns: s.nsPath('a1'), table: TABLE });
     e2 = createEnforcer({ agentId: 'a2', netns: s.nsPath('a2'), table: TABLE });
   });
+  const extra: Enforcer[] = [];
   after(async () => {
+    for (const e of [e1, e2, ...extra]) e?.close();
     await s?.cleanup();
   });
 
@@ -125,6 +127,7 @@ describe('enforcer in real namespaces', () => {
     assert.equal(await listing(), before);
     // A new process (the daemon restarted) trusts nothing and rebuilds: same text.
     const fresh = createEnforcer({ agentId: 'a1', netns: s.nsPath('a1'), table: TABLE });
+    extra.push(fresh);
     const r = await fresh.apply(st);
     assert.deepEqual([r.mode, r.routesAdded, r.routesRemoved], ['full', 0, 0]);
     assert.equal(await listing(), before);
@@ -150,6 +153,28 @@ describe('enforcer in real namespaces', () => {
     await e1.verifyMember(c1);
     view = await e1.inspect();
     assert.deepEqual(view.sets['l_db_v4'], [CTRS.c1!.v4, CTRS.c2!.v4]);
+  });
+
+  it('element changes go through a long-running nft; a kernel that drifted falls back to a full replace', async () => {
+    const base = state(members(Object.keys(CTRS)));
+    await e1.apply(base);
+    const t0 = performance.now();
+    for (let i = 0; i < 10; i++) {
+      const r = await e1.apply(state(members(Object.keys(CTRS), { c4: i % 2 === 0 ? ['web'] : [] })));
+      assert.equal(r.mode, 'delta');
+    }
+    const perChange = (performance.now() - t0) / 10;
+    assert.ok(perChange < 100, `a delta took ${perChange.toFixed(1)} ms`);
+    // Someone removes an element behind our back; the next delta deletes it again and fails:
+    // the enforcer replaces the table and ends up right.
+    const withC4 = state(members(Object.keys(CTRS), { c4: ['web'] }));
+    await e1.apply(withC4);
+    await s.sh('a1', `nft delete element inet ${TABLE} l_web_v4 { ${CTRS.c4!.v4} }`);
+    const r = await e1.apply(state(members(Object.keys(CTRS))));
+    assert.equal(r.mode, 'full');
+    const view = await e1.inspect();
+    assert.ok(!view.sets['l_web_v4']?.includes(CTRS.c4!.v4));
+    assert.deepEqual(view.sets['ack'], []);
   });
 
   it('operator rules: allow a port from one group to another; deny beats same group', async () => {

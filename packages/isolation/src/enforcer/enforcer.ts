@@ -3,6 +3,7 @@ import { IsolationError } from '../errors.js';
 import { addressFamily, parseCidr } from '../ip.js';
 import type { Member, PolicyState, RouteSpec } from '../model.js';
 import { routesFor } from '../policy.js';
+import { createNftSession } from './nft-session.js';
 import { compileRuleset, renderDelta, renderFull, type CompiledRuleset } from './ruleset.js';
 import { createCommandRunner, type CommandResult, type CommandRunner } from './runner.js';
 
@@ -30,6 +31,11 @@ export interface EnforcerOptions {
   flushNeighbors?: boolean;
   /** Runs nft/ip/sysctl. Default: real commands (in `netns`). */
   runner?: CommandRunner;
+  /**
+   * Send set element changes to a long-running `nft -i` (about 1 ms) instead of an nft exec
+   * (5-15 ms); any surprise falls back to exec. Default: true unless a `runner` is given.
+   */
+  nftSession?: boolean;
   logger?: Logger;
 }
 
@@ -73,6 +79,8 @@ export interface Enforcer {
   verifyMember(member: Member): Promise<void>;
   /** Removes the table and ippc's routes (enforcement off). The next apply rebuilds. */
   remove(): Promise<void>;
+  /** Ends the long-running nft, if any. The kernel state stays. */
+  close(): void;
 }
 
 async function must(runner: CommandRunner, what: string, command: string, args: string[], input?: string): Promise<CommandResult> {
@@ -108,6 +116,7 @@ export function createEnforcer(options: EnforcerOptions): Enforcer {
   const manageRoutes = options.manageRoutes ?? true;
   const runner = options.runner ?? createCommandRunner({ netns: options.netns });
   const log = options.logger ?? silentLogger();
+  const session = (options.nftSession ?? options.runner === undefined) ? createNftSession({ table, netns: options.netns }) : undefined;
 
   let appliedRules: CompiledRuleset | undefined;
   /** Addresses of this agent's members at the last apply. */
@@ -191,10 +200,16 @@ export function createEnforcer(options: EnforcerOptions): Enforcer {
       await must(runner, 'replacing the isolation table', 'nft', ['-f', '-'], renderFull(next));
       mode = 'full';
     } else if (delta !== '') {
-      const res = await runner.run('nft', ['-f', '-'], delta);
-      if (res.code !== 0) {
+      let error: string | undefined;
+      if (session) {
+        await session.run(delta.trim().split('\n')).catch((err: Error) => (error = err.message));
+      } else {
+        const res = await runner.run('nft', ['-f', '-'], delta);
+        if (res.code !== 0) error = res.stderr.trim();
+      }
+      if (error !== undefined) {
         // The kernel differs from what we believe (someone edited the table): rebuild it.
-        log.warn({ stderr: res.stderr.trim() }, 'incremental update failed; replacing the table');
+        log.warn({ error }, 'incremental update failed; replacing the table');
         await must(runner, 'replacing the isolation table', 'nft', ['-f', '-'], renderFull(next));
         mode = 'full';
       } else mode = 'delta';
@@ -276,6 +291,9 @@ export function createEnforcer(options: EnforcerOptions): Enforcer {
       appliedRules = undefined;
       appliedRoutes = undefined;
       applied = undefined;
+    },
+    close() {
+      session?.close();
     },
   };
 }

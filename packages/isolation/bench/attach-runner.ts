@@ -13,6 +13,8 @@ interface Job {
   nsPrefix: string;
   socket: string;
   groups: string[];
+  /** A compiled forwarder to time as a what-if (GET /status like the curl line), if any. */
+  nativeForwarder?: string;
 }
 
 const job = JSON.parse(await readFile(process.argv[2]!, 'utf8')) as Job;
@@ -82,7 +84,7 @@ async function netns(name: string, op: 'add' | 'del'): Promise<void> {
   });
 }
 
-const out = { baseAdd: [] as number[], chainAdd: [] as number[], baseDel: [] as number[], chainDel: [] as number[], direct: [] as number[], versionExec: [] as number[], curlExec: [] as number[], trueExec: [] as number[] };
+const out = { nativeExec: [] as number[], baseAdd: [] as number[], chainAdd: [] as number[], baseDel: [] as number[], chainDel: [] as number[], direct: [] as number[], versionExec: [] as number[], curlExec: [] as number[], trueExec: [] as number[] };
 const made: { name: string; conf: Job['base']; id: string; result: unknown; kind: 'base' | 'chain' }[] = [];
 try {
   for (let i = 0; i < job.n; i++) {
@@ -115,6 +117,7 @@ try {
     out.versionExec.push((await exec(forwarder, { CNI_COMMAND: 'VERSION' }, '{"cniVersion":"1.0.0"}')).ms);
     out.curlExec.push((await exec('curl', {}, '', ['-s', '-o', '/dev/null', '--unix-socket', job.socket, 'http://ippc-isolation/status'])).ms);
     out.trueExec.push((await exec('/bin/true', {}, '')).ms);
+    if (job.nativeForwarder) out.nativeExec.push((await exec(job.nativeForwarder, {}, '', [job.socket])).ms);
   }
 } finally {
   // DEL in reverse, timed per variant, then the namespaces go.

@@ -17,7 +17,7 @@ import { fileURLToPath } from 'node:url';
 import { createNamespaceProber } from '../src/check/namespace-prober.js';
 import type { Endpoint } from '../src/check/check.js';
 import { CNI_PLUGIN_DIR, PACKAGE_DIR } from '../src/paths.js';
-import { createEmulation } from '../src/testing/emulation.js';
+import { createEmulation, type Emulation } from '../src/testing/emulation.js';
 
 const N = Number(process.env.N ?? process.argv[2] ?? 50);
 const EFFECT_N = Math.min(N, 20);
@@ -44,25 +44,39 @@ function run(cmd: string, args: string[], cwd: string): Promise<{ code: number |
   });
 }
 
-console.log(`ippc isolation benchmark: n=${N}, 3 emulated agents, ${cpus().length} cpus, load ${loadavg().map((l) => l.toFixed(2)).join(' ')}, node ${process.version}`);
-const emu = await createEmulation({ agents: 3, logger: undefined });
-try {
-  // A populated policy, so sets and rules are not trivially small.
-  for (const [agent, name, groups] of [
-    ['a1', 'bg1', ['web']],
-    ['a2', 'src', ['web']],
-    ['a2', 'bg2', ['db']],
-    ['a3', 'dst', ['cache']],
-    ['a3', 'bg3', ['db', 'cache']],
-  ] as [string, string, string[]][]) {
-    await emu.addContainer(agent, name, groups);
-  }
-  await emu.client.addRule({ action: 'deny', from: 'db', to: 'public' });
-  await emu.settle();
+console.log(`ippc isolation benchmark: n=${N}, ${cpus().length} cpus, load ${loadavg().map((l) => l.toFixed(2)).join(' ')}, node ${process.version}`);
 
-  // 1. Attach cost ------------------------------------------------------------------------------
+/**
+ * A what-if, not part of the product: the same unix-socket round trip from a 30-line static C
+ * program, to show what the exec of a native forwarder would cost here. Skipped without `cc`.
+ */
+async function buildNativeForwarder(dir: string): Promise<string | undefined> {
+  const src = `#include <sys/socket.h>
+#include <sys/un.h>
+#include <string.h>
+#include <unistd.h>
+int main(int argc, char **argv) {
+  if (argc < 2) return 2;
+  int s = socket(AF_UNIX, SOCK_STREAM, 0);
+  struct sockaddr_un a; memset(&a, 0, sizeof a); a.sun_family = AF_UNIX;
+  strncpy(a.sun_path, argv[1], sizeof a.sun_path - 1);
+  if (connect(s, (struct sockaddr *)&a, sizeof a) < 0) return 1;
+  const char *req = "GET /status HTTP/1.0\\r\\nHost: x\\r\\n\\r\\n";
+  if (write(s, req, strlen(req)) < 0) return 1;
+  char buf[8192]; while (read(s, buf, sizeof buf) > 0) {}
+  return 0;
+}
+`;
+  await writeFile(`${dir}/fwd.c`, src);
+  const res = await run('cc', ['-O2', '-static', '-o', `${dir}/fwd`, `${dir}/fwd.c`], dir).catch(() => ({ code: 1 }));
+  return res.code === 0 ? `${dir}/fwd` : undefined;
+}
+
+/** Part 1 on one emulation: runs the attach runner inside agent a1's namespace and prints. */
+async function attach(emu: Emulation, title: string): Promise<Record<string, number[]>> {
   const a1 = emu.agents[0]!;
-  const job = { n: N, cniPath: [CNI_PLUGIN_DIR, '/usr/lib/cni'], base: a1.baseConflist, chain: a1.conflist, nsPrefix: emu.scratch.ns('b'), socket: a1.socket, groups: ['web'] };
+  const nativeForwarder = await buildNativeForwarder(emu.scratch.dir);
+  const job = { n: N, cniPath: [CNI_PLUGIN_DIR, '/usr/lib/cni'], base: a1.baseConflist, chain: a1.conflist, nsPrefix: emu.scratch.ns('b'), socket: a1.socket, groups: ['web'], nativeForwarder };
   const jobFile = `${emu.scratch.dir}/attach-job.json`;
   await writeFile(jobFile, JSON.stringify(job));
   const runner = fileURLToPath(new URL('./attach-runner.ts', import.meta.url));
@@ -72,19 +86,56 @@ try {
   const paired = a.chainAdd!.map((v, i) => v - a.baseAdd![i]!);
   const overhead = pct(a.chainAdd!, 50) - pct(a.baseAdd!, 50);
   console.log('');
-  console.log(`attach: CNI ADD per container, run in the agent's namespace (n=${N} each, interleaved)`.padEnd(64) + '  p50 ms  p95 ms');
+  console.log(`attach, ${title}: CNI ADD per container in the agent's namespace (n=${N} each, interleaved)`);
+  console.log(''.padEnd(64) + '  p50 ms  p95 ms');
   line('bridge + host-local (baseline)', a.baseAdd!);
   line('bridge + host-local + ippc-isolation', a.chainAdd!, `ratio p50 ${(pct(a.chainAdd!, 50) / pct(a.baseAdd!, 50)).toFixed(2)}x`);
   line('overhead per container (paired difference)', paired, `difference of p50s ${overhead.toFixed(1)} ms`);
   console.log(`  target: enforcement attach overhead < ${TARGET_ATTACH_MS} ms p50`.padEnd(64) + `  ${pct(paired, 50) < TARGET_ATTACH_MS ? 'MET' : 'NOT MET'} (paired p50 ${pct(paired, 50).toFixed(1)} ms)`);
-  console.log('where the overhead goes');
+  console.log('  where the overhead goes');
   line('daemon side: attach + wait for local enforcement (no exec)', a.direct!);
   line('exec: the sh forwarder without curl (VERSION)', a.versionExec!);
   line('exec: curl --unix-socket to the daemon (GET /status)', a.curlExec!);
   line('exec: /bin/true from Node (the floor of any exec)', a.trueExec!);
-  console.log('detach: CNI DEL per container');
+  if (nativeForwarder) line('what-if: a static C forwarder instead of curl (GET /status)', a.nativeExec!);
+  console.log('  detach: CNI DEL per container');
   line('bridge + host-local (baseline)', a.baseDel!);
   line('ippc-isolation + bridge + host-local', a.chainDel!, `ratio p50 ${(pct(a.chainDel!, 50) / pct(a.baseDel!, 50)).toFixed(2)}x`);
+  return { ...a, paired };
+}
+
+async function populate(emu: Emulation): Promise<void> {
+  for (const [agent, name, groups] of [
+    ['a1', 'bg1', ['web']],
+    ['a2', 'src', ['web']],
+    ['a2', 'bg2', ['db']],
+    ['a3', 'dst', ['cache']],
+    ['a3', 'bg3', ['db', 'cache']],
+  ] as [string, string, string[]][]) {
+    if (emu.agents.some((a) => a.id === agent)) await emu.addContainer(agent, name, groups);
+  }
+  await emu.client.addRule({ action: 'deny', from: 'db', to: 'public' });
+  await emu.settle();
+}
+
+// 1a. One agent: the per-agent cost alone.
+let single: Record<string, number[]>;
+{
+  const emu = await createEmulation({ agents: 1 });
+  try {
+    await populate(emu);
+    single = await attach(emu, '1 agent');
+  } finally {
+    await emu.close();
+  }
+}
+
+const emu = await createEmulation({ agents: 3 });
+try {
+  await populate(emu);
+  // 1b. Three agents on the same 2 cpus: every change is applied by all three at once.
+  const a = await attach(emu, '3 agents sharing these cpus');
+  const paired = a.paired!;
 
   // 2. Propagation ------------------------------------------------------------------------------
   const ruleAll: number[] = [];
@@ -148,7 +199,8 @@ try {
   console.log(
     JSON.stringify({
       n: N,
-      attach: { baseP50: pct(a.baseAdd!, 50), chainP50: pct(a.chainAdd!, 50), overheadPairedP50: pct(paired, 50), daemonP50: pct(a.direct!, 50), curlExecP50: pct(a.curlExec!, 50) },
+      attach1: { baseP50: pct(single.baseAdd!, 50), chainP50: pct(single.chainAdd!, 50), overheadPairedP50: pct(single.paired!, 50), daemonP50: pct(single.direct!, 50), curlExecP50: pct(single.curlExec!, 50) },
+      attach3: { baseP50: pct(a.baseAdd!, 50), chainP50: pct(a.chainAdd!, 50), overheadPairedP50: pct(paired, 50), daemonP50: pct(a.direct!, 50), curlExecP50: pct(a.curlExec!, 50) },
       propagation: { ruleP50: pct(ruleAll, 50), ruleP95: pct(ruleAll, 95), memberP50: pct(memberAll, 50), memberP95: pct(memberAll, 95), effectP50: pct(effect, 50), effectP95: pct(effect, 95) },
     }),
   );

@@ -121,6 +121,8 @@ export function createEnforcer(options: EnforcerOptions): Enforcer {
   let appliedRules: CompiledRuleset | undefined;
   /** Addresses of this agent's members at the last apply. */
   let localAddresses = new Set<string>();
+  /** Neighbour flushes in flight (awaited by remove()). */
+  const flushes = new Set<Promise<unknown>>();
   /** Routes known to be in the kernel (undefined: read them before the next diff). */
   let appliedRoutes: Map<string, string> | undefined;
   let applied: { epoch: string; revision: number } | undefined;
@@ -219,8 +221,13 @@ export function createEnforcer(options: EnforcerOptions): Enforcer {
     const gone = [...localAddresses].filter((a) => !nowLocal.has(a));
     localAddresses = nowLocal;
     if (gone.length > 0 && options.flushNeighbors !== false) {
-      // Best effort: a missing entry is fine.
-      await runner.run('ip', ['-force', '-batch', '-'], gone.map((a) => `neigh flush to ${a}`).join('\n') + '\n');
+      // Best effort, and off the critical path: isolation does not depend on it, only a quick
+      // reuse of the address does (a missing entry is fine).
+      const flush = runner
+        .run('ip', ['-force', '-batch', '-'], gone.map((a) => `neigh flush to ${a}`).join('\n') + '\n')
+        .catch((err: unknown) => log.debug({ err }, 'neighbour flush failed'))
+        .finally(() => flushes.delete(flush));
+      flushes.add(flush);
     }
     const routes = await syncRoutes(routesFor(state.agents, options.agentId));
     if (routes.errors.length > 0) log.warn({ errors: routes.errors }, 'some routes could not be installed');
@@ -282,6 +289,7 @@ export function createEnforcer(options: EnforcerOptions): Enforcer {
     },
     async remove() {
       await queue;
+      await Promise.all([...flushes]);
       const res = await runner.run('nft', ['delete', 'table', 'inet', table]);
       if (res.code !== 0 && !/No such file or directory/.test(res.stderr)) await must(runner, 'removing the isolation table', 'nft', ['delete', 'table', 'inet', table]);
       if (manageRoutes) {

@@ -99,6 +99,25 @@ describe('isolation service over gRPC', () => {
     assert.equal(late.allApplied, true);
   });
 
+  it('drops a watcher that falls behind; it reconnects and gets the state as a new snapshot', async () => {
+    const service = await createIsolationService({ auth, maxWatchBacklogBytes: 0 });
+    cleanups.push(() => service.close());
+    const port = await service.listen('127.0.0.1:0');
+    const client = createIsolationClient({ address: `127.0.0.1:${port}`, auth });
+    cleanups.push(() => client.close());
+    service.store.registerAgent(a1);
+    const snapshots: PolicyState[] = [];
+    const statuses: string[] = [];
+    const watch = client.watch({ onSnapshot: (st) => snapshots.push(st), onDelta: () => undefined, onStatus: (st) => statuses.push(st), backoff: { minMs: 10, maxMs: 50 } });
+    cleanups.push(() => watch.close());
+    await until(() => snapshots.length === 1, 'the first snapshot');
+    // Many changes in one turn of the event loop: the stream cannot drain between writes.
+    for (let i = 0; i < 50; i++) service.store.attach(member('a1', `c${i}`, `10.240.1.${i + 2}`, ['web']));
+    await until(() => snapshots.length >= 2 && snapshots[snapshots.length - 1]!.revision === service.store.revision, 'a snapshot after the drop');
+    assert.ok(statuses.includes('disconnected'));
+    assert.equal(snapshots[snapshots.length - 1]!.members.length, 50);
+  });
+
   it('a watcher reconnects to a restarted service and gets its new state as a snapshot', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'iso-svc-'));
     cleanups.push(() => rm(dir, { recursive: true, force: true }));

@@ -1,4 +1,4 @@
-import type { ServerUnaryCall, ServerWritableStream, sendUnaryData } from '@grpc/grpc-js';
+import { status, type ServerUnaryCall, type ServerWritableStream, type sendUnaryData } from '@grpc/grpc-js';
 import { createGrpcServer, createMetricsRegistry, silentLogger, toServiceError, type AuthConfig, type IppcGrpcServer, type Logger } from '@ippc/core';
 import { isolationv1 as pb } from '@ippc/proto';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
@@ -212,7 +212,8 @@ export async function createIsolationService(options: IsolationServiceOptions): 
         if (call.writableLength > maxBacklog) {
           log.warn({ agentId, backlog: call.writableLength }, 'watch stream too slow; dropping it (the agent resyncs)');
           stop();
-          call.destroy(Object.assign(new Error('watch backlog too large: reconnect for a new snapshot'), { code: 8 }));
+          // grpc-js turns an 'error' on a server stream into the call's status.
+          call.emit('error', Object.assign(new Error('watch backlog too large: reconnect for a new snapshot'), { code: status.RESOURCE_EXHAUSTED }));
           return;
         }
         call.write({ event: { $case: 'delta', value: deltaToPb(delta) } });

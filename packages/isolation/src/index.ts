@@ -1,6 +1,43 @@
 /**
- * @ippc/isolation: The isolation provider: groups, reachability policy, routes between agents, enforcement on every agent, and the reachability check.
+ * @ippc/isolation: the isolation provider. Reachability policy between `NetworkInfo.groups`,
+ * membership of container addresses, routes between agents' container subnets, enforcement on
+ * every agent (nftables sets + `ip route`), the chained CNI plugin `ippc-isolation`, the IPAM
+ * reuse seam, operator verbs, and the reachability check behind `ippc net check`.
  *
- * Implementation lands with issue #7.
+ * @example
+ * ```ts
+ * import { createIsolationService, createIsolationClient, createIsolationAgent } from '@ippc/isolation';
+ *
+ * // The service (one per cluster):
+ * const service = await createIsolationService({ auth: { token } });
+ * await service.listen('0.0.0.0:7070');
+ *
+ * // The node daemon (one per agent, in the agent's network namespace):
+ * const client = createIsolationClient({ address: 'isolation:7070', auth: { token } });
+ * const agent = createIsolationAgent({ agent: { id: 'agent1', nodeAddresses: ['10.240.0.11'], subnets: ['10.240.1.0/24'] }, client });
+ * await agent.start(); // serves the ippc-isolation CNI plugin on /run/ippc/isolation.sock
+ *
+ * // An operator rule, effective on every agent:
+ * const { revision } = await client.addRule({ from: 'web', to: 'db', ports: ['5432/tcp'] });
+ * await client.awaitApplied(revision, 5_000);
+ * ```
  */
-export {};
+export { createIsolationAgent, type AgentStatus, type IsolationAgent, type IsolationAgentOptions } from './agent/agent.js';
+export { expectedMatrix, runNetCheck, type CheckReport, type Endpoint, type EndpointKind, type Mismatch, type NetCheckOptions, type ProbeResult, type Prober, type RowStatus } from './check/check.js';
+export { checkReportJson, formatCheckText, renderCheckSvg, type Topology } from './check/format.js';
+export { createNamespaceProber, PROBE_AGENT_SOURCE, type NamespaceProber, type NamespaceProberOptions } from './check/namespace-prober.js';
+export { createIsolationCommand, createNetCheckCommand, type EndpointSpec, type IsolationCliOptions, type NetCheckCommandOptions, type NetCheckTarget } from './cli/cli.js';
+export { createIsolationClient, type IsolationClient, type IsolationClientOptions, type WatchHandle, type WatchHandlers } from './client.js';
+export { DEFAULT_AGENT_SOCKET, handleCni, SUPPORTED_CNI_VERSIONS, type CniBackend, type CniRequest, type CniResponse, type IsolationPluginConfig } from './cni/handler.js';
+export { createEnforcer, type ApplyResult, type Enforcer, type EnforcerOptions, type EnforcerView } from './enforcer/enforcer.js';
+export { compileRuleset, renderFull, type CompiledRuleset } from './enforcer/ruleset.js';
+export { createCommandRunner, type CommandResult, type CommandRunner, type CommandRunnerOptions } from './enforcer/runner.js';
+export { cniCodeOf, IsolationError, type IsolationErrorCode } from './errors.js';
+export { canonicalAddress, parseCidr } from './ip.js';
+export * from './model.js';
+export { AGENT_BIN_PATH, CNI_PLUGIN_DIR, CNI_PLUGIN_PATH, SERVER_BIN_PATH } from './paths.js';
+export { decide, routesFor, type Peer, type Traffic, type Verdict } from './policy.js';
+export { createReuseGuard, type ReuseGuard, type ReuseGuardOptions } from './reuse-guard.js';
+export { createIsolationService, ISOLATION_SERVICE_NAME, type IsolationService, type IsolationServiceOptions } from './service/service.js';
+export { createPolicyStore, type AddressState, type AddressStatus, type AwaitResult, type ChangeResult, type GroupView, type PolicyStore, type PolicyStoreOptions } from './service/store.js';
+export { applyDelta } from './state.js';

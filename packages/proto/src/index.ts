@@ -8,8 +8,9 @@
  * import { ContainerInfo, ContainerInfo_Type, NetworkInfo } from '@ippc/proto';
  * const container: ContainerInfo = { type: ContainerInfo_Type.MESOS, networkInfos: [{ name: 'blue', groups: ['web'] }] } as ContainerInfo;
  * const bytes = ContainerInfo.encode(container).finish();   // wire-compatible with Mesos
- * NetworkInfo.toJSON(container.networkInfos[0]!);           // {"name":"blue","groups":["web"]}: Mesos's snake_case JSON
+ * NetworkInfo.toJSON(container.networkInfos[0]!);           // canonical protobuf JSON (lowerCamel keys)
  * ```
  */
 export * from './gen/mesos/v1/mesos.js';
 export * as ipamv1 from './gen/ippc/ipam/v1/ipam.js';
+export * as isolationv1 from './gen/ippc/isolation/v1/isolation.js';

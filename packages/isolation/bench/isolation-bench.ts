@@ -1,0 +1,209 @@
+// Benchmark of the isolation provider on a REAL emulated cluster (scratch namespaces, real CNI
+// plugins, real nftables, ippc-isolation-agent processes). Prints figures side by side; asserts
+// nothing.
+//
+//   cd packages/isolation && npm run bench            # n = 50
+//   N=100 npm run bench                              # more iterations
+//
+// 1. Per-container attach cost: CNI ADD of bridge + host-local (baseline) versus the same chain
+//    with ippc-isolation, interleaved in one run inside an agent's namespace; DEL likewise; and
+//    where the overhead goes (the forwarder's exec floors, the daemon's own share).
+// 2. Policy change to effect on every agent: rule changes and membership changes acknowledged by
+//    all 3 agents, and the time until a probe between two agents actually flips.
+import { spawn } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
+import { cpus, loadavg } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { createNamespaceProber } from '../src/check/namespace-prober.js';
+import type { Endpoint } from '../src/check/check.js';
+import { CNI_PLUGIN_DIR, PACKAGE_DIR } from '../src/paths.js';
+import { createEmulation, type Emulation } from '../src/testing/emulation.js';
+
+const N = Number(process.env.N ?? process.argv[2] ?? 50);
+const EFFECT_N = Math.min(N, 20);
+const TARGET_ATTACH_MS = 5;
+const TARGET_PROPAGATION_MS = 1_000;
+
+function pct(values: number[], p: number): number {
+  const s = [...values].sort((a, b) => a - b);
+  if (s.length === 0) return NaN;
+  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))]!;
+}
+const f = (v: number) => (Number.isFinite(v) ? v.toFixed(1).padStart(7) : '    n/a');
+const line = (label: string, values: number[], extra = '') => console.log(`  ${label.padEnd(62)}${f(pct(values, 50))}${f(pct(values, 95))}   ${extra}`);
+
+function run(cmd: string, args: string[], cwd: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+console.log(`ippc isolation benchmark: n=${N}, ${cpus().length} cpus, load ${loadavg().map((l) => l.toFixed(2)).join(' ')}, node ${process.version}`);
+
+/**
+ * A what-if, not part of the product: the same unix-socket round trip from a 30-line static C
+ * program, to show what the exec of a native forwarder would cost here. Skipped without `cc`.
+ */
+async function buildNativeForwarder(dir: string): Promise<string | undefined> {
+  const src = `#include <sys/socket.h>
+#include <sys/un.h>
+#include <string.h>
+#include <unistd.h>
+int main(int argc, char **argv) {
+  if (argc < 2) return 2;
+  int s = socket(AF_UNIX, SOCK_STREAM, 0);
+  struct sockaddr_un a; memset(&a, 0, sizeof a); a.sun_family = AF_UNIX;
+  strncpy(a.sun_path, argv[1], sizeof a.sun_path - 1);
+  if (connect(s, (struct sockaddr *)&a, sizeof a) < 0) return 1;
+  const char *req = "GET /status HTTP/1.0\\r\\nHost: x\\r\\n\\r\\n";
+  if (write(s, req, strlen(req)) < 0) return 1;
+  char buf[8192]; while (read(s, buf, sizeof buf) > 0) {}
+  return 0;
+}
+`;
+  await writeFile(`${dir}/fwd.c`, src);
+  const res = await run('cc', ['-O2', '-static', '-o', `${dir}/fwd`, `${dir}/fwd.c`], dir).catch(() => ({ code: 1 }));
+  return res.code === 0 ? `${dir}/fwd` : undefined;
+}
+
+/** Part 1 on one emulation: runs the attach runner inside agent a1's namespace and prints. */
+async function attach(emu: Emulation, title: string): Promise<Record<string, number[]>> {
+  const a1 = emu.agents[0]!;
+  const nativeForwarder = await buildNativeForwarder(emu.scratch.dir);
+  const job = { n: N, cniPath: [CNI_PLUGIN_DIR, '/usr/lib/cni'], base: a1.baseConflist, chain: a1.conflist, nsPrefix: emu.scratch.ns('b'), socket: a1.socket, groups: ['web'], nativeForwarder };
+  const jobFile = `${emu.scratch.dir}/attach-job.json`;
+  await writeFile(jobFile, JSON.stringify(job));
+  const runner = fileURLToPath(new URL('./attach-runner.ts', import.meta.url));
+  const res = await run('nsenter', [`--net=${a1.nsPath}`, '--', process.execPath, '--import', 'tsx', runner, jobFile], PACKAGE_DIR);
+  if (res.code !== 0) throw new Error(`attach runner failed: ${res.stderr || res.stdout}`);
+  const a = JSON.parse(res.stdout.trim().split('\n').pop()!) as Record<string, number[]>;
+  const paired = a.chainAdd!.map((v, i) => v - a.baseAdd![i]!);
+  const overhead = pct(a.chainAdd!, 50) - pct(a.baseAdd!, 50);
+  console.log('');
+  console.log(`attach, ${title}: CNI ADD per container in the agent's namespace (n=${N} each, interleaved)`);
+  console.log(''.padEnd(64) + '  p50 ms  p95 ms');
+  line('bridge + host-local (baseline)', a.baseAdd!);
+  line('bridge + host-local + ippc-isolation', a.chainAdd!, `ratio p50 ${(pct(a.chainAdd!, 50) / pct(a.baseAdd!, 50)).toFixed(2)}x`);
+  line('overhead per container (paired difference)', paired, `difference of p50s ${overhead.toFixed(1)} ms`);
+  console.log(`  target: enforcement attach overhead < ${TARGET_ATTACH_MS} ms p50`.padEnd(64) + `  ${pct(paired, 50) < TARGET_ATTACH_MS ? 'MET' : 'NOT MET'} (paired p50 ${pct(paired, 50).toFixed(1)} ms)`);
+  console.log('  where the overhead goes');
+  line('daemon side: attach + wait for local enforcement (no exec)', a.direct!);
+  line('exec: the sh forwarder without curl (VERSION)', a.versionExec!);
+  line('exec: curl --unix-socket to the daemon (GET /status)', a.curlExec!);
+  line('exec: /bin/true from Node (the floor of any exec)', a.trueExec!);
+  if (nativeForwarder) line('what-if: a static C forwarder instead of curl (GET /status)', a.nativeExec!);
+  console.log('  detach: CNI DEL per container');
+  line('bridge + host-local (baseline)', a.baseDel!);
+  line('ippc-isolation + bridge + host-local', a.chainDel!, `ratio p50 ${(pct(a.chainDel!, 50) / pct(a.baseDel!, 50)).toFixed(2)}x`);
+  return { ...a, paired };
+}
+
+async function populate(emu: Emulation): Promise<void> {
+  for (const [agent, name, groups] of [
+    ['a1', 'bg1', ['web']],
+    ['a2', 'src', ['web']],
+    ['a2', 'bg2', ['db']],
+    ['a3', 'dst', ['cache']],
+    ['a3', 'bg3', ['db', 'cache']],
+  ] as [string, string, string[]][]) {
+    if (emu.agents.some((a) => a.id === agent)) await emu.addContainer(agent, name, groups);
+  }
+  await emu.client.addRule({ action: 'deny', from: 'db', to: 'public' });
+  await emu.settle();
+}
+
+// 1a. One agent: the per-agent cost alone.
+let single: Record<string, number[]>;
+{
+  const emu = await createEmulation({ agents: 1 });
+  try {
+    await populate(emu);
+    single = await attach(emu, '1 agent');
+  } finally {
+    await emu.close();
+  }
+}
+
+const emu = await createEmulation({ agents: 3 });
+try {
+  await populate(emu);
+  // 1b. Three agents on the same 2 cpus: every change is applied by all three at once.
+  const a = await attach(emu, '3 agents sharing these cpus');
+  const paired = a.paired!;
+
+  // 2. Propagation ------------------------------------------------------------------------------
+  const ruleAll: number[] = [];
+  const ruleSlowestAgent: number[] = [];
+  for (let i = 0; i < N; i++) {
+    const t0 = performance.now();
+    // A new port each time: a rule change is structural (the table is replaced on every agent).
+    const r = await emu.client.addRule({ id: 'bench-rule', from: 'web', to: 'db', ports: [20_000 + i] });
+    const applied = await emu.client.awaitApplied(r.revision, 5_000);
+    ruleAll.push(performance.now() - t0);
+    if (!applied.allApplied) throw new Error(`rule change not applied everywhere: ${JSON.stringify(applied)}`);
+    ruleSlowestAgent.push(Math.max(...applied.agents.map((x) => x.latencyMs)));
+    const rm = await emu.client.removeRule('bench-rule');
+    await emu.client.awaitApplied(rm.revision, 5_000);
+  }
+  const memberAll: number[] = [];
+  for (let i = 0; i < N; i++) {
+    const t0 = performance.now();
+    const r = await emu.client.attach({ agentId: 'a1', containerId: `bench-m${i}`, ifName: 'eth0', network: 'isonet', addresses: [`10.240.98.${i + 1}`], groups: ['web'], attachedAtMs: 0 });
+    const applied = await emu.client.awaitApplied(r.revision, 5_000);
+    memberAll.push(performance.now() - t0);
+    if (!applied.allApplied) throw new Error('membership change not applied everywhere');
+    const d = await emu.client.detach({ agentId: 'a1', containerId: `bench-m${i}`, ifName: 'eth0' });
+    await emu.client.awaitApplied(d.revision, 5_000);
+  }
+  // Effect, not just acknowledgement: web on a2 -> cache on a3, port 8080, flips when the rule lands.
+  const src = emu.containers.get('src')!;
+  const dst = emu.containers.get('dst')!;
+  const eps: Endpoint[] = [
+    { id: 'src', kind: 'container', agentId: 'a2', address: src.address, groups: ['web'] },
+    { id: 'dst', kind: 'container', agentId: 'a3', address: dst.address, groups: ['cache'] },
+  ];
+  const prober = createNamespaceProber({ dir: `${emu.scratch.dir}/probe`, namespaces: { src: src.nsPath, dst: dst.nsPath } });
+  await prober.start(eps);
+  const effect: number[] = [];
+  try {
+    for (let i = 0; i < EFFECT_N; i++) {
+      if ((await prober.probe(eps[0]!, eps[1]!, 8080, { timeoutMs: 300 })).reachable) throw new Error('web reaches cache before the rule');
+      const t0 = performance.now();
+      await emu.client.addRule({ id: 'bench-effect', from: 'web', to: 'cache', ports: [8080] });
+      for (;;) {
+        if ((await prober.probe(eps[0]!, eps[1]!, 8080, { timeoutMs: 50 })).reachable) break;
+        if (performance.now() - t0 > 10_000) throw new Error('the rule did not take effect in 10 s');
+      }
+      effect.push(performance.now() - t0);
+      const rm = await emu.client.removeRule('bench-effect');
+      await emu.client.awaitApplied(rm.revision, 5_000);
+    }
+  } finally {
+    await prober.close();
+  }
+  console.log('');
+  console.log('policy change -> in force on every agent (3 agents)'.padEnd(64) + '  p50 ms  p95 ms');
+  line(`rule change (table replaced), acknowledged by all (n=${N})`, ruleAll);
+  line('  of which the slowest agent, from commit to its ack', ruleSlowestAgent);
+  line(`membership change (set elements), acknowledged by all (n=${N})`, memberAll);
+  line(`rule change until a probe a2 -> a3 flips (n=${EFFECT_N}, 50 ms probes)`, effect);
+  const worst = Math.max(pct(ruleAll, 95), pct(memberAll, 95), pct(effect, 95));
+  console.log(`  target: a policy change effective on every agent within ${TARGET_PROPAGATION_MS} ms`.padEnd(64) + `  ${worst < TARGET_PROPAGATION_MS ? 'MET' : 'NOT MET'} (worst p95 ${worst.toFixed(1)} ms)`);
+  console.log('');
+  console.log(
+    JSON.stringify({
+      n: N,
+      attach1: { baseP50: pct(single.baseAdd!, 50), chainP50: pct(single.chainAdd!, 50), overheadPairedP50: pct(single.paired!, 50), daemonP50: pct(single.direct!, 50), curlExecP50: pct(single.curlExec!, 50) },
+      attach3: { baseP50: pct(a.baseAdd!, 50), chainP50: pct(a.chainAdd!, 50), overheadPairedP50: pct(paired, 50), daemonP50: pct(a.direct!, 50), curlExecP50: pct(a.curlExec!, 50) },
+      propagation: { ruleP50: pct(ruleAll, 50), ruleP95: pct(ruleAll, 95), memberP50: pct(memberAll, 50), memberP95: pct(memberAll, 95), effectP50: pct(effect, 50), effectP95: pct(effect, 95) },
+    }),
+  );
+} finally {
+  await emu.close();
+}

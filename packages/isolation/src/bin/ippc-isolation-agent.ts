@@ -1,0 +1,73 @@
+#!/usr/bin/env -S node --import tsx
+// ippc-isolation-agent: the node daemon on every agent. Enforces the isolation policy in the
+// agent's network namespace (nftables + routes), serves the `ippc-isolation` CNI plugin on a unix
+// socket, and keeps the agent's members in step with the isolation service.
+import { Command } from 'commander';
+import { createLogger, startHttpServer } from '@ippc/core';
+import { createIsolationAgent } from '../agent/agent.js';
+import { DEFAULT_AGENT_SOCKET } from '../cni/handler.js';
+import { createIsolationClient } from '../client.js';
+import { authFrom, collect, hostPort } from './options.js';
+
+const program = new Command('ippc-isolation-agent')
+  .description('the isolation node daemon: nftables and routes for this agent, and the ippc-isolation CNI endpoint')
+  .requiredOption('--service <address>', 'the isolation service (host:port or unix:/path)')
+  .requiredOption('--agent-id <id>', 'this agent (the Mesos agent id or hostname)')
+  .option('--node-address <address>', "this agent's address on the cluster network (once per family)", collect, [])
+  .option('--subnet <cidr>', 'a container subnet of this agent (repeatable)', collect, [])
+  .option('--socket <path>', 'unix socket for the CNI plugin', DEFAULT_AGENT_SOCKET)
+  .option('--data-dir <dir>', 'checkpoint folder', '/var/lib/ippc/isolation')
+  .option('--table <name>', 'nftables table (family inet) of ippc', 'ippc_isolation')
+  .option('--route-protocol <n>', 'routing protocol number marking ippc routes', '241')
+  .option('--no-routes', 'do not install routes to other agents')
+  .option('--netns <path>', 'enforce in this network namespace instead of our own')
+  .option('--apply-timeout-ms <ms>', 'how long a CNI ADD waits for local enforcement', '5000')
+  .option('--metrics-listen <host:port>', 'also serve /metrics and /health over TCP')
+  .option('--token <token>', 'cluster token (default: IPPC_TOKEN)')
+  .option('--no-auth', 'call the service without a token (local play only)')
+  .action(async (opts: {
+    service: string; agentId: string; nodeAddress: string[]; subnet: string[]; socket: string; dataDir: string; table: string;
+    routeProtocol: string; routes: boolean; netns?: string; applyTimeoutMs: string; metricsListen?: string; token?: string; auth?: boolean;
+  }) => {
+    const log = createLogger({ component: 'isolation-agent', base: { agentId: opts.agentId } });
+    const client = createIsolationClient({ address: opts.service, auth: authFrom(opts), logger: log });
+    const agent = createIsolationAgent({
+      agent: { id: opts.agentId, nodeAddresses: opts.nodeAddress, subnets: opts.subnet },
+      client,
+      enforcer: { netns: opts.netns, table: opts.table, routeProtocol: Number(opts.routeProtocol), manageRoutes: opts.routes, logger: log },
+      socketPath: opts.socket,
+      dataDir: opts.dataDir,
+      applyTimeoutMs: Number(opts.applyTimeoutMs),
+      logger: log,
+    });
+    await agent.start();
+    let http: Awaited<ReturnType<typeof startHttpServer>> | undefined;
+    if (opts.metricsListen) {
+      const [host, port] = hostPort(opts.metricsListen);
+      http = await startHttpServer(host, port, { metrics: agent.metrics, routes: { '/status': () => agent.status() } });
+    }
+    // Ready = enforcing: the first state from the service is applied. The socket serves meanwhile
+    // (an ADD waits, a DEL is recorded), so a slow service delays readiness, not the agent.
+    for (;;) {
+      try {
+        await agent.waitForApplied(10_000);
+        break;
+      } catch {
+        log.warn('not enforcing yet: waiting for the isolation service');
+      }
+    }
+    console.log(JSON.stringify({ ready: true, socket: agent.socketPath, revision: agent.status().appliedRevision }));
+    const stop = async () => {
+      await agent.close();
+      client.close();
+      await http?.close();
+      process.exit(0);
+    };
+    process.on('SIGTERM', () => void stop());
+    process.on('SIGINT', () => void stop());
+  });
+
+program.parseAsync().catch((err: unknown) => {
+  console.error(`ippc-isolation-agent: ${(err as Error).message}`);
+  process.exit(1);
+});

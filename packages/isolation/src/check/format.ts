@@ -1,0 +1,207 @@
+import type { CheckReport, Endpoint } from './check.js';
+
+// Output of `net check`: three text tables (expected, observed, difference), JSON, and an SVG
+// picture of the matrix beside the topology.
+
+const MARK = { allowed: '.', blocked: 'X', self: '-', unknown: '?', mismatch: '!' } as const;
+
+function cell(v: boolean | null, self: boolean): string {
+  if (self) return MARK.self;
+  if (v === null) return MARK.unknown;
+  return v ? MARK.allowed : MARK.blocked;
+}
+
+function matrix(report: CheckReport, title: string, value: (i: number, j: number) => string): string {
+  const n = report.endpoints.length;
+  const w = String(n).length;
+  const labelWidth = Math.max(...report.endpoints.map((e, i) => `${String(i + 1).padStart(w)} ${e.id}`.length));
+  const lines = [title, `${' '.repeat(labelWidth)}  ${report.endpoints.map((_, j) => String(j + 1).padStart(w)).join(' ')}`];
+  report.endpoints.forEach((e, i) => {
+    lines.push(`${`${String(i + 1).padStart(w)} ${e.id}`.padEnd(labelWidth)}  ${report.endpoints.map((_, j) => value(i, j).padStart(w)).join(' ')}`);
+  });
+  return lines.join('\n');
+}
+
+/** Expected, observed and difference tables, the mismatches with their reasons, and the verdict. */
+export function formatCheckText(report: CheckReport): string {
+  const out: string[] = [];
+  out.push(`reachability over ${report.protocol}, ${report.endpoints.length} endpoints, rows = from, columns = to`);
+  out.push(`legend: ${MARK.allowed} allowed  ${MARK.blocked} blocked  ${MARK.self} self  ${MARK.unknown} unknown (row control failed)  ${MARK.mismatch} differs from the policy`);
+  out.push('');
+  out.push(matrix(report, 'expected (from the policy)', (i, j) => cell(report.expected[i]![j]!, i === j)));
+  out.push('');
+  out.push(matrix(report, 'observed (probed)', (i, j) => cell(report.observed[i]![j]!, i === j)));
+  out.push('');
+  const wrong = new Set(report.mismatches.map((m) => `${m.from}\u0000${m.to}`));
+  out.push(
+    matrix(report, 'difference (. agrees)', (i, j) => {
+      if (i === j) return MARK.self;
+      if (report.rows[i]!.status === 'unknown') return MARK.unknown;
+      return wrong.has(`${report.endpoints[i]!.id}\u0000${report.endpoints[j]!.id}`) ? MARK.mismatch : '.';
+    }),
+  );
+  const unknown = report.rows.filter((r) => r.status === 'unknown');
+  if (unknown.length > 0) {
+    out.push('');
+    out.push('rows whose positive control failed (their blocked cells prove nothing):');
+    for (const r of unknown) out.push(`  ${r.id}: could not reach ${r.control} (${detailOf(report, r.id, r.control!)})`);
+  }
+  if (report.mismatches.length > 0) {
+    out.push('');
+    out.push('mismatches:');
+    for (const m of report.mismatches) {
+      out.push(`  ${m.from} -> ${m.to}: expected ${m.expected ? 'allowed' : 'blocked'} (${m.reason}), observed ${m.observed ? 'allowed' : 'blocked'} (${m.detail})`);
+    }
+  }
+  out.push('');
+  const c = report.counts;
+  out.push(
+    `result: ${report.status.toUpperCase()} — ${c.cells} pairs, ${c.mismatches} mismatches, ${c.unknownRows} unknown rows, ${c.probes} probes (${c.retried} retried), ${(report.durationMs / 1000).toFixed(1)} s`,
+  );
+  return out.join('\n');
+}
+
+function detailOf(report: CheckReport, from: string, to: string): string {
+  const i = report.endpoints.findIndex((e) => e.id === from);
+  const j = report.endpoints.findIndex((e) => e.id === to);
+  return report.details[i]?.[j] || 'no answer';
+}
+
+/** A plain object for `--json`: the matrices keyed by endpoint id. */
+export function checkReportJson(report: CheckReport): Record<string, unknown> {
+  const byId = (m: (boolean | null)[][]) => Object.fromEntries(report.endpoints.map((e, i) => [e.id, Object.fromEntries(report.endpoints.map((t, j) => [t.id, m[i]![j]!]))]));
+  return {
+    status: report.status,
+    port: report.port,
+    protocol: report.protocol,
+    endpoints: report.endpoints,
+    expected: byId(report.expected),
+    observed: byId(report.observed),
+    mismatches: report.mismatches,
+    rows: report.rows,
+    counts: report.counts,
+    durationMs: Math.round(report.durationMs),
+  };
+}
+
+/** What the topology half of the picture shows: agents, their addresses and subnets, and routes. */
+export interface Topology {
+  agents: { id: string; nodeAddresses: string[]; subnets: string[] }[];
+  routes?: { agentId: string; destination: string; via: string }[];
+}
+
+const PALETTE = ['#4e79a7', '#f28e2b', '#59a14f', '#e15759', '#76b7b2', '#edc948', '#b07aa1', '#ff9da7', '#9c755f', '#bab0ac'];
+
+function esc(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+}
+
+function groupColors(endpoints: Endpoint[]): Map<string, string> {
+  const groups = [...new Set(endpoints.flatMap((e) => e.groups))].sort();
+  return new Map(groups.map((g, i) => [g, PALETTE[i % PALETTE.length]!]));
+}
+
+/**
+ * An SVG image (hand-built text, no dependencies): the observed matrix with mismatches and unknown
+ * rows marked, and the topology (agents, their endpoints coloured by group, the routes).
+ */
+export function renderCheckSvg(report: CheckReport, topology?: Topology): string {
+  const eps = report.endpoints;
+  const n = eps.length;
+  const size = 22;
+  const label = Math.min(220, 14 + 7 * Math.max(...eps.map((e) => e.id.length), 4));
+  const mx = label + 10;
+  const my = label + 40;
+  const colors = groupColors(eps);
+  const wrong = new Set(report.mismatches.map((m) => `${m.from}\u0000${m.to}`));
+  const parts: string[] = [];
+  const matrixWidth = mx + n * size + 20;
+  parts.push(`<text x="10" y="22" font-size="16" font-weight="bold">ippc net check: ${esc(report.status.toUpperCase())} (${report.counts.mismatches} mismatches, ${report.counts.unknownRows} unknown rows)</text>`);
+  eps.forEach((e, i) => {
+    const color = e.groups.length > 0 ? colors.get(e.groups[0]!)! : e.kind === 'container' ? '#666' : '#000';
+    parts.push(`<text x="${mx - 6}" y="${my + i * size + size * 0.7}" font-size="11" text-anchor="end" fill="${color}">${esc(e.id)}</text>`);
+    parts.push(`<text transform="translate(${mx + i * size + size * 0.7},${my - 6}) rotate(-60)" font-size="11" fill="${color}">${esc(e.id)}</text>`);
+  });
+  for (let i = 0; i < n; i++) {
+    for (let j = 0; j < n; j++) {
+      const x = mx + j * size;
+      const y = my + i * size;
+      let fill = '#ffffff';
+      let mark = '';
+      const title = i === j ? 'self' : `${eps[i]!.id} -> ${eps[j]!.id}: expected ${report.expected[i]![j] ? 'allowed' : 'blocked'} (${report.reasons[i]![j]}), observed ${report.observed[i]![j] === null ? 'unknown' : report.observed[i]![j] ? 'allowed' : 'blocked'}`;
+      if (i === j) fill = '#eeeeee';
+      else if (report.rows[i]!.status === 'unknown') {
+        fill = '#ffe08a';
+        mark = '?';
+      } else if (wrong.has(`${eps[i]!.id}\u0000${eps[j]!.id}`)) {
+        fill = '#e15759';
+        mark = '!';
+      } else fill = report.observed[i]![j] ? '#8cd17d' : '#555555';
+      parts.push(`<rect x="${x}" y="${y}" width="${size - 1}" height="${size - 1}" fill="${fill}"><title>${esc(title)}</title></rect>`);
+      if (mark) parts.push(`<text x="${x + size / 2 - 0.5}" y="${y + size * 0.72}" font-size="13" text-anchor="middle" font-weight="bold">${mark}</text>`);
+    }
+  }
+  const ly = my + n * size + 24;
+  const legend: [string, string][] = [
+    ['#8cd17d', 'allowed'],
+    ['#555555', 'blocked'],
+    ['#e15759', 'differs from policy'],
+    ['#ffe08a', 'unknown (control failed)'],
+  ];
+  legend.forEach(([c, t], k) => {
+    parts.push(`<rect x="${10 + k * 150}" y="${ly}" width="14" height="14" fill="${c}"/><text x="${30 + k * 150}" y="${ly + 12}" font-size="12">${esc(t)}</text>`);
+  });
+
+  // Topology: one box per agent, its endpoints inside, the cluster network below.
+  const tx = matrixWidth + 20;
+  const agentIds = topology?.agents.map((a) => a.id) ?? [...new Set(eps.map((e) => e.agentId))].sort();
+  const boxW = 230;
+  const rowH = 18;
+  let maxBoxH = 0;
+  agentIds.forEach((id, k) => {
+    const x = tx + k * (boxW + 20);
+    const y = 50;
+    const info = topology?.agents.find((a) => a.id === id);
+    const mine = eps.filter((e) => e.agentId === id);
+    const h = 60 + mine.length * rowH;
+    maxBoxH = Math.max(maxBoxH, h);
+    parts.push(`<rect x="${x}" y="${y}" width="${boxW}" height="${h}" rx="8" fill="#f7f7f7" stroke="#333"/>`);
+    parts.push(`<text x="${x + 10}" y="${y + 18}" font-size="13" font-weight="bold">agent ${esc(id)}</text>`);
+    if (info) parts.push(`<text x="${x + 10}" y="${y + 34}" font-size="10">${esc(info.nodeAddresses.join(' '))} | ${esc(info.subnets.join(' '))}</text>`);
+    mine.forEach((e, r) => {
+      const ey = y + 52 + r * rowH;
+      const fill = e.groups.length > 0 ? colors.get(e.groups[0]!)! : e.kind === 'container' ? '#bbbbbb' : '#ffffff';
+      parts.push(`<circle cx="${x + 16}" cy="${ey - 4}" r="6" fill="${fill}" stroke="#333"/>`);
+      const groups = e.kind === 'container' ? (e.groups.length > 0 ? `[${e.groups.join(',')}]` : '[no group]') : `(${e.kind})`;
+      parts.push(`<text x="${x + 28}" y="${ey}" font-size="11">${esc(`${e.id} ${e.address} ${groups}`)}</text>`);
+    });
+  });
+  const netY = 50 + maxBoxH + 40;
+  if (agentIds.length > 0) {
+    const x0 = tx + boxW / 2;
+    const x1 = tx + (agentIds.length - 1) * (boxW + 20) + boxW / 2;
+    parts.push(`<line x1="${x0 - 40}" y1="${netY}" x2="${x1 + 40}" y2="${netY}" stroke="#333" stroke-width="4"/>`);
+    parts.push(`<text x="${x0 - 40}" y="${netY + 18}" font-size="11">cluster network</text>`);
+    agentIds.forEach((_, k) => {
+      const x = tx + k * (boxW + 20) + boxW / 2;
+      parts.push(`<line x1="${x}" y1="${50 + maxBoxH}" x2="${x}" y2="${netY}" stroke="#333" stroke-width="2"/>`);
+    });
+  }
+  const routes = topology?.routes ?? [];
+  routes.slice(0, 40).forEach((r, k) => {
+    parts.push(`<text x="${tx}" y="${netY + 40 + k * 14}" font-size="10">${esc(`${r.agentId}: ${r.destination} via ${r.via}`)}</text>`);
+  });
+  const groupsY = netY + 50 + Math.min(routes.length, 40) * 14;
+  [...colors].forEach(([g, c], k) => {
+    parts.push(`<circle cx="${tx + 6 + (k % 4) * 120}" cy="${groupsY + Math.floor(k / 4) * 18}" r="6" fill="${c}"/><text x="${tx + 16 + (k % 4) * 120}" y="${groupsY + 4 + Math.floor(k / 4) * 18}" font-size="11">${esc(g)}</text>`);
+  });
+  const width = Math.max(tx + agentIds.length * (boxW + 20), matrixWidth) + 20;
+  const height = Math.max(ly + 40, groupsY + 30 + Math.ceil(colors.size / 4) * 18);
+  return [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif">`,
+    `<rect width="100%" height="100%" fill="#ffffff"/>`,
+    ...parts,
+    '</svg>',
+    '',
+  ].join('\n');
+}

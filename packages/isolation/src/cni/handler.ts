@@ -1,0 +1,170 @@
+import { IppcError } from '@ippc/core';
+import { cniCodeOf } from '../errors.js';
+import { stripPrefix } from '../ip.js';
+import { normalizeMember, type Member, type MemberKey } from '../model.js';
+
+// The CNI side of the node daemon. The `ippc-isolation` executable is a thin forwarder (POSIX sh +
+// curl over a unix socket); this is where a request is understood and answered.
+
+/** CNI spec versions the plugin speaks (it passes `prevResult` through, whatever its shape). */
+export const SUPPORTED_CNI_VERSIONS = ['0.3.0', '0.3.1', '0.4.0', '1.0.0', '1.1.0'] as const;
+
+/** The default path of the node daemon's socket (the plugin config's `socket` overrides it). */
+export const DEFAULT_AGENT_SOCKET = '/run/ippc/isolation.sock';
+
+/** One CNI call, as the forwarder passes it: the CNI_* environment and stdin. */
+export interface CniRequest {
+  command: string;
+  containerId?: string;
+  netns?: string;
+  ifName?: string;
+  args?: string;
+  stdin: string;
+}
+
+export interface CniResponse {
+  /** 200: success, stdout is `body`; 400: a CNI error JSON in `body`. */
+  status: 200 | 400;
+  body: string;
+}
+
+/** What the handler needs from the daemon. */
+export interface CniBackend {
+  /** Registers the member and resolves once the local enforcer applied it. */
+  attach(member: Member): Promise<void>;
+  /** Unregisters; succeeds for an unknown member. */
+  detach(key: MemberKey): Promise<void>;
+  /** Throws unless the member is registered as given and enforced here. */
+  check(member: Member): Promise<void>;
+  /** Detaches every local member of `network` not in `valid`. */
+  gc(network: string, valid: { containerId: string; ifName: string }[]): Promise<void>;
+  /** Throws when ADDs cannot be served now (not connected to the service). */
+  status(): Promise<void>;
+}
+
+/** The plugin's own configuration keys (besides the standard ones). */
+export interface IsolationPluginConfig {
+  cniVersion: string;
+  name: string;
+  type: string;
+  /** The node daemon's socket. Default /run/ippc/isolation.sock. Read by the forwarder, too. */
+  socket?: string;
+  args?: { 'org.apache.mesos'?: { network_info?: { groups?: unknown; name?: string } } };
+  prevResult?: PrevResult;
+  'cni.dev/valid-attachments'?: { containerID: string; ifname: string }[];
+  'cni.dev/attachments'?: { containerID: string; ifname: string }[];
+}
+
+interface PrevResult {
+  cniVersion?: string;
+  ips?: { address?: string; interface?: number; version?: string }[];
+  ip4?: { ip?: string };
+  ip6?: { ip?: string };
+}
+
+class CniError extends Error {
+  constructor(
+    readonly code: number,
+    message: string,
+    readonly details?: string,
+  ) {
+    super(message);
+  }
+}
+
+function errorBody(version: string, code: number, msg: string, details?: string): string {
+  return JSON.stringify({ cniVersion: version, code, msg, ...(details ? { details } : {}) });
+}
+
+/** The addresses a previous plugin returned: `ips[]` (CNI >= 0.3) or `ip4`/`ip6` (0.1, 0.2). */
+export function addressesOf(prev: PrevResult): string[] {
+  const found: string[] = [];
+  for (const ip of prev.ips ?? []) if (ip.address) found.push(ip.address);
+  if (prev.ip4?.ip) found.push(prev.ip4.ip);
+  if (prev.ip6?.ip) found.push(prev.ip6.ip);
+  return found.map((a) => stripPrefix(a));
+}
+
+/** `args["org.apache.mesos"].network_info.groups`, as Mesos writes it (snake_case JSON of NetworkInfo). */
+export function groupsOf(config: IsolationPluginConfig): string[] {
+  const groups = config.args?.['org.apache.mesos']?.network_info?.groups;
+  if (groups === undefined) return [];
+  if (!Array.isArray(groups) || groups.some((g) => typeof g !== 'string')) {
+    throw new CniError(7, 'args["org.apache.mesos"].network_info.groups must be a list of strings (NetworkInfo.groups)');
+  }
+  return groups as string[];
+}
+
+function need(value: string | undefined, name: string): string {
+  if (!value) throw new CniError(4, `${name} is required for this command`);
+  return value;
+}
+
+/** Answers one CNI call. Never throws: failures become CNI error JSON with a code. */
+export async function handleCni(req: CniRequest, backend: CniBackend, agentId: string): Promise<CniResponse> {
+  let version = '1.0.0';
+  try {
+    let config: IsolationPluginConfig;
+    try {
+      config = JSON.parse(req.stdin) as IsolationPluginConfig;
+    } catch (cause) {
+      throw new CniError(6, `cannot decode the network configuration on stdin: ${(cause as Error).message}`);
+    }
+    if (typeof config !== 'object' || config === null) throw new CniError(6, 'the network configuration on stdin is not a JSON object');
+    if (typeof config.cniVersion === 'string') version = config.cniVersion;
+    if (req.command === 'VERSION') return { status: 200, body: JSON.stringify({ cniVersion: version, supportedVersions: SUPPORTED_CNI_VERSIONS }) };
+    if (!(SUPPORTED_CNI_VERSIONS as readonly string[]).includes(version)) {
+      throw new CniError(1, `ippc-isolation does not speak CNI ${version}: use one of ${SUPPORTED_CNI_VERSIONS.join(', ')}`);
+    }
+    const member = (): Member => {
+      const prev = config.prevResult;
+      if (!prev) {
+        throw new CniError(7, 'ippc-isolation is a chained plugin: list it after an interface plugin (bridge, ptp) in a conflist so it gets prevResult with the container addresses');
+      }
+      const addresses = addressesOf(prev);
+      if (addresses.length === 0) throw new CniError(7, 'prevResult has no IP addresses: the plugin before ippc-isolation must assign the container an address (check its ipam section)');
+      return normalizeMember({
+        agentId,
+        containerId: need(req.containerId, 'CNI_CONTAINERID'),
+        ifName: need(req.ifName, 'CNI_IFNAME'),
+        network: config.name,
+        addresses,
+        groups: groupsOf(config),
+      });
+    };
+    switch (req.command) {
+      case 'ADD': {
+        need(req.netns, 'CNI_NETNS');
+        await backend.attach(member());
+        // A chained plugin passes the previous result on; ippc-isolation changes nothing in it.
+        return { status: 200, body: JSON.stringify(config.prevResult) };
+      }
+      case 'DEL':
+        // No CNI_NETNS and no prevResult needed: the member is known by its key.
+        await backend.detach({ agentId, containerId: need(req.containerId, 'CNI_CONTAINERID'), ifName: need(req.ifName, 'CNI_IFNAME') });
+        return { status: 200, body: '' };
+      case 'CHECK':
+        await backend.check(member());
+        return { status: 200, body: '' };
+      case 'GC': {
+        const valid = config['cni.dev/valid-attachments'] ?? config['cni.dev/attachments'] ?? [];
+        await backend.gc(config.name, valid.map((v) => ({ containerId: v.containerID, ifName: v.ifname })));
+        return { status: 200, body: '' };
+      }
+      case 'STATUS':
+        try {
+          await backend.status();
+        } catch (err) {
+          throw new CniError(50, (err as Error).message);
+        }
+        return { status: 200, body: '' };
+      default:
+        throw new CniError(4, `unknown CNI_COMMAND '${req.command}': ippc-isolation knows ADD, DEL, CHECK, GC, STATUS and VERSION`);
+    }
+  } catch (err) {
+    if (err instanceof CniError) return { status: 400, body: errorBody(version, err.code, err.message, err.details) };
+    const msg = err instanceof Error ? err.message : String(err);
+    const details = err instanceof IppcError ? err.code : undefined;
+    return { status: 400, body: errorBody(version, cniCodeOf(err), `ippc-isolation: ${msg}`, details) };
+  }
+}

@@ -17,10 +17,15 @@ export default [
           banTransitiveDependencies: true,
           checkNestedExternalImports: true,
           depConstraints: [
+            // proto: generated messages; lib: building blocks (core, host, containerizers, isolator,
+            // scheduler, testbed); service: components with a library and daemons (master, agent,
+            // ipam, isolation, dns; the agent embeds the IPAM node daemon and the isolation
+            // enforcer); app: the ippc CLI; e2e: scenarios. No cycles (the rule checks them).
             { sourceTag: 'type:proto', onlyDependOnLibsWithTags: [] },
             { sourceTag: 'type:lib', onlyDependOnLibsWithTags: ['type:lib', 'type:proto'] },
-            { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:lib', 'type:proto'] },
-            { sourceTag: 'type:e2e', onlyDependOnLibsWithTags: ['type:lib', 'type:proto', 'type:app'] },
+            { sourceTag: 'type:service', onlyDependOnLibsWithTags: ['type:service', 'type:lib', 'type:proto'] },
+            { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:service', 'type:lib', 'type:proto'] },
+            { sourceTag: 'type:e2e', onlyDependOnLibsWithTags: ['type:app', 'type:service', 'type:lib', 'type:proto'] },
           ],
         },
       ],

@@ -12,3 +12,5 @@
  * ```
  */
 export * from './gen/mesos/v1/mesos.js';
+export * as schedulerv1 from './gen/ippc/master/v1/scheduler.js';
+export * as agentv1 from './gen/ippc/master/v1/agent.js';

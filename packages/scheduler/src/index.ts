@@ -16,6 +16,7 @@
  * ```
  */
 export * from './client.js';
+export * from './duration.js';
 export * from './errors.js';
 export * from './json-model.js';
 export * from './resources.js';

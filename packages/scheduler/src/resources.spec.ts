@@ -144,3 +144,14 @@ describe('resources', () => {
     assert.deepEqual(resourcesJson([]), { cpus: 0, disk: 0, gpus: 0, mem: 0 });
   });
 });
+
+describe('durations', () => {
+  it('parses Mesos duration flags', async () => {
+    const { parseDuration } = await import('./duration.js');
+    assert.equal(parseDuration('15secs'), 15_000);
+    assert.equal(parseDuration('100ms'), 100);
+    assert.equal(parseDuration('1.5mins'), 90_000);
+    assert.throws(() => parseDuration('15'), /number and a unit/);
+    assert.throws(() => parseDuration('5 parsecs'), /Invalid duration/);
+  });
+});

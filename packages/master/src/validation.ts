@@ -40,7 +40,6 @@ export function validateId(id: string): string | undefined {
   if (Buffer.byteLength(id) > NAME_MAX) return `ID must not be greater than ${NAME_MAX} characters`;
   if (id === '.' || id === '..') return `'${id}' is disallowed`;
   // Control characters, and both path separators (ids map to directories).
-  // eslint-disable-next-line no-control-regex
   if (/[\u0000-\u001f\u007f/\\]/.test(id)) return `'${id}' contains invalid characters`;
   return undefined;
 }
@@ -130,7 +129,6 @@ export function validateRole(role: string): string | undefined {
     if (part === '.' || part === '..') return "Role '" + role + "' cannot be '.' or '..'";
     if (part === '*') return "Role '" + role + "' cannot contain '*'";
     if (part.startsWith('-')) return "Role '" + role + "' cannot start with '-'";
-    // eslint-disable-next-line no-control-regex
     if (/[\s\u0000-\u001f\u007f\\]/.test(part)) return "Role '" + role + "' cannot include whitespace, control characters or backslashes";
   }
   return undefined;

@@ -59,6 +59,7 @@ class FakeFramework implements FrameworkConnection {
 }
 
 type MM = NonNullable<agentv1.MasterMessage['message']>;
+type Values = { [K in MM['$case']]: Extract<MM, { $case: K }>['value'] };
 
 class FakeAgent implements AgentConnection {
   messages: agentv1.MasterMessage[] = [];
@@ -69,9 +70,9 @@ class FakeAgent implements AgentConnection {
   close(reason?: string): void {
     this.closedWith = reason ?? '';
   }
-  of<C extends MM['$case']>(kind: C): Extract<MM, { $case: C }>['value'][] {
+  of<C extends MM['$case']>(kind: C): Values[C][] {
     const out: unknown[] = this.messages.flatMap((m) => (m.message?.$case === kind ? [m.message.value] : []));
-    return out as Extract<MM, { $case: C }>['value'][];
+    return out as Values[C][];
   }
 }
 

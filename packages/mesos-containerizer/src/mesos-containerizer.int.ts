@@ -14,7 +14,7 @@ import { containerIdString, createMesosContainerizer, type MesosContainerizer } 
 
 const here = dirname(fileURLToPath(import.meta.url));
 const ip = (...args: string[]) => execFileSync('ip', args, { encoding: 'utf8' });
-const netnsList = () => ip('netns', 'list').split('\n').map((l) => l.split(' ')[0]).filter((n) => n?.startsWith('cp-'));
+const netnsList = (): string[] => ip('netns', 'list').split('\n').map((l) => l.split(' ')[0] ?? '').filter((n) => n.startsWith('cp-'));
 
 /**
  * A stand-in for the network/cni isolator: containers that name network `fake` get new namespaces,
@@ -108,7 +108,7 @@ describe('Mesos containerizer: namespaces and isolators (root)', () => {
         /* gone */
       }
     }
-    for (const name of netnsList().filter((n) => n.startsWith(`cp-fake-${process.pid}-`))) ip('netns', 'delete', name);
+    for (const name of netnsList()) if (name.startsWith(`cp-fake-${process.pid}-`)) ip('netns', 'delete', name);
     rmSync(dir, { recursive: true, force: true });
   });
 

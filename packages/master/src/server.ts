@@ -1,6 +1,8 @@
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { createServer as createNetServer, type Socket } from 'node:net';
-import * as grpc from '@grpc/grpc-js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { connect as connectUnix, createServer as createNetServer, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createGrpcServer, createLogger, createMetricsRegistry, type AuthConfig, type Logger } from '@ippc/core';
 import { agentv1, schedulerv1 } from '@ippc/proto';
 import { Gauge, Counter, type Registry } from 'prom-client';
@@ -11,7 +13,9 @@ import { masterState } from './state.js';
 
 // One port for everything, as Mesos serves everything on 5050: a connection that opens with the
 // HTTP/2 preface goes to the gRPC server (framework API, agents' channel, health), any other to
-// the HTTP/1.1 endpoints (`/master/state`, `/health`, `/metrics`).
+// the HTTP/1.1 endpoints (`/master/state`, `/health`, `/metrics`). Node's HTTP/2 reads from the
+// socket's handle and would miss the bytes read to tell the two apart, so gRPC connections are
+// relayed (bytes as they are) to the gRPC server on a private unix socket instead of injected.
 
 const H2_PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n');
 
@@ -183,8 +187,9 @@ export async function startMaster(options: StartMasterOptions): Promise<StartedM
   });
   grpcServer.server.addService(schedulerv1.SchedulerService, schedulerService(master, log));
   grpcServer.server.addService(agentv1.AgentsService, agentsService(master, log));
-  const injector = grpcServer.server.createConnectionInjector(grpc.ServerCredentials.createInsecure());
-  grpcServer.setHealth('', 'SERVING');
+  const privateDir = mkdtempSync(join(tmpdir(), 'ippc-master-'));
+  const grpcSocket = join(privateDir, 'grpc.sock');
+  await grpcServer.listen(`unix:${grpcSocket}`);
   grpcServer.setHealth('ippc.master.v1.Scheduler', 'SERVING');
   grpcServer.setHealth('ippc.master.v1.Agents', 'SERVING');
 
@@ -246,10 +251,23 @@ export async function startMaster(options: StartMasterOptions): Promise<StartedM
       const isH2 = seen.subarray(0, n).equals(H2_PREFACE.subarray(0, n));
       if (isH2 && seen.length < H2_PREFACE.length) return; // need more bytes to decide
       socket.off('data', onData);
+      if (isH2) {
+        const upstream = connectUnix(grpcSocket);
+        sockets.add(upstream);
+        upstream.on('close', () => {
+          sockets.delete(upstream);
+          socket.destroy();
+        });
+        upstream.on('error', () => socket.destroy());
+        socket.on('close', () => upstream.destroy());
+        upstream.write(seen);
+        socket.pipe(upstream);
+        upstream.pipe(socket);
+        return;
+      }
       socket.pause();
       socket.unshift(seen);
-      if (isH2) injector.injectConnection(socket);
-      else http.emit('connection', socket);
+      http.emit('connection', socket);
       socket.resume();
     };
     socket.on('data', onData);
@@ -266,12 +284,11 @@ export async function startMaster(options: StartMasterOptions): Promise<StartedM
     close: () =>
       (closing ??= (async () => {
         master.stop();
-        injector.drain(500);
         await grpcServer.close(500);
-        injector.destroy();
         http.closeAllConnections();
         for (const s of sockets) s.destroy();
         await new Promise<void>((resolve) => net.close(() => resolve()));
+        rmSync(privateDir, { recursive: true, force: true });
       })()),
   };
 }

@@ -131,10 +131,11 @@ function registerMetrics(registry: Registry, agent: Agent): void {
 export async function startAgent(options: StartAgentOptions): Promise<StartedAgent> {
   const log = options.log ?? createLogger({ component: 'agent' });
   const metrics = createMetricsRegistry('agent');
-  let agent: Agent | undefined;
-  const state = () => agentState(agent!);
+  // The HTTP server starts first (its port goes into the agent's pid); the agent is filled in next.
+  const holder: { agent?: Agent } = {};
+  const state = () => agentState(holder.agent!);
   const statistics = async () =>
-    (await usages(agent!)).map((u) => ({
+    (await usages(holder.agent!)).map((u) => ({
       executor_id: u.executorId,
       executor_name: u.executorName,
       framework_id: u.frameworkId,
@@ -161,9 +162,10 @@ export async function startAgent(options: StartAgentOptions): Promise<StartedAge
       '/monitor/statistics': statistics,
       '/monitor/statistics.json': statistics,
     },
-    health: () => ({ status: 'ok', id: agent?.id ?? '', registered: agent?.registered ?? false }),
+    health: () => ({ status: 'ok', id: holder.agent?.id ?? '', registered: holder.agent?.registered ?? false }),
   });
-  agent = new Agent({ ...options, port: http.port, log });
+  const agent = new Agent({ ...options, port: http.port, log });
+  holder.agent = agent;
   registerMetrics(metrics, agent);
   try {
     await agent.start();
@@ -180,7 +182,7 @@ export async function startAgent(options: StartAgentOptions): Promise<StartedAge
     metrics,
     close: (o = {}) =>
       (closing ??= (async () => {
-        await agent!.stop(o);
+        await agent.stop(o);
         http.server.closeAllConnections();
         await http.close();
       })()),

@@ -80,8 +80,9 @@ try {
     hostname: String(o.hostname ?? ip),
     log,
   });
-  let started: Awaited<ReturnType<typeof startAgent>> | undefined;
-  started = await startAgent({
+  // onFatal may fire before startAgent returns; it closes whatever has started by then.
+  const running: { agent?: Awaited<ReturnType<typeof startAgent>> } = {};
+  const started = await startAgent({
     master: String(o.master),
     auth: auth(),
     ip,
@@ -100,13 +101,14 @@ try {
     log,
     onFatal: (err) => {
       process.stderr.write(`ippc-agent: ${err.message}\n`);
-      void started?.close().finally(() => process.exit(1));
+      void (running.agent?.close() ?? Promise.resolve()).finally(() => process.exit(1));
     },
   });
+  running.agent = started;
   log.info({ url: started.url, master: o.master, containerizers: containerizers.map((c) => c.name) }, 'agent ready');
   const stop = (signal: string, killTasks: boolean) => {
     log.info({ signal, killTasks }, 'stopping');
-    started!.close({ killTasks }).then(
+    started.close({ killTasks }).then(
       () => process.exit(0),
       () => process.exit(1),
     );

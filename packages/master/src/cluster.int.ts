@@ -7,7 +7,7 @@ import { after, afterEach, before, describe, it } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
 import { clientOptions } from '@ippc/core';
 import { schedulerv1, TaskState, TaskStatus_Reason, TaskStatus_Source, type Offer, type TaskStatus } from '@ippc/proto';
-import { connectScheduler, formatResources, rangesContain, rangesOf, type MasterStateJson, type Scheduler } from '@ippc/scheduler';
+import { connectScheduler, formatResources, rangesContain, rangesOf, watchMasterState, type MasterStateJson, type Scheduler } from '@ippc/scheduler';
 import { AGENT_BIN, eventually, getJson, MASTER_BIN, run, waitForLog, type RunningProcess } from './testing/processes.js';
 import { VALIDATION_CASES } from './validation-cases.js';
 
@@ -359,5 +359,14 @@ describe('control plane: a master and two agents on loopback', () => {
     assert.ok(Date.now() - t0 < 10_000, 'answered on the change, not at the timeout');
     const body = (await res.json()) as MasterStateJson;
     assert.ok(body.frameworks.some((f) => f.name === 'watcher-trigger'));
+
+    // The library's watcher follows the same long poll.
+    const stop = new AbortController();
+    const seen = new Promise<void>((resolve) => {
+      void watchMasterState(masterUrl, (st) => (st.frameworks.some((f) => f.name === 'watched') ? resolve() : undefined), { signal: stop.signal, timeoutSeconds: 5 });
+    });
+    await scheduler('watched');
+    await Promise.race([seen, new Promise((_, reject) => setTimeout(() => reject(new Error('the watcher did not see the new framework')), 10_000))]);
+    stop.abort();
   });
 });

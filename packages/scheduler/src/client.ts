@@ -227,9 +227,11 @@ export class Scheduler {
     if (this.closed) return;
     this.log.warn({ reason }, 'subscription ended');
     this.emit({ type: 'DISCONNECTED', reason });
-    const fatal = err && (err.code === grpc.status.UNAUTHENTICATED || err.code === grpc.status.INVALID_ARGUMENT || err.code === grpc.status.PERMISSION_DENIED);
+    const fatal = this.aborted !== undefined || (err && (err.code === grpc.status.UNAUTHENTICATED || err.code === grpc.status.INVALID_ARGUMENT || err.code === grpc.status.PERMISSION_DENIED));
     if (fatal || (!wasSubscribed && this.subscribedWaiters.length > 0 && err?.code !== grpc.status.UNAVAILABLE)) {
-      const error = new SchedulerError('SCHEDULER_CALL_FAILED', `subscription refused: ${reason}`, { grpcCode: err?.code, cause: err });
+      const error = this.aborted !== undefined
+        ? new SchedulerError('SCHEDULER_DISCONNECTED', `the master ended this framework's subscription: ${this.aborted}`)
+        : new SchedulerError('SCHEDULER_CALL_FAILED', `subscription refused: ${reason}`, { grpcCode: err?.code, cause: err });
       for (const w of this.subscribedWaiters.splice(0)) w.reject(error);
       return;
     }
@@ -260,6 +262,8 @@ export class Scheduler {
   }
 
   private heartbeatSeconds: number | undefined;
+  /** Set by an ERROR event: the subscription is over for good (no re-subscription). */
+  private aborted: string | undefined;
 
   private onEvent(event: Event): void {
     if (this.heartbeatSeconds) this.armHeartbeat(this.heartbeatSeconds);
@@ -310,7 +314,9 @@ export class Scheduler {
         });
         break;
       case Event_Type.ERROR:
+        // Mesos: "The scheduler should abort on receiving this event" (failed over, removed).
         this.log.error({ message: event.error?.message }, 'master sent ERROR');
+        this.aborted = event.error?.message ?? 'ERROR';
         this.emit({ type: 'ERROR', message: event.error?.message ?? '' });
         break;
       case Event_Type.HEARTBEAT:

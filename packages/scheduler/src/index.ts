@@ -20,3 +20,4 @@ export * from './duration.js';
 export * from './errors.js';
 export * from './json-model.js';
 export * from './resources.js';
+export * from './state.js';

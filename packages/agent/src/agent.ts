@@ -317,7 +317,36 @@ export class Agent {
   // -------------------------------------------------------------------------------------------
   // Running tasks
 
+  /** RUN_TASK from the master. Anything that goes wrong before the container runs fails the task (never silence). */
   async runTask(frameworkInfo: FrameworkInfo, task: TaskInfo): Promise<void> {
+    try {
+      await this.doRunTask(frameworkInfo, task);
+    } catch (err) {
+      const fid = frameworkInfo.id?.value ?? '';
+      const tid = task.taskId?.value ?? '';
+      this.log.error({ frameworkId: fid, taskId: tid, err: (err as Error).message }, 'cannot run task');
+      const exec = this.executorOfTask(fid, tid);
+      const rec = exec?.tasks.get(tid);
+      if (exec && rec?.terminalSent) return;
+      this.launchFailures++;
+      await this.sum.update(fid, {
+        taskId: { value: tid },
+        state: TaskState.TASK_FAILED,
+        message: `Failed to launch container: ${(err as Error).message}`,
+        source: TaskStatus_Source.SOURCE_AGENT,
+        reason: TaskStatus_Reason.REASON_CONTAINER_LAUNCH_FAILED,
+        agentId: { value: this.id ?? '' },
+        timestamp: now(),
+        uuid: randomBytes(16),
+      });
+      if (rec) {
+        rec.terminalSent = true;
+        if (exec) exec.state = 'terminated';
+      }
+    }
+  }
+
+  private async doRunTask(frameworkInfo: FrameworkInfo, task: TaskInfo): Promise<void> {
     const fid = frameworkInfo.id?.value ?? '';
     const tid = task.taskId?.value ?? '';
     if (!this.id || this.stopped) return;

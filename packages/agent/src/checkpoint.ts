@@ -45,9 +45,12 @@ export class AgentPaths {
   }
 }
 
+let tmpSeq = 0;
+/** Write-then-rename, with a temporary name of its own so concurrent writers never collide. */
 async function writeAtomic(path: string, data: Uint8Array | string): Promise<void> {
-  await writeFile(`${path}.tmp`, data);
-  await rename(`${path}.tmp`, path);
+  const tmp = `${path}.${process.pid}.${tmpSeq++}.tmp`;
+  await writeFile(tmp, data);
+  await rename(tmp, path);
 }
 
 async function readProto<T>(path: string, decode: (b: Uint8Array) => T): Promise<T> {
@@ -65,9 +68,9 @@ export async function checkpointAgent(paths: AgentPaths, info: AgentInfo): Promi
   const aid = info.id!.value!;
   await mkdir(paths.agent(aid), { recursive: true });
   await writeAtomic(join(paths.agent(aid), 'slave.info'), AgentInfo.encode(info).finish());
-  await rm(`${paths.latest()}.tmp`, { force: true });
-  await symlink(aid, `${paths.latest()}.tmp`);
-  await rename(`${paths.latest()}.tmp`, paths.latest());
+  const tmp = `${paths.latest()}.${process.pid}.${tmpSeq++}.tmp`;
+  await symlink(aid, tmp);
+  await rename(tmp, paths.latest());
 }
 
 /** The checkpointed agent id and info, if any. */

@@ -241,6 +241,8 @@ export async function startMaster(options: StartMasterOptions): Promise<StartedM
   http.keepAliveTimeout = 5_000;
 
   net.on('connection', (socket) => {
+    // Small gRPC frames (status updates, acknowledgements) must not wait for Nagle.
+    socket.setNoDelay(true);
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
     socket.on('error', () => socket.destroy());

@@ -19,13 +19,13 @@
 export const NOT_STARTED_EXIT_CODE = 125;
 
 /**
- * perl -e SUPERVISOR <run dir> <argv...>: fork, setsid, exec argv in the child; in the parent
- * write `<run>/pid`, close the launch channels, wait, write `<run>/status` as JSON
- * `{"exitCode":N}` or `{"signal":N}`.
+ * perl -e SUPERVISOR <run dir> <argv...>: fork; in the child a process group of its own and exec
+ * argv; in the parent write `<run>/supervised`, close the launch channels, wait, and write
+ * `<run>/status` as JSON `{"exitCode":N}` or `{"signal":N}`. Only perl built-ins (no modules), so
+ * it starts in about 2 ms.
  */
 export const SUPERVISOR = String.raw`
 use strict;
-use POSIX ();
 my $run = shift @ARGV;
 sub put {
   my ($name, $text) = @_;
@@ -37,22 +37,22 @@ sub put {
 # Signals meant for the task (or a terminal) must not end the supervisor before it records the end.
 $SIG{$_} = 'IGNORE' for qw(TERM INT HUP QUIT PIPE);
 my $pid = fork();
-if (!defined $pid) { print STDERR "ippc-supervisor: fork failed: $!\n"; put('status', '{"exitCode":' . (${NOT_STARTED_EXIT_CODE}) . '}'); exit 1; }
+if (!defined $pid) { print STDERR "ippc-supervisor: fork failed: $!\n"; put('status', '{"exitCode":${NOT_STARTED_EXIT_CODE}}'); exit 1; }
 if ($pid == 0) {
   $SIG{$_} = 'DEFAULT' for qw(TERM INT HUP QUIT PIPE);
-  POSIX::setsid();
+  # A process group of its own: the containerizer signals the whole task with kill(-pid).
+  setpgrp(0, 0);
   exec { $ARGV[0] } @ARGV;
   print STDERR "ippc-supervisor: cannot execute $ARGV[0]: $!\n";
-  POSIX::_exit(127);
+  exit 127;
 }
 put('supervised', "$pid\n");
-POSIX::close(3);
-POSIX::close(4);
-my $r;
-do { $r = waitpid($pid, 0); } while ($r == -1 && $!{EINTR});
+# Only the task keeps the launch channels (fds 3 and 4) open.
+for my $fd (3, 4) { if (open(my $h, '<&=', $fd)) { close($h); } }
+waitpid($pid, 0);
 my $st = $?;
-if (POSIX::WIFSIGNALED($st)) { put('status', '{"signal":' . POSIX::WTERMSIG($st) . '}'); }
-else { put('status', '{"exitCode":' . POSIX::WEXITSTATUS($st) . '}'); }
+if ($st & 127) { put('status', '{"signal":' . ($st & 127) . '}'); }
+else { put('status', '{"exitCode":' . ($st >> 8) . '}'); }
 exit 0;
 `;
 

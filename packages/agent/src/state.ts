@@ -1,4 +1,4 @@
-import { frameworkInfo_Capability_TypeToJSON } from '@ippc/proto';
+import { frameworkInfo_Capability_TypeToJSON, taskStateToJSON } from '@ippc/proto';
 import {
   attributesJson,
   labelsJson,
@@ -17,8 +17,14 @@ import type { Agent, ExecutorRecord, FrameworkRecord } from './agent.js';
 // frameworks[].completed_executors[]. Tasks use the same writer as the master's state, so IPs are at
 // `frameworks[].executors[].tasks[].statuses[].container_status.network_infos[].ip_addresses[]`.
 
+// Terminal tasks whose last update waits for acknowledgement are listed with the completed ones,
+// as Mesos's agent lists its executors' terminated tasks.
+const TERMINAL_STATES = new Set(['TASK_FINISHED', 'TASK_FAILED', 'TASK_KILLED', 'TASK_ERROR', 'TASK_LOST', 'TASK_DROPPED', 'TASK_GONE', 'TASK_GONE_BY_OPERATOR']);
+
 function executorJson(e: ExecutorRecord): ExecutorJson {
-  const tasks = [...e.tasks.values()].map((t) => t.task);
+  const all = [...e.tasks.values()].map((t) => t.task);
+  const tasks = all.filter((t) => !TERMINAL_STATES.has(taskStateToJSON(t.state ?? 6)));
+  const terminated = all.filter((t) => TERMINAL_STATES.has(taskStateToJSON(t.state ?? 6)));
   const resources = [...(e.info.resources ?? []), ...tasks.flatMap((t) => t.resources ?? [])];
   return {
     id: e.id,
@@ -31,7 +37,7 @@ function executorJson(e: ExecutorRecord): ExecutorJson {
     ...(e.info.labels ? { labels: labelsJson(e.info.labels) as unknown as Json } : {}),
     tasks: tasks.map(taskJson),
     queued_tasks: [],
-    completed_tasks: e.completedTasks.map(taskJson),
+    completed_tasks: [...terminated, ...e.completedTasks].map(taskJson),
   };
 }
 

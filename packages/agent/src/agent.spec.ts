@@ -89,6 +89,8 @@ class FakeContainerizer implements Containerizer {
   recovered: KnownContainer[] = [];
   networkInfos: NetworkInfo[] = [];
   failLaunch: string | undefined;
+  /** Plays the Docker executor: reports its own TASK_FAILED, then the launch fails. */
+  executorFailure: string | undefined;
   private ends = new Map<string, (t: Termination) => void>();
   private waits = new Map<string, Promise<Termination>>();
   supports(): boolean {
@@ -103,6 +105,11 @@ class FakeContainerizer implements Containerizer {
   }
   async launch(spec: LaunchSpec): Promise<void> {
     this.launched.push(spec);
+    if (this.executorFailure) {
+      spec.sendStatus({ state: TaskState.TASK_STARTING });
+      spec.sendStatus({ state: TaskState.TASK_FAILED, message: this.executorFailure });
+      throw new ContainerizerError('CONTAINER_LAUNCH_FAILED', this.executorFailure);
+    }
     if (this.failLaunch) throw new ContainerizerError('CONTAINER_LAUNCH_FAILED', this.failLaunch);
     this.track(spec.containerId.value!);
     spec.sendStatus({ state: TaskState.TASK_STARTING });
@@ -243,6 +250,22 @@ describe('agent', () => {
     assert.equal(failed.reason, TaskStatus_Reason.REASON_CONTAINER_LAUNCH_FAILED);
     assert.equal(failed.message, "Failed to launch container: Unknown CNI network 'nope'");
     assert.equal(failed.containerStatus, undefined);
+  });
+
+  it("keeps the containerizer's own terminal status when it then fails the launch (one terminal update)", async () => {
+    fake = new FakeContainerizer();
+    fake.executorFailure = 'Failed to create docker run options: No network info found in container info';
+    await start();
+    const from = master.updates.length;
+    master.send({ $case: 'runTask', value: { framework: framework(), task: task('t3b') } });
+    master.ack(await master.next((u) => u.status?.taskId?.value === 't3b' && u.status.state === TaskState.TASK_STARTING, from));
+    const failed = (await master.next((u) => u.status?.taskId?.value === 't3b' && u.status.state === TaskState.TASK_FAILED, from)).status!;
+    assert.equal(failed.message, 'Failed to create docker run options: No network info found in container info');
+    assert.equal(failed.source, TaskStatus_Source.SOURCE_EXECUTOR);
+    master.ack(master.updates.find((u) => u.status === failed)!);
+    await new Promise((r) => setTimeout(r, 300));
+    const terminal = master.updates.slice(from).filter((u) => u.status?.taskId?.value === 't3b' && u.status.state === TaskState.TASK_FAILED);
+    assert.equal(new Set(terminal.map((u) => Buffer.from(u.status!.uuid!).toString('hex'))).size, 1, 'no second TASK_FAILED');
   });
 
   it('kills with the task kill policy, sends TASK_KILLING to frameworks that ask for it, and TASK_KILLED', async () => {

@@ -96,6 +96,7 @@ export interface TaskRecord {
   task: Task;
   /** Statuses of this task are built and queued one after the other. */
   chain: Promise<void>;
+  /** A terminal status was queued (set at once, before it is built): nothing may follow it. */
   terminalSent: boolean;
 }
 
@@ -471,6 +472,7 @@ export class Agent {
       t = { task: { taskId: { value: tid }, frameworkId: { value: fid }, agentId: { value: this.id ?? '' }, name: tid, state: TaskState.TASK_STAGING, resources: [], statuses: [], limits: {} }, chain: Promise.resolve(), terminalSent: false };
     }
     const rec = t;
+    if (isTerminal(state)) rec.terminalSent = true;
     await (rec.chain = rec.chain.then(async () => {
       const status: TaskStatus = {
         taskId: { value: tid },
@@ -495,9 +497,12 @@ export class Agent {
 
   /** The containerizer's `sendStatus`, in order per task. */
   private queueExecutorStatus(exec: ExecutorRecord, rec: TaskRecord, s: ExecutorStatus): void {
+    // A containerizer may send its own terminal status (e.g. the Docker executor's TASK_FAILED) and
+    // then fail or end: the first terminal status wins, decided now rather than once it is built.
+    if (rec.terminalSent) return;
+    if (isTerminal(s.state)) rec.terminalSent = true;
     rec.chain = rec.chain
       .then(async () => {
-        if (rec.terminalSent) return;
         const status: TaskStatus = {
           taskId: rec.task.taskId,
           state: s.state,
@@ -518,7 +523,6 @@ export class Agent {
   }
 
   private async record(fid: string, rec: TaskRecord, status: TaskStatus): Promise<void> {
-    if (isTerminal(status.state)) rec.terminalSent = true;
     recordStatus(rec.task, status);
     this.log.info({ frameworkId: fid, taskId: status.taskId?.value, state: TaskState[status.state ?? 0], message: status.message }, 'status update');
     await this.sum.update(fid, status);

@@ -337,6 +337,15 @@ describe('master (in memory)', () => {
     master.stop();
   });
 
+  it('refuses status updates from an agent that did not register on that connection', () => {
+    assert.throws(
+      () => master.statusUpdate('M-S9', new FakeAgent(), { frameworkId: { value: frameworkId }, status: { taskId: { value: 'x' }, state: TaskState.TASK_RUNNING } }),
+      /Agent must \(re-\)register before sending status updates/,
+    );
+    assert.throws(() => master.statusUpdate(agentId, new FakeAgent(), { frameworkId: { value: frameworkId }, status: { taskId: { value: 'x' }, state: TaskState.TASK_RUNNING } }), /register/);
+    master.stop();
+  });
+
   it('refuses agent registrations that break validation', () => {
     assert.throws(
       () => master.registerAgent({ agent: { hostname: 'b', resources: [{ name: 'cpus', type: Value_Type.SCALAR, scalar: { value: -1 }, reservations: [] }], attributes: [] }, pid: 'x', version: 't' }, new FakeAgent()),

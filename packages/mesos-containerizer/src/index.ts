@@ -1,6 +1,14 @@
 /**
- * @ippc/mesos-containerizer: The Mesos containerizer: a task is a process in its own network, UTS and mount namespaces on the agent; its network comes from the network isolator module.
+ * @ippc/mesos-containerizer: tasks as supervised processes on the agent, in the agent's namespaces
+ * or, when an isolator asks for it, in new network, UTS and mount namespaces set up (by the
+ * isolators) before the task runs. Tasks survive agent restarts and are found again by `recover`.
  *
- * Implementation lands with issue #5.
+ * @example
+ * ```ts
+ * import { createMesosContainerizer } from '@ippc/mesos-containerizer';
+ * const containerizer = createMesosContainerizer({ runtimeDir: '/var/run/ippc', isolators: [] });
+ * await containerizer.recover([]);
+ * ```
  */
-export {};
+export * from './mesos-containerizer.js';
+export { HOLDER, NOT_STARTED_EXIT_CODE, SUPERVISOR } from './supervisor.js';

@@ -14,3 +14,5 @@
 export * from './gen/mesos/v1/mesos.js';
 export * as ipamv1 from './gen/ippc/ipam/v1/ipam.js';
 export * as isolationv1 from './gen/ippc/isolation/v1/isolation.js';
+export * as schedulerv1 from './gen/ippc/master/v1/scheduler.js';
+export * as agentv1 from './gen/ippc/master/v1/agent.js';

@@ -1,6 +1,23 @@
 /**
- * @ippc/scheduler: The scheduler library a framework imports: subscribe, offers, launch tasks with NetworkInfo, status updates, acknowledge, reconcile, kill.
+ * @ippc/scheduler: what a framework imports to use an ippc (Mesos-style) master: subscribe, receive
+ * offers, launch tasks with NetworkInfo, follow status updates (with the task's addresses in
+ * `container_status.network_infos`), acknowledge, reconcile, kill. Also Mesos's resource arithmetic
+ * and the JSON model of the `state` endpoints, shared with the master and agent.
  *
- * Implementation lands with issue #4.
+ * @example
+ * ```ts
+ * import { connectScheduler } from '@ippc/scheduler';
+ * const scheduler = await connectScheduler({ master: '127.0.0.1:5050', auth: { token }, framework: { name: 'hello' } });
+ * const [offer] = await scheduler.awaitOffers();
+ * const task = scheduler.taskFromOffer(offer!, { name: 'web', command: 'exec python3 -m http.server $PORT0', ports: 1, networks: [{ name: 'blue' }] });
+ * await scheduler.launch(offer!, [task]);
+ * const running = await scheduler.waitForState(task.taskId!.value!, 'TASK_RUNNING');
+ * console.log(running.containerStatus?.networkInfos[0]?.ipAddresses[0]?.ipAddress);
+ * ```
  */
-export {};
+export * from './client.js';
+export * from './duration.js';
+export * from './errors.js';
+export * from './json-model.js';
+export * from './resources.js';
+export * from './state.js';

@@ -1,0 +1,79 @@
+import { frameworkInfo_Capability_TypeToJSON, taskStateToJSON } from '@ippc/proto';
+import {
+  attributesJson,
+  labelsJson,
+  resourcesFullJson,
+  resourcesJson,
+  taskJson,
+  type AgentStateJson,
+  type ExecutorJson,
+  type Json,
+} from '@ippc/scheduler';
+import type { Agent, ExecutorRecord, FrameworkRecord } from './agent.js';
+
+// `GET /state` (also `/slave(1)/state`) of the agent in the Mesos JSON model (src/slave/http.cpp):
+// frameworks[].executors[] with `id`, `name`, `source`, `container` (the ContainerID value),
+// `directory` (the sandbox), `resources`, `tasks[]`, `queued_tasks[]`, `completed_tasks[]`, and
+// frameworks[].completed_executors[]. Tasks use the same writer as the master's state, so IPs are at
+// `frameworks[].executors[].tasks[].statuses[].container_status.network_infos[].ip_addresses[]`.
+
+// Terminal tasks whose last update waits for acknowledgement are listed with the completed ones,
+// as Mesos's agent lists its executors' terminated tasks.
+const TERMINAL_STATES = new Set(['TASK_FINISHED', 'TASK_FAILED', 'TASK_KILLED', 'TASK_ERROR', 'TASK_LOST', 'TASK_DROPPED', 'TASK_GONE', 'TASK_GONE_BY_OPERATOR']);
+
+function executorJson(e: ExecutorRecord): ExecutorJson {
+  const all = [...e.tasks.values()].map((t) => t.task);
+  const tasks = all.filter((t) => !TERMINAL_STATES.has(taskStateToJSON(t.state ?? 6)));
+  const terminated = all.filter((t) => TERMINAL_STATES.has(taskStateToJSON(t.state ?? 6)));
+  const resources = [...(e.info.resources ?? []), ...tasks.flatMap((t) => t.resources ?? [])];
+  return {
+    id: e.id,
+    name: e.info.name ?? '',
+    source: e.info.source ?? '',
+    container: e.containerId,
+    directory: e.sandbox,
+    resources: resourcesJson(resources),
+    role: e.info.resources?.[0]?.allocationInfo?.role ?? '*',
+    ...(e.info.labels ? { labels: labelsJson(e.info.labels) as unknown as Json } : {}),
+    tasks: tasks.map(taskJson),
+    queued_tasks: [],
+    completed_tasks: [...terminated, ...e.completedTasks].map(taskJson),
+  };
+}
+
+function frameworkJson(f: FrameworkRecord): AgentStateJson['frameworks'][number] {
+  return {
+    id: f.id,
+    name: f.info.name ?? '',
+    user: f.info.user ?? '',
+    failover_timeout: f.info.failoverTimeout ?? 0,
+    checkpoint: f.info.checkpoint ?? false,
+    hostname: f.info.hostname ?? '',
+    ...(f.info.roles?.length ? { roles: [...f.info.roles] } : { role: f.info.role ?? '*' }),
+    capabilities: (f.info.capabilities ?? []).filter((c) => c.type !== undefined).map((c) => frameworkInfo_Capability_TypeToJSON(c.type!)),
+    executors: [...f.executors.values()].map(executorJson),
+    completed_executors: f.completedExecutors.map(executorJson),
+  };
+}
+
+export function agentState(agent: Agent): AgentStateJson {
+  const resources = agent.info.resources ?? [];
+  return {
+    version: '0.1.0',
+    start_time: agent.startTime,
+    id: agent.id ?? '',
+    pid: agent.pid,
+    hostname: agent.info.hostname ?? '',
+    capabilities: ['MULTI_ROLE', 'HIERARCHICAL_ROLE', 'RESERVATION_REFINEMENT'],
+    resources: resourcesJson(resources),
+    reserved_resources: {},
+    unreserved_resources: resourcesJson(resources),
+    reserved_resources_full: {},
+    unreserved_resources_full: resourcesFullJson(resources),
+    attributes: attributesJson(agent.info.attributes ?? []),
+    master_hostname: agent.options.master.split(':')[0] ?? '',
+    flags: agent.options.flags ?? {},
+    frameworks: [...agent.frameworks.values()].map(frameworkJson),
+    completed_frameworks: agent.completedFrameworks.map(frameworkJson),
+  };
+}

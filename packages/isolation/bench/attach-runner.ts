@@ -11,6 +11,8 @@ interface Job {
   base: { cniVersion: string; name: string; plugins: Record<string, unknown>[] };
   chain: { cniVersion: string; name: string; plugins: Record<string, unknown>[] };
   nsPrefix: string;
+  /** First two octets of the test /16 (resources.ts). */
+  net: string;
   socket: string;
   groups: string[];
   /** A compiled forwarder to time as a what-if (GET /status like the curl line), if any. */
@@ -103,7 +105,7 @@ try {
   // The daemon alone: the same ADD the forwarder would send, without the two execs.
   const plugin = job.chain.plugins[job.chain.plugins.length - 1]!;
   for (let i = 0; i < job.n; i++) {
-    const prevResult = { cniVersion: '1.0.0', ips: [{ address: `10.240.99.${i + 1}/24` }] };
+    const prevResult = { cniVersion: '1.0.0', ips: [{ address: `${job.net}.99.${i + 1}/24` }] };
     const body = JSON.stringify({ ...plugin, cniVersion: '1.0.0', name: job.chain.name, args: { 'org.apache.mesos': { network_info: { groups: job.groups } } }, prevResult });
     const headers = { 'x-cni-containerid': `bench-direct-${i}`, 'x-cni-ifname': 'eth0', 'x-cni-netns': '/run/netns/none' };
     const add = await post('/cni', { ...headers, 'x-cni-command': 'ADD' }, body);

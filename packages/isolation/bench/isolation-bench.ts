@@ -18,6 +18,7 @@ import { createNamespaceProber } from '../src/check/namespace-prober.js';
 import type { Endpoint } from '../src/check/check.js';
 import { CNI_PLUGIN_DIR, PACKAGE_DIR } from '../src/paths.js';
 import { createEmulation, type Emulation } from '../src/testing/emulation.js';
+import { TEST_NET } from '../src/testing/resources.js';
 
 const N = Number(process.env.N ?? process.argv[2] ?? 50);
 const EFFECT_N = Math.min(N, 20);
@@ -76,7 +77,7 @@ int main(int argc, char **argv) {
 async function attach(emu: Emulation, title: string): Promise<Record<string, number[]>> {
   const a1 = emu.agents[0]!;
   const nativeForwarder = await buildNativeForwarder(emu.scratch.dir);
-  const job = { n: N, cniPath: [CNI_PLUGIN_DIR, '/usr/lib/cni'], base: a1.baseConflist, chain: a1.conflist, nsPrefix: emu.scratch.ns('b'), socket: a1.socket, groups: ['web'], nativeForwarder };
+  const job = { n: N, cniPath: [CNI_PLUGIN_DIR, '/usr/lib/cni'], base: a1.baseConflist, chain: a1.conflist, nsPrefix: emu.scratch.ns('b'), net: TEST_NET, socket: a1.socket, groups: ['web'], nativeForwarder };
   const jobFile = `${emu.scratch.dir}/attach-job.json`;
   await writeFile(jobFile, JSON.stringify(job));
   const runner = fileURLToPath(new URL('./attach-runner.ts', import.meta.url));
@@ -154,7 +155,7 @@ try {
   const memberAll: number[] = [];
   for (let i = 0; i < N; i++) {
     const t0 = performance.now();
-    const r = await emu.client.attach({ agentId: 'a1', containerId: `bench-m${i}`, ifName: 'eth0', network: 'isonet', addresses: [`10.240.98.${i + 1}`], groups: ['web'], attachedAtMs: 0 });
+    const r = await emu.client.attach({ agentId: 'a1', containerId: `bench-m${i}`, ifName: 'eth0', network: 'isonet', addresses: [`${TEST_NET}.98.${i + 1}`], groups: ['web'], attachedAtMs: 0 });
     const applied = await emu.client.awaitApplied(r.revision, 5_000);
     memberAll.push(performance.now() - t0);
     if (!applied.allApplied) throw new Error('membership change not applied everywhere');

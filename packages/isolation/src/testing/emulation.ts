@@ -7,9 +7,11 @@ import { createIsolationClient, type IsolationClient } from '../client.js';
 import { AGENT_BIN_PATH, CNI_PLUGIN_DIR, PACKAGE_DIR } from '../paths.js';
 import { createIsolationService, type IsolationService } from '../service/service.js';
 import { createCniRunner, type CniRunner, type Conflist } from './cni.js';
+import { TEST_BRIDGE, TEST_NET, TEST_NET6 } from './resources.js';
 import { createScratch, type Scratch } from './scratch.js';
 
-// A REAL emulation of a cluster on one machine, for integration tests and benchmarks:
+// A REAL emulation of a cluster on one machine, for integration tests and benchmarks (names and
+// addresses as below by default; resources.ts moves them with IPPC_TEST_* variables):
 //
 //   net namespace          bridge isobr0 = the "cluster network" (10.240.0.0/24, fd10:240::/64)
 //   agent namespaces a<i>  node address 10.240.0.(10+i) on isoc0 (a veth to isobr0); a CNI bridge
@@ -122,7 +124,7 @@ export async function createEmulation(options: EmulationOptions = {}): Promise<E
     client = createIsolationClient({ address: serviceAddress, auth: { disabled: true } });
 
     await scratch.addNs('net');
-    await scratch.sh('net', 'ip link add isobr0 type bridge && ip link set isobr0 up');
+    await scratch.sh('net', `ip link add ${TEST_BRIDGE}0 type bridge && ip link set ${TEST_BRIDGE}0 up`);
     const agents: EmulatedAgent[] = [];
     for (let i = 1; i <= n; i++) {
       const id = `a${i}`;
@@ -130,9 +132,9 @@ export async function createEmulation(options: EmulationOptions = {}): Promise<E
       await mkdir(join(dir, 'ipam'), { recursive: true });
       await scratch.addNs(id);
       await scratch.sh(undefined, `ip link add isoa${i} netns ${scratch.ns('net')} type veth peer name isoc0 netns ${scratch.ns(id)}`);
-      await scratch.sh('net', `ip link set isoa${i} master isobr0 up`);
-      const nodeAddress = `10.240.0.${10 + i}`;
-      const nodeAddress6 = dual ? `fd10:240::${10 + i}` : undefined;
+      await scratch.sh('net', `ip link set isoa${i} master ${TEST_BRIDGE}0 up`);
+      const nodeAddress = `${TEST_NET}.0.${10 + i}`;
+      const nodeAddress6 = dual ? `${TEST_NET6}::${10 + i}` : undefined;
       await scratch.sh(
         id,
         [
@@ -142,12 +144,12 @@ export async function createEmulation(options: EmulationOptions = {}): Promise<E
           'ip link set isoc0 up',
         ].join('\n'),
       );
-      const subnet = `10.240.${i}.0/24`;
-      const subnet6 = dual ? `fd10:240:0:${i}::/64` : undefined;
+      const subnet = `${TEST_NET}.${i}.0/24`;
+      const subnet6 = dual ? `${TEST_NET6}:0:${i}::/64` : undefined;
       const socket = join(dir, 'isolation.sock');
       const bridge = {
         type: 'bridge',
-        bridge: 'isobr1',
+        bridge: `${TEST_BRIDGE}1`,
         isGateway: true,
         ipMasq: false,
         hairpinMode: false,
@@ -172,7 +174,7 @@ export async function createEmulation(options: EmulationOptions = {}): Promise<E
         nodeAddress6,
         subnet,
         subnet6,
-        gateway: `10.240.${i}.1`,
+        gateway: `${TEST_NET}.${i}.1`,
         socket,
         dataDir: join(dir, 'data'),
         conflist,

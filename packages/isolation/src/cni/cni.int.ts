@@ -21,7 +21,7 @@ describe('ippc-isolation CNI plugin (chained after bridge + host-local)', () => 
   const agent = (id: string) => emu.agents.find((a) => a.id === id)!;
   const sets = async (agentId: string) => (await emu.scratch.exec(agentId, 'nft', ['-j', 'list', 'table', 'inet', 'ippc_iso'])).stdout;
 
-  it('ADD registers the container with its Mesos groups, enforced before ADD returns, and passes prevResult through', async () => {
+  it('ADD enforces the container with its Mesos groups before ADD returns, the service learns it, and prevResult passes through', async () => {
     const a1 = agent('a1');
     // The bridge plugin's own result, for comparison with what the chain returns.
     const c = await emu.addContainer('a1', 'c1', ['web']);
@@ -30,6 +30,8 @@ describe('ippc-isolation CNI plugin (chained after bridge + host-local)', () => 
     // Enforced on this agent already: no wait between ADD and the check.
     const text = await sets('a1');
     assert.ok(text.includes(c.address) && text.includes(c.address6!), 'both addresses in the sets right after ADD');
+    // The service hears of it in the background (local first).
+    await emu.settle();
     const members = await emu.client.listMembers({ agentId: 'a1' });
     assert.deepEqual(members.map((m) => [m.containerId, m.ifName, m.network, m.groups, m.addresses]), [['ctr-c1', 'eth0', 'isonet', ['web'], [c.address, c.address6]]]);
     // What the plugin printed is exactly what bridge printed: run bridge alone for a second container and compare shapes.
@@ -84,6 +86,7 @@ describe('ippc-isolation CNI plugin (chained after bridge + host-local)', () => 
 
   it('bad input: a clear CNI error and nothing left behind', async () => {
     const a1 = agent('a1');
+    await emu.settle();
     const before = JSON.stringify(await emu.client.listMembers());
     const ns = await emu.scratch.addNs('a1-bad');
     const path = `/run/netns/${ns}`;
@@ -102,6 +105,7 @@ describe('ippc-isolation CNI plugin (chained after bridge + host-local)', () => 
     assert.match(JSON.parse(down.stdout).msg, /no answer from ippc-isolation-agent at .*isolation\.sock\.nope/);
     const version = await a1.cni.exec('ippc-isolation', 'VERSION', { containerId: 'x' }, { cniVersion: '0.4.0' });
     assert.deepEqual(JSON.parse(version.stdout).supportedVersions, ['0.3.0', '0.3.1', '0.4.0', '1.0.0', '1.1.0']);
+    await emu.settle();
     assert.equal(JSON.stringify(await emu.client.listMembers()), before);
     // host-local holds c1's address only: the failed ADD was followed by a DEL that released its own.
     const files = await readdir(join(a1.dataDir, '..', 'ipam', 'isonet'));

@@ -59,6 +59,15 @@ export interface EnforcerView {
   routes: { destination: string; via: string }[];
 }
 
+export interface ApplyOptions {
+  /**
+   * Converge the routes to other agents as well. Default true. False leaves ippc's routes as the
+   * kernel has them: for a state that does not know the other agents (a node daemon enforcing
+   * its local members before it has ever heard from the service).
+   */
+  routes?: boolean;
+}
+
 export interface Enforcer {
   readonly agentId: string;
   readonly table: string;
@@ -70,9 +79,9 @@ export interface Enforcer {
    * Idempotent (an unchanged state runs no command). Calls are serialized; a call made while
    * another runs applies the newest state.
    */
-  apply(state: PolicyState): Promise<ApplyResult>;
+  apply(state: PolicyState, options?: ApplyOptions): Promise<ApplyResult>;
   /** Forgets what it applied, then applies `state` from scratch (table replaced, routes re-read). */
-  rebuild(state: PolicyState): Promise<ApplyResult>;
+  rebuild(state: PolicyState, options?: ApplyOptions): Promise<ApplyResult>;
   /** Reads the table and ippc's routes back from the kernel. */
   inspect(): Promise<EnforcerView>;
   /** Throws ISOLATION_CHECK_FAILED unless every address of `member` is in the sets it should be in. */
@@ -129,6 +138,7 @@ export function createEnforcer(options: EnforcerOptions): Enforcer {
   let netfilterChecked = false;
   let queue: Promise<unknown> = Promise.resolve();
   let latest: PolicyState | undefined;
+  let latestOptions: ApplyOptions = {};
 
   async function checkBridgeNetfilter(): Promise<void> {
     if (netfilterChecked || options.requireBridgeNetfilter === false) return;
@@ -189,6 +199,7 @@ export function createEnforcer(options: EnforcerOptions): Enforcer {
 
   async function converge(force: boolean): Promise<ApplyResult> {
     const state = latest!;
+    const withRoutes = latestOptions.routes !== false;
     const started = performance.now();
     if (force) {
       appliedRules = undefined;
@@ -229,7 +240,7 @@ export function createEnforcer(options: EnforcerOptions): Enforcer {
         .finally(() => flushes.delete(flush));
       flushes.add(flush);
     }
-    const routes = await syncRoutes(routesFor(state.agents, options.agentId));
+    const routes = withRoutes ? await syncRoutes(routesFor(state.agents, options.agentId)) : { added: 0, removed: 0, errors: [] };
     if (routes.errors.length > 0) log.warn({ errors: routes.errors }, 'some routes could not be installed');
     applied = { epoch: state.epoch, revision: state.revision };
     const result: ApplyResult = {
@@ -245,8 +256,9 @@ export function createEnforcer(options: EnforcerOptions): Enforcer {
     return result;
   }
 
-  function enqueue(state: PolicyState, force: boolean): Promise<ApplyResult> {
+  function enqueue(state: PolicyState, force: boolean, opts: ApplyOptions = {}): Promise<ApplyResult> {
     latest = state;
+    latestOptions = opts;
     const run = queue.then(() => converge(force));
     queue = run.catch(() => undefined);
     return run;
@@ -264,8 +276,8 @@ export function createEnforcer(options: EnforcerOptions): Enforcer {
     get applied() {
       return applied;
     },
-    apply: (state) => enqueue(state, false),
-    rebuild: (state) => enqueue(state, true),
+    apply: (state, opts) => enqueue(state, false, opts),
+    rebuild: (state, opts) => enqueue(state, true, opts),
     async inspect() {
       const json = await listTable();
       const sets: Record<string, string[]> = {};

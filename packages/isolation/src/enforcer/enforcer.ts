@@ -3,6 +3,7 @@ import { IsolationError } from '../errors.js';
 import { addressFamily, parseCidr } from '../ip.js';
 import type { Member, PolicyState, RouteSpec } from '../model.js';
 import { routesFor } from '../policy.js';
+import { createIpBatchSession } from './ip-batch-session.js';
 import { createNftSession } from './nft-session.js';
 import { compileRuleset, renderDelta, renderFull, type CompiledRuleset } from './ruleset.js';
 import { createCommandRunner, type CommandResult, type CommandRunner } from './runner.js';
@@ -33,7 +34,9 @@ export interface EnforcerOptions {
   runner?: CommandRunner;
   /**
    * Send set element changes to a long-running `nft -i` (about 1 ms) instead of an nft exec
-   * (5-15 ms); any surprise falls back to exec. Default: true unless a `runner` is given.
+   * (5-15 ms); any surprise falls back to exec. Neighbour flushes likewise go to a long-running
+   * `ip -batch`: starting any process blocks the daemon for several ms. Default: true unless a
+   * `runner` is given.
    */
   nftSession?: boolean;
   logger?: Logger;
@@ -125,7 +128,9 @@ export function createEnforcer(options: EnforcerOptions): Enforcer {
   const manageRoutes = options.manageRoutes ?? true;
   const runner = options.runner ?? createCommandRunner({ netns: options.netns });
   const log = options.logger ?? silentLogger();
-  const session = (options.nftSession ?? options.runner === undefined) ? createNftSession({ table, netns: options.netns }) : undefined;
+  const longRunning = options.nftSession ?? options.runner === undefined;
+  const session = longRunning ? createNftSession({ table, netns: options.netns }) : undefined;
+  const ipBatch = longRunning ? createIpBatchSession({ netns: options.netns, onError: (text) => log.debug({ text }, 'neighbour flush failed') }) : undefined;
 
   let appliedRules: CompiledRuleset | undefined;
   /** Addresses of this agent's members at the last apply. */
@@ -234,11 +239,15 @@ export function createEnforcer(options: EnforcerOptions): Enforcer {
     if (gone.length > 0 && options.flushNeighbors !== false) {
       // Best effort, and off the critical path: isolation does not depend on it, only a quick
       // reuse of the address does (a missing entry is fine).
-      const flush = runner
-        .run('ip', ['-force', '-batch', '-'], gone.map((a) => `neigh flush to ${a}`).join('\n') + '\n')
-        .catch((err: unknown) => log.debug({ err }, 'neighbour flush failed'))
-        .finally(() => flushes.delete(flush));
-      flushes.add(flush);
+      const lines = gone.map((a) => `neigh flush to ${a}`);
+      if (ipBatch) ipBatch.send(lines);
+      else {
+        const flush = runner
+          .run('ip', ['-force', '-batch', '-'], lines.join('\n') + '\n')
+          .catch((err: unknown) => log.debug({ err }, 'neighbour flush failed'))
+          .finally(() => flushes.delete(flush));
+        flushes.add(flush);
+      }
     }
     const routes = withRoutes ? await syncRoutes(routesFor(state.agents, options.agentId)) : { added: 0, removed: 0, errors: [] };
     if (routes.errors.length > 0) log.warn({ errors: routes.errors }, 'some routes could not be installed');
@@ -314,6 +323,7 @@ export function createEnforcer(options: EnforcerOptions): Enforcer {
     },
     close() {
       session?.close();
+      ipBatch?.close();
     },
   };
 }

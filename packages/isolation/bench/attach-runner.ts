@@ -60,18 +60,20 @@ for (const v of ['base', 'native', 'sh'] as const) {
 }
 
 /** Runs a conflist like libcni; returns the wall time of the whole chain. */
-async function chain(variant: Variant, command: 'ADD' | 'DEL', containerId: string, netns: string, prev?: unknown): Promise<{ ms: number; result?: unknown }> {
+async function chain(variant: Variant, command: 'ADD' | 'DEL', containerId: string, netns: string, prev?: unknown): Promise<{ ms: number; isolationMs: number; result?: unknown }> {
   const conf = variant === 'base' ? job.base : job.chain;
   const plugins = command === 'ADD' ? conf.plugins : [...conf.plugins].reverse();
   let result: unknown = command === 'DEL' ? prev : undefined;
   const started = performance.now();
+  let isolationMs = 0;
   for (const plugin of plugins) {
     const config = { ...plugin, cniVersion: conf.cniVersion, name: conf.name, args: { 'org.apache.mesos': { network_info: { name: conf.name, groups: job.groups } } }, ...(result ? { prevResult: result } : {}) };
     const res = await exec(paths.get(`${variant}/${String(plugin.type)}`)!, { CNI_COMMAND: command, CNI_CONTAINERID: containerId, CNI_NETNS: netns, CNI_IFNAME: 'eth0', CNI_PATH: cniPaths[variant].join(':') }, JSON.stringify(config));
     if (res.code !== 0) throw new Error(`${String(plugin.type)} ${command} failed: ${res.stdout} ${res.stderr}`);
+    if (plugin.type === 'ippc-isolation') isolationMs = res.ms;
     if (command === 'ADD') result = JSON.parse(res.stdout);
   }
-  return { ms: performance.now() - started, result };
+  return { ms: performance.now() - started, isolationMs, result };
 }
 
 function post(path: string, headers: Record<string, string>, body: string): Promise<{ status: number; ms: number; body: string }> {
@@ -103,6 +105,11 @@ const out = {
   shDel: [] as number[],
   direct: [] as number[],
   directDel: [] as number[],
+  /** The ippc-isolation exec alone, inside the chain ADDs (native, sh). */
+  nativeInChain: [] as number[],
+  shInChain: [] as number[],
+  /** The daemon's own time per ADD (its ippc_isolation_cni_seconds histogram), during the chain ADDs. */
+  daemonAddMeanMs: [] as number[],
   versionExec: [] as number[],
   shVersionExec: [] as number[],
   curlExec: [] as number[],
@@ -111,7 +118,24 @@ const out = {
 const addTimes: Record<Variant, number[]> = { base: out.baseAdd, native: out.chainAdd, sh: out.shAdd };
 const delTimes: Record<Variant, number[]> = { base: out.baseDel, native: out.chainDel, sh: out.shDel };
 const made: { name: string; variant: Variant; id: string; result: unknown }[] = [];
+
+/** Sum and count of the daemon's ADD handling time so far. */
+async function daemonAddSeconds(): Promise<{ sum: number; count: number }> {
+  const text = await new Promise<string>((resolve, reject) => {
+    const req = request({ socketPath: job.socket, method: 'GET', path: '/metrics', agent: false }, (res) => {
+      let t = '';
+      res.on('data', (d: Buffer) => (t += d.toString()));
+      res.on('end', () => resolve(t));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+  const value = (kind: string) => Number(text.split('\n').find((l) => l.startsWith(`ippc_isolation_cni_seconds_${kind}{`) && l.includes('command="ADD"'))?.split(' ').pop() ?? 0);
+  return { sum: value('sum'), count: value('count') };
+}
+
 try {
+  const before = await daemonAddSeconds();
   for (let i = 0; i < job.n; i++) {
     // Rotate which variant goes first, so drift in machine load hits all alike.
     const all: Variant[] = ['base', 'native', 'sh'];
@@ -122,9 +146,13 @@ try {
       const id = `bench-${variant}-${i}`;
       const r = await chain(variant, 'ADD', id, `/run/netns/${name}`);
       addTimes[variant].push(r.ms);
+      if (variant === 'native') out.nativeInChain.push(r.isolationMs);
+      if (variant === 'sh') out.shInChain.push(r.isolationMs);
       made.push({ name, variant, id, result: r.result });
     }
   }
+  const after = await daemonAddSeconds();
+  out.daemonAddMeanMs.push(((after.sum - before.sum) / Math.max(1, after.count - before.count)) * 1000);
   // The daemon alone: the same ADD the forwarder would send, without the two execs.
   const plugin = job.chain.plugins[job.chain.plugins.length - 1]!;
   for (let i = 0; i < job.n; i++) {

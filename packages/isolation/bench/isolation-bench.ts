@@ -77,7 +77,10 @@ async function attach(emu: Emulation, title: string): Promise<Record<string, num
   line('overhead per container, sh + curl (paired difference)', pairedSh, `difference of p50s ${(pct(a.shAdd!, 50) - pct(a.baseAdd!, 50)).toFixed(1)} ms`);
   console.log(`  target: enforcement attach overhead < ${TARGET_ATTACH_MS} ms p50`.padEnd(64) + `  ${pct(paired, 50) < TARGET_ATTACH_MS ? 'MET' : 'NOT MET'} (paired p50 ${pct(paired, 50).toFixed(1)} ms, native)`);
   console.log('  where the overhead goes');
-  line('daemon side: ADD = record + enforce locally (no exec)', a.direct!);
+  line('ippc-isolation exec alone within the chain ADD, native', a.nativeInChain!);
+  line('ippc-isolation exec alone within the chain ADD, sh + curl', a.shInChain!);
+  console.log(`  ${'of which the daemon handling ADD (its own histogram, mean)'.padEnd(62)}${f(a.daemonAddMeanMs![0]!)}`);
+  line('daemon side: ADD then DEL back to back, ADD as seen by a client', a.direct!);
   line('exec: the native forwarder answering VERSION (no daemon)', a.versionExec!);
   line('exec: the sh forwarder answering VERSION (no curl)', a.shVersionExec!);
   line('exec: curl --unix-socket to the daemon (GET /status)', a.curlExec!);
@@ -86,7 +89,7 @@ async function attach(emu: Emulation, title: string): Promise<Record<string, num
   line('bridge + host-local (baseline)', a.baseDel!);
   line('ippc-isolation (native) + bridge + host-local', a.chainDel!, `ratio p50 ${(pct(a.chainDel!, 50) / pct(a.baseDel!, 50)).toFixed(2)}x`);
   line('ippc-isolation (sh + curl) + bridge + host-local', a.shDel!, `ratio p50 ${(pct(a.shDel!, 50) / pct(a.baseDel!, 50)).toFixed(2)}x`);
-  line('daemon side: DEL = forget + remove locally (no exec)', a.directDel!);
+  line('daemon side: ... DEL as seen by a client', a.directDel!);
   return { ...a, paired, pairedSh };
 }
 
@@ -114,6 +117,8 @@ function summary(a: Record<string, number[]>): Record<string, number> {
     overheadPairedP50: pct(a.paired!, 50),
     overheadPairedShP50: pct(a.pairedSh!, 50),
     daemonP50: pct(a.direct!, 50),
+    nativeInChainP50: pct(a.nativeInChain!, 50),
+    daemonAddMeanMs: a.daemonAddMeanMs![0]!,
     daemonDelP50: pct(a.directDel!, 50),
     nativeExecP50: pct(a.versionExec!, 50),
     curlExecP50: pct(a.curlExec!, 50),

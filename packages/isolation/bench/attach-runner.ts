@@ -18,9 +18,14 @@ interface Job {
   net: string;
   socket: string;
   groups: string[];
+  /**
+   * A what-if: a small C program that execs a plugin with posix_spawn and times it, the way a Go
+   * runtime (libcni) would exec it, without Node's own exec cost. Undefined without `cc`.
+   */
+  cSpawner?: string;
 }
 
-type Variant = 'base' | 'native' | 'sh';
+type Variant = 'base' | 'native' | 'sh' | 'nativeC';
 
 const job = JSON.parse(await readFile(process.argv[2]!, 'utf8')) as Job;
 
@@ -52,9 +57,10 @@ async function find(type: string, dirs: string[]): Promise<string> {
   throw new Error(`no plugin ${type}`);
 }
 
-const cniPaths: Record<Variant, string[]> = { base: job.cniPath, native: [job.pluginDirs.native, ...job.cniPath], sh: [job.pluginDirs.sh, ...job.cniPath] };
+const cniPaths: Record<Variant, string[]> = { base: job.cniPath, native: [job.pluginDirs.native, ...job.cniPath], sh: [job.pluginDirs.sh, ...job.cniPath], nativeC: [job.pluginDirs.native, ...job.cniPath] };
+const variants: Variant[] = job.cSpawner ? ['base', 'native', 'sh', 'nativeC'] : ['base', 'native', 'sh'];
 const paths = new Map<string, string>();
-for (const v of ['base', 'native', 'sh'] as const) {
+for (const v of variants) {
   const conf = v === 'base' ? job.base : job.chain;
   for (const p of conf.plugins) paths.set(`${v}/${String(p.type)}`, await find(String(p.type), cniPaths[v]));
 }
@@ -68,12 +74,22 @@ async function chain(variant: Variant, command: 'ADD' | 'DEL', containerId: stri
   let isolationMs = 0;
   for (const plugin of plugins) {
     const config = { ...plugin, cniVersion: conf.cniVersion, name: conf.name, args: { 'org.apache.mesos': { network_info: { name: conf.name, groups: job.groups } } }, ...(result ? { prevResult: result } : {}) };
-    const res = await exec(paths.get(`${variant}/${String(plugin.type)}`)!, { CNI_COMMAND: command, CNI_CONTAINERID: containerId, CNI_NETNS: netns, CNI_IFNAME: 'eth0', CNI_PATH: cniPaths[variant].join(':') }, JSON.stringify(config));
+    const path = paths.get(`${variant}/${String(plugin.type)}`)!;
+    const env = { CNI_COMMAND: command, CNI_CONTAINERID: containerId, CNI_NETNS: netns, CNI_IFNAME: 'eth0', CNI_PATH: cniPaths[variant].join(':') };
+    const res = variant === 'nativeC' && plugin.type === 'ippc-isolation' ? await execViaC(path, env, JSON.stringify(config)) : await exec(path, env, JSON.stringify(config));
     if (res.code !== 0) throw new Error(`${String(plugin.type)} ${command} failed: ${res.stdout} ${res.stderr}`);
     if (plugin.type === 'ippc-isolation') isolationMs = res.ms;
     if (command === 'ADD') result = JSON.parse(res.stdout);
   }
   return { ms: performance.now() - started, isolationMs, result };
+}
+
+/** Execs a plugin through the C spawner; `ms` is the spawner's own measurement of the plugin. */
+async function execViaC(file: string, env: Record<string, string>, input: string): Promise<{ code: number | null; stdout: string; stderr: string; ms: number }> {
+  const res = await exec(job.cSpawner!, env, input, [file]);
+  const m = /ms=([\d.]+)/.exec(res.stderr);
+  if (!m) throw new Error(`C spawner: ${res.stderr}`);
+  return { ...res, ms: Number(m[1]) };
 }
 
 function post(path: string, headers: Record<string, string>, body: string): Promise<{ status: number; ms: number; body: string }> {
@@ -108,6 +124,9 @@ const out = {
   /** The ippc-isolation exec alone, inside the chain ADDs (native, sh). */
   nativeInChain: [] as number[],
   shInChain: [] as number[],
+  /** The same native ADD exec'd by the C spawner (what-if: a runtime with a cheap exec). */
+  nativeCInChain: [] as number[],
+  nativeCAdd: [] as number[],
   /** The daemon's own time per ADD (its ippc_isolation_cni_seconds histogram), during the chain ADDs. */
   daemonAddMeanMs: [] as number[],
   versionExec: [] as number[],
@@ -115,8 +134,9 @@ const out = {
   curlExec: [] as number[],
   trueExec: [] as number[],
 };
-const addTimes: Record<Variant, number[]> = { base: out.baseAdd, native: out.chainAdd, sh: out.shAdd };
-const delTimes: Record<Variant, number[]> = { base: out.baseDel, native: out.chainDel, sh: out.shDel };
+const addTimes: Record<Variant, number[]> = { base: out.baseAdd, native: out.chainAdd, sh: out.shAdd, nativeC: out.nativeCAdd };
+const nativeCDel: number[] = [];
+const delTimes: Record<Variant, number[]> = { base: out.baseDel, native: out.chainDel, sh: out.shDel, nativeC: nativeCDel };
 const made: { name: string; variant: Variant; id: string; result: unknown }[] = [];
 
 /** Sum and count of the daemon's ADD handling time so far. */
@@ -138,8 +158,8 @@ try {
   const before = await daemonAddSeconds();
   for (let i = 0; i < job.n; i++) {
     // Rotate which variant goes first, so drift in machine load hits all alike.
-    const all: Variant[] = ['base', 'native', 'sh'];
-    const order = [...all.slice(i % 3), ...all.slice(0, i % 3)];
+    const k = i % variants.length;
+    const order = [...variants.slice(k), ...variants.slice(0, k)];
     for (const variant of order) {
       const name = `${job.nsPrefix}-${variant}${i}`;
       await netns(name, 'add');
@@ -148,6 +168,7 @@ try {
       addTimes[variant].push(r.ms);
       if (variant === 'native') out.nativeInChain.push(r.isolationMs);
       if (variant === 'sh') out.shInChain.push(r.isolationMs);
+      if (variant === 'nativeC') out.nativeCInChain.push(r.isolationMs);
       made.push({ name, variant, id, result: r.result });
     }
   }

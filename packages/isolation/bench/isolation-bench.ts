@@ -51,13 +51,54 @@ function run(cmd: string, args: string[], cwd: string): Promise<{ code: number |
 
 console.log(`ippc isolation benchmark: n=${N}, ${cpus().length} cpus, load ${loadavg().map((l) => l.toFixed(2)).join(' ')}, node ${process.version}`);
 
+/**
+ * A what-if, not part of the product: a tiny C program that execs a plugin with posix_spawn and
+ * times it, as a runtime with a cheap exec (Go's libcni) would, to separate the plugin's own cost
+ * from Node's exec (which forks the whole Node process). Skipped without `cc`.
+ */
+async function buildCSpawner(dir: string): Promise<string | undefined> {
+  const src = `#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+extern char **environ;
+int main(int argc, char **argv) {
+  if (argc < 2) return 2;
+  static char in[1 << 20], out[1 << 20];
+  size_t n = 0, m = 0; ssize_t r;
+  while ((r = read(0, in + n, sizeof in - n)) > 0) n += (size_t)r;
+  int pin[2], pout[2];
+  if (pipe(pin) || pipe(pout)) return 2;
+  posix_spawn_file_actions_t fa; posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_adddup2(&fa, pin[0], 0); posix_spawn_file_actions_adddup2(&fa, pout[1], 1);
+  posix_spawn_file_actions_addclose(&fa, pin[1]); posix_spawn_file_actions_addclose(&fa, pout[0]);
+  struct timespec t0, t1; clock_gettime(CLOCK_MONOTONIC, &t0);
+  pid_t pid; if (posix_spawn(&pid, argv[1], &fa, NULL, argv + 1, environ)) return 2;
+  close(pin[0]); close(pout[1]);
+  if (write(pin[1], in, n) < 0) return 2;
+  close(pin[1]);
+  while ((r = read(pout[0], out + m, sizeof out - m)) > 0) m += (size_t)r;
+  int st; waitpid(pid, &st, 0); clock_gettime(CLOCK_MONOTONIC, &t1);
+  fwrite(out, 1, m, stdout);
+  fprintf(stderr, "ms=%.3f\\n", (t1.tv_sec - t0.tv_sec) * 1e3 + (t1.tv_nsec - t0.tv_nsec) / 1e6);
+  return WIFEXITED(st) ? WEXITSTATUS(st) : 1;
+}
+`;
+  await writeFile(`${dir}/cspawn.c`, src);
+  const res = await run('cc', ['-O2', '-o', `${dir}/cspawn`, `${dir}/cspawn.c`], dir).catch(() => ({ code: 1 }));
+  return res.code === 0 ? `${dir}/cspawn` : undefined;
+}
+
 /** Part 1 on one emulation: runs the attach runner inside agent a1's namespace and prints. */
 async function attach(emu: Emulation, title: string): Promise<Record<string, number[]>> {
   const a1 = emu.agents[0]!;
   if (emu.pluginFlavor !== 'native') throw new Error('the native ippc-isolation forwarder did not compile: install gcc (and libc6-dev)');
   const shDir = join(emu.scratch.dir, 'cni-bin-sh');
   installIsolationPlugin({ dir: shDir, flavor: 'sh' });
-  const job = { n: N, cniPath: ['/usr/lib/cni'], pluginDirs: { native: emu.pluginDir, sh: shDir }, base: a1.baseConflist, chain: a1.conflist, nsPrefix: emu.scratch.ns('b'), net: TEST_NET, socket: a1.socket, groups: ['web'] };
+  const cSpawner = await buildCSpawner(emu.scratch.dir);
+  const job = { n: N, cniPath: ['/usr/lib/cni'], pluginDirs: { native: emu.pluginDir, sh: shDir }, base: a1.baseConflist, chain: a1.conflist, nsPrefix: emu.scratch.ns('b'), net: TEST_NET, socket: a1.socket, groups: ['web'], cSpawner };
   const jobFile = `${emu.scratch.dir}/attach-job.json`;
   await writeFile(jobFile, JSON.stringify(job));
   const runner = fileURLToPath(new URL('./attach-runner.ts', import.meta.url));
@@ -79,7 +120,8 @@ async function attach(emu: Emulation, title: string): Promise<Record<string, num
   console.log('  where the overhead goes');
   line('ippc-isolation exec alone within the chain ADD, native', a.nativeInChain!);
   line('ippc-isolation exec alone within the chain ADD, sh + curl', a.shInChain!);
-  console.log(`  ${'of which the daemon handling ADD (its own histogram, mean)'.padEnd(62)}${f(a.daemonAddMeanMs![0]!)}`);
+  console.log(`  ${'  of which the daemon handling ADD (its own histogram, mean)'.padEnd(62)}${f(a.daemonAddMeanMs![0]!)}`);
+  if (a.nativeCInChain!.length > 0) line("what-if: the native ADD exec'd by posix_spawn from C (cheap exec)", a.nativeCInChain!);
   line('daemon side: ADD then DEL back to back, ADD as seen by a client', a.direct!);
   line('exec: the native forwarder answering VERSION (no daemon)', a.versionExec!);
   line('exec: the sh forwarder answering VERSION (no curl)', a.shVersionExec!);
@@ -118,6 +160,7 @@ function summary(a: Record<string, number[]>): Record<string, number> {
     overheadPairedShP50: pct(a.pairedSh!, 50),
     daemonP50: pct(a.direct!, 50),
     nativeInChainP50: pct(a.nativeInChain!, 50),
+    nativeCInChainP50: pct(a.nativeCInChain!, 50),
     daemonAddMeanMs: a.daemonAddMeanMs![0]!,
     daemonDelP50: pct(a.directDel!, 50),
     nativeExecP50: pct(a.versionExec!, 50),

@@ -671,10 +671,14 @@ export function createIsolationAgent(options: IsolationAgentOptions): IsolationA
     },
   };
 
-  async function readBody(req: IncomingMessage): Promise<string> {
-    const chunks: Buffer[] = [];
-    for await (const c of req) chunks.push(c as Buffer);
-    return Buffer.concat(chunks).toString('utf8');
+  // Listeners rather than `for await`: fewer turns of the event loop on the CNI hot path.
+  function readBody(req: IncomingMessage): Promise<string> {
+    return new Promise((resolve, reject) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+      req.on('error', reject);
+    });
   }
 
   const status = (): AgentStatus => ({

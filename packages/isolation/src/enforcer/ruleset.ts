@@ -119,8 +119,6 @@ export function renderFull(rs: CompiledRuleset): string {
     `add table inet ${rs.table}`,
     `delete table inet ${rs.table}`,
     `table inet ${rs.table} {`,
-    // Always empty: listing it marks the end of a transaction in a long-running `nft -i`.
-    '  set ack { type ipv4_addr; comment "ippc: end-of-transaction marker"; }',
     ...[...rs.sets.values()].map(renderSet),
     '  chain forward {',
     '    type filter hook forward priority filter; policy accept;',

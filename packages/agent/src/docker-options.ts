@@ -15,6 +15,7 @@ export interface DockerFlags {
   docker_host_network?: string;
   docker_work_dir_host_path?: string;
   docker_scope?: string;
+  docker_labels?: string;
   docker_kill_orphans?: string;
   docker_pull_images?: string;
   sandbox_directory?: string;
@@ -46,12 +47,24 @@ export function sandboxHostPath(value: string | undefined, workDir: string): Doc
   };
 }
 
+/** `--docker_labels=k1=v1;k2=v2`: extra labels on every container (the containerizer's `org.ippc.*` win). */
+export function parseDockerLabels(value: string | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const item of (value ?? '').split(';').map((s) => s.trim()).filter(Boolean)) {
+    const eq = item.indexOf('=');
+    if (eq <= 0) throw new AgentError('AGENT_CONFIG_INVALID', `--docker_labels: '${item}' is not key=value`);
+    out[item.slice(0, eq)] = item.slice(eq + 1);
+  }
+  return out;
+}
+
 /** Options of the Docker containerizer from the agent's flags (without the client, see {@link createDockerFromFlags}). */
 export function dockerContainerizerOptions(flags: DockerFlags, ctx: { workDir: string; defaultGracePeriodMs?: number; log: Logger }): Omit<DockerContainerizerOptions, 'docker'> {
   const mapFn = sandboxHostPath(flags.docker_work_dir_host_path, ctx.workDir);
   return {
     hostNetwork: parseHostNetwork(flags.docker_host_network),
     ...(flags.docker_scope ? { scope: flags.docker_scope } : {}),
+    ...(flags.docker_labels ? { labels: parseDockerLabels(flags.docker_labels) } : {}),
     ...(flags.sandbox_directory ? { mappedDirectory: flags.sandbox_directory } : {}),
     ...(mapFn ? { sandboxHostPath: mapFn } : {}),
     ...(ctx.defaultGracePeriodMs !== undefined ? { defaultGracePeriodMs: ctx.defaultGracePeriodMs } : {}),

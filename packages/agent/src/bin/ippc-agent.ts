@@ -55,7 +55,8 @@ const program = new Command('ippc-agent')
   .addOption(new Option('--docker_socket <path>', "the Docker daemon's socket").default('/var/run/docker.sock'))
   .addOption(new Option('--docker_host_network <mode>', "what HOST means: 'host', or 'container:<id>' when the agent itself runs in that container").default('host'))
   .addOption(new Option('--docker_work_dir_host_path <dir>', "the daemon-side path of --work_dir (an agent in a container), or 'none' to mount no sandbox"))
-  .addOption(new Option('--docker_scope <name>', "tells this agent's containers apart on a shared daemon (default: the machine's host name)"))
+  .addOption(new Option('--docker_scope <name>', "tells this agent's containers apart on a shared daemon; its orphans are reaped (default: --hostname if given, else the machine's host name)"))
+  .addOption(new Option('--docker_labels <list>', "extra labels on every container, 'k1=v1;k2=v2'"))
   .addOption(bool('--docker_kill_orphans', 'remove containers of this scope the agent does not know, at start', true))
   .addOption(bool('--docker_pull_images', 'pull images missing on the daemon (ippc builds its images offline)', false))
   .addOption(new Option('--sandbox_directory <dir>', 'where the sandbox appears inside Docker containers').default('/mnt/mesos/sandbox'))
@@ -162,6 +163,8 @@ try {
   const runtimeDir = o.runtime_dir ? String(o.runtime_dir) : join(workDir, 'run');
   const ip = String(o.ip);
   const hostname = String(o.hostname ?? ip);
+  // Two agents on one machine (one daemon) must not reap each other's containers.
+  if (!str('docker_scope') && str('hostname')) o.docker_scope = String(o.hostname);
   const authConfig = auth();
   const metrics = createMetricsRegistry('agent');
   const nodeOptions = nodeServicesOptions(workDir, hostname, ip, authConfig);

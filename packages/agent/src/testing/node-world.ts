@@ -405,11 +405,11 @@ export async function createNodeWorld(options: NodeWorldOptions = {}): Promise<N
   return world;
 }
 
-/** A task command: prints what the container sees (one JSON line), then serves `hello <task>` on TCP 8080 (v4 and v6). */
+/** A task command: serves `hello <task>` on TCP 8080 (v4 and v6), then prints what the container sees (one JSON line). */
 export const INSPECT_AND_SERVE = `exec ${process.execPath} -e "
 const fs = require('fs'), os = require('os');
 const read = (p) => { try { return fs.readFileSync(p, 'utf8'); } catch (e) { return 'ERR ' + e.code; } };
-console.log(JSON.stringify({ hostname: os.hostname(), hosts: read('/etc/hosts'), resolv: read('/etc/resolv.conf'), libprocessIp: process.env.LIBPROCESS_IP || null,
-  interfaces: Object.fromEntries(Object.entries(os.networkInterfaces()).map(([k, v]) => [k, v.map((a) => a.address)])) }));
-require('net').createServer((c) => c.end('hello ' + process.env.MESOS_TASK_ID + '\\\\n')).listen(8080, '::');
+require('net').createServer((c) => c.end('hello ' + process.env.MESOS_TASK_ID + '\\\\n')).listen(8080, '::', () =>
+  console.log(JSON.stringify({ hostname: os.hostname(), hosts: read('/etc/hosts'), resolv: read('/etc/resolv.conf'), libprocessIp: process.env.LIBPROCESS_IP || null,
+    interfaces: Object.fromEntries(Object.entries(os.networkInterfaces()).map(([k, v]) => [k, v.map((a) => a.address)])) })));
 "`;

@@ -12,7 +12,7 @@ import { Command, Option } from 'commander';
 import { createLogger, createMetricsRegistry, type AuthConfig } from '@ippc/core';
 import { parseDuration } from '@ippc/scheduler';
 import { parseNetworkSubnets, type DefaultNetworkName } from '../cni-networks.js';
-import { flagBool } from '../cni-options.js';
+import { flagBool, parseDefaultContainerDns } from '../cni-options.js';
 import { agentResources, parseAttributes } from '../flags.js';
 import { buildContainerizers, loadModules, resolveIsolation } from '../modules.js';
 import { startNodeServices, type NodeServices, type NodeServicesOptions } from '../node-services.js';
@@ -139,7 +139,13 @@ function nodeServicesOptions(workDir: string, hostname: string, ip: string, auth
   const isolationService = str('isolation_service');
   if (isolationService) {
     const nodeAddresses = str('isolation_node_address') ? list(str('isolation_node_address')) : [ip, ...(str('ip6') ? [String(o.ip6)] : [])];
-    const isolationSubnets = str('isolation_subnets') ? list(str('isolation_subnets')) : Object.values(subnets).flat();
+    // By default the subnets of the installed networks, in the families the agent has a node
+    // address of (other agents route a subnet through an address of its family).
+    const families = new Set(nodeAddresses.map((a) => (a.includes(':') ? 6 : 4)));
+    const installed = Object.values(subnets).flat();
+    const isolationSubnets = str('isolation_subnets') ? list(str('isolation_subnets')) : installed.filter((x) => families.has(x.includes(':') ? 6 : 4));
+    const unrouted = str('isolation_subnets') ? [] : installed.filter((x) => !isolationSubnets.includes(x));
+    if (unrouted.length > 0) log.warn({ subnets: unrouted }, 'not announced to the isolation service: this agent has no node address of their family (--ip6 or --isolation_node_address)');
     out.isolation = {
       service: isolationService,
       auth: authConfig,
@@ -166,6 +172,8 @@ try {
   // Two agents on one machine (one daemon) must not reap each other's containers.
   if (!str('docker_scope') && str('hostname')) o.docker_scope = String(o.hostname);
   const authConfig = auth();
+  // Mesos validates this flag at start, whatever the isolators.
+  parseDefaultContainerDns(str('default_container_dns'));
   const metrics = createMetricsRegistry('agent');
   const nodeOptions = nodeServicesOptions(workDir, hostname, ip, authConfig);
   // After nodeServicesOptions: it may have put the plugin folder into the search path.

@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { silentLogger } from '@ippc/core';
 import { createEmbeddedStore, createIpamClient, createIpamServer, createIpamService, type IpamClient, type IpamServer, type IpamService } from '@ippc/ipam';
+import { createIsolationClient, createIsolationService, type IsolationClient, type IsolationService } from '@ippc/isolation';
 import { connectScheduler, type MasterStateJson, type Scheduler } from '@ippc/scheduler';
 
 // A scratch ippc node for integration tests and benchmarks, as real as it gets on one machine:
@@ -117,6 +118,8 @@ export interface NodeWorldOptions {
   agentArgs?: string[];
   /** Default true: install the default networks (bridge, ptp, local) with IPv6 on the bridge. */
   defaultNetworks?: boolean;
+  /** Run an isolation service in this process and have the agent run the isolation node agent (ippc-isolation chained into the default networks). */
+  isolation?: boolean;
 }
 
 export interface NodeWorld {
@@ -143,6 +146,8 @@ export interface NodeWorld {
   subnets: { bridge: string; bridge6: string; ptp: string; local: string; spare: string[] };
   bridgeName: string;
   ipam: { service: IpamService; server: IpamServer; address: string; client: IpamClient };
+  /** With `isolation: true`. */
+  isolation?: { service: IsolationService; address: string; client: IsolationClient; socket: string };
   masterAddress: string;
   masterUrl: string;
   master: RunningProcess;
@@ -281,6 +286,7 @@ export async function createNodeWorld(options: NodeWorldOptions = {}): Promise<N
     `--cni_local_bridge_name=anbr${id}l`,
     `--ipam_service=${world.ipam.address}`,
     `--ipam_socket=${world.ipamSocket}`,
+    ...(world.isolation ? [`--isolation_service=${world.isolation.address}`, `--isolation_socket=${world.isolation.socket}`, `--isolation_agent_id=an-node-${id}`] : []),
     ...(options.agentArgs ?? []),
     ...extra,
   ];
@@ -388,6 +394,18 @@ export async function createNodeWorld(options: NodeWorldOptions = {}): Promise<N
       await server.close();
       await service.close();
     });
+
+    if (options.isolation) {
+      const isolation = await createIsolationService({ auth: { token }, logger: silentLogger() });
+      const iport = await isolation.listen(`${rootIp}:0`);
+      const iaddress = `${rootIp}:${iport}`;
+      const iclient = createIsolationClient({ address: iaddress, auth: { token } });
+      world.isolation = { service: isolation, address: iaddress, client: iclient, socket: join(dir, 'isolation.sock') };
+      cleanups.push(async () => {
+        iclient.close();
+        await isolation.close();
+      });
+    }
 
     const master = runLogged([process.execPath, '--import', 'tsx', MASTER_BIN, `--ip=${rootIp}`, '--port=0', `--token_file=${tokenFile}`, '--allocation_interval=50ms'], join(dir, 'master.log'), dirname(MASTER_BIN));
     cleanups.push(async () => {

@@ -22,13 +22,13 @@
 // Uses node-world (namespace anhost-*, 10.236.0.0/16); removes everything, also on failure.
 
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
+import { copyFile, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { NetworkInfo_Protocol, type NetworkInfo, type Offer, type Resource, type TaskStatus } from '@ippc/proto';
 import { addResources, subtractResources, type Scheduler, type TaskSpec } from '@ippc/scheduler';
-import { createNodeWorld, eventually, type Census, type NodeWorld } from '../src/testing/node-world.js';
+import { createNodeWorld, eventually, waitForLog, type Census, type NodeWorld } from '../src/testing/node-world.js';
 
 const { values } = parseArgs({
   options: {
@@ -150,7 +150,10 @@ async function isolatorMeans(w: NodeWorld): Promise<Record<string, { count: numb
   const text = await (await fetch(`${w.agent!.url}/metrics`)).text();
   const out: Record<string, { count: number; meanMs: number }> = {};
   for (const op of ['prepare', 'isolate', 'cleanup']) {
-    const grab = (suffix: string) => Number(text.match(new RegExp(`ippc_agent_isolator_seconds_${suffix}\\{isolator="network/cni",operation="${op}"\\} ([0-9.e+-]+)`))?.[1] ?? NaN);
+    const grab = (suffix: string) => {
+      const line = text.split('\n').find((l) => l.startsWith(`ippc_agent_isolator_seconds_${suffix}{`) && l.includes('isolator="network/cni"') && l.includes(`operation="${op}"`));
+      return Number(line?.split(' ').at(-1) ?? NaN);
+    };
     const count = grab('count');
     out[op] = { count, meanMs: (grab('sum') / count) * 1000 };
   }
@@ -197,11 +200,21 @@ async function main(): Promise<void> {
       );
       return { makespan: performance.now() - t0, tasks: out };
     };
+    /**
+     * Kills and waits until the agent has destroyed the container too (the isolator's DEL runs
+     * after TASK_KILLED): the next measurement must not share the machine with this clean-up, as
+     * the raw floor's DEL does not either.
+     */
     const kill = async (ids: string[]) => {
-      await Promise.all(ids.map(async (id) => {
-        await s.kill(id);
-        await s.waitForState(id, 'TASK_KILLED', 60_000);
-      }));
+      await Promise.all(
+        ids.map(async (id) => {
+          await s.kill(id);
+          await s.waitForState(id, 'TASK_KILLED', 60_000);
+          const agent = w.agent!;
+          const cid = (await waitForLog(agent, new RegExp(`"taskId":"${id}","containerId":"([^"]+)"`), 10_000))[1]!;
+          await waitForLog(agent, new RegExp(`"containerId":"${cid}","msg":"container destroyed"`), 60_000);
+        }),
+      );
     };
     const agentOnce = async (name: string, withNetwork: boolean) => {
       const { tasks } = await launch([{ name, command: 'exec sleep 600', cpus: 0.01, mem: 1, ...(withNetwork ? { networks: [net(NETWORK)] } : {}) }]);
@@ -234,7 +247,16 @@ async function main(): Promise<void> {
       }
     }
     // The isolator's `isolate` (netns handle + every CNI ADD + /etc files), from the agent's log.
-    const isolated = [...w.agent!.log().slice(logStart).matchAll(/"ms":([0-9.]+)[^\n]*"msg":"isolated"/g)].map((m) => Number(m[1]));
+    const seqLog = w.agent!.log().slice(logStart).split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, string | number>);
+    const containerOf = new Map(seqLog.filter((e) => e.msg === 'launching container').map((e) => [String(e.taskId), String(e.containerId)]));
+    const at = (pred: (e: Record<string, string | number>) => boolean) => {
+      const e = seqLog.find(pred);
+      return e ? Date.parse(String(e.time)) : NaN;
+    };
+    const isolated = seqLog.filter((e) => e.msg === 'isolated' && [...containerOf].some(([t, c]) => c === e.containerId && t.startsWith('seq-net-'))).map((e) => Number(e.ms));
+    /** Inside the agent: 'launching container' -> the TASK_RUNNING update, from the log's timestamps (ms resolution). */
+    const inAgent = (prefix: string) =>
+      [...containerOf.keys()].filter((t) => t.startsWith(prefix)).map((t) => at((e) => e.msg === 'status update' && e.taskId === t && e.state === 'TASK_RUNNING') - at((e) => e.msg === 'launching container' && e.taskId === t));
 
     console.error(`parallel: ${PARALLEL} at once...`);
     const par = await launch(Array.from({ length: PARALLEL }, (_, i) => ({ name: `par-${i}`, command: SERVE, cpus: 0.01, mem: 16, networks: [net(NETWORK)] })));
@@ -284,7 +306,9 @@ async function main(): Promise<void> {
     console.log(row(`agent: LAUNCH -> TASK_RUNNING + IP`, a));
     console.log(row(`agent: LAUNCH -> TASK_RUNNING, host`, h));
     console.log(row(`raw floor: netns add + CNI ADD`, r));
-    console.log(row(`  (in agent: network/cni isolate)`, iso));
+    console.log(row(`  in agent: launching -> RUNNING, IP`, stats(inAgent('seq-net-'))));
+    console.log(row(`  in agent: launching -> RUNNING, host`, stats(inAgent('seq-host-'))));
+    console.log(row(`  in agent: network/cni isolate`, iso));
     const ratio = a.p50 / r.p50;
     console.log(`ratio agent(IP)/raw floor: p50 ${ratio.toFixed(2)}x, p95 ${(a.p95 / r.p95).toFixed(2)}x  (target < 1.30x at p50: ${ratio < 1.3 ? 'MET' : 'NOT MET'})`);
     const netShare50 = a.p50 - h.p50;
@@ -308,6 +332,7 @@ async function main(): Promise<void> {
     for (const [op, v] of Object.entries(profile)) console.log(`  ${op.padEnd(8)} ${v.meanMs.toFixed(1).padStart(7)} ms  (n=${v.count})`);
     console.log(`  control plane + containerizer without network (agent host p50): ${h.p50.toFixed(1)} ms`);
   } finally {
+    if (process.env.BENCH_KEEP_LOG) await copyFile(join(w.dir, 'agent.log'), process.env.BENCH_KEEP_LOG).catch(() => undefined);
     await raw?.close().catch(() => undefined);
     await w.dispose();
   }

@@ -26,6 +26,7 @@ import { copyFile, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
+import { summarize as stats, type SampleStats } from '@ippc/core';
 import { NetworkInfo_Protocol, type NetworkInfo, type Offer, type Resource, type TaskStatus } from '@ippc/proto';
 import { addResources, subtractResources, type Scheduler, type TaskSpec } from '@ippc/scheduler';
 import { createNodeWorld, eventually, waitForLog, type Census, type NodeWorld } from '../src/testing/node-world.js';
@@ -44,21 +45,8 @@ const CYCLES = Number(values.cycles);
 const BATCH = Math.max(1, Number(values.batch));
 const NETWORK = 'ippc-bridge';
 
-interface Stats {
-  n: number;
-  p50: number;
-  p95: number;
-  mean: number;
-  min: number;
-  max: number;
-}
-function stats(xs: number[]): Stats {
-  const s = [...xs].sort((a, b) => a - b);
-  const q = (p: number) => s[Math.min(s.length - 1, Math.ceil(p * s.length) - 1)]!;
-  return { n: s.length, p50: q(0.5), p95: q(0.95), mean: s.reduce((a, b) => a + b, 0) / s.length, min: s[0]!, max: s.at(-1)! };
-}
 const f = (x: number) => x.toFixed(1).padStart(8);
-const row = (label: string, x: Stats) => `${label.padEnd(36)}${f(x.p50)}${f(x.p95)}${f(x.mean)}${f(x.min)}${f(x.max)}${String(x.n).padStart(6)}`;
+const row = (label: string, x: SampleStats) => `${label.padEnd(36)}${f(x.p50)}${f(x.p95)}${f(x.mean)}${f(x.min)}${f(x.max)}${String(x.n).padStart(6)}`;
 const header = () => `${''.padEnd(36)}${'p50'.padStart(8)}${'p95'.padStart(8)}${'mean'.padStart(8)}${'min'.padStart(8)}${'max'.padStart(8)}${'n'.padStart(6)}`;
 
 const net = (name: string): NetworkInfo => ({ name, groups: [], ipAddresses: [], portMappings: [] });

@@ -10,10 +10,11 @@
 //   {"op":"exit"}
 //   argv: <conflist file> <CNI_PATH> <netns prefix>
 
-import { execFile, spawn } from 'node:child_process';
-import { access, constants, readFile } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import { promisify } from 'node:util';
+import { createExecInvoker } from '@ippc/network-isolator';
 
 const exec = promisify(execFile);
 const [conflistFile, cniPath, prefix] = process.argv.slice(2);
@@ -27,34 +28,13 @@ interface Conflist {
 const conf = JSON.parse(await readFile(conflistFile, 'utf8')) as Conflist;
 const dirs = cniPath.split(':');
 
-/** The plugin binary, found in CNI_PATH as a runtime finds it (once: the runtime caches too). */
-const binaries = new Map<string, string>();
+// Plugins are found and run the way the isolator runs them (spawn, config on stdin), so the
+// floor and the agent differ only in what the agent does around the ADD.
+const invoker = createExecInvoker();
 async function binary(type: string): Promise<string> {
-  const known = binaries.get(type);
-  if (known) return known;
-  for (const d of dirs) {
-    try {
-      await access(`${d}/${type}`, constants.X_OK);
-      binaries.set(type, `${d}/${type}`);
-      return `${d}/${type}`;
-    } catch {
-      // next folder
-    }
-  }
-  throw new Error(`plugin ${type} not in ${cniPath}`);
-}
-
-function run(path: string, env: Record<string, string>, stdin: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(path, [], { env, stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-    child.stdin.end(stdin);
-  });
+  const path = await invoker.find(type, dirs);
+  if (!path) throw new Error(`plugin ${type} not in ${cniPath}`);
+  return path;
 }
 
 const env = (cmd: string, id: string, netns: string): Record<string, string> => ({
@@ -76,8 +56,8 @@ async function add(id: string): Promise<{ ms: number; ip: string }> {
   let prev: unknown;
   for (const plugin of conf.plugins) {
     const stdin = JSON.stringify({ ...plugin, cniVersion: conf.cniVersion, name: conf.name, ...(prev ? { prevResult: prev } : {}) });
-    const out = await run(await binary(plugin.type), env('ADD', `raw-${id}`, netns), stdin);
-    if (out.code !== 0) throw new Error(`${plugin.type} ADD: ${out.stdout} ${out.stderr}`);
+    const out = await invoker.exec(await binary(plugin.type), { env: env('ADD', `raw-${id}`, netns), stdin });
+    if (out.exitCode !== 0) throw new Error(`${plugin.type} ADD: ${out.stdout} ${out.stderr}`);
     prev = JSON.parse(out.stdout);
   }
   const ms = performance.now() - t0;
@@ -93,8 +73,8 @@ async function del(id: string): Promise<{ ms: number }> {
   const prev = results.get(id);
   for (const plugin of [...conf.plugins].reverse()) {
     const stdin = JSON.stringify({ ...plugin, cniVersion: conf.cniVersion, name: conf.name, ...(prev ? { prevResult: prev } : {}) });
-    const out = await run(await binary(plugin.type), env('DEL', `raw-${id}`, netns), stdin);
-    if (out.code !== 0) throw new Error(`${plugin.type} DEL: ${out.stdout} ${out.stderr}`);
+    const out = await invoker.exec(await binary(plugin.type), { env: env('DEL', `raw-${id}`, netns), stdin });
+    if (out.exitCode !== 0) throw new Error(`${plugin.type} DEL: ${out.stdout} ${out.stderr}`);
   }
   await exec('ip', ['netns', 'del', name]);
   results.delete(id);

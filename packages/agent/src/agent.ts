@@ -21,7 +21,7 @@ import {
   type TaskInfo,
   type TaskStatus,
 } from '@ippc/proto';
-import { allocateResources, parseResources } from '@ippc/scheduler';
+import { allocateResources, parseResources, isTerminalState, taskFromTaskInfo } from '@ippc/scheduler';
 import {
   AgentPaths,
   appendUpdate,
@@ -41,17 +41,6 @@ import { StatusUpdateManager } from './status-update-manager.js';
 // containerizers, status updates (merged with the containerizer's ContainerStatus, the agent IP
 // filled in when there are no network_infos), kills with a grace period, checkpoints and recovery.
 
-export const TERMINAL: ReadonlySet<TaskState> = new Set([
-  TaskState.TASK_FINISHED,
-  TaskState.TASK_FAILED,
-  TaskState.TASK_KILLED,
-  TaskState.TASK_ERROR,
-  TaskState.TASK_LOST,
-  TaskState.TASK_DROPPED,
-  TaskState.TASK_GONE,
-  TaskState.TASK_GONE_BY_OPERATOR,
-]);
-const isTerminal = (s: TaskState | undefined) => s !== undefined && TERMINAL.has(s);
 const now = () => Date.now() / 1000;
 
 /** Mesos's allowance for the command executor (slave/constants.hpp). */
@@ -366,23 +355,7 @@ export class Agent {
     const executor = task.executor ?? commandExecutorInfo(fid, task, role);
     const eid = executor.executorId?.value ?? tid;
     const containerInfo = task.container ?? executor.container;
-    const record: Task = {
-      name: task.name,
-      taskId: task.taskId,
-      frameworkId: { value: fid },
-      ...(task.executor ? { executorId: task.executor.executorId } : {}),
-      agentId: { value: this.id },
-      state: TaskState.TASK_STAGING,
-      resources: task.resources ?? [],
-      statuses: [],
-      ...(task.labels ? { labels: task.labels } : {}),
-      ...(task.discovery ? { discovery: task.discovery } : {}),
-      ...(task.container ? { container: task.container } : {}),
-      ...(task.healthCheck ? { healthCheck: task.healthCheck } : {}),
-      ...(task.killPolicy ? { killPolicy: task.killPolicy } : {}),
-      user: task.command?.user ?? frameworkInfo.user,
-      limits: task.limits ?? {},
-    };
+    const record = taskFromTaskInfo(task, { frameworkId: fid, agentId: this.id, ...(frameworkInfo.user !== undefined ? { frameworkUser: frameworkInfo.user } : {}) });
     const containerId = randomUUID();
     const containerizer = this.options.containerizers.find((c) => c.supports(containerInfo));
     const sandbox = this.paths.sandbox(this.id, fid, eid, containerId);
@@ -472,7 +445,7 @@ export class Agent {
       t = { task: { taskId: { value: tid }, frameworkId: { value: fid }, agentId: { value: this.id ?? '' }, name: tid, state: TaskState.TASK_STAGING, resources: [], statuses: [], limits: {} }, chain: Promise.resolve(), terminalSent: false };
     }
     const rec = t;
-    if (isTerminal(state)) rec.terminalSent = true;
+    if (isTerminalState(state)) rec.terminalSent = true;
     await (rec.chain = rec.chain.then(async () => {
       const status: TaskStatus = {
         taskId: { value: tid },
@@ -500,7 +473,7 @@ export class Agent {
     // A containerizer may send its own terminal status (e.g. the Docker executor's TASK_FAILED) and
     // then fail or end: the first terminal status wins, decided now rather than once it is built.
     if (rec.terminalSent) return;
-    if (isTerminal(s.state)) rec.terminalSent = true;
+    if (isTerminalState(s.state)) rec.terminalSent = true;
     rec.chain = rec.chain
       .then(async () => {
         const status: TaskStatus = {
@@ -607,7 +580,7 @@ export class Agent {
 
   async acknowledge(fid: string, tid: string, uuid: Uint8Array): Promise<void> {
     const acked = await this.sum.acknowledge(fid, tid, uuid);
-    if (!acked || !isTerminal(acked.state)) return;
+    if (!acked || !isTerminalState(acked.state)) return;
     const exec = this.executorOfTask(fid, tid);
     const rec = exec?.tasks.get(tid);
     if (!exec || !rec) return;
@@ -735,8 +708,8 @@ export class Agent {
         const { acked, pending } = this.sum.recover(fid, tid, records);
         const rebuilt: Task = { ...task, statuses: [] };
         for (const s of [...acked, ...pending]) recordStatus(rebuilt, s);
-        const rec: TaskRecord = { task: rebuilt, chain: Promise.resolve(), terminalSent: [...acked, ...pending].some((s) => isTerminal(s.state)) };
-        if (acked.some((s) => isTerminal(s.state))) exec.completedTasks.push(rebuilt);
+        const rec: TaskRecord = { task: rebuilt, chain: Promise.resolve(), terminalSent: [...acked, ...pending].some((s) => isTerminalState(s.state)) };
+        if (acked.some((s) => isTerminalState(s.state))) exec.completedTasks.push(rebuilt);
         else exec.tasks.set(tid, rec);
       }
       if (exec.state === 'terminated' && exec.tasks.size === 0) f.completedExecutors.push(exec);

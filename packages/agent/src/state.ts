@@ -1,6 +1,7 @@
-import { frameworkInfo_Capability_TypeToJSON, taskStateToJSON } from '@ippc/proto';
+import { frameworkInfo_Capability_TypeToJSON } from '@ippc/proto';
 import {
   attributesJson,
+  isTerminalState,
   labelsJson,
   resourcesFullJson,
   resourcesJson,
@@ -20,12 +21,10 @@ import type { StatisticsJson } from './statistics.js';
 
 // Terminal tasks whose last update waits for acknowledgement are listed with the completed ones,
 // as Mesos's agent lists its executors' terminated tasks.
-const TERMINAL_STATES = new Set(['TASK_FINISHED', 'TASK_FAILED', 'TASK_KILLED', 'TASK_ERROR', 'TASK_LOST', 'TASK_DROPPED', 'TASK_GONE', 'TASK_GONE_BY_OPERATOR']);
-
 function executorJson(e: ExecutorRecord, statistics?: StatisticsJson): ExecutorJson {
   const all = [...e.tasks.values()].map((t) => t.task);
-  const tasks = all.filter((t) => !TERMINAL_STATES.has(taskStateToJSON(t.state ?? 6)));
-  const terminated = all.filter((t) => TERMINAL_STATES.has(taskStateToJSON(t.state ?? 6)));
+  const tasks = all.filter((t) => !isTerminalState(t.state));
+  const terminated = all.filter((t) => isTerminalState(t.state));
   const resources = [...(e.info.resources ?? []), ...tasks.flatMap((t) => t.resources ?? [])];
   return {
     id: e.id,

@@ -1,5 +1,6 @@
 import type { Logger } from '@ippc/core';
 import { TaskState, type TaskStatus } from '@ippc/proto';
+import { isTerminalState } from '@ippc/scheduler';
 
 // Mesos's status update manager (src/slave/task_status_update_manager.cpp): one stream per task;
 // only the oldest unacknowledged update is in flight, resent with exponential backoff until the
@@ -7,7 +8,6 @@ import { TaskState, type TaskStatus } from '@ippc/proto';
 // Every update and acknowledgement is checkpointed before it takes effect, so a restarted agent
 // resends exactly what was never acknowledged.
 
-const TERMINAL = new Set([TaskState.TASK_FINISHED, TaskState.TASK_FAILED, TaskState.TASK_KILLED, TaskState.TASK_ERROR, TaskState.TASK_LOST, TaskState.TASK_DROPPED, TaskState.TASK_GONE, TaskState.TASK_GONE_BY_OPERATOR]);
 
 export interface StatusUpdateSink {
   /** Sends an update to the master; false when not connected (it is resent on reconnection). */
@@ -103,7 +103,7 @@ export class StatusUpdateManager {
     s.intervalMs = this.minMs;
     if (s.timer) clearTimeout(s.timer);
     s.timer = undefined;
-    if (TERMINAL.has(head.state!)) {
+    if (isTerminalState(head.state)) {
       s.closed = true;
       this.streams.delete(key(frameworkId, taskId));
     } else if (s.pending.length > 0) this.send(s);

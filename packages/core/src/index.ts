@@ -18,3 +18,4 @@ export * from './grpc.js';
 export * from './http.js';
 export * from './isolator.js';
 export * from './log.js';
+export * from './stats.js';

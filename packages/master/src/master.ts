@@ -19,7 +19,7 @@ import {
   type TaskInfo,
   type TaskStatus,
 } from '@ippc/proto';
-import { addResources, allocateResources, containsResources, normalizeResources, scalarOf, subtractResources, unallocateResources } from '@ippc/scheduler';
+import { addResources, allocateResources, containsResources, normalizeResources, scalarOf, subtractResources, unallocateResources, isTerminalState, taskFromTaskInfo } from '@ippc/scheduler';
 import { MasterError } from './errors.js';
 import { taskConsumes, validateFrameworkInfo, validateId, validateOffers, validateResourceList, validateSchedulerCall, validateTask, type TaskContext } from './validation.js';
 
@@ -118,18 +118,6 @@ interface OfferEntry {
   agentId: string;
   timer?: NodeJS.Timeout;
 }
-
-export const TERMINAL: ReadonlySet<TaskState> = new Set([
-  TaskState.TASK_FINISHED,
-  TaskState.TASK_FAILED,
-  TaskState.TASK_KILLED,
-  TaskState.TASK_ERROR,
-  TaskState.TASK_LOST,
-  TaskState.TASK_DROPPED,
-  TaskState.TASK_GONE,
-  TaskState.TASK_GONE_BY_OPERATOR,
-]);
-export const isTerminal = (s: TaskState | undefined): boolean => s !== undefined && TERMINAL.has(s);
 
 const hasCapability = (info: FrameworkInfo, c: FrameworkInfo_Capability_Type): boolean => (info.capabilities ?? []).some((x) => x.type === c);
 const partitionAware = (info: FrameworkInfo): boolean => hasCapability(info, FrameworkInfo_Capability_Type.PARTITION_AWARE);
@@ -427,7 +415,7 @@ export class Master {
     const agentsToShutdown = new Set<string>();
     for (const task of [...f.tasks.values()]) {
       agentsToShutdown.add(task.agentId?.value ?? '');
-      if (!isTerminal(task.state)) {
+      if (!isTerminalState(task.state)) {
         this.updateTask(task, this.masterStatus(task, TaskState.TASK_KILLED, message, TaskStatus_Reason.REASON_FRAMEWORK_REMOVED));
       }
       this.completeTask(f, task);
@@ -479,7 +467,7 @@ export class Master {
     let used: Resource[] = [];
     for (const f of this.frameworks.values()) {
       for (const t of f.tasks.values()) {
-        if (t.agentId?.value === agent.id && !isTerminal(t.state)) used = addResources(used, unallocateResources(t.resources ?? []));
+        if (t.agentId?.value === agent.id && !isTerminalState(t.state)) used = addResources(used, unallocateResources(t.resources ?? []));
       }
     }
     for (const byId of agent.executors.values()) for (const e of byId.values()) used = addResources(used, unallocateResources(e.resources ?? []));
@@ -506,7 +494,7 @@ export class Master {
       totalMem += scalarOf(a.total, 'mem');
     }
     for (const t of f.tasks.values()) {
-      if (isTerminal(t.state)) continue;
+      if (isTerminalState(t.state)) continue;
       cpus += scalarOf(t.resources ?? [], 'cpus');
       mem += scalarOf(t.resources ?? [], 'mem');
     }
@@ -735,23 +723,7 @@ export class Master {
 
   private launch(f: FrameworkEntry, agent: AgentEntry, task: TaskInfo): void {
     const taskId = task.taskId!.value!;
-    const record: Task = {
-      name: task.name,
-      taskId: { value: taskId },
-      frameworkId: { value: f.id },
-      ...(task.executor ? { executorId: task.executor.executorId } : {}),
-      agentId: { value: agent.id },
-      state: TaskState.TASK_STAGING,
-      resources: task.resources ?? [],
-      statuses: [],
-      ...(task.labels ? { labels: task.labels } : {}),
-      ...(task.discovery ? { discovery: task.discovery } : {}),
-      ...(task.container ? { container: task.container } : {}),
-      ...(task.healthCheck ? { healthCheck: task.healthCheck } : {}),
-      ...(task.killPolicy ? { killPolicy: task.killPolicy } : {}),
-      user: task.command?.user ?? task.executor?.command?.user ?? f.info.user,
-      limits: task.limits ?? {},
-    };
+    const record = taskFromTaskInfo(task, { frameworkId: f.id, agentId: agent.id, ...(f.info.user !== undefined ? { frameworkUser: f.info.user } : {}) });
     f.tasks.set(taskId, record);
     if (task.executor) {
       const byId = agent.executors.get(f.id) ?? new Map<string, ExecutorInfo>();
@@ -775,7 +747,7 @@ export class Master {
       this.reconcile(f, [{ taskId, agentId: kill.agentId?.value }]);
       return;
     }
-    if (isTerminal(task.state)) return;
+    if (isTerminalState(task.state)) return;
     const agent = this.agents.get(task.agentId?.value ?? '');
     const message: agentv1.KillTask = { frameworkId: { value: f.id }, taskId: { value: taskId }, ...(kill.killPolicy ? { killPolicy: kill.killPolicy } : {}) };
     if (!agent?.conn) {
@@ -796,7 +768,7 @@ export class Master {
     if (agent?.conn) {
       agent.conn.send({ message: { $case: 'statusUpdateAcknowledgement', value: { agentId: { value: agentId }, frameworkId: { value: f.id }, taskId: { value: taskId }, uuid: ack.uuid } } });
     }
-    if (isTerminal(task.statusUpdateState) && task.statusUpdateUuid && ack.uuid && Buffer.compare(task.statusUpdateUuid, Buffer.from(ack.uuid)) === 0) {
+    if (isTerminalState(task.statusUpdateState) && task.statusUpdateUuid && ack.uuid && Buffer.compare(task.statusUpdateUuid, Buffer.from(ack.uuid)) === 0) {
       this.completeTask(f, task);
       this.changed();
     }
@@ -875,7 +847,7 @@ export class Master {
    * to the pool when the task becomes terminal.
    */
   private updateTask(task: Task, status: TaskStatus, latestState?: TaskState): void {
-    const wasTerminal = isTerminal(task.state);
+    const wasTerminal = isTerminalState(task.state);
     task.state = latestState ?? status.state;
     task.statusUpdateState = status.state;
     task.statusUpdateUuid = status.uuid;
@@ -884,7 +856,7 @@ export class Master {
     const last = statuses.at(-1);
     if (last && last.state === stored.state) statuses[statuses.length - 1] = stored;
     else statuses.push(stored);
-    if (!wasTerminal && isTerminal(task.state)) this.scheduleAllocation();
+    if (!wasTerminal && isTerminalState(task.state)) this.scheduleAllocation();
     this.changed();
   }
 
@@ -1023,7 +995,7 @@ export class Master {
     }
     // Tasks the master has on this agent that the agent did not report: ask the agent about them.
     for (const f of this.frameworks.values()) {
-      const missing = [...f.tasks.values()].filter((t) => t.agentId?.value === id && !reported.has(`${f.id}/${t.taskId?.value}`) && !isTerminal(t.state));
+      const missing = [...f.tasks.values()].filter((t) => t.agentId?.value === id && !reported.has(`${f.id}/${t.taskId?.value}`) && !isTerminalState(t.state));
       if (missing.length > 0) {
         conn.send({
           message: {
@@ -1097,7 +1069,7 @@ export class Master {
     for (const f of this.frameworks.values()) {
       for (const task of [...f.tasks.values()]) {
         if (task.agentId?.value !== agent.id) continue;
-        if (isTerminal(task.state)) {
+        if (isTerminalState(task.state)) {
           this.completeTask(f, task);
           continue;
         }
@@ -1125,7 +1097,7 @@ export class Master {
     for (const f of this.frameworks.values()) {
       for (const task of [...f.tasks.values()]) {
         if (task.agentId?.value !== agent.id) continue;
-        if (!isTerminal(task.state)) {
+        if (!isTerminalState(task.state)) {
           const status = this.masterStatus(task, TaskState.TASK_LOST, message, TaskStatus_Reason.REASON_AGENT_REMOVED);
           this.updateTask(task, status);
           this.send(f, { type: Event_Type.UPDATE, update: { status } });

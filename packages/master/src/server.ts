@@ -5,9 +5,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createGrpcServer, createLogger, createMetricsRegistry, type AuthConfig, type Logger } from '@ippc/core';
 import { agentv1, schedulerv1 } from '@ippc/proto';
+import { isTerminalState } from '@ippc/scheduler';
 import { Gauge, Counter, type Registry } from 'prom-client';
 import { MasterError } from './errors.js';
-import { isTerminal, Master, type MasterOptions } from './master.js';
+import { Master, type MasterOptions } from './master.js';
 import { agentsService, schedulerService } from './services.js';
 import { masterState } from './state.js';
 
@@ -96,7 +97,7 @@ function registerMetrics(registry: Registry, master: Master): void {
     help: 'Tasks that are not terminal',
     registers: [registry],
     collect() {
-      this.set(master.frameworkEntries().reduce((n, f) => n + [...f.tasks.values()].filter((t) => !isTerminal(t.state)).length, 0));
+      this.set(master.frameworkEntries().reduce((n, f) => n + [...f.tasks.values()].filter((t) => !isTerminalState(t.state)).length, 0));
     },
   });
   new Gauge({

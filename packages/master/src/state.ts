@@ -10,8 +10,9 @@ import {
   type Json,
   type JsonObject,
   type MasterStateJson,
+  isTerminalState,
 } from '@ippc/scheduler';
-import { isTerminal, type AgentEntry, type FrameworkEntry, type Master } from './master.js';
+import { type AgentEntry, type FrameworkEntry, type Master } from './master.js';
 
 // `GET /master/state` in the Mesos JSON model (src/master/readonly_handler.cpp): the top-level
 // keys, `slaves[]` and `frameworks[]` with their tasks, unreachable and completed tasks and
@@ -51,7 +52,7 @@ function agentJson(master: Master, a: AgentEntry): JsonObject {
 
 function frameworkJson(master: Master, f: FrameworkEntry): JsonObject {
   const tasks = [...f.tasks.values()];
-  const used = unallocateResources(sum(tasks.filter((t) => !isTerminal(t.state)).map((t) => t.resources ?? [])));
+  const used = unallocateResources(sum(tasks.filter((t) => !isTerminalState(t.state)).map((t) => t.resources ?? [])));
   const offers = [...f.offers].map((id) => master.offers.get(id)).filter((o) => o !== undefined);
   const offered = unallocateResources(sum(offers.map((o) => o.offer.resources ?? [])));
   const role = f.info.roles?.[0] ?? f.info.role ?? '*';

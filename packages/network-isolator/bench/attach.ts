@@ -21,7 +21,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ContainerInfo_Type, type ExecutorInfo } from '@ippc/proto';
 import { createNetworkIsolator } from '../src/index.js';
-import { silentLogger, type ContainerConfig } from '@ippc/core';
+import { silentLogger, summarize as stats, type ContainerConfig, type SampleStats } from '@ippc/core';
 import { createScratch, sh, type ContainerProcess } from '../src/testing/scratch.js';
 
 const { values } = parseArgs({
@@ -36,21 +36,6 @@ const { values } = parseArgs({
 });
 const RUNS = Math.max(50, Number(values.runs));
 const PARALLEL = Number(values.parallel);
-
-interface Stats {
-  n: number;
-  p50: number;
-  p95: number;
-  mean: number;
-  min: number;
-  max: number;
-}
-
-function stats(xs: number[]): Stats {
-  const s = [...xs].sort((a, b) => a - b);
-  const q = (p: number) => s[Math.min(s.length - 1, Math.ceil(p * s.length) - 1)]!;
-  return { n: s.length, p50: q(0.5), p95: q(0.95), mean: s.reduce((a, b) => a + b, 0) / s.length, min: s[0]!, max: s.at(-1)! };
-}
 
 const ms = (t0: bigint) => Number(process.hrtime.bigint() - t0) / 1e6;
 const f = (x: number) => x.toFixed(1).padStart(7);
@@ -234,7 +219,7 @@ async function inner(dir: string, id: string): Promise<void> {
   const b = stats(rawTimes);
   const sp = stats(spawnTimes);
   const withSpawn = stats(isoTimes.map((t, i) => t + spawnTimes[i]!));
-  const line = (label: string, x: Stats) => `${label.padEnd(34)}${f(x.p50)}${f(x.p95)}${f(x.mean)}${f(x.min)}${f(x.max)}${String(x.n).padStart(6)}`;
+  const line = (label: string, x: SampleStats) => `${label.padEnd(34)}${f(x.p50)}${f(x.p95)}${f(x.mean)}${f(x.min)}${f(x.max)}${String(x.n).padStart(6)}`;
   console.log(`\nnetwork/cni attach vs raw floor — ${type} + host-local, CNI 1.0.0, ${RUNS} runs each, interleaved (ms)`);
   console.log(`${''.padEnd(34)}${'p50'.padStart(7)}${'p95'.padStart(7)}${'mean'.padStart(7)}${'min'.padStart(7)}${'max'.padStart(7)}${'n'.padStart(6)}`);
   console.log(line('isolator prepare+isolate', a));

@@ -22,27 +22,12 @@ import {
   type TaskStatus,
 } from '@ippc/proto';
 import { SchedulerError } from './errors.js';
+import { isTerminalState } from './task.js';
 import { pickResources } from './resources.js';
 
 const { SchedulerClient, Call, Call_Type, Event_Type } = schedulerv1;
 type Call = schedulerv1.Call;
 type Event = schedulerv1.Event;
-
-/** Terminal task states (Mesos's `protobuf::isTerminalState`). */
-export const TERMINAL_STATES: ReadonlySet<TaskState> = new Set([
-  TaskState.TASK_FINISHED,
-  TaskState.TASK_FAILED,
-  TaskState.TASK_KILLED,
-  TaskState.TASK_ERROR,
-  TaskState.TASK_LOST,
-  TaskState.TASK_DROPPED,
-  TaskState.TASK_GONE,
-  TaskState.TASK_GONE_BY_OPERATOR,
-]);
-
-export function isTerminalState(state: TaskState | undefined): boolean {
-  return state !== undefined && TERMINAL_STATES.has(state);
-}
 
 /** What a framework tells the master about itself (Mesos's FrameworkInfo, with friendlier defaults). */
 export interface FrameworkOptions {

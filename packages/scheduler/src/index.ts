@@ -21,3 +21,4 @@ export * from './errors.js';
 export * from './json-model.js';
 export * from './resources.js';
 export * from './state.js';
+export * from './task.js';

@@ -6,10 +6,9 @@
 // ippc's CNI plugins. Structured JSON logs on standard error. SIGTERM/SIGINT stop the agent and
 // leave its tasks running (a restarted agent recovers them); SIGUSR1 kills its tasks first (Mesos:
 // the agent shuts down for good).
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command, Option } from 'commander';
-import { createLogger, createMetricsRegistry, type AuthConfig } from '@ippc/core';
+import { authFromFlags, createLogger, createMetricsRegistry, type AuthConfig } from '@ippc/core';
 import { parseDuration } from '@ippc/scheduler';
 import { parseNetworkSubnets, type DefaultNetworkName } from '../cni-networks.js';
 import { flagBool, parseDefaultContainerDns } from '../cni-options.js';
@@ -100,10 +99,9 @@ function fail(message: string): never {
 }
 
 function auth(): AuthConfig {
-  if (o.no_auth === true) return { disabled: true };
-  const token = o.token_file ? readFileSync(String(o.token_file), 'utf8').trim() : process.env.IPPC_TOKEN;
-  if (!token) fail('no shared secret: pass --token_file=PATH or set IPPC_TOKEN (or --no_auth for local play)');
-  return { token };
+  const config = authFromFlags({ ...(o.token_file ? { tokenFile: String(o.token_file) } : {}), noAuth: o.no_auth === true });
+  if (!config) fail('no shared secret: pass --token_file=PATH or set IPPC_TOKEN (or --no_auth for local play)');
+  return config;
 }
 
 /** What the node daemons and installers are asked to do, from the flags. */

@@ -49,6 +49,12 @@ describe('ippc-isolation CNI plugin (chained after bridge + host-local)', () => 
     const c3 = await emu.addContainer('a2', 'c3', ['web']);
     await emu.settle();
     const c1 = emu.containers.get('c1')!;
+    // No IPv6 address of the path may be tentative (DAD), or forwarded IPv6 is dropped for a second
+    // or two: the agents' uplinks and the containers are made without DAD.
+    for (const ns of ['a1', 'a2', c1.ns, c2.ns, c3.ns]) {
+      assert.equal((await emu.scratch.exec(ns, 'ip', ['-6', '-o', 'addr', 'show', 'tentative'])).stdout.trim(), '', `no tentative IPv6 address in ${ns}`);
+    }
+    for (const a of ['a1', 'a2']) assert.equal((await emu.scratch.exec(a, 'cat', ['/proc/sys/net/ipv6/conf/isoc0/accept_dad'])).stdout.trim(), '0', `no DAD on ${a}'s uplink`);
     const got = await Promise.all([
       tcpConnect(emu.scratch, c3.ns, c1.address, 80),
       tcpConnect(emu.scratch, c3.ns, c1.address6!, 80),

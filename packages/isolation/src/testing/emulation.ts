@@ -119,6 +119,24 @@ export function agentRequest(socket: string, method: string, path: string): Prom
   });
 }
 
+// IPv6 duplicate address detection off in every scratch namespace, for the devices made after
+// this runs. While an address is tentative the kernel neither uses nor answers for it; worse, a
+// router whose link-local address is tentative sends no neighbour solicitation for a packet it
+// forwards (it needs a usable link-local source), so forwarded IPv6 is dropped for the first
+// second or two of a link's life: the flaky timeouts of the cross-agent IPv6 probes.
+const NO_DAD = 'sysctl -qw net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0';
+
+/** Waits (at most 5 s) until no IPv6 address in the namespace is tentative; throws with the listing if one stays. */
+export async function waitForNoTentative(scratch: Scratch, ns: string, timeoutMs = 5_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const res = await scratch.exec(ns, 'ip', ['-6', '-o', 'addr', 'show', 'tentative']);
+    if (res.code === 0 && res.stdout.trim() === '') return;
+    if (Date.now() > deadline) throw new Error(`IPv6 addresses in ${scratch.ns(ns)} still tentative after ${timeoutMs} ms: ${res.stdout.trim() || res.stderr.trim()}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
 export async function createEmulation(options: EmulationOptions = {}): Promise<Emulation> {
   const n = options.agents ?? 3;
   const dual = options.dualStack ?? false;
@@ -140,13 +158,15 @@ export async function createEmulation(options: EmulationOptions = {}): Promise<E
     const plugin = installIsolationPlugin({ dir: pluginDir, flavor: options.pluginFlavor });
 
     await scratch.addNs('net');
-    await scratch.sh('net', `ip link add ${TEST_BRIDGE}0 type bridge && ip link set ${TEST_BRIDGE}0 up`);
+    await scratch.sh('net', `${NO_DAD}\nip link add ${TEST_BRIDGE}0 type bridge && ip link set ${TEST_BRIDGE}0 up`);
     const agents: EmulatedAgent[] = [];
     for (let i = 1; i <= n; i++) {
       const id = `a${i}`;
       const dir = join(scratch.dir, id);
       await mkdir(join(dir, 'ipam'), { recursive: true });
       await scratch.addNs(id);
+      // Before the link exists: a device takes the namespace's `default` settings when it is made.
+      await scratch.sh(id, NO_DAD);
       await scratch.sh(undefined, `ip link add isoa${i} netns ${scratch.ns('net')} type veth peer name isoc0 netns ${scratch.ns(id)}`);
       await scratch.sh('net', `ip link set isoa${i} master ${TEST_BRIDGE}0 up`);
       const nodeAddress = `${TEST_NET}.0.${10 + i}`;
@@ -154,7 +174,7 @@ export async function createEmulation(options: EmulationOptions = {}): Promise<E
       await scratch.sh(
         id,
         [
-          'sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1 net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0',
+          'sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1 net.ipv6.conf.isoc0.accept_dad=0',
           `ip addr add ${nodeAddress}/24 dev isoc0`,
           nodeAddress6 ? `ip addr add ${nodeAddress6}/64 dev isoc0 nodad` : 'true',
           'ip link set isoc0 up',
@@ -263,6 +283,7 @@ export async function createEmulation(options: EmulationOptions = {}): Promise<E
       };
       agents.push(agent);
     }
+    if (dual) for (const a of agents) await waitForNoTentative(scratch, a.ns);
     await Promise.all(agents.map((a) => a.startDaemon()));
 
     const emulation: Emulation = {
@@ -282,7 +303,7 @@ export async function createEmulation(options: EmulationOptions = {}): Promise<E
         if (!agent) throw new Error(`no agent ${agentId}`);
         const ns = `${agentId}-${name}`;
         await scratch.addNs(ns);
-        if (dual) await scratch.sh(ns, 'sysctl -qw net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0');
+        if (dual) await scratch.sh(ns, NO_DAD);
         const call = { containerId: `ctr-${name}`, netns: scratch.nsPath(ns), ifName: 'eth0', networkInfo: { name: 'isonet', ...(groups.length > 0 ? { groups } : {}) } };
         let result: Record<string, unknown>;
         try {
@@ -294,6 +315,10 @@ export async function createEmulation(options: EmulationOptions = {}): Promise<E
           throw err;
         }
         const ips = (result.ips as { address: string }[]).map((ip) => ip.address.split('/')[0]!);
+        if (dual) {
+          await waitForNoTentative(scratch, ns);
+          await waitForNoTentative(scratch, agent.ns);
+        }
         const container: EmulatedContainer = {
           name,
           ns,

@@ -1,9 +1,8 @@
 #!/usr/bin/env -S node --import tsx
 // ippc-master: the master process. Mesos-like flags (`--port=5050`, `--agent_ping_timeout=15secs`);
 // structured JSON logs on standard error.
-import { readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
-import { createLogger, type AuthConfig } from '@ippc/core';
+import { authFromFlags, createLogger, type AuthConfig } from '@ippc/core';
 import { parseDuration } from '@ippc/scheduler';
 import { startMaster } from '../server.js';
 import { IPPC_VERSION } from '../state.js';
@@ -40,10 +39,9 @@ function fail(message: string): never {
 }
 
 function auth(): AuthConfig {
-  if (o.no_auth === true) return { disabled: true };
-  const token = o.token_file ? readFileSync(String(o.token_file), 'utf8').trim() : process.env.IPPC_TOKEN;
-  if (!token) fail('no shared secret: pass --token_file=PATH or set IPPC_TOKEN (or --no_auth for local play)');
-  return { token };
+  const config = authFromFlags({ ...(o.token_file ? { tokenFile: String(o.token_file) } : {}), noAuth: o.no_auth === true });
+  if (!config) fail('no shared secret: pass --token_file=PATH or set IPPC_TOKEN (or --no_auth for local play)');
+  return config;
 }
 
 try {

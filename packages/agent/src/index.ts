@@ -18,8 +18,14 @@
  */
 export * from './agent.js';
 export * from './checkpoint.js';
+export * from './cni-networks.js';
+export * from './cni-options.js';
+export * from './docker-options.js';
 export * from './errors.js';
+export * from './flags.js';
 export * from './modules.js';
+export * from './node-services.js';
 export * from './server.js';
 export * from './state.js';
+export * from './statistics.js';
 export * from './status-update-manager.js';

@@ -3,6 +3,7 @@ import { TaskState } from '@ippc/proto';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { Agent, type AgentOptions } from './agent.js';
 import { agentState } from './state.js';
+import { createUsageCache, statisticsJson, type ContainerUsage } from './statistics.js';
 
 export interface StartAgentOptions extends Omit<AgentOptions, 'port' | 'log'> {
   /** HTTP port (`/state`, `/health`, `/metrics`). Default 5051 (Mesos); 0 picks a free one. */
@@ -10,6 +11,10 @@ export interface StartAgentOptions extends Omit<AgentOptions, 'port' | 'log'> {
   /** Address the HTTP endpoints listen on. Default: `ip`. */
   bindIp?: string;
   log?: Logger;
+  /** Registry served on `/metrics` (e.g. one the node daemons already write to). Default: a new one. */
+  metrics?: Registry;
+  /** Extra fields of `/health` (e.g. the node daemons' state). */
+  health?: () => Record<string, unknown>;
 }
 
 export interface StartedAgent {
@@ -22,29 +27,7 @@ export interface StartedAgent {
   close(options?: { killTasks?: boolean }): Promise<void>;
 }
 
-interface Usage {
-  executorId: string;
-  executorName: string;
-  frameworkId: string;
-  source: string;
-  containerId: string;
-  taskId: string;
-  usage: NetworkUsage;
-}
-
-async function usages(agent: Agent): Promise<Usage[]> {
-  const out: Usage[] = [];
-  for (const f of agent.frameworks.values()) {
-    for (const e of f.executors.values()) {
-      if (e.state !== 'running' || !e.containerizer.usage) continue;
-      const usage = await e.containerizer.usage(e.containerId).catch(() => undefined);
-      if (usage) out.push({ executorId: e.id, executorName: e.info.name ?? '', frameworkId: f.id, source: e.info.source ?? '', containerId: e.containerId, taskId: [...e.tasks.keys()][0] ?? '', usage });
-    }
-  }
-  return out;
-}
-
-function registerMetrics(registry: Registry, agent: Agent): void {
+function registerMetrics(registry: Registry, agent: Agent, usages: () => Promise<ContainerUsage[]>): void {
   new Gauge({
     name: 'ippc_agent_registered',
     help: '1 while the agent is registered with the master',
@@ -113,12 +96,16 @@ function registerMetrics(registry: Registry, agent: Agent): void {
   for (const [field, name] of fields) {
     new Gauge({
       name: `ippc_agent_container_${name}`,
-      help: `Per-container network counter ${name} (containers with a network of their own)`,
-      labelNames: ['container_id', 'task_id', 'framework_id'],
+      help: `Network counter ${name} of each running container with a network of its own, per interface (network: the CNI network; empty when the containerizer gives only a total)`,
+      labelNames: ['container_id', 'task_id', 'framework_id', 'network', 'interface'],
       registers: [registry],
       async collect() {
         this.reset();
-        for (const u of await usages(agent)) this.set({ container_id: u.containerId, task_id: u.taskId, framework_id: u.frameworkId }, u.usage[field]);
+        for (const u of await usages()) {
+          const base = { container_id: u.containerId, task_id: u.taskId, framework_id: u.frameworkId };
+          if (u.usage.interfaces) for (const i of u.usage.interfaces) this.set({ ...base, network: i.network, interface: i.ifName }, i[field as keyof typeof i] as number);
+          else this.set({ ...base, network: '', interface: '' }, u.usage[field] as number);
+        }
       },
     });
   }
@@ -130,27 +117,21 @@ function registerMetrics(registry: Registry, agent: Agent): void {
  */
 export async function startAgent(options: StartAgentOptions): Promise<StartedAgent> {
   const log = options.log ?? createLogger({ component: 'agent' });
-  const metrics = createMetricsRegistry('agent');
+  const metrics = options.metrics ?? createMetricsRegistry('agent');
   // The HTTP server starts first (its port goes into the agent's pid); the agent is filled in next.
-  const holder: { agent?: Agent } = {};
-  const state = () => agentState(holder.agent!);
+  const holder: { agent?: Agent; usage?: ReturnType<typeof createUsageCache> } = {};
+  const usages = () => holder.usage?.get() ?? Promise.resolve([]);
+  const state = async () => {
+    const byContainer = new Map((await usages()).map((u) => [u.containerId, statisticsJson(u.usage)]));
+    return agentState(holder.agent!, byContainer);
+  };
   const statistics = async () =>
-    (await usages(holder.agent!)).map((u) => ({
+    (await usages()).map((u) => ({
       executor_id: u.executorId,
       executor_name: u.executorName,
       framework_id: u.frameworkId,
       source: u.source,
-      statistics: {
-        timestamp: Date.now() / 1000,
-        net_rx_bytes: u.usage.rxBytes,
-        net_rx_packets: u.usage.rxPackets,
-        net_rx_errors: u.usage.rxErrors,
-        net_rx_dropped: u.usage.rxDropped,
-        net_tx_bytes: u.usage.txBytes,
-        net_tx_packets: u.usage.txPackets,
-        net_tx_errors: u.usage.txErrors,
-        net_tx_dropped: u.usage.txDropped,
-      },
+      statistics: statisticsJson(u.usage),
     }));
   const http = await startHttpServer(options.bindIp ?? options.ip, options.port ?? 5051, {
     metrics,
@@ -162,11 +143,12 @@ export async function startAgent(options: StartAgentOptions): Promise<StartedAge
       '/monitor/statistics': statistics,
       '/monitor/statistics.json': statistics,
     },
-    health: () => ({ status: 'ok', id: holder.agent?.id ?? '', registered: holder.agent?.registered ?? false }),
+    health: () => ({ status: 'ok', id: holder.agent?.id ?? '', registered: holder.agent?.registered ?? false, ...(options.health?.() ?? {}) }),
   });
   const agent = new Agent({ ...options, port: http.port, log });
   holder.agent = agent;
-  registerMetrics(metrics, agent);
+  holder.usage = createUsageCache(agent);
+  registerMetrics(metrics, agent, usages);
   try {
     await agent.start();
   } catch (err) {

@@ -10,6 +10,7 @@ import {
   type Json,
 } from '@ippc/scheduler';
 import type { Agent, ExecutorRecord, FrameworkRecord } from './agent.js';
+import type { StatisticsJson } from './statistics.js';
 
 // `GET /state` (also `/slave(1)/state`) of the agent in the Mesos JSON model (src/slave/http.cpp):
 // frameworks[].executors[] with `id`, `name`, `source`, `container` (the ContainerID value),
@@ -21,7 +22,7 @@ import type { Agent, ExecutorRecord, FrameworkRecord } from './agent.js';
 // as Mesos's agent lists its executors' terminated tasks.
 const TERMINAL_STATES = new Set(['TASK_FINISHED', 'TASK_FAILED', 'TASK_KILLED', 'TASK_ERROR', 'TASK_LOST', 'TASK_DROPPED', 'TASK_GONE', 'TASK_GONE_BY_OPERATOR']);
 
-function executorJson(e: ExecutorRecord): ExecutorJson {
+function executorJson(e: ExecutorRecord, statistics?: StatisticsJson): ExecutorJson {
   const all = [...e.tasks.values()].map((t) => t.task);
   const tasks = all.filter((t) => !TERMINAL_STATES.has(taskStateToJSON(t.state ?? 6)));
   const terminated = all.filter((t) => TERMINAL_STATES.has(taskStateToJSON(t.state ?? 6)));
@@ -38,10 +39,13 @@ function executorJson(e: ExecutorRecord): ExecutorJson {
     tasks: tasks.map(taskJson),
     queued_tasks: [],
     completed_tasks: [...terminated, ...e.completedTasks].map(taskJson),
+    // Not in Mesos's agent state (Mesos serves it on /monitor/statistics only): the container's
+    // ResourceStatistics net_* counters beside the executor that owns it.
+    ...(statistics ? { statistics } : {}),
   };
 }
 
-function frameworkJson(f: FrameworkRecord): AgentStateJson['frameworks'][number] {
+function frameworkJson(f: FrameworkRecord, stats?: ReadonlyMap<string, StatisticsJson>): AgentStateJson['frameworks'][number] {
   return {
     id: f.id,
     name: f.info.name ?? '',
@@ -51,12 +55,13 @@ function frameworkJson(f: FrameworkRecord): AgentStateJson['frameworks'][number]
     hostname: f.info.hostname ?? '',
     ...(f.info.roles?.length ? { roles: [...f.info.roles] } : { role: f.info.role ?? '*' }),
     capabilities: (f.info.capabilities ?? []).filter((c) => c.type !== undefined).map((c) => frameworkInfo_Capability_TypeToJSON(c.type!)),
-    executors: [...f.executors.values()].map(executorJson),
-    completed_executors: f.completedExecutors.map(executorJson),
+    executors: [...f.executors.values()].map((e) => executorJson(e, stats?.get(e.containerId))),
+    completed_executors: f.completedExecutors.map((e) => executorJson(e)),
   };
 }
 
-export function agentState(agent: Agent): AgentStateJson {
+/** The agent's `/state`; `statistics` (by container id) adds each running executor's network counters. */
+export function agentState(agent: Agent, statistics?: ReadonlyMap<string, StatisticsJson>): AgentStateJson {
   const resources = agent.info.resources ?? [];
   return {
     version: '0.1.0',
@@ -73,7 +78,7 @@ export function agentState(agent: Agent): AgentStateJson {
     attributes: attributesJson(agent.info.attributes ?? []),
     master_hostname: agent.options.master.split(':')[0] ?? '',
     flags: agent.options.flags ?? {},
-    frameworks: [...agent.frameworks.values()].map(frameworkJson),
-    completed_frameworks: agent.completedFrameworks.map(frameworkJson),
+    frameworks: [...agent.frameworks.values()].map((f) => frameworkJson(f, statistics)),
+    completed_frameworks: agent.completedFrameworks.map((f) => frameworkJson(f)),
   };
 }

@@ -79,7 +79,7 @@ export interface KnownContainer {
   containerizer: string;
 }
 
-/** Rates and counters of a container's network interfaces (Mesos: `net_rx_bytes`, ...). */
+/** Counters of a container's network interfaces, summed (Mesos: `net_rx_bytes`, ...). */
 export interface NetworkUsage {
   rxBytes: number;
   rxPackets: number;
@@ -89,6 +89,20 @@ export interface NetworkUsage {
   txPackets: number;
   txErrors: number;
   txDropped: number;
+  /**
+   * The same counters per interface, when the containerizer knows them (the network/cni isolator
+   * gives one entry per CNI network: `eth0` on the first named network, ...). The sums above are
+   * over these entries.
+   */
+  interfaces?: InterfaceUsage[];
+}
+
+/** One interface's counters, and the network it is attached to. */
+export interface InterfaceUsage extends Omit<NetworkUsage, 'interfaces'> {
+  /** Interface inside the container, e.g. `eth0`. */
+  ifName: string;
+  /** The network's name (a CNI network, or a Docker network mode). */
+  network: string;
 }
 
 export interface Containerizer {

@@ -11,6 +11,7 @@
  * throw new IppcError('IPAM_POOL_EXHAUSTED', status.RESOURCE_EXHAUSTED, 'pool blue has no free address');
  * ```
  */
+export * from './cni-forwarder.js';
 export * from './containerizer.js';
 export * from './errors.js';
 export * from './grpc.js';

@@ -10,7 +10,7 @@
 // address of it is ever configured anywhere.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
-import { cpus, loadavg } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -203,7 +203,7 @@ function machineLoad(): string {
 }
 
 async function main(): Promise<void> {
-  const tmp = mkdtempSync('/tmp/ipam-bench-');
+  const tmp = mkdtempSync(join(tmpdir(), 'ipam-bench-'));
   const procs: ChildProcess[] = [];
   let etcd: TestEtcd | undefined;
   let server: ServerProcess | undefined;

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { createIpamClient } from './client.js';
@@ -26,7 +27,7 @@ describe('crash safety: kill -9 during a 64-client allocation storm', () => {
   let tmp: string;
   let etcd: TestEtcd;
   before(async () => {
-    tmp = mkdtempSync('/tmp/ipam-');
+    tmp = mkdtempSync(join(tmpdir(), 'ipam-'));
     etcd = await startEtcd();
   });
   after(async () => {

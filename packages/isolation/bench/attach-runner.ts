@@ -7,15 +7,25 @@ import { request } from 'node:http';
 
 interface Job {
   n: number;
+  /** Folders with Debian's plugins (bridge, host-local). */
   cniPath: string[];
+  /** Folders holding the `ippc-isolation` executable, by flavour; each put first on CNI_PATH for its variant. */
+  pluginDirs: { native: string; sh: string };
   base: { cniVersion: string; name: string; plugins: Record<string, unknown>[] };
   chain: { cniVersion: string; name: string; plugins: Record<string, unknown>[] };
   nsPrefix: string;
+  /** First two octets of the test /16 (resources.ts). */
+  net: string;
   socket: string;
   groups: string[];
-  /** A compiled forwarder to time as a what-if (GET /status like the curl line), if any. */
-  nativeForwarder?: string;
+  /**
+   * A what-if: a small C program that execs a plugin with posix_spawn and times it, the way a Go
+   * runtime (libcni) would exec it, without Node's own exec cost. Undefined without `cc`.
+   */
+  cSpawner?: string;
 }
+
+type Variant = 'base' | 'native' | 'sh' | 'nativeC';
 
 const job = JSON.parse(await readFile(process.argv[2]!, 'utf8')) as Job;
 
@@ -34,9 +44,9 @@ function exec(file: string, env: Record<string, string>, input: string, args: st
   });
 }
 
-async function find(type: string): Promise<string> {
+async function find(type: string, dirs: string[]): Promise<string> {
   const { access, constants } = await import('node:fs/promises');
-  for (const dir of job.cniPath) {
+  for (const dir of dirs) {
     try {
       await access(`${dir}/${type}`, constants.X_OK);
       return `${dir}/${type}`;
@@ -47,21 +57,39 @@ async function find(type: string): Promise<string> {
   throw new Error(`no plugin ${type}`);
 }
 
+const cniPaths: Record<Variant, string[]> = { base: job.cniPath, native: [job.pluginDirs.native, ...job.cniPath], sh: [job.pluginDirs.sh, ...job.cniPath], nativeC: [job.pluginDirs.native, ...job.cniPath] };
+const variants: Variant[] = job.cSpawner ? ['base', 'native', 'sh', 'nativeC'] : ['base', 'native', 'sh'];
 const paths = new Map<string, string>();
-for (const conf of [job.base, job.chain]) for (const p of conf.plugins) paths.set(String(p.type), await find(String(p.type)));
+for (const v of variants) {
+  const conf = v === 'base' ? job.base : job.chain;
+  for (const p of conf.plugins) paths.set(`${v}/${String(p.type)}`, await find(String(p.type), cniPaths[v]));
+}
 
 /** Runs a conflist like libcni; returns the wall time of the whole chain. */
-async function chain(conf: Job['base'], command: 'ADD' | 'DEL', containerId: string, netns: string, prev?: unknown): Promise<{ ms: number; result?: unknown }> {
+async function chain(variant: Variant, command: 'ADD' | 'DEL', containerId: string, netns: string, prev?: unknown): Promise<{ ms: number; isolationMs: number; result?: unknown }> {
+  const conf = variant === 'base' ? job.base : job.chain;
   const plugins = command === 'ADD' ? conf.plugins : [...conf.plugins].reverse();
   let result: unknown = command === 'DEL' ? prev : undefined;
   const started = performance.now();
+  let isolationMs = 0;
   for (const plugin of plugins) {
     const config = { ...plugin, cniVersion: conf.cniVersion, name: conf.name, args: { 'org.apache.mesos': { network_info: { name: conf.name, groups: job.groups } } }, ...(result ? { prevResult: result } : {}) };
-    const res = await exec(paths.get(String(plugin.type))!, { CNI_COMMAND: command, CNI_CONTAINERID: containerId, CNI_NETNS: netns, CNI_IFNAME: 'eth0', CNI_PATH: job.cniPath.join(':') }, JSON.stringify(config));
+    const path = paths.get(`${variant}/${String(plugin.type)}`)!;
+    const env = { CNI_COMMAND: command, CNI_CONTAINERID: containerId, CNI_NETNS: netns, CNI_IFNAME: 'eth0', CNI_PATH: cniPaths[variant].join(':') };
+    const res = variant === 'nativeC' && plugin.type === 'ippc-isolation' ? await execViaC(path, env, JSON.stringify(config)) : await exec(path, env, JSON.stringify(config));
     if (res.code !== 0) throw new Error(`${String(plugin.type)} ${command} failed: ${res.stdout} ${res.stderr}`);
+    if (plugin.type === 'ippc-isolation') isolationMs = res.ms;
     if (command === 'ADD') result = JSON.parse(res.stdout);
   }
-  return { ms: performance.now() - started, result };
+  return { ms: performance.now() - started, isolationMs, result };
+}
+
+/** Execs a plugin through the C spawner; `ms` is the spawner's own measurement of the plugin. */
+async function execViaC(file: string, env: Record<string, string>, input: string): Promise<{ code: number | null; stdout: string; stderr: string; ms: number }> {
+  const res = await exec(job.cSpawner!, env, input, [file]);
+  const m = /ms=([\d.]+)/.exec(res.stderr);
+  if (!m) throw new Error(`C spawner: ${res.stderr}`);
+  return { ...res, ms: Number(m[1]) };
 }
 
 function post(path: string, headers: Record<string, string>, body: string): Promise<{ status: number; ms: number; body: string }> {
@@ -84,47 +112,96 @@ async function netns(name: string, op: 'add' | 'del'): Promise<void> {
   });
 }
 
-const out = { nativeExec: [] as number[], baseAdd: [] as number[], chainAdd: [] as number[], baseDel: [] as number[], chainDel: [] as number[], direct: [] as number[], versionExec: [] as number[], curlExec: [] as number[], trueExec: [] as number[] };
-const made: { name: string; conf: Job['base']; id: string; result: unknown; kind: 'base' | 'chain' }[] = [];
+const out = {
+  baseAdd: [] as number[],
+  chainAdd: [] as number[],
+  shAdd: [] as number[],
+  baseDel: [] as number[],
+  chainDel: [] as number[],
+  shDel: [] as number[],
+  direct: [] as number[],
+  directDel: [] as number[],
+  /** The ippc-isolation exec alone, inside the chain ADDs (native, sh). */
+  nativeInChain: [] as number[],
+  shInChain: [] as number[],
+  /** The same native ADD exec'd by the C spawner (what-if: a runtime with a cheap exec). */
+  nativeCInChain: [] as number[],
+  nativeCAdd: [] as number[],
+  /** The daemon's own time per ADD (its ippc_isolation_cni_seconds histogram), during the chain ADDs. */
+  daemonAddMeanMs: [] as number[],
+  versionExec: [] as number[],
+  shVersionExec: [] as number[],
+  curlExec: [] as number[],
+  trueExec: [] as number[],
+};
+const addTimes: Record<Variant, number[]> = { base: out.baseAdd, native: out.chainAdd, sh: out.shAdd, nativeC: out.nativeCAdd };
+const nativeCDel: number[] = [];
+const delTimes: Record<Variant, number[]> = { base: out.baseDel, native: out.chainDel, sh: out.shDel, nativeC: nativeCDel };
+const made: { name: string; variant: Variant; id: string; result: unknown }[] = [];
+
+/** Sum and count of the daemon's ADD handling time so far. */
+async function daemonAddSeconds(): Promise<{ sum: number; count: number }> {
+  const text = await new Promise<string>((resolve, reject) => {
+    const req = request({ socketPath: job.socket, method: 'GET', path: '/metrics', agent: false }, (res) => {
+      let t = '';
+      res.on('data', (d: Buffer) => (t += d.toString()));
+      res.on('end', () => resolve(t));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+  const value = (kind: string) => Number(text.split('\n').find((l) => l.startsWith(`ippc_isolation_cni_seconds_${kind}{`) && l.includes('command="ADD"'))?.split(' ').pop() ?? 0);
+  return { sum: value('sum'), count: value('count') };
+}
+
 try {
+  const before = await daemonAddSeconds();
   for (let i = 0; i < job.n; i++) {
-    // Alternate which variant goes first, so drift in machine load hits both alike.
-    const order: ('base' | 'chain')[] = i % 2 === 0 ? ['base', 'chain'] : ['chain', 'base'];
-    for (const kind of order) {
-      const name = `${job.nsPrefix}-${kind}${i}`;
+    // Rotate which variant goes first, so drift in machine load hits all alike.
+    const k = i % variants.length;
+    const order = [...variants.slice(k), ...variants.slice(0, k)];
+    for (const variant of order) {
+      const name = `${job.nsPrefix}-${variant}${i}`;
       await netns(name, 'add');
-      const conf = kind === 'base' ? job.base : job.chain;
-      const id = `bench-${kind}-${i}`;
-      const r = await chain(conf, 'ADD', id, `/run/netns/${name}`);
-      (kind === 'base' ? out.baseAdd : out.chainAdd).push(r.ms);
-      made.push({ name, conf, id, result: r.result, kind });
+      const id = `bench-${variant}-${i}`;
+      const r = await chain(variant, 'ADD', id, `/run/netns/${name}`);
+      addTimes[variant].push(r.ms);
+      if (variant === 'native') out.nativeInChain.push(r.isolationMs);
+      if (variant === 'sh') out.shInChain.push(r.isolationMs);
+      if (variant === 'nativeC') out.nativeCInChain.push(r.isolationMs);
+      made.push({ name, variant, id, result: r.result });
     }
   }
+  const after = await daemonAddSeconds();
+  out.daemonAddMeanMs.push(((after.sum - before.sum) / Math.max(1, after.count - before.count)) * 1000);
   // The daemon alone: the same ADD the forwarder would send, without the two execs.
   const plugin = job.chain.plugins[job.chain.plugins.length - 1]!;
   for (let i = 0; i < job.n; i++) {
-    const prevResult = { cniVersion: '1.0.0', ips: [{ address: `10.240.99.${i + 1}/24` }] };
+    const prevResult = { cniVersion: '1.0.0', ips: [{ address: `${job.net}.99.${i + 1}/24` }] };
     const body = JSON.stringify({ ...plugin, cniVersion: '1.0.0', name: job.chain.name, args: { 'org.apache.mesos': { network_info: { groups: job.groups } } }, prevResult });
     const headers = { 'x-cni-containerid': `bench-direct-${i}`, 'x-cni-ifname': 'eth0', 'x-cni-netns': '/run/netns/none' };
     const add = await post('/cni', { ...headers, 'x-cni-command': 'ADD' }, body);
     if (add.status !== 200) throw new Error(`direct ADD: ${add.body}`);
     out.direct.push(add.ms);
-    await post('/cni', { ...headers, 'x-cni-command': 'DEL' }, body);
+    const del = await post('/cni', { ...headers, 'x-cni-command': 'DEL' }, body);
+    if (del.status !== 200) throw new Error(`direct DEL: ${del.body}`);
+    out.directDel.push(del.ms);
   }
-  // Exec floors of the forwarder: the shell part alone (VERSION never calls curl), curl alone, /bin/true.
-  const forwarder = paths.get('ippc-isolation')!;
+  // Exec floors: each flavour answering VERSION (no daemon), curl alone, /bin/true.
+  const native = paths.get('native/ippc-isolation')!;
+  const sh = paths.get('sh/ippc-isolation')!;
   for (let i = 0; i < job.n; i++) {
-    out.versionExec.push((await exec(forwarder, { CNI_COMMAND: 'VERSION' }, '{"cniVersion":"1.0.0"}')).ms);
+    out.versionExec.push((await exec(native, { CNI_COMMAND: 'VERSION' }, '{"cniVersion":"1.0.0"}')).ms);
+    out.shVersionExec.push((await exec(sh, { CNI_COMMAND: 'VERSION' }, '{"cniVersion":"1.0.0"}')).ms);
     out.curlExec.push((await exec('curl', {}, '', ['-s', '-o', '/dev/null', '--unix-socket', job.socket, 'http://ippc-isolation/status'])).ms);
     out.trueExec.push((await exec('/bin/true', {}, '')).ms);
-    if (job.nativeForwarder) out.nativeExec.push((await exec(job.nativeForwarder, {}, '', [job.socket])).ms);
   }
 } finally {
   // DEL in reverse, timed per variant, then the namespaces go.
   for (const m of made.reverse()) {
     try {
-      const r = await chain(m.conf, 'DEL', m.id, `/run/netns/${m.name}`, m.result);
-      (m.kind === 'base' ? out.baseDel : out.chainDel).push(r.ms);
+      const r = await chain(m.variant, 'DEL', m.id, `/run/netns/${m.name}`, m.result);
+      delTimes[m.variant].push(r.ms);
     } finally {
       await netns(m.name, 'del');
     }

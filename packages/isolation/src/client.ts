@@ -87,7 +87,13 @@ export interface IsolationClient {
 export function createIsolationClient(options: IsolationClientOptions): IsolationClient {
   const log = options.logger ?? silentLogger();
   const deadlineMs = options.deadlineMs ?? 10_000;
-  const raw = new pb.IsolationClient(options.address, credentials.createInsecure(), clientOptions(options.auth, { 'grpc.keepalive_time_ms': 30_000 }));
+  // Reconnect within 2 s of the service coming back (grpc-js backs off up to 120 s by default): node
+  // daemons hold local changes the service must hear of, and the watch brings the state back.
+  const raw = new pb.IsolationClient(
+    options.address,
+    credentials.createInsecure(),
+    clientOptions(options.auth, { 'grpc.keepalive_time_ms': 30_000, 'grpc.initial_reconnect_backoff_ms': 100, 'grpc.max_reconnect_backoff_ms': 2_000 }),
+  );
 
   type Unary<Req, Res> = (req: Req, metadata: Metadata, opts: { deadline: number }, cb: (err: ServiceError | null, res?: Res) => void) => unknown;
   function call<Req, Res>(method: Unary<Req, Res>, req: Req, deadline = deadlineMs): Promise<Res> {

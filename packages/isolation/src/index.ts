@@ -6,7 +6,7 @@
  *
  * @example
  * ```ts
- * import { createIsolationService, createIsolationClient, createIsolationAgent } from '@ippc/isolation';
+ * import { createIsolationService, createIsolationClient, createIsolationAgent, installIsolationPlugin } from '@ippc/isolation';
  *
  * // The service (one per cluster):
  * const service = await createIsolationService({ auth: { token } });
@@ -16,6 +16,7 @@
  * const client = createIsolationClient({ address: 'isolation:7070', auth: { token } });
  * const agent = createIsolationAgent({ agent: { id: 'agent1', nodeAddresses: ['10.240.0.11'], subnets: ['10.240.1.0/24'] }, client });
  * await agent.start(); // serves the ippc-isolation CNI plugin on /run/ippc/isolation.sock
+ * installIsolationPlugin({ dir: '/opt/cni/bin' }); // the plugin executable (static C forwarder)
  *
  * // An operator rule, effective on every agent:
  * const { revision } = await client.addRule({ from: 'web', to: 'db', ports: ['5432/tcp'] });
@@ -29,13 +30,14 @@ export { createNamespaceProber, PROBE_AGENT_SOURCE, type NamespaceProber, type N
 export { createIsolationCommand, createNetCheckCommand, type EndpointSpec, type IsolationCliOptions, type NetCheckCommandOptions, type NetCheckTarget } from './cli/cli.js';
 export { createIsolationClient, type IsolationClient, type IsolationClientOptions, type WatchHandle, type WatchHandlers } from './client.js';
 export { DEFAULT_AGENT_SOCKET, handleCni, SUPPORTED_CNI_VERSIONS, type CniBackend, type CniRequest, type CniResponse, type IsolationPluginConfig } from './cni/handler.js';
-export { createEnforcer, type ApplyResult, type Enforcer, type EnforcerOptions, type EnforcerView } from './enforcer/enforcer.js';
+export { installIsolationPlugin, type InstallIsolationPluginOptions, type IsolationPluginFlavor } from './cni/plugin.js';
+export { createEnforcer, type ApplyOptions, type ApplyResult, type Enforcer, type EnforcerOptions, type EnforcerView } from './enforcer/enforcer.js';
 export { compileRuleset, renderFull, type CompiledRuleset } from './enforcer/ruleset.js';
 export { createCommandRunner, type CommandResult, type CommandRunner, type CommandRunnerOptions } from './enforcer/runner.js';
 export { cniCodeOf, IsolationError, type IsolationErrorCode } from './errors.js';
 export { canonicalAddress, parseCidr } from './ip.js';
 export * from './model.js';
-export { AGENT_BIN_PATH, CNI_PLUGIN_DIR, CNI_PLUGIN_PATH, SERVER_BIN_PATH } from './paths.js';
+export { AGENT_BIN_PATH, SERVER_BIN_PATH } from './paths.js';
 export { decide, routesFor, type Peer, type Traffic, type Verdict } from './policy.js';
 export { createReuseGuard, type ReuseGuard, type ReuseGuardOptions } from './reuse-guard.js';
 export { createIsolationService, ISOLATION_SERVICE_NAME, type IsolationService, type IsolationServiceOptions } from './service/service.js';

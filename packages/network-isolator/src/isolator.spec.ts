@@ -290,13 +290,26 @@ describe('status, usage, check', () => {
     assert.equal((await stripped.status({ value: 's2' })).networkInfos[1]!.ipAddresses[1]!.ipAddress, 'fd10:220:7::2');
   });
 
-  it('sums the counters of the container interfaces only', async () => {
+  it('sums the counters of the container interfaces only, and gives them per network', async () => {
     const w = await world();
     await w.isolator.prepare(config('u1', [net('blue'), net('green')]));
     await w.isolator.isolate({ value: 'u1' }, 900);
     const c = (n: number) => ({ rxBytes: n, rxPackets: n, rxErrors: 0, rxDropped: 1, txBytes: 2 * n, txPackets: n, txErrors: 0, txDropped: 0 });
     w.host.counters.set('lo', c(1000)).set('eth0', c(10)).set('eth1', c(5));
-    assert.deepEqual(await w.isolator.usage({ value: 'u1' }), { rxBytes: 15, rxPackets: 15, rxErrors: 0, rxDropped: 2, txBytes: 30, txPackets: 15, txErrors: 0, txDropped: 0 });
+    assert.deepEqual(await w.isolator.usage({ value: 'u1' }), {
+      rxBytes: 15,
+      rxPackets: 15,
+      rxErrors: 0,
+      rxDropped: 2,
+      txBytes: 30,
+      txPackets: 15,
+      txErrors: 0,
+      txDropped: 0,
+      interfaces: [
+        { ifName: 'eth0', network: 'blue', ...c(10) },
+        { ifName: 'eth1', network: 'green', ...c(5) },
+      ],
+    });
     assert.equal(await w.isolator.usage({ value: 'unknown' }), undefined);
   });
 

@@ -32,6 +32,13 @@ describe('default network templates', () => {
       if (first.type === 'bridge') assert.equal(first.isGateway, true);
       assert.deepEqual(l.plugins[1]!.raw.capabilities, { portMappings: true });
     }
+    // The ippc-ipam section is the plugin's documented one (host-local's ranges, the daemon socket).
+    for (const l of [lists[0]!, lists[2]!]) {
+      const ipam = l.plugins[0]!.raw.ipam as Record<string, unknown>;
+      assert.deepEqual(Object.keys(ipam).sort(), ['daemonSocket', 'ranges', 'routes', 'type']);
+      assert.equal(ipam.daemonSocket, '/run/ippc/ipam.sock');
+      assert.deepEqual(ipam.ranges, [[{ subnet: l.name === 'ippc-bridge' ? variables.BRIDGE_SUBNET : variables.PTP_SUBNET }]]);
+    }
     const text = (await Promise.all(written.map((p) => readFile(p, 'utf8')))).join('\n');
     assert.ok(!text.includes('${'), 'every variable substituted');
     for (const subnet of Object.values(variables)) assert.ok(text.includes(subnet));

@@ -1,10 +1,12 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { createIpamClient, type IpamClient } from '../client.js';
 import { netnsAdd, netnsDel, run, runPlugin, uniqueName } from '../testing/netns.js';
+import { TEST_BRIDGE, TEST_NET as NET } from '../testing/resources.js';
 import { startServerProcess, type ServerProcess } from '../testing/server-process.js';
 import { CNI_ERROR_CODES } from './cni-handler.js';
 import { createIpamNodeDaemon, type IpamNodeDaemon } from './node-daemon.js';
@@ -15,6 +17,7 @@ import { installIpamPlugin } from './plugin.js';
 // service process over gRPC. Everything runs inside a scratch "host" namespace of our own.
 
 const TOKEN = 'plugin-int-token';
+const esc = (text: string) => text.replace(/\./g, '\\.');
 
 describe('ippc-ipam with the real bridge and ptp plugins in network namespaces', () => {
   let tmp: string;
@@ -39,10 +42,10 @@ describe('ippc-ipam with the real bridge and ptp plugins in network namespaces',
     cniVersion: '1.0.0',
     name: 'ipamnet',
     type: 'bridge',
-    bridge: 'ipambr0',
+    bridge: `${TEST_BRIDGE}0`,
     isGateway: true,
     ipMasq: false,
-    ipam: { type: 'ippc-ipam', daemonSocket: socket, ranges: [[{ subnet: '10.210.40.0/24' }]], routes: [{ dst: '0.0.0.0/0' }], ...ipam },
+    ipam: { type: 'ippc-ipam', daemonSocket: socket, ranges: [[{ subnet: `${NET}.40.0/24` }]], routes: [{ dst: '0.0.0.0/0' }], ...ipam },
     ...over,
   });
 
@@ -65,7 +68,7 @@ describe('ippc-ipam with the real bridge and ptp plugins in network namespaces',
   }
 
   before(async () => {
-    tmp = mkdtempSync('/tmp/ipam-');
+    tmp = mkdtempSync(join(tmpdir(), 'ipam-'));
     server = await startServerProcess(['--data-dir', join(tmp, 'db'), '--http', '', '--cooldown-seconds', '30'], { IPPC_TOKEN: TOKEN });
     ipam = createIpamClient({ address: server.address, auth: { token: TOKEN } });
     socket = join(tmp, 'ipam.sock');
@@ -94,10 +97,10 @@ describe('ippc-ipam with the real bridge and ptp plugins in network namespaces',
     const add = await runPlugin({ plugin: '/usr/lib/cni/bridge', command: 'ADD', containerId: 'br1', netns: c.path, ifName: 'eth0', cniPath, config: bridgeConf(), hostNetns: host });
     assert.equal(add.code, 0, add.stdout + add.stderr);
     const result = JSON.parse(add.stdout) as { ips: Array<{ address: string; gateway: string }>; interfaces: unknown[] };
-    assert.deepEqual(result.ips.map((i) => [i.address, i.gateway]), [['10.210.40.2/24', '10.210.40.1']]);
+    assert.deepEqual(result.ips.map((i) => [i.address, i.gateway]), [[`${NET}.40.2/24`, `${NET}.40.1`]]);
     assert.equal(result.interfaces.length, 3);
-    assert.match(run('ip', ['-n', c.name, '-4', 'addr', 'show', 'eth0']), /inet 10\.210\.40\.2\/24/);
-    assert.ok(await reachable(c.name, '10.210.40.1'), 'container reaches the bridge gateway over its assigned address');
+    assert.match(run('ip', ['-n', c.name, '-4', 'addr', 'show', 'eth0']), new RegExp(`inet ${esc(NET)}\\.40\\.2/24`));
+    assert.ok(await reachable(c.name, `${NET}.40.1`), 'container reaches the bridge gateway over its assigned address');
     const lease = await ipam.getLease({ network: 'ipamnet', containerId: 'br1', ifName: 'eth0' });
     assert.equal(lease.node, 'agent-int');
 
@@ -123,14 +126,14 @@ describe('ippc-ipam with the real bridge and ptp plugins in network namespaces',
 
   it('ptp gets its address from ippc-ipam and reaches the host side', async () => {
     const c = container();
-    const conf = { cniVersion: '0.4.0', name: 'ipamptp', type: 'ptp', ipMasq: false, ipam: { type: 'ippc-ipam', daemonSocket: socket, ranges: [[{ subnet: '10.210.41.0/24' }]] } };
+    const conf = { cniVersion: '0.4.0', name: 'ipamptp', type: 'ptp', ipMasq: false, ipam: { type: 'ippc-ipam', daemonSocket: socket, ranges: [[{ subnet: `${NET}.41.0/24` }]] } };
     const add = await runPlugin({ plugin: '/usr/lib/cni/ptp', command: 'ADD', containerId: 'ptp1', netns: c.path, ifName: 'eth0', cniPath, config: conf, hostNetns: host });
     assert.equal(add.code, 0, add.stdout + add.stderr);
     const result = JSON.parse(add.stdout) as { cniVersion: string; ips: Array<{ version: string; address: string; gateway: string }> };
     assert.equal(result.cniVersion, '0.4.0');
-    assert.deepEqual(result.ips.map((i) => [i.version, i.address, i.gateway]), [['4', '10.210.41.2/24', '10.210.41.1']]);
-    assert.match(run('ip', ['-n', c.name, '-4', 'addr', 'show', 'eth0']), /inet 10\.210\.41\.2\/(24|32)/);
-    assert.ok(await reachable(c.name, '10.210.41.1'), 'container reaches the ptp host side');
+    assert.deepEqual(result.ips.map((i) => [i.version, i.address, i.gateway]), [['4', `${NET}.41.2/24`, `${NET}.41.1`]]);
+    assert.match(run('ip', ['-n', c.name, '-4', 'addr', 'show', 'eth0']), new RegExp(`inet ${esc(NET)}\\.41\\.2/(24|32)`));
+    assert.ok(await reachable(c.name, `${NET}.41.1`), 'container reaches the ptp host side');
     const del = await runPlugin({ plugin: '/usr/lib/cni/ptp', command: 'DEL', containerId: 'ptp1', netns: c.path, ifName: 'eth0', cniPath, config: { ...conf, prevResult: result }, hostNetns: host });
     assert.equal(del.code, 0, del.stdout + del.stderr);
     assert.deepEqual(await ipam.listLeases({ network: 'ipamptp' }), []);
@@ -141,7 +144,7 @@ describe('ippc-ipam with the real bridge and ptp plugins in network namespaces',
     const conf = bridgeConf(
       {
         cniVersion: '0.2.0',
-        args: { 'org.apache.mesos': { network_info: { name: 'ipamnet', ip_addresses: [{ protocol: 'IPv4', ip_address: '10.210.40.77' }], groups: ['web'], labels: { labels: [{ key: 'app', value: 'x' }] } } } },
+        args: { 'org.apache.mesos': { network_info: { name: 'ipamnet', ip_addresses: [{ protocol: 'IPv4', ip_address: `${NET}.40.77` }], groups: ['web'], labels: { labels: [{ key: 'app', value: 'x' }] } } } },
       },
       {},
     );
@@ -149,8 +152,8 @@ describe('ippc-ipam with the real bridge and ptp plugins in network namespaces',
     assert.equal(add.code, 0, add.stdout + add.stderr);
     const result = JSON.parse(add.stdout) as { cniVersion: string; ip4: { ip: string; gateway: string } };
     assert.equal(result.cniVersion, '0.2.0');
-    assert.equal(result.ip4.ip, '10.210.40.77/24');
-    assert.match(run('ip', ['-n', c.name, '-4', 'addr', 'show', 'eth0']), /inet 10\.210\.40\.77\/24/);
+    assert.equal(result.ip4.ip, `${NET}.40.77/24`);
+    assert.match(run('ip', ['-n', c.name, '-4', 'addr', 'show', 'eth0']), new RegExp(`inet ${esc(NET)}\\.40\\.77/24`));
     const lease = await ipam.getLease({ network: 'ipamnet', containerId: 'mesos1', ifName: 'eth0' });
     assert.deepEqual(lease.groups, ['web']);
     // The same address for another container: the plugin's error comes through bridge with our code.
@@ -166,21 +169,21 @@ describe('ippc-ipam with the real bridge and ptp plugins in network namespaces',
     const c = container();
     const add = await runPlugin({ plugin: '/usr/lib/cni/bridge', command: 'ADD', containerId: 'sh1', netns: c.path, ifName: 'eth0', cniPath: `${shDir}:/usr/lib/cni`, config: bridgeConf(), hostNetns: host });
     assert.equal(add.code, 0, add.stdout + add.stderr);
-    assert.match((JSON.parse(add.stdout) as { ips: Array<{ address: string }> }).ips[0]!.address, /^10\.210\.40\.\d+\/24$/);
+    assert.match((JSON.parse(add.stdout) as { ips: Array<{ address: string }> }).ips[0]!.address, new RegExp(`^${esc(NET)}\\.40\\.\\d+/24$`));
     const del = await runPlugin({ plugin: '/usr/lib/cni/bridge', command: 'DEL', containerId: 'sh1', netns: c.path, ifName: 'eth0', cniPath: `${shDir}:/usr/lib/cni`, config: bridgeConf(), hostNetns: host });
     assert.equal(del.code, 0, del.stdout + del.stderr);
   });
 
   it('run alone, the plugin prints CNI errors with distinct codes and exits 1; 11 when the daemon is down', async () => {
     const plugin = join(pluginDir, 'ippc-ipam');
-    const tiny = { cniVersion: '1.0.0', name: 'ipamtiny', ipam: { type: 'ippc-ipam', daemonSocket: socket, ranges: [[{ subnet: '10.210.42.0/30' }]] } };
+    const tiny = { cniVersion: '1.0.0', name: 'ipamtiny', ipam: { type: 'ippc-ipam', daemonSocket: socket, ranges: [[{ subnet: `${NET}.42.0/30` }]] } };
     const ok = await runPlugin({ plugin, command: 'ADD', containerId: 't1', ifName: 'eth0', cniPath, config: tiny });
     assert.equal(ok.code, 0, ok.stdout);
-    assert.deepEqual(JSON.parse(ok.stdout), { cniVersion: '1.0.0', ips: [{ address: '10.210.42.2/30', gateway: '10.210.42.1' }], routes: [], dns: {} });
+    assert.deepEqual(JSON.parse(ok.stdout), { cniVersion: '1.0.0', ips: [{ address: `${NET}.42.2/30`, gateway: `${NET}.42.1` }], routes: [], dns: {} });
     const full = await runPlugin({ plugin, command: 'ADD', containerId: 't2', ifName: 'eth0', cniPath, config: tiny });
     assert.equal(full.code, 1);
     assert.equal((JSON.parse(full.stdout) as { code: number }).code, CNI_ERROR_CODES.POOL_EXHAUSTED);
-    const outside = await runPlugin({ plugin, command: 'ADD', containerId: 't3', ifName: 'eth0', cniPath, config: { ...tiny, runtimeConfig: { ips: ['10.210.43.9'] } } });
+    const outside = await runPlugin({ plugin, command: 'ADD', containerId: 't3', ifName: 'eth0', cniPath, config: { ...tiny, runtimeConfig: { ips: [`${NET}.43.9`] } } });
     assert.equal((JSON.parse(outside.stdout) as { code: number }).code, CNI_ERROR_CODES.ADDRESS_OUTSIDE_POOL);
     const version = await runPlugin({ plugin, command: 'VERSION', cniPath, config: { cniVersion: '0.3.1' } });
     assert.equal((JSON.parse(version.stdout) as { cniVersion: string }).cniVersion, '0.3.1');

@@ -1,62 +1,43 @@
-import { execFileSync } from 'node:child_process';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, renameSync } from 'node:fs';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { IpamError } from '../errors.js';
+import { CNI_FORWARDER_SOURCES, installCniForwarder, type CniForwarderFlavor } from '@ippc/core';
+import { SUPPORTED_CNI_VERSIONS } from './cni-handler.js';
+import { DEFAULT_DAEMON_SOCKET } from './node-daemon.js';
 
-/** The plugin sources shipped with the package. */
-export const PLUGIN_SOURCES = {
-  native: fileURLToPath(new URL('../../cni/ippc-ipam.c', import.meta.url)),
-  sh: fileURLToPath(new URL('../../cni/ippc-ipam.sh', import.meta.url)),
-};
+/** The forwarder sources the plugin is built from (shared by every ippc CNI plugin, in @ippc/core). */
+export const PLUGIN_SOURCES = CNI_FORWARDER_SOURCES;
 
-export type PluginFlavor = 'native' | 'sh';
+export type PluginFlavor = CniForwarderFlavor;
 
 export interface InstallPluginOptions {
   /** The CNI plugin folder to install into (e.g. /opt/cni/bin or a test's temp dir). */
   dir: string;
   /**
-   * 'native': a static C forwarder compiled with `cc` (about 1 ms per exec); 'sh': POSIX sh +
-   * curl (no compiler needed, about 15 ms slower per call). Default 'native' when `cc` works, else 'sh'.
+   * 'native': the static C forwarder compiled with `cc` (about 1 ms per exec); 'sh': POSIX sh +
+   * curl (no compiler needed, 12-15 ms slower per call). Default 'native' when it compiles, else 'sh'.
    */
   flavor?: PluginFlavor;
   /** File name. Default 'ippc-ipam' (the `type` in the CNI config). */
   name?: string;
 }
 
-function hasCompiler(): boolean {
-  try {
-    execFileSync('cc', ['--version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /**
  * Installs the thin `ippc-ipam` executable into a CNI plugin folder (atomically: a runtime may be
- * executing the old one). The logic runs in the node daemon (`createIpamNodeDaemon`).
+ * executing the old one): @ippc/core's CNI forwarder, built to find its socket at
+ * `ipam.daemonSocket` (default /run/ippc/ipam.sock) and call `POST /v1/cni`. The logic runs in
+ * the node daemon (`createIpamNodeDaemon`). Throws `CniForwarderError` (`CNI_FORWARDER_BUILD_FAILED`
+ * when flavor 'native' was asked for and does not compile).
  */
 export function installIpamPlugin(options: InstallPluginOptions): { path: string; flavor: PluginFlavor } {
-  const flavor = options.flavor ?? (hasCompiler() ? 'native' : 'sh');
-  mkdirSync(options.dir, { recursive: true });
-  const path = join(options.dir, options.name ?? 'ippc-ipam');
-  const tmp = `${path}.tmp-${process.pid}`;
-  if (flavor === 'native') {
-    try {
-      execFileSync('cc', ['-O2', '-static', '-o', tmp, PLUGIN_SOURCES.native], { stdio: ['ignore', 'ignore', 'pipe'] });
-    } catch (err) {
-      const stderr = (err as { stderr?: Buffer }).stderr?.toString() ?? '';
-      throw new IpamError('IPAM_BAD_REQUEST', `cannot compile the native ippc-ipam plugin with cc: ${stderr || (err as Error).message}; install gcc or use flavor 'sh'`, {
-        cause: err,
-        output: { stderr },
-      });
-    }
-  } else {
-    if (!existsSync(PLUGIN_SOURCES.sh)) throw new IpamError('IPAM_BAD_REQUEST', `plugin script missing: ${PLUGIN_SOURCES.sh}`);
-    copyFileSync(PLUGIN_SOURCES.sh, tmp);
-  }
-  chmodSync(tmp, 0o755);
-  renameSync(tmp, path);
-  return { path, flavor };
+  return installCniForwarder({
+    dir: options.dir,
+    name: options.name ?? 'ippc-ipam',
+    defaultSocket: DEFAULT_DAEMON_SOCKET,
+    socketKey: 'ipam.daemonSocket',
+    urlPath: '/v1/cni',
+    host: 'ippc-ipam',
+    // VERSION is answered by the executable: the same list the daemon checks against.
+    supportedVersions: SUPPORTED_CNI_VERSIONS,
+    daemon: 'the ippc-ipam node daemon',
+    hint: 'start ippc-ipam-node (or the agent) and retry',
+    flavor: options.flavor,
+  });
 }

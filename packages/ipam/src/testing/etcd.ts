@@ -3,9 +3,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { TEST_ETCD_PORTS } from './resources.js';
 
 // A throwaway etcd (Debian's etcd-server) for tests: ports from the ranges this package may use
-// (client 127.0.0.1:23790-23799, peer 23800-23809), data in a temp dir, killed and removed after.
+// (client 127.0.0.1:23790-23799, peer 23800-23809 unless IPPC_TEST_ETCD_PORTS says otherwise; see
+// resources.ts), data in a temp dir, killed and removed after.
 
 export interface TestEtcd {
   endpoint: string;
@@ -21,9 +23,10 @@ function portFree(port: number): Promise<boolean> {
 }
 
 export async function startEtcd(): Promise<TestEtcd> {
-  for (let i = 0; i < 10; i++) {
-    const client = 23790 + i;
-    const peer = 23800 + i;
+  const { client: clients, peer: peers } = TEST_ETCD_PORTS;
+  for (let i = 0; i < clients.length; i++) {
+    const client = clients[i]!;
+    const peer = peers[i]!;
     if (!(await portFree(client)) || !(await portFree(peer))) continue;
     const dir = mkdtempSync(join(tmpdir(), 'ipam-etcd-'));
     const child: ChildProcess = spawn(
@@ -63,5 +66,5 @@ export async function startEtcd(): Promise<TestEtcd> {
     if (stderr.includes('address already in use')) continue; // lost a race for the port: next pair
     throw new Error(`etcd did not become healthy on ${endpoint}: ${stderr}`);
   }
-  throw new Error('no free etcd port pair in 127.0.0.1:23790-23799 / 23800-23809');
+  throw new Error(`no free etcd port pair in 127.0.0.1:${clients[0]}-${clients.at(-1)} / ${peers[0]}-${peers.at(-1)}: set IPPC_TEST_ETCD_PORTS to a free range`);
 }

@@ -1,14 +1,16 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { TEST_PREFIX } from './resources.js';
 
-// Network namespaces for integration tests: names under `ipam-`, deleted in teardown.
+// Network namespaces for integration tests: names under `ipam-` (IPPC_TEST_NS_PREFIX, see
+// resources.ts), deleted in teardown.
 
 export function run(cmd: string, args: string[], input?: string): string {
   return execFileSync(cmd, args, { input, encoding: 'utf8', stdio: ['pipe', 'pipe', 'pipe'] });
 }
 
 export function uniqueName(prefix: string): string {
-  return `ipam-${prefix}-${randomBytes(3).toString('hex')}`;
+  return `${TEST_PREFIX}-${prefix}-${randomBytes(3).toString('hex')}`;
 }
 
 export function netnsAdd(name: string): string {

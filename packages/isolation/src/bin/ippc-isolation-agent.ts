@@ -6,6 +6,7 @@ import { Command } from 'commander';
 import { createLogger, startHttpServer } from '@ippc/core';
 import { createIsolationAgent } from '../agent/agent.js';
 import { DEFAULT_AGENT_SOCKET } from '../cni/handler.js';
+import { installIsolationPlugin, type IsolationPluginFlavor } from '../cni/plugin.js';
 import { createIsolationClient } from '../client.js';
 import { authFrom, collect, hostPort } from './options.js';
 
@@ -22,14 +23,22 @@ const program = new Command('ippc-isolation-agent')
   .option('--no-routes', 'do not install routes to other agents')
   .option('--netns <path>', 'enforce in this network namespace instead of our own')
   .option('--apply-timeout-ms <ms>', 'how long a CNI ADD waits for local enforcement', '5000')
+  .option('--install-plugin <dir>', 'install the ippc-isolation CNI plugin executable into this folder first')
+  .option('--plugin-flavor <flavor>', "with --install-plugin: 'native' (static C, needs cc) or 'sh' (sh + curl); default native when cc compiles it")
   .option('--metrics-listen <host:port>', 'also serve /metrics and /health over TCP')
   .option('--token <token>', 'cluster token (default: IPPC_TOKEN)')
   .option('--no-auth', 'call the service without a token (local play only)')
   .action(async (opts: {
     service: string; agentId: string; nodeAddress: string[]; subnet: string[]; socket: string; dataDir: string; table: string;
     routeProtocol: string; routes: boolean; netns?: string; applyTimeoutMs: string; metricsListen?: string; token?: string; auth?: boolean;
+    installPlugin?: string; pluginFlavor?: string;
   }) => {
     const log = createLogger({ component: 'isolation-agent', base: { agentId: opts.agentId } });
+    if (opts.installPlugin) {
+      if (opts.pluginFlavor !== undefined && opts.pluginFlavor !== 'native' && opts.pluginFlavor !== 'sh') throw new Error(`--plugin-flavor ${opts.pluginFlavor}: use native or sh`);
+      const installed = installIsolationPlugin({ dir: opts.installPlugin, flavor: opts.pluginFlavor as IsolationPluginFlavor | undefined });
+      log.info(installed, 'installed the ippc-isolation CNI plugin');
+    }
     const client = createIsolationClient({ address: opts.service, auth: authFrom(opts), logger: log });
     const agent = createIsolationAgent({
       agent: { id: opts.agentId, nodeAddresses: opts.nodeAddress, subnets: opts.subnet },
@@ -46,17 +55,19 @@ const program = new Command('ippc-isolation-agent')
       const [host, port] = hostPort(opts.metricsListen);
       http = await startHttpServer(host, port, { metrics: agent.metrics, routes: { '/status': () => agent.status() } });
     }
-    // Ready = enforcing: the first state from the service is applied. The socket serves meanwhile
-    // (an ADD waits, a DEL is recorded), so a slow service delays readiness, not the agent.
+    // Ready = enforcing: the service's state, or after a restart the state cached from it, is
+    // applied (with the checkpoint's members). The socket serves meanwhile, and ADD and DEL work
+    // locally while the service is away; a first start waits for the service.
     for (;;) {
       try {
-        await agent.waitForApplied(10_000);
+        await agent.waitForEnforcing(10_000);
         break;
       } catch {
-        log.warn('not enforcing yet: waiting for the isolation service');
+        log.warn('not enforcing yet: no cached state, waiting for the isolation service');
       }
     }
-    console.log(JSON.stringify({ ready: true, socket: agent.socketPath, revision: agent.status().appliedRevision }));
+    const st = agent.status();
+    console.log(JSON.stringify({ ready: true, socket: agent.socketPath, revision: st.appliedRevision, connected: st.connected }));
     const stop = async () => {
       await agent.close();
       client.close();

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { CniPluginError } from '../testing/cni.js';
 import { createEmulation, type Emulation } from '../testing/emulation.js';
+import { TEST_BRIDGE, TEST_NET } from '../testing/resources.js';
 import { tcpConnect } from '../testing/scratch.js';
 
 describe('ippc-isolation CNI plugin (chained after bridge + host-local)', () => {
@@ -20,15 +21,17 @@ describe('ippc-isolation CNI plugin (chained after bridge + host-local)', () => 
   const agent = (id: string) => emu.agents.find((a) => a.id === id)!;
   const sets = async (agentId: string) => (await emu.scratch.exec(agentId, 'nft', ['-j', 'list', 'table', 'inet', 'ippc_iso'])).stdout;
 
-  it('ADD registers the container with its Mesos groups, enforced before ADD returns, and passes prevResult through', async () => {
+  it('ADD enforces the container with its Mesos groups before ADD returns, the service learns it, and prevResult passes through', async () => {
     const a1 = agent('a1');
     // The bridge plugin's own result, for comparison with what the chain returns.
     const c = await emu.addContainer('a1', 'c1', ['web']);
-    assert.equal((c.result.interfaces as { name: string }[])[0]?.name, 'isobr1');
+    assert.equal((c.result.interfaces as { name: string }[])[0]?.name, `${TEST_BRIDGE}1`);
     assert.equal((c.result.ips as unknown[]).length, 2);
     // Enforced on this agent already: no wait between ADD and the check.
     const text = await sets('a1');
     assert.ok(text.includes(c.address) && text.includes(c.address6!), 'both addresses in the sets right after ADD');
+    // The service hears of it in the background (local first).
+    await emu.settle();
     const members = await emu.client.listMembers({ agentId: 'a1' });
     assert.deepEqual(members.map((m) => [m.containerId, m.ifName, m.network, m.groups, m.addresses]), [['ctr-c1', 'eth0', 'isonet', ['web'], [c.address, c.address6]]]);
     // What the plugin printed is exactly what bridge printed: run bridge alone for a second container and compare shapes.
@@ -63,7 +66,7 @@ describe('ippc-isolation CNI plugin (chained after bridge + host-local)', () => 
     const call = { containerId: c1.containerId, netns: c1.nsPath, ifName: 'eth0', networkInfo: { name: 'isonet', groups: ['web'] } };
     await a1.cni.check(a1.conflist, call, c1.result);
     await emu.scratch.sh('a1', `nft delete element inet ippc_iso l_web_v4 { ${c1.address} }`);
-    await assert.rejects(a1.cni.check(a1.conflist, call, c1.result), (e) => e instanceof CniPluginError && e.plugin === 'ippc-isolation' && /missing 10\.240\.1\.\d+ in l_web_v4/.test(e.msg));
+    await assert.rejects(a1.cni.check(a1.conflist, call, c1.result), (e) => e instanceof CniPluginError && e.plugin === 'ippc-isolation' && new RegExp(`missing ${TEST_NET.replace(/\./g, '\\.')}\\.1\\.\\d+ in l_web_v4`).test(e.msg));
     await a1.resync();
     await a1.cni.check(a1.conflist, call, c1.result);
     // CHECK with other groups than ADD had is a mismatch too.
@@ -83,6 +86,7 @@ describe('ippc-isolation CNI plugin (chained after bridge + host-local)', () => 
 
   it('bad input: a clear CNI error and nothing left behind', async () => {
     const a1 = agent('a1');
+    await emu.settle();
     const before = JSON.stringify(await emu.client.listMembers());
     const ns = await emu.scratch.addNs('a1-bad');
     const path = `/run/netns/${ns}`;
@@ -96,11 +100,12 @@ describe('ippc-isolation CNI plugin (chained after bridge + host-local)', () => 
       (e) => e instanceof CniPluginError && e.plugin === 'ippc-isolation' && e.code === 7,
     );
     // A daemon that is down: "try again later" with the socket named.
-    const down = await a1.cni.exec('ippc-isolation', 'ADD', { containerId: 'ctr-bad', netns: path }, { type: 'ippc-isolation', socket: `${a1.socket}.nope`, cniVersion: '1.0.0', name: 'isonet', prevResult: { cniVersion: '1.0.0', ips: [{ address: '10.240.1.250/24' }] } });
+    const down = await a1.cni.exec('ippc-isolation', 'ADD', { containerId: 'ctr-bad', netns: path }, { type: 'ippc-isolation', socket: `${a1.socket}.nope`, cniVersion: '1.0.0', name: 'isonet', prevResult: { cniVersion: '1.0.0', ips: [{ address: `${TEST_NET}.1.250/24` }] } });
     assert.deepEqual([down.code, JSON.parse(down.stdout).code], [1, 11]);
     assert.match(JSON.parse(down.stdout).msg, /no answer from ippc-isolation-agent at .*isolation\.sock\.nope/);
     const version = await a1.cni.exec('ippc-isolation', 'VERSION', { containerId: 'x' }, { cniVersion: '0.4.0' });
     assert.deepEqual(JSON.parse(version.stdout).supportedVersions, ['0.3.0', '0.3.1', '0.4.0', '1.0.0', '1.1.0']);
+    await emu.settle();
     assert.equal(JSON.stringify(await emu.client.listMembers()), before);
     // host-local holds c1's address only: the failed ADD was followed by a DEL that released its own.
     const files = await readdir(join(a1.dataDir, '..', 'ipam', 'isonet'));

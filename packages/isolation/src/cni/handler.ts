@@ -3,8 +3,9 @@ import { cniCodeOf } from '../errors.js';
 import { stripPrefix } from '../ip.js';
 import { normalizeMember, type Member, type MemberKey } from '../model.js';
 
-// The CNI side of the node daemon. The `ippc-isolation` executable is a thin forwarder (POSIX sh +
-// curl over a unix socket); this is where a request is understood and answered.
+// The CNI side of the node daemon. The `ippc-isolation` executable is a thin forwarder (@ippc/core's
+// CNI forwarder: static C, or sh + curl, over a unix socket); this is where a request is
+// understood and answered.
 
 /** CNI spec versions the plugin speaks (it passes `prevResult` through, whatever its shape). */
 export const SUPPORTED_CNI_VERSIONS = ['0.3.0', '0.3.1', '0.4.0', '1.0.0', '1.1.0'] as const;
@@ -30,9 +31,9 @@ export interface CniResponse {
 
 /** What the handler needs from the daemon. */
 export interface CniBackend {
-  /** Registers the member and resolves once the local enforcer applied it. */
+  /** Records the member and resolves once the local enforcer applied it (the service may learn it later). */
   attach(member: Member): Promise<void>;
-  /** Unregisters; succeeds for an unknown member. */
+  /** Forgets the member (removed locally first); succeeds for an unknown member. */
   detach(key: MemberKey): Promise<void>;
   /** Throws unless the member is registered as given and enforced here. */
   check(member: Member): Promise<void>;

@@ -3,6 +3,7 @@ import { IsolationError } from '../errors.js';
 import { addressFamily, parseCidr } from '../ip.js';
 import type { Member, PolicyState, RouteSpec } from '../model.js';
 import { routesFor } from '../policy.js';
+import { createIpBatchSession } from './ip-batch-session.js';
 import { createNftSession } from './nft-session.js';
 import { compileRuleset, renderDelta, renderFull, type CompiledRuleset } from './ruleset.js';
 import { createCommandRunner, type CommandResult, type CommandRunner } from './runner.js';
@@ -33,7 +34,9 @@ export interface EnforcerOptions {
   runner?: CommandRunner;
   /**
    * Send set element changes to a long-running `nft -i` (about 1 ms) instead of an nft exec
-   * (5-15 ms); any surprise falls back to exec. Default: true unless a `runner` is given.
+   * (5-15 ms); any surprise falls back to exec. Neighbour flushes likewise go to a long-running
+   * `ip -batch`: starting any process blocks the daemon for several ms. Default: true unless a
+   * `runner` is given.
    */
   nftSession?: boolean;
   logger?: Logger;
@@ -59,6 +62,15 @@ export interface EnforcerView {
   routes: { destination: string; via: string }[];
 }
 
+export interface ApplyOptions {
+  /**
+   * Converge the routes to other agents as well. Default true. False leaves ippc's routes as the
+   * kernel has them: for a state that does not know the other agents (a node daemon enforcing
+   * its local members before it has ever heard from the service).
+   */
+  routes?: boolean;
+}
+
 export interface Enforcer {
   readonly agentId: string;
   readonly table: string;
@@ -70,9 +82,9 @@ export interface Enforcer {
    * Idempotent (an unchanged state runs no command). Calls are serialized; a call made while
    * another runs applies the newest state.
    */
-  apply(state: PolicyState): Promise<ApplyResult>;
+  apply(state: PolicyState, options?: ApplyOptions): Promise<ApplyResult>;
   /** Forgets what it applied, then applies `state` from scratch (table replaced, routes re-read). */
-  rebuild(state: PolicyState): Promise<ApplyResult>;
+  rebuild(state: PolicyState, options?: ApplyOptions): Promise<ApplyResult>;
   /** Reads the table and ippc's routes back from the kernel. */
   inspect(): Promise<EnforcerView>;
   /** Throws ISOLATION_CHECK_FAILED unless every address of `member` is in the sets it should be in. */
@@ -116,7 +128,9 @@ export function createEnforcer(options: EnforcerOptions): Enforcer {
   const manageRoutes = options.manageRoutes ?? true;
   const runner = options.runner ?? createCommandRunner({ netns: options.netns });
   const log = options.logger ?? silentLogger();
-  const session = (options.nftSession ?? options.runner === undefined) ? createNftSession({ table, netns: options.netns }) : undefined;
+  const longRunning = options.nftSession ?? options.runner === undefined;
+  const session = longRunning ? createNftSession({ table, netns: options.netns }) : undefined;
+  const ipBatch = longRunning ? createIpBatchSession({ netns: options.netns, onError: (text) => log.debug({ text }, 'neighbour flush failed') }) : undefined;
 
   let appliedRules: CompiledRuleset | undefined;
   /** Addresses of this agent's members at the last apply. */
@@ -129,6 +143,7 @@ export function createEnforcer(options: EnforcerOptions): Enforcer {
   let netfilterChecked = false;
   let queue: Promise<unknown> = Promise.resolve();
   let latest: PolicyState | undefined;
+  let latestOptions: ApplyOptions = {};
 
   async function checkBridgeNetfilter(): Promise<void> {
     if (netfilterChecked || options.requireBridgeNetfilter === false) return;
@@ -189,6 +204,7 @@ export function createEnforcer(options: EnforcerOptions): Enforcer {
 
   async function converge(force: boolean): Promise<ApplyResult> {
     const state = latest!;
+    const withRoutes = latestOptions.routes !== false;
     const started = performance.now();
     if (force) {
       appliedRules = undefined;
@@ -223,13 +239,17 @@ export function createEnforcer(options: EnforcerOptions): Enforcer {
     if (gone.length > 0 && options.flushNeighbors !== false) {
       // Best effort, and off the critical path: isolation does not depend on it, only a quick
       // reuse of the address does (a missing entry is fine).
-      const flush = runner
-        .run('ip', ['-force', '-batch', '-'], gone.map((a) => `neigh flush to ${a}`).join('\n') + '\n')
-        .catch((err: unknown) => log.debug({ err }, 'neighbour flush failed'))
-        .finally(() => flushes.delete(flush));
-      flushes.add(flush);
+      const lines = gone.map((a) => `neigh flush to ${a}`);
+      if (ipBatch) ipBatch.send(lines);
+      else {
+        const flush = runner
+          .run('ip', ['-force', '-batch', '-'], lines.join('\n') + '\n')
+          .catch((err: unknown) => log.debug({ err }, 'neighbour flush failed'))
+          .finally(() => flushes.delete(flush));
+        flushes.add(flush);
+      }
     }
-    const routes = await syncRoutes(routesFor(state.agents, options.agentId));
+    const routes = withRoutes ? await syncRoutes(routesFor(state.agents, options.agentId)) : { added: 0, removed: 0, errors: [] };
     if (routes.errors.length > 0) log.warn({ errors: routes.errors }, 'some routes could not be installed');
     applied = { epoch: state.epoch, revision: state.revision };
     const result: ApplyResult = {
@@ -245,8 +265,9 @@ export function createEnforcer(options: EnforcerOptions): Enforcer {
     return result;
   }
 
-  function enqueue(state: PolicyState, force: boolean): Promise<ApplyResult> {
+  function enqueue(state: PolicyState, force: boolean, opts: ApplyOptions = {}): Promise<ApplyResult> {
     latest = state;
+    latestOptions = opts;
     const run = queue.then(() => converge(force));
     queue = run.catch(() => undefined);
     return run;
@@ -264,8 +285,8 @@ export function createEnforcer(options: EnforcerOptions): Enforcer {
     get applied() {
       return applied;
     },
-    apply: (state) => enqueue(state, false),
-    rebuild: (state) => enqueue(state, true),
+    apply: (state, opts) => enqueue(state, false, opts),
+    rebuild: (state, opts) => enqueue(state, true, opts),
     async inspect() {
       const json = await listTable();
       const sets: Record<string, string[]> = {};
@@ -302,6 +323,7 @@ export function createEnforcer(options: EnforcerOptions): Enforcer {
     },
     close() {
       session?.close();
+      ipBatch?.close();
     },
   };
 }

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { addressFamily, type Family } from '../ip.js';
+import type { Family } from '../ip.js';
 import { ANY, PUBLIC_GROUP, type PolicyState, type Rule } from '../model.js';
 import { groupsOf } from '../policy.js';
 
@@ -74,16 +74,21 @@ export function compileRuleset(state: Pick<PolicyState, 'members' | 'rules'>, ag
       add(setName('l', g, f), f, `members of group ${g} on this agent`);
     }
   }
+  // Runs on every membership change (the enforcer diffs two compiled rulesets), so the loop below
+  // avoids per-element parsing: members hold canonical addresses, where a ':' means IPv6.
+  const byGroup = new Map(groups.map((g) => [g, { m: [sets.get(setName('m', g, 4))!, sets.get(setName('m', g, 6))!], l: [sets.get(setName('l', g, 4))!, sets.get(setName('l', g, 6))!] }]));
+  const localSets = [sets.get('local_v4')!, sets.get('local_v6')!];
   for (const m of state.members) {
     if (m.groups.length === 0) continue;
     const local = m.agentId === agentId;
     for (const addr of m.addresses) {
-      const f = addressFamily(addr);
+      const v6 = addr.includes(':') ? 1 : 0;
       for (const g of m.groups) {
-        sets.get(setName('m', g, f))!.elements.push(addr);
-        if (local) sets.get(setName('l', g, f))!.elements.push(addr);
+        const gs = byGroup.get(g)!;
+        gs.m[v6]!.elements.push(addr);
+        if (local) gs.l[v6]!.elements.push(addr);
       }
-      if (local) sets.get(`local_v${f}`)!.elements.push(addr);
+      if (local) localSets[v6]!.elements.push(addr);
     }
   }
   for (const s of sets.values()) s.elements = [...new Set(s.elements)].sort();
@@ -114,8 +119,6 @@ export function renderFull(rs: CompiledRuleset): string {
     `add table inet ${rs.table}`,
     `delete table inet ${rs.table}`,
     `table inet ${rs.table} {`,
-    // Always empty: listing it marks the end of a transaction in a long-running `nft -i`.
-    '  set ack { type ipv4_addr; comment "ippc: end-of-transaction marker"; }',
     ...[...rs.sets.values()].map(renderSet),
     '  chain forward {',
     '    type filter hook forward priority filter; policy accept;',

@@ -1,15 +1,18 @@
-import { mkdir } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { silentLogger, type Logger } from '@ippc/core';
 import { createIsolationAgent, type AgentStatus, type IsolationAgent } from '../agent/agent.js';
 import { createIsolationClient, type IsolationClient } from '../client.js';
-import { AGENT_BIN_PATH, CNI_PLUGIN_DIR, PACKAGE_DIR } from '../paths.js';
+import { installIsolationPlugin, type IsolationPluginFlavor } from '../cni/plugin.js';
+import { AGENT_BIN_PATH, PACKAGE_DIR } from '../paths.js';
 import { createIsolationService, type IsolationService } from '../service/service.js';
 import { createCniRunner, type CniRunner, type Conflist } from './cni.js';
+import { TEST_BRIDGE, TEST_NET, TEST_NET6 } from './resources.js';
 import { createScratch, type Scratch } from './scratch.js';
 
-// A REAL emulation of a cluster on one machine, for integration tests and benchmarks:
+// A REAL emulation of a cluster on one machine, for integration tests and benchmarks (names and
+// addresses as below by default; resources.ts moves them with IPPC_TEST_* variables):
 //
 //   net namespace          bridge isobr0 = the "cluster network" (10.240.0.0/24, fd10:240::/64)
 //   agent namespaces a<i>  node address 10.240.0.(10+i) on isoc0 (a veth to isobr0); a CNI bridge
@@ -30,6 +33,10 @@ export interface EmulationOptions {
   table?: string;
   /** How long a CNI ADD waits for local enforcement. Default 5 s. */
   applyTimeoutMs?: number;
+  /** Keep the service's state in a data file, so `stopService()` + `startService()` is a restart that keeps it. Default false. */
+  persistService?: boolean;
+  /** Flavour of the `ippc-isolation` executable the agents' CNI chains run. Default: native when `cc` compiles it. */
+  pluginFlavor?: IsolationPluginFlavor;
   logger?: Logger;
 }
 
@@ -77,6 +84,9 @@ export interface EmulatedContainer {
 
 export interface Emulation {
   scratch: Scratch;
+  /** The folder with the installed `ippc-isolation` executable (first on every agent's CNI_PATH). */
+  pluginDir: string;
+  pluginFlavor: IsolationPluginFlavor;
   service: IsolationService;
   serviceAddress: string;
   client: IsolationClient;
@@ -86,8 +96,12 @@ export interface Emulation {
   addContainer(agentId: string, name: string, groups: string[], options?: { conflist?: Conflist }): Promise<EmulatedContainer>;
   /** DEL through the same chain (without CNI_NETNS when `netnsGone`), then removes the namespace. */
   removeContainer(name: string, options?: { netnsGone?: boolean }): Promise<void>;
-  /** Waits until every agent applied the service's current revision. */
+  /** Waits until every agent's members are at the service and every agent applied its current revision. */
   settle(timeoutMs?: number): Promise<void>;
+  /** Stops the isolation service (agents lose their connection and keep working locally). */
+  stopService(): Promise<void>;
+  /** Starts it again on the same address (with `persistService`, from its data file). */
+  startService(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -116,13 +130,17 @@ export async function createEmulation(options: EmulationOptions = {}): Promise<E
   let service: IsolationService | undefined;
   let client: IsolationClient | undefined;
   try {
-    service = await createIsolationService({ auth: { disabled: true }, logger: log });
-    const serviceAddress = `unix:${join(scratch.dir, 'isolation.sock')}`;
+    const serviceSocket = join(scratch.dir, 'isolation.sock');
+    const serviceAddress = `unix:${serviceSocket}`;
+    const serviceOptions = { auth: { disabled: true as const }, logger: log, ...(options.persistService ? { dataFile: join(scratch.dir, 'isolation-state.json') } : {}) };
+    service = await createIsolationService(serviceOptions);
     await service.listen(serviceAddress);
     client = createIsolationClient({ address: serviceAddress, auth: { disabled: true } });
+    const pluginDir = join(scratch.dir, 'cni-bin');
+    const plugin = installIsolationPlugin({ dir: pluginDir, flavor: options.pluginFlavor });
 
     await scratch.addNs('net');
-    await scratch.sh('net', 'ip link add isobr0 type bridge && ip link set isobr0 up');
+    await scratch.sh('net', `ip link add ${TEST_BRIDGE}0 type bridge && ip link set ${TEST_BRIDGE}0 up`);
     const agents: EmulatedAgent[] = [];
     for (let i = 1; i <= n; i++) {
       const id = `a${i}`;
@@ -130,9 +148,9 @@ export async function createEmulation(options: EmulationOptions = {}): Promise<E
       await mkdir(join(dir, 'ipam'), { recursive: true });
       await scratch.addNs(id);
       await scratch.sh(undefined, `ip link add isoa${i} netns ${scratch.ns('net')} type veth peer name isoc0 netns ${scratch.ns(id)}`);
-      await scratch.sh('net', `ip link set isoa${i} master isobr0 up`);
-      const nodeAddress = `10.240.0.${10 + i}`;
-      const nodeAddress6 = dual ? `fd10:240::${10 + i}` : undefined;
+      await scratch.sh('net', `ip link set isoa${i} master ${TEST_BRIDGE}0 up`);
+      const nodeAddress = `${TEST_NET}.0.${10 + i}`;
+      const nodeAddress6 = dual ? `${TEST_NET6}::${10 + i}` : undefined;
       await scratch.sh(
         id,
         [
@@ -142,12 +160,12 @@ export async function createEmulation(options: EmulationOptions = {}): Promise<E
           'ip link set isoc0 up',
         ].join('\n'),
       );
-      const subnet = `10.240.${i}.0/24`;
-      const subnet6 = dual ? `fd10:240:0:${i}::/64` : undefined;
+      const subnet = `${TEST_NET}.${i}.0/24`;
+      const subnet6 = dual ? `${TEST_NET6}:0:${i}::/64` : undefined;
       const socket = join(dir, 'isolation.sock');
       const bridge = {
         type: 'bridge',
-        bridge: 'isobr1',
+        bridge: `${TEST_BRIDGE}1`,
         isGateway: true,
         ipMasq: false,
         hairpinMode: false,
@@ -172,12 +190,12 @@ export async function createEmulation(options: EmulationOptions = {}): Promise<E
         nodeAddress6,
         subnet,
         subnet6,
-        gateway: `10.240.${i}.1`,
+        gateway: `${TEST_NET}.${i}.1`,
         socket,
         dataDir: join(dir, 'data'),
         conflist,
         baseConflist,
-        cni: createCniRunner(scratch, id, [CNI_PLUGIN_DIR, '/usr/lib/cni']),
+        cni: createCniRunner(scratch, id, [pluginDir, '/usr/lib/cni']),
         async status() {
           const res = await agentRequest(socket, 'GET', '/status');
           return JSON.parse(res.body) as AgentStatus;
@@ -249,7 +267,12 @@ export async function createEmulation(options: EmulationOptions = {}): Promise<E
 
     const emulation: Emulation = {
       scratch,
-      service,
+      pluginDir,
+      pluginFlavor: plugin.flavor,
+      get service() {
+        if (!service) throw new Error('the isolation service is stopped: startService() first');
+        return service;
+      },
       serviceAddress,
       client,
       agents,
@@ -297,7 +320,17 @@ export async function createEmulation(options: EmulationOptions = {}): Promise<E
       },
       async settle(timeoutMs = 10_000) {
         const deadline = Date.now() + timeoutMs;
-        const res = await client!.awaitApplied(undefined, timeoutMs);
+        // Agents tell the service about their members in the background (local first): wait until
+        // every agent's checkpoint is at the service, then until every agent applied the result.
+        for (const a of agents) {
+          for (;;) {
+            const st = await a.status();
+            if (st.connected && st.unsynced === 0) break;
+            if (Date.now() > deadline) throw new Error(`agent ${a.id} did not sync its members to the service: ${JSON.stringify(st)}\n${a.logs().slice(-10).join('\n')}`);
+            await new Promise((r) => setTimeout(r, 10));
+          }
+        }
+        const res = await client!.awaitApplied(undefined, Math.max(1, deadline - Date.now()));
         if (!res.allApplied) throw new Error(`agents did not apply revision ${res.revision} in ${timeoutMs} ms: ${JSON.stringify(res.agents)}`);
         // The service remembers acknowledgements of earlier daemon processes; ask the daemons too.
         for (const a of agents) {
@@ -305,9 +338,20 @@ export async function createEmulation(options: EmulationOptions = {}): Promise<E
             const st = await a.status();
             if (st.connected && st.epoch === service!.store.epoch && st.appliedRevision >= res.revision) break;
             if (Date.now() > deadline) throw new Error(`agent ${a.id} did not apply revision ${res.revision}: ${JSON.stringify(st)}\n${a.logs().slice(-10).join('\n')}`);
-            await new Promise((r) => setTimeout(r, 20));
+            await new Promise((r) => setTimeout(r, 10));
           }
         }
+      },
+      async stopService() {
+        const s = service;
+        service = undefined;
+        await s?.close();
+      },
+      async startService() {
+        if (service) return;
+        await rm(serviceSocket, { force: true });
+        service = await createIsolationService(serviceOptions);
+        await service.listen(serviceAddress);
       },
       async close() {
         await Promise.allSettled(agents.map((a) => a.stopDaemon()));

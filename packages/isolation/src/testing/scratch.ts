@@ -3,10 +3,12 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { TEST_PREFIX } from './resources.js';
 
 // Scratch network namespaces for integration tests and benchmarks: every name starts with
-// `iso-<run>-`, every file lives in one temp dir, every process started here is killed, and
-// `cleanup()` removes all of it even after a failure half-way through.
+// `<prefix>-<run>-` (prefix `iso` unless IPPC_TEST_NS_PREFIX says otherwise), every file lives in
+// one temp dir, every process started here is killed, and `cleanup()` removes all of it even
+// after a failure half-way through.
 
 export interface ExecResult {
   stdout: string;
@@ -15,7 +17,7 @@ export interface ExecResult {
 }
 
 export interface Scratch {
-  /** `iso-<4 hex>`: the prefix of every namespace of this run. */
+  /** `iso-<4 hex>` (see resources.ts): the prefix of every namespace of this run. */
   readonly prefix: string;
   /** A temp dir of this run (`/tmp/iso-XXXX`). */
   readonly dir: string;
@@ -40,8 +42,8 @@ export function nsCommand(nsPath: string | undefined, command: string, args: rea
 }
 
 export async function createScratch(): Promise<Scratch> {
-  const prefix = `iso-${randomBytes(2).toString('hex')}`;
-  const dir = await mkdtemp(join(tmpdir(), 'iso-'));
+  const prefix = `${TEST_PREFIX}-${randomBytes(2).toString('hex')}`;
+  const dir = await mkdtemp(join(tmpdir(), `${TEST_PREFIX}-`));
   const children = new Set<ChildProcess>();
   const full = (name: string) => `${prefix}-${name}`;
   const path = (name: string) => `/run/netns/${full(name)}`;

@@ -1,0 +1,162 @@
+import { copyFileSync, chmodSync, mkdirSync, renameSync } from 'node:fs';
+import { join } from 'node:path';
+import type { AuthConfig, Logger } from '@ippc/core';
+import type { Registry } from 'prom-client';
+import { installDefaultNetworks, type DefaultNetworksOptions } from './cni-networks.js';
+
+// The node-local daemons an ippc node needs besides the agent, run inside the agent's process
+// (library calls: one process per node, one start, one log stream, one /metrics):
+// - the IPAM node daemon, the long-running half of the `ippc-ipam` CNI plugin (a unix socket the
+//   thin plugin forwards to; it talks gRPC to the central IPAM service);
+// - the isolation node agent: the enforcer of the isolation provider (nftables sets and routes in
+//   the agent's network namespace) and the socket of the chained `ippc-isolation` plugin;
+// - the plugin executables and the default network configs, installed before any of it is used.
+// They start before the agent recovers (a recovery may run CNI DEL, which needs them) and stop
+// after it.
+
+export interface IpamDaemonOptions {
+  /** The central IPAM service, `host:port`. */
+  service: string;
+  auth: AuthConfig;
+  /** Unix socket of the daemon (`ipam.daemonSocket` of the networks). Default `/run/ippc/ipam.sock`. */
+  socketPath?: string;
+  /** This node's name on leases (owner and node). */
+  node: string;
+}
+
+export interface IsolationDaemonOptions {
+  /** The isolation service, `host:port`. */
+  service: string;
+  auth: AuthConfig;
+  /** This agent at the isolation service (its hostname by default). */
+  agentId: string;
+  /** This agent's address(es) on the cluster network: other agents route its subnets there. */
+  nodeAddresses: string[];
+  /** This agent's container subnets. */
+  subnets: string[];
+  /** Unix socket of the `ippc-isolation` plugin. Default `/run/ippc/isolation.sock`. */
+  socketPath?: string;
+  /** Checkpoint folder (`members.json`). */
+  dataDir: string;
+  /** nftables table (family inet). Default `ippc_isolation`. */
+  table?: string;
+  /** Install routes to other agents' subnets. Default true. */
+  manageRoutes?: boolean;
+  /** How long a CNI ADD waits for local enforcement. Default 5000 ms. */
+  applyTimeoutMs?: number;
+}
+
+export interface NodeServicesOptions {
+  log: Logger;
+  /** Where the daemons' metrics go (the agent's `/metrics`). */
+  metrics?: Registry;
+  /** Install ippc's CNI plugins (`ippc-ipam`, and `ippc-isolation` when `isolation`) into this folder first. */
+  pluginDir?: string;
+  /** Write the default networks (after the plugins, before the daemons start). */
+  networks?: DefaultNetworksOptions;
+  /** Run the IPAM node daemon. */
+  ipam?: IpamDaemonOptions;
+  /** Run the isolation node agent. */
+  isolation?: IsolationDaemonOptions;
+}
+
+export interface NodeServices {
+  /** Paths of the plugins and network configs installed at start. */
+  readonly installed: { plugins: string[]; networks: string[] };
+  readonly ipamSocket?: string;
+  readonly isolationSocket?: string;
+  /** For the agent's `/health`: each daemon's state. */
+  health(): Record<string, unknown>;
+  /** Stops the daemons (the installed files stay: they are configuration). */
+  close(): Promise<void>;
+}
+
+/** Installs the `ippc-isolation` plugin through whichever API the isolation package offers. */
+async function installIsolationPluginInto(dir: string): Promise<{ path: string }> {
+  const isolation = (await import('@ippc/isolation')) as unknown as {
+    installIsolationPlugin?: (o: { dir: string }) => { path: string };
+    CNI_PLUGIN_PATH?: string;
+  };
+  if (isolation.installIsolationPlugin) return isolation.installIsolationPlugin({ dir });
+  // The sh + curl forwarder shipped as a file: copy it in, atomically.
+  mkdirSync(dir, { recursive: true });
+  const path = join(dir, 'ippc-isolation');
+  const tmp = `${path}.tmp-${process.pid}`;
+  copyFileSync(isolation.CNI_PLUGIN_PATH!, tmp);
+  chmodSync(tmp, 0o755);
+  renameSync(tmp, path);
+  return { path };
+}
+
+/**
+ * Installs and starts what an ippc node runs beside the agent. On failure, whatever started is
+ * stopped again before the error is thrown.
+ */
+export async function startNodeServices(options: NodeServicesOptions): Promise<NodeServices> {
+  const log = options.log;
+  const closers: Array<() => Promise<void> | void> = [];
+  const health: Record<string, () => unknown> = {};
+  const installed = { plugins: [] as string[], networks: [] as string[] };
+  const close = async () => {
+    for (const c of closers.splice(0).reverse()) await Promise.resolve(c()).catch((err: Error) => log.warn({ err: err.message }, 'stopping a node daemon failed'));
+  };
+  try {
+    if (options.pluginDir) {
+      const { installIpamPlugin } = await import('@ippc/ipam');
+      const ipam = installIpamPlugin({ dir: options.pluginDir });
+      installed.plugins.push(ipam.path);
+      if (options.isolation) installed.plugins.push((await installIsolationPluginInto(options.pluginDir)).path);
+      log.info({ plugins: installed.plugins }, 'installed the ippc CNI plugins');
+    }
+    if (options.networks) {
+      installed.networks = await installDefaultNetworks(options.networks);
+      log.info({ networks: installed.networks }, 'installed the default CNI networks');
+    }
+    let ipamSocket: string | undefined;
+    if (options.ipam) {
+      const { createIpamClient, createIpamNodeDaemon } = await import('@ippc/ipam');
+      const o = options.ipam;
+      const client = createIpamClient({ address: o.service, auth: o.auth });
+      closers.push(() => client.close());
+      const daemon = createIpamNodeDaemon({ ipam: client, node: o.node, logger: log.child({ daemon: 'ipam' }), ...(o.socketPath ? { socketPath: o.socketPath } : {}) });
+      await daemon.start();
+      closers.push(() => daemon.close());
+      ipamSocket = daemon.socketPath;
+      health.ipam = () => ({ socket: daemon.socketPath, service: o.service });
+      log.info({ socket: daemon.socketPath, service: o.service, node: o.node }, 'IPAM node daemon listening');
+    }
+    let isolationSocket: string | undefined;
+    if (options.isolation) {
+      const { createIsolationAgent, createIsolationClient } = await import('@ippc/isolation');
+      const o = options.isolation;
+      const ilog = log.child({ daemon: 'isolation' });
+      const client = createIsolationClient({ address: o.service, auth: o.auth, logger: ilog });
+      closers.push(() => client.close());
+      const agent = createIsolationAgent({
+        agent: { id: o.agentId, nodeAddresses: o.nodeAddresses, subnets: o.subnets },
+        client,
+        enforcer: { ...(o.table ? { table: o.table } : {}), ...(o.manageRoutes !== undefined ? { manageRoutes: o.manageRoutes } : {}), logger: ilog },
+        dataDir: o.dataDir,
+        ...(o.socketPath ? { socketPath: o.socketPath } : {}),
+        ...(o.applyTimeoutMs !== undefined ? { applyTimeoutMs: o.applyTimeoutMs } : {}),
+        ...(options.metrics ? { metrics: options.metrics } : {}),
+        logger: ilog,
+      });
+      await agent.start();
+      closers.push(() => agent.close());
+      isolationSocket = agent.socketPath;
+      health.isolation = () => agent.status();
+      log.info({ socket: agent.socketPath, service: o.service, agentId: o.agentId, subnets: o.subnets }, 'isolation node agent listening');
+    }
+    return {
+      installed,
+      ...(ipamSocket ? { ipamSocket } : {}),
+      ...(isolationSocket ? { isolationSocket } : {}),
+      health: () => Object.fromEntries(Object.entries(health).map(([k, f]) => [k, f()])),
+      close,
+    };
+  } catch (err) {
+    await close();
+    throw err;
+  }
+}

@@ -1,0 +1,93 @@
+import type { NetworkUsage } from '@ippc/core';
+import type { Agent } from './agent.js';
+
+// Per-container network statistics: the containerizers' `usage()` (for the Mesos containerizer,
+// the network/cni isolator's counters of the container's CNI interfaces), shown where Mesos shows
+// them (`/monitor/statistics`, `ResourceStatistics.net_*`), on `/state` next to each executor, and
+// on `/metrics` per container, task and network.
+
+/** One running container's counters. */
+export interface ContainerUsage {
+  executorId: string;
+  executorName: string;
+  frameworkId: string;
+  source: string;
+  containerId: string;
+  /** The first task of the executor (a command executor has exactly one). */
+  taskId: string;
+  usage: NetworkUsage;
+}
+
+/** Mesos's `ResourceStatistics` JSON (the `net_*` fields), plus `net_interfaces` (ippc: per interface and network). */
+export interface StatisticsJson {
+  timestamp: number;
+  net_rx_packets: number;
+  net_rx_bytes: number;
+  net_rx_errors: number;
+  net_rx_dropped: number;
+  net_tx_packets: number;
+  net_tx_bytes: number;
+  net_tx_errors: number;
+  net_tx_dropped: number;
+  net_interfaces?: Array<{ interface: string; network: string } & Omit<StatisticsJson, 'timestamp' | 'net_interfaces'>>;
+}
+
+const counters = (u: Omit<NetworkUsage, 'interfaces'>) => ({
+  net_rx_packets: u.rxPackets,
+  net_rx_bytes: u.rxBytes,
+  net_rx_errors: u.rxErrors,
+  net_rx_dropped: u.rxDropped,
+  net_tx_packets: u.txPackets,
+  net_tx_bytes: u.txBytes,
+  net_tx_errors: u.txErrors,
+  net_tx_dropped: u.txDropped,
+});
+
+export function statisticsJson(usage: NetworkUsage, timestamp = Date.now() / 1000): StatisticsJson {
+  return {
+    timestamp,
+    ...counters(usage),
+    ...(usage.interfaces ? { net_interfaces: usage.interfaces.map((i) => ({ interface: i.ifName, network: i.network, ...counters(i) })) } : {}),
+  };
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<T | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([p, new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), ms).unref()))]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * Asks every running container for its counters, all at once, each bounded by `timeoutMs` (a
+ * slow containerizer, e.g. Docker's stats call, shows no statistics rather than stalling `/state`).
+ */
+export async function collectUsage(agent: Agent, timeoutMs = 1500): Promise<ContainerUsage[]> {
+  const jobs: Promise<ContainerUsage | undefined>[] = [];
+  for (const f of agent.frameworks.values()) {
+    for (const e of f.executors.values()) {
+      const usageOf = e.containerizer.usage?.bind(e.containerizer);
+      if (e.state !== 'running' || !usageOf) continue;
+      jobs.push(
+        withTimeout(usageOf(e.containerId), timeoutMs)
+          .catch(() => undefined)
+          .then((usage) =>
+            usage
+              ? { executorId: e.id, executorName: e.info.name ?? '', frameworkId: f.id, source: e.info.source ?? '', containerId: e.containerId, taskId: [...e.tasks.keys()][0] ?? e.id, usage }
+              : undefined,
+          ),
+      );
+    }
+  }
+  return (await Promise.all(jobs)).filter((u): u is ContainerUsage => u !== undefined);
+}
+
+/** One collection shared by everything that asks within `maxAgeMs` (a `/metrics` scrape reads it once per gauge). */
+export function createUsageCache(agent: Agent, maxAgeMs = 500): { get(): Promise<ContainerUsage[]> } {
+  let last: { at: number; value: Promise<ContainerUsage[]> } | undefined;
+  return {
+    get() {
+      const now = Date.now();
+      if (!last || now - last.at > maxAgeMs) last = { at: now, value: collectUsage(agent) };
+      return last.value;
+    },
+  };
+}

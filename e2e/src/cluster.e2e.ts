@@ -8,7 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import { planBootstrap } from '@ippc/host';
 import { NetworkInfo_Protocol, TaskState, type NetworkInfo, type TaskStatus } from '@ippc/proto';
 import { startCluster, type AgentNode, type StartedCluster } from '@ippc/testbed';
-import { addressesOf, dockerContainer, E2E, eventually, ipOf, launchOn, net, probeTask, serve, stateAddresses, taskInState, withFramework } from './support.js';
+import { addressesOf, dockerContainer, E2E, eventually, ipOf, launchOn, net, probeTask, releaseOffers, serve, stateAddresses, taskInState, withFramework } from './support.js';
 
 let cluster: StartedCluster;
 let image: string;
@@ -74,6 +74,8 @@ describe('mixed mode: opt-in and plain tasks on the same agents at the same time
       await withFramework(cluster, 'e2e-mixed', async (s) => {
         const plain = [];
         for (const i of [0, 1]) plain.push(await launchOn(legacy, cluster, i, { name: `plain-${i}`, command: serve('$PORT0'), ports: 1 }));
+        // One allocator, two frameworks: the old one gives back what it holds.
+        await releaseOffers(legacy);
         // Two opt-in tasks on agent 0 both bind port 80: each has its own address.
         const a = await launchOn(s, cluster, 0, { name: 'web-a', command: serve(80), networks: [net('ippc-bridge')] });
         const b = await launchOn(s, cluster, 0, { name: 'web-b', command: serve(80), networks: [net('ippc-ptp')] });

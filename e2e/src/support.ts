@@ -100,3 +100,10 @@ export async function eventually<T>(what: string, check: () => Promise<T | undef
     await new Promise((r) => setTimeout(r, 200));
   }
 }
+
+/** Stops offers to a framework and hands back what it holds, so another framework gets the agents' resources. */
+export async function releaseOffers(s: Scheduler): Promise<void> {
+  await s.suppress();
+  const ids = [...s.offers.keys()];
+  if (ids.length > 0) await s.decline(ids, 3600);
+}

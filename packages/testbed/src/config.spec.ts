@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { agentSubnet, compileConfig, ConfigError, hostAddress, parseConfigFile } from './config.js';
+import { agentPorts, agentSubnet, agentSubnet6, compileConfig, ConfigError, hostAddress, parseConfigFile } from './config.js';
 
 describe('cluster config', () => {
   it('compiles defaults from an empty file', () => {
@@ -44,5 +44,26 @@ describe('cluster config', () => {
     assert.equal(agentSubnet('10.100.0.0/16', 2), '10.100.2.0/24');
     assert.equal(hostAddress('10.99.0.0/24', 2), '10.99.0.2');
     assert.equal(hostAddress('10.99.0.0/24', 11), '10.99.0.11');
+  });
+
+  it('splits the host ports between agents and refuses ports in resources', () => {
+    const c = compileConfig({ agents: 3, agent: { ports: '35000-35299' } });
+    assert.deepEqual([0, 1, 2].map((i) => agentPorts(c, i).text), ['[35000-35099]', '[35100-35199]', '[35200-35299]']);
+    assert.throws(() => compileConfig({ agent: { resources: 'cpus:1;ports:[1-2]' } }), /ports are given by agent.ports/);
+    assert.throws(() => compileConfig({ agent: { ports: '900-1000' } }), /inside 1024-65535/);
+    assert.throws(() => compileConfig({ agents: 3, agent: { ports: '35000-35001' } }), /fewer ports than the 3 agents/);
+  });
+
+  it('carves IPv6 /64s per agent and refuses subnets too small for the agents', () => {
+    assert.equal(agentSubnet6('fd99:100::/48', 0), 'fd99:100:0:0::/64');
+    assert.equal(agentSubnet6('fd99:100::/48', 2), 'fd99:100:0:2::/64');
+    assert.throws(() => compileConfig({ containerNetworks: [{ name: 'n', type: 'bridge', cidr: '10.100.0.0/16', ipv6Cidr: 'fd99::/64' }] }), /must be \/56 or wider/);
+    assert.throws(() => compileConfig({ agents: 8, network: { subnet: '10.99.0.0/28' } }), /too small for 8 agents/);
+  });
+
+  it('checks durations and cool-down', () => {
+    assert.equal(compileConfig({ master: { allocationInterval: '1secs' } }).master.allocationInterval, '1secs');
+    assert.throws(() => compileConfig({ master: { allocationInterval: 'soon' } }), /master.allocationInterval/);
+    assert.equal(compileConfig({ ipam: { cooldownSeconds: 0 } }).ipam.cooldownSeconds, 0);
   });
 });

@@ -19,6 +19,8 @@ export const API_VERSION = 'ippc.dev/v1alpha1';
 
 const cidr4 = z.string().regex(/^(\d{1,3}\.){3}\d{1,3}\/(\d|[12]\d|3[0-2])$/, 'must be an IPv4 CIDR like 10.99.0.0/24');
 const cidr6 = z.string().regex(/^[0-9a-fA-F:]+\/(\d{1,3})$/, 'must be an IPv6 CIDR like fd99::/64');
+const portRange = z.string().regex(/^\d{1,5}-\d{1,5}$/, 'must be a port range like 35000-35999');
+const duration = z.string().regex(/^\d+(\.\d+)?(ns|us|ms|secs|sec|s|mins|min|hrs|hr|days|weeks)$/, "must be a duration like 250ms or 1secs");
 const dnsLabel = z.string().regex(/^[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?$/, 'must be a DNS label: lower-case letters, digits and dashes, up to 32');
 
 export const ClusterConfigSchema = z.strictObject({
@@ -47,7 +49,13 @@ export const ClusterConfigSchema = z.strictObject({
         type: z.enum(['bridge', 'ptp']),
         ipam: z.enum(['ippc-ipam', 'host-local']).default('ippc-ipam'),
         cidr: cidr4,
+        /** Split into one /64 per agent (agent i gets the i-th); the cidr must be /56 or wider. */
         ipv6Cidr: cidr6.optional(),
+        /**
+         * Addresses each agent may hand out from its /24 (from .2 on; default all: .2-.254). A small
+         * pool makes recycling and exhaustion easy to see.
+         */
+        hostsPerAgent: z.number().int().min(1).max(253).optional(),
       }),
     )
     .default([
@@ -57,10 +65,34 @@ export const ClusterConfigSchema = z.strictObject({
     ]),
   agent: z
     .strictObject({
-      /** Mesos `--resources` syntax. */
-      resources: z.string().default('cpus:4;mem:4096;ports:[31000-31999]'),
+      /** Mesos `--resources` syntax, without `ports` (those come from `ports`). */
+      resources: z
+        .string()
+        .default('cpus:4;mem:4096')
+        .refine((s) => !/(^|;)\s*ports\s*:/.test(s), 'ports are given by agent.ports, not in resources'),
+      /**
+       * The host ports the agents offer, `FIRST-LAST`, split evenly between the agents (agent i gets
+       * the i-th slice). Docker BRIDGE/USER port mappings bind them on the machine, so two agents
+       * (or two clusters) must never share one.
+       */
+      ports: portRange.default('35500-35999'),
       /** Tried in order, as Mesos's `--containerizers`. */
       containerizers: z.array(z.enum(['docker', 'mesos'])).min(1).default(['docker', 'mesos']),
+    })
+    .prefault({}),
+  master: z
+    .strictObject({
+      /**
+       * How often the allocator makes offers (Mesos's `--allocation_interval`, default there 1secs);
+       * shorter here so a test cluster launches quickly.
+       */
+      allocationInterval: duration.default('250ms'),
+    })
+    .prefault({}),
+  ipam: z
+    .strictObject({
+      /** Seconds a released address cools down before anyone else gets it (the IPAM's default is 30). */
+      cooldownSeconds: z.number().int().min(0).max(3600).default(30),
     })
     .prefault({}),
   /** Docker user-defined networks created with the cluster, for Docker USER-mode tasks. */
@@ -73,7 +105,8 @@ export const ClusterConfigSchema = z.strictObject({
 });
 
 export type ClusterConfig = z.output<typeof ClusterConfigSchema>;
-export type ClusterConfigInput = z.input<typeof ClusterConfigSchema>;
+/** The cluster file as written: every field optional (`apiVersion` and `kind` too, in code). */
+export type ClusterConfigInput = Omit<z.input<typeof ClusterConfigSchema>, 'apiVersion' | 'kind'> & { apiVersion?: typeof API_VERSION; kind?: 'Cluster' };
 
 export class ConfigError extends IppcError<'CONFIG_INVALID'> {
   constructor(message: string, details?: Record<string, unknown>) {
@@ -135,6 +168,15 @@ function checkOverlaps(config: ClusterConfig, source: string): void {
       throw new ConfigError(`${source}: containerNetworks ${n.name} ${n.cidr} cannot give each of ${config.agents} agents a /24; use a wider cidr`);
     }
   }
+  const size = 2 ** (32 - Number(config.network.subnet.split('/')[1]));
+  // .1 gateway, .2-.5 master and services, agents from .11 (see plan.ts), broadcast last.
+  if (11 + config.agents > size - 1) throw new ConfigError(`${source}: network.subnet ${config.network.subnet} is too small for ${config.agents} agents (agents start at .11); use a /27 or wider`);
+  const [first, last] = config.agent.ports.split('-').map(Number) as [number, number];
+  if (first < 1024 || last > 65535 || first > last) throw new ConfigError(`${source}: agent.ports ${config.agent.ports} must be a range inside 1024-65535, first <= last`);
+  if (last - first + 1 < config.agents) throw new ConfigError(`${source}: agent.ports ${config.agent.ports} has fewer ports than the ${config.agents} agents`);
+  for (const n of config.containerNetworks) {
+    if (n.ipv6Cidr && Number(n.ipv6Cidr.split('/')[1]) > 56) throw new ConfigError(`${source}: containerNetworks ${n.name} ipv6Cidr ${n.ipv6Cidr} must be /56 or wider (one /64 per agent)`);
+  }
   const names = config.containerNetworks.map((n) => n.name);
   const dup = names.find((n, i) => names.indexOf(n) !== i);
   if (dup) throw new ConfigError(`${source}: containerNetworks has '${dup}' twice`);
@@ -152,4 +194,35 @@ export function hostAddress(cidr: string, host: number): string {
   const [start] = toRange(cidr);
   const n = start + host;
   return [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join('.');
+}
+
+/** The address of host number `host` in an IPv6 /64 (or wider) subnet: `<prefix>::<host in hex>`. */
+export function hostAddress6(cidr: string, host: number): string {
+  const groups = expand6(cidr.split('/')[0]!);
+  return `${groups.slice(0, 4).map((g) => g.toString(16)).join(':')}::${host.toString(16)}`;
+}
+
+/** The `ports` range text (Mesos syntax) agent `index` offers: its slice of `agent.ports`. */
+export function agentPorts(config: ClusterConfig, index: number): { first: number; last: number; text: string } {
+  const [first, last] = config.agent.ports.split('-').map(Number) as [number, number];
+  const size = Math.floor((last - first + 1) / config.agents);
+  const a = first + index * size;
+  const b = a + size - 1;
+  return { first: a, last: b, text: `[${a}-${b}]` };
+}
+
+/** The /64 of agent `index` inside an IPv6 cidr of /56 or wider (agent 0 gets the first). */
+export function agentSubnet6(cidr: string, index: number): string {
+  const [ip] = cidr.split('/') as [string];
+  const groups = expand6(ip);
+  // The 4th group holds bits 48-63: the agent index goes into its low byte(s).
+  groups[3] = (groups[3]! + index) & 0xffff;
+  return `${groups.slice(0, 4).map((g) => g.toString(16)).join(':')}::/64`;
+}
+
+function expand6(ip: string): number[] {
+  const [head, tail] = ip.includes('::') ? (ip.split('::') as [string, string]) : [ip, ''];
+  const h = head ? head.split(':').map((g) => parseInt(g, 16)) : [];
+  const t = tail ? tail.split(':').map((g) => parseInt(g, 16)) : [];
+  return [...h, ...Array<number>(8 - h.length - t.length).fill(0), ...t];
 }

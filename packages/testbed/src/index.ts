@@ -1,10 +1,25 @@
 /**
- * @ippc/testbed: a local multi-node ippc cluster on testcontainers (issue #8).
+ * @ippc/testbed: a local multi-node ippc cluster on testcontainers.
  *
- * Landed so far: the label conventions that make labels the truth for what the testbed owns, and
- * the session reaper (a Ryuk equivalent built from ippc's own image). `startCluster()` lands with
- * the control plane.
+ * @example
+ * ```ts
+ * import { startCluster } from '@ippc/testbed';
+ *
+ * await using cluster = await startCluster({ agents: 2 });       // master, agents, IPAM, isolation, DNS
+ * console.log(`ready after ${cluster.readyAfterMs} ms`, cluster.master.url);
+ * const scheduler = await cluster.connectScheduler({ framework: { name: 'my-tests' } });
+ * // ... launch tasks, read (await cluster.masterState()).frameworks[0].tasks ...
+ * await scheduler.close();
+ * // leaving the block removes every container, network and volume the cluster labelled
+ * ```
  */
 export * from './config.js';
+export { attachCluster, listClusters, removeCluster, removeResources, startCluster } from './cluster.js';
+export type { AgentNode, Cluster, ClusterSummary, RemoveReport, Service, StartClusterOptions, StartedCluster, StartPhase } from './cluster.js';
+export { TestbedError, type TestbedErrorCode } from './errors.js';
+export type { ExecOptions, ExecResult } from './docker-exec.js';
 export { LABEL, OWNER, labelsFor } from './labels.js';
+export type { ClusterNode, StopSignal } from './node.js';
+export { PATHS, PORTS, planCluster, type ClusterPlan, type DaemonName, type DaemonSpec, type NodeRole, type NodeSpec, type PlanOptions, type Probe } from './plan.js';
 export { startReaper, type Reaper, type ReaperOptions } from './reaper.js';
+export { defaultWorkspaceDir, resolveBin, MOUNT, type BinRef } from './workspace.js';

@@ -1,0 +1,7 @@
+// Test helper: starts a one-agent cluster for a session, says ready, and waits until killed.
+import { startCluster } from '../cluster.js';
+
+const [name, subnet] = process.argv.slice(2) as [string, string];
+await startCluster({ name, agents: 1, config: { network: { subnet }, agent: { ports: '35200-35299' }, dockerNetworks: [] } });
+console.log('ready');
+setInterval(() => {}, 1 << 30);

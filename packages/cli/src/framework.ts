@@ -1,0 +1,89 @@
+import { isIppcError } from '@ippc/core';
+import { taskStateToJSON, taskStatus_ReasonToJSON, type Offer, type TaskInfo, type TaskStatus } from '@ippc/proto';
+import type { Scheduler } from '@ippc/scheduler';
+import type { Cluster } from '@ippc/testbed';
+import { CliError } from './errors.js';
+
+// The CLI's framework. `ippc task run` is a short-lived command, but its tasks must outlive it: it
+// subscribes as one framework per cluster (`ippc-cli`) with a long failover timeout, and each later
+// command fails over to the same framework id (found by name in /master/state), as a restarted
+// Mesos scheduler does. One command at a time: a second concurrent one takes the framework over.
+
+/** The framework name every `ippc task` command uses. */
+export const CLI_FRAMEWORK = 'ippc-cli';
+/** A week: tasks outlive the command; `ippc cluster down` ends everything anyway. */
+const FAILOVER_TIMEOUT_SECONDS = 7 * 24 * 3600;
+
+/** Subscribes as the CLI's framework, failing over to the existing one of that name if any. */
+export async function connectCliFramework(cluster: Cluster, name = CLI_FRAMEWORK): Promise<Scheduler> {
+  const state = await cluster.masterState();
+  const existing = state.frameworks.find((f) => f.name === name);
+  return cluster.connectScheduler({
+    framework: { name, user: 'root', checkpoint: true, failoverTimeoutSeconds: FAILOVER_TIMEOUT_SECONDS, ...(existing ? { id: existing.id } : {}) },
+    // One command, one subscription: a retry loop would only hide a second command taking over.
+    reconnect: false,
+    timeoutMs: 15_000,
+  });
+}
+
+/** Where a task may go: an agent by index (0-based), address or id. */
+export type AgentSelector = string | undefined;
+
+function agentMatches(cluster: Cluster, offer: Offer, selector: AgentSelector): boolean {
+  if (selector === undefined) return true;
+  if (/^\d+$/.test(selector)) return cluster.agents[Number(selector)]?.address === offer.hostname;
+  return offer.hostname === selector || offer.agentId?.value === selector;
+}
+
+/**
+ * Launches `spec` on the first offer that holds it (on `agent` if given) and, with `wait`, waits for
+ * TASK_RUNNING. Throws CLI_NO_OFFER when no fitting offer comes in `timeoutMs`, CLI_TASK_FAILED
+ * (with Mesos's state, reason and message) when the task ends instead of running.
+ */
+export async function launchTask(
+  scheduler: Scheduler,
+  cluster: Cluster,
+  build: (offer: Offer) => TaskInfo,
+  options: { agent?: AgentSelector; wait?: boolean; timeoutMs?: number } = {},
+): Promise<{ task: TaskInfo; offer: Offer; status?: TaskStatus }> {
+  const timeoutMs = options.timeoutMs ?? 30_000;
+  if (options.agent !== undefined && /^\d+$/.test(options.agent) && !cluster.agents[Number(options.agent)]) {
+    throw new CliError('CLI_USAGE', `--agent ${options.agent}: the cluster has agents 0..${cluster.agents.length - 1}`);
+  }
+  let offers: Offer[];
+  try {
+    offers = await scheduler.awaitOffers({
+      timeoutMs,
+      filter: (o) => {
+        if (!agentMatches(cluster, o, options.agent)) return false;
+        try {
+          build(o);
+          return true;
+        } catch {
+          return false;
+        }
+      },
+    });
+  } catch (err) {
+    throw new CliError('CLI_NO_OFFER', `no agent${options.agent !== undefined ? ` matching --agent ${options.agent}` : ''} offered enough resources within ${timeoutMs} ms (${(err as Error).message}); see 'ippc task list' for what runs, or ask for less (--cpus, --mem, --port)`, { cause: err });
+  }
+  const offer = offers[0]!;
+  const task = build(offer);
+  await scheduler.launch(offer, [task]);
+  if (options.wait === false) return { task, offer };
+  try {
+    const status = await scheduler.waitForState(task.taskId!.value!, 'TASK_RUNNING', timeoutMs);
+    return { task, offer, status };
+  } catch (err) {
+    const last = scheduler.latestStatus(task.taskId!.value!);
+    if (last && isIppcError(err)) {
+      const state = taskStateToJSON(last.state ?? 0);
+      const reason = last.reason !== undefined ? taskStatus_ReasonToJSON(last.reason) : undefined;
+      throw new CliError('CLI_TASK_FAILED', `task ${task.taskId!.value} reached ${state}${reason ? ` (${reason})` : ''}${last.message ? `: ${last.message}` : ''}`, {
+        details: { taskId: task.taskId!.value, state, reason, message: last.message },
+        cause: err,
+      });
+    }
+    throw err;
+  }
+}

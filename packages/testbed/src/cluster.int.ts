@@ -1,13 +1,17 @@
-// The testbed against the real Docker daemon: a cluster starts, runs tasks, survives an agent
-// restart, is found again by name, and leaves nothing behind — after stop(), after a failed start,
-// and after the process that started it was killed -9.
+// The testbed against the real Docker daemon: a cluster starts (readiness by health checks and
+// /state), gives an opt-in task an address of its own that a task on another agent reaches on port
+// 80, lets a plain task share its agent's address, keeps a live container across an agent crash,
+// is found again by name, and leaves nothing behind — after stop(), after a failed start, and after
+// the process that started it was killed -9.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { after, describe, it } from 'node:test';
 import Docker from 'dockerode';
-import { attachCluster, listClusters, removeCluster, startCluster, type StartedCluster } from './index.js';
+import type { NetworkInfo, Offer, TaskStatus } from '@ippc/proto';
+import type { Scheduler, TaskSpec } from '@ippc/scheduler';
+import { attachCluster, listClusters, removeCluster, startCluster, type Cluster, type StartedCluster } from './index.js';
 import { LABEL, OWNER } from './labels.js';
 
 const docker = new Docker();
@@ -30,14 +34,31 @@ async function eventuallyGone(cluster: string, ms: number): Promise<string[]> {
   return left;
 }
 
-describe('testbed cluster', () => {
+const net = (name: string, extra: Partial<NetworkInfo> = {}): NetworkInfo => ({ name, groups: [], ipAddresses: [], portMappings: [], ...extra });
+const ipOf = (s: TaskStatus) => s.containerStatus?.networkInfos[0]?.ipAddresses[0]?.ipAddress ?? '';
+
+/** Launches one task on agent `index` from its next offer. */
+async function launchOn(scheduler: Scheduler, cluster: Cluster, index: number, spec: TaskSpec): Promise<{ id: string; offer: Offer }> {
+  const address = cluster.agents[index]!.address;
+  const [offer] = await scheduler.awaitOffers({ filter: (o) => o.hostname === address, timeoutMs: 15_000 });
+  const task = scheduler.taskFromOffer(offer!, { cpus: 0.1, mem: 32, ...spec });
+  await scheduler.launch(offer!, [task], { refuseSeconds: 0 });
+  return { id: task.taskId!.value!, offer: offer! };
+}
+
+/** Serves `hello-<task id>` over HTTP on `port` from the sandbox. */
+const serve = (port: number | string) => `echo hello-$MESOS_TASK_ID > index.html && exec busybox httpd -f -p ${port} -h .`;
+/** Exits 0 when `url` answers with `expect` (so TASK_FINISHED says "reached"), 1 otherwise. */
+const fetchTask = (url: string, expect: string) => `for i in 1 2 3 4 5; do curl -sf --max-time 2 ${url} | grep -q ${expect} && exit 0; sleep 0.5; done; exit 1`;
+
+describe('testbed cluster', { timeout: 600_000 }, () => {
   const names: string[] = [];
   after(async () => {
     // Whatever happened, nothing of these tests stays.
     for (const n of names) await removeCluster(n, { docker });
   });
 
-  it('starts master, services and two agents, runs a plain task with the agent IP, survives an agent restart, and stop() leaves nothing', async () => {
+  it('starts master, services and two agents with IP-per-container: an opt-in task gets its own address, served to another agent on port 80; a plain task shares the agent IP; an agent crash keeps the container; stop() leaves nothing', async () => {
     const name = `tb-${run}-a`;
     names.push(name);
     let cluster: StartedCluster | undefined = await startCluster({
@@ -56,24 +77,46 @@ describe('testbed cluster', () => {
       assert.equal(state.slaves.length, 2);
       assert.ok(state.slaves.every((s) => s.active));
       assert.equal(state.slaves.find((s) => s.pid.endsWith('@10.99.201.12:5051'))?.resources.ports, '[35050-35099]');
+      assert.deepEqual(cluster.agents[1]!.subnets['ippc-bridge'], { ipv4: '10.100.1.0/24' });
 
-      // Labels are the truth: every container carries owner, cluster and session.
-      const containers = await docker.listContainers({ filters: JSON.stringify({ label: [`${LABEL.cluster}=${name}`] }) });
+      // Labels are the truth: every container and volume carries owner, cluster and session.
+      const filters = JSON.stringify({ label: [`${LABEL.cluster}=${name}`] });
+      const containers = await docker.listContainers({ filters });
       assert.ok(containers.every((c) => c.Labels[LABEL.owner] === OWNER && c.Labels[LABEL.session]), 'owner and session labels on every container');
       assert.ok(containers.some((c) => c.Labels[LABEL.role] === 'reaper'), 'a session reaper runs');
+      assert.equal((await docker.listVolumes({ filters })).Volumes?.length, 2, "the agents' work dirs");
 
-      // The agent is not PID 1: tini is, and reaps orphans.
-      assert.match(await cluster.agents[0]!.execOrThrow(['cat', '/proc/1/cmdline']), /tini/);
+      // The agent is not PID 1: tini is, and reaps orphans. It installed the default networks, isolation chained in.
+      const agent0 = cluster.agents[0]!;
+      assert.match(await agent0.execOrThrow(['cat', '/proc/1/cmdline']), /tini/);
+      const conf = JSON.parse(await agent0.execOrThrow(['cat', '/etc/ippc/cni/ippc-bridge.conflist'])) as { plugins: { type: string; ipam?: { ranges: { subnet: string }[][] } }[] };
+      assert.deepEqual(conf.plugins.map((p) => p.type), ['bridge', 'ippc-isolation', 'portmap']);
+      assert.equal(conf.plugins[0]!.ipam!.ranges[0]![0]!.subnet, '10.100.0.0/24');
 
       const scheduler = await cluster.connectScheduler({ framework: { name: 'tb-test' } });
       try {
-        const [offer] = await scheduler.awaitOffers({ filter: (o) => o.hostname === cluster!.agents[1]!.address, timeoutMs: 10_000 });
-        const task = scheduler.taskFromOffer(offer!, { name: 'web', command: 'exec busybox httpd -f -p $PORT0', ports: 1 });
-        await scheduler.launch(offer!, [task]);
-        const running = await scheduler.waitForState(task.taskId!.value!, 'TASK_RUNNING', 15_000);
-        assert.equal(running.containerStatus?.networkInfos[0]?.ipAddresses[0]?.ipAddress, cluster.agents[1]!.address);
-        const port = 35050;
-        assert.equal((await cluster.agents[0]!.exec(['curl', '-sf', '-o', '/dev/null', `http://${cluster.agents[1]!.address}:${port}/`])).exitCode, 0, 'the task serves on its offered port');
+        // Opt in on agent 1: an address of its own from agent 1's subnet, serving on port 80.
+        const web = await launchOn(scheduler, cluster, 1, { name: 'web', command: serve(80), networks: [net('ippc-bridge')] });
+        const running = await scheduler.waitForState(web.id, 'TASK_RUNNING', 30_000);
+        const webIp = ipOf(running);
+        assert.match(webIp, /^10\.100\.1\.\d+$/);
+        assert.equal(running.containerStatus?.networkInfos[0]?.name, 'ippc-bridge');
+        const inState = (await cluster.masterState()).frameworks[0]!.tasks.find((t) => t.id === web.id)!;
+        assert.equal(inState.statuses.at(-1)!.container_status!.network_infos![0]!.ip_addresses![0]!.ip_address, webIp);
+
+        // Reached from a task on the other agent by its own address, on the well-known port.
+        const client = await launchOn(scheduler, cluster, 0, { name: 'client', command: fetchTask(`http://${webIp}:80/`, `hello-${web.id}`), networks: [net('ippc-bridge')] });
+        const clientRunning = await scheduler.waitForState(client.id, 'TASK_RUNNING', 30_000);
+        assert.match(ipOf(clientRunning), /^10\.100\.0\.\d+$/);
+        await scheduler.waitForState(client.id, 'TASK_FINISHED', 30_000);
+
+        // A plain task (no NetworkInfo) shares agent 0's address and serves on its offered port.
+        const plain = await launchOn(scheduler, cluster, 0, { name: 'plain', command: serve('$PORT0'), ports: 1 });
+        const plainRunning = await scheduler.waitForState(plain.id, 'TASK_RUNNING', 30_000);
+        assert.equal(ipOf(plainRunning), agent0.address);
+        const port = 35000;
+        const reachPlain = await launchOn(scheduler, cluster, 1, { name: 'reach-plain', command: fetchTask(`http://${agent0.address}:${port}/`, `hello-${plain.id}`), networks: [net('ippc-bridge')] });
+        await scheduler.waitForState(reachPlain.id, 'TASK_FINISHED', 30_000);
 
         // Found again by name: the same nodes, the same credentials.
         const attached = await attachCluster(name, { docker });
@@ -81,14 +124,16 @@ describe('testbed cluster', () => {
           attached.nodes.map((n) => n.containerId).sort(),
           cluster.nodes.map((n) => n.containerId).sort(),
         );
-        assert.equal((await attached.masterState()).frameworks[0]?.tasks[0]?.state, 'TASK_RUNNING');
+        assert.equal((await attached.masterState()).frameworks[0]?.tasks.find((t) => t.id === web.id)?.state, 'TASK_RUNNING');
         assert.deepEqual((await listClusters({ docker })).find((c) => c.name === name)?.retained, false);
 
-        // A crash of the agent (kill -9) and a restart: the task keeps running and keeps its status.
+        // A crash of agent 1 (kill -9) and a restart: the container keeps running with its address.
         await attached.agents[1]!.restart({ signal: 'SIGKILL' });
-        assert.equal((await cluster.agents[0]!.exec(['curl', '-sf', '-o', '/dev/null', `http://${cluster.agents[1]!.address}:${port}/`])).exitCode, 0, 'still serving after the agent restart');
-        const reconciled = await scheduler.reconcile([{ taskId: task.taskId!, agentId: offer!.agentId! }]).then(() => scheduler.waitForState(task.taskId!.value!, 'TASK_RUNNING', 10_000));
-        assert.equal(reconciled.containerStatus?.networkInfos[0]?.ipAddresses[0]?.ipAddress, cluster.agents[1]!.address);
+        await scheduler.reconcile([{ taskId: web.id, agentId: web.offer.agentId!.value! }]);
+        const reconciled = await scheduler.waitForState(web.id, 'TASK_RUNNING', 15_000);
+        assert.equal(ipOf(reconciled), webIp);
+        const again = await launchOn(scheduler, cluster, 0, { name: 'client-again', command: fetchTask(`http://${webIp}:80/`, `hello-${web.id}`), networks: [net('ippc-bridge')] });
+        await scheduler.waitForState(again.id, 'TASK_FINISHED', 30_000);
       } finally {
         await scheduler.close();
       }
@@ -96,6 +141,7 @@ describe('testbed cluster', () => {
       cluster = undefined;
       assert.deepEqual(report.errors, []);
       assert.equal(report.networks, 2, 'the cluster network and the Docker user network');
+      assert.equal(report.volumes, 2);
       assert.deepEqual(await leftovers(name), []);
     } finally {
       await cluster?.stop();

@@ -7,6 +7,7 @@ import { connectScheduler, fetchMasterState, type AgentJson, type MasterStateJso
 import { compileConfig, type ClusterConfig, type ClusterConfigInput } from './config.js';
 import { TestbedError } from './errors.js';
 import { LABEL, OWNER } from './labels.js';
+import { execIn } from './docker-exec.js';
 import { NodeHandle, until, type ClusterNode, type StopSignal } from './node.js';
 import { PATHS, PORTS, planCluster, type ClusterPlan, type DaemonName, type DaemonSpec, type NodeRole, type NodeSpec } from './plan.js';
 import { startReaper, type Reaper } from './reaper.js';
@@ -157,7 +158,7 @@ export async function startCluster(options: StartClusterOptions = {}): Promise<S
   const token = config.auth.disabled ? undefined : (config.auth.token ?? randomBytes(24).toString('base64url'));
 
   const { image, plan } = await phase('prepare', async () => {
-    const [image] = await Promise.all([options.image ?? planBootstrap().then((p) => p.images.node), ping(docker)]);
+    const [image, dockerRootDir] = await Promise.all([options.image ?? planBootstrap().then((p) => p.images.node), ping(docker)]);
     const [exists, taken] = await Promise.all([
       docker
         .getImage(image)
@@ -170,7 +171,7 @@ export async function startCluster(options: StartClusterOptions = {}): Promise<S
     if (taken.length > 0) {
       throw new TestbedError('TESTBED_CLUSTER_EXISTS', `a cluster named '${config.name}' already exists (${taken.length} containers); remove it ('ippc cluster down --name ${config.name}') or choose another name`);
     }
-    return { image, plan: planCluster(config, { workspaceDir, ...(session ? { session } : {}), retain: !!options.detached }) };
+    return { image, plan: planCluster(config, { workspaceDir, dockerRootDir, ...(session ? { session } : {}), retain: !!options.detached }) };
   });
 
   let reaper: Reaper | undefined;
@@ -274,9 +275,11 @@ async function settleAll<T>(promises: Promise<T>[]): Promise<T[]> {
   return (results as PromiseFulfilledResult<T>[]).map((r) => r.value);
 }
 
-async function ping(docker: Docker): Promise<void> {
+/** Checks the daemon answers; resolves with its root folder (where its volumes live). */
+async function ping(docker: Docker): Promise<string> {
   try {
-    await docker.ping();
+    const info = (await docker.info()) as { DockerRootDir?: string };
+    return info.DockerRootDir ?? '/var/lib/docker';
   } catch (err) {
     throw new TestbedError('TESTBED_DOCKER_UNAVAILABLE', `no Docker daemon answers (${(err as Error).message}); start one (scripts/setup does) or set DOCKER_HOST`, { cause: err });
   }
@@ -323,6 +326,16 @@ class NodeContainer extends GenericContainer {
     return this;
   }
 
+  withReadonlyPaths(paths: string[]): this {
+    (this.hostConfig as { ReadonlyPaths?: string[] }).ReadonlyPaths = paths;
+    return this;
+  }
+
+  withNamedVolumes(volumes: { name: string; target: string }[]): this {
+    this.hostConfig.Mounts = [...(this.hostConfig.Mounts ?? []), ...volumes.map((v) => ({ Type: 'volume' as const, Source: v.name, Target: v.target }))];
+    return this;
+  }
+
   withSysctls(sysctls: Record<string, string>): this {
     this.hostConfig.Sysctls = { ...this.hostConfig.Sysctls, ...sysctls };
     return this;
@@ -330,6 +343,8 @@ class NodeContainer extends GenericContainer {
 }
 
 async function startContainer(docker: Docker, spec: NodeSpec, ctx: { image: string; workspaceDir: string; token: string | undefined; networkName: string }): Promise<string> {
+  // Named volumes carry the node's labels, so teardown and the reaper find them like the containers.
+  await Promise.all(spec.volumes.map((v) => docker.createVolume({ Name: v.name, Labels: { ...spec.labels, [LABEL.role]: 'volume' } })));
   let c = new NodeContainer(ctx.image)
     .withName(spec.name)
     .withHostname(spec.name)
@@ -341,8 +356,13 @@ async function startContainer(docker: Docker, spec: NodeSpec, ctx: { image: stri
     ])
     .withEnvironment({ ...(ctx.token ? { IPPC_TOKEN: ctx.token } : {}), IPPC_NODE: spec.name })
     .withCommand(['sleep', 'infinity']);
+  if (spec.volumes.length) c = c.withNamedVolumes(spec.volumes);
+  if (spec.capabilities.length) c = c.withAddedCapabilities(...spec.capabilities);
   if (spec.privileged) {
-    c = c.withAddedCapabilities('NET_ADMIN', 'SYS_ADMIN').withSysctls({
+    // /proc/sys writable (Docker's default read-only paths without it): the Mesos containerizer
+    // sets a task's hostname in the task's own UTS namespace through /proc/sys/kernel/hostname.
+    c.withReadonlyPaths(['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sysrq-trigger']);
+    c = c.withSysctls({
       'net.ipv4.ip_forward': '1',
       'net.ipv6.conf.all.disable_ipv6': '0',
       'net.ipv6.conf.all.forwarding': '1',
@@ -351,11 +371,18 @@ async function startContainer(docker: Docker, spec: NodeSpec, ctx: { image: stri
     });
   }
   if (spec.files.length) c = c.withCopyContentToContainer(spec.files.map((f) => ({ content: f.content, target: f.path })));
+  let id: string;
   try {
-    return (await c.start()).getId();
+    id = (await c.start()).getId();
   } catch (err) {
     throw new TestbedError('TESTBED_START_FAILED', `container ${spec.name} did not start: ${(err as Error).message}`, { cause: err });
   }
+  if (spec.routes.length) {
+    const script = spec.routes.map((r) => `ip route replace ${r.dst} via ${r.via}`).join(' && ');
+    const r = await execIn(docker, id, ['sh', '-ec', script]);
+    if (r.exitCode !== 0) throw new TestbedError('TESTBED_START_FAILED', `routes in ${spec.name} failed: ${r.stderr.trim()}`);
+  }
+  return id;
 }
 
 interface ClusterHandleInit {

@@ -105,7 +105,8 @@ export const ClusterConfigSchema = z.strictObject({
 });
 
 export type ClusterConfig = z.output<typeof ClusterConfigSchema>;
-export type ClusterConfigInput = z.input<typeof ClusterConfigSchema>;
+/** The cluster file as written: every field optional (`apiVersion` and `kind` too, in code). */
+export type ClusterConfigInput = Omit<z.input<typeof ClusterConfigSchema>, 'apiVersion' | 'kind'> & { apiVersion?: typeof API_VERSION; kind?: 'Cluster' };
 
 export class ConfigError extends IppcError<'CONFIG_INVALID'> {
   constructor(message: string, details?: Record<string, unknown>) {

@@ -33,7 +33,20 @@ export const PATHS = {
   ipamData: '/var/lib/ippc/ipam',
   isolationData: '/var/lib/ippc/isolation/state.json',
   cniConfigDir: '/etc/ippc/cni',
+  /** Where the agent installs ippc's CNI plugins (first in its plugin search path). */
+  cniPluginDir: '/var/lib/ippc/cni/bin',
+  /** Debian's CNI plugins in the node image. */
+  debianCniPlugins: '/usr/lib/cni',
+  ipamSocket: '/run/ippc/ipam.sock',
+  isolationSocket: '/run/ippc/isolation.sock',
 } as const;
+
+/** The default networks the agent writes itself (`--install_cni_networks`), with their plugin and IPAM. */
+const AGENT_NETWORKS: Record<string, { type: 'bridge' | 'ptp'; ipam: 'ippc-ipam' | 'host-local' }> = {
+  'ippc-bridge': { type: 'bridge', ipam: 'ippc-ipam' },
+  'ippc-ptp': { type: 'ptp', ipam: 'ippc-ipam' },
+  'ippc-local': { type: 'bridge', ipam: 'host-local' },
+};
 
 /** How a daemon says it is ready: HTTP 200 on a path, or gRPC health SERVING for a service. */
 export type Probe = { http: { port: number; path: string } } | { grpc: { port: number; service: string } };
@@ -63,6 +76,12 @@ export interface NodeSpec {
   subnets?: Record<string, { ipv4: string; ipv6?: string }>;
   /** Agents: the `ports` range it offers. */
   ports?: { first: number; last: number };
+  /** Added capabilities (agents: NET_ADMIN + SYS_ADMIN; the services node: NET_ADMIN for its routes). */
+  capabilities: string[];
+  /** Routes set in the node before its daemons start (the services node reaches containers' addresses: DNS answers them). */
+  routes: { dst: string; via: string }[];
+  /** Named Docker volumes (labelled with the cluster) mounted into the node: an agent's work dir. */
+  volumes: { name: string; target: string }[];
 }
 
 export interface ClusterPlan {
@@ -85,6 +104,29 @@ export interface PlanOptions {
   retain?: boolean;
   /** Overrides where a bin comes from (tests). */
   resolve?: (pkg: string, bin: string) => BinRef;
+  /** The Docker daemon's root folder (`docker info`): where it keeps volumes, for Docker tasks' sandboxes. Default `/var/lib/docker`. */
+  dockerRootDir?: string;
+}
+
+/** A CNI network the testbed writes itself (a name or settings the agent's default networks do not cover). */
+export function containerNetworkConflist(net: ClusterConfig['containerNetworks'][number], index: number, subnets: { ipv4: string; ipv6?: string }): Record<string, unknown> {
+  const range = (subnet: string) => ({
+    subnet,
+    ...(net.hostsPerAgent && !subnet.includes(':') ? { rangeStart: hostAddress(subnet, 2), rangeEnd: hostAddress(subnet, 1 + net.hostsPerAgent) } : {}),
+  });
+  const ranges = [[range(subnets.ipv4)], ...(subnets.ipv6 ? [[range(subnets.ipv6)]] : [])];
+  const routes = [{ dst: '0.0.0.0/0' }, ...(subnets.ipv6 ? [{ dst: '::/0' }] : [])];
+  const ipam =
+    net.ipam === 'ippc-ipam'
+      ? { type: 'ippc-ipam', ranges, routes, daemonSocket: PATHS.ipamSocket }
+      : { type: 'host-local', ranges, routes, dataDir: `${PATHS.agentWorkDir}/cni/networks` };
+  // ipMasq off: containers keep their own source address across agents (groups are enforced by it).
+  const main = net.type === 'bridge' ? { type: 'bridge', bridge: `ippcn${index}`, isGateway: true, ipMasq: false, hairpinMode: true, ipam } : { type: 'ptp', ipMasq: false, mtu: 1500, ipam };
+  return {
+    cniVersion: '1.0.0',
+    name: net.name,
+    plugins: [main, { type: 'ippc-isolation', socket: PATHS.isolationSocket }, { type: 'portmap', capabilities: { portMappings: true }, snat: true }],
+  };
 }
 
 /** Lays out a cluster: nodes, addresses, daemons and their flags, labels, CNI configs. */
@@ -108,6 +150,9 @@ export function planCluster(config: ClusterConfig, options: PlanOptions): Cluste
     daemons,
     privileged: false,
     files: [],
+    capabilities: [],
+    routes: [],
+    volumes: [],
     ...extra,
   });
 
@@ -169,12 +214,27 @@ export function planCluster(config: ClusterConfig, options: PlanOptions): Cluste
       },
     ]),
   );
+  const dns = JSON.stringify({ mesos: [{ network_mode: 'CNI', dns: { nameservers: [services] } }] });
+  const dockerRoot = options.dockerRootDir ?? '/var/lib/docker';
+  const agentRoutes: { dst: string; via: string }[] = [];
   for (let i = 0; i < config.agents; i++) {
     const address = at(HOST.firstAgent + i);
+    const name = `ippc-${config.name}-agent-${i}`;
     const ports = agentPorts(config, i);
     const subnets = Object.fromEntries(
       config.containerNetworks.map((n) => [n.name, { ipv4: agentSubnet(n.cidr, i), ...(n.ipv6Cidr ? { ipv6: agentSubnet6(n.ipv6Cidr, i) } : {}) }]),
     );
+    for (const s of Object.values(subnets)) agentRoutes.push({ dst: s.ipv4, via: address });
+    // The agent writes its default networks itself; others (another name, a small pool) the testbed writes.
+    const byAgent = config.containerNetworks.filter((n) => {
+      const d = AGENT_NETWORKS[n.name];
+      return d && d.type === n.type && d.ipam === n.ipam && !n.hostsPerAgent;
+    });
+    const own = config.containerNetworks.filter((n) => !byAgent.includes(n));
+    const install = byAgent.map((n) => `${n.name}=${[subnets[n.name]!.ipv4, ...(subnets[n.name]!.ipv6 ? [subnets[n.name]!.ipv6!] : [])].join(',')}`).join(';');
+    const ipv4Subnets = Object.values(subnets).map((s) => s.ipv4);
+    const volume = `${name}-work`;
+    const dockerLabels = [`${LABEL.owner}=ippc`, `${LABEL.cluster}=${config.name}`, `${LABEL.role}=task`, ...(options.session ? [`${LABEL.session}=${options.session}`] : [])];
     const daemon: DaemonSpec = {
       name: 'agent',
       probe: { http: { port: PORTS.agent, path: '/health' } },
@@ -186,15 +246,51 @@ export function planCluster(config: ClusterConfig, options: PlanOptions): Cluste
         `--hostname=${address}`,
         `--work_dir=${PATHS.agentWorkDir}`,
         `--resources=${config.agent.resources};ports:${ports.text}`,
-        // Until the agent embeds the CNI isolator and the Docker containerizer, it runs what it has.
-        '--containerizers=mesos',
+        `--containerizers=${config.agent.containerizers.join(',')}`,
+        // IP-per-container: Mesos's network/cni with ippc's plugins, the IPAM node daemon and the
+        // isolation node agent in the agent's process (routes to the other agents' subnets).
+        '--isolation=network/cni',
+        `--network_cni_config_dir=${PATHS.cniConfigDir}`,
+        `--network_cni_plugins_dir=${PATHS.cniPluginDir}:${PATHS.debianCniPlugins}`,
+        `--install_cni_plugins=${PATHS.cniPluginDir}`,
+        ...(install ? [`--install_cni_networks=${install}`] : []),
+        `--ipam_service=${services}:${PORTS.ipamGrpc}`,
+        `--ipam_socket=${PATHS.ipamSocket}`,
+        `--isolation_service=${services}:${PORTS.isolationGrpc}`,
+        `--isolation_socket=${PATHS.isolationSocket}`,
+        `--isolation_subnets=${ipv4Subnets.join(',')}`,
+        // Containers resolve <task>.<framework>.<domain> through the cluster's DNS.
+        `--default_container_dns=${dns}`,
+        // Docker tasks are siblings on the machine's daemon: HOST means the agent's own network
+        // namespace, sandboxes live in the work dir's volume, and they carry the cluster's labels.
+        '--docker_socket=/var/run/docker.sock',
+        `--docker_host_network=container:${name}`,
+        `--docker_work_dir_host_path=${dockerRoot}/volumes/${volume}/_data`,
+        `--docker_scope=${name}`,
+        `--docker_labels=${dockerLabels.join(';')}`,
+        '--executor_shutdown_grace_period=2secs',
         '--registration_backoff_factor=100ms',
         '--status_update_retry_interval=2secs',
         ...(noAuth ? ['--no_auth'] : []),
       ],
     };
-    nodes.push(node('agent', address, [daemon], { index: i, privileged: true, subnets, ports: { first: ports.first, last: ports.last } }));
+    const files = own.map((n) => ({ path: `${PATHS.cniConfigDir}/${n.name}.conflist`, content: JSON.stringify(containerNetworkConflist(n, config.containerNetworks.indexOf(n), subnets[n.name]!), null, 2) }));
+    nodes.push(
+      node('agent', address, [daemon], {
+        index: i,
+        privileged: true,
+        capabilities: ['NET_ADMIN', 'SYS_ADMIN'],
+        subnets,
+        ports: { first: ports.first, last: ports.last },
+        files,
+        volumes: [{ name: volume, target: PATHS.agentWorkDir }],
+      }),
+    );
   }
+  // DNS answers containers at their own addresses: the services node routes each agent's subnets to it.
+  const servicesNode = nodes.find((n) => n.role === 'services')!;
+  servicesNode.capabilities = ['NET_ADMIN'];
+  servicesNode.routes = agentRoutes;
   return {
     name: config.name,
     networkName: `ippc-${config.name}`,

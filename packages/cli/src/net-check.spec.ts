@@ -27,7 +27,7 @@ describe('net check on a cluster', () => {
     );
     assert.deepEqual(
       skipped.map((s) => [s.name, s.reason]),
-      [['dbr', "Docker BRIDGE task: outside the cluster's isolation provider"]],
+      [['dbr', "Docker BRIDGE task: on a Docker network of the machine, outside the cluster's isolation provider"]],
     );
   });
 });

@@ -53,8 +53,9 @@ export interface AgentPlace {
 /**
  * Lays out the endpoints (pure): one per agent (`a<i>`), one per host-network task (`a<i>/<name>`,
  * each on its own probe port after `port`), one per running Mesos-containerizer task with an address
- * of its own. Docker tasks are skipped: their containers live on the Docker host's networks, outside
- * the cluster's isolation provider, so the policy says nothing about them.
+ * of its own. Docker HOST tasks count as host-network tasks (the testbed runs them in the agent's
+ * network namespace); Docker BRIDGE and USER tasks are skipped: they live on the machine's Docker
+ * networks, outside the cluster's isolation provider, so the policy says nothing about them.
  */
 export function planEndpoints(state: MasterStateJson, agents: AgentPlace[], port: number): { endpoints: PlacedEndpoint[]; skipped: SkippedTask[] } {
   const endpoints: PlacedEndpoint[] = [];
@@ -75,10 +76,16 @@ export function planEndpoints(state: MasterStateJson, agents: AgentPlace[], port
       skipped.push({ id: t.id, name: t.name, reason: `its agent ${t.agent} is not part of this cluster` });
       continue;
     }
-    if (t.containerizer === 'DOCKER') {
-      skipped.push({ id: t.id, name: t.name, reason: `Docker ${t.dockerNetwork ?? 'HOST'} task: outside the cluster's isolation provider` });
+    const dockerMode = t.containerizer === 'DOCKER' ? (t.dockerNetwork ?? 'HOST') : undefined;
+    if (dockerMode === 'NONE') {
+      skipped.push({ id: t.id, name: t.name, reason: 'Docker NONE task: no network to probe' });
       continue;
     }
+    if (dockerMode === 'BRIDGE' || dockerMode === 'USER') {
+      skipped.push({ id: t.id, name: t.name, reason: `Docker ${dockerMode} task: on a Docker network of the machine, outside the cluster's isolation provider` });
+      continue;
+    }
+    // Host network: a Mesos task without networks, or Docker HOST (the testbed runs it in the agent's namespace).
     if (!t.optedIn) {
       endpoints.push({ id: idFor(a, t), kind: 'host-task', agentId: a.isolationId, address: a.address, port: ++hostPort, groups: [], netns: `/proc/${a.hostPid}/ns/net`, taskId: t.id });
       continue;

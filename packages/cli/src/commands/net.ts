@@ -1,5 +1,6 @@
 import { writeFile } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { checkReportJson, formatCheckText, renderCheckSvg } from '@ippc/isolation';
 import type { Cluster } from '@ippc/testbed';
@@ -41,7 +42,7 @@ export async function netCheck(cluster: Cluster, flags: NetCheckFlags, progress:
       }
     },
   });
-  const svgPath = resolve(flags.svg ?? `ippc-net-check-${cluster.name}.svg`);
+  const svgPath = flags.svg ? resolve(flags.svg) : join(tmpdir(), `ippc-net-check-${cluster.name}.svg`);
   await writeFile(svgPath, renderCheckSvg(run.report, run.topology));
   return { ...run, svgPath };
 }
@@ -67,7 +68,7 @@ export function registerNet(program: Command, deps: { testbed?: Testbed } = {}):
     .option('--port <port>', 'port probed in each endpoint (host-network tasks get the following ones)', '8080')
     .option('--timeout-ms <ms>', 'per probe', '1000')
     .option('--concurrency <n>', 'probes in flight', '16')
-    .option('--svg <file>', 'where to write the picture (default ./ippc-net-check-<cluster>.svg)')
+    .option('--svg <file>', 'where to write the picture (default $TMPDIR/ippc-net-check-<cluster>.svg)')
     .option('--cluster <name>', 'cluster name (default: IPPC_CLUSTER or ippc)')
     .option('--json', 'print the report as JSON')
     .addHelpText('after', '\nExits 1 when the observed matrix differs from the policy (or a row could not be checked).\n\nExamples:\n  ippc net check\n  ippc net check --json --svg /tmp/matrix.svg')

@@ -183,7 +183,7 @@ export function registerShowcase(program: Command, deps: { testbed?: Testbed } =
     .description('bring up a cluster and show opt-in and plain tasks side by side, Docker modes, groups, and the reachability matrix')
     .option('--name <name>', 'cluster name (default: IPPC_CLUSTER or ippc); a running cluster of that name is reused')
     .option('--agents <n>', 'agents of a new cluster', '3')
-    .option('--svg <file>', 'where to write the matrix picture (default ./ippc-net-check-<cluster>.svg)')
+    .option('--svg <file>', 'where to write the matrix picture (default $TMPDIR/ippc-net-check-<cluster>.svg)')
     .option('--json', 'print the report as JSON')
     .addHelpText('after', '\nExits 1 when a task did not run or the matrix differs from the policy.\n\nExamples:\n  ippc showcase\n  ippc showcase --name demo --agents 2 --svg /tmp/demo.svg')
     .action(async (opts: ShowcaseOptions) => {

@@ -14,16 +14,47 @@ export const CLI_FRAMEWORK = 'ippc-cli';
 /** A week: tasks outlive the command; `ippc cluster down` ends everything anyway. */
 const FAILOVER_TIMEOUT_SECONDS = 7 * 24 * 3600;
 
-/** Subscribes as the CLI's framework, failing over to the existing one of that name if any. */
+/** Acknowledgements in flight, per connection: a command must not exit before they are sent. */
+const pendingAcks = new WeakMap<Scheduler, Set<Promise<void>>>();
+
+/**
+ * Subscribes as the CLI's framework, failing over to the existing one of that name if any. Every
+ * status update is acknowledged, and {@link closeCliFramework} waits for those acknowledgements:
+ * an update left unacknowledged by a command that exited holds back the task's later updates (the
+ * agent sends them in order) until the agent's retry reaches a later command.
+ */
 export async function connectCliFramework(cluster: Cluster, name = CLI_FRAMEWORK): Promise<Scheduler> {
   const state = await cluster.masterState();
   const existing = state.frameworks.find((f) => f.name === name);
-  return cluster.connectScheduler({
+  const scheduler = await cluster.connectScheduler({
     framework: { name, user: 'root', checkpoint: true, failoverTimeoutSeconds: FAILOVER_TIMEOUT_SECONDS, ...(existing ? { id: existing.id } : {}) },
     // One command, one subscription: a retry loop would only hide a second command taking over.
     reconnect: false,
+    implicitAcknowledgements: false,
     timeoutMs: 15_000,
   });
+  const pending = new Set<Promise<void>>();
+  pendingAcks.set(scheduler, pending);
+  scheduler.on((e) => {
+    if (e.type !== 'UPDATE' || !e.status.uuid || e.status.uuid.length === 0) return;
+    const ack: Promise<void> = scheduler
+      .acknowledge(e.status)
+      .catch(() => undefined)
+      .finally(() => pending.delete(ack));
+    pending.add(ack);
+  });
+  return scheduler;
+}
+
+/** Waits (up to `timeoutMs`) for the acknowledgements in flight, then ends the subscription. */
+export async function closeCliFramework(scheduler: Scheduler, timeoutMs = 5_000): Promise<void> {
+  const pending = pendingAcks.get(scheduler);
+  if (pending && pending.size > 0) {
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([Promise.allSettled([...pending]), new Promise((r) => (timer = setTimeout(r, timeoutMs)))]);
+    clearTimeout(timer);
+  }
+  await scheduler.close();
 }
 
 /** Where a task may go: an agent by index (0-based), address or id. */

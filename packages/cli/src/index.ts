@@ -17,7 +17,7 @@ export { runShowcase, showcaseTasks } from './commands/showcase.js';
 export { findTask, runTask, shellJoin } from './commands/task.js';
 export { realTestbed, type Testbed } from './context.js';
 export { CliError, type CliErrorCode } from './errors.js';
-export { CLI_FRAMEWORK, connectCliFramework, launchTask } from './framework.js';
+export { CLI_FRAMEWORK, closeCliFramework, connectCliFramework, launchTask } from './framework.js';
 export { checkCluster, cniRootFromArgv, planEndpoints, type NetCheckRun, type PlacedEndpoint } from './net-check.js';
 export { emit, fail, table } from './output.js';
 export { createProgram } from './program.js';

@@ -36,12 +36,14 @@ interface ContainerJson {
   network_infos?: NetworkInfoJson[];
 }
 
+/** The addresses a task ran with: those of its latest TASK_RUNNING status, else of the latest status that has any. */
 function latestNetworkInfos(task: TaskJson): { infos: NetworkInfoJson[]; containerId?: string } {
-  for (let i = task.statuses.length - 1; i >= 0; i--) {
-    const cs = task.statuses[i]!.container_status;
-    if (cs?.network_infos?.length || cs?.container_id) return { infos: cs.network_infos ?? [], ...(cs.container_id ? { containerId: cs.container_id.value } : {}) };
-  }
-  return { infos: [] };
+  const withStatus = task.statuses.filter((s) => s.container_status?.network_infos?.length || s.container_status?.container_id);
+  // A terminal status (TASK_KILLED) may report the agent's address only: the running one tells where it was.
+  const pick = withStatus.filter((s) => s.state === 'TASK_RUNNING').at(-1) ?? withStatus.at(-1);
+  const cs = pick?.container_status;
+  if (!cs) return { infos: [] };
+  return { infos: cs.network_infos ?? [], ...(cs.container_id ? { containerId: cs.container_id.value } : {}) };
 }
 
 /** The CLI's view of one task. */

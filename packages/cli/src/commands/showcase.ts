@@ -5,7 +5,7 @@ import { taskStateToJSON } from '@ippc/proto';
 import type { Scheduler } from '@ippc/scheduler';
 import type { Cluster } from '@ippc/testbed';
 import { clusterName, realTestbed, stderrProgress, type Progress, type Testbed } from '../context.js';
-import { connectCliFramework, launchTask } from '../framework.js';
+import { closeCliFramework, connectCliFramework, launchTask } from '../framework.js';
 import { emit, table } from '../output.js';
 import { planTaskRun, type TaskRunFlags, type TaskRunPlan } from '../task-spec.js';
 import { containerizerText, networksText, taskViews } from '../tasks-view.js';
@@ -139,7 +139,7 @@ export async function runShowcase(opts: ShowcaseOptions, deps: { testbed?: Testb
       }),
     );
   } finally {
-    await scheduler.close();
+    await closeCliFramework(scheduler);
   }
   outcomes.sort((a, b) => specs.findIndex((s) => s.name === a.name) - specs.findIndex((s) => s.name === b.name));
 

@@ -4,7 +4,7 @@ import type { Scheduler } from '@ippc/scheduler';
 import type { Cluster } from '@ippc/testbed';
 import { clusterName, realTestbed, type Testbed } from '../context.js';
 import { CliError } from '../errors.js';
-import { CLI_FRAMEWORK, connectCliFramework, launchTask } from '../framework.js';
+import { CLI_FRAMEWORK, closeCliFramework, connectCliFramework, launchTask } from '../framework.js';
 import { emit, table } from '../output.js';
 import { planTaskRun, type TaskRunFlags, type TaskRunPlan } from '../task-spec.js';
 import { taskRows, taskViews, type TaskView } from '../tasks-view.js';
@@ -130,7 +130,7 @@ export function registerTask(program: Command, deps: { testbed?: Testbed } = {})
         const result = await runTask(scheduler, cluster, plan, { ...(opts.agent !== undefined ? { agent: opts.agent } : {}), wait: opts.wait, ...(timeoutMs ? { timeoutMs } : {}) });
         emit(opts.json, result, () => resultText(result));
       } finally {
-        await scheduler.close();
+        await closeCliFramework(scheduler);
       }
     });
 
@@ -173,7 +173,7 @@ export function registerTask(program: Command, deps: { testbed?: Testbed } = {})
         }
         emit(opts.json, { id: t.id, name: t.name, state }, () => `task ${t.id} ${state}`);
       } finally {
-        await scheduler.close();
+        await closeCliFramework(scheduler);
       }
     });
 }

@@ -1,3 +1,4 @@
+import { Resolver } from 'node:dns/promises';
 import type { Command } from 'commander';
 import { isIppcError } from '@ippc/core';
 import { planBootstrap } from '@ippc/host';
@@ -66,6 +67,34 @@ interface Outcome {
   id?: string;
   state: string;
   message?: string;
+}
+
+/**
+ * Discovery: each running task's Mesos-DNS name (`<task>.<framework>.<domain>`) asked of the
+ * cluster's DNS, a few times while the DNS catches up with the master's state (it reads it every
+ * 500 ms). Returns the answer per task id (`error: CODE` when none came).
+ */
+async function resolveNames(cluster: Cluster, tasks: { id: string; name: string; framework: string; address?: string }[]): Promise<Map<string, { name: string; answer: string }>> {
+  const resolver = new Resolver({ timeout: 1000, tries: 1 });
+  resolver.setServers([cluster.dns.address]);
+  const out = new Map<string, { name: string; answer: string }>();
+  await Promise.all(
+    tasks.map(async (t) => {
+      const name = `${t.name}.${t.framework}.${cluster.config.dns.domain}`;
+      let answer = '';
+      for (let attempt = 0; attempt < 6; attempt++) {
+        try {
+          answer = (await resolver.resolve4(name)).join(',');
+          if (!t.address || answer.split(',').includes(t.address)) break;
+        } catch (err) {
+          answer = `error: ${(err as { code?: string }).code ?? (err as Error).message}`;
+        }
+        await new Promise((r) => setTimeout(r, 500));
+      }
+      out.set(t.id, { name, answer });
+    }),
+  );
+  return out;
 }
 
 /** Kills the running tasks a previous showcase left (by label), so a second run starts clean. */
@@ -144,11 +173,20 @@ export async function runShowcase(opts: ShowcaseOptions, deps: { testbed?: Testb
   outcomes.sort((a, b) => specs.findIndex((s) => s.name === a.name) - specs.findIndex((s) => s.name === b.name));
 
   const views = taskViews(await cluster.masterState()).filter((t) => outcomes.some((o) => o.id === t.id));
+  const dns = await resolveNames(
+    cluster,
+    views.filter((v) => v.state === 'TASK_RUNNING').map((v) => ({ id: v.id, name: v.name, framework: v.framework, ...(v.addresses[0] ? { address: v.addresses[0] } : {}) })),
+  );
+  const dnsText = (id: string, address: string | undefined) => {
+    const d = dns.get(id);
+    if (!d) return '-';
+    return d.answer === address ? d.name : `${d.name} -> ${d.answer || 'nothing'}`;
+  };
   const rows = [
-    ['TASK', 'STATE', 'AGENT', 'CONTAINERIZER', 'NETWORKS', 'GROUPS', 'ADDRESSES', 'SHOWS'],
+    ['TASK', 'STATE', 'AGENT', 'CONTAINERIZER', 'NETWORKS', 'GROUPS', 'ADDRESSES', 'DNS NAME', 'SHOWS'],
     ...outcomes.map((o) => {
       const v = views.find((t) => t.id === o.id);
-      return [o.name, o.state.replace(/^TASK_/, ''), v?.agent ?? '-', v ? containerizerText(v) : '-', v ? networksText(v) : '-', v?.groups.join(',') || '-', v?.addresses.join(',') || '-', o.why];
+      return [o.name, o.state.replace(/^TASK_/, ''), v?.agent ?? '-', v ? containerizerText(v) : '-', v ? networksText(v) : '-', v?.groups.join(',') || '-', v?.addresses.join(',') || '-', dnsText(o.id ?? '', v?.addresses[0]), o.why];
     }),
   ];
   const failed = outcomes.filter((o) => o.state !== 'TASK_RUNNING');
@@ -159,7 +197,7 @@ export async function runShowcase(opts: ShowcaseOptions, deps: { testbed?: Testb
   const text = [
     `cluster ${cluster.name}: ${cluster.agents.length} agents, master ${cluster.master.url}${readyAfterMs !== undefined ? `, ready after ${(readyAfterMs / 1000).toFixed(1)} s` : ''}`,
     '',
-    'tasks',
+    'tasks (DNS NAME: <task>.<framework>.<domain>, asked of the cluster DNS, answers the address shown; otherwise "-> answer")',
     table(rows),
     ...(failed.length ? ['', 'tasks that did not run:', ...failed.map((o) => `  ${o.name}: ${o.state}${o.message ? `: ${o.message}` : ''}`)] : []),
     '',
@@ -169,7 +207,7 @@ export async function runShowcase(opts: ShowcaseOptions, deps: { testbed?: Testb
   ].join('\n');
   const report = {
     cluster: { name: cluster.name, agents: cluster.agents.map((a) => a.address), master: cluster.master.url, ...(readyAfterMs !== undefined ? { readyAfterMs } : {}) },
-    tasks: outcomes.map((o) => ({ ...o, view: views.find((t) => t.id === o.id) })),
+    tasks: outcomes.map((o) => ({ ...o, view: views.find((t) => t.id === o.id), dns: dns.get(o.id ?? '') })),
     netCheck: { status: check.report.status, mismatches: check.report.mismatches, counts: check.report.counts, endpoints: check.endpoints.map(({ netns: _n, ...e }) => e), skipped: check.skipped },
     svg: check.svgPath,
     teardown: down,

@@ -5,12 +5,12 @@ import { planBootstrap } from '@ippc/host';
 import { taskStateToJSON } from '@ippc/proto';
 import type { Scheduler } from '@ippc/scheduler';
 import type { Cluster } from '@ippc/testbed';
-import { clusterName, realTestbed, stderrProgress, type Progress, type Testbed } from '../context.js';
+import { realTestbed, stderrProgress, type Progress, type Testbed } from '../context.js';
 import { closeCliFramework, connectCliFramework, launchTask } from '../framework.js';
 import { emit, table } from '../output.js';
 import { planTaskRun, type TaskRunFlags, type TaskRunPlan } from '../task-spec.js';
 import { containerizerText, networksText, taskViews } from '../tasks-view.js';
-import { clusterUp } from './cluster.js';
+import { clusterUp, readClusterFile } from './cluster.js';
 import { netCheck, netCheckText } from './net.js';
 
 // `ippc showcase`: the tour. A cluster (started, or the running one of that name), then opt-in and
@@ -55,6 +55,8 @@ export function showcaseTasks(options: { bridge: string; ptp?: string; userNetwo
 }
 
 export interface ShowcaseOptions {
+  /** A cluster file for a new cluster (as `cluster up -f`). */
+  config?: string;
   name?: string;
   agents?: string;
   svg?: string;
@@ -114,7 +116,8 @@ async function clearPrevious(scheduler: Scheduler, cluster: Cluster, progress: P
 export async function runShowcase(opts: ShowcaseOptions, deps: { testbed?: Testbed; progress?: Progress } = {}): Promise<{ ok: boolean; report: Record<string, unknown>; text: string }> {
   const testbed = deps.testbed ?? realTestbed;
   const progress = deps.progress ?? stderrProgress;
-  const name = clusterName(opts.name);
+  const file = opts.config ? await readClusterFile(opts.config) : undefined;
+  const name = opts.name ?? process.env.IPPC_CLUSTER ?? file?.name ?? 'ippc';
   const existing = (await testbed.listClusters()).find((c) => c.name === name);
   let cluster: Cluster;
   let readyAfterMs: number | undefined;
@@ -122,7 +125,7 @@ export async function runShowcase(opts: ShowcaseOptions, deps: { testbed?: Testb
     progress(`cluster ${name} is already running: using it (ippc cluster down${name === 'ippc' ? '' : ` --name ${name}`} first for a fresh one)`);
     cluster = await testbed.attachCluster(name);
   } else {
-    const up = await clusterUp({ name, agents: opts.agents ?? '3' }, { testbed, progress });
+    const up = await clusterUp({ name, ...(opts.config ? { config: opts.config } : {}), ...(opts.agents || !file ? { agents: opts.agents ?? '3' } : {}) }, { testbed, progress });
     cluster = up.cluster;
     readyAfterMs = up.readyAfterMs;
   }
@@ -219,8 +222,9 @@ export function registerShowcase(program: Command, deps: { testbed?: Testbed } =
   program
     .command('showcase')
     .description('bring up a cluster and show opt-in and plain tasks side by side, Docker modes, groups, and the reachability matrix')
-    .option('--name <name>', 'cluster name (default: IPPC_CLUSTER or ippc); a running cluster of that name is reused')
-    .option('--agents <n>', 'agents of a new cluster', '3')
+    .option('--name <name>', 'cluster name (default: IPPC_CLUSTER, the file’s name, or ippc); a running cluster of that name is reused')
+    .option('-f, --config <file>', 'cluster file for a new cluster (as cluster up -f)')
+    .option('--agents <n>', 'agents of a new cluster (default: the file’s, or 3)')
     .option('--svg <file>', 'where to write the matrix picture (default $TMPDIR/ippc-net-check-<cluster>.svg)')
     .option('--json', 'print the report as JSON')
     .addHelpText('after', '\nExits 1 when a task did not run or the matrix differs from the policy.\n\nExamples:\n  ippc showcase\n  ippc showcase --name demo --agents 2 --svg /tmp/demo.svg')

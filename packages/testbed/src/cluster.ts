@@ -175,7 +175,10 @@ export async function startCluster(options: StartClusterOptions = {}): Promise<S
   });
 
   let reaper: Reaper | undefined;
+  let reaperReady: Promise<unknown> = Promise.resolve();
   const cleanup = async () => {
+    // A reaper still starting when the start failed must be waited for, or it would stay behind.
+    await reaperReady.catch(() => undefined);
     const report = await removeResources(docker, config.name, session);
     if (reaper) {
       // Our own resources are gone; the reaper goes too (releasing alone would leave it for its grace period).
@@ -190,7 +193,7 @@ export async function startCluster(options: StartClusterOptions = {}): Promise<S
   };
   try {
     // The reaper first: from here on, whatever this session creates goes if this process dies.
-    const reaperReady = session ? startReaper({ docker, image, session, cluster: config.name }).then((r) => (reaper = r)) : Promise.resolve(undefined);
+    reaperReady = session ? startReaper({ docker, image, session, cluster: config.name }).then((r) => (reaper = r)) : Promise.resolve(undefined);
     const net = await phase('network', () => createNetworks(docker, plan, config, session, !!options.detached));
     const auth: AuthConfig = token ? { token } : { disabled: true };
     const mark = (key: string) => (timings[key] = Math.round(performance.now() - t0));

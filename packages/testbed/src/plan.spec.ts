@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { compileConfig } from './config.js';
 import { LABEL } from './labels.js';
-import { planCluster, type NodeSpec } from './plan.js';
+import { containerNetworkConflist, planCluster, type NodeSpec } from './plan.js';
 
 const resolve = (pkg: string, bin: string) => ({ package: pkg, bin, argv: ['node', `/opt/ippc/packages/${pkg}/dist/${bin}.mjs`], bundled: true });
 const flag = (node: NodeSpec, daemon: string, name: string) => node.daemons.find((d) => d.name === daemon)?.argv.find((a) => a.startsWith(`--${name}=`))?.split('=').slice(1).join('=');
@@ -74,4 +74,49 @@ describe('cluster plan', () => {
     const flags = open.nodes.flatMap((n) => n.daemons.map((d) => [d.name, d.argv.filter((a) => /no[_-]auth/.test(a))] as const));
     assert.deepEqual(Object.fromEntries(flags), { master: ['--no_auth'], ipam: ['--no-auth'], isolation: ['--no-auth'], dns: [], agent: ['--no_auth'] });
   });
+
+  it('runs agents with IP-per-container: docker,mesos, network/cni, the default networks, the node daemons, the cluster DNS', () => {
+    const agent = plan.nodes.find((n) => n.role === 'agent' && n.index === 1)!;
+    assert.equal(flag(agent, 'agent', 'containerizers'), 'docker,mesos');
+    assert.equal(flag(agent, 'agent', 'isolation'), 'network/cni');
+    assert.equal(flag(agent, 'agent', 'install_cni_networks'), 'ippc-bridge=10.100.1.0/24;ippc-ptp=10.101.1.0/24;ippc-local=10.102.1.0/24');
+    assert.equal(flag(agent, 'agent', 'network_cni_plugins_dir'), '/var/lib/ippc/cni/bin:/usr/lib/cni');
+    assert.equal(flag(agent, 'agent', 'ipam_service'), '10.99.3.3:7460');
+    assert.equal(flag(agent, 'agent', 'isolation_service'), '10.99.3.3:7070');
+    assert.equal(flag(agent, 'agent', 'isolation_subnets'), '10.100.1.0/24,10.101.1.0/24,10.102.1.0/24');
+    assert.deepEqual(JSON.parse(flag(agent, 'agent', 'default_container_dns')!), { mesos: [{ network_mode: 'CNI', dns: { nameservers: ['10.99.3.3'] } }] });
+    assert.equal(flag(agent, 'agent', 'docker_host_network'), 'container:ippc-demo-agent-1');
+    assert.equal(flag(agent, 'agent', 'docker_work_dir_host_path'), '/var/lib/docker/volumes/ippc-demo-agent-1-work/_data');
+    assert.equal(flag(agent, 'agent', 'docker_labels'), 'org.ippc.owner=ippc;org.ippc.cluster=demo;org.ippc.role=task;org.ippc.session=s-1');
+    assert.deepEqual(agent.volumes, [{ name: 'ippc-demo-agent-1-work', target: '/var/lib/ippc/agent' }]);
+    assert.deepEqual(agent.capabilities, ['NET_ADMIN', 'SYS_ADMIN']);
+    assert.deepEqual(agent.files, [], 'the default networks are written by the agent itself');
+  });
+
+  it('routes every agent subnet from the services node (DNS answers reach containers)', () => {
+    const services = plan.nodes.find((n) => n.role === 'services')!;
+    assert.deepEqual(services.capabilities, ['NET_ADMIN']);
+    assert.equal(services.routes.length, 9);
+    assert.deepEqual(services.routes.slice(0, 3), [
+      { dst: '10.100.0.0/24', via: '10.99.3.11' },
+      { dst: '10.101.0.0/24', via: '10.99.3.11' },
+      { dst: '10.102.0.0/24', via: '10.99.3.11' },
+    ]);
+  });
+
+  it('writes the networks the agent does not (another name, a small pool) with ippc-isolation chained in', () => {
+    const cfg = compileConfig({ agents: 2, containerNetworks: [{ name: 'ippc-bridge', type: 'bridge', cidr: '10.100.0.0/16' }, { name: 'small', type: 'bridge', cidr: '10.104.0.0/16', hostsPerAgent: 3 }] });
+    const agent = planCluster(cfg, { workspaceDir: '/ws', resolve }).nodes.find((n) => n.role === 'agent' && n.index === 1)!;
+    assert.equal(flag(agent, 'agent', 'install_cni_networks'), 'ippc-bridge=10.100.1.0/24');
+    assert.equal(flag(agent, 'agent', 'isolation_subnets'), '10.100.1.0/24,10.104.1.0/24');
+    assert.deepEqual(agent.files.map((f) => f.path), ['/etc/ippc/cni/small.conflist']);
+    const conf = JSON.parse(agent.files[0]!.content) as ReturnType<typeof containerNetworkConflist> & { plugins: { type: string; bridge?: string; ipMasq?: boolean; ipam?: { ranges: unknown } }[] };
+    assert.deepEqual(conf.plugins.map((p) => p.type), ['bridge', 'ippc-isolation', 'portmap']);
+    assert.equal(conf.plugins[0]!.ipMasq, false);
+    assert.equal(conf.plugins[0]!.bridge, 'ippcn1');
+    assert.deepEqual(conf.plugins[0]!.ipam!.ranges, [[{ subnet: '10.104.1.0/24', rangeStart: '10.104.1.2', rangeEnd: '10.104.1.4' }]]);
+    const local = containerNetworkConflist({ name: 'l', type: 'ptp', ipam: 'host-local', cidr: '10.105.0.0/16' }, 0, { ipv4: '10.105.0.0/24' }) as { plugins: { type: string; ipam: { type: string } }[] };
+    assert.deepEqual([local.plugins[0]!.type, local.plugins[0]!.ipam.type], ['ptp', 'host-local']);
+  });
 });
+

@@ -1,4 +1,6 @@
-import { Etcd3, type IKeyValue } from 'etcd3';
+import { createRequire } from 'node:module';
+import type * as Etcd3Module from 'etcd3';
+import type { IKeyValue } from 'etcd3';
 import { IpamError } from '../errors.js';
 import { PREFIX_END, type CommitResult, type IpamStore, type StoreCondition, type StoreEntry, type StoreWrite } from './store.js';
 
@@ -22,6 +24,9 @@ export interface EtcdStoreOptions {
 export function createEtcdStore(options: EtcdStoreOptions): IpamStore {
   const prefix = options.prefix ?? '/ippc/ipam/';
   const timeout = options.callTimeoutMs ?? 5_000;
+  // Loaded here, not at import: etcd3 parses its protos when loaded (a few hundred ms), which every
+  // process importing @ippc/ipam (the agent, the IPAM on its embedded store) would pay otherwise.
+  const { Etcd3 } = createRequire(import.meta.url)('etcd3') as typeof Etcd3Module;
   const client = new Etcd3({
     hosts: options.endpoints,
     auth: options.auth,

@@ -1,0 +1,338 @@
+// End-to-end scenarios on one shared real cluster (a master, the IPAM service, the isolation
+// provider, DNS and three agents, each a container started by @ippc/testbed). Every scenario has a
+// framework of its own and asserts through its status updates and /master/state; probes between
+// containers are tasks (TASK_FINISHED = reached) or run inside a container's own network namespace.
+import assert from 'node:assert/strict';
+import { Resolver } from 'node:dns/promises';
+import { after, before, describe, it } from 'node:test';
+import { planBootstrap } from '@ippc/host';
+import { NetworkInfo_Protocol, TaskState, type NetworkInfo, type TaskStatus } from '@ippc/proto';
+import { startCluster, type AgentNode, type StartedCluster } from '@ippc/testbed';
+import { addressesOf, dockerContainer, E2E, eventually, ipOf, launchOn, net, probeTask, releaseOffers, serve, stateAddresses, taskInState, withFramework } from './support.js';
+
+let cluster: StartedCluster;
+let image: string;
+
+before(async () => {
+  image = (await planBootstrap()).images.node;
+  cluster = await startCluster({
+    name: E2E.name,
+    agents: 3,
+    config: {
+      network: { subnet: E2E.subnet },
+      agent: { ports: E2E.ports, resources: 'cpus:16;mem:16384' },
+      containerNetworks: [
+        { name: 'ippc-bridge', type: 'bridge', ipam: 'ippc-ipam', cidr: '10.100.0.0/16' },
+        { name: 'ippc-ptp', type: 'ptp', ipam: 'ippc-ipam', cidr: '10.101.0.0/16' },
+        { name: 'ippc-local', type: 'bridge', ipam: 'host-local', cidr: '10.102.0.0/16' },
+        { ...E2E.small },
+      ],
+      ipam: { cooldownSeconds: 0 },
+      dockerNetworks: [E2E.userNetwork],
+    },
+  });
+  console.log(`# e2e cluster ready after ${cluster.readyAfterMs} ms`);
+});
+
+after(async () => {
+  await cluster?.stop();
+});
+
+const agentIp = (i: number) => cluster.agents[i]!.address;
+const running = (s: TaskStatus) => s.state === TaskState.TASK_RUNNING;
+
+/** Runs `command` inside the network namespace of the task whose status is `st` (on `agent`). */
+function inTask(agent: AgentNode, st: TaskStatus, command: string[]) {
+  return agent.exec(['nsenter', `--net=/proc/${st.containerStatus!.executorPid}/ns/net`, ...command], { timeoutMs: 15_000 });
+}
+
+describe('opt-in: a Mesos-containerizer task on the bridge network', () => {
+  it('gets a unique address, reported in TASK_RUNNING and /master/state, and serves port 80 to a task on another agent', async () => {
+    await withFramework(cluster, 'e2e-optin', async (s) => {
+      const web = await launchOn(s, cluster, 1, { name: 'web', command: serve(80), networks: [net('ippc-bridge', { groups: [] })] });
+      const others = [];
+      for (let i = 0; i < 3; i++) others.push(await launchOn(s, cluster, 1, { name: `other-${i}`, networks: [net('ippc-bridge')] }));
+      const st = await s.waitForState(web.id, 'TASK_RUNNING', 30_000);
+      assert.ok(running(st));
+      const ip = ipOf(st);
+      assert.match(ip, /^10\.100\.1\.\d+$/, "an address from agent 1's subnet");
+      assert.deepEqual(await stateAddresses(cluster, web.id), [ip], '/master/state says the same');
+      const ips = [ip];
+      for (const o of others) ips.push(ipOf(await s.waitForState(o.id, 'TASK_RUNNING', 30_000)));
+      assert.equal(new Set(ips).size, 4, `unique addresses: ${ips.join(', ')}`);
+      const client = await launchOn(s, cluster, 2, { name: 'client', command: probeTask(`http://${ip}:80/`, `hello-${web.id}`), networks: [net('ippc-bridge')] });
+      const done = await s.waitForState(client.id, ['TASK_FINISHED', 'TASK_FAILED'], 40_000);
+      assert.equal(TaskState[done.state!], 'TASK_FINISHED', 'the client on agent 2 reached web on agent 1 at its own address, port 80');
+    });
+  });
+});
+
+describe('mixed mode: opt-in and plain tasks on the same agents at the same time', () => {
+  it('plain tasks share the agent address and use offered host ports; a framework that knows nothing of NetworkInfo works unchanged', async () => {
+    // A framework of the old kind: no ContainerInfo at all, only ports from offers.
+    await withFramework(cluster, 'e2e-legacy', async (legacy) => {
+      await withFramework(cluster, 'e2e-mixed', async (s) => {
+        const plain = [];
+        for (const i of [0, 1]) plain.push(await launchOn(legacy, cluster, i, { name: `plain-${i}`, command: serve('$PORT0'), ports: 1 }));
+        // One allocator, two frameworks: the old one gives back what it holds.
+        await releaseOffers(legacy);
+        // Two opt-in tasks on agent 0 both bind port 80: each has its own address.
+        const a = await launchOn(s, cluster, 0, { name: 'web-a', command: serve(80), networks: [net('ippc-bridge')] });
+        const b = await launchOn(s, cluster, 0, { name: 'web-b', command: serve(80), networks: [net('ippc-ptp')] });
+        const plainSt = await Promise.all(plain.map((p) => legacy.waitForState(p.id, 'TASK_RUNNING', 30_000)));
+        assert.deepEqual(plainSt.map(ipOf), [agentIp(0), agentIp(1)], 'plain tasks report their agent address');
+        const [ipA, ipB] = [ipOf(await s.waitForState(a.id, 'TASK_RUNNING', 30_000)), ipOf(await s.waitForState(b.id, 'TASK_RUNNING', 30_000))];
+        assert.match(ipA, /^10\.100\.0\./);
+        assert.match(ipB, /^10\.101\.0\./);
+        const ports = await Promise.all(plain.map(async (p) => Number(/\[(\d+)-/.exec(String((await taskInState(cluster, p.id)).resources.ports))![1])));
+        for (const [i, port] of ports.entries()) {
+          const [first, last] = [cluster.agents[i]!.ports.first, cluster.agents[i]!.ports.last];
+          assert.ok(port >= first && port <= last, `plain-${i} got an offered port of agent ${i}`);
+        }
+        assert.deepEqual(await stateAddresses(cluster, plain[1]!.id), [agentIp(1)]);
+        // From an opt-in task on agent 2: both plain tasks at agent address + host port, both opt-in tasks on port 80.
+        const targets = [
+          [`http://${agentIp(0)}:${ports[0]}/`, `hello-${plain[0]!.id}`],
+          [`http://${agentIp(1)}:${ports[1]}/`, `hello-${plain[1]!.id}`],
+          [`http://${ipA}:80/`, `hello-${a.id}`],
+          [`http://${ipB}:80/`, `hello-${b.id}`],
+        ] as const;
+        const script = targets.map(([url, expect]) => `(${probeTask(url, expect)})`).join(' && ');
+        const client = await launchOn(s, cluster, 2, { name: 'client', command: script, networks: [net('ippc-bridge')] });
+        const done = await s.waitForState(client.id, ['TASK_FINISHED', 'TASK_FAILED'], 60_000);
+        assert.equal(TaskState[done.state!], 'TASK_FINISHED', 'every task reachable the way it was launched');
+      });
+    });
+  });
+});
+
+describe('two networks, a requested address, IPv6', () => {
+  it('a container on two networks gets one address on each (eth0, eth1), in order', async () => {
+    await withFramework(cluster, 'e2e-multi', async (s) => {
+      const t = await launchOn(s, cluster, 2, { name: 'two-nets', command: 'ip -o -4 addr show > nets.txt; exec sleep 600', networks: [net('ippc-bridge'), net('ippc-ptp')] });
+      const st = await s.waitForState(t.id, 'TASK_RUNNING', 30_000);
+      const [a, b] = addressesOf(st);
+      assert.match(a!, /^10\.100\.2\./);
+      assert.match(b!, /^10\.101\.2\./);
+      assert.deepEqual(st.containerStatus!.networkInfos.map((n) => n.name), ['ippc-bridge', 'ippc-ptp']);
+      assert.deepEqual(await stateAddresses(cluster, t.id), [a, b]);
+      const links = (await inTask(cluster.agents[2]!, st, ['ip', '-o', '-4', 'addr', 'show'])).stdout;
+      assert.match(links, new RegExp(`eth0\\s+inet ${a!.replace(/\./g, '\\.')}/`));
+      assert.match(links, new RegExp(`eth1\\s+inet ${b!.replace(/\./g, '\\.')}/`));
+    });
+  });
+
+  it('a requested specific address is the one assigned; asking for a taken one fails the task', async () => {
+    await withFramework(cluster, 'e2e-static', async (s) => {
+      const want = '10.100.1.77';
+      const t = await launchOn(s, cluster, 1, { name: 'fixed', networks: [net('ippc-bridge', { ipAddresses: [{ ipAddress: want }] })] });
+      const st = await s.waitForState(t.id, 'TASK_RUNNING', 30_000);
+      assert.equal(ipOf(st), want);
+      assert.deepEqual(await stateAddresses(cluster, t.id), [want]);
+      const dup = await launchOn(s, cluster, 1, { name: 'fixed-again', networks: [net('ippc-bridge', { ipAddresses: [{ ipAddress: want }] })] });
+      const failed = await s.waitForState(dup.id, 'TASK_FAILED', 30_000);
+      assert.match(failed.message ?? '', /^Failed to launch container: /);
+      assert.match(failed.message ?? '', /10\.100\.1\.77/);
+    });
+  });
+
+  it('IPv6 where the host has it (the cluster announces an IPv6 range on ippc-bridge only when configured)', async (t) => {
+    const v6 = cluster.config.containerNetworks.some((n) => n.ipv6Cidr);
+    if (!v6) return t.skip('the e2e cluster has no IPv6 container range (no IPv6 cluster network on this host)');
+    await withFramework(cluster, 'e2e-v6', async (s) => {
+      const task = await launchOn(s, cluster, 0, { name: 'six', networks: [net('ippc-bridge', { ipAddresses: [{ protocol: NetworkInfo_Protocol.IPv4 }, { protocol: NetworkInfo_Protocol.IPv6 }] })] });
+      const st = await s.waitForState(task.id, 'TASK_RUNNING', 30_000);
+      assert.ok(addressesOf(st).some((a) => a.includes(':')));
+    });
+  });
+});
+
+describe('Docker containerizer: HOST, BRIDGE, NONE, USER', () => {
+  it('reports the agent address for HOST and NONE, the Docker bridge address for BRIDGE, the user network address for USER', async () => {
+    await withFramework(cluster, 'e2e-docker', async (s) => {
+      const host = await launchOn(s, cluster, 0, { name: 'd-host', container: dockerContainer(image, 'HOST') });
+      const bridge = await launchOn(s, cluster, 1, { name: 'd-bridge', container: dockerContainer(image, 'BRIDGE') });
+      const none = await launchOn(s, cluster, 2, { name: 'd-none', container: dockerContainer(image, 'NONE') });
+      const user = await launchOn(s, cluster, 0, { name: 'd-user', container: dockerContainer(image, 'USER', [net(E2E.userNetwork.name)]) });
+      const [h, b, n, u] = (await Promise.all([host, bridge, none, user].map((t) => s.waitForState(t.id, 'TASK_RUNNING', 60_000)))) as [TaskStatus, TaskStatus, TaskStatus, TaskStatus];
+      assert.equal(ipOf(h), agentIp(0), 'HOST: the agent address');
+      assert.equal(ipOf(n), agentIp(2), 'NONE: the agent address');
+      assert.match(ipOf(b), /^\d+\.\d+\.\d+\.\d+$/);
+      assert.ok(!ipOf(b).startsWith('10.99.250.'), `BRIDGE: Docker's bridge address, not the agent's (${ipOf(b)})`);
+      assert.match(ipOf(u), /^10\.103\.250\.\d+$/, 'USER: an address of the user network');
+      assert.equal(u.containerStatus!.networkInfos[0]!.name, E2E.userNetwork.name);
+      assert.deepEqual(await stateAddresses(cluster, user.id), [ipOf(u)]);
+      assert.deepEqual(await stateAddresses(cluster, bridge.id), [ipOf(b)]);
+    });
+  });
+
+  it("fails USER tasks without exactly one named network with Mesos's messages", async () => {
+    await withFramework(cluster, 'e2e-docker-errors', async (s) => {
+      const cases: { networks: NetworkInfo[]; message: string }[] = [
+        { networks: [], message: 'Failed to create docker run options: No network info found in container info' },
+        { networks: [net(E2E.userNetwork.name), net(E2E.userNetwork.name)], message: 'Failed to create docker run options: Only a single network can be defined in Docker run' },
+        { networks: [net('')], message: 'Failed to create docker run options: No network name found in network info' },
+        { networks: [net('e2e-no-such-network')], message: 'Failed to run docker container: network e2e-no-such-network not found' },
+      ];
+      for (const [i, c] of cases.entries()) {
+        const t = await launchOn(s, cluster, i % 3, { name: `user-err-${i}`, container: dockerContainer(image, 'USER', c.networks.map((n) => (n.name === '' ? { ...n, name: undefined } : n)) as never) });
+        const failed = await s.waitForState(t.id, 'TASK_FAILED', 60_000);
+        assert.equal(failed.message, c.message);
+        assert.equal((await taskInState(cluster, t.id)).state, 'TASK_FAILED');
+      }
+    });
+  });
+});
+
+describe('DNS: <task>.<framework>.ippc', () => {
+  it('a task reaches web.<framework>.ippc by name on port 80; a plain task resolves to its agent; a killed task goes away', async () => {
+    const resolver = new Resolver({ timeout: 1000, tries: 1 });
+    resolver.setServers([cluster.dns.address]);
+    await withFramework(cluster, 'e2e-dns', async (s) => {
+      const web = await launchOn(s, cluster, 0, { name: 'web', command: serve(80), networks: [net('ippc-bridge')] });
+      const plain = await launchOn(s, cluster, 1, { name: 'plain', command: serve('$PORT0'), ports: 1 });
+      const ip = ipOf(await s.waitForState(web.id, 'TASK_RUNNING', 30_000));
+      await s.waitForState(plain.id, 'TASK_RUNNING', 30_000);
+      await eventually('web.e2e-dns.ippc in DNS', async () => ((await resolver.resolve4('web.e2e-dns.ippc').catch((): string[] => [])).includes(ip) ? true : undefined));
+      assert.deepEqual(await resolver.resolve4('plain.e2e-dns.ippc'), [agentIp(1)]);
+      // From inside a container on another agent: its resolver is the cluster DNS (--default_container_dns).
+      const client = await launchOn(s, cluster, 2, {
+        name: 'client',
+        command: `grep -q "nameserver ${cluster.dns.address}" /etc/resolv.conf && [ "$(getent hosts web.e2e-dns.ippc | cut -d' ' -f1)" = "${ip}" ] && [ "$(getent hosts plain.e2e-dns.ippc | cut -d' ' -f1)" = "${agentIp(1)}" ] && ${probeTask('http://web.e2e-dns.ippc:80/', `hello-${web.id}`)}`,
+        networks: [net('ippc-bridge')],
+      });
+      const done = await s.waitForState(client.id, ['TASK_FINISHED', 'TASK_FAILED'], 60_000);
+      assert.equal(TaskState[done.state!], 'TASK_FINISHED', 'the client resolved both names and reached web by name on port 80');
+      await s.kill(web.id);
+      await s.waitForState(web.id, 'TASK_KILLED', 30_000);
+      await eventually('web.e2e-dns.ippc gone from DNS', async () => {
+        const r = await resolver.resolve4('web.e2e-dns.ippc').then(
+          () => 'still there',
+          (e: { code?: string }) => e.code,
+        );
+        return r === 'ENOTFOUND' ? true : undefined;
+      });
+    });
+  });
+});
+
+describe('groups: reachability across agents', () => {
+  it('members reach their own group on any agent, not other groups; containers without a group accept everyone', async () => {
+    await withFramework(cluster, 'e2e-groups', async (s) => {
+      const layout = [
+        { name: 'web-0', agent: 0, groups: ['web'] },
+        { name: 'web-1', agent: 1, groups: ['web'] },
+        { name: 'db-2', agent: 2, groups: ['db'] },
+        { name: 'open-1', agent: 1, groups: [] as string[] },
+      ];
+      const tasks: ((typeof layout)[number] & { id: string })[] = [];
+      for (const l of layout) tasks.push({ ...l, ...(await launchOn(s, cluster, l.agent, { name: l.name, command: serve(80), networks: [net('ippc-bridge', { groups: l.groups })] })) });
+      const sts = await Promise.all(tasks.map((t) => s.waitForState(t.id, 'TASK_RUNNING', 30_000)));
+      const ips = sts.map(ipOf);
+      const expected = (from: (typeof layout)[number], to: (typeof layout)[number]) => to.groups.length === 0 || to.groups.some((g) => from.groups.includes(g));
+      // Served at all (from the destination's own agent, which always reaches its members).
+      await Promise.all(
+        tasks.map((t, i) => eventually(`${t.name} serving`, async () => ((await cluster.agents[t.agent]!.exec(['curl', '-sf', '--max-time', '2', `http://${ips[i]}/`])).exitCode === 0 ? true : undefined))),
+      );
+      const pairs = tasks.flatMap((from, i) => tasks.map((to, j) => ({ from, to, i, j })).filter((p) => p.i !== p.j));
+      const measured = await Promise.all(
+        pairs.map(async ({ from, to, i, j }) => {
+          const r = await inTask(cluster.agents[from.agent]!, sts[i]!, ['curl', '-s', '-o', '/dev/null', '--max-time', '2', `http://${ips[j]}/`]);
+          return { pair: `${from.name} -> ${to.name}`, reached: r.exitCode === 0, expected: expected(from, to) };
+        }),
+      );
+      const wrong = measured.filter((m) => m.reached !== m.expected);
+      assert.deepEqual(wrong, [], `truth table:\n${measured.map((m) => `${m.pair}: ${m.reached ? 'reached' : 'blocked'} (expected ${m.expected ? 'reached' : 'blocked'})`).join('\n')}`);
+      assert.ok(measured.some((m) => !m.reached) && measured.some((m) => m.reached));
+    });
+  });
+});
+
+describe('recycling and exhaustion', () => {
+  it('kills and relaunches until the pool wraps; a launch beyond the pool fails clearly and leaves the others running', async () => {
+    await withFramework(cluster, 'e2e-recycle', async (s) => {
+      const pool = E2E.small.hostsPerAgent;
+      const live: { id: string; ip: string }[] = [];
+      for (let i = 0; i < pool; i++) {
+        const t = await launchOn(s, cluster, 0, { name: `r-${i}`, networks: [net(E2E.small.name)] });
+        live.push({ id: t.id, ip: ipOf(await s.waitForState(t.id, 'TASK_RUNNING', 30_000)) });
+      }
+      assert.equal(new Set(live.map((l) => l.ip)).size, pool);
+      const extra = await launchOn(s, cluster, 0, { name: 'r-extra', networks: [net(E2E.small.name)] });
+      const failed = await s.waitForState(extra.id, 'TASK_FAILED', 30_000);
+      assert.match(failed.message ?? '', /^Failed to launch container: /);
+      assert.match(failed.message ?? '', /exhausted|no free address|assigned/i, failed.message);
+      // Kill the oldest, launch again: the pool hands out the freed address once it wrapped.
+      const seen = new Set(live.map((l) => l.ip));
+      let reused = false;
+      for (let round = 0; round < pool * 2 && !reused; round++) {
+        const old = live.shift()!;
+        await s.kill(old.id);
+        await s.waitForState(old.id, 'TASK_KILLED', 30_000);
+        const t = await launchOn(s, cluster, 0, { name: `r-again-${round}`, networks: [net(E2E.small.name)] });
+        const ip = ipOf(await s.waitForState(t.id, 'TASK_RUNNING', 30_000));
+        assert.ok(!live.some((l) => l.ip === ip), 'never an address a live container holds');
+        if (seen.has(ip)) reused = true;
+        seen.add(ip);
+        live.push({ id: t.id, ip });
+      }
+      assert.ok(reused, 'an address came back after the pool wrapped');
+    });
+  });
+});
+
+describe('agent restarts', () => {
+  it('an agent restarted (kill -9) keeps its live containers and their addresses', async () => {
+    await withFramework(cluster, 'e2e-restart', async (s) => {
+      const web = await launchOn(s, cluster, 1, { name: 'web', command: serve(80), networks: [net('ippc-bridge')] });
+      const ip = ipOf(await s.waitForState(web.id, 'TASK_RUNNING', 30_000));
+      await cluster.agents[1]!.restart({ signal: 'SIGKILL' });
+      await s.reconcile([{ taskId: web.id, agentId: web.offer.agentId!.value! }]);
+      assert.equal(ipOf(await s.waitForState(web.id, 'TASK_RUNNING', 20_000)), ip);
+      const client = await launchOn(s, cluster, 0, { name: 'client', command: probeTask(`http://${ip}:80/`, `hello-${web.id}`), networks: [net('ippc-bridge')] });
+      assert.equal(TaskState[(await s.waitForState(client.id, ['TASK_FINISHED', 'TASK_FAILED'], 40_000)).state!], 'TASK_FINISHED');
+    });
+  });
+
+  it('a container removed while its agent was down is reported lost and its address comes back', async () => {
+    await withFramework(cluster, 'e2e-down', async (s) => {
+      const keep = await launchOn(s, cluster, 2, { name: 'keep', networks: [net('ippc-bridge')] });
+      const gone = await launchOn(s, cluster, 2, { name: 'gone', networks: [net('ippc-bridge')] });
+      const keepIp = ipOf(await s.waitForState(keep.id, 'TASK_RUNNING', 30_000));
+      const goneSt = await s.waitForState(gone.id, 'TASK_RUNNING', 30_000);
+      const agent = cluster.agents[2]!;
+      await agent.stop({ signal: 'SIGKILL' });
+      // While the agent is down, the container's process dies.
+      await agent.execOrThrow(['kill', '-9', String(goneSt.containerStatus!.executorPid)]);
+      await agent.start();
+      const end = await s.waitForState(gone.id, ['TASK_FAILED', 'TASK_LOST', 'TASK_GONE', 'TASK_FINISHED', 'TASK_KILLED'], 30_000);
+      assert.notEqual(TaskState[end.state!], 'TASK_RUNNING');
+      await s.reconcile([{ taskId: keep.id, agentId: keep.offer.agentId!.value! }]);
+      assert.equal(ipOf(await s.waitForState(keep.id, 'TASK_RUNNING', 20_000)), keepIp);
+      // The dead container's address is free again: asking for it succeeds.
+      const again = await launchOn(s, cluster, 2, { name: 'again', networks: [net('ippc-bridge', { ipAddresses: [{ ipAddress: ipOf(goneSt) }] })] });
+      assert.equal(ipOf(await s.waitForState(again.id, 'TASK_RUNNING', 30_000)), ipOf(goneSt));
+    });
+  });
+
+  it('rolling upgrade: agents restarted one by one while opt-in and plain tasks keep running', async () => {
+    await withFramework(cluster, 'e2e-rolling', async (s) => {
+      const tasks = [];
+      for (const i of [0, 1, 2]) {
+        tasks.push(await launchOn(s, cluster, i, { name: `in-${i}`, command: serve(80), networks: [net('ippc-bridge')] }));
+        tasks.push(await launchOn(s, cluster, i, { name: `plain-${i}`, command: serve('$PORT0'), ports: 1 }));
+      }
+      const before = await Promise.all(tasks.map(async (t) => ipOf(await s.waitForState(t.id, 'TASK_RUNNING', 30_000))));
+      for (const agent of cluster.agents) await agent.restart();
+      await cluster.waitForAgents();
+      await s.reconcile(tasks.map((t) => ({ taskId: t.id, agentId: t.offer.agentId!.value! })));
+      const after = await Promise.all(tasks.map(async (t) => ipOf(await s.waitForState(t.id, 'TASK_RUNNING', 20_000))));
+      assert.deepEqual(after, before);
+      const st = await cluster.masterState();
+      assert.ok(tasks.every((t) => st.frameworks.flatMap((f) => f.tasks).find((x) => x.id === t.id)?.state === 'TASK_RUNNING'));
+      const probes = tasks.filter((_, k) => k % 2 === 0).map((t, i) => probeTask(`http://${before[i * 2]}:80/`, `hello-${t.id}`));
+      const client = await launchOn(s, cluster, 0, { name: 'client', command: probes.map((p) => `(${p})`).join(' && '), networks: [net('ippc-bridge')] });
+      assert.equal(TaskState[(await s.waitForState(client.id, ['TASK_FINISHED', 'TASK_FAILED'], 60_000)).state!], 'TASK_FINISHED');
+    });
+  });
+});

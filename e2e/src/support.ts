@@ -1,0 +1,109 @@
+// What every scenario stands on: the shared cluster, a framework per scenario, launching on a
+// chosen agent, task commands that serve and probe, and readers of status updates and /master/state.
+import assert from 'node:assert/strict';
+import type { ContainerInfo, NetworkInfo, Offer, TaskStatus } from '@ippc/proto';
+import { ContainerInfo_DockerInfo_Network, ContainerInfo_Type, NetworkInfo_Protocol } from '@ippc/proto';
+import type { Scheduler, TaskJson, TaskSpec } from '@ippc/scheduler';
+import type { Cluster } from '@ippc/testbed';
+
+/** The e2e cluster's resources (reserved for the suite): name, subnets, ports. */
+export const E2E = {
+  name: 'e2e',
+  subnet: '10.99.250.0/24',
+  userNetwork: { name: 'e2e-user', subnet: '10.103.250.0/24' },
+  ports: '35600-35899',
+  /** A container network with a pool of 3 addresses per agent: recycling and exhaustion. */
+  small: { name: 'e2e-small', type: 'bridge', ipam: 'ippc-ipam', cidr: '10.104.0.0/16', hostsPerAgent: 3 },
+} as const;
+
+export const net = (name: string, extra: Partial<NetworkInfo> = {}): NetworkInfo => ({ name, groups: [], ipAddresses: [], portMappings: [], ...extra });
+
+/** Every address a status reports, in order (network by network). */
+export const addressesOf = (s: TaskStatus | undefined): string[] => (s?.containerStatus?.networkInfos ?? []).flatMap((n) => n.ipAddresses.map((a) => a.ipAddress ?? ''));
+export const ipOf = (s: TaskStatus | undefined): string => addressesOf(s)[0] ?? '';
+export const ipv6Of = (s: TaskStatus | undefined): string | undefined =>
+  (s?.containerStatus?.networkInfos ?? []).flatMap((n) => n.ipAddresses.filter((a) => a.protocol === NetworkInfo_Protocol.IPv6).map((a) => a.ipAddress ?? ''))[0];
+
+/** Serves `hello-<task id>` over HTTP on `port` (a number or `$PORT0`) from the sandbox. */
+export const serve = (port: number | string) => `echo hello-$MESOS_TASK_ID > index.html && exec busybox httpd -f -p ${port} -h .`;
+
+/** Exits 0 once `url` answers with `expect` (so TASK_FINISHED means "reached"), 1 after about 5 s. */
+export const probeTask = (url: string, expect: string) => `for i in 1 2 3 4 5 6 7 8 9 10; do curl -sf --max-time 2 ${url} | grep -q ${expect} && exit 0; sleep 0.5; done; exit 1`;
+
+/** Launches one task on agent `index` from its next offer (other agents' offers stay pending). */
+export async function launchOn(s: Scheduler, cluster: Cluster, index: number, spec: Omit<TaskSpec, 'command'> & { command?: string }): Promise<{ id: string; offer: Offer }> {
+  const address = cluster.agents[index]!.address;
+  const [offer] = await s.awaitOffers({ filter: (o) => o.hostname === address, timeoutMs: 20_000 });
+  const task = s.taskFromOffer(offer!, { cpus: 0.1, mem: 32, command: 'exec sleep 600', ...spec });
+  await s.launch(offer!, [task], { refuseSeconds: 0 });
+  return { id: task.taskId!.value!, offer: offer! };
+}
+
+/** A Docker ContainerInfo (the node image has busybox and curl). */
+export function dockerContainer(image: string, network: 'HOST' | 'BRIDGE' | 'NONE' | 'USER', networks: NetworkInfo[] = [], extra: Partial<NonNullable<ContainerInfo['docker']>> = {}): ContainerInfo {
+  return {
+    type: ContainerInfo_Type.DOCKER,
+    docker: { image, network: ContainerInfo_DockerInfo_Network[network], portMappings: [], parameters: [], ...extra },
+    networkInfos: networks,
+    volumes: [],
+  } as unknown as ContainerInfo;
+}
+
+/** The task as `/master/state` shows it. */
+export async function taskInState(cluster: Cluster, id: string): Promise<TaskJson> {
+  const st = await cluster.masterState();
+  const task = st.frameworks.flatMap((f) => [...f.tasks, ...f.completed_tasks]).find((t) => t.id === id);
+  assert.ok(task, `task ${id} is in /master/state`);
+  return task;
+}
+
+/** The addresses `/master/state` reports in the task's latest status. */
+export async function stateAddresses(cluster: Cluster, id: string): Promise<string[]> {
+  const t = await taskInState(cluster, id);
+  return (t.statuses.at(-1)?.container_status?.network_infos ?? []).flatMap((n) => (n.ip_addresses ?? []).map((a) => a.ip_address ?? ''));
+}
+
+/**
+ * Runs `fn` with a framework of its own (its name is the DNS label of its tasks), then tears the
+ * framework down (the master kills its tasks) and waits until no task of it is left running.
+ */
+export async function withFramework<T>(cluster: Cluster, name: string, fn: (s: Scheduler) => Promise<T>): Promise<T> {
+  const s = await cluster.connectScheduler({ framework: { name, capabilities: ['TASK_KILLING_STATE'] } });
+  try {
+    return await fn(s);
+  } finally {
+    const frameworkId = s.frameworkId;
+    await s.teardown().catch(() => undefined);
+    await s.close().catch(() => undefined);
+    // Bounded wait: the next scenario gets the resources back.
+    const deadline = Date.now() + 30_000;
+    while (Date.now() < deadline) {
+      const st = await cluster.masterState();
+      if (!st.frameworks.some((f) => f.id === frameworkId && f.tasks.length > 0)) break;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+}
+
+/** Polls (bounded) until `check` returns a value. */
+export async function eventually<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await check();
+      if (v !== undefined) return v;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+/** Stops offers to a framework and hands back what it holds, so another framework gets the agents' resources. */
+export async function releaseOffers(s: Scheduler): Promise<void> {
+  await s.suppress();
+  const ids = [...s.offers.keys()];
+  if (ids.length > 0) await s.decline(ids, 3600);
+}

@@ -1,3 +1,6 @@
+import { open, readFile, unlink } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { isIppcError } from '@ippc/core';
 import { taskStateToJSON, taskStatus_ReasonToJSON, type Offer, type TaskInfo, type TaskStatus } from '@ippc/proto';
 import type { Scheduler } from '@ippc/scheduler';
@@ -7,7 +10,8 @@ import { CliError } from './errors.js';
 // The CLI's framework. `ippc task run` is a short-lived command, but its tasks must outlive it: it
 // subscribes as one framework per cluster (`ippc-cli`) with a long failover timeout, and each later
 // command fails over to the same framework id (found by name in /master/state), as a restarted
-// Mesos scheduler does. One command at a time: a second concurrent one takes the framework over.
+// Mesos scheduler does. One command at a time per cluster on a machine (a lock file serializes them):
+// a second subscription would take the framework over.
 
 /** The framework name every `ippc task` command uses. */
 export const CLI_FRAMEWORK = 'ippc-cli';
@@ -16,6 +20,46 @@ const FAILOVER_TIMEOUT_SECONDS = 7 * 24 * 3600;
 
 /** Acknowledgements in flight, per connection: a command must not exit before they are sent. */
 const pendingAcks = new WeakMap<Scheduler, Set<Promise<void>>>();
+/** The lock each connection holds (released by closeCliFramework). */
+const locks = new WeakMap<Scheduler, () => Promise<void>>();
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * One `ippc task` command per cluster at a time on this machine: a second subscription would take
+ * the framework over and end the first one's. Waits (bounded) for a live holder; takes over the
+ * lock of a holder that died.
+ */
+export async function lockFramework(cluster: string, timeoutMs = 120_000): Promise<() => Promise<void>> {
+  const path = join(tmpdir(), `ippc-cli-${cluster}.lock`);
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      const fh = await open(path, 'wx');
+      await fh.writeFile(String(process.pid));
+      await fh.close();
+      return () => unlink(path).catch(() => undefined);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+    const holder = Number(await readFile(path, 'utf8').catch(() => ''));
+    if (!holder || !alive(holder)) {
+      await unlink(path).catch(() => undefined);
+      continue;
+    }
+    if (Date.now() > deadline) {
+      throw new CliError('CLI_UNAVAILABLE', `another ippc task command (pid ${holder}) holds cluster ${cluster}'s framework for more than ${timeoutMs / 1000} s; wait for it or stop it (lock ${path})`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
 
 /**
  * Subscribes as the CLI's framework, failing over to the existing one of that name if any. Every
@@ -24,15 +68,23 @@ const pendingAcks = new WeakMap<Scheduler, Set<Promise<void>>>();
  * agent sends them in order) until the agent's retry reaches a later command.
  */
 export async function connectCliFramework(cluster: Cluster, name = CLI_FRAMEWORK): Promise<Scheduler> {
-  const state = await cluster.masterState();
-  const existing = state.frameworks.find((f) => f.name === name);
-  const scheduler = await cluster.connectScheduler({
-    framework: { name, user: 'root', checkpoint: true, failoverTimeoutSeconds: FAILOVER_TIMEOUT_SECONDS, ...(existing ? { id: existing.id } : {}) },
-    // One command, one subscription: a retry loop would only hide a second command taking over.
-    reconnect: false,
-    implicitAcknowledgements: false,
-    timeoutMs: 15_000,
-  });
+  const unlock = await lockFramework(cluster.name);
+  let scheduler: Scheduler;
+  try {
+    const state = await cluster.masterState();
+    const existing = state.frameworks.find((f) => f.name === name);
+    scheduler = await cluster.connectScheduler({
+      framework: { name, user: 'root', checkpoint: true, failoverTimeoutSeconds: FAILOVER_TIMEOUT_SECONDS, ...(existing ? { id: existing.id } : {}) },
+      // One command, one subscription: a retry loop would only hide a second command taking over.
+      reconnect: false,
+      implicitAcknowledgements: false,
+      timeoutMs: 15_000,
+    });
+  } catch (err) {
+    await unlock();
+    throw err;
+  }
+  locks.set(scheduler, unlock);
   const pending = new Set<Promise<void>>();
   pendingAcks.set(scheduler, pending);
   scheduler.on((e) => {
@@ -54,7 +106,11 @@ export async function closeCliFramework(scheduler: Scheduler, timeoutMs = 5_000)
     await Promise.race([Promise.allSettled([...pending]), new Promise((r) => (timer = setTimeout(r, timeoutMs)))]);
     clearTimeout(timer);
   }
-  await scheduler.close();
+  try {
+    await scheduler.close();
+  } finally {
+    await locks.get(scheduler)?.();
+  }
 }
 
 /** Where a task may go: an agent by index (0-based), address or id. */

@@ -1,7 +1,7 @@
 import { Resolver } from 'node:dns/promises';
 import type { Command } from 'commander';
+import Docker from 'dockerode';
 import { isIppcError } from '@ippc/core';
-import { planBootstrap } from '@ippc/host';
 import { taskStateToJSON } from '@ippc/proto';
 import type { Scheduler } from '@ippc/scheduler';
 import type { Cluster } from '@ippc/testbed';
@@ -129,7 +129,8 @@ export async function runShowcase(opts: ShowcaseOptions, deps: { testbed?: Testb
     cluster = up.cluster;
     readyAfterMs = up.readyAfterMs;
   }
-  const image = (await planBootstrap()).images.node;
+  // Docker tasks run the image the cluster's nodes run: it is on the daemon (nothing is pulled).
+  const image = (await new Docker().getContainer(cluster.agents[0]!.containerId).inspect()).Config.Image;
   const nets = cluster.config.containerNetworks;
   const specs = showcaseTasks({
     bridge: nets.find((n) => n.type === 'bridge')?.name ?? nets[0]?.name ?? 'ippc-bridge',

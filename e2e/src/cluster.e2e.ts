@@ -6,12 +6,14 @@ import assert from 'node:assert/strict';
 import { Resolver } from 'node:dns/promises';
 import { after, before, describe, it } from 'node:test';
 import { planBootstrap } from '@ippc/host';
-import { NetworkInfo_Protocol, TaskState, type NetworkInfo, type TaskStatus } from '@ippc/proto';
+import { TaskState, type NetworkInfo, type TaskStatus } from '@ippc/proto';
 import { startCluster, type AgentNode, type StartedCluster } from '@ippc/testbed';
-import { addressesOf, dockerContainer, E2E, eventually, ipOf, launchOn, net, probeTask, releaseOffers, serve, stateAddresses, taskInState, withFramework } from './support.js';
+import { addressesOf, dockerContainer, E2E, eventually, ipOf, launchOn, net, hostHasIpv6, ipv6Of, probeTask, releaseOffers, serve, stateAddresses, taskInState, withFramework } from './support.js';
 
 let cluster: StartedCluster;
 let image: string;
+
+const ipv6 = hostHasIpv6();
 
 before(async () => {
   image = (await planBootstrap()).images.node;
@@ -19,10 +21,11 @@ before(async () => {
     name: E2E.name,
     agents: 3,
     config: {
-      network: { subnet: E2E.subnet },
+      // Dual-stack where the host has IPv6: agents get IPv6 addresses, ippc-bridge an IPv6 /64 per agent.
+      network: { subnet: E2E.subnet, ...(ipv6 ? { ipv6Subnet: E2E.subnet6 } : {}) },
       agent: { ports: E2E.ports, resources: 'cpus:16;mem:16384' },
       containerNetworks: [
-        { name: 'ippc-bridge', type: 'bridge', ipam: 'ippc-ipam', cidr: '10.100.0.0/16' },
+        { name: 'ippc-bridge', type: 'bridge', ipam: 'ippc-ipam', cidr: '10.100.0.0/16', ...(ipv6 ? { ipv6Cidr: E2E.bridge6 } : {}) },
         { name: 'ippc-ptp', type: 'ptp', ipam: 'ippc-ipam', cidr: '10.101.0.0/16' },
         { name: 'ippc-local', type: 'bridge', ipam: 'host-local', cidr: '10.102.0.0/16' },
         { ...E2E.small },
@@ -136,13 +139,17 @@ describe('two networks, a requested address, IPv6', () => {
     });
   });
 
-  it('IPv6 where the host has it (the cluster announces an IPv6 range on ippc-bridge only when configured)', async (t) => {
-    const v6 = cluster.config.containerNetworks.some((n) => n.ipv6Cidr);
-    if (!v6) return t.skip('the e2e cluster has no IPv6 container range (no IPv6 cluster network on this host)');
+  it('IPv6 where the host has it: a dual-stack task gets an IPv4 and an IPv6 address and serves port 80 over IPv6 to another agent', async (t) => {
+    if (!ipv6) return t.skip('this machine has no global IPv6 address');
     await withFramework(cluster, 'e2e-v6', async (s) => {
-      const task = await launchOn(s, cluster, 0, { name: 'six', networks: [net('ippc-bridge', { ipAddresses: [{ protocol: NetworkInfo_Protocol.IPv4 }, { protocol: NetworkInfo_Protocol.IPv6 }] })] });
-      const st = await s.waitForState(task.id, 'TASK_RUNNING', 30_000);
-      assert.ok(addressesOf(st).some((a) => a.includes(':')));
+      const web = await launchOn(s, cluster, 0, { name: 'six', command: serve(80), networks: [net('ippc-bridge')] });
+      const st = await s.waitForState(web.id, 'TASK_RUNNING', 30_000);
+      const v6 = ipv6Of(st);
+      assert.match(ipOf(st), /^10\.100\.0\./);
+      assert.ok(v6 && v6.startsWith(E2E.bridge6.split('::')[0]!), `an IPv6 address from agent 0's /64: ${v6}`);
+      assert.ok((await stateAddresses(cluster, web.id, true)).some((a) => a.split('/')[0] === v6), '/master/state reports it (with its prefix length, as Mesos does)');
+      const client = await launchOn(s, cluster, 2, { name: 'client6', command: probeTask(`-g http://[${v6}]:80/`, `hello-${web.id}`), networks: [net('ippc-bridge')] });
+      assert.equal(TaskState[(await s.waitForState(client.id, ['TASK_FINISHED', 'TASK_FAILED'], 40_000)).state!], 'TASK_FINISHED', 'reached over IPv6 across agents');
     });
   });
 });
@@ -198,7 +205,7 @@ describe('DNS: <task>.<framework>.ippc', () => {
       // From inside a container on another agent: its resolver is the cluster DNS (--default_container_dns).
       const client = await launchOn(s, cluster, 2, {
         name: 'client',
-        command: `grep -q "nameserver ${cluster.dns.address}" /etc/resolv.conf && [ "$(getent hosts web.e2e-dns.ippc | cut -d' ' -f1)" = "${ip}" ] && [ "$(getent hosts plain.e2e-dns.ippc | cut -d' ' -f1)" = "${agentIp(1)}" ] && ${probeTask('http://web.e2e-dns.ippc:80/', `hello-${web.id}`)}`,
+        command: `grep -q "nameserver ${cluster.dns.address}" /etc/resolv.conf && [ "$(getent ahostsv4 web.e2e-dns.ippc | head -1 | cut -d' ' -f1)" = "${ip}" ] && [ "$(getent ahostsv4 plain.e2e-dns.ippc | head -1 | cut -d' ' -f1)" = "${agentIp(1)}" ] && ${probeTask('http://web.e2e-dns.ippc:80/', `hello-${web.id}`)}`,
         networks: [net('ippc-bridge')],
       });
       const done = await s.waitForState(client.id, ['TASK_FINISHED', 'TASK_FAILED'], 60_000);
@@ -269,8 +276,16 @@ describe('recycling and exhaustion', () => {
         const old = live.shift()!;
         await s.kill(old.id);
         await s.waitForState(old.id, 'TASK_KILLED', 30_000);
-        const t = await launchOn(s, cluster, 0, { name: `r-again-${round}`, networks: [net(E2E.small.name)] });
-        const ip = ipOf(await s.waitForState(t.id, 'TASK_RUNNING', 30_000));
+        // TASK_KILLED comes before the container's cleanup (as in Mesos: destroy follows the
+        // terminal status), so the address may still be held for a moment: relaunch until it is free.
+        const t = await eventually(`a relaunch in round ${round}`, async () => {
+          const next = await launchOn(s, cluster, 0, { name: `r-again-${round}`, networks: [net(E2E.small.name)] });
+          const st = await s.waitForState(next.id, ['TASK_RUNNING', 'TASK_FAILED'], 30_000);
+          if (st.state === TaskState.TASK_RUNNING) return { id: next.id, st };
+          assert.match(st.message ?? '', /IPAM_POOL_EXHAUSTED/, st.message);
+          return undefined;
+        });
+        const ip = ipOf(t.st);
         assert.ok(!live.some((l) => l.ip === ip), 'never an address a live container holds');
         if (seen.has(ip)) reused = true;
         seen.add(ip);

@@ -6,6 +6,9 @@ import { after, before, describe, it } from 'node:test';
 import { GenericContainer, type StartedTestContainer } from 'testcontainers';
 import { planBootstrap } from '@ippc/host';
 
+// Ryuk cannot be pulled (no registry): the container is stopped in after(), and carries ippc's owner label for CI's sweep.
+process.env.TESTCONTAINERS_RYUK_DISABLED ??= 'true';
+
 const BRIDGE_CONF = JSON.stringify({
   cniVersion: '1.0.0',
   name: 'e2e-bridge',
@@ -24,7 +27,7 @@ describe('node image + real CNI bridge plugin', () => {
     assert.deepEqual(plan.actions, [], `host not bootstrapped; run scripts/setup first (pending: ${JSON.stringify(plan.actions)})`);
     node = await new GenericContainer(plan.images.node)
       .withAddedCapabilities('NET_ADMIN', 'SYS_ADMIN')
-      .withLabels({ 'org.ippc.test': 'e2e-foundation' })
+      .withLabels({ 'org.ippc.owner': 'ippc', 'org.ippc.test': 'e2e-foundation' })
       .withCommand(['sleep', 'infinity'])
       .start();
   });

@@ -1,6 +1,7 @@
 // What every scenario stands on: the shared cluster, a framework per scenario, launching on a
 // chosen agent, task commands that serve and probe, and readers of status updates and /master/state.
 import assert from 'node:assert/strict';
+import { networkInterfaces } from 'node:os';
 import type { ContainerInfo, NetworkInfo, Offer, TaskStatus } from '@ippc/proto';
 import { ContainerInfo_DockerInfo_Network, ContainerInfo_Type, NetworkInfo_Protocol } from '@ippc/proto';
 import type { Scheduler, TaskJson, TaskSpec } from '@ippc/scheduler';
@@ -10,6 +11,9 @@ import type { Cluster } from '@ippc/testbed';
 export const E2E = {
   name: 'e2e',
   subnet: '10.99.250.0/24',
+  /** Used when the machine has IPv6: the cluster network's and ippc-bridge's (a /64 per agent, inside the agents only). */
+  subnet6: 'fd99:250::/64',
+  bridge6: 'fd10:250::/56',
   userNetwork: { name: 'e2e-user', subnet: '10.103.250.0/24' },
   ports: '35600-35899',
   /** A container network with a pool of 3 addresses per agent: recycling and exhaustion. */
@@ -18,11 +22,13 @@ export const E2E = {
 
 export const net = (name: string, extra: Partial<NetworkInfo> = {}): NetworkInfo => ({ name, groups: [], ipAddresses: [], portMappings: [], ...extra });
 
-/** Every address a status reports, in order (network by network). */
-export const addressesOf = (s: TaskStatus | undefined): string[] => (s?.containerStatus?.networkInfos ?? []).flatMap((n) => n.ipAddresses.map((a) => a.ipAddress ?? ''));
+/** Every IPv4 address a status reports, in order (network by network). */
+export const addressesOf = (s: TaskStatus | undefined): string[] =>
+  (s?.containerStatus?.networkInfos ?? []).flatMap((n) => n.ipAddresses.filter((a) => a.protocol !== NetworkInfo_Protocol.IPv6 && !a.ipAddress?.includes(':')).map((a) => a.ipAddress ?? ''));
 export const ipOf = (s: TaskStatus | undefined): string => addressesOf(s)[0] ?? '';
+/** The first IPv6 address, bare: Mesos reports `ip6.ip` as the CNI plugin returned it, with its prefix length (`fd10::5/64`). */
 export const ipv6Of = (s: TaskStatus | undefined): string | undefined =>
-  (s?.containerStatus?.networkInfos ?? []).flatMap((n) => n.ipAddresses.filter((a) => a.protocol === NetworkInfo_Protocol.IPv6).map((a) => a.ipAddress ?? ''))[0];
+  (s?.containerStatus?.networkInfos ?? []).flatMap((n) => n.ipAddresses.filter((a) => a.protocol === NetworkInfo_Protocol.IPv6).map((a) => (a.ipAddress ?? '').split('/')[0]!))[0];
 
 /** Serves `hello-<task id>` over HTTP on `port` (a number or `$PORT0`) from the sandbox. */
 export const serve = (port: number | string) => `echo hello-$MESOS_TASK_ID > index.html && exec busybox httpd -f -p ${port} -h .`;
@@ -57,10 +63,16 @@ export async function taskInState(cluster: Cluster, id: string): Promise<TaskJso
   return task;
 }
 
-/** The addresses `/master/state` reports in the task's latest status. */
-export async function stateAddresses(cluster: Cluster, id: string): Promise<string[]> {
+/** The addresses `/master/state` reports in the task's latest status (IPv4 only unless `all`). */
+export async function stateAddresses(cluster: Cluster, id: string, all = false): Promise<string[]> {
   const t = await taskInState(cluster, id);
-  return (t.statuses.at(-1)?.container_status?.network_infos ?? []).flatMap((n) => (n.ip_addresses ?? []).map((a) => a.ip_address ?? ''));
+  const addresses = (t.statuses.at(-1)?.container_status?.network_infos ?? []).flatMap((n) => (n.ip_addresses ?? []).map((a) => a.ip_address ?? ''));
+  return all ? addresses : addresses.filter((a) => !a.includes(':'));
+}
+
+/** Whether this machine has a global IPv6 address (then the e2e cluster runs dual-stack). */
+export function hostHasIpv6(): boolean {
+  return Object.values(networkInterfaces()).some((list) => (list ?? []).some((a) => a.family === 'IPv6' && !a.internal && !a.address.startsWith('fe80')));
 }
 
 /**

@@ -323,9 +323,9 @@ async function createNetworks(docker: Docker, plan: ClusterPlan, config: Cluster
 
 /** A node container: the node image (tini is PID 1), a fixed address, the workspace read-only. */
 class NodeContainer extends GenericContainer {
-  withAddress(network: string, address: string): this {
+  withAddress(network: string, address: string, address6?: string): this {
     this.networkMode = network;
-    this.createOpts.NetworkingConfig = { EndpointsConfig: { [network]: { IPAMConfig: { IPv4Address: address } } } };
+    this.createOpts.NetworkingConfig = { EndpointsConfig: { [network]: { IPAMConfig: { IPv4Address: address, ...(address6 ? { IPv6Address: address6 } : {}) } } } };
     return this;
   }
 
@@ -352,7 +352,7 @@ async function startContainer(docker: Docker, spec: NodeSpec, ctx: { image: stri
     .withName(spec.name)
     .withHostname(spec.name)
     .withLabels(spec.labels)
-    .withAddress(ctx.networkName, spec.address)
+    .withAddress(ctx.networkName, spec.address, spec.address6)
     .withBindMounts([
       { source: ctx.workspaceDir, target: MOUNT, mode: 'ro' },
       ...(spec.privileged ? [{ source: '/var/run/docker.sock', target: '/var/run/docker.sock', mode: 'rw' as const }] : []),

@@ -196,6 +196,12 @@ export function hostAddress(cidr: string, host: number): string {
   return [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join('.');
 }
 
+/** The address of host number `host` in an IPv6 /64 (or wider) subnet: `<prefix>::<host in hex>`. */
+export function hostAddress6(cidr: string, host: number): string {
+  const groups = expand6(cidr.split('/')[0]!);
+  return `${groups.slice(0, 4).map((g) => g.toString(16)).join(':')}::${host.toString(16)}`;
+}
+
 /** The `ports` range text (Mesos syntax) agent `index` offers: its slice of `agent.ports`. */
 export function agentPorts(config: ClusterConfig, index: number): { first: number; last: number; text: string } {
   const [first, last] = config.agent.ports.split('-').map(Number) as [number, number];

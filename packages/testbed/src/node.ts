@@ -1,7 +1,7 @@
 import type Docker from 'dockerode';
-import { checkHealth } from '@ippc/core';
 import { execIn, execState, spawnIn, type ExecOptions, type ExecResult } from './docker-exec.js';
 import { TestbedError } from './errors.js';
+import { probeGrpcHealth } from './grpc-health.js';
 import { PATHS, type DaemonName, type DaemonSpec, type NodeRole } from './plan.js';
 
 export type StopSignal = 'SIGTERM' | 'SIGKILL' | 'SIGUSR1';
@@ -202,7 +202,7 @@ rm -f ${pidFile}`;
   /** One readiness probe by the daemon's protocol. */
   async probe(d: DaemonSpec): Promise<boolean> {
     if ('http' in d.probe) return httpOk(`http://${this.address}:${d.probe.http.port}${d.probe.http.path}`);
-    return (await checkHealth(`${this.address}:${d.probe.grpc.port}`, d.probe.grpc.service, 1000)) === 'SERVING';
+    return (await probeGrpcHealth(`${this.address}:${d.probe.grpc.port}`, d.probe.grpc.service, 1000)) === 'SERVING';
   }
 }
 

@@ -1,4 +1,4 @@
-import { agentPorts, agentSubnet, agentSubnet6, hostAddress, type ClusterConfig } from './config.js';
+import { agentPorts, agentSubnet, agentSubnet6, hostAddress, hostAddress6, type ClusterConfig } from './config.js';
 import { LABEL, labelsFor } from './labels.js';
 import { resolveBin, type BinRef } from './workspace.js';
 
@@ -66,6 +66,8 @@ export interface NodeSpec {
   name: string;
   /** On the cluster network. */
   address: string;
+  /** On the cluster network's IPv6 subnet, when it has one. */
+  address6?: string;
   labels: Record<string, string>;
   daemons: DaemonSpec[];
   /** Agents: NET_ADMIN + SYS_ADMIN, forwarding and bridge netfilter on, the Docker socket. */
@@ -134,6 +136,8 @@ export function planCluster(config: ClusterConfig, options: PlanOptions): Cluste
   const resolve = options.resolve ?? ((pkg: string, bin: string) => resolveBin(options.workspaceDir, pkg, bin));
   const subnet = config.network.subnet;
   const at = (host: number) => hostAddress(subnet, host);
+  const subnet6 = config.network.ipv6Subnet;
+  const at6 = (host: number) => (subnet6 ? hostAddress6(subnet6, host) : undefined);
   const master = at(HOST.master);
   const services = at(HOST.services);
   const noAuth = config.auth.disabled;
@@ -148,6 +152,7 @@ export function planCluster(config: ClusterConfig, options: PlanOptions): Cluste
       ...(extra.index !== undefined ? { [LABEL.index]: String(extra.index) } : {}),
     },
     daemons,
+    ...(at6(hostOf(address)) ? { address6: at6(hostOf(address))! } : {}),
     privileged: false,
     files: [],
     capabilities: [],
@@ -156,6 +161,7 @@ export function planCluster(config: ClusterConfig, options: PlanOptions): Cluste
     ...extra,
   });
 
+  const hostOf = (address: string) => Number(address.split('.').pop()) - Number(hostAddress(subnet, 0).split('.').pop());
   const nodes: NodeSpec[] = [];
   nodes.push(
     node('master', master, [
@@ -224,7 +230,12 @@ export function planCluster(config: ClusterConfig, options: PlanOptions): Cluste
     const subnets = Object.fromEntries(
       config.containerNetworks.map((n) => [n.name, { ipv4: agentSubnet(n.cidr, i), ...(n.ipv6Cidr ? { ipv6: agentSubnet6(n.ipv6Cidr, i) } : {}) }]),
     );
-    for (const s of Object.values(subnets)) agentRoutes.push({ dst: s.ipv4, via: address });
+    const address6 = at6(HOST.firstAgent + i);
+    for (const s of Object.values(subnets)) {
+      agentRoutes.push({ dst: s.ipv4, via: address });
+      // IPv6 container subnets are routed (and announced to isolation) through the agent's IPv6 address.
+      if (s.ipv6 && address6) agentRoutes.push({ dst: s.ipv6, via: address6 });
+    }
     // The agent writes its default networks itself; others (another name, a small pool) the testbed writes.
     const byAgent = config.containerNetworks.filter((n) => {
       const d = AGENT_NETWORKS[n.name];
@@ -232,7 +243,7 @@ export function planCluster(config: ClusterConfig, options: PlanOptions): Cluste
     });
     const own = config.containerNetworks.filter((n) => !byAgent.includes(n));
     const install = byAgent.map((n) => `${n.name}=${[subnets[n.name]!.ipv4, ...(subnets[n.name]!.ipv6 ? [subnets[n.name]!.ipv6!] : [])].join(',')}`).join(';');
-    const ipv4Subnets = Object.values(subnets).map((s) => s.ipv4);
+    const routedSubnets = Object.values(subnets).flatMap((s) => [s.ipv4, ...(s.ipv6 && address6 ? [s.ipv6] : [])]);
     const volume = `${name}-work`;
     const dockerLabels = [`${LABEL.owner}=ippc`, `${LABEL.cluster}=${config.name}`, `${LABEL.role}=task`, ...(options.session ? [`${LABEL.session}=${options.session}`] : [])];
     const daemon: DaemonSpec = {
@@ -242,6 +253,7 @@ export function planCluster(config: ClusterConfig, options: PlanOptions): Cluste
         ...resolve('agent', 'ippc-agent').argv,
         `--master=${master}:${PORTS.master}`,
         `--ip=${address}`,
+        ...(address6 ? [`--ip6=${address6}`] : []),
         `--port=${PORTS.agent}`,
         `--hostname=${address}`,
         `--work_dir=${PATHS.agentWorkDir}`,
@@ -258,7 +270,7 @@ export function planCluster(config: ClusterConfig, options: PlanOptions): Cluste
         `--ipam_socket=${PATHS.ipamSocket}`,
         `--isolation_service=${services}:${PORTS.isolationGrpc}`,
         `--isolation_socket=${PATHS.isolationSocket}`,
-        `--isolation_subnets=${ipv4Subnets.join(',')}`,
+        `--isolation_subnets=${routedSubnets.join(',')}`,
         // Containers resolve <task>.<framework>.<domain> through the cluster's DNS.
         `--default_container_dns=${dns}`,
         // Docker tasks are siblings on the machine's daemon: HOST means the agent's own network

@@ -105,6 +105,7 @@ export function registerTask(program: Command, deps: { testbed?: Testbed } = {})
     .option('--cpus <n>', 'cpus (default 0.1)')
     .option('--mem <mb>', 'memory in MB (default 32)')
     .option('--agent <agent>', 'run on this agent: index (0, 1, ...), address or agent id')
+    .option('--wait', 'wait for TASK_RUNNING (the default)')
     .option('--no-wait', 'return once launched instead of waiting for TASK_RUNNING')
     .option('--timeout <duration>', 'how long to wait for an offer and for TASK_RUNNING (default 30s)')
     .option('--cluster <name>', 'cluster name (default: IPPC_CLUSTER or ippc)')
@@ -121,13 +122,13 @@ export function registerTask(program: Command, deps: { testbed?: Testbed } = {})
         "  ippc task run dbr --image ippc/node:TAG --docker-network bridge --port-mapping 35010:80 --cmd 'exec busybox httpd -f -p 80'",
       ].join('\n'),
     )
-    .action(async (name: string, command: string[], opts: TaskRunFlags & { agent?: string; wait: boolean; timeout?: string; cluster?: string; json?: boolean }) => {
+    .action(async (name: string, command: string[], opts: TaskRunFlags & { agent?: string; wait?: boolean; timeout?: string; cluster?: string; json?: boolean }) => {
       const plan = planTaskRun(name, command.length > 0 ? shellJoin(command) : undefined, opts);
       const timeoutMs = opts.timeout ? parseWait(opts.timeout) : undefined;
       const cluster = await testbed.attachCluster(clusterName(opts.cluster));
       const scheduler = await connectCliFramework(cluster);
       try {
-        const result = await runTask(scheduler, cluster, plan, { ...(opts.agent !== undefined ? { agent: opts.agent } : {}), wait: opts.wait, ...(timeoutMs ? { timeoutMs } : {}) });
+        const result = await runTask(scheduler, cluster, plan, { ...(opts.agent !== undefined ? { agent: opts.agent } : {}), wait: opts.wait !== false, ...(timeoutMs ? { timeoutMs } : {}) });
         emit(opts.json, result, () => resultText(result));
       } finally {
         await closeCliFramework(scheduler);
@@ -151,12 +152,13 @@ export function registerTask(program: Command, deps: { testbed?: Testbed } = {})
     .command('kill')
     .description('kill a task the CLI launched and wait until it is gone (CNI DEL: its address is released)')
     .argument('<task>', 'task id (or a name only one live task has)')
+    .option('--wait', 'wait for the terminal state (the default)')
     .option('--no-wait', 'return once the kill was sent')
     .option('--timeout <duration>', 'how long to wait for the terminal state (default 30s)')
     .option('--cluster <name>', 'cluster name (default: IPPC_CLUSTER or ippc)')
     .option('--json', 'print the result as JSON')
     .addHelpText('after', '\nExamples:\n  ippc task kill web-1a2b3c4d\n  ippc task kill web --json')
-    .action(async (idOrName: string, opts: { wait: boolean; timeout?: string; cluster?: string; json?: boolean }) => {
+    .action(async (idOrName: string, opts: { wait?: boolean; timeout?: string; cluster?: string; json?: boolean }) => {
       const timeoutMs = opts.timeout ? parseWait(opts.timeout) : 30_000;
       const cluster = await testbed.attachCluster(clusterName(opts.cluster));
       const t = findTask(taskViews(await cluster.masterState()), idOrName);
@@ -167,7 +169,7 @@ export function registerTask(program: Command, deps: { testbed?: Testbed } = {})
       try {
         await scheduler.kill(t.id, { agentId: t.agentId });
         let state = 'KILL_SENT';
-        if (opts.wait) {
+        if (opts.wait !== false) {
           const s = await scheduler.waitForState(t.id, ['TASK_KILLED', 'TASK_FINISHED', 'TASK_FAILED', 'TASK_LOST', 'TASK_GONE', 'TASK_DROPPED', 'TASK_ERROR'], timeoutMs);
           state = taskStateToJSON(s.state ?? 0);
         }

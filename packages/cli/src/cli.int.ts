@@ -156,6 +156,20 @@ describe('ippc against a real cluster', () => {
     assert.equal(report.svg, svg);
     assert.match(await readFile(svg, 'utf8'), /^<svg [^>]*>[\s\S]*ippc net check: PASS/);
 
+    // An operator rule (ippc isolation) changes what the policy expects, and what the probes see.
+    const added = await ippc('isolation', 'rules', 'add', '--cluster', name, '--from', 'web', '--to', 'db', '--port', '8080', '--wait', '5000', '--json');
+    assert.equal(added.code, 0, added.stderr);
+    const rule = json<{ rule: { id: string }; applied: { allApplied: boolean } }>(added);
+    assert.equal(rule.applied.allApplied, true);
+    const allowed = json<{ status: string; expected: Record<string, Record<string, boolean | null>>; observed: Record<string, Record<string, boolean | null>> }>(await ippc('net', 'check', '--cluster', name, '--json', '--svg', svg));
+    assert.equal(allowed.status, 'pass');
+    assert.equal(allowed.expected['a0/web']!['a1/db'], true, 'the rule lets web reach db');
+    assert.equal(allowed.observed['a0/web']!['a1/db'], true);
+    assert.equal(allowed.observed['a0/plain']!['a1/db'], false, 'but not a host-network task of another agent');
+    const groups = json<{ groups: { name: string; ruleIds: string[] }[] }>(await ippc('isolation', 'groups', '--cluster', name, '--json'));
+    assert.deepEqual(groups.groups.find((g) => g.name === 'db')?.ruleIds, [rule.rule.id]);
+    assert.equal((await ippc('isolation', 'rules', 'remove', rule.rule.id, '--cluster', name, '--wait', '5000')).code, 0);
+
     // Without enforcement on db's agent, the check sees the difference and exits 1.
     const agent1 = (await docker.listContainers({ filters: JSON.stringify({ label: [`${LABEL.cluster}=${name}`, `${LABEL.role}=agent`, `${LABEL.index}=1`] }) }))[0]!;
     const exec = await docker.getContainer(agent1.Id).exec({ Cmd: ['nft', 'delete', 'table', 'inet', 'ippc_isolation'], AttachStdout: true, AttachStderr: true });

@@ -13,7 +13,16 @@ describe('the ippc command tree', () => {
   const all = leaves(program);
 
   it('has every verb of the product contract', () => {
-    assert.deepEqual(all.map((l) => l.path).sort(), ['cluster down', 'cluster logs', 'cluster status', 'cluster up', 'doctor', 'net check', 'showcase', 'task kill', 'task list', 'task run']);
+    const verbs = all.map((l) => l.path).filter((p) => !p.startsWith('isolation '));
+    assert.deepEqual(verbs.sort(), ['cluster down', 'cluster logs', 'cluster status', 'cluster up', 'doctor', 'net check', 'showcase', 'task kill', 'task list', 'task run']);
+    // The isolation provider's operator verbs, aimed at the cluster (issue 7): groups, members, rules, routes.
+    for (const v of ['isolation groups', 'isolation members', 'isolation rules add', 'isolation rules remove', 'isolation rules list', 'isolation routes']) assert.ok(all.some((l) => l.path === v), v);
+    const iso = program.commands.find((c) => c.name() === 'isolation')!;
+    assert.deepEqual(
+      iso.options.map((o) => o.long),
+      ['--cluster'],
+      'the service and token come from the cluster',
+    );
   });
 
   it('every verb takes --json and has a description and help', () => {
@@ -24,8 +33,9 @@ describe('the ippc command tree', () => {
     }
   });
 
-  it('every verb but doctor shows examples in its help', () => {
-    for (const { path, cmd } of all.filter((l) => l.path !== 'doctor')) {
+  it('every verb but doctor (and the isolation group as a whole) shows examples in its help', () => {
+    const withExamples = [...all.filter((l) => l.path !== 'doctor' && !l.path.startsWith('isolation ')), { path: 'isolation', cmd: program.commands.find((c) => c.name() === 'isolation')! }];
+    for (const { path, cmd } of withExamples) {
       let text = '';
       cmd.configureOutput({ writeOut: (s) => (text += s) });
       cmd.outputHelp();

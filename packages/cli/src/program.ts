@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { registerCluster } from './commands/cluster.js';
 import { registerDoctor } from './commands/doctor.js';
+import { registerIsolation } from './commands/isolation.js';
 import { registerNet } from './commands/net.js';
 import { registerShowcase } from './commands/showcase.js';
 import { registerTask } from './commands/task.js';
@@ -15,6 +16,7 @@ export function createProgram(deps: { testbed?: Testbed } = {}): Command {
   registerCluster(program, deps);
   registerTask(program, deps);
   registerNet(program, deps);
+  registerIsolation(program, deps);
   registerShowcase(program, deps);
   registerDoctor(program);
   return program;

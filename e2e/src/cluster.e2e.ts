@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { Resolver } from 'node:dns/promises';
 import { after, before, describe, it } from 'node:test';
 import { planBootstrap } from '@ippc/host';
+import { runNetCheck, type Endpoint, type Prober } from '@ippc/isolation';
 import { TaskState, type NetworkInfo, type TaskStatus } from '@ippc/proto';
 import { startCluster, type AgentNode, type StartedCluster } from '@ippc/testbed';
 import { addressesOf, dockerContainer, E2E, eventually, ipOf, launchOn, net, hostHasIpv6, ipv6Of, probeTask, releaseOffers, serve, stateAddresses, taskInState, withFramework } from './support.js';
@@ -251,6 +252,25 @@ describe('groups: reachability across agents', () => {
       const wrong = measured.filter((m) => m.reached !== m.expected);
       assert.deepEqual(wrong, [], `truth table:\n${measured.map((m) => `${m.pair}: ${m.reached ? 'reached' : 'blocked'} (expected ${m.expected ? 'reached' : 'blocked'})`).join('\n')}`);
       assert.ok(measured.some((m) => !m.reached) && measured.some((m) => m.reached));
+
+      // The same through @ippc/isolation's check engine (what `ippc net check` runs): the expected
+      // matrix from the policy model, agents included, every pair probed, a positive control per row.
+      const endpoints: Endpoint[] = [
+        ...tasks.map((t, i) => ({ id: t.name, kind: 'container' as const, agentId: agentIp(t.agent), address: ips[i]!, port: 80, groups: t.groups })),
+        ...cluster.agents.map((a) => ({ id: `agent-${a.index}`, kind: 'agent' as const, agentId: a.address, address: a.address, port: 5051, groups: [] })),
+      ];
+      const prober: Prober = {
+        async probe(from, to, port, { timeoutMs }) {
+          const fromTask = tasks.findIndex((t) => t.name === from.id);
+          const agent = cluster.agents.find((a) => a.address === from.agentId)!;
+          const curl = ['curl', '-s', '-o', '/dev/null', '--max-time', String(Math.max(1, Math.round(timeoutMs / 1000))), `http://${to.address}:${port}/`];
+          const r = fromTask >= 0 ? await inTask(agent, sts[fromTask]!, curl) : await agent.exec(curl, { timeoutMs: timeoutMs + 5000 });
+          return { reachable: r.exitCode === 0, detail: r.exitCode === 0 ? 'connected' : r.exitCode === 28 ? 'timeout' : `curl exit ${r.exitCode}` };
+        },
+      };
+      const report = await runNetCheck({ endpoints, rules: [], prober, timeoutMs: 2000, concurrency: 8 });
+      assert.equal(report.status, 'pass', JSON.stringify(report.mismatches, null, 2));
+      assert.equal(report.counts.cells, endpoints.length * (endpoints.length - 1));
     });
   });
 });

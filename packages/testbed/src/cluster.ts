@@ -213,16 +213,16 @@ export async function startCluster(options: StartClusterOptions = {}): Promise<S
       await Promise.all(spec.daemons.map((d) => node.spawnDaemon(d.name)));
       return node;
     };
-    // The master's container first: its daemon then boots while the other containers are made
-    // (Docker serializes much of container creation anyway), and agents find it sooner.
-    const masterSpec = plan.nodes.find((n) => n.role === 'master')!;
-    const masterNode = startNode(masterSpec);
+    // The master's and the services' containers first: their daemons (the slowest to boot: the
+    // agents wait for the IPAM and the isolation service) then start while the agents' containers
+    // are made (Docker serializes much of container creation anyway), and agents find them sooner.
+    const first = plan.nodes.filter((n) => n.role !== 'agent').map((spec) => startNode(spec));
     const nodes = await settleAll([
-      masterNode,
+      ...first,
       ...plan.nodes
-        .filter((n) => n !== masterSpec)
+        .filter((n) => n.role === 'agent')
         .map(async (spec) => {
-          await masterNode.catch(() => undefined);
+          await first[0]!.catch(() => undefined);
           return startNode(spec);
         }),
     ]);

@@ -1,6 +1,25 @@
 /**
  * @ippc/cli: the `ippc` command (bin: src/bin/ippc.ts). Run `ippc --help`.
  *
- * The package exports the output helpers its commands share.
+ * The package also exports what its commands are made of, for tools that drive a cluster the
+ * same way (the showcase, tests): the program, task planning, the views of `/master/state`, the
+ * cluster net check.
+ *
+ * @example
+ * ```ts
+ * import { createProgram } from '@ippc/cli';
+ * await createProgram().parseAsync(['node', 'ippc', 'task', 'list', '--json']);
+ * ```
  */
+export { clusterUp, parseWait, readClusterFile } from './commands/cluster.js';
+export { netCheck } from './commands/net.js';
+export { runShowcase, showcaseTasks } from './commands/showcase.js';
+export { findTask, runTask, shellJoin } from './commands/task.js';
+export { realTestbed, type Testbed } from './context.js';
+export { CliError, type CliErrorCode } from './errors.js';
+export { CLI_FRAMEWORK, closeCliFramework, connectCliFramework, launchTask } from './framework.js';
+export { checkCluster, cniRootFromArgv, planEndpoints, type NetCheckRun, type PlacedEndpoint } from './net-check.js';
 export { emit, fail, table } from './output.js';
+export { createProgram } from './program.js';
+export { planTaskRun, type TaskRunFlags, type TaskRunPlan } from './task-spec.js';
+export { taskRows, taskViews, type TaskView } from './tasks-view.js';

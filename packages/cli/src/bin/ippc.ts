@@ -1,14 +1,15 @@
 #!/usr/bin/env -S node --import tsx
 // ippc: the user's entry point. Every command takes --json.
-import { Command } from 'commander';
-import { registerDoctor } from '../commands/doctor.js';
 import { fail } from '../output.js';
+import { createProgram } from '../program.js';
 
-const program = new Command('ippc')
-  .description('IP-per-container for Mesos-style clusters: a local testbed')
-  .showHelpAfterError()
-  .configureHelp({ sortSubcommands: true });
+// Clusters of `ippc cluster up` need no reaper, and Ryuk cannot be pulled here.
+process.env.TESTCONTAINERS_RYUK_DISABLED ??= 'true';
 
-registerDoctor(program);
-
-program.parseAsync().catch((err: unknown) => fail(err, process.argv.includes('--json')));
+createProgram()
+  .parseAsync()
+  .then(() => {
+    // gRPC channels and Docker sockets may keep the loop alive after the result is out.
+    process.exit(process.exitCode ?? 0);
+  })
+  .catch((err: unknown) => fail(err, process.argv.includes('--json')));

@@ -1,0 +1,26 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { taskViews } from '../tasks-view.js';
+import { fixtureState } from '../testing-state.js';
+import { findTask, resultText, shellJoin } from './task.js';
+
+describe('task commands', () => {
+  it('joins argv after -- into one shell command, quoting what the shell would split', () => {
+    assert.equal(shellJoin(['busybox', 'httpd', '-f', '-p', '80']), 'busybox httpd -f -p 80');
+    assert.equal(shellJoin(['sh', '-c', "echo it's $HOME"]), `sh -c 'echo it'\\''s $HOME'`);
+  });
+
+  it('finds a task by id, or by a name only one task has', () => {
+    const tasks = taskViews(fixtureState());
+    assert.equal(findTask(tasks, 'web').id, 'web-00000001');
+    assert.equal(findTask(tasks, 'plain-00000002').name, 'plain');
+    assert.throws(() => findTask(tasks, 'nope'), { code: 'CLI_TASK_NOT_FOUND' });
+    const twice = [...tasks, { ...tasks[0]!, id: 'web-00000009' }];
+    assert.throws(() => findTask(twice, 'web'), { code: 'CLI_USAGE' });
+  });
+
+  it('says where a started task runs and with which address', () => {
+    const text = resultText({ id: 'web-1', name: 'web', state: 'TASK_RUNNING', agentId: 'S0', agent: '10.99.0.11', containerizer: 'MESOS', networks: ['ippc-bridge'], groups: ['web'], addresses: [{ network: 'ippc-bridge', address: '10.100.0.2' }], ports: [] });
+    assert.equal(text, 'task web-1 TASK_RUNNING on agent 10.99.0.11: 10.100.0.2 (ippc-bridge)');
+  });
+});

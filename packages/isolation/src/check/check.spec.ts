@@ -99,11 +99,15 @@ describe('net check engine', () => {
     const json = checkReportJson(report) as { status: string; expected: Record<string, Record<string, boolean | null>> };
     assert.equal(json.status, 'fail');
     assert.equal(json.expected['a2']!['a1/db'], false);
-    const svg = renderCheckSvg(report, { agents: [{ id: 'a1', nodeAddresses: ['10.240.0.11'], subnets: ['10.240.1.0/24'] }, { id: 'a2', nodeAddresses: ['10.240.0.12'], subnets: ['10.240.2.0/24'] }], routes: [{ agentId: 'a1', destination: '10.240.2.0/24', via: '10.240.0.12' }] });
+    const svg = renderCheckSvg(report, { agents: [{ id: 'a1', nodeAddresses: ['10.240.0.11'], subnets: ['10.240.1.0/24'] }, { id: 'a2', nodeAddresses: ['10.240.0.12'], subnets: ['10.240.2.0/24'] }], routes: [{ agentId: 'a1', destination: '10.240.2.0/24', via: '10.240.0.12' }, { agentId: 'a9', destination: '10.240.9.0/24', via: '10.240.0.19' }] });
     assert.ok(svg.startsWith('<svg xmlns="http://www.w3.org/2000/svg"'));
     assert.equal((svg.match(/<rect x="\d+" y="\d+" width="21" height="21"/g) ?? []).length, 36);
     assert.match(svg, /fill="#e15759"><title>a2 -&gt; a1\/db: expected blocked/);
-    assert.match(svg, /a1: 10\.240\.2\.0\/24 via 10\.240\.0\.12/);
+    // Routes sit under their agent's box; those of an agent not drawn name it, in a column of their own.
+    const a1Box = Number(/<rect x="(\d+)" y="50" width="230"/.exec(svg)![1]);
+    assert.match(svg, new RegExp(`<text x="${a1Box}" y="\\d+" font-size="10">10\\.240\\.2\\.0/24 via 10\\.240\\.0\\.12</text>`));
+    assert.match(svg, new RegExp(`<text x="${a1Box + 2 * 250}" y="\\d+" font-size="10">a9: 10\\.240\\.9\\.0/24 via 10\\.240\\.0\\.19</text>`));
+    assert.match(svg, /font-size="10">10\.240\.0\.11<\/text>/);
     assert.match(svg, /<\/svg>\n$/);
   });
 });

@@ -117,6 +117,7 @@ export function renderCheckSvg(report: CheckReport, topology?: Topology): string
   const parts: string[] = [];
   const matrixWidth = mx + n * size + 20;
   parts.push(`<text x="10" y="22" font-size="16" font-weight="bold">ippc net check: ${esc(report.status.toUpperCase())} (${report.counts.mismatches} mismatches, ${report.counts.unknownRows} unknown rows)</text>`);
+  parts.push(`<text x="10" y="42" font-size="11" fill="#444">row → column: can the row's endpoint open a connection to the column's</text>`);
   eps.forEach((e, i) => {
     const color = e.groups.length > 0 ? colors.get(e.groups[0]!)! : e.kind === 'container' ? '#666' : '#000';
     parts.push(`<text x="${mx - 6}" y="${my + i * size + size * 0.7}" font-size="11" text-anchor="end" fill="${color}">${esc(e.id)}</text>`);
@@ -148,8 +149,9 @@ export function renderCheckSvg(report: CheckReport, topology?: Topology): string
     ['#e15759', 'differs from policy'],
     ['#ffe08a', 'unknown (control failed)'],
   ];
+  // Stacked, so the legend stays under the matrix however narrow it is.
   legend.forEach(([c, t], k) => {
-    parts.push(`<rect x="${10 + k * 150}" y="${ly}" width="14" height="14" fill="${c}"/><text x="${30 + k * 150}" y="${ly + 12}" font-size="12">${esc(t)}</text>`);
+    parts.push(`<rect x="10" y="${ly + k * 18}" width="14" height="14" fill="${c}"/><text x="30" y="${ly + k * 18 + 12}" font-size="12">${esc(t)}</text>`);
   });
 
   // Topology: one box per agent, its endpoints inside, the cluster network below.
@@ -158,18 +160,27 @@ export function renderCheckSvg(report: CheckReport, topology?: Topology): string
   const boxW = 230;
   const rowH = 18;
   let maxBoxH = 0;
+  // Subnets two per line: a box is 230 px wide, and an agent usually has three to six of them.
+  const infoLines = (id: string): string[] => {
+    const info = topology?.agents.find((a) => a.id === id);
+    if (!info) return [];
+    const lines = [info.nodeAddresses.join(' ')];
+    for (let i = 0; i < info.subnets.length; i += 2) lines.push(info.subnets.slice(i, i + 2).join(' '));
+    return lines;
+  };
   agentIds.forEach((id, k) => {
     const x = tx + k * (boxW + 20);
     const y = 50;
-    const info = topology?.agents.find((a) => a.id === id);
+    const lines = infoLines(id);
     const mine = eps.filter((e) => e.agentId === id);
-    const h = 60 + mine.length * rowH;
+    const top = 40 + lines.length * 12;
+    const h = top + 8 + mine.length * rowH;
     maxBoxH = Math.max(maxBoxH, h);
     parts.push(`<rect x="${x}" y="${y}" width="${boxW}" height="${h}" rx="8" fill="#f7f7f7" stroke="#333"/>`);
     parts.push(`<text x="${x + 10}" y="${y + 18}" font-size="13" font-weight="bold">agent ${esc(id)}</text>`);
-    if (info) parts.push(`<text x="${x + 10}" y="${y + 34}" font-size="10">${esc(info.nodeAddresses.join(' '))} | ${esc(info.subnets.join(' '))}</text>`);
+    lines.forEach((line, r) => parts.push(`<text x="${x + 10}" y="${y + 34 + r * 12}" font-size="10">${esc(line)}</text>`));
     mine.forEach((e, r) => {
-      const ey = y + 52 + r * rowH;
+      const ey = y + top + 12 + r * rowH;
       const fill = e.groups.length > 0 ? colors.get(e.groups[0]!)! : e.kind === 'container' ? '#bbbbbb' : '#ffffff';
       parts.push(`<circle cx="${x + 16}" cy="${ey - 4}" r="6" fill="${fill}" stroke="#333"/>`);
       const groups = e.kind === 'container' ? (e.groups.length > 0 ? `[${e.groups.join(',')}]` : '[no group]') : `(${e.kind})`;
@@ -187,16 +198,29 @@ export function renderCheckSvg(report: CheckReport, topology?: Topology): string
       parts.push(`<line x1="${x}" y1="${50 + maxBoxH}" x2="${x}" y2="${netY}" stroke="#333" stroke-width="2"/>`);
     });
   }
+  // Each agent's routes under its own box; routes of an agent not drawn go in a column after them.
   const routes = topology?.routes ?? [];
-  routes.slice(0, 40).forEach((r, k) => {
-    parts.push(`<text x="${tx}" y="${netY + 40 + k * 14}" font-size="10">${esc(`${r.agentId}: ${r.destination} via ${r.via}`)}</text>`);
-  });
-  const groupsY = netY + 50 + Math.min(routes.length, 40) * 14;
+  const columns = new Map<number, string[]>();
+  for (const r of routes) {
+    const k = agentIds.indexOf(r.agentId);
+    const col = k >= 0 ? k : agentIds.length;
+    columns.set(col, [...(columns.get(col) ?? []), k >= 0 ? `${r.destination} via ${r.via}` : `${r.agentId}: ${r.destination} via ${r.via}`]);
+  }
+  let routeRows = 0;
+  for (const [col, lines] of columns) {
+    const x = tx + col * (boxW + 20);
+    const shown = lines.slice(0, 40);
+    parts.push(`<text x="${x}" y="${netY + 40}" font-size="10" font-weight="bold">routes</text>`);
+    shown.forEach((line, r) => parts.push(`<text x="${x}" y="${netY + 54 + r * 14}" font-size="10">${esc(line)}</text>`));
+    routeRows = Math.max(routeRows, shown.length + 1);
+  }
+  const groupsY = netY + 50 + routeRows * 14;
   [...colors].forEach(([g, c], k) => {
     parts.push(`<circle cx="${tx + 6 + (k % 4) * 120}" cy="${groupsY + Math.floor(k / 4) * 18}" r="6" fill="${c}"/><text x="${tx + 16 + (k % 4) * 120}" y="${groupsY + 4 + Math.floor(k / 4) * 18}" font-size="11">${esc(g)}</text>`);
   });
-  const width = Math.max(tx + agentIds.length * (boxW + 20), matrixWidth) + 20;
-  const height = Math.max(ly + 40, groupsY + 30 + Math.ceil(colors.size / 4) * 18);
+  const topologyColumns = agentIds.length + (columns.has(agentIds.length) ? 1 : 0);
+  const width = Math.max(tx + topologyColumns * (boxW + 20), matrixWidth) + 20;
+  const height = Math.max(ly + legend.length * 18 + 10, groupsY + 30 + Math.ceil(colors.size / 4) * 18);
   return [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif">`,
     `<rect width="100%" height="100%" fill="#ffffff"/>`,

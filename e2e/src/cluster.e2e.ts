@@ -225,38 +225,64 @@ describe('DNS: <task>.<framework>.ippc', () => {
 });
 
 describe('groups: reachability across agents', () => {
-  it('members reach their own group on any agent, not other groups; containers without a group accept everyone', async () => {
+  // Issue 7's truth table on the real cluster: 3 agents, groups web, db, cache, a container in two
+  // groups, a public one and two without a group (12 containers), a host-network task on every
+  // agent, and the agents themselves; every ordered pair probed. Then enforcement is removed on
+  // every agent and the same check must fail (so it cannot pass by accident), and agent restarts
+  // bring enforcement back from the node daemons' checkpoints.
+  it('12 containers in 3+ groups, host tasks and agents: the policy holds on every pair, and the check fails without enforcement', async () => {
     await withFramework(cluster, 'e2e-groups', async (s) => {
       const layout = [
         { name: 'web-0', agent: 0, groups: ['web'] },
         { name: 'web-1', agent: 1, groups: ['web'] },
+        { name: 'web-2', agent: 2, groups: ['web'] },
+        { name: 'db-0', agent: 0, groups: ['db'] },
+        { name: 'db-1', agent: 1, groups: ['db'] },
         { name: 'db-2', agent: 2, groups: ['db'] },
+        { name: 'cache-0', agent: 0, groups: ['cache'] },
+        { name: 'cache-2', agent: 2, groups: ['cache'] },
+        { name: 'api-1', agent: 1, groups: ['web', 'db'] },
+        { name: 'pub-2', agent: 2, groups: ['public'] },
+        { name: 'open-0', agent: 0, groups: [] as string[] },
         { name: 'open-1', agent: 1, groups: [] as string[] },
       ];
       const tasks: ((typeof layout)[number] & { id: string })[] = [];
       for (const l of layout) tasks.push({ ...l, ...(await launchOn(s, cluster, l.agent, { name: l.name, command: serve(80), networks: [net('ippc-bridge', { groups: l.groups })] })) });
-      const sts = await Promise.all(tasks.map((t) => s.waitForState(t.id, 'TASK_RUNNING', 30_000)));
+      // A plain task on every agent: the agent's address, an offered host port (mixed mode).
+      const hosts: { name: string; agent: number; id: string; port: number }[] = [];
+      for (const agent of [0, 1, 2]) {
+        const { id, offer } = await launchOn(s, cluster, agent, { name: `host-${agent}`, command: serve('$PORT0'), ports: 1 });
+        hosts.push({ name: `host-${agent}`, agent, id, port: Number(offer.resources.find((r) => r.name === 'ports')!.ranges!.range[0]!.begin) });
+      }
+      const sts = await Promise.all(tasks.map((t) => s.waitForState(t.id, 'TASK_RUNNING', 60_000)));
+      const hostSts = await Promise.all(hosts.map((h) => s.waitForState(h.id, 'TASK_RUNNING', 60_000)));
       const ips = sts.map(ipOf);
-      const expected = (from: (typeof layout)[number], to: (typeof layout)[number]) => to.groups.length === 0 || to.groups.some((g) => from.groups.includes(g));
+      assert.equal(new Set(ips).size, 12, `12 unique container addresses: ${ips.join(' ')}`);
+      assert.ok(hostSts.every((st, k) => ipOf(st) === agentIp(hosts[k]!.agent)), 'plain tasks report their agent address');
       // Served at all (from the destination's own agent, which always reaches its members).
       await Promise.all(
         tasks.map((t, i) => eventually(`${t.name} serving`, async () => ((await cluster.agents[t.agent]!.exec(['curl', '-sf', '--max-time', '2', `http://${ips[i]}/`])).exitCode === 0 ? true : undefined))),
       );
+
+      // Hand-written expectation for the container pairs (the model of cni-reference.md): a member
+      // accepts its own groups, `public` accepts all, a container without a group is not isolated.
+      const expected = (from: (typeof layout)[number], to: (typeof layout)[number]) => to.groups.length === 0 || to.groups.includes('public') || to.groups.some((g) => from.groups.includes(g));
       const pairs = tasks.flatMap((from, i) => tasks.map((to, j) => ({ from, to, i, j })).filter((p) => p.i !== p.j));
       const measured = await Promise.all(
         pairs.map(async ({ from, to, i, j }) => {
-          const r = await inTask(cluster.agents[from.agent]!, sts[i]!, ['curl', '-s', '-o', '/dev/null', '--max-time', '2', `http://${ips[j]}/`]);
-          return { pair: `${from.name} -> ${to.name}`, reached: r.exitCode === 0, expected: expected(from, to) };
+          const r = await inTask(cluster.agents[from.agent]!, sts[i]!, ['curl', '-s', '-o', '/dev/null', '--max-time', '3', `http://${ips[j]}/`]);
+          return { pair: `${from.name} -> ${to.name}`, reached: r.exitCode === 0, expected: expected(from, to), cross: from.agent !== to.agent };
         }),
       );
       const wrong = measured.filter((m) => m.reached !== m.expected);
       assert.deepEqual(wrong, [], `truth table:\n${measured.map((m) => `${m.pair}: ${m.reached ? 'reached' : 'blocked'} (expected ${m.expected ? 'reached' : 'blocked'})`).join('\n')}`);
-      assert.ok(measured.some((m) => !m.reached) && measured.some((m) => m.reached));
+      assert.ok(measured.some((m) => m.cross && m.reached) && measured.some((m) => m.cross && !m.reached), 'cross-agent pairs both reached and blocked');
 
       // The same through @ippc/isolation's check engine (what `ippc net check` runs): the expected
-      // matrix from the policy model, agents included, every pair probed, a positive control per row.
+      // matrix from the policy model, host tasks and agents included, a positive control per row.
       const endpoints: Endpoint[] = [
         ...tasks.map((t, i) => ({ id: t.name, kind: 'container' as const, agentId: agentIp(t.agent), address: ips[i]!, port: 80, groups: t.groups })),
+        ...hosts.map((h) => ({ id: h.name, kind: 'host-task' as const, agentId: agentIp(h.agent), address: agentIp(h.agent), port: h.port, groups: [] })),
         ...cluster.agents.map((a) => ({ id: `agent-${a.index}`, kind: 'agent' as const, agentId: a.address, address: a.address, port: 5051, groups: [] })),
       ];
       const prober: Prober = {
@@ -264,13 +290,30 @@ describe('groups: reachability across agents', () => {
           const fromTask = tasks.findIndex((t) => t.name === from.id);
           const agent = cluster.agents.find((a) => a.address === from.agentId)!;
           const curl = ['curl', '-s', '-o', '/dev/null', '--max-time', String(Math.max(1, Math.round(timeoutMs / 1000))), `http://${to.address}:${port}/`];
+          // Containers probe from their own namespace; host tasks and agents from the agent's.
           const r = fromTask >= 0 ? await inTask(agent, sts[fromTask]!, curl) : await agent.exec(curl, { timeoutMs: timeoutMs + 5000 });
           return { reachable: r.exitCode === 0, detail: r.exitCode === 0 ? 'connected' : r.exitCode === 28 ? 'timeout' : `curl exit ${r.exitCode}` };
         },
       };
-      const report = await runNetCheck({ endpoints, rules: [], prober, timeoutMs: 2000, concurrency: 8 });
+      const check = () => runNetCheck({ endpoints, rules: [], prober, timeoutMs: 2000, concurrency: 16 });
+      const report = await check();
+      assert.equal(endpoints.length, 18);
+      assert.equal(report.counts.cells, 18 * 17);
       assert.equal(report.status, 'pass', JSON.stringify(report.mismatches, null, 2));
-      assert.equal(report.counts.cells, endpoints.length * (endpoints.length - 1));
+
+      // Enforcement off on every agent: the check must see it.
+      for (const a of cluster.agents) assert.equal((await a.exec(['nft', 'delete', 'table', 'inet', 'ippc_isolation'])).exitCode, 0);
+      const off = await check();
+      assert.equal(off.status, 'fail');
+      assert.ok(
+        off.mismatches.some((m) => m.from === 'web-0' && m.to === 'db-1' && !m.expected && m.observed),
+        `without enforcement web-0 reaches db-1 on another agent: ${JSON.stringify(off.mismatches.slice(0, 5))}`,
+      );
+
+      // Agents restarted one by one: each node daemon enforces its checkpoint again at start.
+      for (const a of cluster.agents) await a.restart({ signal: 'SIGKILL' });
+      const back = await check();
+      assert.equal(back.status, 'pass', JSON.stringify(back.mismatches, null, 2));
     });
   });
 });

@@ -7,14 +7,19 @@ import { ContainerInfo_DockerInfo_Network, ContainerInfo_Type, NetworkInfo_Proto
 import type { Scheduler, TaskJson, TaskSpec } from '@ippc/scheduler';
 import type { Cluster } from '@ippc/testbed';
 
+// IPPC_E2E_SLOT (default 250) moves the cluster's name and subnets, so a second run can share the
+// machine with the first (CI and a developer, say).
+const slot = Number(process.env.IPPC_E2E_SLOT ?? 250);
+if (!Number.isInteger(slot) || slot < 1 || slot > 254) throw new Error(`IPPC_E2E_SLOT must be an integer in 1..254, not '${process.env.IPPC_E2E_SLOT}'`);
+
 /** The e2e cluster's resources (reserved for the suite): name, subnets, ports. */
 export const E2E = {
-  name: 'e2e',
-  subnet: '10.99.250.0/24',
+  name: slot === 250 ? 'e2e' : `e2e-${slot}`,
+  subnet: `10.99.${slot}.0/24`,
   /** Used when the machine has IPv6: the cluster network's and ippc-bridge's (a /64 per agent, inside the agents only). */
-  subnet6: 'fd99:250::/64',
-  bridge6: 'fd10:250::/56',
-  userNetwork: { name: 'e2e-user', subnet: '10.103.250.0/24' },
+  subnet6: `fd99:${slot}::/64`,
+  bridge6: `fd10:${slot}::/56`,
+  userNetwork: { name: slot === 250 ? 'e2e-user' : `e2e-user-${slot}`, subnet: `10.103.${slot}.0/24` },
   ports: '35600-35899',
   /** A container network with a pool of 3 addresses per agent: recycling and exhaustion. */
   small: { name: 'e2e-small', type: 'bridge', ipam: 'ippc-ipam', cidr: '10.104.0.0/16', hostsPerAgent: 3 },

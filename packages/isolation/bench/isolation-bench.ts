@@ -4,6 +4,7 @@
 //
 //   cd packages/isolation && npm run bench            # n = 50
 //   N=100 npm run bench                              # more iterations
+//   ATTACH_ONLY=1 N=30 npm run bench                 # part 1 on one agent only (quick)
 //
 // 1. Per-container attach cost: CNI ADD of bridge + host-local (baseline) versus the same chain
 //    with ippc-isolation (the native forwarder, and the sh + curl one), interleaved in one run
@@ -104,7 +105,9 @@ async function attach(emu: Emulation, title: string): Promise<Record<string, num
   const runner = fileURLToPath(new URL('./attach-runner.ts', import.meta.url));
   const res = await run('nsenter', [`--net=${a1.nsPath}`, '--', process.execPath, '--import', 'tsx', runner, jobFile], PACKAGE_DIR);
   if (res.code !== 0) throw new Error(`attach runner failed: ${res.stderr || res.stdout}`);
-  const a = JSON.parse(res.stdout.trim().split('\n').pop()!) as Record<string, number[]>;
+  const parsed = JSON.parse(res.stdout.trim().split('\n').pop()!) as Record<string, number[]> & { daemonMeans: string[] };
+  const daemonMeans = new Map(parsed.daemonMeans.map((kv) => [kv.slice(0, kv.indexOf('=')), Number(kv.slice(kv.indexOf('=') + 1))]));
+  const a = parsed as Record<string, number[]>;
   const paired = a.chainAdd!.map((v, i) => v - a.baseAdd![i]!);
   const pairedSh = a.shAdd!.map((v, i) => v - a.baseAdd![i]!);
   const overhead = pct(a.chainAdd!, 50) - pct(a.baseAdd!, 50);
@@ -121,6 +124,21 @@ async function attach(emu: Emulation, title: string): Promise<Record<string, num
   line('ippc-isolation exec alone within the chain ADD, native', a.nativeInChain!);
   line('ippc-isolation exec alone within the chain ADD, sh + curl', a.shInChain!);
   console.log(`  ${'  of which the daemon handling ADD (its own histogram, mean)'.padEnd(62)}${f(a.daemonAddMeanMs![0]!)}`);
+  const phaseText: Record<string, string> = {
+    body: 'receiving the request body',
+    decode: 'decoding the config JSON',
+    record: 'checkpoint journal (after earlier changes)',
+    enforce: 'until the local sets hold it',
+    answer: 'writing the answer',
+  };
+  for (const [phase, text] of Object.entries(phaseText)) {
+    const v = daemonMeans.get(`phase:${phase}`);
+    if (v !== undefined) console.log(`  ${`    ${phase}: ${text} (mean)`.padEnd(62)}${f(v)}`);
+  }
+  for (const mode of ['delta', 'full']) {
+    const v = daemonMeans.get(`apply:${mode}`);
+    if (v !== undefined) console.log(`  ${`      an apply (${mode}), of which nft ${f(daemonMeans.get(`kernel:${mode}`) ?? NaN).trim()} ms (mean)`.padEnd(62)}${f(v)}`);
+  }
   if (a.nativeCInChain!.length > 0) line("what-if: the native ADD exec'd by posix_spawn from C (cheap exec)", a.nativeCInChain!);
   line('daemon side: ADD then DEL back to back, ADD as seen by a client', a.direct!);
   line('exec: the native forwarder answering VERSION (no daemon)', a.versionExec!);
@@ -194,6 +212,12 @@ let single: Record<string, number[]>;
   } finally {
     await emu.close();
   }
+}
+
+if (process.env.ATTACH_ONLY) {
+  console.log('');
+  console.log(JSON.stringify({ n: N, attach1: summary(single) }));
+  process.exit(0);
 }
 
 const emu = await createEmulation({ agents: 3 });

@@ -131,6 +131,8 @@ const out = {
   daemonAddMeanMs: [] as number[],
   /** The daemon's means during the chain ADDs, as `key=ms`: phase:<phase>, apply:<mode>, kernel:<mode>. */
   daemonMeans: [] as string[],
+  /** The daemon's phases of each chain ADD (ms), from its GET /timings. */
+  daemonPhases: {} as Record<string, number[]>,
   versionExec: [] as number[],
   shVersionExec: [] as number[],
   curlExec: [] as number[],
@@ -142,9 +144,9 @@ const delTimes: Record<Variant, number[]> = { base: out.baseDel, native: out.cha
 const made: { name: string; variant: Variant; id: string; result: unknown }[] = [];
 
 /** Sums and counts of the daemon's own histograms so far: ADD handling, its phases, applies. */
-async function daemonSeconds(): Promise<Map<string, { sum: number; count: number }>> {
-  const text = await new Promise<string>((resolve, reject) => {
-    const req = request({ socketPath: job.socket, method: 'GET', path: '/metrics', agent: false }, (res) => {
+function get(path: string): Promise<string> {
+  return new Promise<string>((resolve, reject) => {
+    const req = request({ socketPath: job.socket, method: 'GET', path, agent: false }, (res) => {
       let t = '';
       res.on('data', (d: Buffer) => (t += d.toString()));
       res.on('end', () => resolve(t));
@@ -152,6 +154,10 @@ async function daemonSeconds(): Promise<Map<string, { sum: number; count: number
     req.on('error', reject);
     req.end();
   });
+}
+
+async function daemonSeconds(): Promise<Map<string, { sum: number; count: number }>> {
+  const text = await get('/metrics');
   const out = new Map<string, { sum: number; count: number }>();
   for (const l of text.split('\n')) {
     const m = /^(ippc_isolation_cni_seconds|ippc_isolation_cni_phase_seconds|ippc_isolation_apply_seconds|ippc_isolation_apply_kernel_seconds)_(sum|count)\{([^}]*)\} (\S+)$/.exec(l);
@@ -201,6 +207,11 @@ try {
   const m = means(before, after);
   out.daemonAddMeanMs.push(m.total?.[0] ?? NaN);
   out.daemonMeans = Object.entries(m).map(([key, [v]]) => `${key}=${v}`);
+  // Per call, the daemon's own phases of the ADDs just made (its GET /timings keeps the last 256).
+  const timings = JSON.parse(await get('/timings')) as { command: string; phases: Record<string, number> }[];
+  for (const t of timings.filter((x) => x.command === 'ADD').slice(-job.n * (variants.length - 1))) {
+    for (const [phase, ms] of Object.entries(t.phases)) (out.daemonPhases[phase] ??= []).push(ms);
+  }
   // The daemon alone: the same ADD the forwarder would send, without the two execs.
   const plugin = job.chain.plugins[job.chain.plugins.length - 1]!;
   for (let i = 0; i < job.n; i++) {

@@ -105,7 +105,9 @@ async function attach(emu: Emulation, title: string): Promise<Record<string, num
   const runner = fileURLToPath(new URL('./attach-runner.ts', import.meta.url));
   const res = await run('nsenter', [`--net=${a1.nsPath}`, '--', process.execPath, '--import', 'tsx', runner, jobFile], PACKAGE_DIR);
   if (res.code !== 0) throw new Error(`attach runner failed: ${res.stderr || res.stdout}`);
-  const parsed = JSON.parse(res.stdout.trim().split('\n').pop()!) as Record<string, number[]> & { daemonMeans: string[] };
+  const parsed = JSON.parse(res.stdout.trim().split('\n').pop()!) as Record<string, number[]> & { daemonMeans: string[]; daemonPhases: Record<string, number[]> };
+  const phases = parsed.daemonPhases;
+  delete (parsed as Partial<typeof parsed>).daemonPhases;
   const daemonMeans = new Map(parsed.daemonMeans.map((kv) => [kv.slice(0, kv.indexOf('=')), Number(kv.slice(kv.indexOf('=') + 1))]));
   const a = parsed as Record<string, number[]>;
   const paired = a.chainAdd!.map((v, i) => v - a.baseAdd![i]!);
@@ -129,15 +131,19 @@ async function attach(emu: Emulation, title: string): Promise<Record<string, num
     decode: 'decoding the config JSON',
     record: 'checkpoint journal (after earlier changes)',
     enforce: 'until the local sets hold it',
+    'enforce.compile': '  of which the apply computing the change',
+    'enforce.nft': '  of which the nft round trip',
     answer: 'writing the answer',
   };
-  for (const [phase, text] of Object.entries(phaseText)) {
-    const v = daemonMeans.get(`phase:${phase}`);
-    if (v !== undefined) console.log(`  ${`    ${phase}: ${text} (mean)`.padEnd(62)}${f(v)}`);
+  console.log(`  ${'  the daemon per ADD, by phase (its GET /timings)'.padEnd(62)}`);
+  for (const [phase, text] of Object.entries(phaseText)) if (phases[phase]) line(`    ${phase.replace(/^enforce\./, '  ')}: ${text}`, phases[phase]);
+  if (phases.body) {
+    const sums = phases.body.map((_, i) => ['body', 'decode', 'record', 'enforce', 'answer'].reduce((t, p) => t + (phases[p]?.[i] ?? 0), 0));
+    line('    all phases', sums);
   }
   for (const mode of ['delta', 'full']) {
     const v = daemonMeans.get(`apply:${mode}`);
-    if (v !== undefined) console.log(`  ${`      an apply (${mode}), of which nft ${f(daemonMeans.get(`kernel:${mode}`) ?? NaN).trim()} ms (mean)`.padEnd(62)}${f(v)}`);
+    if (v !== undefined) console.log(`  ${`    applies during the run (${mode}): mean, of which nft ${f(daemonMeans.get(`kernel:${mode}`) ?? NaN).trim()} ms`.padEnd(62)}${f(v)}`);
   }
   if (a.nativeCInChain!.length > 0) line("what-if: the native ADD exec'd by posix_spawn from C (cheap exec)", a.nativeCInChain!);
   line('daemon side: ADD then DEL back to back, ADD as seen by a client', a.direct!);

@@ -102,6 +102,8 @@ interface Sent {
 }
 
 const STATE_CACHE_VERSION = 1;
+/** CNI calls whose phase timings `GET /timings` shows. */
+const TIMINGS_KEPT = 256;
 /** Journal entries after which the checkpoint snapshot is rewritten. */
 const JOURNAL_LIMIT = 256;
 
@@ -396,11 +398,14 @@ export function createIsolationAgent(options: IsolationAgentOptions): IsolationA
   /** Records an applied state: wakes waiters; acknowledges the service state under it. */
   function recordApplied(target: Applied, res: ApplyResult): void {
     applied = target;
+    lastApply = res;
     lastError = res.routeErrors.join('; ');
     wake();
     if (target.live && target.base) acknowledge(target.base, lastError);
   }
 
+  /** The result of the last apply (which phases of a CNI call it took). */
+  let lastApply: ApplyResult | undefined;
   let applying = false;
   let reapply = false;
   let forceNext = false;
@@ -605,6 +610,13 @@ export function createIsolationAgent(options: IsolationAgentOptions): IsolationA
   const notEnforced = (what: string) => () =>
     `${what} was not enforced on agent ${me} within ${applyTimeoutMs} ms (${connected ? 'connected' : 'not connected to the isolation service'}${lastError ? `; last error: ${lastError}` : ''}): retry, and check ippc-isolation-agent's log`;
 
+  /** Of `enforce`: the apply that covered the change, split into nft's round trip and the rest. */
+  function noteApply(trace: CniTrace | undefined): void {
+    if (!trace?.note || !lastApply) return;
+    trace.note('enforce.nft', lastApply.kernelMs);
+    trace.note('enforce.compile', lastApply.durationMs - lastApply.kernelMs);
+  }
+
   async function attach(member: Member, trace?: CniTrace): Promise<void> {
     const m = { ...member, agentId: me };
     const key = memberKeyString(m);
@@ -632,6 +644,7 @@ export function createIsolationAgent(options: IsolationAgentOptions): IsolationA
     try {
       await waitFor(() => (applied?.localVersion ?? -1) >= version, applyTimeoutMs, notEnforced(`container ${m.containerId}/${m.ifName}`));
       trace?.mark('enforce');
+      noteApply(trace);
     } finally {
       setImmediate(() => void push());
     }
@@ -658,6 +671,7 @@ export function createIsolationAgent(options: IsolationAgentOptions): IsolationA
     // the member is out of the checkpoint, and the enforcer retries with a rebuild.
     await waitFor(() => (applied?.localVersion ?? -1) >= version, applyTimeoutMs, notEnforced(`the removal of ${k}`)).catch((err: unknown) => log.error({ err }, 'DEL recorded but not yet enforced'));
     trace?.mark('enforce');
+    noteApply(trace);
     // The service keeps the address "in use" for IPAM until it hears of the removal and every
     // agent has applied it: told in the background, on reconnect if it is away now.
     setImmediate(() => void push());
@@ -711,13 +725,25 @@ export function createIsolationAgent(options: IsolationAgentOptions): IsolationA
     lastError: lastError || syncError,
   });
 
-  function phaseTrace(command: string, started: number): CniTrace {
+  /** The phases of the last TIMINGS_KEPT CNI ADDs and DELs (ms), for `GET /timings`. */
+  const timings: { command: string; phases: Record<string, number> }[] = [];
+  function phaseTrace(command: string, started: number): CniTrace & { done(): void } {
     let last = started;
+    const phases: Record<string, number> = {};
     return {
       mark(phase) {
         const now = performance.now();
-        cniPhaseSeconds.observe({ command, phase }, (now - last) / 1000);
+        phases[phase] = (phases[phase] ?? 0) + (now - last);
         last = now;
+      },
+      note(part, ms) {
+        phases[part] = ms;
+      },
+      // Observed once the answer is out: the histogram's own cost stays off the CNI path.
+      done() {
+        for (const [phase, ms] of Object.entries(phases)) cniPhaseSeconds.observe({ command, phase }, ms / 1000);
+        timings.push({ command, phases });
+        if (timings.length > TIMINGS_KEPT) timings.shift();
       },
     };
   }
@@ -753,10 +779,12 @@ export function createIsolationAgent(options: IsolationAgentOptions): IsolationA
       res.writeHead(out.status, { 'content-type': 'application/json' });
       res.end(out.body);
       trace?.mark('answer');
+      if (trace) setImmediate(() => trace.done());
       return;
     }
     if (req.method === 'GET' && url.pathname === '/status') return json(200, status());
     if (req.method === 'GET' && url.pathname === '/members') return json(200, [...local.values()]);
+    if (req.method === 'GET' && url.pathname === '/timings') return json(200, timings);
     if (req.method === 'GET' && url.pathname === '/metrics') {
       res.writeHead(200, { 'content-type': registry.contentType });
       res.end(await registry.metrics());

@@ -28,6 +28,8 @@ export interface CniRequest {
 /** Marks the end of one phase of a CNI call (where the daemon's time goes); phases follow each other. */
 export interface CniTrace {
   mark(phase: string): void;
+  /** A share of a phase, recorded apart (e.g. the nft round trip within `enforce`). */
+  note?(part: string, ms: number): void;
 }
 
 export interface CniResponse {

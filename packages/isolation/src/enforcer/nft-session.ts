@@ -48,7 +48,12 @@ export interface NftSessionOptions {
 /** The helper's C source. */
 export const NFT_BATCH_SOURCE = fileURLToPath(new URL('../../native/ippc-nft-batch.c', import.meta.url));
 
-let helper: { path: string | undefined; error: string | undefined; building: Promise<void> | undefined } | undefined;
+interface Helper {
+  path: string | undefined;
+  error: string | undefined;
+  building: Promise<void> | undefined;
+}
+let helper: Helper | undefined;
 
 /**
  * Builds ippc-nft-batch once per process into a private temporary folder (removed at exit), in
@@ -57,7 +62,7 @@ let helper: { path: string | undefined; error: string | undefined; building: Pro
  */
 export function buildNftBatchHelper(): Promise<string | undefined> {
   if (!helper) {
-    const h: NonNullable<typeof helper> = { path: undefined, error: undefined, building: undefined };
+    const h: Helper = { path: undefined, error: undefined, building: undefined };
     helper = h;
     h.building = new Promise<void>((resolve) => {
       let dir: string;

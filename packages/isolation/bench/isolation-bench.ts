@@ -22,6 +22,7 @@ import { createNamespaceProber } from '../src/check/namespace-prober.js';
 import type { Endpoint } from '../src/check/check.js';
 import { installIsolationPlugin } from '../src/cni/plugin.js';
 import { PACKAGE_DIR } from '../src/paths.js';
+import { buildNftBatchHelper, createNftSession, type NftSessionBackend } from '../src/enforcer/nft-session.js';
 import { createEmulation, type Emulation } from '../src/testing/emulation.js';
 import { TEST_NET } from '../src/testing/resources.js';
 
@@ -137,15 +138,16 @@ async function attach(emu: Emulation, title: string): Promise<Record<string, num
   };
   console.log(`  ${'  the daemon per ADD, by phase (its GET /timings)'.padEnd(62)}`);
   for (const [phase, text] of Object.entries(phaseText)) if (phases[phase]) line(`    ${phase.replace(/^enforce\./, '  ')}: ${text}`, phases[phase]);
-  if (phases.body) {
-    const sums = phases.body.map((_, i) => ['body', 'decode', 'record', 'enforce', 'answer'].reduce((t, p) => t + (phases[p]?.[i] ?? 0), 0));
-    line('    all phases', sums);
-  }
+  const phaseSums = (phases.body ?? []).map((_, i) => ['body', 'decode', 'record', 'enforce', 'answer'].reduce((t, p) => t + (phases[p]?.[i] ?? 0), 0));
+  line('    all phases', phaseSums);
   for (const mode of ['delta', 'full']) {
     const v = daemonMeans.get(`apply:${mode}`);
     if (v !== undefined) console.log(`  ${`    applies during the run (${mode}): mean, of which nft ${f(daemonMeans.get(`kernel:${mode}`) ?? NaN).trim()} ms`.padEnd(62)}${f(v)}`);
   }
   if (a.nativeCInChain!.length > 0) line("what-if: the native ADD exec'd by posix_spawn from C (cheap exec)", a.nativeCInChain!);
+  const nft = await nftSessions(emu);
+  line('nft session round trip: ippc-nft-batch (libnftables, in use)', nft.batch);
+  line('nft session round trip: nft -i + describe sentinel (fallback)', nft.interactive, `ratio p50 ${(pct(nft.interactive, 50) / pct(nft.batch, 50)).toFixed(2)}x`);
   line('daemon side: ADD then DEL back to back, ADD as seen by a client', a.direct!);
   line('exec: the native forwarder answering VERSION (no daemon)', a.versionExec!);
   line('exec: the sh forwarder answering VERSION (no curl)', a.shVersionExec!);
@@ -156,7 +158,42 @@ async function attach(emu: Emulation, title: string): Promise<Record<string, num
   line('ippc-isolation (native) + bridge + host-local', a.chainDel!, `ratio p50 ${(pct(a.chainDel!, 50) / pct(a.baseDel!, 50)).toFixed(2)}x`);
   line('ippc-isolation (sh + curl) + bridge + host-local', a.shDel!, `ratio p50 ${(pct(a.shDel!, 50) / pct(a.baseDel!, 50)).toFixed(2)}x`);
   line('daemon side: ... DEL as seen by a client', a.directDel!);
-  return { ...a, paired, pairedSh };
+  return { ...a, paired, pairedSh, nftBatch: nft.batch, nftInteractive: nft.interactive, phaseSum: phaseSums };
+}
+
+/**
+ * The two backends of the enforcer's long-running nft session side by side, interleaved, in
+ * agent a1's namespace on a scratch table of their own: the transaction an ADD sends (add to three
+ * sets), then the one a DEL sends.
+ */
+async function nftSessions(emu: Emulation): Promise<Record<NftSessionBackend, number[]>> {
+  const a1 = emu.agents[0]!;
+  const table = 'ippc_bench_nft';
+  const res = await emu.scratch.exec(a1.ns, 'nft', ['-f', '-'], { input: `table inet ${table} {\n set m { type ipv4_addr; }\n set l { type ipv4_addr; }\n set local { type ipv4_addr; }\n}\n` });
+  if (res.code !== 0) throw new Error(`nft: ${res.stderr}`);
+  await buildNftBatchHelper();
+  const sessions = { batch: createNftSession({ table, netns: a1.nsPath, backend: 'batch' }), interactive: createNftSession({ table, netns: a1.nsPath, backend: 'interactive' }) };
+  const out: Record<NftSessionBackend, number[]> = { batch: [], interactive: [] };
+  try {
+    for (let i = 0; i < N + 1; i++) {
+      for (const b of (i % 2 ? ['batch', 'interactive'] : ['interactive', 'batch']) as NftSessionBackend[]) {
+        const ip = `${TEST_NET}.97.${(i % 250) + 1}`;
+        const t0 = performance.now();
+        await sessions[b].run(['m', 'l', 'local'].map((set) => `add element inet ${table} ${set} { ${ip} }`));
+        const t1 = performance.now();
+        await sessions[b].run(['m', 'l', 'local'].map((set) => `delete element inet ${table} ${set} { ${ip} }`));
+        // The first round starts the processes: not counted.
+        if (i > 0) out[b].push(t1 - t0, performance.now() - t1);
+        await new Promise((r) => setTimeout(r, 5));
+      }
+    }
+  } finally {
+    sessions.batch.close();
+    sessions.interactive.close();
+    await emu.scratch.exec(a1.ns, 'nft', ['delete', 'table', 'inet', table]);
+  }
+  if (sessions.batch.backend !== 'batch') throw new Error('ippc-nft-batch did not build: install gcc and nftables (libnftables.so.1)');
+  return out;
 }
 
 /** One CNI call straight to a daemon's socket, as the forwarder makes it. */
@@ -177,6 +214,9 @@ function cni(socket: string, command: string, containerId: string, body: string)
 
 function summary(a: Record<string, number[]>): Record<string, number> {
   return {
+    daemonPhasesP50: pct(a.phaseSum!, 50),
+    nftBatchP50: pct(a.nftBatch!, 50),
+    nftInteractiveP50: pct(a.nftInteractive!, 50),
     baseP50: pct(a.baseAdd!, 50),
     chainP50: pct(a.chainAdd!, 50),
     shChainP50: pct(a.shAdd!, 50),

@@ -129,6 +129,10 @@ const out = {
   nativeCAdd: [] as number[],
   /** The daemon's own time per ADD (its ippc_isolation_cni_seconds histogram), during the chain ADDs. */
   daemonAddMeanMs: [] as number[],
+  /** The daemon's means during the chain ADDs, as `key=ms`: phase:<phase>, apply:<mode>, kernel:<mode>. */
+  daemonMeans: [] as string[],
+  /** The daemon's phases of each chain ADD (ms), from its GET /timings. */
+  daemonPhases: {} as Record<string, number[]>,
   versionExec: [] as number[],
   shVersionExec: [] as number[],
   curlExec: [] as number[],
@@ -139,10 +143,10 @@ const nativeCDel: number[] = [];
 const delTimes: Record<Variant, number[]> = { base: out.baseDel, native: out.chainDel, sh: out.shDel, nativeC: nativeCDel };
 const made: { name: string; variant: Variant; id: string; result: unknown }[] = [];
 
-/** Sum and count of the daemon's ADD handling time so far. */
-async function daemonAddSeconds(): Promise<{ sum: number; count: number }> {
-  const text = await new Promise<string>((resolve, reject) => {
-    const req = request({ socketPath: job.socket, method: 'GET', path: '/metrics', agent: false }, (res) => {
+/** Sums and counts of the daemon's own histograms so far: ADD handling, its phases, applies. */
+function get(path: string): Promise<string> {
+  return new Promise<string>((resolve, reject) => {
+    const req = request({ socketPath: job.socket, method: 'GET', path, agent: false }, (res) => {
       let t = '';
       res.on('data', (d: Buffer) => (t += d.toString()));
       res.on('end', () => resolve(t));
@@ -150,12 +154,39 @@ async function daemonAddSeconds(): Promise<{ sum: number; count: number }> {
     req.on('error', reject);
     req.end();
   });
-  const value = (kind: string) => Number(text.split('\n').find((l) => l.startsWith(`ippc_isolation_cni_seconds_${kind}{`) && l.includes('command="ADD"'))?.split(' ').pop() ?? 0);
-  return { sum: value('sum'), count: value('count') };
+}
+
+async function daemonSeconds(): Promise<Map<string, { sum: number; count: number }>> {
+  const text = await get('/metrics');
+  const out = new Map<string, { sum: number; count: number }>();
+  for (const l of text.split('\n')) {
+    const m = /^(ippc_isolation_cni_seconds|ippc_isolation_cni_phase_seconds|ippc_isolation_apply_seconds|ippc_isolation_apply_kernel_seconds)_(sum|count)\{([^}]*)\} (\S+)$/.exec(l);
+    if (!m) continue;
+    const labels = m[3]!;
+    if (/command="/.test(labels) && !labels.includes('command="ADD"')) continue;
+    const phase = /phase="([^"]+)"/.exec(labels)?.[1];
+    const mode = /mode="([^"]+)"/.exec(labels)?.[1];
+    const key = m[1] === 'ippc_isolation_cni_seconds' ? 'total' : phase ? `phase:${phase}` : `${m[1] === 'ippc_isolation_apply_seconds' ? 'apply' : 'kernel'}:${mode}`;
+    const e = out.get(key) ?? { sum: 0, count: 0 };
+    if (m[2] === 'sum') e.sum = Number(m[4]);
+    else e.count = Number(m[4]);
+    out.set(key, e);
+  }
+  return out;
+}
+
+/** Mean ms per observation between two snapshots, by key. */
+function means(before: Map<string, { sum: number; count: number }>, after: Map<string, { sum: number; count: number }>): Record<string, number[]> {
+  const out: Record<string, number[]> = {};
+  for (const [key, a] of after) {
+    const b = before.get(key) ?? { sum: 0, count: 0 };
+    if (a.count > b.count) out[key] = [((a.sum - b.sum) / (a.count - b.count)) * 1000];
+  }
+  return out;
 }
 
 try {
-  const before = await daemonAddSeconds();
+  const before = await daemonSeconds();
   for (let i = 0; i < job.n; i++) {
     // Rotate which variant goes first, so drift in machine load hits all alike.
     const k = i % variants.length;
@@ -172,8 +203,15 @@ try {
       made.push({ name, variant, id, result: r.result });
     }
   }
-  const after = await daemonAddSeconds();
-  out.daemonAddMeanMs.push(((after.sum - before.sum) / Math.max(1, after.count - before.count)) * 1000);
+  const after = await daemonSeconds();
+  const m = means(before, after);
+  out.daemonAddMeanMs.push(m.total?.[0] ?? NaN);
+  out.daemonMeans = Object.entries(m).map(([key, [v]]) => `${key}=${v}`);
+  // Per call, the daemon's own phases of the ADDs just made (its GET /timings keeps the last 256).
+  const timings = JSON.parse(await get('/timings')) as { command: string; phases: Record<string, number> }[];
+  for (const t of timings.filter((x) => x.command === 'ADD').slice(-job.n * (variants.length - 1))) {
+    for (const [phase, ms] of Object.entries(t.phases)) (out.daemonPhases[phase] ??= []).push(ms);
+  }
   // The daemon alone: the same ADD the forwarder would send, without the two execs.
   const plugin = job.chain.plugins[job.chain.plugins.length - 1]!;
   for (let i = 0; i < job.n; i++) {

@@ -4,6 +4,7 @@
 //
 //   cd packages/isolation && npm run bench            # n = 50
 //   N=100 npm run bench                              # more iterations
+//   ATTACH_ONLY=1 N=30 npm run bench                 # part 1 on one agent only (quick)
 //
 // 1. Per-container attach cost: CNI ADD of bridge + host-local (baseline) versus the same chain
 //    with ippc-isolation (the native forwarder, and the sh + curl one), interleaved in one run
@@ -21,6 +22,7 @@ import { createNamespaceProber } from '../src/check/namespace-prober.js';
 import type { Endpoint } from '../src/check/check.js';
 import { installIsolationPlugin } from '../src/cni/plugin.js';
 import { PACKAGE_DIR } from '../src/paths.js';
+import { buildNftBatchHelper, createNftSession, type NftSessionBackend } from '../src/enforcer/nft-session.js';
 import { createEmulation, type Emulation } from '../src/testing/emulation.js';
 import { TEST_NET } from '../src/testing/resources.js';
 
@@ -104,7 +106,11 @@ async function attach(emu: Emulation, title: string): Promise<Record<string, num
   const runner = fileURLToPath(new URL('./attach-runner.ts', import.meta.url));
   const res = await run('nsenter', [`--net=${a1.nsPath}`, '--', process.execPath, '--import', 'tsx', runner, jobFile], PACKAGE_DIR);
   if (res.code !== 0) throw new Error(`attach runner failed: ${res.stderr || res.stdout}`);
-  const a = JSON.parse(res.stdout.trim().split('\n').pop()!) as Record<string, number[]>;
+  const parsed = JSON.parse(res.stdout.trim().split('\n').pop()!) as Record<string, number[]> & { daemonMeans: string[]; daemonPhases: Record<string, number[]> };
+  const phases = parsed.daemonPhases;
+  delete (parsed as Partial<typeof parsed>).daemonPhases;
+  const daemonMeans = new Map(parsed.daemonMeans.map((kv) => [kv.slice(0, kv.indexOf('=')), Number(kv.slice(kv.indexOf('=') + 1))]));
+  const a = parsed as Record<string, number[]>;
   const paired = a.chainAdd!.map((v, i) => v - a.baseAdd![i]!);
   const pairedSh = a.shAdd!.map((v, i) => v - a.baseAdd![i]!);
   const overhead = pct(a.chainAdd!, 50) - pct(a.baseAdd!, 50);
@@ -121,7 +127,27 @@ async function attach(emu: Emulation, title: string): Promise<Record<string, num
   line('ippc-isolation exec alone within the chain ADD, native', a.nativeInChain!);
   line('ippc-isolation exec alone within the chain ADD, sh + curl', a.shInChain!);
   console.log(`  ${'  of which the daemon handling ADD (its own histogram, mean)'.padEnd(62)}${f(a.daemonAddMeanMs![0]!)}`);
+  const phaseText: Record<string, string> = {
+    body: 'receiving the request body',
+    decode: 'decoding the config JSON',
+    record: 'checkpoint journal (after earlier changes)',
+    enforce: 'until the local sets hold it',
+    'enforce.compile': '  of which the apply computing the change',
+    'enforce.nft': '  of which the nft round trip',
+    answer: 'writing the answer',
+  };
+  console.log(`  ${'  the daemon per ADD, by phase (its GET /timings)'.padEnd(62)}`);
+  for (const [phase, text] of Object.entries(phaseText)) if (phases[phase]) line(`    ${phase.replace(/^enforce\./, '  ')}: ${text}`, phases[phase]);
+  const phaseSums = (phases.body ?? []).map((_, i) => ['body', 'decode', 'record', 'enforce', 'answer'].reduce((t, p) => t + (phases[p]?.[i] ?? 0), 0));
+  line('    all phases', phaseSums);
+  for (const mode of ['delta', 'full']) {
+    const v = daemonMeans.get(`apply:${mode}`);
+    if (v !== undefined) console.log(`  ${`    applies during the run (${mode}): mean, of which nft ${f(daemonMeans.get(`kernel:${mode}`) ?? NaN).trim()} ms`.padEnd(62)}${f(v)}`);
+  }
   if (a.nativeCInChain!.length > 0) line("what-if: the native ADD exec'd by posix_spawn from C (cheap exec)", a.nativeCInChain!);
+  const nft = await nftSessions(emu);
+  line('nft session round trip: ippc-nft-batch (libnftables, in use)', nft.batch);
+  line('nft session round trip: nft -i + describe sentinel (fallback)', nft.interactive, `ratio p50 ${(pct(nft.interactive, 50) / pct(nft.batch, 50)).toFixed(2)}x`);
   line('daemon side: ADD then DEL back to back, ADD as seen by a client', a.direct!);
   line('exec: the native forwarder answering VERSION (no daemon)', a.versionExec!);
   line('exec: the sh forwarder answering VERSION (no curl)', a.shVersionExec!);
@@ -132,7 +158,42 @@ async function attach(emu: Emulation, title: string): Promise<Record<string, num
   line('ippc-isolation (native) + bridge + host-local', a.chainDel!, `ratio p50 ${(pct(a.chainDel!, 50) / pct(a.baseDel!, 50)).toFixed(2)}x`);
   line('ippc-isolation (sh + curl) + bridge + host-local', a.shDel!, `ratio p50 ${(pct(a.shDel!, 50) / pct(a.baseDel!, 50)).toFixed(2)}x`);
   line('daemon side: ... DEL as seen by a client', a.directDel!);
-  return { ...a, paired, pairedSh };
+  return { ...a, paired, pairedSh, nftBatch: nft.batch, nftInteractive: nft.interactive, phaseSum: phaseSums };
+}
+
+/**
+ * The two backends of the enforcer's long-running nft session side by side, interleaved, in
+ * agent a1's namespace on a scratch table of their own: the transaction an ADD sends (add to three
+ * sets), then the one a DEL sends.
+ */
+async function nftSessions(emu: Emulation): Promise<Record<NftSessionBackend, number[]>> {
+  const a1 = emu.agents[0]!;
+  const table = 'ippc_bench_nft';
+  const res = await emu.scratch.exec(a1.ns, 'nft', ['-f', '-'], { input: `table inet ${table} {\n set m { type ipv4_addr; }\n set l { type ipv4_addr; }\n set local { type ipv4_addr; }\n}\n` });
+  if (res.code !== 0) throw new Error(`nft: ${res.stderr}`);
+  await buildNftBatchHelper();
+  const sessions = { batch: createNftSession({ table, netns: a1.nsPath, backend: 'batch' }), interactive: createNftSession({ table, netns: a1.nsPath, backend: 'interactive' }) };
+  const out: Record<NftSessionBackend, number[]> = { batch: [], interactive: [] };
+  try {
+    for (let i = 0; i < N + 1; i++) {
+      for (const b of (i % 2 ? ['batch', 'interactive'] : ['interactive', 'batch']) as NftSessionBackend[]) {
+        const ip = `${TEST_NET}.97.${(i % 250) + 1}`;
+        const t0 = performance.now();
+        await sessions[b].run(['m', 'l', 'local'].map((set) => `add element inet ${table} ${set} { ${ip} }`));
+        const t1 = performance.now();
+        await sessions[b].run(['m', 'l', 'local'].map((set) => `delete element inet ${table} ${set} { ${ip} }`));
+        // The first round starts the processes: not counted.
+        if (i > 0) out[b].push(t1 - t0, performance.now() - t1);
+        await new Promise((r) => setTimeout(r, 5));
+      }
+    }
+  } finally {
+    sessions.batch.close();
+    sessions.interactive.close();
+    await emu.scratch.exec(a1.ns, 'nft', ['delete', 'table', 'inet', table]);
+  }
+  if (sessions.batch.backend !== 'batch') throw new Error('ippc-nft-batch did not build: install gcc and nftables (libnftables.so.1)');
+  return out;
 }
 
 /** One CNI call straight to a daemon's socket, as the forwarder makes it. */
@@ -153,6 +214,9 @@ function cni(socket: string, command: string, containerId: string, body: string)
 
 function summary(a: Record<string, number[]>): Record<string, number> {
   return {
+    daemonPhasesP50: pct(a.phaseSum!, 50),
+    nftBatchP50: pct(a.nftBatch!, 50),
+    nftInteractiveP50: pct(a.nftInteractive!, 50),
     baseP50: pct(a.baseAdd!, 50),
     chainP50: pct(a.chainAdd!, 50),
     shChainP50: pct(a.shAdd!, 50),
@@ -194,6 +258,12 @@ let single: Record<string, number[]>;
   } finally {
     await emu.close();
   }
+}
+
+if (process.env.ATTACH_ONLY) {
+  console.log('');
+  console.log(JSON.stringify({ n: N, attach1: summary(single) }));
+  process.exit(0);
 }
 
 const emu = await createEmulation({ agents: 3 });

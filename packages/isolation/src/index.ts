@@ -29,7 +29,7 @@ export { checkReportJson, formatCheckText, renderCheckSvg, type Topology } from 
 export { createNamespaceProber, PROBE_AGENT_SOURCE, type NamespaceProber, type NamespaceProberOptions } from './check/namespace-prober.js';
 export { createIsolationCommand, createNetCheckCommand, type EndpointSpec, type IsolationCliOptions, type NetCheckCommandOptions, type NetCheckTarget } from './cli/cli.js';
 export { createIsolationClient, type IsolationClient, type IsolationClientOptions, type WatchHandle, type WatchHandlers } from './client.js';
-export { DEFAULT_AGENT_SOCKET, handleCni, SUPPORTED_CNI_VERSIONS, type CniBackend, type CniRequest, type CniResponse, type IsolationPluginConfig } from './cni/handler.js';
+export { DEFAULT_AGENT_SOCKET, handleCni, SUPPORTED_CNI_VERSIONS, type CniBackend, type CniRequest, type CniTrace, type CniResponse, type IsolationPluginConfig } from './cni/handler.js';
 export { installIsolationPlugin, type InstallIsolationPluginOptions, type IsolationPluginFlavor } from './cni/plugin.js';
 export { createEnforcer, type ApplyOptions, type ApplyResult, type Enforcer, type EnforcerOptions, type EnforcerView } from './enforcer/enforcer.js';
 export { compileRuleset, renderFull, type CompiledRuleset } from './enforcer/ruleset.js';

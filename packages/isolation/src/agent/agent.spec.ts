@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
+import { request } from 'node:http';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { isIppcError } from '@ippc/core';
@@ -18,7 +19,7 @@ function recordingEnforcer(agentId: string) {
   const calls: { state: PolicyState; options?: ApplyOptions }[] = [];
   const apply = (state: PolicyState, options?: ApplyOptions): Promise<ApplyResult> => {
     calls.push({ state, options });
-    return Promise.resolve({ epoch: state.epoch, revision: state.revision, mode: 'delta', routesAdded: 0, routesRemoved: 0, routeErrors: [], durationMs: 0 });
+    return Promise.resolve({ epoch: state.epoch, revision: state.revision, mode: 'delta', routesAdded: 0, routesRemoved: 0, routeErrors: [], durationMs: 0.5, kernelMs: 0.25 });
   };
   const enforcer: Enforcer & { calls: typeof calls; kernel(): PolicyState | undefined; has(containerId: string): boolean } = {
     agentId,
@@ -255,5 +256,41 @@ describe('isolation agent: local first', () => {
     await admin.deregisterAgent('a1');
     await until(() => serviceMembers().join() === 'c3,c4', 'a1 registered again with its members');
     await a1.waitForSynced(5_000);
+  });
+
+  it('says where the time of each CNI ADD and DEL went: GET /timings per call and phase, and the phase histogram', async () => {
+    const { agent } = await startAgent('t1', 7);
+    const call = (method: string, path: string, headers: Record<string, string> = {}, body = '') =>
+      new Promise<{ status: number; body: string }>((resolve, reject) => {
+        const req = request({ socketPath: agent.socketPath, method, path, headers, agent: false }, (res) => {
+          let text = '';
+          res.on('data', (d: Buffer) => (text += d.toString()));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
+        });
+        req.on('error', reject);
+        req.end(body);
+      });
+    const config = JSON.stringify({ cniVersion: '1.0.0', name: 'n', type: 'ippc-isolation', args: { 'org.apache.mesos': { network_info: { groups: ['web'] } } }, prevResult: { cniVersion: '1.0.0', ips: [{ address: '10.250.7.2/24' }] } });
+    const headers = (command: string) => ({ 'x-cni-command': command, 'x-cni-containerid': 't1c', 'x-cni-ifname': 'eth0', 'x-cni-netns': '/run/netns/x' });
+    assert.equal((await call('POST', '/cni', headers('ADD'), config)).status, 200);
+    assert.equal((await call('POST', '/cni', headers('DEL'), config)).status, 200);
+    // A bad request is answered, and timed like any other.
+    assert.equal((await call('POST', '/cni', headers('ADD'), '{')).status, 400);
+    await until(async () => (JSON.parse((await call('GET', '/timings')).body) as unknown[]).length === 3, 'three timed calls');
+    const timings = JSON.parse((await call('GET', '/timings')).body) as { command: string; phases: Record<string, number> }[];
+    assert.deepEqual(timings.map((t) => t.command), ['ADD', 'DEL', 'ADD']);
+    for (const t of timings.slice(0, 2)) {
+      assert.deepEqual(Object.keys(t.phases).sort(), ['answer', 'body', 'decode', 'enforce', 'enforce.compile', 'enforce.nft', 'record']);
+      for (const ms of Object.values(t.phases)) assert.ok(ms >= 0 && ms < 2_000);
+      // The enforcer's own account of the apply that covered the change.
+      assert.equal(t.phases['enforce.nft'], 0.25);
+      assert.equal(t.phases['enforce.compile'], 0.25);
+    }
+    assert.deepEqual(Object.keys(timings[2]!.phases).sort(), ['answer', 'body'], 'a call refused while decoding has no later phases');
+    const metrics = (await call('GET', '/metrics')).body;
+    assert.match(metrics, /ippc_isolation_cni_phase_seconds_count\{[^}]*command="ADD",phase="enforce"\} 1\n/);
+    assert.match(metrics, /ippc_isolation_cni_phase_seconds_count\{[^}]*command="DEL",phase="record"\} 1\n/);
+    assert.match(metrics, /ippc_isolation_apply_kernel_seconds_count\{[^}]*mode="delta"\} [1-9]/);
+    await stopAgent(agent);
   });
 });

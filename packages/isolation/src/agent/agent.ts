@@ -4,7 +4,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { dirname, join } from 'node:path';
 import { createMetricsRegistry, isIppcError, silentLogger, type Logger } from '@ippc/core';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
-import { DEFAULT_AGENT_SOCKET, handleCni, type CniBackend } from '../cni/handler.js';
+import { DEFAULT_AGENT_SOCKET, handleCni, type CniBackend, type CniTrace } from '../cni/handler.js';
 import type { IsolationClient, WatchHandlers } from '../client.js';
 import { createEnforcer, type ApplyResult, type Enforcer, type EnforcerOptions } from '../enforcer/enforcer.js';
 import { IsolationError } from '../errors.js';
@@ -102,6 +102,8 @@ interface Sent {
 }
 
 const STATE_CACHE_VERSION = 1;
+/** CNI calls whose phase timings `GET /timings` shows. */
+const TIMINGS_KEPT = 256;
 /** Journal entries after which the checkpoint snapshot is rewritten. */
 const JOURNAL_LIMIT = 256;
 
@@ -159,6 +161,20 @@ export function createIsolationAgent(options: IsolationAgentOptions): IsolationA
     help: 'Time to apply a state to nftables and routes, by mode',
     labelNames: ['mode'],
     buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1],
+    registers: [registry],
+  });
+  const cniPhaseSeconds = new Histogram({
+    name: 'ippc_isolation_cni_phase_seconds',
+    help: 'Where the daemon spends a CNI ADD/DEL, by phase: body (receiving the request), decode (its JSON), record (the checkpoint journal, after earlier changes), enforce (until the local sets hold it), answer (the reply written)',
+    labelNames: ['command', 'phase'],
+    buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 1],
+    registers: [registry],
+  });
+  const applyKernelSeconds = new Histogram({
+    name: 'ippc_isolation_apply_kernel_seconds',
+    help: 'Of an apply, the time spent waiting for nft (and ip), by mode',
+    labelNames: ['mode'],
+    buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 1],
     registers: [registry],
   });
   const applyErrors = new Counter({ name: 'ippc_isolation_apply_errors_total', help: 'Failed applies', registers: [registry] });
@@ -382,11 +398,14 @@ export function createIsolationAgent(options: IsolationAgentOptions): IsolationA
   /** Records an applied state: wakes waiters; acknowledges the service state under it. */
   function recordApplied(target: Applied, res: ApplyResult): void {
     applied = target;
+    lastApply = res;
     lastError = res.routeErrors.join('; ');
     wake();
     if (target.live && target.base) acknowledge(target.base, lastError);
   }
 
+  /** The result of the last apply (which phases of a CNI call it took). */
+  let lastApply: ApplyResult | undefined;
   let applying = false;
   let reapply = false;
   let forceNext = false;
@@ -413,6 +432,7 @@ export function createIsolationAgent(options: IsolationAgentOptions): IsolationA
           const opts = { routes: target.base !== undefined };
           const res = rebuild ? await enforcer.rebuild(state, opts) : await enforcer.apply(state, opts);
           applySeconds.observe({ mode: res.mode }, (performance.now() - started) / 1000);
+          applyKernelSeconds.observe({ mode: res.mode }, res.kernelMs / 1000);
           recordApplied(target, res);
         } catch (err) {
           applyErrors.inc();
@@ -590,7 +610,14 @@ export function createIsolationAgent(options: IsolationAgentOptions): IsolationA
   const notEnforced = (what: string) => () =>
     `${what} was not enforced on agent ${me} within ${applyTimeoutMs} ms (${connected ? 'connected' : 'not connected to the isolation service'}${lastError ? `; last error: ${lastError}` : ''}): retry, and check ippc-isolation-agent's log`;
 
-  async function attach(member: Member): Promise<void> {
+  /** Of `enforce`: the apply that covered the change, split into nft's round trip and the rest. */
+  function noteApply(trace: CniTrace | undefined): void {
+    if (!trace?.note || !lastApply) return;
+    trace.note('enforce.nft', lastApply.kernelMs);
+    trace.note('enforce.compile', lastApply.durationMs - lastApply.kernelMs);
+  }
+
+  async function attach(member: Member, trace?: CniTrace): Promise<void> {
     const m = { ...member, agentId: me };
     const key = memberKeyString(m);
     const version = await serialized(async () => {
@@ -607,6 +634,7 @@ export function createIsolationAgent(options: IsolationAgentOptions): IsolationA
       }
       local.set(key, next);
       const v = ++localVersion;
+      trace?.mark('record');
       void enforce();
       return v;
     });
@@ -615,12 +643,14 @@ export function createIsolationAgent(options: IsolationAgentOptions): IsolationA
     // trip and what comes back through the watch do not hold up the answer.
     try {
       await waitFor(() => (applied?.localVersion ?? -1) >= version, applyTimeoutMs, notEnforced(`container ${m.containerId}/${m.ifName}`));
+      trace?.mark('enforce');
+      noteApply(trace);
     } finally {
       setImmediate(() => void push());
     }
   }
 
-  async function detach(key: MemberKey): Promise<void> {
+  async function detach(key: MemberKey, trace?: CniTrace): Promise<void> {
     const k = memberKeyString({ ...key, agentId: me });
     const version = await serialized(async () => {
       const old = local.get(k);
@@ -632,6 +662,7 @@ export function createIsolationAgent(options: IsolationAgentOptions): IsolationA
       }
       local.delete(k);
       const v = ++localVersion;
+      trace?.mark('record');
       void enforce();
       return v;
     });
@@ -639,6 +670,8 @@ export function createIsolationAgent(options: IsolationAgentOptions): IsolationA
     // Gone from the local sets before DEL returns. A DEL that cannot be enforced still succeeds:
     // the member is out of the checkpoint, and the enforcer retries with a rebuild.
     await waitFor(() => (applied?.localVersion ?? -1) >= version, applyTimeoutMs, notEnforced(`the removal of ${k}`)).catch((err: unknown) => log.error({ err }, 'DEL recorded but not yet enforced'));
+    trace?.mark('enforce');
+    noteApply(trace);
     // The service keeps the address "in use" for IPAM until it hears of the removal and every
     // agent has applied it: told in the background, on reconnect if it is away now.
     setImmediate(() => void push());
@@ -692,6 +725,29 @@ export function createIsolationAgent(options: IsolationAgentOptions): IsolationA
     lastError: lastError || syncError,
   });
 
+  /** The phases of the last TIMINGS_KEPT CNI ADDs and DELs (ms), for `GET /timings`. */
+  const timings: { command: string; phases: Record<string, number> }[] = [];
+  function phaseTrace(command: string, started: number): CniTrace & { done(): void } {
+    let last = started;
+    const phases: Record<string, number> = {};
+    return {
+      mark(phase) {
+        const now = performance.now();
+        phases[phase] = (phases[phase] ?? 0) + (now - last);
+        last = now;
+      },
+      note(part, ms) {
+        phases[part] = ms;
+      },
+      // Observed once the answer is out: the histogram's own cost stays off the CNI path.
+      done() {
+        for (const [phase, ms] of Object.entries(phases)) cniPhaseSeconds.observe({ command, phase }, ms / 1000);
+        timings.push({ command, phases });
+        if (timings.length > TIMINGS_KEPT) timings.shift();
+      },
+    };
+  }
+
   async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://agent');
     const json = (code: number, body: unknown) => {
@@ -701,6 +757,9 @@ export function createIsolationAgent(options: IsolationAgentOptions): IsolationA
     if (req.method === 'POST' && url.pathname === '/cni') {
       const command = String(req.headers['x-cni-command'] ?? '');
       const started = performance.now();
+      const trace = command === 'ADD' || command === 'DEL' ? phaseTrace(command, started) : undefined;
+      const stdin = await readBody(req);
+      trace?.mark('body');
       const out = await handleCni(
         {
           command,
@@ -708,7 +767,8 @@ export function createIsolationAgent(options: IsolationAgentOptions): IsolationA
           netns: String(req.headers['x-cni-netns'] ?? ''),
           ifName: String(req.headers['x-cni-ifname'] ?? ''),
           args: String(req.headers['x-cni-args'] ?? ''),
-          stdin: await readBody(req),
+          stdin,
+          trace,
         },
         backend,
         me,
@@ -718,10 +778,13 @@ export function createIsolationAgent(options: IsolationAgentOptions): IsolationA
       if (out.status !== 200) log.warn({ command, containerId: req.headers['x-cni-containerid'], error: out.body }, 'CNI call failed');
       res.writeHead(out.status, { 'content-type': 'application/json' });
       res.end(out.body);
+      trace?.mark('answer');
+      if (trace) setImmediate(() => trace.done());
       return;
     }
     if (req.method === 'GET' && url.pathname === '/status') return json(200, status());
     if (req.method === 'GET' && url.pathname === '/members') return json(200, [...local.values()]);
+    if (req.method === 'GET' && url.pathname === '/timings') return json(200, timings);
     if (req.method === 'GET' && url.pathname === '/metrics') {
       res.writeHead(200, { 'content-type': registry.contentType });
       res.end(await registry.metrics());

@@ -21,6 +21,15 @@ export interface CniRequest {
   ifName?: string;
   args?: string;
   stdin: string;
+  /** Optional: told when decoding ends, and passed on to the backend (the daemon's per-phase timing). */
+  trace?: CniTrace;
+}
+
+/** Marks the end of one phase of a CNI call (where the daemon's time goes); phases follow each other. */
+export interface CniTrace {
+  mark(phase: string): void;
+  /** A share of a phase, recorded apart (e.g. the nft round trip within `enforce`). */
+  note?(part: string, ms: number): void;
 }
 
 export interface CniResponse {
@@ -32,9 +41,9 @@ export interface CniResponse {
 /** What the handler needs from the daemon. */
 export interface CniBackend {
   /** Records the member and resolves once the local enforcer applied it (the service may learn it later). */
-  attach(member: Member): Promise<void>;
+  attach(member: Member, trace?: CniTrace): Promise<void>;
   /** Forgets the member (removed locally first); succeeds for an unknown member. */
-  detach(key: MemberKey): Promise<void>;
+  detach(key: MemberKey, trace?: CniTrace): Promise<void>;
   /** Throws unless the member is registered as given and enforced here. */
   check(member: Member): Promise<void>;
   /** Detaches every local member of `network` not in `valid`. */
@@ -136,13 +145,16 @@ export async function handleCni(req: CniRequest, backend: CniBackend, agentId: s
     switch (req.command) {
       case 'ADD': {
         need(req.netns, 'CNI_NETNS');
-        await backend.attach(member());
+        const m = member();
+        req.trace?.mark('decode');
+        await backend.attach(m, req.trace);
         // A chained plugin passes the previous result on; ippc-isolation changes nothing in it.
         return { status: 200, body: JSON.stringify(config.prevResult) };
       }
       case 'DEL':
         // No CNI_NETNS and no prevResult needed: the member is known by its key.
-        await backend.detach({ agentId, containerId: need(req.containerId, 'CNI_CONTAINERID'), ifName: need(req.ifName, 'CNI_IFNAME') });
+        req.trace?.mark('decode');
+        await backend.detach({ agentId, containerId: need(req.containerId, 'CNI_CONTAINERID'), ifName: need(req.ifName, 'CNI_IFNAME') }, req.trace);
         return { status: 200, body: '' };
       case 'CHECK':
         await backend.check(member());

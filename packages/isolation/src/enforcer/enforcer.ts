@@ -52,6 +52,8 @@ export interface ApplyResult {
   /** Routes that could not be installed (for example, the next hop is not reachable). */
   routeErrors: string[];
   durationMs: number;
+  /** Of `durationMs`, the time spent waiting for nft and ip (the rest is compiling and diffing). */
+  kernelMs: number;
 }
 
 /** What the kernel holds, read back. */
@@ -211,24 +213,33 @@ export function createEnforcer(options: EnforcerOptions): Enforcer {
       appliedRoutes = undefined;
     }
     await checkBridgeNetfilter();
+    let kernelMs = 0;
+    const timed = async <T>(fn: () => Promise<T>): Promise<T> => {
+      const t = performance.now();
+      try {
+        return await fn();
+      } finally {
+        kernelMs += performance.now() - t;
+      }
+    };
     const next = compileRuleset(state, options.agentId, table);
     let mode: ApplyResult['mode'] = 'none';
     const delta = appliedRules ? renderDelta(appliedRules, next) : undefined;
     if (delta === undefined) {
-      await must(runner, 'replacing the isolation table', 'nft', ['-f', '-'], renderFull(next));
+      await timed(() => must(runner, 'replacing the isolation table', 'nft', ['-f', '-'], renderFull(next)));
       mode = 'full';
     } else if (delta !== '') {
       let error: string | undefined;
       if (session) {
-        await session.run(delta.trim().split('\n')).catch((err: Error) => (error = err.message));
+        await timed(() => session.run(delta.trim().split('\n'))).catch((err: Error) => (error = err.message));
       } else {
-        const res = await runner.run('nft', ['-f', '-'], delta);
+        const res = await timed(() => runner.run('nft', ['-f', '-'], delta));
         if (res.code !== 0) error = res.stderr.trim();
       }
       if (error !== undefined) {
         // The kernel differs from what we believe (someone edited the table): rebuild it.
         log.warn({ error }, 'incremental update failed; replacing the table');
-        await must(runner, 'replacing the isolation table', 'nft', ['-f', '-'], renderFull(next));
+        await timed(() => must(runner, 'replacing the isolation table', 'nft', ['-f', '-'], renderFull(next)));
         mode = 'full';
       } else mode = 'delta';
     }
@@ -249,7 +260,7 @@ export function createEnforcer(options: EnforcerOptions): Enforcer {
         flushes.add(flush);
       }
     }
-    const routes = withRoutes ? await syncRoutes(routesFor(state.agents, options.agentId)) : { added: 0, removed: 0, errors: [] };
+    const routes = withRoutes ? await timed(() => syncRoutes(routesFor(state.agents, options.agentId))) : { added: 0, removed: 0, errors: [] };
     if (routes.errors.length > 0) log.warn({ errors: routes.errors }, 'some routes could not be installed');
     applied = { epoch: state.epoch, revision: state.revision };
     const result: ApplyResult = {
@@ -260,6 +271,7 @@ export function createEnforcer(options: EnforcerOptions): Enforcer {
       routesRemoved: routes.removed,
       routeErrors: routes.errors,
       durationMs: performance.now() - started,
+      kernelMs,
     };
     if (mode !== 'none' || routes.added + routes.removed > 0) log.debug(result, 'isolation applied');
     return result;

@@ -129,6 +129,15 @@ describe('prepare', () => {
     assert.deepEqual(w.isolator.containers(), []);
   });
 
+  it('refuses a NetworkInfo too large for a CNI request (its DEL would fail too and the checkpoint stay forever)', async () => {
+    const w = await world();
+    const big = net('blue', { labels: { labels: Array.from({ length: 300 }, (_, i) => ({ key: `k${i}`, value: 'v'.repeat(1024) })) } });
+    await assert.rejects(w.isolator.prepare(config('c', [big])), (err) => isIppcError(err, 'CNI_INVALID_REQUEST') && /^The NetworkInfo of CNI network 'blue' is \d+ bytes; at most 262144 bytes fit in a CNI request: shorten its labels$/.test((err as Error).message));
+    assert.deepEqual(w.isolator.containers(), []);
+    assert.equal(w.invoker.calls.length, 0);
+    await w.isolator.prepare(config('c', [net('blue', { labels: { labels: [{ key: 'k', value: 'v'.repeat(1024) }] } })]));
+  });
+
   it("refuses to start without the config folder, with Mesos's message", async () => {
     const w = await world();
     const iso = w.make({ configDir: join(w.base, 'nope') });

@@ -17,6 +17,9 @@ import { containerIdToString, networkInfoFromMesosJson, networkInfoToMesosJson }
 /** The key Mesos reserves in a config's `args` for the requesting NetworkInfo. */
 export const MESOS_ARGS_KEY = 'org.apache.mesos';
 
+/** Largest NetworkInfo (as Mesos JSON) passed to plugins: well under the 1 MiB a CNI daemon reads per request. */
+export const MAX_NETWORK_INFO_BYTES = 256 * 1024;
+
 /** Labels of a NetworkInfo read as the `bandwidth` capability (bits per second and bits, as the bandwidth plugin takes them). */
 export const BANDWIDTH_LABELS = {
   ingressRate: 'org.ippc.bandwidth.ingressRate',
@@ -139,6 +142,13 @@ export function capabilityArgsFor(info: NetworkInfo): Record<string, unknown> {
  * message instead of half-way through an ADD (Mesos does not check these: they only reach plugins).
  */
 function validateRequest(info: NetworkInfo): void {
+  // The NetworkInfo travels inside every ADD and DEL (args.org.apache.mesos.network_info): one that
+  // a plugin's daemon refuses as too large would fail its DEL as well, and the checkpoint could
+  // never be cleaned. Refuse it here, before anything exists.
+  const size = Buffer.byteLength(JSON.stringify(networkInfoToMesosJson(info)));
+  if (size > MAX_NETWORK_INFO_BYTES) {
+    throw new NetworkIsolatorError('CNI_INVALID_REQUEST', `The NetworkInfo of CNI network '${info.name}' is ${size} bytes; at most ${MAX_NETWORK_INFO_BYTES} bytes fit in a CNI request: shorten its labels`);
+  }
   for (const [key, label] of Object.entries(BANDWIDTH_LABELS)) {
     const value = info.labels?.labels.find((l) => l.key === label)?.value;
     if (value !== undefined && !/^\d+$/.test(value)) {

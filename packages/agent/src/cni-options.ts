@@ -168,7 +168,7 @@ export function networkIsolatorOptions(flags: CniFlags, dirs: { workDir: string;
     // A plugin that hangs must not hold a launch (and its resources) forever: it is killed, the
     // launch fails with the plugin's name, and the DEL that follows cleans up what it made.
     try {
-      timeoutMs = parseDuration(timeout) * 1000;
+      timeoutMs = parseDuration(timeout);
     } catch {
       timeoutMs = Number.NaN;
     }

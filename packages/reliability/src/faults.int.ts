@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
+import { cp, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { after, before, beforeEach, describe, it } from 'node:test';
 import { createIpamClient, type IpamClient } from '@ippc/ipam';
 import { createIsolationClient, type IsolationClient } from '@ippc/isolation';
 import { TaskState } from '@ippc/proto';
@@ -120,8 +121,16 @@ describe('faults: kill -9, hung plugins and a partition, with nothing lost', { t
     s = await w.scheduler('rl-faults');
     baseline = await counts();
   });
+  beforeEach(async () => {
+    // Each fault is judged on its own: what an earlier one left is counted there, not again here.
+    baseline = await counts();
+  });
   after(async () => {
     recordFigure({ suite: 'faults', name: 'all faults', faults, leaks, duplicates });
+    // The logs of the processes outlive the world (whose folder goes) for a look after a failure.
+    const keep = `/tmp/rl-logs/faults-${w?.id}`;
+    await mkdir(keep, { recursive: true }).catch(() => undefined);
+    for (const f of ['agent.log', 'master.log', 'ipam-proc.log', 'isolation-proc.log']) await cp(join(w.dir, f), join(keep, f)).catch(() => undefined);
     await w?.dispose();
     ipamClient?.close();
     isoClient?.close();

@@ -126,7 +126,7 @@ describe('faults: kill -9, hung plugins and a partition, with nothing lost', { t
     baseline = await counts();
   });
   after(async () => {
-    recordFigure({ suite: 'faults', name: 'all faults', faults, leaks, duplicates });
+    recordFigure({ suite: 'faults', name: 'leaks and duplicates over all faults', leaks, duplicates, note: `${faults} faults injected` });
     // The logs of the processes outlive the world (whose folder goes) for a look after a failure.
     const keep = `/tmp/rl-logs/faults-${w?.id}`;
     await mkdir(keep, { recursive: true }).catch(() => undefined);

@@ -179,7 +179,7 @@ describe('security', { timeout: 300_000 }, () => {
     }
     for (const id of [...live.keys()]) await stop(id);
     cases += checks;
-    recordFigure({ suite: 'security', name: 'isolation truth table under churn', cases: checks, note: `${rounds} rounds, ${checks} reachability checks, ${violations} violations` });
+    recordFigure({ suite: 'security', name: 'isolation truth table under churn', note: `${rounds} rounds, ${checks} reachability checks, ${violations} violations` });
     await expectClean(w, baseline, 'isolation under churn');
   });
 });

@@ -426,6 +426,27 @@ describe('recover', () => {
     assert.deepEqual((await agent2.status({ value: 'e1' })).networkInfos[0]!.labels, { labels: [{ key: 'team', value: 'b' }] });
   });
 
+  it("makes the interface folder before ADD (Mesos's order), so an agent killed during the ADD still DELs after recovery", async () => {
+    let w: Awaited<ReturnType<typeof world>> | undefined;
+    const seen: boolean[] = [];
+    w = await world({
+      ptp: (call: FakeCall) => {
+        if (call.command === 'ADD') seen.push(existsSync(join(w!.rootDir, call.env.CNI_CONTAINERID!, 'green', call.env.CNI_IFNAME!)));
+        return fakeBridge('10.220.8')(call);
+      },
+    });
+    await w.isolator.prepare(config('k9', [net('green')]));
+    await w.isolator.isolate({ value: 'k9' }, 4242);
+    assert.deepEqual(seen, [true]);
+    // The state an agent killed mid-ADD leaves: network.conf and the interface folder, no network.info.
+    await rm(join(w.rootDir, 'k9', 'green', 'eth0', 'network.info'), { force: true });
+    const again = w.make();
+    await again.recover([], [{ value: 'k9' }]);
+    w.invoker.calls.length = 0;
+    await again.cleanup({ value: 'k9' });
+    assert.deepEqual(w.invoker.calls.map((c) => `${c.command} ${c.type} ${c.env.CNI_IFNAME}`), ['DEL ptp eth0']);
+  });
+
   it('recovers a container whose ADD never finished (no network.info) so cleanup still runs DEL', async () => {
     const w = await world();
     await mkdir(join(w.rootDir, 'half', 'green', 'eth0'), { recursive: true });

@@ -1,4 +1,4 @@
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { readdir, readFile, rm, stat } from 'node:fs/promises';
 import { createLogger, type ContainerConfig, type ContainerState, type Isolator, type LaunchInfo, type Logger, type NetworkUsage } from '@ippc/core';
 import { ContainerInfo_Type, NetworkInfo_Protocol, type ContainerID, type ContainerStatus, type NetworkInfo } from '@ippc/proto';
@@ -259,6 +259,10 @@ export function createNetworkIsolator(options: NetworkIsolatorOptions): NetworkI
     // Mesos writes the config as stout's JSON::Object prints it: compact, keys in byte order.
     const text = stringifySorted(list.raw);
     checkpointSync(paths.networkConfig(rootDir, cid, net.name), text);
+    // The interface folder too, before ADD (Mesos's _attach): an agent killed during the ADD
+    // leaves network.conf with its interface folder, so recovery runs DEL and the address the
+    // IPAM may already have given is released. (A folder-less network means "DEL done".)
+    mkdirSync(paths.iface(rootDir, cid, net.name, net.ifName), { recursive: true });
     // Plugins read what was checkpointed (a single config's stdin is network.conf byte for byte).
     list = parseNetworkConfig(text);
     if (!(await held)) return;

@@ -426,6 +426,15 @@ describe('recover', () => {
     assert.deepEqual((await agent2.status({ value: 'e1' })).networkInfos[0]!.labels, { labels: [{ key: 'team', value: 'b' }] });
   });
 
+  it('says when a plugin was killed for running past the plugin timeout (its output alone is empty)', async () => {
+    const w = await world({ ptp: (call: FakeCall) => (call.command === 'ADD' ? { exitCode: null, stdout: '', stderr: '', timedOut: true } : undefined) });
+    await w.isolator.prepare(config('slow', [net('green')]));
+    await assert.rejects(
+      w.isolator.isolate({ value: 'slow' }, 4243),
+      (err) => /^The CNI plugin '.*ptp' failed to attach container slow to CNI network 'green': stdout='', stderr=''; the plugin was killed after running past the plugin timeout \(the agent's --network_cni_plugin_timeout\)$/.test((err as Error).message),
+    );
+  });
+
   it("makes the interface folder before ADD (Mesos's order), so an agent killed during the ADD still DELs after recovery", async () => {
     let w: Awaited<ReturnType<typeof world>> | undefined;
     const seen: boolean[] = [];

@@ -166,6 +166,11 @@ function validateRequest(info: NetworkInfo): void {
   }
 }
 
+/** Mesos's plugin message has only the plugin's output: say so when the plugin was killed for taking too long. */
+function timedOut(err: CniPluginError): string {
+  return err.message.endsWith(': timed out') ? '; the plugin was killed after running past the plugin timeout (the agent\'s --network_cni_plugin_timeout)' : '';
+}
+
 /** Throws the first error alone, or all messages joined by newlines (Mesos joins failures so). */
 function throwAll(errors: unknown[], code: 'CNI_ATTACH_FAILED' | 'CNI_DETACH_FAILED'): never {
   if (errors.length === 1) throw errors[0];
@@ -273,7 +278,7 @@ export function createNetworkIsolator(options: NetworkIsolatorOptions): NetworkI
       if (err instanceof CniPluginError) {
         throw new NetworkIsolatorError(
           'CNI_ATTACH_FAILED',
-          `The CNI plugin '${err.plugin}' failed to attach container ${cid} to CNI network '${net.name}': stdout='${err.stdout}', stderr='${err.stderr}'`,
+          `The CNI plugin '${err.plugin}' failed to attach container ${cid} to CNI network '${net.name}': stdout='${err.stdout}', stderr='${err.stderr}'${timedOut(err)}`,
           { cause: err, output: err.output, details: { cniCode: err.cniCode, network: net.name } },
         );
       }
@@ -316,7 +321,7 @@ export function createNetworkIsolator(options: NetworkIsolatorOptions): NetworkI
       if (err instanceof CniPluginError) {
         throw new NetworkIsolatorError(
           'CNI_DETACH_FAILED',
-          `The CNI plugin '${err.plugin}' failed to detach container ${cid} from CNI network '${net.name}': stdout='${err.stdout}', stderr='${err.stderr}'`,
+          `The CNI plugin '${err.plugin}' failed to detach container ${cid} from CNI network '${net.name}': stdout='${err.stdout}', stderr='${err.stderr}'${timedOut(err)}`,
           { cause: err, output: err.output, details: { cniCode: err.cniCode, network: net.name } },
         );
       }

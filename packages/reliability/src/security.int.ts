@@ -129,6 +129,11 @@ describe('security', { timeout: 300_000 }, () => {
   });
 
   it('isolation holds under churn: the truth table re-checked while containers come and go', async () => {
+    // Framework B steps aside so A is offered the whole agent.
+    await b.decline([...b.offers.keys()], 3600);
+    await b.suppress();
+    await a.revive();
+    await new Promise((r) => setTimeout(r, 500));
     const from = (st: TaskStatus, ip: string) =>
       w.inNode('nsenter', [`--net=/proc/${st.containerStatus!.executorPid}/ns/net`, 'timeout', '2', 'bash', '-c', `cat < /dev/tcp/${ip}/8080`], { timeoutMs: 10_000 }).then(
         (out) => (out.includes('hello') ? 'open' : 'closed'),

@@ -326,7 +326,7 @@ describe('bad input: malformed and contradictory launches leave nothing behind',
     }
   });
 
-  it('after the whole table: the same holdings as before it, and a good launch still works', async () => {
+  it('after the whole table: the same holdings as before it, and a good launch on the bridge its failed launches used still works', async () => {
     await checkClean('the table');
     const [id] = await launchMany(s, [{ name: 'good', networks: [net('ippc-bridge')] }]);
     await s.waitForState(id!, 'TASK_RUNNING', 30_000);

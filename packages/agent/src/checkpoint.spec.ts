@@ -22,9 +22,12 @@ describe('checkpoint recovery', () => {
     const executor = (id: string) => ExecutorInfo.fromPartial({ executorId: { value: id }, frameworkId: { value: fid } });
     const task = (id: string) => Task.fromPartial({ name: id, taskId: { value: id }, frameworkId: { value: fid } });
     await checkpointRun(paths, aid, fid, executor('whole'), 'c1', 'mesos', task('whole'));
-    // Killed between mkdir and the writes: a task folder without task.info, an executor without executor.info.
+    // Killed between mkdir and the writes: a task folder without task.info, an executor without
+    // executor.info, a run without its containerizer (never launched).
     await mkdir(paths.task(aid, fid, 'half', 'c2', 'half'), { recursive: true });
     await writeFile(join(paths.executor(aid, fid, 'half'), 'executor.info'), ExecutorInfo.encode(executor('half')).finish());
+    await writeFile(join(paths.run(aid, fid, 'half', 'c2'), 'containerizer'), 'mesos');
+    await mkdir(paths.task(aid, fid, 'half', 'c4', 'never'), { recursive: true });
     await mkdir(paths.run(aid, fid, 'bare', 'c3'), { recursive: true });
     await mkdir(join(paths.agent(aid), 'frameworks', 'F-none'), { recursive: true });
 

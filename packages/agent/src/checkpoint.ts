@@ -181,6 +181,8 @@ export async function readRuns(paths: AgentPaths, aid: string): Promise<Recovere
       for (const cid of await list(join(edir, 'runs'))) {
         const rdir = paths.run(aid, fid, eid, cid);
         const containerizer = (await readFile(join(rdir, 'containerizer'), 'utf8').catch(() => '')).trim();
+        // Written before the launch (checkpointRun): a run without it was never launched.
+        if (!containerizer) continue;
         const completed = await readFile(join(rdir, 'completed')).then(() => true, () => false);
         const tasks = [];
         for (const tid of await list(join(rdir, 'tasks'))) {

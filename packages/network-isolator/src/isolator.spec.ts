@@ -436,11 +436,10 @@ describe('recover', () => {
   });
 
   it("makes the interface folder before ADD (Mesos's order), so an agent killed during the ADD still DELs after recovery", async () => {
-    let w: Awaited<ReturnType<typeof world>> | undefined;
     const seen: boolean[] = [];
-    w = await world({
+    const w = await world({
       ptp: (call: FakeCall) => {
-        if (call.command === 'ADD') seen.push(existsSync(join(w!.rootDir, call.env.CNI_CONTAINERID!, 'green', call.env.CNI_IFNAME!)));
+        if (call.command === 'ADD') seen.push(existsSync(join(w.rootDir, call.env.CNI_CONTAINERID!, 'green', call.env.CNI_IFNAME!)));
         return fakeBridge('10.220.8')(call);
       },
     });

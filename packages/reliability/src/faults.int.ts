@@ -291,7 +291,7 @@ describe('faults: kill -9, hung plugins and a partition, with nothing lost', { t
     faults += 1;
     try {
       // Long enough for keepalives to notice (10 s + 5 s), short of the master's re-registration timeout.
-      await new Promise((r) => setTimeout(r, 20_000));
+      await new Promise((r) => setTimeout(r, 16_000));
       // The tasks do not notice: their processes and addresses are the agent's business.
       const agentView = await agentTasks(w);
       for (const id of ids) assert.equal(agentView.get(id), 'TASK_RUNNING');
@@ -302,7 +302,7 @@ describe('faults: kill -9, hung plugins and a partition, with nothing lost', { t
     const healed = Date.now();
     await w.waitForAgents(1);
     await expectAgreement();
-    recordFigure({ suite: 'faults', name: 'a partition between agent and master (20 s)', faults: 1, recoveryMs: Date.now() - healed });
+    recordFigure({ suite: 'faults', name: 'a partition between agent and master (16 s)', faults: 1, recoveryMs: Date.now() - healed });
     const after = await expectAddressesHeld(ids);
     assert.deepEqual([...after], [...before], 'the same addresses after the partition');
     await killAll(ids);

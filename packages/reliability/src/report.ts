@@ -91,7 +91,7 @@ export function formatReport(r: ReliabilityReport): string {
 export interface RunOptions {
   /** Only the test files whose name contains this (e.g. `churn`). */
   only?: string;
-  /** Churn cycles (IPPC_SOAK_CYCLES); default the CI's 200. */
+  /** Churn cycles (IPPC_SOAK_CYCLES); default the CI's 150. */
   soakCycles?: number;
   /** Where the test output goes. Default: standard error (standard output is the report's). */
   output?: NodeJS.WritableStream;

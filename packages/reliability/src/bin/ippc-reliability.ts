@@ -13,7 +13,7 @@ const program = new Command('ippc-reliability')
   .description('Run the reliability and security suite (bad input, faults, churn, security, fuzz) and report its figures')
   .option('--json', 'print the report as JSON')
   .option('--only <name>', 'only the test files whose name contains this (bad-input, faults, churn, security, fuzz)')
-  .option('--soak <cycles>', 'launch/kill cycles of the churn suite (default 200; thousands for a soak)')
+  .option('--soak <cycles>', 'launch/kill cycles of the churn suite (default 150; thousands for a soak)')
   .parse();
 const o = program.opts<{ json?: boolean; only?: string; soak?: string }>();
 const soak = o.soak === undefined ? undefined : Number(o.soak);

@@ -141,6 +141,12 @@ describe('bad input: malformed and contradictory launches leave nothing behind',
     await w.startAgent(dockerAvailable ? [`--docker_labels=org.ippc.owner=ippc;org.ippc.cluster=${cluster}`] : []);
     await w.waitForAgents(1);
     s = await w.scheduler('rl-bad-input');
+    // One good launch first, on ippc-ptp (ippc-bridge stays untouched for the table): portmap's
+    // shared chains and the isolation enforcer's tables are made on first use and stay, by design.
+    const [warm] = await launchMany(s, [{ name: 'warm-up', ports: 1, networks: [net('ippc-ptp', { groups: ['warm'], portMappings: [{ hostPort: w.hostPorts[0], containerPort: 80 }] })] }]);
+    await s.waitForState(warm!, 'TASK_RUNNING', 30_000);
+    await s.kill(warm!);
+    await s.waitForState(warm!, 'TASK_KILLED', 30_000);
     baseline = await holdings(w);
   });
   after(async () => {

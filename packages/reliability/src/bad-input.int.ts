@@ -19,7 +19,7 @@ import {
 import type { Scheduler } from '@ippc/scheduler';
 import { recordFigure } from './figures.js';
 import { GARBAGE_PROTOBUF, grpcCall, httpCall, TRUNCATED_PROTOBUF } from './probe.js';
-import { createWorld, expectClean, holdings, launchMany, leaked, net, offers, type Holdings, type LaunchSpec, type World } from './world.js';
+import { createWorld, eventually, expectClean, holdings, launchMany, leaked, net, offers, type Holdings, type LaunchSpec, type World } from './world.js';
 
 // The bad input table: malformed or contradictory launches through the real master and the real
 // agent (Mesos and Docker containerizers, network/cni with the IPAM service and the isolation node
@@ -147,6 +147,12 @@ describe('bad input: malformed and contradictory launches leave nothing behind',
     await s.waitForState(warm!, 'TASK_RUNNING', 30_000);
     await s.kill(warm!);
     await s.waitForState(warm!, 'TASK_KILLED', 30_000);
+    // TASK_KILLED goes out before the network is torn down: wait for the teardown, then count.
+    baseline = await eventually(async () => {
+      const h = await holdings(w);
+      return h.leases === 0 && h.checkpoints === 0 && h.veths === 0 && h.namespaces === 0 && h.processes === 0 ? h : undefined;
+    }, 'the warm-up torn down', 30_000);
+    await new Promise((r) => setTimeout(r, 1000));
     baseline = await holdings(w);
   });
   after(async () => {

@@ -54,17 +54,19 @@ export async function killAndWait(s: Scheduler, id: string, timeoutMs = 30_000):
   return s.waitForState(id, ['TASK_KILLED', 'TASK_FAILED', 'TASK_LOST', 'TASK_FINISHED'], timeoutMs);
 }
 
-/** What the node holds beyond the network census: nft rules of the isolation enforcer. */
+/** What the node holds beyond the network census: addresses in the isolation enforcer's nft sets. */
 export interface Holdings extends Census {
-  nftRules: number;
+  nftElements: number;
 }
 
 export async function holdings(w: NodeWorld): Promise<Holdings> {
   const census = await w.census();
   const nft = await w.inNode('nft', ['list', 'ruleset']).catch(() => '');
-  // Rules and set elements: a member left behind shows up as an element, a chain left behind as rules.
-  const nftRules = nft.split('\n').filter((l) => /^\s+(ip|ip6|meta|ct|iifname|oifname|jump|goto|counter|accept|drop|elements)\b/.test(l) || /\d+\.\d+\.\d+\.\d+/.test(l)).length;
-  return { ...census, nftRules };
+  // Per-container state is a member's address in a set; tables, chains and per-group sets are
+  // made on first use and stay by design, so they are not counted.
+  const blocks = (nft.match(/elements = \{[^}]*\}/g) ?? []).join(' ');
+  const nftElements = (blocks.match(/\d+\.\d+\.\d+\.\d+|[0-9a-f]{0,4}:[0-9a-f:]+/g) ?? []).length;
+  return { ...census, nftElements };
 }
 
 /** Waits until the node holds exactly `baseline` again; fails with the difference. */

@@ -289,6 +289,8 @@ describe('bad input: malformed and contradictory launches leave nothing behind',
     const o = await offers(s);
     const task = s.taskFromOffer(o.offers[0]!, { name: 'huge-label', command: 'exec sleep 600', cpus: 0.01, mem: 8, labels: { labels: [{ key: 'big', value: 'x'.repeat(5 << 20) }] } }, o.resources);
     await assert.rejects(s.launch(o.offers, [task], { refuseSeconds: 0 }), /larger than max|RESOURCE_EXHAUSTED|exceeds/i);
+    // The master never saw the ACCEPT: the offers are still out. Decline them so they come back.
+    await s.decline(o.offers.map((x) => x.id!.value!), 0);
     await checkClean('an oversized label');
     assert.equal((await w.masterState()).frameworks.flatMap((f) => [...f.tasks, ...f.completed_tasks]).filter((x) => x.id === task.taskId!.value).length, 0, 'the master never saw it');
   });

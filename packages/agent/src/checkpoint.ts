@@ -1,4 +1,4 @@
-import { appendFile, mkdir, readdir, readFile, readlink, rename, rm, symlink, writeFile } from 'node:fs/promises';
+import { access, appendFile, mkdir, readdir, readFile, readlink, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { AgentInfo, ExecutorInfo, FrameworkInfo, Task, TaskStatus } from '@ippc/proto';
 import { AgentError } from './errors.js';
@@ -63,6 +63,20 @@ async function readProto<T>(path: string, decode: (b: Uint8Array) => T): Promise
 
 /** One line of `task.updates`. */
 export type UpdateRecord = { type: 'UPDATE'; status: TaskStatus } | { type: 'ACK'; uuid: string };
+
+/**
+ * A checkpoint file that may be missing because the agent died between making its folder and
+ * writing it (Mesos's state.cpp: "the slave died before it checkpointed"): undefined then, and the
+ * entry is skipped as Mesos does. A file that exists but does not decode is still an error.
+ */
+async function readProtoIfPresent<T>(path: string, decode: (b: Uint8Array) => T): Promise<T | undefined> {
+  try {
+    await access(path);
+  } catch {
+    return undefined;
+  }
+  return readProto(path, decode);
+}
 
 export async function checkpointAgent(paths: AgentPaths, info: AgentInfo): Promise<void> {
   const aid = info.id!.value!;
@@ -158,18 +172,23 @@ export async function readRuns(paths: AgentPaths, aid: string): Promise<Recovere
   const out: RecoveredRun[] = [];
   for (const fid of await list(join(paths.agent(aid), 'frameworks'))) {
     const fdir = paths.framework(aid, fid);
-    const frameworkInfo = await readProto(join(fdir, 'framework.info'), (b) => FrameworkInfo.decode(b));
+    const frameworkInfo = await readProtoIfPresent(join(fdir, 'framework.info'), (b) => FrameworkInfo.decode(b));
+    if (!frameworkInfo) continue;
     for (const eid of await list(join(fdir, 'executors'))) {
       const edir = paths.executor(aid, fid, eid);
-      const executor = await readProto(join(edir, 'executor.info'), (b) => ExecutorInfo.decode(b));
+      const executor = await readProtoIfPresent(join(edir, 'executor.info'), (b) => ExecutorInfo.decode(b));
+      if (!executor) continue;
       for (const cid of await list(join(edir, 'runs'))) {
         const rdir = paths.run(aid, fid, eid, cid);
         const containerizer = (await readFile(join(rdir, 'containerizer'), 'utf8').catch(() => '')).trim();
+        // Written before the launch (checkpointRun): a run without it was never launched.
+        if (!containerizer) continue;
         const completed = await readFile(join(rdir, 'completed')).then(() => true, () => false);
         const tasks = [];
         for (const tid of await list(join(rdir, 'tasks'))) {
           const tdir = paths.task(aid, fid, eid, cid, tid);
-          const task = await readProto(join(tdir, 'task.info'), (b) => Task.decode(b));
+          const task = await readProtoIfPresent(join(tdir, 'task.info'), (b) => Task.decode(b));
+          if (!task) continue;
           tasks.push({ task, records: await readRecords(join(tdir, 'task.updates')) });
         }
         out.push({ frameworkInfo, executor, containerId: cid, containerizer, completed, tasks });

@@ -2,8 +2,9 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ContainerConfig, Isolator, LaunchInfo, Logger } from '@ippc/core';
-import { createNetworkIsolator, NetworkIsolatorError, type CniDns, type DefaultContainerDns, type NetworkIsolatorOptions } from '@ippc/network-isolator';
+import { createExecInvoker, createNetworkIsolator, NetworkIsolatorError, type CniDns, type DefaultContainerDns, type NetworkIsolatorOptions } from '@ippc/network-isolator';
 import type { ContainerStatus } from '@ippc/proto';
+import { parseDuration } from '@ippc/scheduler';
 import { AgentError } from './errors.js';
 
 // The built-in `network/cni` isolator from the agent's Mesos flags (src/slave/flags.cpp and
@@ -139,6 +140,8 @@ export interface CniFlags {
   network_cni_plugins_dir?: string;
   network_cni_root_dir_persist?: string;
   network_cni_metrics?: string;
+  /** ippc's: how long one CNI plugin run may take before it is killed (a Mesos duration). Default `120secs`. */
+  network_cni_plugin_timeout?: string;
   default_container_dns?: string;
 }
 
@@ -159,7 +162,20 @@ export function networkIsolatorOptions(flags: CniFlags, dirs: { workDir: string;
   if (!pluginDirs) throw new AgentError('AGENT_CONFIG_INVALID', "Missing required '--network_cni_plugins_dir' flag");
   if (!configDir) throw new AgentError('AGENT_CONFIG_INVALID', "Missing required '--network_cni_config_dir' flag");
   const dns = parseDefaultContainerDns(flags.default_container_dns);
+  const timeout = flags.network_cni_plugin_timeout?.trim();
+  let timeoutMs: number | undefined;
+  if (timeout) {
+    // A plugin that hangs must not hold a launch (and its resources) forever: it is killed, the
+    // launch fails with the plugin's name, and the DEL that follows cleans up what it made.
+    try {
+      timeoutMs = parseDuration(timeout);
+    } catch {
+      timeoutMs = Number.NaN;
+    }
+    if (!(timeoutMs > 0)) throw new AgentError('AGENT_CONFIG_INVALID', `--network_cni_plugin_timeout: '${timeout}' is not a positive duration, e.g. 30secs`);
+  }
   return {
+    ...(timeoutMs !== undefined ? { invoker: createExecInvoker({ timeoutMs }) } : {}),
     configDir,
     pluginDirs: pluginDirs.split(':').filter(Boolean),
     rootDir: cniRootDir(flags, dirs),

@@ -97,6 +97,17 @@ describe('network/cni from flags', () => {
     assert.equal(off.name, 'network/cni');
   });
 
+  it('--network_cni_plugin_timeout: a positive duration, refused otherwise', () => {
+    assert.equal(networkIsolatorOptions({ network_cni_config_dir: '/etc/cni', network_cni_plugins_dir: '/usr/lib/cni' }, dirs, log)?.invoker, undefined, 'the invoker default (120 s)');
+    assert.equal(typeof networkIsolatorOptions({ network_cni_config_dir: '/etc/cni', network_cni_plugins_dir: '/usr/lib/cni', network_cni_plugin_timeout: '2secs' }, dirs, log)?.invoker?.exec, 'function');
+    for (const bad of ['soon', '0secs', '-1secs']) {
+      assert.throws(
+        () => networkIsolatorOptions({ network_cni_config_dir: '/etc/cni', network_cni_plugins_dir: '/usr/lib/cni', network_cni_plugin_timeout: bad }, dirs, log),
+        (err: Error) => err.message === `--network_cni_plugin_timeout: '${bad}' is not a positive duration, e.g. 30secs`,
+      );
+    }
+  });
+
   it('booleans', () => {
     assert.equal(flagBool(undefined, true), true);
     assert.equal(flagBool('false', true), false);

@@ -1,8 +1,13 @@
+import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { copyFileSync, chmodSync, mkdirSync, renameSync } from 'node:fs';
+import { promisify } from 'node:util';
 import { join } from 'node:path';
 import type { AuthConfig, Logger } from '@ippc/core';
 import type { Registry } from 'prom-client';
 import { installDefaultNetworks, type DefaultNetworksOptions } from './cni-networks.js';
+
+const execFileAsync = promisify(execFile);
 
 // The node-local daemons an ippc node needs besides the agent, run inside the agent's process
 // (library calls: one process per node, one start, one log stream, one /metrics):
@@ -92,6 +97,32 @@ async function installIsolationPluginInto(dir: string): Promise<{ path: string }
  * Installs and starts what an ippc node runs beside the agent. On failure, whatever started is
  * stopped again before the error is thrown.
  */
+/**
+ * Makes the default networks' bridge with a MAC address of its own. The bridge plugin (1.1.x) sets
+ * a bridge's MAC to the one it read when the ADD began; a bridge whose only port went away (a
+ * first ADD that failed, then its DEL) reads 00:00:00:00:00:00, and every later ADD on it failed
+ * ("could not set bridge's mac: invalid argument"). A MAC set once is kept by the kernel whatever
+ * ports come and go. Best effort: without `ip` or the right to use it, the plugin makes the bridge.
+ */
+export async function ensureBridge(name: string, log: Logger): Promise<void> {
+  const digest = createHash('sha256').update(`ippc-bridge:${name}`).digest();
+  // Locally administered, unicast: 02:xx:xx:xx:xx:xx.
+  const mac = ['02', ...[...digest.subarray(0, 5)].map((b) => b.toString(16).padStart(2, '0'))].join(':');
+  const ip = (...args: string[]) => execFileAsync('ip', args, { timeout: 10_000 });
+  try {
+    await ip('link', 'add', name, 'type', 'bridge').catch(async (err: Error & { stderr?: string }) => {
+      if (!/exists/i.test(err.stderr ?? err.message)) throw err;
+      const kind = (await ip('-d', '-o', 'link', 'show', name)).stdout;
+      if (!/\bbridge\b/.test(kind)) throw new Error(`${name} exists and is not a bridge`);
+    });
+    await ip('link', 'set', name, 'address', mac);
+    await ip('link', 'set', name, 'up');
+    log.info({ bridge: name, mac }, 'bridge of the default networks ready');
+  } catch (err) {
+    log.warn({ bridge: name, err: (err as Error & { stderr?: string }).stderr?.trim() || (err as Error).message }, 'could not prepare the bridge of the default networks; the bridge plugin will make it');
+  }
+}
+
 export async function startNodeServices(options: NodeServicesOptions): Promise<NodeServices> {
   const log = options.log;
   const closers: Array<() => Promise<void> | void> = [];
@@ -111,6 +142,11 @@ export async function startNodeServices(options: NodeServicesOptions): Promise<N
     if (options.networks) {
       installed.networks = await installDefaultNetworks(options.networks);
       log.info({ networks: installed.networks }, 'installed the default CNI networks');
+      const bridges = [
+        ...(options.networks.subnets['ippc-bridge'] ? [options.networks.bridgeName ?? 'ippc0'] : []),
+        ...(options.networks.subnets['ippc-local'] ? [options.networks.localBridgeName ?? 'ippc1'] : []),
+      ];
+      for (const bridge of bridges) await ensureBridge(bridge, log);
     }
     let ipamSocket: string | undefined;
     if (options.ipam) {

@@ -87,6 +87,10 @@ describe('HTTP endpoints', () => {
     assert.match(text, /process_cpu_user_seconds_total\{component="test"\}/);
     const missing = await fetch(`${base}/nope`);
     assert.equal(missing.status, 404);
+    const post = await fetch(`${base}/state`, { method: 'POST', body: '{"x":' });
+    assert.equal(post.status, 405);
+    assert.equal(post.headers.get('allow'), 'GET, HEAD');
+    assert.deepEqual(await post.json(), { error: 'POST is not allowed on /state; use GET' });
     await http.close();
   });
 

@@ -29,7 +29,8 @@ export function createMetricsRegistry(component: string): Registry {
 
 /**
  * A small HTTP server for the JSON endpoints (`state`), `/health` and Prometheus `/metrics`.
- * Unknown paths answer 404 with JSON; a handler that throws answers 500 with its message.
+ * Unknown paths answer 404 with JSON, methods other than GET and HEAD 405; a handler that throws
+ * answers 500 with its message.
  */
 export async function startHttpServer(host: string, port: number, options: HttpServerOptions = {}): Promise<StartedHttpServer> {
   const routes: Record<string, Route> = {
@@ -54,6 +55,11 @@ export async function startHttpServer(host: string, port: number, options: HttpS
       res.end(JSON.stringify(body));
     };
     if (!route) return send(404, { error: `no such endpoint: ${url.pathname}` });
+    // Every route here only reads (Mesos answers 405 to anything but GET on its read-only endpoints).
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.setHeader('allow', 'GET, HEAD');
+      return send(405, { error: `${req.method} is not allowed on ${url.pathname}; use GET` });
+    }
     Promise.resolve()
       .then(() => route(req, res, url))
       .then((body) => body !== undefined && send(200, body))

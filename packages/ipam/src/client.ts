@@ -18,7 +18,13 @@ export interface IpamClientOptions {
   auth: AuthConfig;
   /** Deadline per call. Default 5000 ms. */
   timeoutMs?: number;
-  /** Extra grpc-js channel options. */
+  /**
+   * Wait (within the deadline) for the channel to connect instead of failing at once while it is
+   * reconnecting. Default true: a CNI ADD or DEL during an IPAM restart then succeeds once the
+   * service is back, rather than failing a launch or leaving a DEL undone.
+   */
+  waitForReady?: boolean;
+  /** Extra grpc-js channel options. Default: reconnect backoff from 100 ms up to 1 s (grpc-js: 1 s up to 120 s). */
   channelOptions?: grpc.ClientOptions;
 }
 
@@ -33,11 +39,14 @@ type Callback<Res> = (err: grpc.ServiceError | null, res: Res) => void;
  * the service's (IPAM_POOL_EXHAUSTED, ...), or IPAM_UNAVAILABLE when the service cannot be reached.
  */
 export function createIpamClient(options: IpamClientOptions): IpamClient {
-  const client = new ipamv1.IpamClient(options.address, grpc.credentials.createInsecure(), clientOptions(options.auth, options.channelOptions));
+  // A restarted service is found again within a second, not after grpc-js's growing backoff.
+  const channel = { 'grpc.initial_reconnect_backoff_ms': 100, 'grpc.max_reconnect_backoff_ms': 1000, 'grpc.min_reconnect_backoff_ms': 1000, ...options.channelOptions };
+  const client = new ipamv1.IpamClient(options.address, grpc.credentials.createInsecure(), clientOptions(options.auth, channel));
   const timeout = options.timeoutMs ?? 5_000;
+  const waitForReady = options.waitForReady ?? true;
   function call<Req, Res>(method: (req: Req, md: grpc.Metadata, opts: Partial<grpc.CallOptions>, cb: Callback<Res>) => grpc.ClientUnaryCall, req: Req): Promise<Res> {
     return new Promise((resolve, reject) => {
-      method.call(client, req, new grpc.Metadata(), { deadline: Date.now() + timeout }, (err, res) => (err ? reject(toIpamError(err)) : resolve(res)));
+      method.call(client, req, new grpc.Metadata({ waitForReady }), { deadline: Date.now() + timeout }, (err, res) => (err ? reject(toIpamError(err)) : resolve(res)));
     });
   }
   const released = (r: ipamv1.ReleaseResponse): ReleaseResult => ({ released: r.released.map(leaseFromWire), stale: r.stale ?? false });

@@ -76,6 +76,36 @@ describe('IPAM over gRPC (typed client, auth, health, metrics)', () => {
     down.close();
   });
 
+  it('a call made while the service restarts waits for it (within its deadline) instead of failing at once', async () => {
+    const d = mkdtempSync(join(tmpdir(), 'ipam-restart-'));
+    const store = join(d, 'db');
+    let svc = createIpamService({ store: createEmbeddedStore({ path: store }), cooldownMs: 0 });
+    let srv = createIpamServer({ service: svc, auth: { token: 't0ken' } });
+    const port = await srv.listen('127.0.0.1:0');
+    const c = createIpamClient({ address: `127.0.0.1:${port}`, auth: { token: 't0ken' }, timeoutMs: 8_000 });
+    try {
+      await c.ensurePool({ network: 'restart', ranges: [{ subnet: '10.211.0.0/29' }] });
+      await srv.close();
+      await svc.close();
+      // The channel has seen the service go: a call now is made while nothing listens.
+      await new Promise((r) => setTimeout(r, 300));
+      const pending = c.allocate({ handle: { network: 'restart', containerId: 'c1', ifName: 'eth0' } });
+      await new Promise((r) => setTimeout(r, 500));
+      svc = createIpamService({ store: createEmbeddedStore({ path: store }), cooldownMs: 0 });
+      srv = createIpamServer({ service: svc, auth: { token: 't0ken' } });
+      await srv.listen(`127.0.0.1:${port}`);
+      const started = Date.now();
+      const { lease } = await pending;
+      assert.match(lease.addresses[0]!.address, /^10\.211\.0\./);
+      assert.ok(Date.now() - started < 3_000, `answered ${Date.now() - started} ms after the restart`);
+    } finally {
+      c.close();
+      await srv.close();
+      await svc.close();
+      rmSync(d, { recursive: true, force: true });
+    }
+  });
+
   it('reports health SERVING for the IPAM service and exports per-pool size, used, cooling', async () => {
     assert.equal(await checkHealth(address, IPAM_SERVICE_NAME), 'SERVING');
     await client.allocate({ handle: { network: 'blue', containerId: 'm1', ifName: 'eth0' } });

@@ -168,6 +168,27 @@ describe('Mesos containerizer: host processes', () => {
     assert.deepEqual(readdirSync(join(dir, 'run2', 'containers')), []);
   });
 
+  it('reports the launch failure, not a failing cleanup after it, and forgets the container', async () => {
+    const refusing: Isolator = {
+      name: 'test/refuse-twice',
+      recover: async () => undefined,
+      prepare: async () => {
+        throw new Error('network config larger than 1048576 bytes');
+      },
+      isolate: async () => undefined,
+      status: async () => ({ networkInfos: [] }),
+      cleanup: async () => {
+        throw new Error('DEL refused too');
+      },
+    };
+    const strict = createMesosContainerizer({ runtimeDir: join(dir, 'run3'), isolators: [refusing] });
+    await strict.recover([]);
+    const s = spec('exec sleep 600', []);
+    await assert.rejects(strict.launch(s), (err: unknown) => isIppcError(err, 'CONTAINER_LAUNCH_FAILED') && err.message === 'network config larger than 1048576 bytes');
+    assert.deepEqual(strict.containers(), []);
+    assert.deepEqual(readdirSync(join(dir, 'run3', 'containers')), []);
+  });
+
   it('supports only MESOS containers', () => {
     assert.equal(mc.supports(undefined), true);
     assert.equal(mc.supports({ type: ContainerInfo_Type.MESOS, networkInfos: [] }), true);

@@ -235,7 +235,9 @@ export class MesosContainerizer implements Containerizer {
     const config: ContainerConfig = { containerId: spec.containerId, executor: spec.executor, ...(spec.containerInfo ? { containerInfo: spec.containerInfo } : {}), sandboxDirectory: spec.sandboxDirectory };
     const c = this.track(id, spec.containerId, config, runDir);
     const fail = async (message: string, cause?: unknown): Promise<never> => {
-      await this.cleanup(c);
+      // The launch failure is what the framework must see; a failing cleanup is logged (by
+      // cleanup()) and must neither hide it nor leave the container's termination unresolved.
+      await this.cleanup(c).catch(() => undefined);
       c.resolve({ state: TaskState.TASK_FAILED, reason: TaskStatus_Reason.REASON_CONTAINER_LAUNCH_FAILED, message });
       throw new ContainerizerError('CONTAINER_LAUNCH_FAILED', message, { cause });
     };

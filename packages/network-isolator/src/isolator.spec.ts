@@ -129,6 +129,15 @@ describe('prepare', () => {
     assert.deepEqual(w.isolator.containers(), []);
   });
 
+  it('refuses a NetworkInfo too large for a CNI request (its DEL would fail too and the checkpoint stay forever)', async () => {
+    const w = await world();
+    const big = net('blue', { labels: { labels: Array.from({ length: 300 }, (_, i) => ({ key: `k${i}`, value: 'v'.repeat(1024) })) } });
+    await assert.rejects(w.isolator.prepare(config('c', [big])), (err) => isIppcError(err, 'CNI_INVALID_REQUEST') && /^The NetworkInfo of CNI network 'blue' is \d+ bytes; at most 262144 bytes fit in a CNI request: shorten its labels$/.test((err as Error).message));
+    assert.deepEqual(w.isolator.containers(), []);
+    assert.equal(w.invoker.calls.length, 0);
+    await w.isolator.prepare(config('c', [net('blue', { labels: { labels: [{ key: 'k', value: 'v'.repeat(1024) }] } })]));
+  });
+
   it("refuses to start without the config folder, with Mesos's message", async () => {
     const w = await world();
     const iso = w.make({ configDir: join(w.base, 'nope') });
@@ -415,6 +424,35 @@ describe('recover', () => {
     const agent2 = w.make();
     await agent2.recover([{ containerId: { value: 'e1' }, config: viaExecutor('e1', [relabelled]), pid: 77 }], []);
     assert.deepEqual((await agent2.status({ value: 'e1' })).networkInfos[0]!.labels, { labels: [{ key: 'team', value: 'b' }] });
+  });
+
+  it('says when a plugin was killed for running past the plugin timeout (its output alone is empty)', async () => {
+    const w = await world({ ptp: (call: FakeCall) => (call.command === 'ADD' ? { exitCode: null, stdout: '', stderr: '', timedOut: true } : undefined) });
+    await w.isolator.prepare(config('slow', [net('green')]));
+    await assert.rejects(
+      w.isolator.isolate({ value: 'slow' }, 4243),
+      (err) => /^The CNI plugin '.*ptp' failed to attach container slow to CNI network 'green': stdout='', stderr=''; the plugin was killed after running past the plugin timeout \(the agent's --network_cni_plugin_timeout\)$/.test((err as Error).message),
+    );
+  });
+
+  it("makes the interface folder before ADD (Mesos's order), so an agent killed during the ADD still DELs after recovery", async () => {
+    const seen: boolean[] = [];
+    const w = await world({
+      ptp: (call: FakeCall) => {
+        if (call.command === 'ADD') seen.push(existsSync(join(w.rootDir, call.env.CNI_CONTAINERID!, 'green', call.env.CNI_IFNAME!)));
+        return fakeBridge('10.220.8')(call);
+      },
+    });
+    await w.isolator.prepare(config('k9', [net('green')]));
+    await w.isolator.isolate({ value: 'k9' }, 4242);
+    assert.deepEqual(seen, [true]);
+    // The state an agent killed mid-ADD leaves: network.conf and the interface folder, no network.info.
+    await rm(join(w.rootDir, 'k9', 'green', 'eth0', 'network.info'), { force: true });
+    const again = w.make();
+    await again.recover([], [{ value: 'k9' }]);
+    w.invoker.calls.length = 0;
+    await again.cleanup({ value: 'k9' });
+    assert.deepEqual(w.invoker.calls.map((c) => `${c.command} ${c.type} ${c.env.CNI_IFNAME}`), ['DEL ptp eth0']);
   });
 
   it('recovers a container whose ADD never finished (no network.info) so cleanup still runs DEL', async () => {

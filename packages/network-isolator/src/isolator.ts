@@ -1,4 +1,4 @@
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { readdir, readFile, rm, stat } from 'node:fs/promises';
 import { createLogger, type ContainerConfig, type ContainerState, type Isolator, type LaunchInfo, type Logger, type NetworkUsage } from '@ippc/core';
 import { ContainerInfo_Type, NetworkInfo_Protocol, type ContainerID, type ContainerStatus, type NetworkInfo } from '@ippc/proto';
@@ -16,6 +16,9 @@ import { containerIdToString, networkInfoFromMesosJson, networkInfoToMesosJson }
 
 /** The key Mesos reserves in a config's `args` for the requesting NetworkInfo. */
 export const MESOS_ARGS_KEY = 'org.apache.mesos';
+
+/** Largest NetworkInfo (as Mesos JSON) passed to plugins: well under the 1 MiB a CNI daemon reads per request. */
+export const MAX_NETWORK_INFO_BYTES = 256 * 1024;
 
 /** Labels of a NetworkInfo read as the `bandwidth` capability (bits per second and bits, as the bandwidth plugin takes them). */
 export const BANDWIDTH_LABELS = {
@@ -139,6 +142,13 @@ export function capabilityArgsFor(info: NetworkInfo): Record<string, unknown> {
  * message instead of half-way through an ADD (Mesos does not check these: they only reach plugins).
  */
 function validateRequest(info: NetworkInfo): void {
+  // The NetworkInfo travels inside every ADD and DEL (args.org.apache.mesos.network_info): one that
+  // a plugin's daemon refuses as too large would fail its DEL as well, and the checkpoint could
+  // never be cleaned. Refuse it here, before anything exists.
+  const size = Buffer.byteLength(JSON.stringify(networkInfoToMesosJson(info)));
+  if (size > MAX_NETWORK_INFO_BYTES) {
+    throw new NetworkIsolatorError('CNI_INVALID_REQUEST', `The NetworkInfo of CNI network '${info.name}' is ${size} bytes; at most ${MAX_NETWORK_INFO_BYTES} bytes fit in a CNI request: shorten its labels`);
+  }
   for (const [key, label] of Object.entries(BANDWIDTH_LABELS)) {
     const value = info.labels?.labels.find((l) => l.key === label)?.value;
     if (value !== undefined && !/^\d+$/.test(value)) {
@@ -154,6 +164,11 @@ function validateRequest(info: NetworkInfo): void {
       throw new NetworkIsolatorError('CNI_INVALID_REQUEST', `Invalid protocol '${pm.protocol}' of port mapping ${pm.hostPort}:${pm.containerPort} on CNI network '${info.name}': use tcp, udp or sctp`);
     }
   }
+}
+
+/** Mesos's plugin message has only the plugin's output: say so when the plugin was killed for taking too long. */
+function timedOut(err: CniPluginError): string {
+  return err.message.endsWith(': timed out') ? '; the plugin was killed after running past the plugin timeout (the agent\'s --network_cni_plugin_timeout)' : '';
 }
 
 /** Throws the first error alone, or all messages joined by newlines (Mesos joins failures so). */
@@ -249,6 +264,10 @@ export function createNetworkIsolator(options: NetworkIsolatorOptions): NetworkI
     // Mesos writes the config as stout's JSON::Object prints it: compact, keys in byte order.
     const text = stringifySorted(list.raw);
     checkpointSync(paths.networkConfig(rootDir, cid, net.name), text);
+    // The interface folder too, before ADD (Mesos's _attach): an agent killed during the ADD
+    // leaves network.conf with its interface folder, so recovery runs DEL and the address the
+    // IPAM may already have given is released. (A folder-less network means "DEL done".)
+    mkdirSync(paths.iface(rootDir, cid, net.name, net.ifName), { recursive: true });
     // Plugins read what was checkpointed (a single config's stdin is network.conf byte for byte).
     list = parseNetworkConfig(text);
     if (!(await held)) return;
@@ -259,7 +278,7 @@ export function createNetworkIsolator(options: NetworkIsolatorOptions): NetworkI
       if (err instanceof CniPluginError) {
         throw new NetworkIsolatorError(
           'CNI_ATTACH_FAILED',
-          `The CNI plugin '${err.plugin}' failed to attach container ${cid} to CNI network '${net.name}': stdout='${err.stdout}', stderr='${err.stderr}'`,
+          `The CNI plugin '${err.plugin}' failed to attach container ${cid} to CNI network '${net.name}': stdout='${err.stdout}', stderr='${err.stderr}'${timedOut(err)}`,
           { cause: err, output: err.output, details: { cniCode: err.cniCode, network: net.name } },
         );
       }
@@ -302,7 +321,7 @@ export function createNetworkIsolator(options: NetworkIsolatorOptions): NetworkI
       if (err instanceof CniPluginError) {
         throw new NetworkIsolatorError(
           'CNI_DETACH_FAILED',
-          `The CNI plugin '${err.plugin}' failed to detach container ${cid} from CNI network '${net.name}': stdout='${err.stdout}', stderr='${err.stderr}'`,
+          `The CNI plugin '${err.plugin}' failed to detach container ${cid} from CNI network '${net.name}': stdout='${err.stdout}', stderr='${err.stderr}'${timedOut(err)}`,
           { cause: err, output: err.output, details: { cniCode: err.cniCode, network: net.name } },
         );
       }

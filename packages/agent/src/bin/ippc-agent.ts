@@ -48,6 +48,7 @@ const program = new Command('ippc-agent')
   .addOption(new Option('--network_cni_plugins_dir <dirs>', `CNI plugin search path, ':'-separated (e.g. ${DEFAULT_PLUGIN_DIRS})`))
   .addOption(bool('--network_cni_root_dir_persist', 'keep CNI checkpoints under --work_dir instead of --runtime_dir (DEL after a reboot)', false))
   .addOption(bool('--network_cni_metrics', 'per-container network counters on /metrics, /state and /monitor/statistics', true))
+  .addOption(new Option('--network_cni_plugin_timeout <duration>', 'kill a CNI plugin run that takes longer (the launch fails; ippc, not Mesos)').default('120secs'))
   .addOption(new Option('--default_container_dns <json>', 'Mesos ContainerDNSInfo JSON (or file:///path): DNS for CNI networks whose plugins return none'))
   // docker
   .addOption(new Option('--docker <path>', 'accepted for Mesos compatibility; ippc drives the daemon through its API (--docker_socket)').default('docker'))

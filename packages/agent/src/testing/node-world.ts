@@ -20,6 +20,8 @@ import { connectScheduler, type MasterStateJson, type Scheduler } from '@ippc/sc
 // - the central IPAM service in this process (embedded store in the temp dir), the real master
 //   and the real agent as processes, ippc's CNI plugins installed by the agent itself;
 // - subnets 10.236.<3n+1..3n+3>.0/24 and fd10:236:<n>:<1..3>::/64, host ports 34000-34099.
+// The `an` names, 10.236, fd10:236 and the ports are defaults: `IPPC_TEST_NODE_NET` (or the `net`
+// option) moves a suite to ranges of its own, e.g. `prefix=rl,ipv4=10.237,ipv6=fd10:237,ports=37000`.
 // `dispose()` removes everything, also after a failed test.
 
 const exec = promisify(execFile);
@@ -120,11 +122,16 @@ export interface NodeWorldOptions {
   defaultNetworks?: boolean;
   /** Run an isolation service in this process and have the agent run the isolation node agent (ippc-isolation chained into the default networks). */
   isolation?: boolean;
+  /** Names and ranges; default `nodeNet()` (the `an` defaults or `IPPC_TEST_NODE_NET`). */
+  net?: Partial<NodeNet>;
 }
 
 export interface NodeWorld {
   id: string;
   n: number;
+  net: NodeNet;
+  /** The agent's offered host ports, first and last. */
+  hostPorts: [number, number];
   dir: string;
   token: string;
   tokenFile: string;
@@ -170,6 +177,32 @@ export interface NodeWorld {
   dispose(): Promise<void>;
 }
 
+/** Names and ranges of a world, so that suites running side by side on one machine keep apart. */
+export interface NodeNet {
+  /** Prefix of namespaces, links, bridges, temp dirs and hostnames (2 letters: link names stay under 15). Default `an`. */
+  prefix: string;
+  /** The /16 of the node link and the subnets, as `a.b`. Default `10.236`. */
+  ipv4: string;
+  /** The first two groups of the IPv6 subnets, as `x:y`. Default `fd10:236`. */
+  ipv6: string;
+  /** First of the 100 host ports the agent offers. Default 34000. */
+  ports: number;
+}
+
+/** The defaults, overridden by `IPPC_TEST_NODE_NET` (`key=value` pairs separated by commas). */
+export function nodeNet(spec = process.env.IPPC_TEST_NODE_NET): NodeNet {
+  const out: NodeNet = { prefix: 'an', ipv4: '10.236', ipv6: 'fd10:236', ports: 34000 };
+  for (const pair of (spec ?? '').split(',').filter((p) => p.trim())) {
+    const [key, value = ''] = pair.split('=').map((x) => x.trim());
+    if (key === 'prefix' && /^[a-z]{2}$/.test(value)) out.prefix = value;
+    else if (key === 'ipv4' && /^\d{1,3}\.\d{1,3}$/.test(value)) out.ipv4 = value;
+    else if (key === 'ipv6' && /^[0-9a-f]{1,4}:[0-9a-f]{1,4}$/.test(value)) out.ipv6 = value;
+    else if (key === 'ports' && /^\d+$/.test(value) && Number(value) > 0 && Number(value) < 65436) out.ports = Number(value);
+    else throw new Error(`IPPC_TEST_NODE_NET: bad '${pair}' (expected prefix=<2 letters>,ipv4=<a.b>,ipv6=<x:y>,ports=<first port>)`);
+  }
+  return out;
+}
+
 async function mountsUnder(dir: string): Promise<string[]> {
   const text = await readFile('/proc/self/mountinfo', 'utf8');
   return text
@@ -196,27 +229,29 @@ async function taskProcesses(dir: string): Promise<Map<number, string>> {
   return out;
 }
 
-async function pickSlot(): Promise<number> {
+async function pickSlot(net: NodeNet): Promise<number> {
   const used = await sh('ip', ['-o', 'addr', 'show']);
   const names = await sh('ip', ['netns', 'list']);
   for (let tries = 0; tries < 64; tries++) {
     const n = Math.floor(Math.random() * 60);
-    if (used.includes(`10.236.254.${4 * n + 1}/`) || names.includes(`anhost-${n.toString(16).padStart(2, '0')}`)) continue;
+    if (used.includes(`${net.ipv4}.254.${4 * n + 1}/`) || names.includes(`${net.prefix}host-${n.toString(16).padStart(2, '0')}`)) continue;
     return n;
   }
-  throw new Error('no free slot in 10.236.254.0/24 for a scratch node');
+  throw new Error(`no free slot in ${net.ipv4}.254.0/24 for a scratch node`);
 }
 
 /** Creates the world: namespaces, link, IPAM service, master. The agent is started by the test. */
 export async function createNodeWorld(options: NodeWorldOptions = {}): Promise<NodeWorld> {
-  const n = await pickSlot();
+  const nn = { ...nodeNet(), ...options.net };
+  const { prefix: px, ipv4: v4, ipv6: v6 } = nn;
+  const n = await pickSlot(nn);
   const id = `${n.toString(16).padStart(2, '0')}${randomBytes(2).toString('hex')}`;
-  const dir = await mkdtemp('/tmp/an-');
-  const hostNs = `anhost-${id}`;
-  const rootIf = `an-${id}-r`;
-  const nodeIf = `an-${id}-h`;
-  const rootIp = `10.236.254.${4 * n + 1}`;
-  const agentIp = `10.236.254.${4 * n + 2}`;
+  const dir = await mkdtemp(`/tmp/${px}-`);
+  const hostNs = `${px}host-${id}`;
+  const rootIf = `${px}-${id}-r`;
+  const nodeIf = `${px}-${id}-h`;
+  const rootIp = `${v4}.254.${4 * n + 1}`;
+  const agentIp = `${v4}.254.${4 * n + 2}`;
   const token = randomBytes(16).toString('hex');
   const tokenFile = join(dir, 'token');
   const cleanups: Array<() => Promise<unknown>> = [];
@@ -226,6 +261,8 @@ export async function createNodeWorld(options: NodeWorldOptions = {}): Promise<N
   const world = {
     id,
     n,
+    net: nn,
+    hostPorts: [nn.ports, nn.ports + 99],
     dir,
     token,
     tokenFile,
@@ -242,13 +279,13 @@ export async function createNodeWorld(options: NodeWorldOptions = {}): Promise<N
     cniRootDir: join(dir, 'work', 'run', 'isolators', 'network', 'cni'),
     ipamSocket: join(dir, 'ipam.sock'),
     subnets: {
-      bridge: `10.236.${3 * n + 1}.0/24`,
-      bridge6: `fd10:236:${n.toString(16)}:1::/64`,
-      ptp: `10.236.${3 * n + 2}.0/24`,
-      local: `10.236.${3 * n + 3}.0/25`,
-      spare: [`10.236.${3 * n + 3}.128/27`, `10.236.${3 * n + 3}.160/27`, `10.236.${3 * n + 3}.192/27`],
+      bridge: `${v4}.${3 * n + 1}.0/24`,
+      bridge6: `${v6}:${n.toString(16)}:1::/64`,
+      ptp: `${v4}.${3 * n + 2}.0/24`,
+      local: `${v4}.${3 * n + 3}.0/25`,
+      spare: [`${v4}.${3 * n + 3}.128/27`, `${v4}.${3 * n + 3}.160/27`, `${v4}.${3 * n + 3}.192/27`],
     },
-    bridgeName: `anbr${id}a`,
+    bridgeName: `${px}br${id}a`,
   } as NodeWorld;
 
   world.inNode = (file, args, o) => sh('nsenter', [`--net=${world.hostNsPath}`, '--', file, ...args], o);
@@ -268,10 +305,10 @@ export async function createNodeWorld(options: NodeWorldOptions = {}): Promise<N
     `--master=${world.masterAddress}`,
     `--ip=${agentIp}`,
     '--port=5051',
-    `--hostname=an-node-${id}`,
+    `--hostname=${px}-node-${id}`,
     `--work_dir=${world.workDir}`,
     `--runtime_dir=${world.runtimeDir}`,
-    '--resources=cpus:16;mem:8192;ports:[34000-34099]',
+    `--resources=cpus:16;mem:8192;ports:[${nn.ports}-${nn.ports + 99}]`,
     `--token_file=${tokenFile}`,
     '--executor_shutdown_grace_period=1secs',
     '--containerizers=mesos',
@@ -283,10 +320,10 @@ export async function createNodeWorld(options: NodeWorldOptions = {}): Promise<N
       ? []
       : [`--install_cni_networks=ippc-bridge=${world.subnets.bridge},${world.subnets.bridge6};ippc-ptp=${world.subnets.ptp};ippc-local=${world.subnets.local}`]),
     `--cni_bridge_name=${world.bridgeName}`,
-    `--cni_local_bridge_name=anbr${id}l`,
+    `--cni_local_bridge_name=${px}br${id}l`,
     `--ipam_service=${world.ipam.address}`,
     `--ipam_socket=${world.ipamSocket}`,
-    ...(world.isolation ? [`--isolation_service=${world.isolation.address}`, `--isolation_socket=${world.isolation.socket}`, `--isolation_agent_id=an-node-${id}`] : []),
+    ...(world.isolation ? [`--isolation_service=${world.isolation.address}`, `--isolation_socket=${world.isolation.socket}`, `--isolation_agent_id=${px}-node-${id}`] : []),
     ...(options.agentArgs ?? []),
     ...extra,
   ];

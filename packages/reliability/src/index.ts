@@ -1,0 +1,15 @@
+/**
+ * @ippc/reliability: ippc's reliability and security suite, and the report of its figures.
+ * The suite is the `*.int.ts` files (bad input, faults, churn, security, fuzz) against a real
+ * master, agent, IPAM and isolation service in a scratch node; this entry runs it and reports.
+ *
+ * @example
+ * ```ts
+ * import { formatReport, runReliabilitySuite } from '@ippc/reliability';
+ * const report = await runReliabilitySuite({ only: 'churn', soakCycles: 5000 });
+ * console.log(formatReport(report));
+ * ```
+ */
+export * from './figures.js';
+export * from './probe.js';
+export * from './report.js';

@@ -21,6 +21,7 @@ import { createEmbeddedStore } from '../src/store/embedded-store.js';
 import { runCrashStorm } from '../src/testing/crash-storm.js';
 import { startEtcd, type TestEtcd } from '../src/testing/etcd.js';
 import { runPlugin } from '../src/testing/netns.js';
+import { measureGrpcFloor } from './grpc-floor.js';
 import { startServerProcess, type ServerProcess } from '../src/testing/server-process.js';
 
 const { values } = parseArgs({ options: { quick: { type: 'boolean' }, 'no-etcd': { type: 'boolean' }, 'no-storm': { type: 'boolean' } } });
@@ -72,6 +73,11 @@ async function serviceRows(label: string, server: ServerProcess): Promise<string
     await one[0]!.ensurePool({ network: 'svc1', ranges: [{ subnet: '10.210.64.0/18' }] });
     await one[0]!.ensurePool({ network: 'svc64', ranges: [{ subnet: '10.210.128.0/17' }] });
     await serviceLoad(one, 'svc1', 50); // warm-up (JIT, connections)
+    // Floors: bare grpc-js echo in another process, 1 and 64 clients (what any gRPC service here costs).
+    const raw1 = await measureGrpcFloor(1, Math.round(1000 * Q));
+    row(`floor: bare grpc-js echo across processes, 1 client (${label})`, `p50 ${f(pct(raw1, 0.5))} ms, p99 ${f(pct(raw1, 0.99))} ms`);
+    const raw64 = await measureGrpcFloor(64, Math.round(100 * Q));
+    row(`floor: bare grpc-js echo across processes, 64 clients (${label})`, `p50 ${f(pct(raw64, 0.5))} ms, p99 ${f(pct(raw64, 0.99))} ms`);
     // Baseline: the cheapest gRPC call this service answers (no store access), same client, same moment.
     const floor: number[] = [];
     for (let i = 0; i < Math.round(1000 * Q); i++) {

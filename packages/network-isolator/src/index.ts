@@ -33,7 +33,7 @@ export type { RenderNetworkTemplatesOptions } from './templates.js';
 export { createCniRuntime, readCniError } from './cni/runtime.js';
 export type { CniRuntime, CniRuntimeOptions, AddResult } from './cni/runtime.js';
 export { createExecInvoker } from './cni/invoker.js';
-export type { CniInvoker, ExecInvokerOptions, PluginOutput, PluginRun } from './cni/invoker.js';
+export type { CniInvoker, ExecInvokerOptions, InProcessPlugin, PluginOutput, PluginRun } from './cni/invoker.js';
 export { createDirectoryCache, createMemoryCache } from './cni/cache.js';
 export type { CniResultCache, AttachmentKey, CacheEntry } from './cni/cache.js';
 export { parseNetworkConfig, networkConfigFromObject, pluginRequest, injectArgs, requiredPlugins, declaredCapabilities, stringifySorted } from './cni/config.js';

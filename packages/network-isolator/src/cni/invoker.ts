@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { accessSync, constants, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 
 /** What one plugin run produced. A non-zero exit is not an exception at this seam. */
 export interface PluginOutput {
@@ -29,6 +29,15 @@ export interface CniInvoker {
   exec(path: string, run: PluginRun): Promise<PluginOutput>;
 }
 
+/**
+ * A plugin answered inside this process instead of by running its binary: it gets exactly what the
+ * binary would (the CNI_* environment and the config on stdin) and answers as the binary would
+ * (exit code 0 with the result on stdout, or non-zero with a CNI error JSON), so the runtime treats
+ * both alike. It may decline a run (resolve `undefined`), e.g. a config that names another daemon's
+ * socket; the binary then runs as usual.
+ */
+export type InProcessPlugin = (run: PluginRun) => Promise<PluginOutput | undefined>;
+
 /** Options of {@link createExecInvoker}. */
 export interface ExecInvokerOptions {
   /**
@@ -39,6 +48,14 @@ export interface ExecInvokerOptions {
   netns?: string;
   /** Kill a plugin that runs longer than this. Default 120000 ms. */
   timeoutMs?: number;
+  /**
+   * Plugins answered in this process, by plugin type (the binary's name). Why: starting any
+   * process from Node costs a few milliseconds (fork/exec of a large process), more than a
+   * forwarding plugin such as `ippc-isolation` spends on its work, when its daemon lives in this
+   * very process anyway. The binary must still be installed (it is found as usual, other runtimes
+   * run it, and it runs here when the handler declines); the time limit applies alike. Default: none.
+   */
+  inProcess?: Readonly<Record<string, InProcessPlugin>>;
 }
 
 /** Runs real plugin binaries as child processes. */
@@ -64,6 +81,11 @@ export function createExecInvoker(options: ExecInvokerOptions = {}): CniInvoker 
       return undefined;
     },
     async exec(path, run) {
+      const inProcess = options.inProcess?.[basename(path)];
+      if (inProcess) {
+        const out = await runInProcess(inProcess, run, timeoutMs);
+        if (out) return out;
+      }
       const [file, args] = options.netns ? ['nsenter', [`--net=${options.netns}`, '--', path]] : [path, []];
       // libcni retries "text file busy" a few times: a plugin that was just written may still be
       // open for writing by the process that wrote it.
@@ -80,6 +102,19 @@ export function createExecInvoker(options: ExecInvokerOptions = {}): CniInvoker 
       }
     },
   };
+}
+
+/** Runs an in-process plugin under the same time limit as a binary; a throw is a failed start, as for spawn. */
+async function runInProcess(plugin: InProcessPlugin, run: PluginRun, timeoutMs: number): Promise<PluginOutput | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<PluginOutput>((resolve) => {
+    timer = setTimeout(() => resolve({ exitCode: null, stdout: '', stderr: '', timedOut: true }), timeoutMs);
+  });
+  try {
+    return await Promise.race([plugin({ env: { ...run.env }, stdin: run.stdin }), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 function runOnce(file: string, args: string[], run: PluginRun, timeoutMs: number): Promise<PluginOutput> {

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ContainerConfig, Isolator, LaunchInfo, Logger } from '@ippc/core';
-import { createExecInvoker, createNetworkIsolator, NetworkIsolatorError, type CniDns, type DefaultContainerDns, type NetworkIsolatorOptions } from '@ippc/network-isolator';
+import { createExecInvoker, createNetworkIsolator, NetworkIsolatorError, type CniDns, type DefaultContainerDns, type InProcessPlugin, type NetworkIsolatorOptions } from '@ippc/network-isolator';
 import type { ContainerStatus } from '@ippc/proto';
 import { parseDuration } from '@ippc/scheduler';
 import { AgentError } from './errors.js';
@@ -155,7 +155,12 @@ export function cniRootDir(flags: CniFlags, dirs: { workDir: string; runtimeDir:
  * Returns undefined when neither folder is given (Mesos's degenerate mode, see
  * {@link createHostOnlyCniIsolator}); throws Mesos's message when only one is.
  */
-export function networkIsolatorOptions(flags: CniFlags, dirs: { workDir: string; runtimeDir: string }, log: Logger): NetworkIsolatorOptions | undefined {
+export function networkIsolatorOptions(
+  flags: CniFlags,
+  dirs: { workDir: string; runtimeDir: string },
+  log: Logger,
+  inProcess?: Readonly<Record<string, InProcessPlugin>>,
+): NetworkIsolatorOptions | undefined {
   const configDir = flags.network_cni_config_dir?.trim();
   const pluginDirs = flags.network_cni_plugins_dir?.trim();
   if (!configDir && !pluginDirs) return undefined;
@@ -175,7 +180,7 @@ export function networkIsolatorOptions(flags: CniFlags, dirs: { workDir: string;
     if (!(timeoutMs > 0)) throw new AgentError('AGENT_CONFIG_INVALID', `--network_cni_plugin_timeout: '${timeout}' is not a positive duration, e.g. 30secs`);
   }
   return {
-    ...(timeoutMs !== undefined ? { invoker: createExecInvoker({ timeoutMs }) } : {}),
+    ...(timeoutMs !== undefined || inProcess ? { invoker: createExecInvoker({ ...(timeoutMs !== undefined ? { timeoutMs } : {}), ...(inProcess ? { inProcess } : {}) }) } : {}),
     configDir,
     pluginDirs: pluginDirs.split(':').filter(Boolean),
     rootDir: cniRootDir(flags, dirs),
@@ -207,8 +212,13 @@ export function createHostOnlyCniIsolator(): Isolator {
 }
 
 /** The `network/cni` isolator of the agent's flags (the built-in module). */
-export function createCniIsolatorFromFlags(flags: CniFlags, dirs: { workDir: string; runtimeDir: string }, log: Logger): Isolator {
-  const options = networkIsolatorOptions(flags, dirs, log);
+export function createCniIsolatorFromFlags(
+  flags: CniFlags,
+  dirs: { workDir: string; runtimeDir: string },
+  log: Logger,
+  inProcess?: Readonly<Record<string, InProcessPlugin>>,
+): Isolator {
+  const options = networkIsolatorOptions(flags, dirs, log, inProcess);
   if (!options) {
     log.info('network/cni without --network_cni_config_dir and --network_cni_plugins_dir: containers that name a network are refused');
     return createHostOnlyCniIsolator();

@@ -2,6 +2,7 @@ import { isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Containerizer, Isolator, Logger } from '@ippc/core';
 import { createMesosContainerizer } from '@ippc/mesos-containerizer';
+import type { InProcessPlugin } from '@ippc/network-isolator';
 import { parseDuration } from '@ippc/scheduler';
 import { Histogram, type Registry } from 'prom-client';
 import { createCniIsolatorFromFlags } from './cni-options.js';
@@ -36,6 +37,8 @@ export interface ModuleContext {
   isolators: Isolator[];
   /** The agent's metrics registry (its `/metrics`), for modules that add their own. */
   metrics?: Registry;
+  /** CNI plugins the node daemons in this process answer without an exec, by type (see node-services.ts). */
+  cniPlugins?: Readonly<Record<string, InProcessPlugin>>;
 }
 
 export type IsolatorFactory = (ctx: ModuleContext) => Isolator | Promise<Isolator>;
@@ -55,7 +58,7 @@ const graceMs = (ctx: ModuleContext) => (ctx.flags.executor_shutdown_grace_perio
  */
 export const BUILTIN_MODULES: AgentModules = {
   isolators: {
-    'network/cni': (ctx) => createCniIsolatorFromFlags(ctx.flags, ctx, ctx.log.child({ isolator: 'network/cni' })),
+    'network/cni': (ctx) => createCniIsolatorFromFlags(ctx.flags, ctx, ctx.log.child({ isolator: 'network/cni' }), ctx.cniPlugins),
   },
   containerizers: {
     mesos: (ctx) => createMesosContainerizer({ runtimeDir: ctx.runtimeDir, isolators: ctx.isolators, log: ctx.log.child({ containerizer: 'mesos' }) }),

@@ -4,6 +4,7 @@ import { copyFileSync, chmodSync, mkdirSync, renameSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { join } from 'node:path';
 import type { AuthConfig, Logger } from '@ippc/core';
+import type { InProcessPlugin } from '@ippc/network-isolator';
 import type { Registry } from 'prom-client';
 import { installDefaultNetworks, type DefaultNetworksOptions } from './cni-networks.js';
 
@@ -70,6 +71,12 @@ export interface NodeServices {
   readonly installed: { plugins: string[]; networks: string[] };
   readonly ipamSocket?: string;
   readonly isolationSocket?: string;
+  /**
+   * CNI plugins answered in this process, by type, for the agent's network/cni isolator: with the
+   * isolation node agent here, `ippc-isolation` (the installed forwarder would only send the call
+   * back to this process, and the exec alone costs more than the daemon's work).
+   */
+  readonly cniPlugins?: Readonly<Record<string, InProcessPlugin>>;
   /** For the agent's `/health`: each daemon's state. */
   health(): Record<string, unknown>;
   /** Stops the daemons (the installed files stay: they are configuration). */
@@ -162,8 +169,9 @@ export async function startNodeServices(options: NodeServicesOptions): Promise<N
       log.info({ socket: daemon.socketPath, service: o.service, node: o.node }, 'IPAM node daemon listening');
     }
     let isolationSocket: string | undefined;
+    const cniPlugins: Record<string, InProcessPlugin> = {};
     if (options.isolation) {
-      const { createIsolationAgent, createIsolationClient } = await import('@ippc/isolation');
+      const { createInProcessCniPlugin, createIsolationAgent, createIsolationClient } = await import('@ippc/isolation');
       const o = options.isolation;
       const ilog = log.child({ daemon: 'isolation' });
       const client = createIsolationClient({ address: o.service, auth: o.auth, logger: ilog });
@@ -181,6 +189,7 @@ export async function startNodeServices(options: NodeServicesOptions): Promise<N
       await agent.start();
       closers.push(() => agent.close());
       isolationSocket = agent.socketPath;
+      cniPlugins['ippc-isolation'] = createInProcessCniPlugin(agent);
       health.isolation = () => agent.status();
       log.info({ socket: agent.socketPath, service: o.service, agentId: o.agentId, subnets: o.subnets }, 'isolation node agent listening');
     }
@@ -188,6 +197,7 @@ export async function startNodeServices(options: NodeServicesOptions): Promise<N
       installed,
       ...(ipamSocket ? { ipamSocket } : {}),
       ...(isolationSocket ? { isolationSocket } : {}),
+      ...(Object.keys(cniPlugins).length > 0 ? { cniPlugins } : {}),
       health: () => Object.fromEntries(Object.entries(health).map(([k, f]) => [k, f()])),
       close,
     };

@@ -191,6 +191,7 @@ try {
     hostname,
     log,
     metrics,
+    ...(services?.cniPlugins ? { cniPlugins: services.cniPlugins } : {}),
   });
   // onFatal may fire before startAgent returns; it closes whatever has started by then.
   const running: { agent?: Awaited<ReturnType<typeof startAgent>> } = {};

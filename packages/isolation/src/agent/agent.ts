@@ -4,7 +4,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { dirname, join } from 'node:path';
 import { createMetricsRegistry, isIppcError, silentLogger, type Logger } from '@ippc/core';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
-import { DEFAULT_AGENT_SOCKET, handleCni, type CniBackend, type CniTrace } from '../cni/handler.js';
+import { DEFAULT_AGENT_SOCKET, handleCni, type CniBackend, type CniRequest, type CniResponse, type CniTrace } from '../cni/handler.js';
 import type { IsolationClient, WatchHandlers } from '../client.js';
 import { createEnforcer, type ApplyResult, type Enforcer, type EnforcerOptions } from '../enforcer/enforcer.js';
 import { IsolationError } from '../errors.js';
@@ -69,6 +69,14 @@ export interface IsolationAgent {
   /** Forgets the member, removes it locally, and resolves; the service learns it in the background. */
   detach(key: MemberKey): Promise<void>;
   check(member: Member): Promise<void>;
+  /**
+   * Answers one CNI call as a request on the socket would be answered (same handling, metrics,
+   * `/timings` and log), without the socket: for a process that embeds this agent and runs the
+   * plugin chain itself (see {@link createInProcessCniPlugin}).
+   */
+  cni(req: Omit<CniRequest, 'trace'>): Promise<CniResponse>;
+  /** True from `start()` until `close()`: while the socket answers. */
+  readonly serving: boolean;
   /** Replaces the table and re-reads routes from the kernel (e.g. after someone edited them). */
   resync(): Promise<ApplyResult | undefined>;
   /** Resolves after the enforcer applied the service's current state (rejects on timeout). */
@@ -748,6 +756,23 @@ export function createIsolationAgent(options: IsolationAgentOptions): IsolationA
     };
   }
 
+  /**
+   * One CNI call, from the socket or in process: `received` names the phase up to now (reading
+   * the body; none in process), `answer` hands the response out before the bookkeeping.
+   */
+  async function serveCni(req: Omit<CniRequest, 'trace'>, started: number, received: string | undefined, answer: (out: CniResponse) => void): Promise<void> {
+    const { command } = req;
+    const trace = command === 'ADD' || command === 'DEL' ? phaseTrace(command, started) : undefined;
+    if (received) trace?.mark(received);
+    const out = await handleCni({ ...req, ...(trace ? { trace } : {}) }, backend, me);
+    cniSeconds.observe({ command }, (performance.now() - started) / 1000);
+    cniRequests.inc({ command, result: out.status === 200 ? 'ok' : 'error' });
+    if (out.status !== 200) log.warn({ command, containerId: req.containerId, error: out.body }, 'CNI call failed');
+    answer(out);
+    trace?.mark('answer');
+    if (trace) setImmediate(() => trace.done());
+  }
+
   async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://agent');
     const json = (code: number, body: unknown) => {
@@ -755,32 +780,24 @@ export function createIsolationAgent(options: IsolationAgentOptions): IsolationA
       res.end(JSON.stringify(body));
     };
     if (req.method === 'POST' && url.pathname === '/cni') {
-      const command = String(req.headers['x-cni-command'] ?? '');
       const started = performance.now();
-      const trace = command === 'ADD' || command === 'DEL' ? phaseTrace(command, started) : undefined;
       const stdin = await readBody(req);
-      trace?.mark('body');
-      const out = await handleCni(
+      return serveCni(
         {
-          command,
+          command: String(req.headers['x-cni-command'] ?? ''),
           containerId: String(req.headers['x-cni-containerid'] ?? ''),
           netns: String(req.headers['x-cni-netns'] ?? ''),
           ifName: String(req.headers['x-cni-ifname'] ?? ''),
           args: String(req.headers['x-cni-args'] ?? ''),
           stdin,
-          trace,
         },
-        backend,
-        me,
+        started,
+        'body',
+        (out) => {
+          res.writeHead(out.status, { 'content-type': 'application/json' });
+          res.end(out.body);
+        },
       );
-      cniSeconds.observe({ command }, (performance.now() - started) / 1000);
-      cniRequests.inc({ command, result: out.status === 200 ? 'ok' : 'error' });
-      if (out.status !== 200) log.warn({ command, containerId: req.headers['x-cni-containerid'], error: out.body }, 'CNI call failed');
-      res.writeHead(out.status, { 'content-type': 'application/json' });
-      res.end(out.body);
-      trace?.mark('answer');
-      if (trace) setImmediate(() => trace.done());
-      return;
     }
     if (req.method === 'GET' && url.pathname === '/status') return json(200, status());
     if (req.method === 'GET' && url.pathname === '/members') return json(200, [...local.values()]);
@@ -880,6 +897,14 @@ export function createIsolationAgent(options: IsolationAgentOptions): IsolationA
       enforcer.close();
     },
     status,
+    get serving() {
+      return !closed && server?.listening === true;
+    },
+    cni(req) {
+      return new Promise<CniResponse>((resolve, reject) => {
+        serveCni(req, performance.now(), undefined, resolve).catch(reject);
+      });
+    },
     members: () => [...local.values()],
     attach,
     detach,

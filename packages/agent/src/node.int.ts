@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import Docker from 'dockerode';
@@ -70,6 +70,12 @@ describe('the agent runs the isolation node agent in its process', { timeout: 30
   });
 
   it('enforces groups: a member is reached by its own group, not by another; membership follows the container', async () => {
+    // The agent answers ippc-isolation in its own process (no exec, no socket): the installed
+    // forwarder is swapped for one that fails and logs, so an exec of it would fail the launch.
+    const execLog = join(w.pluginDir, '..', 'ippc-isolation-exec.log');
+    const plugin = join(w.pluginDir, 'ippc-isolation');
+    await writeFile(`${plugin}.tmp`, `#!/bin/sh\necho "$CNI_COMMAND" >> ${execLog}\necho '{"cniVersion":"1.0.0","code":999,"msg":"the ippc-isolation binary ran"}'\nexit 1\n`, { mode: 0o755 });
+    await rename(`${plugin}.tmp`, plugin);
     const [web1, web2, db] = await launchMany(s, [
       { name: 'web-1', networks: [net('ippc-bridge', { groups: ['web'] })] },
       { name: 'web-2', networks: [net('ippc-bridge', { groups: ['web'] })] },
@@ -98,6 +104,7 @@ describe('the agent runs the isolation node agent in its process', { timeout: 30
     }
     await eventually(async () => ((await w.isolation!.client.listMembers({ agentId: `an-node-${w.id}` })).length === 0 ? true : undefined), 'members detached');
     await eventually(async () => ((await w.ipam.client.listLeases()).length === 0 ? true : undefined), 'addresses released');
+    assert.equal(await readFile(execLog, 'utf8').catch(() => ''), '', 'no ippc-isolation process ran for the ADDs and DELs of the agent');
   });
 });
 

@@ -1,0 +1,86 @@
+// Runs INSIDE the node's network namespace (isolation-attach.ts starts it with nsenter), as the
+// agent does: the isolation node agent in this process, and the network/cni isolator's CNI runtime
+// running one conflist three ways, interleaved, each ADD then DEL of a fresh namespace:
+//   base      : bridge + host-local, no enforcement;
+//   in-process: the same with ippc-isolation chained, answered in this process (the agent's path);
+//   exec      : the same chain with the installed ippc-isolation forwarder exec'd (the old path),
+//               which sends the call over the socket to the same node agent in this process.
+// Input: a JSON job file (argv[2]); output: one JSON object on the last stdout line.
+import { execFile } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import { promisify } from 'node:util';
+import { silentLogger } from '@ippc/core';
+import { createInProcessCniPlugin, createIsolationAgent, createIsolationClient } from '@ippc/isolation';
+import { createCniRuntime, createExecInvoker, createMemoryCache, networkConfigFromObject } from '@ippc/network-isolator';
+
+interface Job {
+  n: number;
+  service: string;
+  token: string;
+  agentId: string;
+  nodeAddress: string;
+  subnet: string;
+  socket: string;
+  dataDir: string;
+  table: string;
+  pluginDirs: string[];
+  base: Record<string, unknown>;
+  chain: Record<string, unknown>;
+  nsPrefix: string;
+}
+
+const exec = promisify(execFile);
+const job = JSON.parse(await readFile(process.argv[2]!, 'utf8')) as Job;
+const client = createIsolationClient({ address: job.service, auth: { token: job.token } });
+const agent = createIsolationAgent({
+  agent: { id: job.agentId, nodeAddresses: [job.nodeAddress], subnets: [job.subnet] },
+  client,
+  enforcer: { table: job.table, manageRoutes: false },
+  dataDir: job.dataDir,
+  socketPath: job.socket,
+  logger: silentLogger(),
+});
+await agent.start();
+const out: Record<'base' | 'inProcess' | 'exec', { add: number[]; del: number[] }> = { base: { add: [], del: [] }, inProcess: { add: [], del: [] }, exec: { add: [], del: [] } };
+try {
+  await agent.waitForEnforcing(10_000);
+  const cache = createMemoryCache();
+  const runtimes = {
+    base: createCniRuntime({ pluginDirs: job.pluginDirs, cache }),
+    inProcess: createCniRuntime({ pluginDirs: job.pluginDirs, cache, invoker: createExecInvoker({ inProcess: { 'ippc-isolation': createInProcessCniPlugin(agent) } }) }),
+    exec: createCniRuntime({ pluginDirs: job.pluginDirs, cache }),
+  };
+  const lists = { base: networkConfigFromObject(job.base), inProcess: networkConfigFromObject(job.chain), exec: networkConfigFromObject(job.chain) };
+  const sides = ['base', 'inProcess', 'exec'] as const;
+  // Two rounds first, not counted: the first calls warm caches (module loads, nft sessions).
+  for (let i = -2; i < job.n; i++) {
+    // The order rotates every round so machine noise hits all sides alike.
+    for (let k = 0; k < sides.length; k++) {
+      const side = sides[(i + 3 + k) % sides.length]!;
+      const id = `${side.toLowerCase()}-${i + 2}`;
+      const ns = `${job.nsPrefix}${i + 2}${side[0]}`;
+      await exec('ip', ['netns', 'add', ns]);
+      try {
+        const rt = { containerId: id, netns: `/run/netns/${ns}`, ifName: 'eth0', args: [] as [string, string][] };
+        let t0 = performance.now();
+        await runtimes[side].addNetworkList(lists[side], rt);
+        const add = performance.now() - t0;
+        t0 = performance.now();
+        await runtimes[side].delNetworkList(lists[side], rt);
+        const del = performance.now() - t0;
+        if (i >= 0) {
+          out[side].add.push(add);
+          out[side].del.push(del);
+        }
+      } finally {
+        await exec('ip', ['netns', 'del', ns]).catch(() => undefined);
+      }
+    }
+  }
+  if (agent.members().length !== 0) throw new Error(`members left behind: ${JSON.stringify(agent.members())}`);
+} finally {
+  await agent.close();
+  // The table goes with the node namespace (node-world's dispose).
+  client.close();
+}
+console.log(JSON.stringify(out));

@@ -7,10 +7,11 @@
 //               which sends the call over the socket to the same node agent in this process.
 // Input: a JSON job file (argv[2]); output: one JSON object on the last stdout line.
 import { execFile } from 'node:child_process';
+import { get } from 'node:http';
 import { readFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { silentLogger } from '@ippc/core';
-import { createInProcessCniPlugin, createIsolationAgent, createIsolationClient } from '@ippc/isolation';
+import { createInProcessCniPlugin, createIsolationAgent, createIsolationClient, normalizeMember } from '@ippc/isolation';
 import { createCniRuntime, createExecInvoker, createMemoryCache, networkConfigFromObject } from '@ippc/network-isolator';
 
 interface Job {
@@ -20,6 +21,8 @@ interface Job {
   agentId: string;
   nodeAddress: string;
   subnet: string;
+  /** An address of the subnet outside the range host-local hands out. */
+  residentAddress: string;
   socket: string;
   dataDir: string;
   table: string;
@@ -42,12 +45,26 @@ const agent = createIsolationAgent({
 });
 await agent.start();
 const out: Record<'base' | 'inProcess' | 'exec', { add: number[]; del: number[] }> = { base: { add: [], del: [] }, inProcess: { add: [], del: [] }, exec: { add: [], del: [] } };
+const handlerAdd: number[] = [];
+const phases: Record<string, number[]> = {};
 try {
   await agent.waitForEnforcing(10_000);
+  // A resident member of the group, as on a node that runs containers: an ADD then adds an
+  // element to the group's sets (the steady state), not the group's first member (a new set).
+  const resident = normalizeMember({ agentId: job.agentId, containerId: 'resident', ifName: 'eth0', network: 'attach', addresses: [job.residentAddress], groups: ['web'] });
+  await agent.attach(resident);
   const cache = createMemoryCache();
+  // The in-process handler's own time per ADD: the node agent's work, without the chain around it.
+  const plugin = createInProcessCniPlugin(agent);
+  const timed: typeof plugin = async (run) => {
+    const t0 = performance.now();
+    const res = await plugin(run);
+    if (run.env.CNI_COMMAND === 'ADD') handlerAdd.push(performance.now() - t0);
+    return res;
+  };
   const runtimes = {
     base: createCniRuntime({ pluginDirs: job.pluginDirs, cache }),
-    inProcess: createCniRuntime({ pluginDirs: job.pluginDirs, cache, invoker: createExecInvoker({ inProcess: { 'ippc-isolation': createInProcessCniPlugin(agent) } }) }),
+    inProcess: createCniRuntime({ pluginDirs: job.pluginDirs, cache, invoker: createExecInvoker({ inProcess: { 'ippc-isolation': timed } }) }),
     exec: createCniRuntime({ pluginDirs: job.pluginDirs, cache }),
   };
   const lists = { base: networkConfigFromObject(job.base), inProcess: networkConfigFromObject(job.chain), exec: networkConfigFromObject(job.chain) };
@@ -77,10 +94,20 @@ try {
       }
     }
   }
+  // Where the node agent's time goes (its GET /timings: phases of the last ADDs and DELs).
+  const timings = await new Promise<{ command: string; phases: Record<string, number> }[]>((resolve, reject) => {
+    get({ socketPath: job.socket, path: '/timings' }, (res) => {
+      let text = '';
+      res.on('data', (d: Buffer) => (text += d.toString()));
+      res.on('end', () => resolve(JSON.parse(text) as { command: string; phases: Record<string, number> }[]));
+    }).on('error', reject);
+  });
+  for (const t of timings.filter((x) => x.command === 'ADD')) for (const [k, v] of Object.entries(t.phases)) (phases[k] ??= []).push(v);
+  await agent.detach(resident);
   if (agent.members().length !== 0) throw new Error(`members left behind: ${JSON.stringify(agent.members())}`);
 } finally {
   await agent.close();
   // The table goes with the node namespace (node-world's dispose).
   client.close();
 }
-console.log(JSON.stringify(out));
+console.log(JSON.stringify({ ...out, handlerAdd: handlerAdd.slice(-job.n), phases }));

@@ -12,6 +12,7 @@ import { createIsolationClient, type IsolationClient } from '../client.js';
 import type { ApplyOptions, ApplyResult, Enforcer } from '../enforcer/enforcer.js';
 import type { Member, PolicyState } from '../model.js';
 import { createIsolationService, type IsolationService } from '../service/service.js';
+import { createInProcessCniPlugin } from '../cni/in-process.js';
 import { createIsolationAgent, type IsolationAgent } from './agent.js';
 
 /** An enforcer that records what it is asked to apply: `kernel` is the last state applied. */
@@ -292,5 +293,57 @@ describe('isolation agent: local first', () => {
     assert.match(metrics, /ippc_isolation_cni_phase_seconds_count\{[^}]*command="DEL",phase="record"\} 1\n/);
     assert.match(metrics, /ippc_isolation_apply_kernel_seconds_count\{[^}]*mode="delta"\} [1-9]/);
     await stopAgent(agent);
+  });
+  it('answers a CNI call in process as over its socket: enforced before ADD answers, removed before DEL answers, the same errors, timed alike', async () => {
+    const { agent, enforcer } = await startAgent('p1', 8);
+    const call = (command: string, containerId: string, body: string) =>
+      new Promise<{ status: number; body: string }>((resolve, reject) => {
+        const headers = { 'x-cni-command': command, 'x-cni-containerid': containerId, 'x-cni-ifname': 'eth0', 'x-cni-netns': '/run/netns/x' };
+        const req = request({ socketPath: agent.socketPath, method: 'POST', path: '/cni', headers, agent: false }, (res) => {
+          let text = '';
+          res.on('data', (d: Buffer) => (text += d.toString()));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
+        });
+        req.on('error', reject);
+        req.end(body);
+      });
+    const plugin = createInProcessCniPlugin(agent);
+    const env = (command: string, containerId: string) => ({ CNI_COMMAND: command, CNI_CONTAINERID: containerId, CNI_IFNAME: 'eth0', CNI_NETNS: '/run/netns/x', CNI_PATH: '/opt/cni/bin' });
+    const config = (address: string) =>
+      JSON.stringify({ cniVersion: '1.0.0', name: 'n', type: 'ippc-isolation', socket: agent.socketPath, args: { 'org.apache.mesos': { network_info: { groups: ['web'] } } }, prevResult: { cniVersion: '1.0.0', ips: [{ address }] } });
+
+    const viaSocket = await call('ADD', 's1', config('10.250.8.2/24'));
+    const inProcess = await plugin({ env: env('ADD', 'i1'), stdin: config('10.250.8.3/24') });
+    assert.ok(enforcer.has('i1'), 'in the kernel when the in-process ADD answers');
+    assert.deepEqual(inProcess, { exitCode: 0, stdout: viaSocket.body.replace('10.250.8.2', '10.250.8.3'), stderr: '' });
+    assert.deepEqual(agent.members().map((m) => m.containerId).sort(), ['i1', 's1']);
+    assert.deepEqual(await plugin({ env: env('DEL', 'i1'), stdin: config('10.250.8.3/24') }), { exitCode: 0, stdout: '', stderr: '' });
+    assert.ok(!enforcer.has('i1'), 'out of the kernel when the in-process DEL answers');
+    assert.equal((await call('DEL', 's1', config('10.250.8.2/24'))).status, 200);
+
+    // Refusals carry the same CNI error JSON (exit 1 where the socket says 400).
+    for (const [command, stdin] of [['ADD', JSON.stringify({ cniVersion: '1.0.0', name: 'n', socket: agent.socketPath })], ['FROB', config('10.250.8.4/24')], ['ADD', JSON.stringify({ cniVersion: '0.1.0', name: 'n', socket: agent.socketPath })]] as const) {
+      const socket = await call(command, 'e1', stdin);
+      const local = await plugin({ env: env(command, 'e1'), stdin });
+      assert.equal(socket.status, 400);
+      assert.deepEqual(local, { exitCode: 1, stdout: socket.body, stderr: '' }, `${command} ${stdin}`);
+    }
+    // Undecodable: the forwarder would send it to the default socket, not this agent's.
+    assert.equal(await plugin({ env: env('ADD', 'e1'), stdin: '{' }), undefined);
+    // The same bookkeeping: timed per phase (no body to read in process).
+    const timings = await new Promise<{ command: string; phases: Record<string, number> }[]>((resolve, reject) => {
+      request({ socketPath: agent.socketPath, path: '/timings', agent: false }, (res) => {
+        let text = '';
+        res.on('data', (d: Buffer) => (text += d.toString()));
+        res.on('end', () => resolve(JSON.parse(text) as { command: string; phases: Record<string, number> }[]));
+      })
+        .on('error', reject)
+        .end();
+    });
+    assert.deepEqual(Object.keys(timings[1]!.phases).sort(), ['answer', 'decode', 'enforce', 'enforce.compile', 'enforce.nft', 'record']);
+    assert.ok(agent.serving);
+    await stopAgent(agent);
+    assert.equal(agent.serving, false);
+    assert.equal(await plugin({ env: env('ADD', 'x1'), stdin: config('10.250.8.5/24') }), undefined, 'a stopped agent declines: the forwarder reports that nobody answers');
   });
 });

@@ -1,11 +1,12 @@
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, openSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { chmod, mkdir, mkdtemp, readdir, readFile, readlink, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { silentLogger } from '@ippc/core';
+import { eventually, getJson, runLogged, waitForLog, type RunningProcess } from '@ippc/core/testing';
 import { createEmbeddedStore, createIpamClient, createIpamServer, createIpamService, type IpamClient, type IpamServer, type IpamService } from '@ippc/ipam';
 import { createIsolationClient, createIsolationService, type IsolationClient, type IsolationService } from '@ippc/isolation';
 import { connectScheduler, type MasterStateJson, type Scheduler } from '@ippc/scheduler';
@@ -40,55 +41,7 @@ export async function sh(file: string, args: string[], options: { timeoutMs?: nu
   }
 }
 
-export interface RunningProcess {
-  proc: ChildProcess;
-  logFile: string;
-  exited: Promise<number | null>;
-  log(): string;
-}
-
-function runLogged(argv: string[], logFile: string, cwd: string, env: NodeJS.ProcessEnv = {}): RunningProcess {
-  const fd = openSync(logFile, 'a');
-  const proc = spawn(argv[0]!, argv.slice(1), { cwd, stdio: ['ignore', fd, fd], env: { ...process.env, ...env } });
-  const exited = new Promise<number | null>((resolve) => proc.once('exit', (code, signal) => resolve(code ?? (signal ? -1 : null))));
-  return { proc, logFile, exited, log: () => readFileSync(logFile, 'utf8') };
-}
-
-/** Waits for a log line matching `pattern` after offset `after`; fails early if the process exits. */
-export async function waitForLog(p: RunningProcess, pattern: RegExp, timeoutMs = 30_000, after = 0): Promise<RegExpMatchArray> {
-  const end = Date.now() + timeoutMs;
-  let exited = false;
-  void p.exited.then(() => (exited = true));
-  for (;;) {
-    const m = p.log().slice(after).match(pattern);
-    if (m) return m;
-    if (exited) throw new Error(`${p.logFile}: the process exited before logging ${pattern}:\n${p.log().slice(-3000)}`);
-    if (Date.now() > end) throw new Error(`${p.logFile}: no ${pattern} within ${timeoutMs} ms:\n${p.log().slice(-3000)}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
-
-/** Polls `check` until it returns a value (not undefined) or the time is up. */
-export async function eventually<T>(check: () => Promise<T | undefined> | T | undefined, what: string, timeoutMs = 20_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await check();
-      if (v !== undefined) return v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-export async function getJson<T>(url: string): Promise<T> {
-  const res = await fetch(url, { signal: AbortSignal.timeout(30_000) });
-  if (!res.ok) throw new Error(`${url}: HTTP ${res.status} ${await res.text()}`);
-  return (await res.json()) as T;
-}
+export { eventually, getJson, waitForLog, type RunningProcess } from '@ippc/core/testing';
 
 /** What the node holds: compared before and after to prove nothing is left behind. */
 export interface Census {

@@ -8,8 +8,9 @@
 // integration = *.int.ts   (real plugins, namespaces, daemons; needs the bootstrapped host)
 // e2e         = *.e2e.ts   (a real cluster)
 //
-// Each run appends one JSON line {project, tier, tests, pass, fail, skipped, durationMs} to the file
-// named by IPPC_TEST_SUMMARY (if set) so the top-level test script can print totals.
+// Each run appends one JSON line {project, tier, tests, pass, fail, skipped, durationMs, failures} to
+// the file named by IPPC_TEST_SUMMARY (if set) so the top-level test script can print totals and,
+// last of all, which tests failed and why (CI keeps only the tail of a long log).
 import { spawn } from 'node:child_process';
 import { appendFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -72,6 +73,7 @@ const code = await new Promise((done) => child.on('exit', (c, signal) => done(c 
 const text = readFileSync(tap, 'utf8');
 const count = (key) => Number((text.match(new RegExp(`^# ${key} (\\d+)$`, 'm')) ?? [])[1] ?? 0);
 const summary = {
+  failures: failuresOf(text),
   project,
   tier: values.tier,
   files: files.length,
@@ -84,6 +86,9 @@ const summary = {
   durationMs: Date.now() - started,
 };
 rmSync(scratch, { recursive: true, force: true });
+// Move `failures` last so the JSON line reads like the table.
+const { failures, ...counts } = summary;
+Object.assign(summary, counts, { failures });
 if (process.env.IPPC_TEST_SUMMARY) appendFileSync(process.env.IPPC_TEST_SUMMARY, JSON.stringify(summary) + '\n');
 
 if (summary.tests === 0) {
@@ -95,3 +100,50 @@ if (code !== 0 || summary.fail > 0 || summary.cancelled > 0) {
   process.exit(code || 1);
 }
 console.log(`run-tests: ${project} ${values.tier}: ${summary.pass}/${summary.tests} passed (${summary.skipped} skipped) in ${(summary.durationMs / 1000).toFixed(1)} s`);
+
+/**
+ * The leaf tests that failed, from the TAP text: "not ok N - name" followed by a YAML block. Suites
+ * whose only failure is a failed subtest (failureType 'subtestsFailed') are skipped; the subtest
+ * itself is listed with its suite path, location and the first lines of its error.
+ */
+function failuresOf(tapText) {
+  const lines = tapText.split('\n');
+  const out = [];
+  for (let i = 0; i < lines.length; i++) {
+    const m = /^( *)not ok \d+ - (.*)$/.exec(lines[i]);
+    if (!m) continue;
+    const indent = m[1].length;
+    const yaml = [];
+    let j = i + 1;
+    if (lines[j]?.trim() === '---') {
+      for (j++; j < lines.length && lines[j].trim() !== '...'; j++) yaml.push(lines[j].slice(indent + 2));
+    }
+    const field = (key) => {
+      const k = yaml.findIndex((l) => l.startsWith(`${key}: `));
+      if (k < 0) return undefined;
+      const v = yaml[k].slice(key.length + 2);
+      if (v !== '|-' && v !== '|') return v.replace(/^'(.*)'$/, '$1').replace(/''/g, "'");
+      const block = [];
+      for (let b = k + 1; b < yaml.length && yaml[b].startsWith('  '); b++) block.push(yaml[b].slice(2));
+      return block.join('\n');
+    };
+    if (field('failureType') === 'subtestsFailed') continue;
+    // The suite path: the nearest less-indented "ok/not ok" lines that follow (TAP prints a
+    // suite's line after its subtests).
+    const path = [m[2]];
+    let want = indent;
+    for (let k = j; k < lines.length && want > 0; k++) {
+      const p = /^( *)(?:not )?ok \d+ - (.*)$/.exec(lines[k]);
+      if (p && p[1].length < want) {
+        path.unshift(p[2]);
+        want = p[1].length;
+      }
+    }
+    out.push({
+      name: path.join(' > '),
+      location: field('location'),
+      error: (field('error') ?? '').split('\n').slice(0, 6).join('\n').slice(0, 800),
+    });
+  }
+  return out;
+}

@@ -21,5 +21,15 @@ for (const tier of wanted) {
 }
 const total = rows.reduce((n, r) => n + r.tests, 0);
 const fails = rows.reduce((n, r) => n + r.fail + r.cancelled, 0);
+const failures = rows.flatMap((r) => (r.failures ?? []).map((f) => ({ ...f, project: r.project, tier: r.tier })));
+if (failures.length > 0) {
+  console.log('\nfailed tests:');
+  // Enough to see what broke; a failed hook can fail dozens of tests the same way.
+  for (const f of failures.slice(0, 40)) {
+    console.log(`- ${f.project} ${f.tier}: ${f.name}${f.location ? `  (${f.location.replace(/^.*\/packages\//, 'packages/')})` : ''}`);
+    for (const line of f.error.split('\n')) console.log(`    ${line}`);
+  }
+  if (failures.length > 40) console.log(`... and ${failures.length - 40} more`);
+}
 console.log(`total: ${total} tests, ${fails} failed`);
 process.exit(bad || fails > 0 ? 1 : 0);

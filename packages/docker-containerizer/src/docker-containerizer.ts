@@ -22,6 +22,7 @@ import {
   type NetworkInfo,
   type TaskInfo,
 } from '@ippc/proto';
+import { watchDaemon, type DaemonWatch } from './daemon-watch.js';
 import { DockerContainerizerError, daemonMessage, daemonStatus } from './errors.js';
 import { addressesFromInspect, inspectData, runningNetworkInfo } from './inspect.js';
 import {
@@ -35,7 +36,7 @@ import {
   TASK_ID_LABEL,
   containerName,
 } from './labels.js';
-import { sandboxLogSizes, startLogPump, touchSandboxLogs, type LogPump } from './log-pump.js';
+import { followLogs, sandboxLogSizes, touchSandboxLogs, type LogPump, type LogSizes } from './log-pump.js';
 import { createRunOptions, type HostNetwork } from './run-options.js';
 
 /** Options of {@link createDockerContainerizer}. Every field is optional. */
@@ -194,6 +195,9 @@ export function createDockerContainerizer(options: DockerContainerizerOptions = 
   const live = new Map<string, Entry>();
   const ended = new Map<string, Termination>();
   let closed = false;
+  // Opened with the first container watched, so a containerizer that never runs one holds no stream.
+  let daemonWatch: DaemonWatch | undefined;
+  const daemon = (): DaemonWatch => (daemonWatch ??= watchDaemon(docker, log, { filters: { type: ['container'], label: [`${SCOPE_LABEL}=${scope}`] } }));
 
   function newEntry(id: string, task: TaskInfo, containerInfo: ContainerInfo | undefined, sandbox: string, sendStatus?: (s: ExecutorStatus) => void): Entry {
     let markRunning!: () => void;
@@ -292,11 +296,26 @@ export function createDockerContainerizer(options: DockerContainerizerOptions = 
     }
   }
 
-  function startLogs(entry: Entry, skip?: { stdout: number; stderr: number }): void {
-    entry.logs = startLogPump(docker, docker.getContainer(entry.dockerId!), entry.sandbox, skip).catch((err) => {
-      log.error({ containerId: entry.id, err: daemonMessage(err) }, 'cannot stream container logs to the sandbox');
-      return undefined;
-    });
+  /** Copies the container's log into the sandbox; `base`: the files' sizes when it was created. */
+  function startLogs(entry: Entry, base: LogSizes): void {
+    const container = docker.getContainer(entry.dockerId!);
+    let complained = false;
+    entry.logs = Promise.resolve(
+      followLogs(docker, container, entry.sandbox, {
+        base,
+        running: () =>
+          container.inspect().then(
+            (i) => i.State?.Running === true,
+            (err) => (daemonStatus(err) === 404 ? false : undefined),
+          ),
+        onError: (err) => {
+          // Once per container: while the daemon is away every attempt fails the same way.
+          if (complained) return;
+          complained = true;
+          log.warn({ containerId: entry.id, err: daemonMessage(err) }, 'cannot stream container logs to the sandbox; trying again');
+        },
+      }),
+    );
   }
 
   /** Waits for the container to exit (long poll), then reports and removes it. */
@@ -306,12 +325,31 @@ export function createDockerContainerizer(options: DockerContainerizerOptions = 
       let exitCode: number | undefined;
       let gone = false;
       for (let failures = 0; ; ) {
+        // One abort per attempt: the entry's (close, destroy) or the daemon coming back, whose
+        // restart left this long poll hanging (see daemon-watch.ts).
+        const attempt = new AbortController();
+        const stop = () => attempt.abort();
+        entry.abort.signal.addEventListener('abort', stop, { once: true });
+        let onAgain!: () => void;
+        const again = new Promise<'again'>((resolve) => (onAgain = () => resolve('again')));
+        const unsubscribe = daemon().onReconnect(() => {
+          attempt.abort();
+          onAgain();
+        });
         try {
-          const result = (await container.wait({ abortSignal: entry.abort.signal } as Docker.ContainerWaitOptions)) as { StatusCode?: number };
+          const waited = container.wait({ abortSignal: attempt.signal } as Docker.ContainerWaitOptions) as Promise<{ StatusCode?: number }>;
+          const result = await Promise.race([waited, again]);
+          if (result === 'again') {
+            waited.catch(() => undefined);
+            log.info({ containerId: entry.id }, 'waiting on the container again after the daemon came back');
+            continue;
+          }
           exitCode = result.StatusCode;
           break;
         } catch (err) {
           if (closed || entry.abort.signal.aborted) return;
+          // Aborted by the daemon's return (the race may see the rejection first): wait again.
+          if (attempt.signal.aborted) continue;
           if (daemonStatus(err) === 404) {
             gone = true;
             break;
@@ -319,6 +357,9 @@ export function createDockerContainerizer(options: DockerContainerizerOptions = 
           if (++failures >= WAIT_RETRIES) break;
           log.warn({ containerId: entry.id, err: daemonMessage(err) }, 'wait failed; retrying');
           await sleep(WAIT_RETRY_MS, entry.abort.signal);
+        } finally {
+          unsubscribe();
+          entry.abort.signal.removeEventListener('abort', stop);
         }
       }
       if (closed) return;
@@ -331,6 +372,8 @@ export function createDockerContainerizer(options: DockerContainerizerOptions = 
     await within(entry.running, INSPECT_TIMEOUT_MS);
     const pump = await within(entry.logs ?? Promise.resolve(undefined), LOG_DRAIN_MS);
     if (pump) await within(pump.done, LOG_DRAIN_MS);
+    // Past the drain time (the daemon is away): stop trying to copy the rest.
+    await pump?.close();
     if (entry.dockerId) await removeContainer(entry.dockerId);
     let termination: Termination;
     if (exitCode === undefined) {
@@ -398,10 +441,12 @@ export function createDockerContainerizer(options: DockerContainerizerOptions = 
     send(entry, { state: TaskState.TASK_STARTING });
 
     let runOptions;
+    let logBase: LogSizes;
     try {
       const hostPath = sandboxHostPath(spec.sandboxDirectory);
       touchSandboxLogs(spec.sandboxDirectory);
       const sizes = sandboxLogSizes(spec.sandboxDirectory);
+      logBase = sizes;
       runOptions = createRunOptions({
         containerInfo: info!,
         command: spec.task.command ?? spec.executor.command,
@@ -453,7 +498,7 @@ export function createDockerContainerizer(options: DockerContainerizerOptions = 
       return fail(entry, `Failed to run docker container: ${daemonMessage(err)}`);
     }
     entry.phase = 'running';
-    startLogs(entry);
+    startLogs(entry, logBase);
     watch(entry);
     if (entry.killed) entry.stopping ??= stopContainer(entry, entry.killGraceMs ?? defaultGraceMs);
 
@@ -511,8 +556,6 @@ export function createDockerContainerizer(options: DockerContainerizerOptions = 
       }
       entry.markRunning();
       const offsets = (summary.Labels?.[LOG_OFFSETS_LABEL] ?? '0,0').split(',').map(Number);
-      const sizes = sandboxLogSizes(k.sandboxDirectory);
-      const skip = { stdout: Math.max(0, sizes.stdout - (offsets[0] || 0)), stderr: Math.max(0, sizes.stderr - (offsets[1] || 0)) };
       const neverStarted = !inspected?.State?.StartedAt || inspected.State.StartedAt.startsWith('0001-');
       if (inspected && neverStarted) {
         // The agent died between create and start: nothing ran.
@@ -520,7 +563,7 @@ export function createDockerContainerizer(options: DockerContainerizerOptions = 
         fail(entry, 'Failed to run docker container: the container was created but never started');
         continue;
       }
-      startLogs(entry, skip);
+      startLogs(entry, { stdout: offsets[0] || 0, stderr: offsets[1] || 0 });
       if (inspected?.State?.Running || !inspected) {
         entry.phase = 'running';
         watch(entry);
@@ -599,6 +642,7 @@ export function createDockerContainerizer(options: DockerContainerizerOptions = 
   async function close(): Promise<void> {
     if (closed) return;
     closed = true;
+    daemonWatch?.close();
     const entries = [...live.values()];
     for (const e of entries) e.abort.abort();
     await Promise.all(

@@ -14,8 +14,8 @@ import { addressesOf, agentTasks, createWorld, eventually, holdings, killAndWait
 // service during a launch storm, of the isolation service, of the master; a CNI plugin that hangs
 // past the agent's plugin timeout; a partition between agent and master (iptables DROP inside the
 // node namespace). After each recovery: no address ever held twice, none leaked, live containers
-// keep theirs, and the master's tasks are the agent's. The Docker daemon restart is left to the
-// cluster testbed: the machine's daemon is shared, and a second daemon of our own is no part of it.
+// keep theirs, and the master's tasks are the agent's. The Docker daemon restart has a file of its
+// own (docker-daemon.int.ts): it runs a private daemon so the machine's daemon is never stopped.
 
 let w: World;
 let s: Scheduler;

@@ -128,6 +128,8 @@ export class Scheduler {
   private readonly subscribedWaiters: Waiter<string>[] = [];
   /** Offers received and not yet used, declined or rescinded, by offer id. */
   readonly offers = new Map<string, Offer>();
+  /** Offers out for an ACCEPT or DECLINE call now: true once rescinded meanwhile (not put back then). */
+  private readonly inFlight = new Map<string, boolean>();
   /** Every status update received, per task id, oldest first. */
   readonly statuses = new Map<string, TaskStatus[]>();
 
@@ -274,6 +276,7 @@ export class Scheduler {
       case Event_Type.RESCIND: {
         const id = event.rescind?.offerId?.value ?? '';
         this.offers.delete(id);
+        if (this.inFlight.has(id)) this.inFlight.set(id, true);
         this.emit({ type: 'RESCIND', offerId: id });
         break;
       }
@@ -450,32 +453,59 @@ export class Scheduler {
   /** ACCEPT with one LAUNCH operation. Outcomes arrive as status updates. */
   async launch(offers: Offer | readonly Offer[] | readonly string[], tasks: readonly TaskInfo[], options: { refuseSeconds?: number } = {}): Promise<void> {
     const ids = (Array.isArray(offers) ? offers : [offers]).map((o: Offer | string) => (typeof o === 'string' ? o : (o.id?.value ?? '')));
-    for (const id of ids) this.offers.delete(id);
-    await this.send({
-      type: Call_Type.ACCEPT,
-      accept: {
-        offerIds: ids.map((value) => ({ value })),
-        operations: [{ type: Offer_Operation_Type.LAUNCH, launch: { taskInfos: [...tasks] } }],
-        ...(options.refuseSeconds !== undefined ? { filters: { refuseSeconds: options.refuseSeconds } } : {}),
-      },
-    });
+    await this.spending(ids, () =>
+      this.send({
+        type: Call_Type.ACCEPT,
+        accept: {
+          offerIds: ids.map((value) => ({ value })),
+          operations: [{ type: Offer_Operation_Type.LAUNCH, launch: { taskInfos: [...tasks] } }],
+          ...(options.refuseSeconds !== undefined ? { filters: { refuseSeconds: options.refuseSeconds } } : {}),
+        },
+      }),
+    );
+  }
+
+  /**
+   * Takes the offers out of `offers` for the call, and puts them back when the call fails: a
+   * refused call (not subscribed, stream mismatch, a transport error) leaves them outstanding at
+   * the master, so they stay usable (a decline, another launch) until rescinded. An offer the
+   * master did consume is refused on reuse (TASK_LOST, REASON_INVALID_OFFERS), as in Mesos.
+   */
+  private async spending(ids: readonly string[], call: () => Promise<void>): Promise<void> {
+    const taken = new Map<string, Offer>();
+    for (const id of ids) {
+      const o = this.offers.get(id);
+      if (o) taken.set(id, o);
+      this.offers.delete(id);
+      this.inFlight.set(id, false);
+    }
+    try {
+      await call();
+    } catch (err) {
+      for (const [id, o] of taken) if (!this.offers.has(id) && this.inFlight.get(id) === false) this.offers.set(id, o);
+      throw err;
+    } finally {
+      for (const id of ids) this.inFlight.delete(id);
+    }
   }
 
   /** ACCEPT with arbitrary operations (e.g. to test the master's answers). */
   async accept(offerIds: readonly string[], operations: schedulerv1.Call_Accept['operations'], refuseSeconds?: number): Promise<void> {
-    for (const id of offerIds) this.offers.delete(id);
-    await this.send({
-      type: Call_Type.ACCEPT,
-      accept: { offerIds: offerIds.map((value) => ({ value })), operations, ...(refuseSeconds !== undefined ? { filters: { refuseSeconds } } : {}) },
-    });
+    await this.spending(offerIds, () =>
+      this.send({
+        type: Call_Type.ACCEPT,
+        accept: { offerIds: offerIds.map((value) => ({ value })), operations, ...(refuseSeconds !== undefined ? { filters: { refuseSeconds } } : {}) },
+      }),
+    );
   }
 
   async decline(offerIds: readonly string[], refuseSeconds?: number): Promise<void> {
-    for (const id of offerIds) this.offers.delete(id);
-    await this.send({
-      type: Call_Type.DECLINE,
-      decline: { offerIds: offerIds.map((value) => ({ value })), ...(refuseSeconds !== undefined ? { filters: { refuseSeconds } } : {}) },
-    });
+    await this.spending(offerIds, () =>
+      this.send({
+        type: Call_Type.DECLINE,
+        decline: { offerIds: offerIds.map((value) => ({ value })), ...(refuseSeconds !== undefined ? { filters: { refuseSeconds } } : {}) },
+      }),
+    );
   }
 
   /** KILL; `gracePeriodMs` overrides the task's kill policy. */

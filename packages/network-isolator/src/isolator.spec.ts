@@ -373,6 +373,28 @@ describe('cleanup', () => {
     await w.isolator.cleanup({ value: 'x3' });
     assert.equal(existsSync(join(w.rootDir, 'x3')), false);
   });
+
+  it('tries a failed DEL again on its own, backing off, until it succeeds', async () => {
+    let failures = 3;
+    const dels: number[] = [];
+    const w = await world({
+      ptp: (call) => {
+        if (call.command !== 'DEL') return fakeBridge('10.220.8')(call);
+        dels.push(Date.now());
+        return failures-- > 0 ? { exitCode: 1, stdout: 'ipam unreachable', stderr: '' } : fakeBridge('10.220.8')(call);
+      },
+    });
+    const isolator = w.make({ cleanupRetry: { firstMs: 20, maxMs: 80 } });
+    await isolator.prepare(config('x9', [net('green')]));
+    await isolator.isolate({ value: 'x9' }, 1009);
+    await assert.rejects(isolator.cleanup({ value: 'x9' }), /ipam unreachable/);
+    for (let i = 0; i < 200 && existsSync(join(w.rootDir, 'x9')); i++) await new Promise((r) => setTimeout(r, 10));
+    assert.equal(existsSync(join(w.rootDir, 'x9')), false, 'the checkpoint went once a retried DEL succeeded');
+    assert.equal(dels.length, 4, 'the failed DEL, two failed retries, one that succeeded');
+    assert.ok(dels[3]! - dels[2]! >= dels[2]! - dels[1]!, 'backing off');
+    assert.ok(w.lines.some((l) => l.msg === 'Cleaned up container x9 on retry 3'), JSON.stringify(w.lines.map((l) => l.msg)));
+    assert.deepEqual(isolator.containers(), []);
+  });
 });
 
 describe('recover', () => {

@@ -67,6 +67,13 @@ export interface NetworkIsolatorOptions {
   stripIpv6Prefix?: boolean;
   /** The host's resolver file, used (as Mesos does) when no plugin returns nameservers. Default `/etc/resolv.conf`. */
   hostResolvConf?: string;
+  /**
+   * A cleanup whose DEL failed (the IPAM service unreachable, a plugin that hangs) is tried again in
+   * the background, from `firstMs` doubling up to `maxMs`, until it succeeds: the address and the
+   * rules come back without waiting for an agent restart. The failed cleanup() still rejects, as in
+   * Mesos. Default `{ firstMs: 1000, maxMs: 60000 }`; `false` turns it off.
+   */
+  cleanupRetry?: { firstMs?: number; maxMs?: number } | false;
 }
 
 /** The network/cni isolator: Mesos's Isolator lifecycle plus CNI CHECK. */
@@ -222,6 +229,36 @@ export function createNetworkIsolator(options: NetworkIsolatorOptions): NetworkI
   }
 
   /** Operations on one container never overlap (SPEC: no parallel operations for the same container). */
+  // Containers whose teardown failed and is tried again later: id → timer.
+  const retrying = new Map<string, NodeJS.Timeout>();
+  const retryFirstMs = options.cleanupRetry === false ? 0 : (options.cleanupRetry?.firstMs ?? 1000);
+  const retryMaxMs = options.cleanupRetry === false ? 0 : (options.cleanupRetry?.maxMs ?? 60_000);
+
+  /** Tries the teardown of `cid` again in the background until it succeeds (see `cleanupRetry`). */
+  function retryTeardown(cid: string, delayMs = retryFirstMs, attempt = 1): void {
+    if (retryFirstMs <= 0 || (attempt === 1 && retrying.has(cid))) return;
+    const timer = setTimeout(() => {
+      void serialize(cid, async () => {
+        const info = infos.get(cid);
+        if (!info) return false; // cleaned up meanwhile by a cleanup() call
+        await teardown(info);
+        return true;
+      }).then(
+        (done) => {
+          retrying.delete(cid);
+          if (done) logger.info({ containerId: cid, attempt }, `Cleaned up container ${cid} on retry ${attempt}`);
+        },
+        (err: unknown) => {
+          const next = Math.min(delayMs * 2, retryMaxMs);
+          logger.warn({ containerId: cid, attempt, retryInMs: next, err: message(err) }, `Cleanup of container ${cid} failed again; retrying in ${next} ms`);
+          retryTeardown(cid, next, attempt + 1);
+        },
+      );
+    }, delayMs);
+    timer.unref();
+    retrying.set(cid, timer);
+  }
+
   function serialize<T>(cid: string, fn: () => Promise<T>): Promise<T> {
     const prev = locks.get(cid) ?? Promise.resolve();
     const next = prev.then(fn, fn);
@@ -447,6 +484,7 @@ export function createNetworkIsolator(options: NetworkIsolatorOptions): NetworkI
         cleanNow.map((info) =>
           serialize(info.cid, () => teardown(info)).catch((err) => {
             logger.error({ containerId: info.cid, err: message(err) }, `Failed to cleanup container ${info.cid}: ${message(err)}`);
+            retryTeardown(info.cid);
           }),
         ),
       );
@@ -633,6 +671,9 @@ export function createNetworkIsolator(options: NetworkIsolatorOptions): NetworkI
           return;
         }
         await teardown(info);
+      }).catch((err: unknown) => {
+        retryTeardown(cid);
+        throw err;
       });
     },
 

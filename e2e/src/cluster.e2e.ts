@@ -201,7 +201,7 @@ describe('DNS: <task>.<framework>.ippc', () => {
       const plain = await launchOn(s, cluster, 1, { name: 'plain', command: serve('$PORT0'), ports: 1 });
       const ip = ipOf(await s.waitForState(web.id, 'TASK_RUNNING', 30_000));
       await s.waitForState(plain.id, 'TASK_RUNNING', 30_000);
-      await eventually('web.e2e-dns.ippc in DNS', async () => ((await resolver.resolve4('web.e2e-dns.ippc').catch((): string[] => [])).includes(ip) ? true : undefined));
+      await eventually(async () => ((await resolver.resolve4('web.e2e-dns.ippc').catch((): string[] => [])).includes(ip) ? true : undefined), 'web.e2e-dns.ippc in DNS');
       assert.deepEqual(await resolver.resolve4('plain.e2e-dns.ippc'), [agentIp(1)]);
       // From inside a container on another agent: its resolver is the cluster DNS (--default_container_dns).
       const client = await launchOn(s, cluster, 2, {
@@ -213,13 +213,13 @@ describe('DNS: <task>.<framework>.ippc', () => {
       assert.equal(TaskState[done.state!], 'TASK_FINISHED', 'the client resolved both names and reached web by name on port 80');
       await s.kill(web.id);
       await s.waitForState(web.id, 'TASK_KILLED', 30_000);
-      await eventually('web.e2e-dns.ippc gone from DNS', async () => {
+      await eventually(async () => {
         const r = await resolver.resolve4('web.e2e-dns.ippc').then(
           () => 'still there',
           (e: { code?: string }) => e.code,
         );
         return r === 'ENOTFOUND' ? true : undefined;
-      });
+      }, 'web.e2e-dns.ippc gone from DNS');
     });
   });
 });
@@ -261,7 +261,7 @@ describe('groups: reachability across agents', () => {
       assert.ok(hostSts.every((st, k) => ipOf(st) === agentIp(hosts[k]!.agent)), 'plain tasks report their agent address');
       // Served at all (from the destination's own agent, which always reaches its members).
       await Promise.all(
-        tasks.map((t, i) => eventually(`${t.name} serving`, async () => ((await cluster.agents[t.agent]!.exec(['curl', '-sf', '--max-time', '2', `http://${ips[i]}/`])).exitCode === 0 ? true : undefined))),
+        tasks.map((t, i) => eventually(async () => ((await cluster.agents[t.agent]!.exec(['curl', '-sf', '--max-time', '2', `http://${ips[i]}/`])).exitCode === 0 ? true : undefined), `${t.name} serving`)),
       );
 
       // Hand-written expectation for the container pairs (the model of cni-reference.md): a member
@@ -341,13 +341,13 @@ describe('recycling and exhaustion', () => {
         await s.waitForState(old.id, 'TASK_KILLED', 30_000);
         // TASK_KILLED comes before the container's cleanup (as in Mesos: destroy follows the
         // terminal status), so the address may still be held for a moment: relaunch until it is free.
-        const t = await eventually(`a relaunch in round ${round}`, async () => {
+        const t = await eventually(async () => {
           const next = await launchOn(s, cluster, 0, { name: `r-again-${round}`, networks: [net(E2E.small.name)] });
           const st = await s.waitForState(next.id, ['TASK_RUNNING', 'TASK_FAILED'], 30_000);
           if (st.state === TaskState.TASK_RUNNING) return { id: next.id, st };
           assert.match(st.message ?? '', /IPAM_POOL_EXHAUSTED/, st.message);
           return undefined;
-        });
+        }, `a relaunch in round ${round}`);
         const ip = ipOf(t.st);
         assert.ok(!live.some((l) => l.ip === ip), 'never an address a live container holds');
         if (seen.has(ip)) reused = true;

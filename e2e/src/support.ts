@@ -102,21 +102,8 @@ export async function withFramework<T>(cluster: Cluster, name: string, fn: (s: S
   }
 }
 
-/** Polls (bounded) until `check` returns a value. */
-export async function eventually<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await check();
-      if (v !== undefined) return v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
+/** Polls (bounded) until `check` returns a value: the repository's one helper for it. */
+export { eventually } from '@ippc/core/testing';
 
 /** Stops offers to a framework and hands back what it holds, so another framework gets the agents' resources. */
 export async function releaseOffers(s: Scheduler): Promise<void> {

@@ -195,13 +195,4 @@ export function dockerTask(h: Harness, options: TaskOptions): TestTask {
   };
 }
 
-/** Polls `check` every 100 ms until it returns a value, at most `ms`. */
-export async function eventually<T>(what: string, check: () => T | undefined | Promise<T | undefined>, ms = 10_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+export { eventually } from '@ippc/core/testing';

@@ -146,13 +146,13 @@ describe('agent restart', () => {
     for (const t of [running, endsWhileDown, unknown, vanished]) await first.launch(t.spec);
     const ids = Object.fromEntries([running, endsWhileDown, unknown, vanished].map((t) => [t.containerId, first.describe(t.containerId)!.dockerId!]));
     const before = first.describe(running.containerId)!;
-    await eventually('some lines in the sandbox', () => (running.stdout().split('\n').length > 5 ? true : undefined));
+    await eventually(() => (running.stdout().split('\n').length > 5 ? true : undefined), 'some lines in the sandbox');
 
     // The agent goes away: containers keep running, nobody copies their logs.
     await first.close();
     await h.docker.getContainer(ids[vanished.containerId]!).remove({ force: true });
     writeFileSync(join(endsWhileDown.sandbox, 'go'), '');
-    await eventually('the task told to end to exit', async () => ((await h.docker.getContainer(ids[endsWhileDown.containerId]!).inspect()).State.Running ? undefined : true));
+    await eventually(async () => ((await h.docker.getContainer(ids[endsWhileDown.containerId]!).inspect()).State.Running ? undefined : true), 'the task told to end to exit');
     await new Promise((r) => setTimeout(r, 500));
     assert.equal((await h.docker.getContainer(ids[running.containerId]!).inspect()).State.Running, true);
 
@@ -184,7 +184,7 @@ describe('agent restart', () => {
     await gone(ids[unknown.containerId]);
 
     // Logs continue where the first agent stopped: every line once, in order, none missing.
-    await eventually('lines written after the restart', () => (Number(/line (\d+)\n$/.exec(running.stdout())?.[1] ?? 0) > 60 ? true : undefined));
+    await eventually(() => (Number(/line (\d+)\n$/.exec(running.stdout())?.[1] ?? 0) > 60 ? true : undefined), 'lines written after the restart');
     assert.equal(await second.destroy(running.containerId, { gracePeriodMs: 0 }), true);
     const end = await second.wait(running.containerId);
     assert.equal(end.state, TaskState.TASK_KILLED);

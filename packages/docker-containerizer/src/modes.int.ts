@@ -76,7 +76,7 @@ describe('HOST (the default)', () => {
     assert.equal(labels[CONTAINER_ID_LABEL], t.containerId);
     assert.ok(info.Config.Env.includes('MESOS_SANDBOX=/mnt/mesos/sandbox'));
     assert.ok(info.Config.Env.includes(`MESOS_TASK_ID=${t.taskId}`));
-    const netns = await eventually('the task to print its netns', () => t.stdout().trim() || undefined);
+    const netns = await eventually(() => t.stdout().trim() || undefined, 'the task to print its netns');
     assert.equal(netns, readlinkSync('/proc/self/ns/net'));
     assert.deepEqual(c.containers(), [t.containerId]);
     assert.deepEqual((await c.status(t.containerId)).containerId, { value: t.containerId });
@@ -100,7 +100,7 @@ describe('HOST (the default)', () => {
     assert.equal(readlinkSync(`/proc/${task.State.Pid}/ns/net`), readlinkSync(`/proc/${agentInfo.State.Pid}/ns/net`), 'same network namespace');
     assert.notEqual(readlinkSync(`/proc/${task.State.Pid}/ns/net`), readlinkSync('/proc/self/ns/net'), "not the machine's");
     const agentIp = agentInfo.NetworkSettings.Networks.bridge!.IPAddress;
-    const line = await eventually('the task to print its address', () => t.stdout().trim() || undefined);
+    const line = await eventually(() => t.stdout().trim() || undefined, 'the task to print its address');
     assert.match(line, new RegExp(`inet ${agentIp.replace(/\./g, '\\.')}/`), "the task sees the agent's address");
     await inAgent.destroy(t.containerId, { gracePeriodMs: 0 });
     await agent.remove({ force: true });
@@ -123,7 +123,7 @@ describe('BRIDGE', () => {
     assert.deepEqual(ni[0]!.groups, ['web']);
     assert.deepEqual(ni[0]!.labels?.labels.map((l) => [l.key, l.value]), [['app', 'shop']]);
     assert.deepEqual(ni[0]!.ipAddresses.map((a) => [a.ipAddress, a.protocol]), [[ip, undefined]]);
-    const line = await eventually('the task to print its address', () => t.stdout().trim() || undefined);
+    const line = await eventually(() => t.stdout().trim() || undefined, 'the task to print its address');
     assert.match(line, new RegExp(`inet ${ip.replace(/\./g, '\\.')}/`));
     const usage = await c.usage!(t.containerId);
     assert.ok(usage && usage.rxPackets >= 0 && usage.txBytes >= 0, `network counters of eth0: ${JSON.stringify(usage)}`);
@@ -137,7 +137,7 @@ describe('NONE', () => {
     const running = await launchRunning(t);
     assert.equal(running.containerStatus, undefined);
     assert.equal((await inspectOf(t)).HostConfig.NetworkMode, 'none');
-    const links = await eventually('the task to list its links', () => t.stdout().trim() || undefined);
+    const links = await eventually(() => t.stdout().trim() || undefined, 'the task to list its links');
     assert.deepEqual(links.split('\n').map((l) => l.trim()), ['lo']);
     await killAndCheckGone(t);
   });
@@ -176,7 +176,7 @@ describe('USER', () => {
     const ni = running.containerStatus!.networkInfos[0]!;
     assert.equal(ni.name, USER6);
     assert.deepEqual(ni.ipAddresses, [{ ipAddress: net.IPAddress }, { ipAddress: net.GlobalIPv6Address, protocol: NetworkInfo_Protocol.IPv6 }]);
-    const line = await eventually('the task to print its IPv6 address', () => t.stdout().trim() || undefined);
+    const line = await eventually(() => t.stdout().trim() || undefined, 'the task to print its IPv6 address');
     assert.ok(line.includes(`inet6 ${net.GlobalIPv6Address}/64`), line);
     await killAndCheckGone(t);
   });
@@ -205,7 +205,6 @@ describe('port mappings', () => {
     const info = await inspectOf(t);
     assert.deepEqual(info.HostConfig.PortBindings, { '8080/tcp': [{ HostIp: '', HostPort: String(hostPort) }] });
     const body = await eventually(
-      `http://127.0.0.1:${hostPort}/`,
       async () => {
         try {
           const res = await fetch(`http://127.0.0.1:${hostPort}/`, { signal: AbortSignal.timeout(1_000) });
@@ -213,8 +212,7 @@ describe('port mappings', () => {
         } catch {
           return undefined;
         }
-      },
-      10_000,
+      }, `http://127.0.0.1:${hostPort}/`, 10_000
     );
     assert.equal(body.trim(), `hello from ${t.taskId}`);
     await killAndCheckGone(t);

@@ -23,6 +23,8 @@ interface Job {
   subnet: string;
   /** An address of the subnet outside the range host-local hands out. */
   residentAddress: string;
+  /** Another address outside host-local's range, for the group-attach rounds. */
+  groupProbeAddress: string;
   socket: string;
   dataDir: string;
   table: string;
@@ -46,6 +48,7 @@ const agent = createIsolationAgent({
 await agent.start();
 const out: Record<'base' | 'inProcess' | 'exec', { add: number[]; del: number[] }> = { base: { add: [], del: [] }, inProcess: { add: [], del: [] }, exec: { add: [], del: [] } };
 const handlerAdd: number[] = [];
+const groupAttach = { known: [] as number[], fresh: [] as number[] };
 const phases: Record<string, number[]> = {};
 try {
   await agent.waitForEnforcing(10_000);
@@ -103,6 +106,19 @@ try {
     }).on('error', reject);
   });
   for (const t of timings.filter((x) => x.command === 'ADD')) for (const [k, v] of Object.entries(t.phases)) (phases[k] ??= []).push(v);
+  // A group's first member: its sets and rules do not exist yet, so the node agent replaces the
+  // whole table (through its nft session) rather than adding an element. Interleaved with a member
+  // of the existing group, attached straight to the node agent (no CNI around it).
+  for (let i = -2; i < job.n; i++) {
+    for (const kind of i % 2 === 0 ? (['known', 'fresh'] as const) : (['fresh', 'known'] as const)) {
+      const m = normalizeMember({ agentId: job.agentId, containerId: `${kind}-${i + 2}`, ifName: 'eth0', network: 'attach', addresses: [job.groupProbeAddress], groups: [kind === 'known' ? 'web' : `g${i + 2}`] });
+      const t0 = performance.now();
+      await agent.attach(m);
+      const ms = performance.now() - t0;
+      await agent.detach(m);
+      if (i >= 0) groupAttach[kind].push(ms);
+    }
+  }
   await agent.detach(resident);
   if (agent.members().length !== 0) throw new Error(`members left behind: ${JSON.stringify(agent.members())}`);
 } finally {
@@ -110,4 +126,4 @@ try {
   // The table goes with the node namespace (node-world's dispose).
   client.close();
 }
-console.log(JSON.stringify({ ...out, handlerAdd: handlerAdd.slice(-job.n), phases }));
+console.log(JSON.stringify({ ...out, handlerAdd: handlerAdd.slice(-job.n), phases, groupAttach }));

@@ -50,6 +50,7 @@ try {
     nodeAddress: w.agentIp,
     subnet,
     residentAddress: at(30),
+    groupProbeAddress: at(29),
     socket,
     dataDir: join(w.dir, 'attach-isolation'),
     table: 'ippc_isolation',
@@ -66,7 +67,7 @@ try {
   child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
   const code = await new Promise<number | null>((resolve) => child.once('close', resolve));
   if (code !== 0) throw new Error(`attach runner exited ${code}: ${stdout}`);
-  const r = JSON.parse(stdout.trim().split('\n').pop()!) as Record<'base' | 'inProcess' | 'exec', { add: number[]; del: number[] }> & { handlerAdd: number[]; phases: Record<string, number[]> };
+  const r = JSON.parse(stdout.trim().split('\n').pop()!) as Record<'base' | 'inProcess' | 'exec', { add: number[]; del: number[] }> & { handlerAdd: number[]; phases: Record<string, number[]>; groupAttach: { known: number[]; fresh: number[] } };
   const paired = (a: number[], b: number[]) => a.map((v, i) => v - b[i]!);
   console.log(`\nCNI ADD and DEL through the isolator's runtime, bridge + host-local, ${RUNS} rounds (ms)`);
   console.log(header());
@@ -84,6 +85,12 @@ try {
   console.log(row('  of which the node agent answering the ADD', stats(r.handlerAdd)));
   for (const [phase, ms] of Object.entries(r.phases)) console.log(row(`    phase ${phase} (ADDs of both chained sides)`, stats(ms)));
   console.log(`  in process / exec'd, p50: ${(inProc.p50 / viaExec.p50).toFixed(2)}`);
+  console.log('attach straight to the node agent: a member of an existing group vs the first member of a new group (whole table replaced)');
+  const known = stats(r.groupAttach.known);
+  const fresh = stats(r.groupAttach.fresh);
+  console.log(row('  existing group (set elements added)', known));
+  console.log(row('  new group (table replaced through the nft session)', fresh));
+  console.log(`  new / existing, p50: ${(fresh.p50 / known.p50).toFixed(2)}`);
   console.log(`  target: attach overhead of enforcement < ${TARGET_MS} ms p50: ${inProc.p50 < TARGET_MS ? 'MET' : 'NOT MET'} (in process, paired p50 ${inProc.p50.toFixed(1)} ms)`);
 } finally {
   await w.dispose();

@@ -89,6 +89,12 @@ class FakeContainerizer implements Containerizer {
   recovered: KnownContainer[] = [];
   networkInfos: NetworkInfo[] = [];
   failLaunch: string | undefined;
+  /** The agent "dies" after starting the container and before any status: launch sends none. */
+  silentStart = false;
+  /** The agent "dies" mid-kill: destroy signals nothing and the container keeps running. */
+  holdDestroy = false;
+  /** Containers that ended while the agent was down: resolved during recover(). */
+  endedWhileDown = new Map<string, Termination>();
   /** Plays the Docker executor: reports its own TASK_FAILED, then the launch fails. */
   executorFailure: string | undefined;
   private ends = new Map<string, (t: Termination) => void>();
@@ -101,7 +107,11 @@ class FakeContainerizer implements Containerizer {
   }
   async recover(known: KnownContainer[]): Promise<void> {
     this.recovered = known;
-    for (const k of known) this.track(k.containerId.value!);
+    for (const k of known) {
+      this.track(k.containerId.value!);
+      const ended = this.endedWhileDown.get(k.containerId.value!);
+      if (ended) this.end(k.containerId.value!, ended);
+    }
   }
   async launch(spec: LaunchSpec): Promise<void> {
     this.launched.push(spec);
@@ -112,6 +122,7 @@ class FakeContainerizer implements Containerizer {
     }
     if (this.failLaunch) throw new ContainerizerError('CONTAINER_LAUNCH_FAILED', this.failLaunch);
     this.track(spec.containerId.value!);
+    if (this.silentStart) return;
     spec.sendStatus({ state: TaskState.TASK_STARTING });
     spec.sendStatus({ state: TaskState.TASK_RUNNING });
   }
@@ -124,6 +135,7 @@ class FakeContainerizer implements Containerizer {
   async destroy(id: string, options?: { gracePeriodMs?: number }): Promise<boolean> {
     if (!this.waits.has(id)) return false;
     this.destroyed.push({ id, ...(options?.gracePeriodMs !== undefined ? { gracePeriodMs: options.gracePeriodMs } : {}) });
+    if (this.holdDestroy) return new Promise<boolean>(() => undefined);
     this.end(id, { state: TaskState.TASK_KILLED, message: 'Command terminated with signal Terminated' });
     this.waits.delete(id);
     return true;
@@ -313,6 +325,56 @@ describe('agent', () => {
     fake.end(containerId, { state: TaskState.TASK_FINISHED, message: 'Command exited with status 0', exitCode: 0 });
     const done = await master.next((u) => u.status?.taskId?.value === 't5' && u.status.state === TaskState.TASK_FINISHED, from2);
     assert.equal(done.status?.message, 'Command exited with status 0');
+  });
+
+  it('a container found running after a restart gets the TASK_RUNNING its agent died before sending', async () => {
+    fake = new FakeContainerizer();
+    fake.silentStart = true;
+    const workDir = join(dir, 'work-silent');
+    const a = await start({ statusUpdateRetryIntervalMs: 60_000, workDir });
+    const from = master.updates.length;
+    master.send({ $case: 'runTask', value: { framework: framework(), task: task('t6') } });
+    for (let i = 0; i < 100 && !fake.launched.some((l) => l.task.taskId?.value === 't6'); i++) await new Promise((r) => setTimeout(r, 20));
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(master.updates.slice(from).filter((u) => u.status?.taskId?.value === 't6').length, 0, 'nothing was sent before the "crash"');
+    await a.close();
+    fake = new FakeContainerizer();
+    await start({ statusUpdateRetryIntervalMs: 60_000, workDir });
+    const running = await master.next((u) => u.status?.taskId?.value === 't6', from);
+    assert.equal(running.status?.state, TaskState.TASK_RUNNING);
+    assert.equal(running.status?.source, TaskStatus_Source.SOURCE_EXECUTOR);
+  });
+
+  it('a kill asked for before a restart: a container that ended meanwhile is reported TASK_KILLED, a live one is killed', async () => {
+    fake = new FakeContainerizer();
+    const workDir = join(dir, 'work-midkill');
+    const a = await start({ statusUpdateRetryIntervalMs: 60_000, workDir });
+    const from = master.updates.length;
+    for (const id of ['t7', 't8']) {
+      master.send({ $case: 'runTask', value: { framework: framework(), task: task(id, { killPolicy: { gracePeriod: { nanoseconds: 2e9 } } }) } });
+      master.ack(await master.next((u) => u.status?.taskId?.value === id && u.status.state === TaskState.TASK_STARTING, from));
+      master.ack(await master.next((u) => u.status?.taskId?.value === id && u.status.state === TaskState.TASK_RUNNING, from));
+    }
+    const cid = (id: string) => fake.launched.find((l) => l.task.taskId?.value === id)!.containerId.value!;
+    const [c7, c8] = [cid('t7'), cid('t8')];
+    // The agent "dies" while killing: the containerizer was asked, nothing was reported.
+    fake.holdDestroy = true;
+    for (const id of ['t7', 't8']) master.send({ $case: 'killTask', value: { frameworkId: { value: 'M-0000' }, taskId: { value: id } } });
+    for (let i = 0; i < 100 && fake.destroyed.length < 2; i++) await new Promise((r) => setTimeout(r, 20));
+    assert.equal(fake.destroyed.length, 2);
+    await a.close();
+    // t7's container ended while the agent was down, by the signal of the kill; t8's still runs.
+    fake = new FakeContainerizer();
+    fake.endedWhileDown.set(c7, { state: TaskState.TASK_FAILED, message: 'Command terminated with signal Terminated' });
+    const from2 = master.updates.length;
+    await start({ statusUpdateRetryIntervalMs: 60_000, workDir });
+    const k7 = await master.next((u) => u.status?.taskId?.value === 't7' && u.status.state !== TaskState.TASK_RUNNING, from2);
+    assert.equal(TaskState[k7.status!.state!], 'TASK_KILLED');
+    assert.equal(k7.status?.message, 'Command terminated with signal Terminated');
+    const k8 = await master.next((u) => u.status?.taskId?.value === 't8' && u.status.state !== TaskState.TASK_RUNNING, from2);
+    assert.equal(TaskState[k8.status!.state!], 'TASK_KILLED');
+    // (t7's ended container is cleaned up with grace 0; t8's kill is finished with its grace period.)
+    assert.deepEqual(fake.destroyed.find((d) => d.id === c8), { id: c8, gracePeriodMs: 2000 }, 'the restarted agent finished the kill of the live one');
   });
 
   it('reports tasks the master asks about and does not know as lost', async () => {

@@ -87,6 +87,8 @@ export interface TaskRecord {
   chain: Promise<void>;
   /** A terminal status was queued (set at once, before it is built): nothing may follow it. */
   terminalSent: boolean;
+  /** The framework asked to kill it (checkpointed): its end is TASK_KILLED, also after a restart. */
+  killRequested?: boolean;
 }
 
 export interface ExecutorRecord {
@@ -102,6 +104,8 @@ export interface ExecutorRecord {
   launch?: Promise<boolean>;
   killRequested?: number;
   destroying?: Promise<void>;
+  /** The containerizer reported the container's end (its wait() resolved). */
+  ended?: boolean;
 }
 
 export interface FrameworkRecord {
@@ -504,7 +508,10 @@ export class Agent {
   /** Waits for the container to end; then the terminal status (unless sent) and cleanup. */
   private watch(exec: ExecutorRecord): void {
     exec.containerizer.wait(exec.containerId).then(
-      (t) => void this.onTermination(exec, t).catch((err: Error) => this.log.error({ err: err.message }, 'termination handling failed')),
+      (t) => {
+        exec.ended = true;
+        void this.onTermination(exec, t).catch((err: Error) => this.log.error({ err: err.message }, 'termination handling failed'));
+      },
       (err: Error) => this.log.error({ containerId: exec.containerId, err: err.message }, 'lost track of a container'),
     );
   }
@@ -514,8 +521,11 @@ export class Agent {
     for (const rec of exec.tasks.values()) {
       if (rec.terminalSent) continue;
       const agentSide = t.reason === TaskStatus_Reason.REASON_EXECUTOR_TERMINATED || t.reason === TaskStatus_Reason.REASON_CONTAINER_LAUNCH_FAILED;
+      // A container that ended after the framework asked for the kill was killed, whatever its exit
+      // status says (the containerizer cannot know after an agent restart; Mesos's executor does).
+      const killed = rec.killRequested === true && !agentSide && t.state !== TaskState.TASK_KILLED;
       this.queueExecutorStatus(exec, rec, {
-        state: t.state,
+        state: killed ? TaskState.TASK_KILLED : t.state,
         ...(t.message !== undefined ? { message: t.message } : {}),
         ...(t.reason !== undefined ? { reason: t.reason } : {}),
         source: agentSide ? TaskStatus_Source.SOURCE_AGENT : TaskStatus_Source.SOURCE_EXECUTOR,
@@ -568,6 +578,12 @@ export class Agent {
     if (rec.terminalSent || exec.state === 'terminated') return;
     const graceNs = killPolicy?.gracePeriod?.nanoseconds ?? rec.task.killPolicy?.gracePeriod?.nanoseconds;
     const graceMs = graceNs !== undefined ? graceNs / 1e6 : (this.options.defaultKillGracePeriodMs ?? 5000);
+    if (!rec.killRequested) {
+      rec.killRequested = true;
+      // Durable before any signal: an agent that dies now still knows, once restarted, that the
+      // container's end is a kill (TASK_KILLED), and finishes the kill if the container lives.
+      if (this.id) await appendUpdate(this.paths, this.id, fid, exec.id, exec.containerId, tid, { type: 'KILL', graceMs }).catch((err: Error) => this.log.warn({ taskId: tid, err: err.message }, 'cannot checkpoint the kill'));
+    }
     const killing = (this.frameworks.get(fid)?.info.capabilities ?? []).some((c) => c.type === FrameworkInfo_Capability_Type.TASK_KILLING_STATE);
     this.log.info({ frameworkId: fid, taskId: tid, graceMs }, 'killing task');
     if (exec.state === 'launching') {
@@ -681,6 +697,7 @@ export class Agent {
     }
     for (const c of this.options.containerizers) await c.recover(known.filter((k) => k.containerizer === c.name));
     if (!checkpointed?.id?.value) return;
+    const unsettled: { exec: ExecutorRecord; rec: TaskRecord; killGraceMs?: number }[] = [];
     this.info = { ...this.info, id: checkpointed.id };
     const aid = checkpointed.id.value;
 
@@ -708,15 +725,56 @@ export class Agent {
         const { acked, pending } = this.sum.recover(fid, tid, records);
         const rebuilt: Task = { ...task, statuses: [] };
         for (const s of [...acked, ...pending]) recordStatus(rebuilt, s);
-        const rec: TaskRecord = { task: rebuilt, chain: Promise.resolve(), terminalSent: [...acked, ...pending].some((s) => isTerminalState(s.state)) };
+        const kill = records.findLast((r) => r.type === 'KILL');
+        const rec: TaskRecord = {
+          task: rebuilt,
+          chain: Promise.resolve(),
+          terminalSent: [...acked, ...pending].some((s) => isTerminalState(s.state)),
+          ...(kill ? { killRequested: true } : {}),
+        };
         if (acked.some((s) => isTerminalState(s.state))) exec.completedTasks.push(rebuilt);
-        else exec.tasks.set(tid, rec);
+        else {
+          exec.tasks.set(tid, rec);
+          if (!run.completed && !rec.terminalSent) unsettled.push({ exec, rec, killGraceMs: kill?.type === 'KILL' ? kill.graceMs : undefined });
+        }
       }
       if (exec.state === 'terminated' && exec.tasks.size === 0) f.completedExecutors.push(exec);
       else f.executors.set(exec.id, exec);
       if (!run.completed) this.watch(exec);
     }
     this.log.info({ agentId: aid, runs: runs.length, live: known.length }, 'recovered from checkpoints');
+    await this.settleRecovered(unsettled);
+  }
+
+  /**
+   * What the executor would have said had it outlived the agent (in Mesos it does; here the agent
+   * plays it): the agent may die after starting a task but before its TASK_RUNNING was
+   * checkpointed, or after asking for a kill but before the TASK_KILLED was. For every recovered
+   * container that is still alive: a kill that was asked for is carried out; otherwise a task last
+   * seen STAGING or STARTING is reported TASK_RUNNING. Containers that ended while the agent was
+   * down have their termination already (the containerizers resolve it during recover), so they
+   * are left to onTermination.
+   */
+  private async settleRecovered(unsettled: { exec: ExecutorRecord; rec: TaskRecord; killGraceMs?: number }[]): Promise<void> {
+    if (unsettled.length === 0) return;
+    // Terminations known at recovery resolve at once; let their handlers mark the executors.
+    await new Promise((resolve) => setImmediate(resolve));
+    const killed = new Set<ExecutorRecord>();
+    for (const { exec, rec, killGraceMs } of unsettled) {
+      if (exec.ended || rec.terminalSent) continue;
+      if (killGraceMs !== undefined) {
+        if (killed.has(exec)) continue;
+        killed.add(exec);
+        this.log.info({ containerId: exec.containerId, taskId: rec.task.taskId?.value }, 'finishing a kill asked for before the agent restarted');
+        void this.destroy(exec, killGraceMs);
+        continue;
+      }
+      const last = rec.task.statuses.at(-1)?.state;
+      if (last === undefined || last === TaskState.TASK_STAGING || last === TaskState.TASK_STARTING) {
+        this.log.info({ containerId: exec.containerId, taskId: rec.task.taskId?.value, last: last === undefined ? 'none' : TaskState[last] }, 'the container runs: reporting TASK_RUNNING the agent could not send before it restarted');
+        this.queueExecutorStatus(exec, rec, { state: TaskState.TASK_RUNNING });
+      }
+    }
   }
 
   /**

@@ -62,7 +62,13 @@ async function readProto<T>(path: string, decode: (b: Uint8Array) => T): Promise
 }
 
 /** One line of `task.updates`. */
-export type UpdateRecord = { type: 'UPDATE'; status: TaskStatus } | { type: 'ACK'; uuid: string };
+/**
+ * One line of a task's `task.updates`: a status update, its acknowledgement, or a kill the agent
+ * was asked for (ippc's: the agent plays the executor, whose own memory of a kill would survive an
+ * agent crash in Mesos; recorded before the container is signalled, so a restarted agent still
+ * reports TASK_KILLED and finishes the kill).
+ */
+export type UpdateRecord = { type: 'UPDATE'; status: TaskStatus } | { type: 'ACK'; uuid: string } | { type: 'KILL'; graceMs: number };
 
 /**
  * A checkpoint file that may be missing because the agent died between making its folder and
@@ -160,6 +166,7 @@ async function readRecords(path: string): Promise<UpdateRecord[]> {
       const r = JSON.parse(line) as { type: string; status?: string; uuid?: string };
       if (r.type === 'UPDATE' && r.status) out.push({ type: 'UPDATE', status: TaskStatus.decode(Buffer.from(r.status, 'base64')) });
       else if (r.type === 'ACK' && r.uuid) out.push({ type: 'ACK', uuid: r.uuid });
+      else if (r.type === 'KILL') out.push({ type: 'KILL', graceMs: Number((r as { graceMs?: number }).graceMs ?? 0) });
     } catch {
       // A torn last line (the agent died while appending): the update was never sent.
     }

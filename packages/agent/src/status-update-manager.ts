@@ -111,12 +111,13 @@ export class StatusUpdateManager {
   }
 
   /** Rebuilds a task's stream from its checkpointed records (after an agent restart). */
-  recover(frameworkId: string, taskId: string, records: ({ type: 'UPDATE'; status: TaskStatus } | { type: 'ACK'; uuid: string })[]): { acked: TaskStatus[]; pending: TaskStatus[] } {
+  recover(frameworkId: string, taskId: string, records: ({ type: 'UPDATE'; status: TaskStatus } | { type: 'ACK'; uuid: string } | { type: string })[]): { acked: TaskStatus[]; pending: TaskStatus[] } {
     const pending: TaskStatus[] = [];
     const acked: TaskStatus[] = [];
     for (const r of records) {
-      if (r.type === 'UPDATE') pending.push(r.status);
-      else if (pending[0] && hex(pending[0].uuid) === r.uuid) acked.push(pending.shift()!);
+      if (r.type === 'UPDATE' && 'status' in r) pending.push(r.status);
+      else if (r.type === 'ACK' && 'uuid' in r && pending[0] && hex(pending[0].uuid) === r.uuid) acked.push(pending.shift()!);
+      // Other records (KILL) are the agent's, not the stream's.
     }
     if (pending.length > 0) {
       const s = this.stream(frameworkId, taskId);

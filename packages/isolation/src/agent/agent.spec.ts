@@ -20,7 +20,7 @@ function recordingEnforcer(agentId: string) {
   const calls: { state: PolicyState; options?: ApplyOptions }[] = [];
   const apply = (state: PolicyState, options?: ApplyOptions): Promise<ApplyResult> => {
     calls.push({ state, options });
-    return Promise.resolve({ epoch: state.epoch, revision: state.revision, mode: 'delta', routesAdded: 0, routesRemoved: 0, routeErrors: [], durationMs: 0.5, kernelMs: 0.25 });
+    return Promise.resolve({ epoch: state.epoch, revision: state.revision, mode: 'delta', via: 'session', routesAdded: 0, routesRemoved: 0, routeErrors: [], durationMs: 0.5, kernelMs: 0.25 });
   };
   const enforcer: Enforcer & { calls: typeof calls; kernel(): PolicyState | undefined; has(containerId: string): boolean } = {
     agentId,

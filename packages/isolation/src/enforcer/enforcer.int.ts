@@ -162,10 +162,15 @@ describe('enforcer in real namespaces', () => {
     const t0 = performance.now();
     for (let i = 0; i < 10; i++) {
       const r = await e1.apply(state(members(Object.keys(CTRS), { c4: i % 2 === 0 ? ['web'] : [] })));
-      assert.equal(r.mode, 'delta');
+      assert.deepEqual([r.mode, r.via], ['delta', 'session']);
     }
     const perChange = (performance.now() - t0) / 10;
     assert.ok(perChange < 100, `a delta took ${perChange.toFixed(1)} ms`);
+    // A new group changes sets and rules: the whole table is replaced, through the session too.
+    const newGroup = await e1.apply(state(members(Object.keys(CTRS), { c4: ['ops'] })));
+    assert.deepEqual([newGroup.mode, newGroup.via], ['full', 'session']);
+    assert.deepEqual((await e1.inspect()).sets['l_ops_v4'], [CTRS.c4!.v4]);
+    await e1.apply(base);
     // Someone removes an element behind our back; the next delta deletes it again and fails:
     // the enforcer replaces the table and ends up right.
     const withC4 = state(members(Object.keys(CTRS), { c4: ['web'] }));

@@ -5,7 +5,7 @@ import { describe, it } from 'node:test';
 import { isIppcError } from '@ippc/core';
 import { normalizeAgent, normalizeMember, normalizeRule, type PolicyState } from '../model.js';
 import { createEnforcer } from './enforcer.js';
-import { compileRuleset, groupSlug, renderDelta, renderFull } from './ruleset.js';
+import { compileRuleset, groupSlug, renderDelta, renderFull, renderFullLine } from './ruleset.js';
 import type { CommandResult, CommandRunner } from './runner.js';
 
 const agents = [
@@ -68,6 +68,21 @@ describe('ruleset compiler', () => {
     assert.ok(text.startsWith('add table inet ippc_iso_t\ndelete table inet ippc_iso_t\ntable inet ippc_iso_t {\n'));
     assert.match(text, /set m_web_v4 \{ type ipv4_addr; comment "members of group web"; elements = \{ 10\.240\.1\.2, 10\.240\.2\.2 \}; \}/);
     assert.match(text, /type filter hook forward priority filter; policy accept;\n {4}ct state established,related accept\n {4}ip daddr @local_v4 jump ingress/);
+  });
+
+  it('renders the same replace on one line for the nft session', () => {
+    const line = renderFullLine(rs);
+    assert.ok(!line.includes('\n'));
+    assert.ok(line.startsWith('add table inet ippc_iso_t; delete table inet ippc_iso_t; table inet ippc_iso_t { set '), line.slice(0, 120));
+    assert.match(line, /chain forward \{ type filter hook forward priority filter; policy accept;; ct state established,related accept; ip daddr @local_v4 jump ingress; /);
+    // Every statement of the multi-line form is there, in order.
+    const statements = renderFull(rs).split('\n').map((l) => l.trim()).filter(Boolean);
+    let at = 0;
+    for (const st of statements) {
+      const found = line.indexOf(st, at);
+      assert.ok(found >= at, `missing or out of order: ${st}`);
+      at = found + st.length;
+    }
   });
 });
 

@@ -5,7 +5,7 @@ import type { Member, PolicyState, RouteSpec } from '../model.js';
 import { routesFor } from '../policy.js';
 import { createIpBatchSession } from './ip-batch-session.js';
 import { createNftSession } from './nft-session.js';
-import { compileRuleset, renderDelta, renderFull, type CompiledRuleset } from './ruleset.js';
+import { compileRuleset, renderDelta, renderFull, renderFullLine, type CompiledRuleset } from './ruleset.js';
 import { createCommandRunner, type CommandResult, type CommandRunner } from './runner.js';
 
 export interface EnforcerOptions {
@@ -47,6 +47,8 @@ export interface ApplyResult {
   revision: number;
   /** `full`: the table was replaced; `delta`: set elements changed; `none`: nothing to do. */
   mode: 'full' | 'delta' | 'none';
+  /** How the change reached nftables: the long-running session, or an `nft -f` exec (none: nothing changed). */
+  via: 'session' | 'exec' | 'none';
   routesAdded: number;
   routesRemoved: number;
   /** Routes that could not be installed (for example, the next hop is not reachable). */
@@ -224,22 +226,42 @@ export function createEnforcer(options: EnforcerOptions): Enforcer {
     };
     const next = compileRuleset(state, options.agentId, table);
     let mode: ApplyResult['mode'] = 'none';
+    let via: ApplyResult['via'] = 'none';
+    // A whole table through the session too (a new group, a new rule: about 1 ms there against
+    // 15-25 ms for an nft exec); the exec stays the fallback when the session fails.
+    const replace = async (): Promise<void> => {
+      if (session) {
+        const failed = await timed(() => session.run([renderFullLine(next)])).then(
+          () => undefined,
+          (err: Error) => err.message,
+        );
+        if (failed === undefined) {
+          via = 'session';
+          return;
+        }
+        log.warn({ error: failed }, 'replacing the table through the nft session failed; running nft -f');
+      }
+      await timed(() => must(runner, 'replacing the isolation table', 'nft', ['-f', '-'], renderFull(next)));
+      via = 'exec';
+    };
     const delta = appliedRules ? renderDelta(appliedRules, next) : undefined;
     if (delta === undefined) {
-      await timed(() => must(runner, 'replacing the isolation table', 'nft', ['-f', '-'], renderFull(next)));
+      await replace();
       mode = 'full';
     } else if (delta !== '') {
       let error: string | undefined;
       if (session) {
         await timed(() => session.run(delta.trim().split('\n'))).catch((err: Error) => (error = err.message));
+        via = 'session';
       } else {
         const res = await timed(() => runner.run('nft', ['-f', '-'], delta));
         if (res.code !== 0) error = res.stderr.trim();
+        via = 'exec';
       }
       if (error !== undefined) {
         // The kernel differs from what we believe (someone edited the table): rebuild it.
         log.warn({ error }, 'incremental update failed; replacing the table');
-        await timed(() => must(runner, 'replacing the isolation table', 'nft', ['-f', '-'], renderFull(next)));
+        await replace();
         mode = 'full';
       } else mode = 'delta';
     }
@@ -267,6 +289,7 @@ export function createEnforcer(options: EnforcerOptions): Enforcer {
       epoch: state.epoch,
       revision: state.revision,
       mode,
+      via,
       routesAdded: routes.added,
       routesRemoved: routes.removed,
       routeErrors: routes.errors,

@@ -135,6 +135,20 @@ export function renderFull(rs: CompiledRuleset): string {
 }
 
 /**
+ * renderFull as ONE line (statements joined by `; `, a block's first statement after its `{`), the
+ * form the long-running nft session takes a transaction in. nft parses both the same way.
+ */
+export function renderFullLine(rs: CompiledRuleset): string {
+  let out = '';
+  for (const raw of renderFull(rs).split('\n')) {
+    const l = raw.trim();
+    if (l === '') continue;
+    out = out === '' ? l : out.endsWith('{') ? `${out} ${l}` : `${out}; ${l}`;
+  }
+  return out;
+}
+
+/**
  * The smallest change from `prev` to `next`: element adds and deletes when only membership
  * changed (`''` when nothing did), or undefined when sets or rules changed (then use renderFull).
  */

@@ -104,7 +104,10 @@ export function createNftSession(options: NftSessionOptions): NftSession {
     const cmd = batch ? [batch] : ['sh', '-c', 'exec nft -i 2>&1'];
     const c = options.netns ? spawn('nsenter', [`--net=${options.netns}`, '--', ...cmd]) : spawn(cmd[0]!, cmd.slice(1));
     const end = batch ? answerLine : describeOk;
+    // A replaced child (interactive -> batch once the helper is built) may still print or exit
+    // while the next one serves: only the current child speaks for the transaction in flight.
     c.stdout.on('data', (d: Buffer) => {
+      if (c !== child) return;
       buffer += d.toString();
       const m = end.exec(buffer);
       if (m && waiter) {
@@ -117,10 +120,13 @@ export function createNftSession(options: NftSessionOptions): NftSession {
     });
     // The helper's own complaints (it could not start): collected into the answer, which then
     // is not `ok`, so the transaction fails and the caller falls back to an exec.
-    c.stderr?.on('data', (d: Buffer) => (buffer += d.toString()));
+    c.stderr?.on('data', (d: Buffer) => {
+      if (c === child) buffer += d.toString();
+    });
     c.stdin.on('error', () => undefined);
     c.on('exit', () => {
-      if (child === c) child = undefined;
+      if (child !== c) return;
+      child = undefined;
       const w = waiter;
       waiter = undefined;
       w?.(new Error(`nft session ended${buffer.trim() ? `: ${buffer.trim().slice(0, 500)}` : ''}`));
@@ -165,6 +171,10 @@ export function createNftSession(options: NftSessionOptions): NftSession {
     close() {
       const c = child;
       child = undefined;
+      // Its exit is ignored from now on (not the current child): answer what was in flight here.
+      const w = waiter;
+      waiter = undefined;
+      w?.(new Error('nft session closed'));
       if (c && c.exitCode === null) {
         c.stdin.end();
         c.kill('SIGTERM');

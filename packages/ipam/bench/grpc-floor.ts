@@ -29,7 +29,7 @@ s.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, port) =>
 `;
 
 /** Latencies (ms) of `perClient` sequential echo calls from each of `clients` channels at once. */
-export async function measureGrpcFloor(clients: number, perClient: number): Promise<number[]> {
+export async function measureGrpcFloor(clients: number, perClient: number, warmUp = 20): Promise<number[]> {
   const child = spawn(process.execPath, ['-e', SERVER], { stdio: ['ignore', 'pipe', 'inherit'] });
   try {
     const port = await new Promise<number>((resolve, reject) => {
@@ -40,7 +40,7 @@ export async function measureGrpcFloor(clients: number, perClient: number): Prom
     const channels = Array.from({ length: clients }, () => new Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure()));
     const call = (c: grpcTypes.Client) =>
       new Promise<void>((resolve, reject) => (c as unknown as { echo(b: Buffer, cb: (e: Error | null) => void): void }).echo(Buffer.from('x'), (e) => (e ? reject(e) : resolve())));
-    await Promise.all(channels.map(async (c) => { for (let i = 0; i < 20; i++) await call(c); })); // connect, warm up
+    await Promise.all(channels.map(async (c) => { for (let i = 0; i < warmUp; i++) await call(c); })); // connect, warm up (JIT)
     const lat: number[] = [];
     await Promise.all(
       channels.map(async (c) => {

@@ -95,6 +95,17 @@ export function describeStoreContract(name: string, fixture: () => Promise<Store
       );
     });
 
+    it('lists more than fits one answer (5,000 values of 1 KiB: past the 4 MiB gRPC limit) completely and in order', async () => {
+      const big = 'x'.repeat(1024);
+      const keys = Array.from({ length: 5000 }, (_, i) => `t9/${String(i).padStart(5, '0')}`);
+      // 100 writes per commit: etcd refuses transactions of more than 128 operations by default.
+      for (let i = 0; i < keys.length; i += 100) assert.ok((await store.commit([], keys.slice(i, i + 100).map((key) => ({ key, value: big })))).ok);
+      const l = await store.list<string>('t9/');
+      assert.equal(l.length, keys.length);
+      assert.deepEqual(l.map((e) => e.key), keys);
+      assert.ok(l.every((e) => e.value === big));
+    });
+
     it('lets exactly one of 64 concurrent writers create the same key', async () => {
       const results = await Promise.all(Array.from({ length: 64 }, (_, i) => store.commit([{ key: 't6/race', modRevision: 0 }], [{ key: 't6/race', value: i }])));
       assert.equal(results.filter((r) => r.ok).length, 1);

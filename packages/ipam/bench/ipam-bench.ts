@@ -72,7 +72,6 @@ async function serviceRows(label: string, server: ServerProcess): Promise<string
   try {
     await one[0]!.ensurePool({ network: 'svc1', ranges: [{ subnet: '10.210.64.0/18' }] });
     await one[0]!.ensurePool({ network: 'svc64', ranges: [{ subnet: '10.210.128.0/17' }] });
-    await one[0]!.ensurePool({ network: 'svc1r', ranges: [{ subnet: '10.210.0.0/19' }] });
     // Warm-up: connections, and enough calls for V8 to optimize grpc-js's and our hot paths (tens
     // of calls leave them interpreted, which used to show as p99).
     for (let i = 0; i < Math.round(2000 * Q); i++) await one[0]!.listPools('no-such-network');
@@ -92,16 +91,6 @@ async function serviceRows(label: string, server: ServerProcess): Promise<string
     row(`baseline: empty gRPC round trip, 1 client (${label})`, `p50 ${f(pct(floor, 0.5))} ms, p99 ${f(pct(floor, 0.99))} ms`);
     const a = await serviceLoad(one, 'svc1', Math.round(4000 * Q));
     row(`service Allocate, 1 client (${label})`, `${f((a.lat.length / a.wallMs) * 1000, 0)} alloc/s, p50 ${f(pct(a.lat, 0.5))} ms, p99 ${f(pct(a.lat, 0.99))} ms, p99.9 ${f(pct(a.lat, 0.999))} ms`, 'p99 < 2 ms', pct(a.lat, 0.99) < 2);
-    // The same with grpc-js's transparent retries on (the client's default before it turned them off).
-    const withRetries = createIpamClient({ address: server.address, auth: { token: TOKEN }, channelOptions: { 'grpc.enable_retries': 1 } });
-    try {
-      for (let i = 0; i < Math.round(2000 * Q); i++) await withRetries.listPools('no-such-network');
-      const r = await serviceLoad([withRetries], 'svc1r', Math.round(4000 * Q));
-      all.push(...r.addresses);
-      row(`baseline: Allocate, 1 client, grpc-js retries on (${label})`, `p50 ${f(pct(r.lat, 0.5))} ms, p99 ${f(pct(r.lat, 0.99))} ms, p99.9 ${f(pct(r.lat, 0.999))} ms`);
-    } finally {
-      withRetries.close();
-    }
     await Promise.all(many.map((c) => c.listPools('svc64'))); // connect all 64 channels
     const b = await serviceLoad(many, 'svc64', Math.round(100 * Q));
     row(

@@ -34,44 +34,19 @@ export interface IpamClient extends IpamApi {
 
 type Callback<Res> = (err: grpc.ServiceError | null, res: Res) => void;
 
-const UNAVAILABLE_RETRY_MS = 50;
-
 /**
  * A typed client of the IPAM service. Every method rejects with an {@link IpamError} whose code is
  * the service's (IPAM_POOL_EXHAUSTED, ...), or IPAM_UNAVAILABLE when the service cannot be reached.
  */
 export function createIpamClient(options: IpamClientOptions): IpamClient {
   // A restarted service is found again within a second, not after grpc-js's growing backoff.
-  // grpc-js's transparent retries are off: their per-call machinery costs about 1 ms at p99 on a
-  // small VM (bench/ipam-bench.ts prints both), and call() below retries what they would have.
-  const channel = {
-    'grpc.initial_reconnect_backoff_ms': 100,
-    'grpc.max_reconnect_backoff_ms': 1000,
-    'grpc.min_reconnect_backoff_ms': 1000,
-    'grpc.enable_retries': 0,
-    ...options.channelOptions,
-  };
+  const channel = { 'grpc.initial_reconnect_backoff_ms': 100, 'grpc.max_reconnect_backoff_ms': 1000, 'grpc.min_reconnect_backoff_ms': 1000, ...options.channelOptions };
   const client = new ipamv1.IpamClient(options.address, grpc.credentials.createInsecure(), clientOptions(options.auth, channel));
   const timeout = options.timeoutMs ?? 5_000;
   const waitForReady = options.waitForReady ?? true;
-  /**
-   * One call within the deadline. A call that fails UNAVAILABLE (the connection broke under it) is
-   * sent again until the deadline: every method but garbageCollect is idempotent (by handle, or by
-   * address and epoch), so a request the service did get gives the same answer twice.
-   */
-  function call<Req, Res>(method: (req: Req, md: grpc.Metadata, opts: Partial<grpc.CallOptions>, cb: Callback<Res>) => grpc.ClientUnaryCall, req: Req, retry = true): Promise<Res> {
-    const deadline = Date.now() + timeout;
+  function call<Req, Res>(method: (req: Req, md: grpc.Metadata, opts: Partial<grpc.CallOptions>, cb: Callback<Res>) => grpc.ClientUnaryCall, req: Req): Promise<Res> {
     return new Promise((resolve, reject) => {
-      const attempt = () =>
-        method.call(client, req, new grpc.Metadata({ waitForReady }), { deadline }, (err, res) => {
-          if (!err) return resolve(res);
-          if (retry && err.code === grpc.status.UNAVAILABLE && Date.now() + UNAVAILABLE_RETRY_MS < deadline) {
-            setTimeout(attempt, UNAVAILABLE_RETRY_MS);
-            return;
-          }
-          reject(toIpamError(err));
-        });
-      attempt();
+      method.call(client, req, new grpc.Metadata({ waitForReady }), { deadline: Date.now() + timeout }, (err, res) => (err ? reject(toIpamError(err)) : resolve(res)));
     });
   }
   const released = (r: ipamv1.ReleaseResponse): ReleaseResult => ({ released: r.released.map(leaseFromWire), stale: r.stale ?? false });
@@ -103,8 +78,7 @@ export function createIpamClient(options: IpamClientOptions): IpamClient {
       return (await call(client.listLeases, { network: filter.network ?? '', owner: filter.owner ?? '', node: filter.node ?? '' })).leases.map(leaseFromWire);
     },
     async garbageCollect(request) {
-      // Not retried: a second delivery would count as a second observation of a suspected leak.
-      const r = await call(client.garbageCollect, gcRequestToWire(request), false);
+      const r = await call(client.garbageCollect, gcRequestToWire(request));
       return { reclaimed: r.reclaimed.map(leaseFromWire), suspected: r.suspected.map(leaseFromWire) };
     },
     close: () => client.close(),

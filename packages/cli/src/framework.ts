@@ -1,7 +1,7 @@
 import { open, readFile, unlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { isIppcError } from '@ippc/core';
+import { isIppcError, processAlive } from '@ippc/core';
 import { taskStateToJSON, taskStatus_ReasonToJSON, type Offer, type TaskInfo, type TaskStatus } from '@ippc/proto';
 import type { Scheduler } from '@ippc/scheduler';
 import type { Cluster } from '@ippc/testbed';
@@ -23,14 +23,6 @@ const pendingAcks = new WeakMap<Scheduler, Set<Promise<void>>>();
 /** The lock each connection holds (released by closeCliFramework). */
 const locks = new WeakMap<Scheduler, () => Promise<void>>();
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /**
  * One `ippc task` command per cluster at a time on this machine: a second subscription would take
@@ -50,7 +42,7 @@ export async function lockFramework(cluster: string, timeoutMs = 120_000): Promi
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
     }
     const holder = Number(await readFile(path, 'utf8').catch(() => ''));
-    if (!holder || !alive(holder)) {
+    if (!holder || !processAlive(holder)) {
       await unlink(path).catch(() => undefined);
       continue;
     }

@@ -18,4 +18,5 @@ export * from './grpc.js';
 export * from './http.js';
 export * from './isolator.js';
 export * from './log.js';
+export * from './process.js';
 export * from './stats.js';

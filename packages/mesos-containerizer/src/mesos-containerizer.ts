@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import {
   ContainerizerError,
+  processAlive,
   silentLogger,
   type ContainerConfig,
   type Containerizer,
@@ -152,14 +153,6 @@ function killGroup(pid: number, signal: NodeJS.Signals): boolean {
   }
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 async function tail(path: string, bytes = 2048): Promise<string> {
   try {
@@ -358,7 +351,7 @@ export class MesosContainerizer implements Containerizer {
     if (c.exit) return;
     const status = await readJson<ExitStatus>(join(c.runDir, 'status'));
     if (!status) {
-      if (c.pid !== undefined && alive(c.pid)) return;
+      if (c.pid !== undefined && processAlive(c.pid)) return;
       // The supervisor is gone too (killed, or the machine's pid 1 reaped it oddly): the end is unknown.
       c.exit = {};
       this.stopWatching(c);
@@ -495,7 +488,7 @@ export class MesosContainerizer implements Containerizer {
       const exit = await readJson<ExitStatus>(join(runDir, 'status'));
       const started = await readFile(join(runDir, 'started'), 'utf8').then(() => true, () => false);
       if (pidInfo) c.pid = pidInfo.pid;
-      const live = pidInfo && !exit && alive(pidInfo.pid) && (pidInfo.startTime === undefined || (await startTime(pidInfo.pid)) === pidInfo.startTime);
+      const live = pidInfo && !exit && processAlive(pidInfo.pid) && (pidInfo.startTime === undefined || (await startTime(pidInfo.pid)) === pidInfo.startTime);
       states.push({ containerId: k.containerId, config, ...(live ? { pid: pidInfo.pid } : {}) });
       if (live) {
         this.watchOrphaned(c);

@@ -9,7 +9,7 @@ import { ContainerInfo_DockerInfo_Network, ContainerInfo_Type, TaskState, type C
 import type { AgentStateJson, Scheduler } from '@ippc/scheduler';
 import { recordFigure } from './figures.js';
 import { startPrivateDockerd, type PrivateDockerd } from './private-dockerd.js';
-import { addressesOf, agentTasks, createWorld, eventually, getJson, holdings, killAndWait, launchMany, masterTasks, net, type Holdings, type World } from './world.js';
+import { addressesOf, agentTasks, createWorld, eventually, expectAgreement, expectUnchanged, getJson, holdings, killAndWait, launchMany, masterTasks, net, type Holdings, type World } from './world.js';
 
 // The Docker daemon restarted under a running agent (`--containerizers=docker,mesos`). The daemon
 // is one of the suite's own (private-dockerd.ts), so stopping it disturbs nothing else on the
@@ -57,25 +57,14 @@ async function counts(): Promise<Holdings & { privateContainers: number }> {
   return { ...(await holdings(w)), privateContainers: (await dockerd.docker.listContainers({ all: true })).length };
 }
 
+/** Waits until the counts are the baseline again; a failure is counted as a leak. */
 async function expectBaseline(what: string): Promise<void> {
-  let last: unknown;
   try {
-    await eventually(async () => {
-      last = await counts();
-      return JSON.stringify(last) === JSON.stringify(baseline) ? true : undefined;
-    }, what, 30_000);
-  } catch {
+    await expectUnchanged(counts, baseline, what, 30_000);
+  } catch (err) {
     leaks += 1;
-    assert.deepEqual(last, baseline, `nothing left behind after ${what}`);
+    throw err;
   }
-}
-
-async function expectAgreement(): Promise<void> {
-  await eventually(async () => {
-    const [m, a] = await Promise.all([masterTasks(w), agentTasks(w)]);
-    const live = (x: Map<string, string>) => JSON.stringify([...x].filter(([, st]) => !['TASK_KILLED', 'TASK_FAILED', 'TASK_FINISHED', 'TASK_LOST', 'TASK_ERROR'].includes(st)).sort());
-    return live(m) === live(a) ? true : undefined;
-  }, "the master's tasks to match the agent's", 30_000);
 }
 
 /** The sandbox of a task, from the agent's /state (Mesos's `directory`). */
@@ -173,7 +162,7 @@ describe('faults: the Docker daemon restarted under a running agent', { timeout:
     const all = await ticks(sandbox);
     assert.deepEqual(all, all.map((_, i) => i), 'every log line once, in order, across the restart');
     assert.deepEqual(await containersOf(during!), [], 'the failed launch left no container');
-    await expectAgreement();
+    await expectAgreement(w);
     recordFigure({ suite: 'faults', name: 'the Docker daemon restarted (--live-restore)', faults: 1, recoveryMs, note: `down ${restarted - down} ms; the container kept ${ip}; launch while away: ${failed.message}` });
 
     // The agent still drives the container it watched across the restart.
@@ -202,7 +191,7 @@ describe('faults: the Docker daemon restarted under a running agent', { timeout:
     assert.equal(ended.state, TaskState.TASK_FAILED, `${TaskState[ended.state!]}: ${ended.message}`);
     await eventually(async () => ((await containersOf(web!)).length === 0 ? true : undefined), 'the stopped container removed', 30_000);
     assert.equal((await agentTasks(w)).get(mesos!), 'TASK_RUNNING', 'the Mesos-containerizer task did not notice');
-    await expectAgreement();
+    await expectAgreement(w);
     recordFigure({ suite: 'faults', name: 'the Docker daemon restarted (no --live-restore)', faults: 1, recoveryMs, note: `the task ended ${TaskState[ended.state!]}: ${ended.message}` });
     await killAndWait(s, mesos!, 60_000);
     await expectBaseline('the Docker daemon restart without --live-restore');

@@ -8,7 +8,7 @@ import { TaskState } from '@ippc/proto';
 import type { Scheduler } from '@ippc/scheduler';
 import { recordFigure } from './figures.js';
 import { startIpamProcess, startIsolationProcess, startMasterProcess, type ComponentProcess } from './processes.js';
-import { addressesOf, agentTasks, createWorld, eventually, holdings, killAndWait, launchMany, masterTasks, net, type Holdings, type World } from './world.js';
+import { addressesOf, agentTasks, createWorld, eventually, expectAgreement, expectUnchanged, holdings, killAndWait, launchMany, masterTasks, net, type Holdings, type World } from './world.js';
 
 // Faults, injected into real processes: kill -9 of the agent mid-launch and mid-kill, of the IPAM
 // service during a launch storm, of the isolation service, of the master; a CNI plugin that hangs
@@ -46,26 +46,14 @@ async function counts(): Promise<Holdings> {
   return { ...h, leases: (await ipamClient.listLeases()).length };
 }
 
+/** Waits until the counts are the baseline again; a failure is counted as a leak. */
 async function expectBaseline(what: string): Promise<void> {
-  let last: Holdings | undefined;
   try {
-    await eventually(async () => {
-      last = await counts();
-      return JSON.stringify(last) === JSON.stringify(baseline) ? true : undefined;
-    }, what, 30_000);
-  } catch {
+    await expectUnchanged(counts, baseline, what, 30_000);
+  } catch (err) {
     leaks += 1;
-    assert.deepEqual(last, baseline, `nothing left behind after ${what}`);
+    throw err;
   }
-}
-
-/** The master's non-terminal tasks are the agent's, with the same states. */
-async function expectAgreement(): Promise<void> {
-  await eventually(async () => {
-    const [m, a] = await Promise.all([masterTasks(w), agentTasks(w)]);
-    const live = (x: Map<string, string>) => JSON.stringify([...x].filter(([, st]) => !['TASK_KILLED', 'TASK_FAILED', 'TASK_FINISHED', 'TASK_LOST', 'TASK_ERROR'].includes(st)).sort());
-    return live(m) === live(a) ? true : undefined;
-  }, "the master's tasks to match the agent's", 30_000);
 }
 
 /** Running tasks' addresses (from their statuses) are unique and each is held at the IPAM. */
@@ -167,7 +155,7 @@ describe('faults: kill -9, hung plugins and a partition, with nothing lost', { t
       await w.startAgent(agentExtra);
       await settle(ids);
       const recoveryMs = Date.now() - restarted;
-      await expectAgreement();
+      await expectAgreement(w);
       await expectAddressesHeld(ids);
       recordFigure({ suite: 'faults', name: `kill -9 of the agent mid-launch (${moment})`, faults: 1, recoveryMs, note: `${ids.filter((id) => s.latestStatus(id)?.state === TaskState.TASK_RUNNING).length} of 6 running after it` });
       await killAll(ids);
@@ -196,7 +184,7 @@ describe('faults: kill -9, hung plugins and a partition, with nothing lost', { t
       await new Promise((r) => setTimeout(r, 1000));
     }
     recordFigure({ suite: 'faults', name: 'kill -9 of the agent mid-kill', faults: 1, recoveryMs: Date.now() - restarted });
-    await expectAgreement();
+    await expectAgreement(w);
     await expectBaseline('kill -9 of the agent mid-kill');
   });
 
@@ -219,7 +207,7 @@ describe('faults: kill -9, hung plugins and a partition, with nothing lost', { t
     const [after] = await launchMany(s, [{ name: 'after-ipam-restart', networks: [net('ippc-bridge')] }]);
     await s.waitForState(after!, 'TASK_RUNNING', 30_000);
     await expectAddressesHeld([...live, ...ids, after!]);
-    await expectAgreement();
+    await expectAgreement(w);
     await killAll([...live, ...ids, after!]);
     await expectBaseline('kill -9 of the IPAM service');
   });
@@ -268,7 +256,7 @@ describe('faults: kill -9, hung plugins and a partition, with nothing lost', { t
       const ipNow = t.statuses.at(-1)?.container_status?.network_infos?.[0]?.ip_addresses?.map((a) => a.ip_address).filter((a) => !a?.includes(':'));
       assert.deepEqual(ipNow, before.get(id)!.filter((a) => !a.includes(':')), `${id} keeps its address in /master/state`);
     }
-    await expectAgreement();
+    await expectAgreement(w);
     // The framework re-subscribes (same id) and can kill its tasks through the new master.
     await eventually(async () => {
       await s.reconcile();
@@ -311,7 +299,7 @@ describe('faults: kill -9, hung plugins and a partition, with nothing lost', { t
     }
     const healed = Date.now();
     await w.waitForAgents(1);
-    await expectAgreement();
+    await expectAgreement(w);
     recordFigure({ suite: 'faults', name: 'a partition between agent and master (16 s)', faults: 1, recoveryMs: Date.now() - healed });
     const after = await expectAddressesHeld(ids);
     assert.deepEqual([...after], [...before], 'the same addresses after the partition');

@@ -1,9 +1,9 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, openSync, readFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
-import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import Docker from 'dockerode';
+import { processAlive } from '@ippc/core';
 import { eventually } from './world.js';
 
 // A Docker daemon of the suite's own, so that a test can stop and restart "the Docker daemon"
@@ -42,18 +42,10 @@ export interface PrivateDockerd extends AsyncDisposable {
   dispose(): Promise<void>;
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 async function waitGone(pid: number, ms: number): Promise<boolean> {
   const deadline = Date.now() + ms;
-  while (alive(pid)) {
+  while (processAlive(pid)) {
     if (Date.now() > deadline) return false;
     await new Promise((r) => setTimeout(r, 50));
   }
@@ -81,7 +73,7 @@ export async function startPrivateDockerd(options: PrivateDockerdOptions): Promi
 
   // A daemon left by a killed run of the suite goes first (same name, same paths).
   const stale = existsSync(pidFile) ? Number(readFileSync(pidFile, 'utf8').trim()) : 0;
-  if (stale > 0 && alive(stale)) {
+  if (stale > 0 && processAlive(stale)) {
     process.kill(stale, 'SIGTERM');
     if (!(await waitGone(stale, 20_000))) process.kill(stale, 'SIGKILL');
   }

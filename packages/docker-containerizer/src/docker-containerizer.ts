@@ -145,7 +145,7 @@ interface Entry {
   termination: Promise<Termination>;
   settle: (t: Termination) => void;
   terminated?: Termination;
-  logs?: Promise<LogPump | undefined>;
+  logs?: LogPump;
   abort: AbortController;
 }
 
@@ -300,22 +300,20 @@ export function createDockerContainerizer(options: DockerContainerizerOptions = 
   function startLogs(entry: Entry, base: LogSizes): void {
     const container = docker.getContainer(entry.dockerId!);
     let complained = false;
-    entry.logs = Promise.resolve(
-      followLogs(docker, container, entry.sandbox, {
-        base,
-        running: () =>
-          container.inspect().then(
-            (i) => i.State?.Running === true,
-            (err) => (daemonStatus(err) === 404 ? false : undefined),
-          ),
-        onError: (err) => {
-          // Once per container: while the daemon is away every attempt fails the same way.
-          if (complained) return;
-          complained = true;
-          log.warn({ containerId: entry.id, err: daemonMessage(err) }, 'cannot stream container logs to the sandbox; trying again');
-        },
-      }),
-    );
+    entry.logs = followLogs(docker, container, entry.sandbox, {
+      base,
+      running: () =>
+        container.inspect().then(
+          (i) => i.State?.Running === true,
+          (err) => (daemonStatus(err) === 404 ? false : undefined),
+        ),
+      onError: (err) => {
+        // Once per container: while the daemon is away every attempt fails the same way.
+        if (complained) return;
+        complained = true;
+        log.warn({ containerId: entry.id, err: daemonMessage(err) }, 'cannot stream container logs to the sandbox; trying again');
+      },
+    });
   }
 
   /** Waits for the container to exit (long poll), then reports and removes it. */
@@ -370,10 +368,9 @@ export function createDockerContainerizer(options: DockerContainerizerOptions = 
   async function exited(entry: Entry, exitCode: number | undefined, gone = false): Promise<void> {
     // Mesos sends the terminal status only after TASK_RUNNING (or after giving up on inspect).
     await within(entry.running, INSPECT_TIMEOUT_MS);
-    const pump = await within(entry.logs ?? Promise.resolve(undefined), LOG_DRAIN_MS);
-    if (pump) await within(pump.done, LOG_DRAIN_MS);
+    if (entry.logs) await within(entry.logs.done, LOG_DRAIN_MS);
     // Past the drain time (the daemon is away): stop trying to copy the rest.
-    await pump?.close();
+    await entry.logs?.close();
     if (entry.dockerId) await removeContainer(entry.dockerId);
     let termination: Termination;
     if (exitCode === undefined) {
@@ -445,8 +442,7 @@ export function createDockerContainerizer(options: DockerContainerizerOptions = 
     try {
       const hostPath = sandboxHostPath(spec.sandboxDirectory);
       touchSandboxLogs(spec.sandboxDirectory);
-      const sizes = sandboxLogSizes(spec.sandboxDirectory);
-      logBase = sizes;
+      logBase = sandboxLogSizes(spec.sandboxDirectory);
       runOptions = createRunOptions({
         containerInfo: info!,
         command: spec.task.command ?? spec.executor.command,
@@ -465,7 +461,7 @@ export function createDockerContainerizer(options: DockerContainerizerOptions = 
           [FRAMEWORK_ID_LABEL]: spec.frameworkId.value ?? '',
           [TASK_ID_LABEL]: taskId,
           [CONTAINER_ID_LABEL]: id,
-          [LOG_OFFSETS_LABEL]: `${sizes.stdout},${sizes.stderr}`,
+          [LOG_OFFSETS_LABEL]: `${logBase.stdout},${logBase.stderr}`,
         },
       });
     } catch (err) {
@@ -647,8 +643,7 @@ export function createDockerContainerizer(options: DockerContainerizerOptions = 
     for (const e of entries) e.abort.abort();
     await Promise.all(
       entries.map(async (e) => {
-        const pump = await within(e.logs ?? Promise.resolve(undefined), LOG_DRAIN_MS);
-        await pump?.close();
+        await e.logs?.close();
         await e.exiting;
       }),
     );

@@ -66,7 +66,7 @@ function ended(w: Writable, event: 'finish' | 'close'): Promise<void> {
  * Starts streaming the container's log into `<sandbox>/stdout` and `<sandbox>/stderr`, skipping
  * the first `skip.stdout` / `skip.stderr` bytes of each stream (what an earlier agent already wrote).
  */
-export async function startLogPump(
+async function startLogPump(
   docker: Docker,
   container: Docker.Container,
   sandbox: string,

@@ -55,9 +55,16 @@ await build({
   legalComments: 'none',
   plugins: [assetUrls],
 });
-// The sources' hashbang runs tsx; a bundle is plain JavaScript.
+// The sources' hashbang runs tsx; a bundle is plain JavaScript. Node flags other than tsx's
+// (e.g. ippc-ipam-node's GC sizing) stay.
 for (const [name] of bins) {
   const file = `dist/${name}.mjs`;
-  writeFileSync(file, readFileSync(file, 'utf8').replace(/^#!.*\n/, '#!/usr/bin/env node\n'));
+  writeFileSync(
+    file,
+    readFileSync(file, 'utf8').replace(/^#!(.*)\n/, (_, line) => {
+      const flags = line.replace(/^\/usr\/bin\/env\s+(-S\s+)?node/, '').replace('--import tsx', '').trim();
+      return flags ? `#!/usr/bin/env -S node ${flags}\n` : '#!/usr/bin/env node\n';
+    }),
+  );
 }
 console.log(`bundle: ${pkg.name}: ${bins.map(([n]) => `dist/${n}.mjs`).join(', ')} in ${Date.now() - started} ms`);

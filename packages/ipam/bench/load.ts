@@ -1,0 +1,50 @@
+// A load generator for the IPAM benchmark, in a process of its own: a lean client (nothing else in
+// its heap, like ippc-ipam-node), so that the row it feeds measures the service and the client's
+// own garbage collector as configured by the node flags it was started with, not the bench's.
+//
+//   node [node flags] --import tsx bench/load.ts --address HOST:PORT --token T --network N
+//        --clients K --count C [--warm W] [--prefix P]
+// prints one JSON line: { lat: number[] (ms), wallMs, addresses: string[] }
+import { parseArgs } from 'node:util';
+import { createIpamClient } from '../src/client.js';
+
+const { values } = parseArgs({
+  options: {
+    address: { type: 'string' },
+    token: { type: 'string' },
+    network: { type: 'string' },
+    clients: { type: 'string', default: '1' },
+    count: { type: 'string' },
+    warm: { type: 'string', default: '0' },
+    prefix: { type: 'string', default: 'c' },
+  },
+});
+const clients = Number(values.clients);
+const count = Number(values.count);
+const warm = Number(values.warm);
+const network = values.network!;
+const ipam = Array.from({ length: clients }, () => createIpamClient({ address: values.address!, auth: { token: values.token! } }));
+const now = () => Number(process.hrtime.bigint()) / 1e6;
+try {
+  // Connect every channel, then warm up: enough calls for V8 to optimize grpc-js's and our hot
+  // paths (tens of calls leave them interpreted, which shows as p99).
+  await Promise.all(ipam.map((c) => c.listPools(network)));
+  for (let i = 0; i < warm; i++) await ipam[0]!.listPools('no-such-network');
+  for (let i = 0; i < Math.round(warm / 4); i++) await ipam[0]!.allocate({ handle: { network, containerId: `${values.prefix}-warm-${i}`, ifName: 'eth0' }, node: 'bench' });
+  const lat: number[] = [];
+  const addresses: string[] = [];
+  const t0 = now();
+  await Promise.all(
+    ipam.map(async (c, w) => {
+      for (let i = 0; i < count; i++) {
+        const t = now();
+        const r = await c.allocate({ handle: { network, containerId: `${values.prefix}-${w}-${i}`, ifName: 'eth0' }, node: 'bench' });
+        lat.push(now() - t);
+        addresses.push(r.lease.addresses[0]!.address);
+      }
+    }),
+  );
+  process.stdout.write(`${JSON.stringify({ lat, wallMs: now() - t0, addresses })}\n`);
+} finally {
+  for (const c of ipam) c.close();
+}

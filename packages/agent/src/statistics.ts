@@ -80,13 +80,25 @@ export async function collectUsage(agent: Agent, timeoutMs = 1500): Promise<Cont
   return (await Promise.all(jobs)).filter((u): u is ContainerUsage => u !== undefined);
 }
 
-/** One collection shared by everything that asks within `maxAgeMs` (a `/metrics` scrape reads it once per gauge). */
+/** The containers a collection would ask, in order: a change means a cached collection is stale. */
+function runningContainers(agent: Agent): string {
+  const ids: string[] = [];
+  for (const f of agent.frameworks.values()) for (const e of f.executors.values()) if (e.state === 'running' && e.containerizer.usage) ids.push(e.containerId);
+  return ids.join(',');
+}
+
+/**
+ * One collection shared by everything that asks within `maxAgeMs` (a `/metrics` scrape reads it
+ * once per gauge), unless the set of running containers changed meanwhile: a container that just
+ * started (or ended) shows on the next read, not up to `maxAgeMs` later.
+ */
 export function createUsageCache(agent: Agent, maxAgeMs = 500): { get(): Promise<ContainerUsage[]> } {
-  let last: { at: number; value: Promise<ContainerUsage[]> } | undefined;
+  let last: { at: number; key: string; value: Promise<ContainerUsage[]> } | undefined;
   return {
     get() {
       const now = Date.now();
-      if (!last || now - last.at > maxAgeMs) last = { at: now, value: collectUsage(agent) };
+      const key = runningContainers(agent);
+      if (!last || now - last.at > maxAgeMs || last.key !== key) last = { at: now, key, value: collectUsage(agent) };
       return last.value;
     },
   };

@@ -102,7 +102,8 @@ export interface ExecutorRecord {
   tasks: Map<string, TaskRecord>;
   completedTasks: Task[];
   launch?: Promise<boolean>;
-  killRequested?: number;
+  /** A kill came while the container was launching: its grace (ms), applied once it runs. */
+  pendingKillGraceMs?: number;
   destroying?: Promise<void>;
   /** The containerizer reported the container's end (its wait() resolved). */
   ended?: boolean;
@@ -427,7 +428,7 @@ export class Agent {
     if (!(await exec.launch)) return;
     exec.state = 'running';
     this.watch(exec);
-    if (exec.killRequested !== undefined) await this.destroy(exec, exec.killRequested);
+    if (exec.pendingKillGraceMs !== undefined) await this.destroy(exec, exec.pendingKillGraceMs);
   }
 
   /** Mesos (slave.cpp): TASK_FAILED, SOURCE_AGENT, REASON_CONTAINER_LAUNCH_FAILED, no container_status. */
@@ -587,7 +588,7 @@ export class Agent {
     const killing = (this.frameworks.get(fid)?.info.capabilities ?? []).some((c) => c.type === FrameworkInfo_Capability_Type.TASK_KILLING_STATE);
     this.log.info({ frameworkId: fid, taskId: tid, graceMs }, 'killing task');
     if (exec.state === 'launching') {
-      exec.killRequested = graceMs;
+      exec.pendingKillGraceMs = graceMs;
       return;
     }
     if (killing) this.queueExecutorStatus(exec, rec, { state: TaskState.TASK_KILLING });

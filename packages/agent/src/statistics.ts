@@ -56,35 +56,26 @@ function withTimeout<T>(p: Promise<T>, ms: number): Promise<T | undefined> {
   return Promise.race([p, new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), ms).unref()))]).finally(() => clearTimeout(timer));
 }
 
+/** The running executors whose containerizer can report counters: what a collection asks. */
+function* measurable(agent: Agent) {
+  for (const f of agent.frameworks.values()) for (const e of f.executors.values()) if (e.state === 'running' && e.containerizer.usage) yield { f, e };
+}
+
 /**
  * Asks every running container for its counters, all at once, each bounded by `timeoutMs` (a
  * slow containerizer, e.g. Docker's stats call, shows no statistics rather than stalling `/state`).
  */
 export async function collectUsage(agent: Agent, timeoutMs = 1500): Promise<ContainerUsage[]> {
-  const jobs: Promise<ContainerUsage | undefined>[] = [];
-  for (const f of agent.frameworks.values()) {
-    for (const e of f.executors.values()) {
-      const usageOf = e.containerizer.usage?.bind(e.containerizer);
-      if (e.state !== 'running' || !usageOf) continue;
-      jobs.push(
-        withTimeout(usageOf(e.containerId), timeoutMs)
-          .catch(() => undefined)
-          .then((usage) =>
-            usage
-              ? { executorId: e.id, executorName: e.info.name ?? '', frameworkId: f.id, source: e.info.source ?? '', containerId: e.containerId, taskId: [...e.tasks.keys()][0] ?? e.id, usage }
-              : undefined,
-          ),
-      );
-    }
-  }
+  const jobs = [...measurable(agent)].map(({ f, e }) =>
+    withTimeout(e.containerizer.usage!(e.containerId), timeoutMs)
+      .catch(() => undefined)
+      .then((usage): ContainerUsage | undefined =>
+        usage
+          ? { executorId: e.id, executorName: e.info.name ?? '', frameworkId: f.id, source: e.info.source ?? '', containerId: e.containerId, taskId: [...e.tasks.keys()][0] ?? e.id, usage }
+          : undefined,
+      ),
+  );
   return (await Promise.all(jobs)).filter((u): u is ContainerUsage => u !== undefined);
-}
-
-/** The containers a collection would ask, in order: a change means a cached collection is stale. */
-function runningContainers(agent: Agent): string {
-  const ids: string[] = [];
-  for (const f of agent.frameworks.values()) for (const e of f.executors.values()) if (e.state === 'running' && e.containerizer.usage) ids.push(e.containerId);
-  return ids.join(',');
 }
 
 /**
@@ -97,7 +88,8 @@ export function createUsageCache(agent: Agent, maxAgeMs = 500): { get(): Promise
   return {
     get() {
       const now = Date.now();
-      const key = runningContainers(agent);
+      // The containers a collection would ask, in order: a change means the cached one is stale.
+      const key = Array.from(measurable(agent), ({ e }) => e.containerId).join(',');
       if (!last || now - last.at > maxAgeMs || last.key !== key) last = { at: now, key, value: collectUsage(agent) };
       return last.value;
     },

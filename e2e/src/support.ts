@@ -4,7 +4,8 @@ import assert from 'node:assert/strict';
 import { networkInterfaces } from 'node:os';
 import type { ContainerInfo, NetworkInfo, Offer, TaskStatus } from '@ippc/proto';
 import { ContainerInfo_DockerInfo_Network, ContainerInfo_Type, NetworkInfo_Protocol } from '@ippc/proto';
-import type { Scheduler, TaskJson, TaskSpec } from '@ippc/scheduler';
+import type { TaskJson } from '@ippc/mesos';
+import type { Scheduler, TaskSpec } from '@ippc/scheduler';
 import type { Cluster } from '@ippc/testbed';
 
 // IPPC_E2E_SLOT (default 250) moves the cluster's name and subnets, so a second run can share the

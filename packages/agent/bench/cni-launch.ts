@@ -28,7 +28,8 @@ import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { summarize as stats, type SampleStats } from '@ippc/core';
 import { NetworkInfo_Protocol, type NetworkInfo, type Offer, type Resource, type TaskStatus } from '@ippc/proto';
-import { addResources, subtractResources, type Scheduler, type TaskSpec } from '@ippc/scheduler';
+import { addResources, subtractResources } from '@ippc/mesos';
+import { type Scheduler, type TaskSpec } from '@ippc/scheduler';
 import { createNodeWorld, eventually, waitForLog, type Census, type NodeWorld } from '../src/testing/node-world.js';
 
 const { values } = parseArgs({

@@ -7,7 +7,7 @@ import type * as grpc from '@grpc/grpc-js';
 import { createGrpcServer, silentLogger, type ContainerConfig, type IppcGrpcServer, type Isolator, type LaunchInfo } from '@ippc/core';
 import { createMesosContainerizer } from '@ippc/mesos-containerizer';
 import { agentv1, ContainerInfo_Type, TaskState, TaskStatus_Reason, TaskStatus_Source, type ContainerID, type ContainerStatus, type TaskInfo } from '@ippc/proto';
-import { allocateResources, parseResources } from '@ippc/scheduler';
+import { allocateResources, parseResources } from '@ippc/mesos';
 import { startAgent, type StartedAgent } from './server.js';
 
 // The agent with the real Mesos containerizer and an isolator that makes a real network namespace

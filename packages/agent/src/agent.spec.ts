@@ -20,7 +20,7 @@ import {
   type TaskInfo,
   type TaskStatus,
 } from '@ippc/proto';
-import { allocateResources, parseResources } from '@ippc/scheduler';
+import { allocateResources, parseResources } from '@ippc/mesos';
 import { commandExecutorInfo, mergeContainerStatus, portEnvironment } from './agent.js';
 import { startAgent, type StartedAgent } from './server.js';
 

@@ -1,4 +1,4 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { mkdir, rm } from 'node:fs/promises';
 import { silentLogger, type AuthConfig, type Containerizer, type ExecutorStatus, type KnownContainer, type Logger, type Termination } from '@ippc/core';
 import {
@@ -21,7 +21,7 @@ import {
   type TaskInfo,
   type TaskStatus,
 } from '@ippc/proto';
-import { allocateResources, parseResources, isTerminalState, taskFromTaskInfo } from '@ippc/scheduler';
+import { allocateResources, createTaskStatus, hasCapability, isPartitionAware, isTerminalState, parseResources, recordStatus, taskFromTaskInfo } from '@ippc/mesos';
 import {
   AgentPaths,
   appendUpdate,
@@ -170,16 +170,6 @@ export function mergeContainerStatus(fromExecutor: ContainerStatus | undefined, 
   return out;
 }
 
-/** Appends a status to a task as Mesos keeps the history (same state replaces the last, no data). */
-function recordStatus(task: Task, status: TaskStatus): void {
-  task.state = status.state;
-  const stored = { ...status, data: undefined };
-  const list = task.statuses ?? (task.statuses = []);
-  const last = list.at(-1);
-  if (last && last.state === stored.state) list[list.length - 1] = stored;
-  else list.push(stored);
-}
-
 export class Agent {
   readonly paths: AgentPaths;
   readonly log: Logger;
@@ -324,16 +314,18 @@ export class Agent {
       const rec = exec?.tasks.get(tid);
       if (exec && rec?.terminalSent) return;
       this.launchFailures++;
-      await this.sum.update(fid, {
-        taskId: { value: tid },
-        state: TaskState.TASK_FAILED,
-        message: `Failed to launch container: ${(err as Error).message}`,
-        source: TaskStatus_Source.SOURCE_AGENT,
-        reason: TaskStatus_Reason.REASON_CONTAINER_LAUNCH_FAILED,
-        agentId: { value: this.id ?? '' },
-        timestamp: now(),
-        uuid: randomBytes(16),
-      });
+      await this.sum.update(
+        fid,
+        createTaskStatus({
+          taskId: tid,
+          state: TaskState.TASK_FAILED,
+          message: `Failed to launch container: ${(err as Error).message}`,
+          source: TaskStatus_Source.SOURCE_AGENT,
+          reason: TaskStatus_Reason.REASON_CONTAINER_LAUNCH_FAILED,
+          agentId: this.id ?? '',
+          uuid: true,
+        }),
+      );
       if (rec) {
         rec.terminalSent = true;
         if (exec) exec.state = 'terminated';
@@ -452,18 +444,17 @@ export class Agent {
     const rec = t;
     if (isTerminalState(state)) rec.terminalSent = true;
     await (rec.chain = rec.chain.then(async () => {
-      const status: TaskStatus = {
-        taskId: { value: tid },
+      const status = createTaskStatus({
+        taskId: tid,
         state,
         message,
         source: TaskStatus_Source.SOURCE_AGENT,
         reason,
-        agentId: { value: this.id ?? '' },
-        executorId: { value: exec.id },
-        timestamp: now(),
-        uuid: randomBytes(16),
+        agentId: this.id ?? '',
+        executorId: exec.id,
+        uuid: true,
         ...(withContainer ? { containerStatus: await this.containerStatus(exec, undefined) } : {}),
-      };
+      });
       await this.record(fid, rec, status);
     }));
   }
@@ -481,20 +472,19 @@ export class Agent {
     if (isTerminalState(s.state)) rec.terminalSent = true;
     rec.chain = rec.chain
       .then(async () => {
-        const status: TaskStatus = {
-          taskId: rec.task.taskId,
+        const status = createTaskStatus({
+          taskId: rec.task.taskId ?? {},
           state: s.state,
-          ...(s.message !== undefined ? { message: s.message } : {}),
+          message: s.message,
           source: s.source ?? TaskStatus_Source.SOURCE_EXECUTOR,
-          ...(s.reason !== undefined ? { reason: s.reason } : {}),
-          agentId: { value: this.id ?? '' },
-          executorId: { value: exec.id },
-          timestamp: now(),
-          uuid: randomBytes(16),
-          ...(s.data ? { data: Buffer.from(s.data) } : {}),
-          ...(s.healthy !== undefined ? { healthy: s.healthy } : {}),
+          reason: s.reason,
+          agentId: this.id ?? '',
+          executorId: exec.id,
+          uuid: true,
+          data: s.data,
+          healthy: s.healthy,
           containerStatus: await this.containerStatus(exec, s.containerStatus),
-        };
+        });
         await this.record(exec.frameworkId, rec, status);
       })
       .catch((err: Error) => this.log.error({ err: err.message }, 'failed to record a status update'));
@@ -560,19 +550,17 @@ export class Agent {
     const rec = exec?.tasks.get(tid);
     if (!exec || !rec) {
       // Unknown here: tell the framework so it stops waiting (Mesos answers the same way).
-      const f = this.frameworks.get(fid);
-      const pa = (f?.info.capabilities ?? []).some((c) => c.type === FrameworkInfo_Capability_Type.PARTITION_AWARE);
+      const pa = isPartitionAware(this.frameworks.get(fid)?.info);
       this.log.warn({ frameworkId: fid, taskId: tid }, 'cannot kill an unknown task');
-      const status: TaskStatus = {
-        taskId: { value: tid },
+      const status = createTaskStatus({
+        taskId: tid,
         state: pa ? TaskState.TASK_DROPPED : TaskState.TASK_LOST,
         message: 'Cannot find the task on this agent',
         source: TaskStatus_Source.SOURCE_AGENT,
         reason: TaskStatus_Reason.REASON_TASK_UNKNOWN,
-        agentId: { value: this.id ?? '' },
-        timestamp: now(),
-        uuid: randomBytes(16),
-      };
+        agentId: this.id ?? '',
+        uuid: true,
+      });
       await this.sum.update(fid, status);
       return;
     }
@@ -585,7 +573,7 @@ export class Agent {
       // container's end is a kill (TASK_KILLED), and finishes the kill if the container lives.
       if (this.id) await appendUpdate(this.paths, this.id, fid, exec.id, exec.containerId, tid, { type: 'KILL', graceMs }).catch((err: Error) => this.log.warn({ taskId: tid, err: err.message }, 'cannot checkpoint the kill'));
     }
-    const killing = (this.frameworks.get(fid)?.info.capabilities ?? []).some((c) => c.type === FrameworkInfo_Capability_Type.TASK_KILLING_STATE);
+    const killing = hasCapability(this.frameworks.get(fid)?.info, FrameworkInfo_Capability_Type.TASK_KILLING_STATE);
     this.log.info({ frameworkId: fid, taskId: tid, graceMs }, 'killing task');
     if (exec.state === 'launching') {
       exec.pendingKillGraceMs = graceMs;
@@ -608,21 +596,22 @@ export class Agent {
 
   /** The master's question about tasks it believes are here: unknown ones are reported lost. */
   async reconcileTasks(fid: string, statuses: TaskStatus[]): Promise<void> {
-    const f = this.frameworks.get(fid);
-    const pa = (f?.info.capabilities ?? []).some((c) => c.type === FrameworkInfo_Capability_Type.PARTITION_AWARE);
+    const pa = isPartitionAware(this.frameworks.get(fid)?.info);
     for (const s of statuses) {
       const tid = s.taskId?.value ?? '';
       if (this.executorOfTask(fid, tid)) continue;
-      await this.sum.update(fid, {
-        taskId: { value: tid },
-        state: pa ? TaskState.TASK_DROPPED : TaskState.TASK_LOST,
-        message: 'Reconciliation: task unknown to the agent',
-        source: TaskStatus_Source.SOURCE_AGENT,
-        reason: TaskStatus_Reason.REASON_RECONCILIATION,
-        agentId: { value: this.id ?? '' },
-        timestamp: now(),
-        uuid: randomBytes(16),
-      });
+      await this.sum.update(
+        fid,
+        createTaskStatus({
+          taskId: tid,
+          state: pa ? TaskState.TASK_DROPPED : TaskState.TASK_LOST,
+          message: 'Reconciliation: task unknown to the agent',
+          source: TaskStatus_Source.SOURCE_AGENT,
+          reason: TaskStatus_Reason.REASON_RECONCILIATION,
+          agentId: this.id ?? '',
+          uuid: true,
+        }),
+      );
     }
   }
 

@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import type { ContainerConfig, Isolator, LaunchInfo, Logger } from '@ippc/core';
 import { createExecInvoker, createNetworkIsolator, NetworkIsolatorError, type CniDns, type DefaultContainerDns, type InProcessPlugin, type NetworkIsolatorOptions } from '@ippc/network-isolator';
 import type { ContainerStatus } from '@ippc/proto';
-import { parseDuration } from '@ippc/scheduler';
+import { parseDuration } from '@ippc/mesos';
 import { AgentError } from './errors.js';
 
 // The built-in `network/cni` isolator from the agent's Mesos flags (src/slave/flags.cpp and

@@ -4,7 +4,8 @@ import { connect } from 'node:net';
 import { join } from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
 import { NetworkInfo_Protocol, TaskState, TaskStatus_Reason, TaskStatus_Source, type NetworkInfo, type Offer, type Resource, type TaskStatus } from '@ippc/proto';
-import { addResources, subtractResources, type AgentStateJson, type Scheduler, type TaskSpec } from '@ippc/scheduler';
+import { addResources, subtractResources, type AgentStateJson } from '@ippc/mesos';
+import { type Scheduler, type TaskSpec } from '@ippc/scheduler';
 import { createNodeWorld, eventually, getJson, INSPECT_AND_SERVE, type Census, type NodeWorld } from './testing/node-world.js';
 
 // IP-per-container through the real agent: a real master and a real ippc-agent process (in a

@@ -1,6 +1,6 @@
 import { cpus, totalmem } from 'node:os';
 import { Value_Type, type Attribute, type Resource } from '@ippc/proto';
-import { normalizeResources, parseResources, rangesResource, scalarResource } from '@ippc/scheduler';
+import { normalizeResources, parseResources, rangesResource, scalarResource } from '@ippc/mesos';
 
 /**
  * Mesos's default resources when `--resources` is not given: all CPUs, memory minus 1 GB (half

@@ -8,7 +8,7 @@
  * ```ts
  * import { startAgent } from '@ippc/agent';
  * import { createMesosContainerizer } from '@ippc/mesos-containerizer';
- * import { parseResources } from '@ippc/scheduler';
+ * import { parseResources } from '@ippc/mesos';
  * const agent = await startAgent({
  *   master: '127.0.0.1:5050', auth: { token }, ip: '127.0.0.2', port: 5051, workDir: '/var/lib/ippc',
  *   resources: parseResources('cpus:2;mem:1024;ports:[31000-31099]'),

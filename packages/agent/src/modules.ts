@@ -3,7 +3,7 @@ import { pathToFileURL } from 'node:url';
 import type { Containerizer, Isolator, Logger } from '@ippc/core';
 import { createMesosContainerizer } from '@ippc/mesos-containerizer';
 import type { InProcessPlugin } from '@ippc/network-isolator';
-import { parseDuration } from '@ippc/scheduler';
+import { parseDuration } from '@ippc/mesos';
 import { Histogram, type Registry } from 'prom-client';
 import { createCniIsolatorFromFlags } from './cni-options.js';
 import { createDockerFromFlags } from './docker-options.js';

@@ -7,7 +7,8 @@ import { after, before, describe, it } from 'node:test';
 import Docker from 'dockerode';
 import { planBootstrap } from '@ippc/host';
 import { ContainerInfo_DockerInfo_Network, ContainerInfo_Type, NetworkInfo_Protocol, type NetworkInfo, type TaskStatus } from '@ippc/proto';
-import { addResources, subtractResources, type AgentStateJson, type Scheduler, type TaskSpec } from '@ippc/scheduler';
+import { addResources, subtractResources, type AgentStateJson } from '@ippc/mesos';
+import { type Scheduler, type TaskSpec } from '@ippc/scheduler';
 import type { Resource } from '@ippc/proto';
 import { AGENT_BIN, createNodeWorld, eventually, getJson, INSPECT_AND_SERVE, type NodeWorld } from './testing/node-world.js';
 

@@ -1,15 +1,5 @@
 import { frameworkInfo_Capability_TypeToJSON } from '@ippc/proto';
-import {
-  attributesJson,
-  isTerminalState,
-  labelsJson,
-  resourcesFullJson,
-  resourcesJson,
-  taskJson,
-  type AgentStateJson,
-  type ExecutorJson,
-  type Json,
-} from '@ippc/scheduler';
+import { attributesJson, isTerminalState, labelsJson, resourcesFullJson, resourcesJson, taskJson, type AgentStateJson, type ExecutorJson, type Json } from '@ippc/mesos';
 import type { Agent, ExecutorRecord, FrameworkRecord } from './agent.js';
 import type { StatisticsJson } from './statistics.js';
 

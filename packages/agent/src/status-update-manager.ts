@@ -1,6 +1,6 @@
 import type { Logger } from '@ippc/core';
 import { TaskState, type TaskStatus } from '@ippc/proto';
-import { isTerminalState } from '@ippc/scheduler';
+import { isTerminalState } from '@ippc/mesos';
 
 // Mesos's status update manager (src/slave/task_status_update_manager.cpp): one stream per task;
 // only the oldest unacknowledged update is in flight, resent with exponential backoff until the

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Docker from 'dockerode';
 import { createIsolationClient, createNamespaceProber, runNetCheck, type CheckReport, type Endpoint, type Rule, type Topology } from '@ippc/isolation';
-import type { MasterStateJson } from '@ippc/scheduler';
+import type { MasterStateJson } from '@ippc/mesos';
 import { LABEL, type Cluster } from '@ippc/testbed';
 import { CliError } from './errors.js';
 import { taskViews, type TaskView } from './tasks-view.js';

@@ -1,4 +1,4 @@
-import type { MasterStateJson, NetworkInfoJson, TaskJson } from '@ippc/scheduler';
+import type { MasterStateJson, NetworkInfoJson, TaskJson } from '@ippc/mesos';
 
 // What `task list`, `task run`, `net check` and the showcase read from `/master/state` (the Mesos
 // JSON model): per task, its containerizer, networks, groups and addresses. Pure.

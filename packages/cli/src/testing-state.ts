@@ -1,4 +1,4 @@
-import type { MasterStateJson, TaskJson } from '@ippc/scheduler';
+import type { MasterStateJson, TaskJson } from '@ippc/mesos';
 
 // A /master/state fixture in the Mesos JSON model: two agents, the CLI framework with an opt-in
 // task, a plain task, a Docker BRIDGE task and a failed opt-in task.

@@ -7,7 +7,8 @@ import { after, afterEach, before, describe, it } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
 import { clientOptions } from '@ippc/core';
 import { schedulerv1, TaskState, TaskStatus_Reason, TaskStatus_Source, type Offer, type TaskStatus } from '@ippc/proto';
-import { connectScheduler, formatResources, rangesContain, rangesOf, watchMasterState, type MasterStateJson, type Scheduler } from '@ippc/scheduler';
+import { formatResources, rangesContain, rangesOf, type MasterStateJson } from '@ippc/mesos';
+import { connectScheduler, watchMasterState, type Scheduler } from '@ippc/scheduler';
 import { AGENT_BIN, eventually, getJson, MASTER_BIN, run, waitForLog, type RunningProcess } from './testing/processes.js';
 import { VALIDATION_CASES } from './validation-cases.js';
 

@@ -13,7 +13,7 @@ import {
   type TaskInfo,
   type TaskStatus,
 } from '@ippc/proto';
-import { allocateResources, formatResources, parseResources, rangesContain, rangesOf, scalarOf } from '@ippc/scheduler';
+import { allocateResources, formatResources, parseResources, rangesContain, rangesOf, scalarOf } from '@ippc/mesos';
 import { isIppcError } from '@ippc/core';
 import { Master, type AgentConnection, type FrameworkConnection } from './master.js';
 import { masterState } from './state.js';

@@ -2,7 +2,6 @@ import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { silentLogger, type Logger } from '@ippc/core';
 import {
-  FrameworkInfo_Capability_Type,
   Offer_Operation_Type,
   TaskState,
   TaskStatus_Reason,
@@ -18,8 +17,23 @@ import {
   type Task,
   type TaskInfo,
   type TaskStatus,
+  type TimeInfo,
 } from '@ippc/proto';
-import { addResources, allocateResources, containsResources, normalizeResources, scalarOf, subtractResources, unallocateResources, isTerminalState, taskFromTaskInfo } from '@ippc/scheduler';
+import {
+  addResources,
+  allocateResources,
+  containsResources,
+  createTaskStatus,
+  frameworkRole,
+  isPartitionAware,
+  isTerminalState,
+  normalizeResources,
+  recordStatus,
+  scalarOf,
+  subtractResources,
+  taskFromTaskInfo,
+  unallocateResources,
+} from '@ippc/mesos';
 import { MasterError } from './errors.js';
 import { taskConsumes, validateFrameworkInfo, validateId, validateOffers, validateResourceList, validateSchedulerCall, validateTask, type TaskContext } from './validation.js';
 
@@ -119,9 +133,6 @@ interface OfferEntry {
   timer?: NodeJS.Timeout;
 }
 
-const hasCapability = (info: FrameworkInfo, c: FrameworkInfo_Capability_Type): boolean => (info.capabilities ?? []).some((x) => x.type === c);
-const partitionAware = (info: FrameworkInfo): boolean => hasCapability(info, FrameworkInfo_Capability_Type.PARTITION_AWARE);
-const roleOf = (info: FrameworkInfo): string => info.roles?.[0] ?? info.role ?? '*';
 const now = (): number => Date.now() / 1000;
 
 /** Mesos's allocatable minimum (master/constants.hpp: MIN_CPUS 0.01, MIN_MEM 32 MB). */
@@ -540,7 +551,7 @@ export class Master {
 
   private makeOffer(f: FrameworkEntry, agent: AgentEntry, available: Resource[]): Offer {
     const id = `${this.id}-O${this.nextOffer++}`;
-    const role = roleOf(f.info);
+    const role = frameworkRole(f.info);
     const [host, portText] = agent.pid.replace(/^[^@]*@/, '').split(':');
     const offer: Offer = {
       id: { value: id },
@@ -626,7 +637,7 @@ export class Master {
         const o = this.offers.get(id);
         if (o && o.frameworkId === f.id) this.removeOffer(id, false);
       }
-      const state = partitionAware(f.info) ? TaskState.TASK_DROPPED : TaskState.TASK_LOST;
+      const state = isPartitionAware(f.info) ? TaskState.TASK_DROPPED : TaskState.TASK_LOST;
       for (const task of launches) {
         this.send(f, {
           type: Event_Type.UPDATE,
@@ -642,7 +653,7 @@ export class Master {
       for (const task of launches) {
         this.send(f, {
           type: Event_Type.UPDATE,
-          update: { status: this.statusFor(task.taskId?.value ?? '', task.agentId?.value, partitionAware(f.info) ? TaskState.TASK_DROPPED : TaskState.TASK_LOST, 'Task launched with invalid offers: No offers specified', TaskStatus_Reason.REASON_INVALID_OFFERS) },
+          update: { status: this.statusFor(task.taskId?.value ?? '', task.agentId?.value, isPartitionAware(f.info) ? TaskState.TASK_DROPPED : TaskState.TASK_LOST, 'Task launched with invalid offers: No offers specified', TaskStatus_Reason.REASON_INVALID_OFFERS) },
         });
       }
       return;
@@ -652,7 +663,7 @@ export class Master {
     let offered: Resource[] = [];
     for (const id of offerIds) offered = addResources(offered, this.removeOffer(id, false)!.offer.resources ?? []);
 
-    const role = roleOf(f.info);
+    const role = frameworkRole(f.info);
     for (const op of accept.operations) {
       if (op.type === Offer_Operation_Type.LAUNCH) {
         for (const raw of op.launch?.taskInfos ?? []) {
@@ -776,7 +787,7 @@ export class Master {
 
   /** Explicit (with tasks) or implicit (without) reconciliation; answers arrive as UPDATE events. */
   reconcile(f: FrameworkEntry, tasks: { taskId: string; agentId?: string }[]): void {
-    const pa = partitionAware(f.info);
+    const pa = isPartitionAware(f.info);
     if (tasks.length === 0) {
       for (const task of f.tasks.values()) this.send(f, { type: Event_Type.UPDATE, update: { status: this.reconciliationStatus(task) } });
       for (const task of f.unreachableTasks.values()) {
@@ -805,37 +816,37 @@ export class Master {
   /** The latest state of a task as reconciliation reports it (with its container_status). */
   private reconciliationStatus(task: Task): TaskStatus {
     const latest = task.statuses?.at(-1);
-    return {
-      taskId: task.taskId,
+    return createTaskStatus({
+      taskId: task.taskId ?? {},
       state: task.state ?? TaskState.TASK_STAGING,
       message: 'Reconciliation: Latest task state',
       source: TaskStatus_Source.SOURCE_MASTER,
       reason: TaskStatus_Reason.REASON_RECONCILIATION,
-      agentId: task.agentId,
-      ...(task.executorId ? { executorId: task.executorId } : {}),
-      timestamp: now(),
-      ...(latest?.healthy !== undefined ? { healthy: latest.healthy } : {}),
-      ...(latest?.labels ? { labels: latest.labels } : {}),
-      ...(latest?.containerStatus ? { containerStatus: latest.containerStatus } : {}),
-      ...(latest?.unreachableTime ? { unreachableTime: latest.unreachableTime } : {}),
-    };
+      agentId: task.agentId?.value ?? '',
+      executorId: task.executorId?.value,
+      healthy: latest?.healthy,
+      labels: latest?.labels,
+      containerStatus: latest?.containerStatus,
+      unreachableTime: latest?.unreachableTime,
+    });
   }
 
   /** A status the master generates: SOURCE_MASTER, no uuid (nothing to acknowledge). */
   private statusFor(taskId: string, agentId: string | undefined, state: TaskState, message: string, reason: TaskStatus_Reason): TaskStatus {
-    return {
-      taskId: { value: taskId },
+    return createTaskStatus({ taskId, state, message, source: TaskStatus_Source.SOURCE_MASTER, reason, agentId: agentId || undefined });
+  }
+
+  private masterStatus(task: Task, state: TaskState, message: string, reason: TaskStatus_Reason, unreachableTime?: TimeInfo): TaskStatus {
+    return createTaskStatus({
+      taskId: task.taskId?.value ?? '',
       state,
       message,
       source: TaskStatus_Source.SOURCE_MASTER,
       reason,
-      ...(agentId ? { agentId: { value: agentId } } : {}),
-      timestamp: now(),
-    };
-  }
-
-  private masterStatus(task: Task, state: TaskState, message: string, reason: TaskStatus_Reason): TaskStatus {
-    return { ...this.statusFor(task.taskId?.value ?? '', task.agentId?.value, state, message, reason), ...(task.executorId ? { executorId: task.executorId } : {}) };
+      agentId: task.agentId?.value || undefined,
+      executorId: task.executorId?.value,
+      unreachableTime,
+    });
   }
 
   // -------------------------------------------------------------------------------------------
@@ -848,14 +859,9 @@ export class Master {
    */
   private updateTask(task: Task, status: TaskStatus, latestState?: TaskState): void {
     const wasTerminal = isTerminalState(task.state);
-    task.state = latestState ?? status.state;
+    recordStatus(task, status, latestState);
     task.statusUpdateState = status.state;
     task.statusUpdateUuid = status.uuid;
-    const stored: TaskStatus = { ...status, data: undefined };
-    const statuses = task.statuses ?? (task.statuses = []);
-    const last = statuses.at(-1);
-    if (last && last.state === stored.state) statuses[statuses.length - 1] = stored;
-    else statuses.push(stored);
     if (!wasTerminal && isTerminalState(task.state)) this.scheduleAllocation();
     this.changed();
   }
@@ -1073,8 +1079,8 @@ export class Master {
           this.completeTask(f, task);
           continue;
         }
-        const state = partitionAware(f.info) ? TaskState.TASK_UNREACHABLE : TaskState.TASK_LOST;
-        const status: TaskStatus = { ...this.masterStatus(task, state, message, TaskStatus_Reason.REASON_AGENT_REMOVED), unreachableTime: { nanoseconds: Math.round(time * 1e9) } };
+        const state = isPartitionAware(f.info) ? TaskState.TASK_UNREACHABLE : TaskState.TASK_LOST;
+        const status = this.masterStatus(task, state, message, TaskStatus_Reason.REASON_AGENT_REMOVED, { nanoseconds: Math.round(time * 1e9) });
         this.updateTask(task, { ...status, state: TaskState.TASK_UNREACHABLE });
         f.tasks.delete(task.taskId?.value ?? '');
         f.unreachableTasks.set(task.taskId?.value ?? '', task);

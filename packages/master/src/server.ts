@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createGrpcServer, createLogger, createMetricsRegistry, type AuthConfig, type Logger } from '@ippc/core';
 import { agentv1, schedulerv1 } from '@ippc/proto';
-import { isTerminalState } from '@ippc/scheduler';
+import { isTerminalState } from '@ippc/mesos';
 import { Gauge, Counter, type Registry } from 'prom-client';
 import { MasterError } from './errors.js';
 import { Master, type MasterOptions } from './master.js';

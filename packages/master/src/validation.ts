@@ -21,7 +21,7 @@ import {
   type Secret,
   type TaskInfo,
 } from '@ippc/proto';
-import { addResources, containsResources, formatResources, normalizeResources, subtractResources, validateResources } from '@ippc/scheduler';
+import { addResources, containsResources, formatResources, normalizeResources, subtractResources, validateResources } from '@ippc/mesos';
 
 // Mesos's master validation (src/master/validation.cpp, src/common/validation.cpp,
 // src/common/resources.cpp at the master branch after 1.11), rule for rule and message for

@@ -16,7 +16,7 @@
  * await isolator.cleanup(containerId);
  * ```
  */
-export { createNetworkIsolator, capabilityArgsFor, BANDWIDTH_LABELS, MESOS_ARGS_KEY } from './isolator.js';
+export { createNetworkIsolator, capabilityArgsFor, BANDWIDTH_LABELS } from './isolator.js';
 export type { NetworkIsolator, NetworkIsolatorOptions, DefaultContainerDns } from './isolator.js';
 export { NetworkIsolatorError, CniPluginError } from './errors.js';
 export type { NetworkIsolatorErrorCode, PluginFailure } from './errors.js';
@@ -25,7 +25,6 @@ export type { NetworkConfigStore, NetworkConfigStoreOptions, ResolvedNetwork } f
 export { createHostOps, parseNetDev } from './host-ops.js';
 export type { HostOps, HostOpsOptions, ContainerSetup, FileBind } from './host-ops.js';
 export { paths as checkpointPaths, createCheckpointCache } from './checkpoint.js';
-export { networkInfoToMesosJson, networkInfoFromMesosJson, containerIdToString, containerIdFromString } from './mesos-json.js';
 export { formatHosts, formatResolvConf, mergeDns } from './files.js';
 export { renderNetworkTemplates, NETWORK_TEMPLATE_VARIABLES } from './templates.js';
 export type { RenderNetworkTemplatesOptions } from './templates.js';

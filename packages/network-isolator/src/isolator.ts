@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { readdir, readFile, rm, stat } from 'node:fs/promises';
 import { createLogger, type ContainerConfig, type ContainerState, type Isolator, type LaunchInfo, type Logger, type NetworkUsage } from '@ippc/core';
+import { containerIdToString, MESOS_CNI_ARGS_KEY, networkInfoOfCniArgs, networkInfoToMesosJson } from '@ippc/mesos';
 import { ContainerInfo_Type, NetworkInfo_Protocol, type ContainerID, type ContainerStatus, type NetworkInfo } from '@ippc/proto';
 import { CniPluginError, NetworkIsolatorError } from './errors.js';
 import { CNI_NAME, injectArgs, parseNetworkConfig, requiredPlugins, stringifySorted } from './cni/config.js';
@@ -12,10 +13,6 @@ import { checkpointSync, createCheckpointCache, paths } from './checkpoint.js';
 import { createNetworkConfigStore, type NetworkConfigStore } from './config-store.js';
 import { formatHosts, formatResolvConf, mergeDns } from './files.js';
 import { createHostOps, type HostOps } from './host-ops.js';
-import { containerIdToString, networkInfoFromMesosJson, networkInfoToMesosJson } from './mesos-json.js';
-
-/** The key Mesos reserves in a config's `args` for the requesting NetworkInfo. */
-export const MESOS_ARGS_KEY = 'org.apache.mesos';
 
 /** Largest NetworkInfo (as Mesos JSON) passed to plugins: well under the 1 MiB a CNI daemon reads per request. */
 export const MAX_NETWORK_INFO_BYTES = 256 * 1024;
@@ -287,9 +284,9 @@ export function createNetworkIsolator(options: NetworkIsolatorOptions): NetworkI
     } catch (err) {
       throw new NetworkIsolatorError('CNI_ATTACH_FAILED', `Could not get valid CNI configuration for network '${net.name}': ${message(err)}`, { cause: err });
     }
-    list = injectArgs(list, MESOS_ARGS_KEY, { network_info: networkInfoToMesosJson(net.networkInfo) }, {
+    list = injectArgs(list, MESOS_CNI_ARGS_KEY, { network_info: networkInfoToMesosJson(net.networkInfo) }, {
       invalidArgs: `Invalid 'args' found in CNI network configuration file '${source}': Found JSON value of wrong type`,
-      reserved: `'${MESOS_ARGS_KEY}' in 'args' should not be set in CNI network configuration file. It is reserved by Mesos`,
+      reserved: `'${MESOS_CNI_ARGS_KEY}' in 'args' should not be set in CNI network configuration file. It is reserved by Mesos`,
     });
     for (const { type, ipam } of requiredPlugins(list)) {
       if (ipam) continue; // the interface plugin finds its IPAM plugin itself
@@ -345,8 +342,7 @@ export function createNetworkIsolator(options: NetworkIsolatorOptions): NetworkI
     }
     // The capability arguments of the ADD come from the checkpointed NetworkInfo: config and
     // arguments must not change between ADD and DEL.
-    const checkpointed = (list.plugins[0]?.raw.args as Record<string, { network_info?: unknown }> | undefined)?.[MESOS_ARGS_KEY]?.network_info;
-    const requested = checkpointed ? networkInfoFromMesosJson(checkpointed) : net.networkInfo;
+    const requested = networkInfoOfCniArgs(list.plugins[0]?.raw.args) ?? net.networkInfo;
     const handle = paths.netns(rootDir, cid);
     const rt: RuntimeConf = { containerId: cid, ifName: net.ifName, capabilityArgs: capabilityArgsFor(requested) };
     // Without a live handle (host rebooted, namespace gone) DEL runs without CNI_NETNS so plugins
@@ -406,8 +402,7 @@ export function createNetworkIsolator(options: NetworkIsolatorOptions): NetworkI
       if (!networkInfo) {
         try {
           const list = parseNetworkConfig(await readFile(paths.networkConfig(rootDir, cid, name), 'utf8'));
-          const j = (list.plugins[0]?.raw.args as Record<string, { network_info?: unknown }> | undefined)?.[MESOS_ARGS_KEY]?.network_info;
-          if (j) networkInfo = networkInfoFromMesosJson(j);
+          networkInfo = networkInfoOfCniArgs(list.plugins[0]?.raw.args);
         } catch {
           // no usable network.conf: DEL will be skipped for it anyway
         }

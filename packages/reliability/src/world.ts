@@ -3,7 +3,8 @@ import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createNodeWorld, eventually, getJson, nodeNet, type Census, type NodeWorld, type NodeWorldOptions } from '@ippc/agent/testing';
 import { NetworkInfo_Protocol, TaskState, type NetworkInfo, type Offer, type Resource, type TaskStatus } from '@ippc/proto';
-import { addResources, subtractResources, type AgentStateJson, type Scheduler, type TaskSpec } from '@ippc/scheduler';
+import { addResources, subtractResources, type AgentStateJson } from '@ippc/mesos';
+import { type Scheduler, type TaskSpec } from '@ippc/scheduler';
 
 // The suite's node: the agent package's scratch node world (a "host" namespace with the real agent
 // process, the real master process, the IPAM service, Debian's and ippc's CNI plugins), moved to

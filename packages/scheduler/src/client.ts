@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
 import { clientOptions, silentLogger, type AuthConfig, type Logger } from '@ippc/core';
+import { isTerminalState, pickResources } from '@ippc/mesos';
 import {
   ContainerInfo,
   FrameworkInfo,
@@ -22,8 +23,6 @@ import {
   type TaskStatus,
 } from '@ippc/proto';
 import { SchedulerError } from './errors.js';
-import { isTerminalState } from './task.js';
-import { pickResources } from './resources.js';
 
 const { SchedulerClient, Call, Call_Type, Event_Type } = schedulerv1;
 type Call = schedulerv1.Call;

@@ -3,7 +3,7 @@ import { IppcError, type GrpcCode, type IppcErrorOptions } from '@ippc/core';
 
 /** The closed set of error codes of @ippc/scheduler. */
 export type SchedulerErrorCode =
-  /** Resource text or JSON that does not parse, or an offer that cannot hold a task. */
+  /** An offer that cannot hold the task asked of it. */
   | 'RESOURCES_INVALID'
   /** The master refused the subscription or a call; `grpcCode` is the master's status, the message its words. */
   | 'SCHEDULER_CALL_FAILED'

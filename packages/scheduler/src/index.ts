@@ -1,8 +1,8 @@
 /**
  * @ippc/scheduler: what a framework imports to use an ippc (Mesos-style) master: subscribe, receive
  * offers, launch tasks with NetworkInfo, follow status updates (with the task's addresses in
- * `container_status.network_infos`), acknowledge, reconcile, kill. Also Mesos's resource arithmetic
- * and the JSON model of the `state` endpoints, shared with the master and agent.
+ * `container_status.network_infos`), acknowledge, reconcile, kill; and readers of the master's and
+ * agents' `state` endpoints. Mesos's model itself (resources, the state JSON) is `@ippc/mesos`.
  *
  * @example
  * ```ts
@@ -15,10 +15,6 @@
  * console.log(running.containerStatus?.networkInfos[0]?.ipAddresses[0]?.ipAddress);
  * ```
  */
-export * from './client.js';
-export * from './duration.js';
-export * from './errors.js';
-export * from './json-model.js';
-export * from './resources.js';
-export * from './state.js';
-export * from './task.js';
+export { buildTask, connectScheduler, createScheduler, Scheduler, type FrameworkID, type FrameworkOptions, type SchedulerEvent, type SchedulerOptions, type TaskSpec } from './client.js';
+export { SchedulerError, type SchedulerErrorCode, type SchedulerErrorOptions } from './errors.js';
+export { fetchAgentState, fetchMasterState, watchMasterState } from './state.js';

@@ -1,5 +1,5 @@
 import { SchedulerError } from './errors.js';
-import type { AgentStateJson, MasterStateJson } from './json-model.js';
+import type { AgentStateJson, MasterStateJson } from '@ippc/mesos';
 
 // Readers of the state endpoints, for tools that follow the cluster (DNS, the CLI, tests).
 

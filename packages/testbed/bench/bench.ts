@@ -11,7 +11,8 @@ import { parseArgs } from 'node:util';
 import Docker from 'dockerode';
 import { planBootstrap } from '@ippc/host';
 import type { NetworkInfo, Resource } from '@ippc/proto';
-import { addResources, subtractResources, type Scheduler } from '@ippc/scheduler';
+import { addResources, subtractResources } from '@ippc/mesos';
+import { type Scheduler } from '@ippc/scheduler';
 import { LABEL, OWNER, removeCluster, startCluster, type StartedCluster } from '../src/index.js';
 
 const { values } = parseArgs({ options: { runs: { type: 'string', default: '3' }, tasks: { type: 'string', default: '100' } } });

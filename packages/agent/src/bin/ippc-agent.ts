@@ -9,7 +9,7 @@
 import { join } from 'node:path';
 import { Command, Option } from 'commander';
 import { authFromFlags, createLogger, createMetricsRegistry, type AuthConfig } from '@ippc/core';
-import { parseDuration } from '@ippc/scheduler';
+import { parseDuration } from '@ippc/mesos';
 import { parseNetworkSubnets, type DefaultNetworkName } from '../cni-networks.js';
 import { flagBool, parseDefaultContainerDns } from '../cni-options.js';
 import { agentResources, parseAttributes } from '../flags.js';

@@ -9,7 +9,8 @@ import { silentLogger } from '@ippc/core';
 import { eventually, getJson, runLogged, waitForLog, type RunningProcess } from '@ippc/core/testing';
 import { createEmbeddedStore, createIpamClient, createIpamServer, createIpamService, type IpamClient, type IpamServer, type IpamService } from '@ippc/ipam';
 import { createIsolationClient, createIsolationService, type IsolationClient, type IsolationService } from '@ippc/isolation';
-import { connectScheduler, type MasterStateJson, type Scheduler } from '@ippc/scheduler';
+import { type MasterStateJson } from '@ippc/mesos';
+import { connectScheduler, type Scheduler } from '@ippc/scheduler';
 
 // A scratch ippc node for integration tests and benchmarks, as real as it gets on one machine:
 // - a "host" network namespace `anhost-<id>` standing for the node: the agent process runs in it

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { parseDuration } from '@ippc/scheduler';
+import { parseDuration } from '@ippc/mesos';
 import { parseConfigFile, type Cluster, type ClusterConfig, type StartPhase } from '@ippc/testbed';
 import { clusterName, realTestbed, stderrProgress, type Progress, type Testbed } from '../context.js';
 import { CliError } from '../errors.js';

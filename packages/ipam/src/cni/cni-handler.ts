@@ -1,4 +1,6 @@
 import { silentLogger, type Logger } from '@ippc/core';
+import { networkInfoOfCniArgs } from '@ippc/mesos';
+import { NetworkInfo_Protocol, type NetworkInfo } from '@ippc/proto';
 import { parseCidr, parseIp, parseIpOrCidr, cidrContains, type Family } from '../addr.js';
 import { IpamError, isIpamError, type IpamErrorCode } from '../errors.js';
 import type { AddressRequest, IpamApi, Label, Lease, RangeSpec } from '../types.js';
@@ -92,22 +94,25 @@ interface IpamSection {
   exclude?: string[];
 }
 
-interface MesosNetworkInfo {
-  name?: string;
-  ip_addresses?: Array<{ protocol?: string; ip_address?: string }>;
-  groups?: string[];
-  labels?: { labels?: Array<{ key?: string; value?: string }> };
-}
-
 interface NetConf {
   cniVersion: string;
   name: string;
   ipam: IpamSection;
   runtimeConfig?: { ips?: string[] };
-  args?: { cni?: { ips?: string[] }; 'org.apache.mesos'?: { network_info?: MesosNetworkInfo } };
+  /** `args.cni.ips`, and Mesos's NetworkInfo under `args["org.apache.mesos"]` (read by @ippc/mesos). */
+  args?: { cni?: { ips?: string[] }; [key: string]: unknown };
   prevResult?: { ips?: Array<{ address?: string }>; ip4?: { ip?: string }; ip6?: { ip?: string } };
   'cni.dev/valid-attachments'?: Array<{ containerID?: string; ifname?: string }>;
   'cni.dev/attachments'?: Array<{ containerID?: string; ifname?: string }>;
+}
+
+/** The task's NetworkInfo as Mesos passes it; one that is not a NetworkInfo is an invalid config. */
+function mesosNetworkInfo(conf: NetConf): NetworkInfo | undefined {
+  try {
+    return networkInfoOfCniArgs(conf.args);
+  } catch (err) {
+    throw new CniFailure(CNI_ERROR_CODES.INVALID_CONFIG, (err as Error).message);
+  }
 }
 
 function parseConf(text: string): NetConf {
@@ -240,22 +245,22 @@ export function createCniHandler(options: CniHandlerOptions): CniHandler {
     const env = requireEnv(req);
     const sets = rangeSets(conf.ipam);
     const network = conf.name;
-    const mesos = conf.args?.['org.apache.mesos']?.network_info;
+    const mesos = mesosNetworkInfo(conf);
     const poolIds: Array<{ id: string; set: RangeSpec[]; family: Family | undefined }> = [];
     for (const set of sets) poolIds.push({ id: await ensure(network, set, conf.ipam.exclude), set, family: familyOfSet(set) });
 
     const requested: string[] = [...(conf.runtimeConfig?.ips ?? []), ...(conf.args?.cni?.ips ?? []), ...ipsFromCniArgs(req.args)];
     const requests: AddressRequest[] = [];
-    if (mesos?.ip_addresses && mesos.ip_addresses.length > 0) {
+    if (mesos && mesos.ipAddresses.length > 0) {
       // Mesos (net-modules semantics): one address per entry; an explicit ip_address is reserved, else any of that protocol.
-      for (const entry of mesos.ip_addresses) {
-        const family: Family = entry.protocol === 'IPv6' ? 6 : 4;
+      for (const entry of mesos.ipAddresses) {
+        const family: Family = entry.protocol === NetworkInfo_Protocol.IPv6 ? 6 : 4;
         const firstOfFamily = poolIds.find((p) => p.family === family);
-        if (entry.ip_address) {
-          const ip = parseIp(entry.ip_address);
-          if (!ip) throw new CniFailure(CNI_ERROR_CODES.BAD_REQUEST, `network_info.ip_addresses: '${entry.ip_address}' is not an IP address`);
+        if (entry.ipAddress) {
+          const ip = parseIp(entry.ipAddress);
+          if (!ip) throw new CniFailure(CNI_ERROR_CODES.BAD_REQUEST, `network_info.ip_addresses: '${entry.ipAddress}' is not an IP address`);
           const holder = poolIds.find((p) => setContains(p.set, ip)) ?? poolIds.find((p) => p.family === ip.family);
-          requests.push({ address: entry.ip_address, ...(holder ? { pool: holder.id } : {}) });
+          requests.push({ address: entry.ipAddress, ...(holder ? { pool: holder.id } : {}) });
         } else if (firstOfFamily) requests.push({ pool: firstOfFamily.id });
         else if (sets.length > 0) throw new CniFailure(CNI_ERROR_CODES.INVALID_CONFIG, `network '${network}' has no IPv${family} range in ipam.ranges, but the task asks for an IPv${family} address`);
         else requests.push({ family });
@@ -282,7 +287,7 @@ export function createCniHandler(options: CniHandlerOptions): CniHandler {
         requests.push({ address: r.text });
       }
     }
-    const labels: Label[] = (mesos?.labels?.labels ?? []).map((l) => ({ key: String(l.key ?? ''), value: String(l.value ?? '') }));
+    const labels: Label[] = (mesos?.labels?.labels ?? []).map((l) => ({ key: l.key ?? '', value: l.value ?? '' }));
     const allocate = () =>
       ipam.allocate({ handle: { network, containerId: env.containerId, ifName: env.ifName }, node, owner: node, requests, groups: mesos?.groups ?? [], labels });
     let result;

@@ -1,4 +1,5 @@
 import { IppcError } from '@ippc/core';
+import { networkInfoOfCniArgs } from '@ippc/mesos';
 import { cniCodeOf } from '../errors.js';
 import { stripPrefix } from '../ip.js';
 import { normalizeMember, type Member, type MemberKey } from '../model.js';
@@ -59,7 +60,8 @@ export interface IsolationPluginConfig {
   type: string;
   /** The node daemon's socket. Default /run/ippc/isolation.sock. Read by the forwarder, too. */
   socket?: string;
-  args?: { 'org.apache.mesos'?: { network_info?: { groups?: unknown; name?: string } } };
+  /** Mesos's NetworkInfo under `args["org.apache.mesos"]` (read by @ippc/mesos). */
+  args?: Record<string, unknown>;
   prevResult?: PrevResult;
   'cni.dev/valid-attachments'?: { containerID: string; ifname: string }[];
   'cni.dev/attachments'?: { containerID: string; ifname: string }[];
@@ -97,12 +99,11 @@ export function addressesOf(prev: PrevResult): string[] {
 
 /** `args["org.apache.mesos"].network_info.groups`, as Mesos writes it (snake_case JSON of NetworkInfo). */
 export function groupsOf(config: IsolationPluginConfig): string[] {
-  const groups = config.args?.['org.apache.mesos']?.network_info?.groups;
-  if (groups === undefined) return [];
-  if (!Array.isArray(groups) || groups.some((g) => typeof g !== 'string')) {
-    throw new CniError(7, 'args["org.apache.mesos"].network_info.groups must be a list of strings (NetworkInfo.groups)');
+  try {
+    return networkInfoOfCniArgs(config.args)?.groups ?? [];
+  } catch (err) {
+    throw new CniError(7, (err as Error).message);
   }
-  return groups as string[];
 }
 
 function need(value: string | undefined, name: string): string {

@@ -3,7 +3,7 @@
 // structured JSON logs on standard error.
 import { Command, Option } from 'commander';
 import { authFromFlags, createLogger, type AuthConfig } from '@ippc/core';
-import { parseDuration } from '@ippc/scheduler';
+import { parseDuration } from '@ippc/mesos';
 import { startMaster } from '../server.js';
 import { IPPC_VERSION } from '../state.js';
 

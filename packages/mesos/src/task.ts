@@ -1,4 +1,4 @@
-import { TaskState, type Task, type TaskInfo } from '@ippc/proto';
+import { TaskState, type Task, type TaskInfo, type TaskStatus } from '@ippc/proto';
 
 // Task bookkeeping shared by the master, the agent and frameworks: which states are terminal, and
 // the `Task` a master or agent keeps for a `TaskInfo` it accepted (Mesos's `protobuf::createTask`).
@@ -54,4 +54,18 @@ export function taskFromTaskInfo(task: TaskInfo, ctx: TaskRecordContext): Task {
     ...(user !== undefined ? { user } : {}),
     limits: task.limits ?? {},
   };
+}
+
+/**
+ * Records a status on a task as Mesos keeps the history: the task takes `latestState` (default the
+ * status's state), and the status is appended without its `data`, replacing the last one when the
+ * state is the same (Mesos's `Task.statuses` holds one entry per state change).
+ */
+export function recordStatus(task: Task, status: TaskStatus, latestState: TaskState | undefined = status.state): void {
+  task.state = latestState;
+  const stored: TaskStatus = { ...status, data: undefined };
+  const statuses = task.statuses ?? (task.statuses = []);
+  const last = statuses.at(-1);
+  if (last && last.state === stored.state) statuses[statuses.length - 1] = stored;
+  else statuses.push(stored);
 }

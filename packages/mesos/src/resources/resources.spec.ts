@@ -22,7 +22,7 @@ import {
   subtractResources,
   takeFromRanges,
   validateResource,
-} from './resources.js';
+} from '../index.js';
 
 describe('ranges', () => {
   it('writes Mesos text form and reads it back', () => {
@@ -142,16 +142,5 @@ describe('resources', () => {
       ports: '[31000-31000]',
     });
     assert.deepEqual(resourcesJson([]), { cpus: 0, disk: 0, gpus: 0, mem: 0 });
-  });
-});
-
-describe('durations', () => {
-  it('parses Mesos duration flags', async () => {
-    const { parseDuration } = await import('./duration.js');
-    assert.equal(parseDuration('15secs'), 15_000);
-    assert.equal(parseDuration('100ms'), 100);
-    assert.equal(parseDuration('1.5mins'), 90_000);
-    assert.throws(() => parseDuration('15'), /number and a unit/);
-    assert.throws(() => parseDuration('5 parsecs'), /Invalid duration/);
   });
 });

@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ContainerInfo_DockerInfo_Network, ContainerInfo_Type, NetworkInfo_Protocol, TaskState, type Task } from '@ippc/proto';
-import { containerStatusJson, networkInfoJson, protobufJson, taskJson, taskStatusJson } from './json-model.js';
-import { allocateResources, parseResources } from './resources.js';
+import { allocateResources, containerStatusJson, networkInfoJson, parseResources, protobufJson, taskJson, taskStatusJson } from '../index.js';
 
 describe('Mesos JSON model', () => {
   it('writes a NetworkInfo of a status with labels as a bare array and protocol defaulted', () => {

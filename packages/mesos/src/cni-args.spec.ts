@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { NetworkInfo_Protocol, type NetworkInfo } from '@ippc/proto';
-import { containerIdFromString, containerIdToString, networkInfoFromMesosJson, networkInfoToMesosJson } from './mesos-json.js';
+import { containerIdFromString, containerIdToString, networkInfoFromMesosJson, networkInfoOfCniArgs, networkInfoToMesosJson } from './cni-args.js';
 
 describe('networkInfoToMesosJson', () => {
   it("writes the text Mesos passes in args: snake_case, keys in byte order, labels wrapped, IPv4 default emitted", () => {
@@ -31,5 +31,27 @@ describe('container ids', () => {
   it("uses Mesos's string form parent.child and reads it back", () => {
     assert.equal(containerIdToString({ value: 'b', parent: { value: 'a' } }), 'a.b');
     assert.deepEqual(containerIdFromString('a.b.c'), { value: 'c', parent: { value: 'b', parent: { value: 'a' } } });
+  });
+});
+
+describe('networkInfoOfCniArgs', () => {
+  it('reads the NetworkInfo Mesos put in args, and nothing when there is none', () => {
+    const info: NetworkInfo = { name: 'blue', groups: ['web'], ipAddresses: [{ protocol: NetworkInfo_Protocol.IPv6 }], portMappings: [] };
+    assert.deepEqual(networkInfoOfCniArgs({ 'org.apache.mesos': { network_info: networkInfoToMesosJson(info) }, cni: { ips: [] } }), info);
+    assert.equal(networkInfoOfCniArgs(undefined), undefined);
+    assert.equal(networkInfoOfCniArgs({ cni: {} }), undefined);
+    assert.equal(networkInfoOfCniArgs({ 'org.apache.mesos': {} }), undefined);
+  });
+
+  it('names the field that is not a NetworkInfo', () => {
+    const bad = (network_info: unknown) => () => networkInfoOfCniArgs({ 'org.apache.mesos': { network_info } });
+    assert.throws(bad('x'), { code: 'NETWORK_INFO_INVALID', message: 'args["org.apache.mesos"].network_info must be an object (NetworkInfo)' });
+    assert.throws(bad({ groups: 'web' }), { message: 'args["org.apache.mesos"].network_info.groups must be a list of strings (NetworkInfo.groups)' });
+    assert.throws(bad({ groups: [1] }), { message: /network_info\.groups must be a list of strings/ });
+    assert.throws(bad({ name: 3 }), { message: /network_info\.name must be a string/ });
+    assert.throws(bad({ ip_addresses: [{ protocol: 'IPv5' }] }), { message: /network_info\.ip_addresses must be a list of/ });
+    assert.throws(bad({ ip_addresses: [{ ip_address: 10 }] }), { message: /ip_addresses\[\]\.ip_address must be a string/ });
+    assert.throws(bad({ labels: [] }), { message: /network_info\.labels must be/ });
+    assert.throws(bad({ port_mappings: [{ host_port: 70000 }] }), { message: /network_info\.port_mappings must be/ });
   });
 });

@@ -8,14 +8,8 @@ import {
   frameworkInfo_Capability_TypeToJSON,
   type Offer,
   Value_Type,
-  CheckInfo,
   CommandInfo,
-  ContainerID,
-  ContainerInfo,
-  DiscoveryInfo,
   FrameworkInfo,
-  HealthCheck,
-  KillPolicy,
   Resource,
   type TaskInfo,
   taskStateToJSON,
@@ -25,103 +19,14 @@ import {
   type Task,
   type TaskStatus,
 } from '@ippc/proto';
-import { formatRanges, resourcesJson } from './resources.js';
+import { formatRanges } from '../resources/ranges.js';
+import { resourcesJson } from '../resources/arithmetic.js';
+import { convert, protobufJson, type Json, type JsonObject } from './protobuf-json.js';
 
 // The Mesos JSON model of the state endpoints (src/common/http.cpp), shared by the master and
-// the agent that write it and by anyone who reads it (DNS, the CLI, tests). Two flavours exist in
-// Mesos and both are reproduced: hand-written writers for Task / TaskStatus / ContainerStatus /
-// NetworkInfo (snake_case, labels as a bare array, only the fields Mesos shows), and
-// `JSON::Protobuf` (stout) for embedded messages such as `task.container`: snake_case field names,
-// set fields plus fields with a non-deprecated default, enums by name, empty repeated fields left out.
-
-export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
-export type JsonObject = { [key: string]: Json };
-
-interface FieldRule {
-  /** Message kind of the field's value (object or array of objects). */
-  kind?: string;
-  /** proto2 default, emitted when the field is not set (stout behaviour). */
-  def?: Json;
-}
-interface Schema {
-  /** Declaration order (JSON names) for the keys that matter; others keep their order after. */
-  order?: string[];
-  fields: Record<string, FieldRule>;
-}
-
-// Only messages with defaults, or on the way to one, need a schema.
-const SCHEMAS: Record<string, Schema> = {
-  ContainerInfo: { fields: { docker: { kind: 'DockerInfo' }, mesos: { kind: 'MesosInfo' }, networkInfos: { kind: 'NetworkInfo' } } },
-  DockerInfo: {
-    order: ['image', 'network', 'portMappings', 'privileged', 'parameters', 'forcePullImage', 'volumeDriver'],
-    fields: { network: { def: 'HOST' }, privileged: { def: false } },
-  },
-  MesosInfo: { fields: { image: { kind: 'Image' } } },
-  Image: { order: ['type', 'appc', 'docker', 'cached'], fields: { cached: { def: true } } },
-  NetworkInfo: { fields: { ipAddresses: { kind: 'IPAddress' } } },
-  IPAddress: { order: ['protocol', 'ipAddress'], fields: { protocol: { def: 'IPv4' } } },
-  CommandInfo: {
-    order: ['uris', 'environment', 'shell', 'value', 'arguments', 'user'],
-    fields: { uris: { kind: 'URI' }, environment: { kind: 'Environment' }, shell: { def: true } },
-  },
-  URI: { order: ['value', 'executable', 'extract', 'cache', 'outputFile'], fields: { extract: { def: true } } },
-  Environment: { fields: { variables: { kind: 'Variable' } } },
-  Variable: { order: ['name', 'type', 'value', 'secret'], fields: { type: { def: 'VALUE' } } },
-  HealthCheck: {
-    order: ['delaySeconds', 'intervalSeconds', 'timeoutSeconds', 'consecutiveFailures', 'gracePeriodSeconds', 'type', 'command', 'http', 'tcp'],
-    fields: {
-      delaySeconds: { def: 15 },
-      intervalSeconds: { def: 10 },
-      timeoutSeconds: { def: 20 },
-      consecutiveFailures: { def: 3 },
-      gracePeriodSeconds: { def: 10 },
-      command: { kind: 'CommandInfo' },
-      http: { kind: 'HTTPCheckInfo' },
-      tcp: { kind: 'TCPCheckInfo' },
-    },
-  },
-  HTTPCheckInfo: { order: ['protocol', 'scheme', 'port', 'path', 'statuses'], fields: { protocol: { def: 'IPv4' } } },
-  TCPCheckInfo: { order: ['protocol', 'port'], fields: { protocol: { def: 'IPv4' } } },
-  CheckInfo: {
-    order: ['type', 'command', 'http', 'tcp', 'delaySeconds', 'intervalSeconds', 'timeoutSeconds'],
-    fields: { delaySeconds: { def: 15 }, intervalSeconds: { def: 10 }, timeoutSeconds: { def: 20 }, command: { kind: 'CheckCommand' } },
-  },
-  CheckCommand: { fields: { command: { kind: 'CommandInfo' } } },
-  FrameworkInfo: { fields: { failoverTimeout: { def: 0 }, checkpoint: { def: false } } },
-};
-
-const snake = (camel: string): string => camel.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
-
-function convert(kind: string | undefined, value: Json): Json {
-  if (Array.isArray(value)) return value.map((v) => convert(kind, v));
-  if (value === null || typeof value !== 'object') return value;
-  const schema = kind ? SCHEMAS[kind] : undefined;
-  const keys = [...(schema?.order ?? []).filter((k) => k in value || schema?.fields[k]?.def !== undefined)];
-  for (const k of Object.keys(value)) if (!keys.includes(k)) keys.push(k);
-  for (const [k, rule] of Object.entries(schema?.fields ?? {})) if (rule.def !== undefined && !keys.includes(k)) keys.push(k);
-  const out: { [key: string]: Json } = {};
-  for (const k of keys) {
-    const rule = schema?.fields[k];
-    const v = k in value ? value[k]! : rule?.def;
-    if (v === undefined) continue;
-    out[snake(k)] = convert(rule?.kind, v);
-  }
-  return out;
-}
-
-interface ToJson<T> {
-  toJSON(message: T): unknown;
-}
-const MESSAGES = { ContainerInfo, DiscoveryInfo, HealthCheck, CheckInfo, CommandInfo, ContainerID, KillPolicy, FrameworkInfo, Resource } satisfies Record<string, ToJson<never>>;
-
-/**
- * stout's `JSON::Protobuf(message)` for the messages the state endpoints embed: snake_case keys,
- * defaults of unset fields (`docker.network: "HOST"`, `ip_addresses[].protocol: "IPv4"`, ...).
- */
-export function protobufJson<K extends keyof typeof MESSAGES>(kind: K, message: Parameters<(typeof MESSAGES)[K]['toJSON']>[0]): Json {
-  const camel = (MESSAGES[kind] as ToJson<typeof message>).toJSON(message) as Json;
-  return convert(kind, camel);
-}
+// the agent that write it and by anyone who reads it (DNS, the CLI, tests). Mesos writes Task,
+// TaskStatus, ContainerStatus and NetworkInfo by hand (snake_case, labels as a bare array, only the
+// fields Mesos shows) and embeds other messages through `JSON::Protobuf` (protobuf-json.ts).
 
 /** `{key, value}` entries as the state endpoints show labels (a bare array). */
 export interface LabelJson {
@@ -366,64 +271,4 @@ export function agentInfoJson(info: AgentInfo): JsonObject {
 
 export function frameworkCapabilitiesJson(info: FrameworkInfo): Json[] {
   return (info.capabilities ?? []).filter((c) => c.type !== undefined).map((c) => frameworkInfo_Capability_TypeToJSON(c.type as number));
-}
-
-// Shapes of the documents, for readers (DNS, tests, tools). Only the keys that readers use are
-// spelled out; every document has more.
-
-export interface FrameworkJson {
-  id: string;
-  name: string;
-  active: boolean;
-  connected: boolean;
-  tasks: TaskJson[];
-  unreachable_tasks: TaskJson[];
-  completed_tasks: TaskJson[];
-  offers: { id: string; slave_id: string; resources: Record<string, number | string> }[];
-  [key: string]: unknown;
-}
-export interface AgentJson {
-  id: string;
-  hostname: string;
-  port: number;
-  pid: string;
-  active: boolean;
-  resources: Record<string, number | string>;
-  used_resources: Record<string, number | string>;
-  offered_resources: Record<string, number | string>;
-  unreserved_resources: Record<string, number | string>;
-  [key: string]: unknown;
-}
-/** `GET /master/state`. */
-export interface MasterStateJson {
-  id: string;
-  pid: string;
-  hostname: string;
-  leader?: string;
-  activated_slaves: number;
-  slaves: AgentJson[];
-  frameworks: FrameworkJson[];
-  completed_frameworks: FrameworkJson[];
-  [key: string]: unknown;
-}
-export interface ExecutorJson {
-  id: string;
-  name: string;
-  source: string;
-  container: string;
-  directory: string;
-  tasks: TaskJson[];
-  queued_tasks: unknown[];
-  completed_tasks: TaskJson[];
-  [key: string]: unknown;
-}
-/** `GET /state` of an agent. */
-export interface AgentStateJson {
-  id: string;
-  pid: string;
-  hostname: string;
-  resources: Record<string, number | string>;
-  frameworks: { id: string; name: string; executors: ExecutorJson[]; completed_executors: ExecutorJson[]; [key: string]: unknown }[];
-  completed_frameworks: unknown[];
-  [key: string]: unknown;
 }

@@ -1,4 +1,4 @@
-import { SchedulerError } from './errors.js';
+import { MesosError } from './errors.js';
 
 const UNITS: Record<string, number> = {
   ns: 1e-6,
@@ -23,7 +23,7 @@ export function parseDuration(text: string): number {
   const m = /^\s*(\d+(?:\.\d+)?)\s*([a-z]+)\s*$/.exec(text);
   const unit = m ? UNITS[m[2]!] : undefined;
   if (!m || unit === undefined) {
-    throw new SchedulerError('RESOURCES_INVALID', `Invalid duration '${text}': write a number and a unit (ns, us, ms, secs, mins, hrs, days, weeks), e.g. 15secs`);
+    throw new MesosError('DURATION_INVALID', `Invalid duration '${text}': write a number and a unit (ns, us, ms, secs, mins, hrs, days, weeks), e.g. 15secs`);
   }
   return Number(m[1]) * unit;
 }

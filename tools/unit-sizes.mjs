@@ -3,7 +3,9 @@
 // anyone who wants to see where the big pieces are: the largest files, the largest functions, lines
 // per package and the names each package's public entry exports.
 //
-//   node tools/unit-sizes.mjs [--top N] [--json]
+//   node tools/unit-sizes.mjs [--top N] [--json] [--over] [--package NAME]
+//
+// --over lists every file over 400 lines and every function over 80; --package keeps one package.
 //
 // Production code = packages/*/src/**/*.ts without tests (*.spec.ts, *.int.ts), test helpers
 // (testing/), benches (bench/) and generated code (gen/). Lines are counted as `wc -l` counts them;
@@ -14,7 +16,9 @@ import { join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import ts from 'typescript';
 
-const { values } = parseArgs({ options: { top: { type: 'string', default: '15' }, json: { type: 'boolean', default: false } } });
+const { values } = parseArgs({
+  options: { top: { type: 'string', default: '15' }, json: { type: 'boolean', default: false }, over: { type: 'boolean', default: false }, package: { type: 'string' } },
+});
 const top = Number(values.top);
 const root = resolve(new URL('..', import.meta.url).pathname);
 const packagesDir = join(root, 'packages');
@@ -47,6 +51,7 @@ const files = [];
 const functions = [];
 const packages = [];
 for (const name of readdirSync(packagesDir).sort()) {
+  if (values.package && name !== values.package) continue;
   const dir = join(packagesDir, name);
   const src = join(dir, 'src');
   let lines = 0;
@@ -106,7 +111,10 @@ const summary = {
   largestFunctions: functions.slice(0, top),
   packages,
 };
-if (values.json) {
+if (values.over) {
+  for (const f of files.filter((x) => x.lines > 400)) console.log(`file     ${String(f.lines).padStart(5)}  ${f.path}`);
+  for (const f of functions.filter((x) => x.lines > 80)) console.log(`function ${String(f.lines).padStart(5)}  ${f.path}:${f.line} ${f.name}`);
+} else if (values.json) {
   console.log(JSON.stringify(summary, null, 2));
 } else {
   console.log(`production code: ${summary.productionLines} lines in ${summary.productionFiles} files; ${summary.filesOver400} files over 400 lines, ${summary.functionsOver80} functions over 80 lines\n`);

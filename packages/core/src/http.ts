@@ -28,25 +28,13 @@ export function createMetricsRegistry(component: string): Registry {
 }
 
 /**
- * A small HTTP server for the JSON endpoints (`state`), `/health` and Prometheus `/metrics`.
- * Unknown paths answer 404 with JSON, methods other than GET and HEAD 405; a handler that throws
- * answers 500 with its message.
+ * The one HTTP router of ippc's read-only endpoints: exact paths, JSON answers. A route returns a
+ * body (sent as JSON with 200) or writes to `res` itself and returns undefined. Unknown paths answer
+ * 404 with JSON, methods other than GET and HEAD 405 (with `allow`); a route that throws answers 500
+ * with its message (503 on `/health`). Give it to `http.createServer`, or to a server of your own.
  */
-export async function startHttpServer(host: string, port: number, options: HttpServerOptions = {}): Promise<StartedHttpServer> {
-  const routes: Record<string, Route> = {
-    '/health': async () => (options.health ? options.health() : { status: 'ok' }),
-    ...(options.metrics
-      ? {
-          '/metrics': async (_req, res) => {
-            res.writeHead(200, { 'content-type': options.metrics!.contentType });
-            res.end(await options.metrics!.metrics());
-            return undefined;
-          },
-        }
-      : {}),
-    ...options.routes,
-  };
-  const server = createServer((req, res) => {
+export function createHttpRouter(routes: Record<string, Route>): (req: IncomingMessage, res: ServerResponse) => void {
+  return (req, res) => {
     const url = new URL(req.url ?? '/', 'http://localhost');
     const route = routes[url.pathname];
     const send = (code: number, body: unknown) => {
@@ -64,7 +52,29 @@ export async function startHttpServer(host: string, port: number, options: HttpS
       .then(() => route(req, res, url))
       .then((body) => body !== undefined && send(200, body))
       .catch((err: unknown) => send(url.pathname === '/health' ? 503 : 500, { error: (err as Error).message ?? String(err) }));
-  });
+  };
+}
+
+/** `/metrics` in Prometheus's text format, for a router. */
+export function metricsRoute(registry: Registry): Route {
+  return async (_req, res) => {
+    res.writeHead(200, { 'content-type': registry.contentType });
+    res.end(await registry.metrics());
+    return undefined;
+  };
+}
+
+/**
+ * A small HTTP server for the JSON endpoints (`state`), `/health` and Prometheus `/metrics`, on
+ * {@link createHttpRouter}.
+ */
+export async function startHttpServer(host: string, port: number, options: HttpServerOptions = {}): Promise<StartedHttpServer> {
+  const routes: Record<string, Route> = {
+    '/health': async () => (options.health ? options.health() : { status: 'ok' }),
+    ...(options.metrics ? { '/metrics': metricsRoute(options.metrics) } : {}),
+    ...options.routes,
+  };
+  const server = createServer(createHttpRouter(routes));
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => resolve());

@@ -10,7 +10,7 @@ import { schedulerv1, TaskState, TaskStatus_Reason, TaskStatus_Source, type Offe
 import { formatResources, rangesContain, rangesOf, type MasterStateJson } from '@ippc/mesos';
 import { connectScheduler, watchMasterState, type Scheduler } from '@ippc/scheduler';
 import { AGENT_BIN, eventually, getJson, MASTER_BIN, run, waitForLog, type RunningProcess } from './testing/processes.js';
-import { VALIDATION_CASES } from './validation-cases.js';
+import { VALIDATION_CASES } from './testing/validation-cases.js';
 
 // The control plane as it runs: a real master and two real agents (processes on loopback, agent IPs
 // 127.0.0.2 and 127.0.0.3, ports 31000-31049 and 31050-31099), frameworks over gRPC with the

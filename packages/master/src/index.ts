@@ -11,8 +11,15 @@
  * await master.close();
  * ```
  */
-export * from './errors.js';
-export * from './master.js';
-export * from './server.js';
-export * from './state.js';
-export * from './validation.js';
+export { startMaster, type StartedMaster, type StartMasterOptions } from './server.js';
+export { Master, type MasterOptions } from './master.js';
+export type { AgentConnection, AgentEntry, FrameworkConnection, FrameworkEntry, MasterCounters, OfferEntry } from './model.js';
+export { IPPC_VERSION, masterState } from './http/state.js';
+export { MASTER_ERROR_CODES, MasterError, type MasterErrorCode } from './errors.js';
+
+// Mesos's validation, rule for rule and message for message: a framework can check a call or a
+// task before it sends it and get the words a Mesos master would answer.
+export { validateFrameworkInfo, validateId, validateRole, validateSchedulerCall } from './validation/framework.js';
+export { validateTask, type TaskContext } from './validation/task.js';
+export { validateOffers, type OfferFacts } from './validation/offers.js';
+export { validateResourceList } from './validation/common.js';

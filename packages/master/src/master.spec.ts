@@ -16,8 +16,8 @@ import {
 import { allocateResources, formatResources, parseResources, rangesContain, rangesOf, scalarOf } from '@ippc/mesos';
 import { isIppcError } from '@ippc/core';
 import { Master, type AgentConnection, type FrameworkConnection } from './master.js';
-import { masterState } from './state.js';
-import { VALIDATION_CASES } from './validation-cases.js';
+import { masterState } from './http/state.js';
+import { VALIDATION_CASES } from './testing/validation-cases.js';
 
 const { Call_Type, Event_Type } = schedulerv1;
 type Event = schedulerv1.Event;

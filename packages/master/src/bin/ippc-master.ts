@@ -5,7 +5,7 @@ import { Command, Option } from 'commander';
 import { authFromFlags, createLogger, type AuthConfig } from '@ippc/core';
 import { parseDuration } from '@ippc/mesos';
 import { startMaster } from '../server.js';
-import { IPPC_VERSION } from '../state.js';
+import { IPPC_VERSION } from '../http/state.js';
 
 const LEVELS: Record<string, string> = { INFO: 'info', WARNING: 'warn', ERROR: 'error', DEBUG: 'debug' };
 

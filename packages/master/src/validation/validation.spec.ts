@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { FrameworkInfo_Capability_Type, schedulerv1 } from '@ippc/proto';
-import { validateFrameworkInfo, validateId, validateOffers, validateRole, validateSchedulerCall } from './validation.js';
+import { validateFrameworkInfo, validateId, validateRole, validateSchedulerCall } from './framework.js';
+import { validateOffers } from './offers.js';
 
 const { Call_Type } = schedulerv1;
 

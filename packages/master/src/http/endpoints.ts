@@ -1,0 +1,55 @@
+import type { ServerResponse } from 'node:http';
+import { metricsRoute, type Route } from '@ippc/core';
+import type { Registry } from 'prom-client';
+import type { Master } from '../master.js';
+import { masterState } from './state.js';
+
+// The master's HTTP endpoints, as Mesos serves them on 5050 (`/master/state` and its aliases,
+// `/master/slaves`, `/master/frameworks`), plus `/health` and Prometheus `/metrics`.
+
+function sendJson(res: ServerResponse, code: number, body: unknown, headers: Record<string, string> = {}): void {
+  if (res.headersSent) return;
+  res.writeHead(code, { 'content-type': 'application/json', ...headers });
+  res.end(JSON.stringify(body));
+}
+
+/**
+ * `GET /master/state`, with ippc's long poll: `?since=<version>&timeout=<s>` answers once the
+ * state version moved past `since` (or at the timeout); the version is in `ippc-state-version`.
+ */
+function stateRoute(master: Master, maxWatchSeconds: number): Route {
+  return async (_req, res, url) => {
+    const since = url.searchParams.get('since');
+    if (since !== null) {
+      const n = Number(since);
+      const timeout = Math.min(Number(url.searchParams.get('timeout') ?? 30), maxWatchSeconds);
+      if (!Number.isFinite(n) || !Number.isFinite(timeout) || timeout < 0) {
+        return sendJson(res, 400, { error: "'since' must be a state version and 'timeout' seconds, e.g. /master/state?since=12&timeout=30" });
+      }
+      await master.waitForChange(n, timeout * 1000);
+    }
+    sendJson(res, 200, masterState(master), { 'ippc-state-version': String(master.stateVersion) });
+  };
+}
+
+/** Every route of the master's HTTP side, for `createHttpRouter`. */
+export function masterRoutes(master: Master, metrics: Registry, maxWatchSeconds: number): Record<string, Route> {
+  const state = stateRoute(master, maxWatchSeconds);
+  return {
+    '/master/state': state,
+    '/master/state.json': state,
+    '/state': state,
+    '/state.json': state,
+    '/master/slaves': () => {
+      const s = masterState(master);
+      return { slaves: s.slaves, recovered_slaves: [] };
+    },
+    '/master/frameworks': () => {
+      const s = masterState(master);
+      return { frameworks: s.frameworks, completed_frameworks: s.completed_frameworks, unregistered_frameworks: [] };
+    },
+    '/health': () => ({ status: 'ok', id: master.id, agents: master.agents.size, frameworks: master.frameworks.size }),
+    '/master/health': () => ({ status: 'ok' }),
+    '/metrics': metricsRoute(metrics),
+  };
+}

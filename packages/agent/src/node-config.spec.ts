@@ -10,7 +10,7 @@ import { installDefaultNetworks, parseNetworkSubnets } from './cni-networks.js';
 import { cniRootDir, createCniIsolatorFromFlags, flagBool, networkIsolatorOptions, parseDefaultContainerDns } from './cni-options.js';
 import { dockerContainerizerOptions, parseDockerLabels, parseHostNetwork, sandboxHostPath } from './docker-options.js';
 import { BUILTIN_MODULES, buildContainerizers, resolveIsolation, timedIsolator } from './modules.js';
-import { statisticsJson } from './statistics.js';
+import { statisticsJson } from './http/statistics.js';
 
 const invalid = (re: RegExp) => (err: unknown) => isIppcError(err, 'AGENT_CONFIG_INVALID') && re.test((err as Error).message);
 const dirs = { workDir: '/var/lib/ippc', runtimeDir: '/var/run/ippc' };

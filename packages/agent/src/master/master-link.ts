@@ -1,7 +1,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { clientOptions, type AuthConfig, type Logger } from '@ippc/core';
 import { agentv1 } from '@ippc/proto';
-import { AgentError } from './errors.js';
+import { AgentError } from '../errors.js';
 
 // The agent's session with the master: one authenticated bidirectional stream, opened by the
 // agent, re-opened with backoff whenever it breaks (Mesos's `--registration_backoff_factor`).

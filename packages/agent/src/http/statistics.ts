@@ -1,5 +1,5 @@
 import type { NetworkUsage } from '@ippc/core';
-import type { Agent } from './agent.js';
+import type { Agent } from '../agent.js';
 
 // Per-container network statistics: the containerizers' `usage()` (for the Mesos containerizer,
 // the network/cni isolator's counters of the container's CNI interfaces), shown where Mesos shows

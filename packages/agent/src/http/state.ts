@@ -1,6 +1,6 @@
 import { frameworkInfo_Capability_TypeToJSON } from '@ippc/proto';
 import { attributesJson, isTerminalState, labelsJson, resourcesFullJson, resourcesJson, taskJson, type AgentStateJson, type ExecutorJson, type Json } from '@ippc/mesos';
-import type { Agent, ExecutorRecord, FrameworkRecord } from './agent.js';
+import type { Agent, ExecutorRecord, FrameworkRecord } from '../agent.js';
 import type { StatisticsJson } from './statistics.js';
 
 // `GET /state` (also `/slave(1)/state`) of the agent in the Mesos JSON model (src/slave/http.cpp):

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { NetworkUsage } from '@ippc/core';
-import type { Agent } from './agent.js';
+import type { Agent } from '../agent.js';
 import { createUsageCache } from './statistics.js';
 
 // A stand-in for the agent: only what a collection reads (frameworks -> executors).

@@ -1,0 +1,151 @@
+import { randomUUID } from 'node:crypto';
+import { mkdir } from 'node:fs/promises';
+import type { Containerizer } from '@ippc/core';
+import { createTaskStatus, taskFromTaskInfo } from '@ippc/mesos';
+import { TaskState, TaskStatus_Reason, TaskStatus_Source, type FrameworkInfo, type TaskInfo } from '@ippc/proto';
+import { checkpointFramework, checkpointRun, markRunCompleted } from '../checkpoint.js';
+import { destroy, watch } from '../executors/lifecycle.js';
+import { frameworkRecord, type AgentContext, type ExecutorRecord, type FrameworkRecord } from '../model.js';
+import { queueExecutorStatus, sendAgentStatus } from '../status/status-updates.js';
+import { commandExecutorInfo, taskEnvironment } from './executor-info.js';
+
+// RUN_TASK (Mesos's `Slave::runTask`): the task gets its executor record (the command executor
+// unless it brings its own), a sandbox and a checkpoint, then a containerizer launches it. Anything
+// that goes wrong before the container runs fails the task with Mesos's status.
+
+/** RUN_TASK from the master. Anything that goes wrong before the container runs fails the task (never silence). */
+export async function runTask(a: AgentContext, frameworkInfo: FrameworkInfo, task: TaskInfo): Promise<void> {
+  try {
+    await doRunTask(a, frameworkInfo, task);
+  } catch (err) {
+    const fid = frameworkInfo.id?.value ?? '';
+    const tid = task.taskId?.value ?? '';
+    a.log.error({ frameworkId: fid, taskId: tid, err: (err as Error).message }, 'cannot run task');
+    const exec = a.executorOfTask(fid, tid);
+    const rec = exec?.tasks.get(tid);
+    if (exec && rec?.terminalSent) return;
+    a.launchFailures++;
+    await a.sum.update(
+      fid,
+      createTaskStatus({
+        taskId: tid,
+        state: TaskState.TASK_FAILED,
+        message: `Failed to launch container: ${(err as Error).message}`,
+        source: TaskStatus_Source.SOURCE_AGENT,
+        reason: TaskStatus_Reason.REASON_CONTAINER_LAUNCH_FAILED,
+        agentId: a.id ?? '',
+        uuid: true,
+      }),
+    );
+    if (rec) {
+      rec.terminalSent = true;
+      if (exec) exec.state = 'terminated';
+    }
+  }
+}
+
+async function doRunTask(a: AgentContext, frameworkInfo: FrameworkInfo, task: TaskInfo): Promise<void> {
+  const fid = frameworkInfo.id?.value ?? '';
+  const tid = task.taskId?.value ?? '';
+  if (!a.id || a.stopped) return;
+  const f = frameworkRecord(a, frameworkInfo);
+  f.info = frameworkInfo;
+  await checkpointFramework(a.paths, a.id, frameworkInfo);
+  if (a.executorOfTask(fid, tid)) {
+    a.log.warn({ frameworkId: fid, taskId: tid }, 'ignoring a task that already runs here');
+    return;
+  }
+  const { exec, containerizer } = executorFor(a, a.id, frameworkInfo, task);
+  const existing = f.executors.get(exec.id);
+  if (existing && existing.state !== 'terminated') {
+    await sendAgentStatus(a, fid, exec, tid, TaskState.TASK_FAILED, `Executor ${exec.id} already runs a task: ippc runs one task per executor`, TaskStatus_Reason.REASON_EXECUTOR_TERMINATED, false);
+    return;
+  }
+  f.executors.set(exec.id, exec);
+  await mkdir(exec.sandbox, { recursive: true });
+  await checkpointRun(a.paths, a.id, fid, exec.info, exec.containerId, exec.containerizer.name, exec.tasks.get(tid)!.task);
+  if (!containerizer) {
+    await launchFailed(a, f, exec, tid, `No containerizer of this agent (${a.options.containerizers.map((c) => c.name).join(',')}) supports this ContainerInfo`);
+    return;
+  }
+  if (!(await launchContainer(a, f, exec, frameworkInfo, task))) return;
+  exec.state = 'running';
+  watch(a, exec);
+  if (exec.pendingKillGraceMs !== undefined) await destroy(a, exec, exec.pendingKillGraceMs);
+}
+
+/**
+ * The executor record of a new task (its container id, sandbox, containerizer and the task record),
+ * and the containerizer that supports its ContainerInfo, if one does.
+ */
+function executorFor(a: AgentContext, agentId: string, frameworkInfo: FrameworkInfo, task: TaskInfo): { exec: ExecutorRecord; containerizer: Containerizer | undefined } {
+  const fid = frameworkInfo.id?.value ?? '';
+  const tid = task.taskId?.value ?? '';
+  const role = task.resources?.[0]?.allocationInfo?.role ?? frameworkInfo.role ?? '*';
+  const executor = task.executor ?? commandExecutorInfo(fid, task, role);
+  const eid = executor.executorId?.value ?? tid;
+  const containerInfo = task.container ?? executor.container;
+  const record = taskFromTaskInfo(task, { frameworkId: fid, agentId, ...(frameworkInfo.user !== undefined ? { frameworkUser: frameworkInfo.user } : {}) });
+  const containerId = randomUUID();
+  const containerizer = a.options.containerizers.find((c) => c.supports(containerInfo));
+  const exec: ExecutorRecord = {
+    id: eid,
+    frameworkId: fid,
+    info: executor,
+    containerId,
+    containerizer: containerizer ?? a.options.containerizers[0]!,
+    sandbox: a.paths.sandbox(agentId, fid, eid, containerId),
+    state: 'launching',
+    tasks: new Map([[tid, { task: record, chain: Promise.resolve(), terminalSent: false }]]),
+    completedTasks: [],
+  };
+  return { exec, containerizer };
+}
+
+/** Has the executor's containerizer launch the container; false (and the task failed) if it cannot. */
+async function launchContainer(a: AgentContext, f: FrameworkRecord, exec: ExecutorRecord, frameworkInfo: FrameworkInfo, task: TaskInfo): Promise<boolean> {
+  const tid = task.taskId?.value ?? '';
+  const agentId = a.id ?? '';
+  const containerInfo = task.container ?? exec.info.container;
+  const environment = taskEnvironment(frameworkInfo, task, exec.info, {
+    agentId,
+    endpoint: `${a.options.ip}:${a.options.port}`,
+    hostname: a.info.hostname ?? a.options.ip,
+    containerId: exec.containerId,
+    sandbox: exec.sandbox,
+  });
+  a.log.info({ frameworkId: f.id, taskId: tid, containerId: exec.containerId, containerizer: exec.containerizer.name }, 'launching container');
+  const taskRecord = exec.tasks.get(tid)!;
+  exec.launch = exec.containerizer
+    .launch({
+      containerId: { value: exec.containerId },
+      frameworkId: { value: f.id },
+      agentId: { value: agentId },
+      task,
+      executor: exec.info,
+      ...(containerInfo ? { containerInfo } : {}),
+      sandboxDirectory: exec.sandbox,
+      environment,
+      sendStatus: (s) => queueExecutorStatus(a, exec, taskRecord, s),
+    })
+    .then(
+      () => true,
+      async (err: Error) => {
+        await launchFailed(a, f, exec, tid, err.message);
+        return false;
+      },
+    );
+  return exec.launch;
+}
+
+/** Mesos (slave.cpp): TASK_FAILED, SOURCE_AGENT, REASON_CONTAINER_LAUNCH_FAILED, no container_status. */
+async function launchFailed(a: AgentContext, f: FrameworkRecord, exec: ExecutorRecord, tid: string, message: string): Promise<void> {
+  a.launchFailures++;
+  a.log.warn({ frameworkId: f.id, taskId: tid, containerId: exec.containerId, err: message }, 'container launch failed');
+  exec.state = 'terminated';
+  const t = exec.tasks.get(tid);
+  if (t && !t.terminalSent) {
+    await sendAgentStatus(a, f.id, exec, tid, TaskState.TASK_FAILED, `Failed to launch container: ${message}`, TaskStatus_Reason.REASON_CONTAINER_LAUNCH_FAILED, false);
+  }
+  if (a.id) await markRunCompleted(a.paths, a.id, f.id, exec.id, exec.containerId).catch(() => undefined);
+}

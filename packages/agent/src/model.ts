@@ -1,0 +1,109 @@
+import type { AuthConfig, Containerizer, Logger } from '@ippc/core';
+import type { AgentInfo, Attribute, ExecutorInfo, FrameworkInfo, Resource, Task } from '@ippc/proto';
+import type { AgentPaths } from './checkpoint.js';
+import type { AgentError } from './errors.js';
+import type { StatusUpdateManager } from './status/status-update-manager.js';
+
+// What the agent runs (frameworks -> executors -> tasks), as records, and the context every part
+// of the agent works on. The parts (launch/, status/, executors/, master/, recovery/) are functions
+// over an AgentContext; the Agent class (agent.ts) is that context and its public face.
+
+export interface AgentOptions {
+  /** `host:port` of the master. */
+  master: string;
+  auth: AuthConfig;
+  /** The agent's IP: advertised to the master and reported for tasks without network_infos. */
+  ip: string;
+  /** IPv6 address also reported for such tasks (Mesos: LIBPROCESS_IP6). */
+  ip6?: string;
+  /** Port of the agent's HTTP endpoints (advertised in its pid). */
+  port: number;
+  /** Default: `ip`. */
+  hostname?: string;
+  /** Checkpoints and sandboxes (Mesos's `--work_dir`). */
+  workDir: string;
+  /** What the agent offers. */
+  resources: Resource[];
+  attributes?: Attribute[];
+  /** Tried in order for each task (`--containerizers=docker,mesos`). */
+  containerizers: Containerizer[];
+  /** First status update retry interval. Default 10 s. */
+  statusUpdateRetryIntervalMs?: number;
+  /** First re-registration delay. Default 1 s. */
+  registrationBackoffMs?: number;
+  /** Grace period of a kill when neither the kill nor the task has a kill policy. Default 5 s (Mesos `--executor_shutdown_grace_period`). */
+  defaultKillGracePeriodMs?: number;
+  /** `reconnect` (default): recover what runs. `cleanup`: kill it all and start as a new agent. */
+  recover?: 'reconnect' | 'cleanup';
+  /** Flags shown on `/state`. */
+  flags?: Record<string, string>;
+  log?: Logger;
+  /** The master refused this agent for good; the process should exit. */
+  onFatal?: (err: AgentError) => void;
+}
+
+export interface TaskRecord {
+  task: Task;
+  /** Statuses of this task are built and queued one after the other. */
+  chain: Promise<void>;
+  /** A terminal status was queued (set at once, before it is built): nothing may follow it. */
+  terminalSent: boolean;
+  /** The framework asked to kill it (checkpointed): its end is TASK_KILLED, also after a restart. */
+  killRequested?: boolean;
+}
+
+export interface ExecutorRecord {
+  id: string;
+  frameworkId: string;
+  info: ExecutorInfo;
+  containerId: string;
+  containerizer: Containerizer;
+  sandbox: string;
+  state: 'launching' | 'running' | 'terminated';
+  tasks: Map<string, TaskRecord>;
+  completedTasks: Task[];
+  launch?: Promise<boolean>;
+  /** A kill came while the container was launching: its grace (ms), applied once it runs. */
+  pendingKillGraceMs?: number;
+  destroying?: Promise<void>;
+  /** The containerizer reported the container's end (its wait() resolved). */
+  ended?: boolean;
+}
+
+export interface FrameworkRecord {
+  id: string;
+  info: FrameworkInfo;
+  executors: Map<string, ExecutorRecord>;
+  completedExecutors: ExecutorRecord[];
+}
+
+/** What every part of the agent works on. */
+export interface AgentContext {
+  readonly options: AgentOptions;
+  readonly paths: AgentPaths;
+  readonly log: Logger;
+  readonly frameworks: Map<string, FrameworkRecord>;
+  readonly completedFrameworks: FrameworkRecord[];
+  /** The status update manager: every status goes through it to the master, until acknowledged. */
+  readonly sum: StatusUpdateManager;
+  info: AgentInfo;
+  /** The id the master gave (undefined until the first registration). */
+  readonly id: string | undefined;
+  launchFailures: number;
+  readonly stopped: boolean;
+  executorOfTask(fid: string, tid: string): ExecutorRecord | undefined;
+}
+
+/** Seconds since the epoch, as Mesos's state endpoints give times. */
+export const now = (): number => Date.now() / 1000;
+
+/** The framework's record, made when its first task arrives (or is recovered). */
+export function frameworkRecord(a: AgentContext, info: FrameworkInfo): FrameworkRecord {
+  const fid = info.id?.value ?? '';
+  let f = a.frameworks.get(fid);
+  if (!f) {
+    f = { id: fid, info, executors: new Map(), completedExecutors: [] };
+    a.frameworks.set(fid, f);
+  }
+  return f;
+}

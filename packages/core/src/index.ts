@@ -20,3 +20,10 @@ export * from './isolator.js';
 export * from './log.js';
 export * from './process.js';
 export * from './stats.js';
+
+// Building blocks every component uses the one of: addresses and CIDRs, an async mutex, a
+// backoff with jitter, a text table.
+export { canonicalIp, cidrContains, cidrLast, cidrSize, cidrsOverlap, familyBits, formatCidr, formatIp, ipFamily, nthAddress, nthSubnet, parseCidr, parseIp, parseIpOrCidr, prefixMask, stripPrefix, type Cidr, type IpAddress, type IpFamily } from './ip.js';
+export { KeyedMutex, Mutex } from './mutex.js';
+export { Backoff, type BackoffOptions } from './backoff.js';
+export { renderTable } from './table.js';

@@ -1,8 +1,28 @@
 // Test support shared by the packages whose tests run real ippc processes (master, agent,
-// reliability): start a process with its log in a file, wait for a log line, poll until a check
-// holds, read a JSON endpoint. Exported as `@ippc/core/testing`, never from the main entry.
+// reliability): find a component's executable, start a process with its log in a file, wait for a
+// log line, poll until a check holds, read a JSON endpoint. Exported as `@ippc/core/testing`,
+// never from the main entry.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { openSync, readFileSync } from 'node:fs';
+import { existsSync, openSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+
+/**
+ * The source of an executable of an ippc package, the way every test and bench finds one: the
+ * package's `bin` entry in its package.json (`packageBin('@ippc/master', 'ippc-master')`). Run it
+ * with `node --import tsx <path>`. Throws when the package has no such executable.
+ */
+export function packageBin(pkg: string, bin: string): string {
+  let dir = dirname(createRequire(import.meta.url).resolve(pkg));
+  while (!existsSync(join(dir, 'package.json'))) {
+    if (dirname(dir) === dir) throw new Error(`packageBin: no package.json above the entry of ${pkg}`);
+    dir = dirname(dir);
+  }
+  const manifest = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { name?: string; bin?: Record<string, string> };
+  const path = manifest.bin?.[bin];
+  if (!path) throw new Error(`packageBin: ${manifest.name ?? pkg} has no executable '${bin}' (its bin entries: ${Object.keys(manifest.bin ?? {}).join(', ') || 'none'})`);
+  return join(dir, path);
+}
 
 export interface RunningProcess {
   proc: ChildProcess;

@@ -10,7 +10,9 @@ import { TestbedError } from './errors.js';
 import { LABEL, OWNER } from './labels.js';
 import { execIn } from './docker-exec.js';
 import { NodeHandle, until, type ClusterNode, type StopSignal } from './node.js';
-import { PATHS, PORTS, planCluster, type ClusterPlan, type DaemonName, type DaemonSpec, type NodeRole, type NodeSpec } from './plan.js';
+import { PATHS, PORTS } from './plan/layout.js';
+import { planCluster } from './plan/plan.js';
+import type { ClusterPlan, DaemonName, DaemonSpec, NodeRole, NodeSpec } from './plan/spec.js';
 import { startReaper, type Reaper } from './reaper.js';
 import { defaultWorkspaceDir, MOUNT } from './workspace.js';
 

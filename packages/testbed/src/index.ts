@@ -14,8 +14,12 @@
  * ```
  */
 export * from './config.js';
-export { attachCluster, listClusters, removeCluster, removeResources, startCluster } from './cluster.js';
-export type { AgentNode, Cluster, ClusterSummary, RemoveReport, Service, StartClusterOptions, StartedCluster, StartPhase } from './cluster.js';
+export { attachCluster } from './attach.js';
+export type { AgentNode, Cluster, RemoveReport, Service, StartedCluster } from './cluster.js';
+export { startCluster } from './create/create.js';
+export type { StartClusterOptions, StartPhase } from './create/options.js';
+export { listClusters, type ClusterSummary } from './list.js';
+export { removeCluster, removeResources } from './remove.js';
 export { TestbedError, type TestbedErrorCode } from './errors.js';
 export type { ExecOptions, ExecResult } from './docker-exec.js';
 export { LABEL, OWNER, labelsFor } from './labels.js';

@@ -6,7 +6,7 @@ import { TestbedError } from './errors.js';
 import { LABEL, OWNER } from './labels.js';
 import { NodeHandle } from './node.js';
 import { planCluster } from './plan/plan.js';
-import type { DaemonSpec, NodeRole } from './plan/spec.js';
+import type { DaemonSpec, NodeRole } from './plan/types.js';
 import { MOUNT } from './workspace.js';
 
 /**

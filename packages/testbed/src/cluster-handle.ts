@@ -7,7 +7,7 @@ import type { ClusterConfig } from './config.js';
 import { TestbedError } from './errors.js';
 import { until, type ClusterNode, type NodeHandle, type StopSignal } from './node.js';
 import { PORTS } from './plan/layout.js';
-import type { DaemonName, NodeSpec } from './plan/spec.js';
+import type { DaemonName, NodeSpec } from './plan/types.js';
 import { removeResources } from './remove.js';
 
 // The cluster over its nodes, for a cluster this process started and for one found again by name:

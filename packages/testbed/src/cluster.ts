@@ -3,7 +3,7 @@ import type { MasterStateJson } from '@ippc/mesos';
 import type { Scheduler, SchedulerOptions } from '@ippc/scheduler';
 import type { ClusterConfig } from './config.js';
 import type { ClusterNode, StopSignal } from './node.js';
-import type { DaemonName } from './plan/spec.js';
+import type { DaemonName } from './plan/types.js';
 
 // What a cluster is to its users: the handles `startCluster` and `attachCluster` return.
 

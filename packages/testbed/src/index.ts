@@ -26,6 +26,6 @@ export { LABEL, OWNER, labelsFor } from './labels.js';
 export type { ClusterNode, StopSignal } from './node.js';
 export { PATHS, PORTS } from './plan/layout.js';
 export { planCluster } from './plan/plan.js';
-export type { ClusterPlan, DaemonName, DaemonSpec, NodeRole, NodeSpec, PlanOptions, Probe } from './plan/spec.js';
+export type { ClusterPlan, DaemonName, DaemonSpec, NodeRole, NodeSpec, PlanOptions, Probe } from './plan/types.js';
 export { startReaper, type Reaper, type ReaperOptions } from './reaper.js';
 export { defaultWorkspaceDir, resolveBin, MOUNT, type BinRef } from './workspace.js';

@@ -3,7 +3,7 @@ import { execIn, execState, spawnIn, type ExecOptions, type ExecResult } from '.
 import { TestbedError } from './errors.js';
 import { probeGrpcHealth } from './grpc-health.js';
 import { PATHS } from './plan/layout.js';
-import type { DaemonName, DaemonSpec, NodeRole } from './plan/spec.js';
+import type { DaemonName, DaemonSpec, NodeRole } from './plan/types.js';
 
 export type StopSignal = 'SIGTERM' | 'SIGKILL' | 'SIGUSR1';
 

@@ -2,7 +2,7 @@ import { agentPorts, agentSubnet, agentSubnet6 } from '../config.js';
 import { LABEL } from '../labels.js';
 import { AGENT_NETWORKS, containerNetworkConflist } from './cni.js';
 import { HOST, PATHS, PORTS } from './layout.js';
-import type { DaemonSpec, NodeSpec, PlanContext } from './spec.js';
+import type { DaemonSpec, NodeSpec, PlanContext } from './types.js';
 
 /** Agent `i` as planned: its node (all but what every node has) and the routes the services node needs to its containers. */
 export interface AgentPlan {

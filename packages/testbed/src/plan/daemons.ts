@@ -1,5 +1,5 @@
 import { PATHS, PORTS } from './layout.js';
-import type { DaemonSpec, PlanContext } from './spec.js';
+import type { DaemonSpec, PlanContext } from './types.js';
 
 // The daemons of the master's node and of the services node, with their flags (the agent's are in agent.ts).
 

@@ -4,7 +4,7 @@ import { resolveBin } from '../workspace.js';
 import { planAgent } from './agent.js';
 import { masterDaemons, servicesDaemons } from './daemons.js';
 import { HOST } from './layout.js';
-import type { ClusterPlan, DaemonSpec, NodeRole, NodeSpec, PlanContext, PlanOptions } from './spec.js';
+import type { ClusterPlan, DaemonSpec, NodeRole, NodeSpec, PlanContext, PlanOptions } from './types.js';
 
 // The cluster as data: which containers, at which addresses, running which daemons with which
 // flags. Pure (no Docker), so the whole layout is checked by unit tests; `startCluster` executes it.

@@ -1,7 +1,7 @@
 import type { Cluster } from '../../../cluster.js';
 import { TestbedError } from '../../../errors.js';
 import { LABEL, labelsFor } from '../../../labels.js';
-import type { ClusterPlan } from '../../../plan/spec.js';
+import type { ClusterPlan } from '../../../plan/types.js';
 import type { CreateContext } from '../../context.js';
 
 /**

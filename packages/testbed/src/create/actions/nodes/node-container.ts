@@ -3,7 +3,7 @@ import { GenericContainer } from 'testcontainers';
 import { execIn } from '../../../docker-exec.js';
 import { TestbedError } from '../../../errors.js';
 import { LABEL } from '../../../labels.js';
-import type { NodeSpec } from '../../../plan/spec.js';
+import type { NodeSpec } from '../../../plan/types.js';
 import { MOUNT } from '../../../workspace.js';
 
 /** A node container: the node image (tini is PID 1), a fixed address, the workspace read-only. */

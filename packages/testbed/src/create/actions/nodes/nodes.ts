@@ -1,5 +1,5 @@
 import { NodeHandle } from '../../../node.js';
-import type { ClusterPlan, NodeSpec } from '../../../plan/spec.js';
+import type { ClusterPlan, NodeSpec } from '../../../plan/types.js';
 import type { CreateContext } from '../../context.js';
 import { settleAll } from '../../settle-all.js';
 import { startContainer } from './node-container.js';

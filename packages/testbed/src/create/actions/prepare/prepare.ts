@@ -3,7 +3,7 @@ import { planBootstrap } from '@ippc/host';
 import { TestbedError } from '../../../errors.js';
 import { LABEL, OWNER } from '../../../labels.js';
 import { planCluster } from '../../../plan/plan.js';
-import type { ClusterPlan } from '../../../plan/spec.js';
+import type { ClusterPlan } from '../../../plan/types.js';
 import type { CreateContext } from '../../context.js';
 
 /**

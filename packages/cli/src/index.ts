@@ -11,10 +11,12 @@
  * await createProgram().parseAsync(['node', 'ippc', 'task', 'list', '--json']);
  * ```
  */
-export { clusterUp, parseWait, readClusterFile } from './commands/cluster.js';
+export { clusterUp, parseWait, readClusterFile } from './commands/cluster/up.js';
 export { netCheck } from './commands/net.js';
-export { runShowcase, showcaseTasks } from './commands/showcase.js';
-export { findTask, runTask, shellJoin } from './commands/task.js';
+export { runShowcase } from './commands/showcase/showcase.js';
+export { showcaseTasks } from './commands/showcase/tasks.js';
+export { findTask } from './commands/task/kill.js';
+export { runTask, shellJoin } from './commands/task/run.js';
 export { realTestbed, type Testbed } from './context.js';
 export { CliError, type CliErrorCode } from './errors.js';
 export { CLI_FRAMEWORK, closeCliFramework, connectCliFramework, launchTask } from './framework.js';

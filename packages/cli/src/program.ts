@@ -1,10 +1,10 @@
 import { Command } from 'commander';
-import { registerCluster } from './commands/cluster.js';
+import { registerCluster } from './commands/cluster/cluster.js';
 import { registerDoctor } from './commands/doctor.js';
 import { registerIsolation } from './commands/isolation.js';
 import { registerNet } from './commands/net.js';
-import { registerShowcase } from './commands/showcase.js';
-import { registerTask } from './commands/task.js';
+import { registerShowcase } from './commands/showcase/showcase.js';
+import { registerTask } from './commands/task/task.js';
 import type { Testbed } from './context.js';
 
 /** The whole `ippc` command tree (the bin parses argv with it; specs inspect it). */

@@ -15,6 +15,9 @@
  * console.log(running.containerStatus?.networkInfos[0]?.ipAddresses[0]?.ipAddress);
  * ```
  */
-export { buildTask, connectScheduler, createScheduler, Scheduler, type FrameworkID, type FrameworkOptions, type SchedulerEvent, type SchedulerOptions, type TaskSpec } from './client.js';
+export { connectScheduler, createScheduler, Scheduler, type FrameworkID } from './client.js';
+export type { SchedulerEvent } from './events.js';
+export { buildTask, type TaskSpec } from './launch.js';
+export type { FrameworkOptions, SchedulerOptions } from './options.js';
 export { SchedulerError, type SchedulerErrorCode, type SchedulerErrorOptions } from './errors.js';
 export { fetchAgentState, fetchMasterState, watchMasterState } from './state.js';

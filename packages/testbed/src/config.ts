@@ -169,7 +169,7 @@ function checkOverlaps(config: ClusterConfig, source: string): void {
     }
   }
   const size = 2 ** (32 - Number(config.network.subnet.split('/')[1]));
-  // .1 gateway, .2-.5 master and services, agents from .11 (see plan.ts), broadcast last.
+  // .1 gateway, .2-.5 master and services, agents from .11 (see plan/layout.ts), broadcast last.
   if (11 + config.agents > size - 1) throw new ConfigError(`${source}: network.subnet ${config.network.subnet} is too small for ${config.agents} agents (agents start at .11); use a /27 or wider`);
   const [first, last] = config.agent.ports.split('-').map(Number) as [number, number];
   if (first < 1024 || last > 65535 || first > last) throw new ConfigError(`${source}: agent.ports ${config.agent.ports} must be a range inside 1024-65535, first <= last`);

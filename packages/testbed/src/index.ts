@@ -14,12 +14,18 @@
  * ```
  */
 export * from './config.js';
-export { attachCluster, listClusters, removeCluster, removeResources, startCluster } from './cluster.js';
-export type { AgentNode, Cluster, ClusterSummary, RemoveReport, Service, StartClusterOptions, StartedCluster, StartPhase } from './cluster.js';
+export { attachCluster } from './attach.js';
+export type { AgentNode, Cluster, RemoveReport, Service, StartedCluster } from './cluster.js';
+export { startCluster } from './create/create.js';
+export type { StartClusterOptions, StartPhase } from './create/options.js';
+export { listClusters, type ClusterSummary } from './list.js';
+export { removeCluster, removeResources } from './remove.js';
 export { TestbedError, type TestbedErrorCode } from './errors.js';
 export type { ExecOptions, ExecResult } from './docker-exec.js';
 export { LABEL, OWNER, labelsFor } from './labels.js';
 export type { ClusterNode, StopSignal } from './node.js';
-export { PATHS, PORTS, planCluster, type ClusterPlan, type DaemonName, type DaemonSpec, type NodeRole, type NodeSpec, type PlanOptions, type Probe } from './plan.js';
+export { PATHS, PORTS } from './plan/layout.js';
+export { planCluster } from './plan/plan.js';
+export type { ClusterPlan, DaemonName, DaemonSpec, NodeRole, NodeSpec, PlanOptions, Probe } from './plan/types.js';
 export { startReaper, type Reaper, type ReaperOptions } from './reaper.js';
 export { defaultWorkspaceDir, resolveBin, MOUNT, type BinRef } from './workspace.js';

@@ -2,7 +2,8 @@ import type Docker from 'dockerode';
 import { execIn, execState, spawnIn, type ExecOptions, type ExecResult } from './docker-exec.js';
 import { TestbedError } from './errors.js';
 import { probeGrpcHealth } from './grpc-health.js';
-import { PATHS, type DaemonName, type DaemonSpec, type NodeRole } from './plan.js';
+import { PATHS } from './plan/layout.js';
+import type { DaemonName, DaemonSpec, NodeRole } from './plan/types.js';
 
 export type StopSignal = 'SIGTERM' | 'SIGKILL' | 'SIGUSR1';
 

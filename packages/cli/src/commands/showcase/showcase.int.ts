@@ -13,7 +13,7 @@ import { after, describe, it } from 'node:test';
 import Docker from 'dockerode';
 import { LABEL, OWNER, removeCluster } from '@ippc/testbed';
 
-const bin = fileURLToPath(new URL('../bin/ippc.ts', import.meta.url));
+const bin = fileURLToPath(new URL('../../bin/ippc.ts', import.meta.url));
 const docker = new Docker();
 const name = `cli-${randomBytes(3).toString('hex')}-sc`;
 const dir = await mkdtemp(join(tmpdir(), 'ippc-showcase-int-'));

@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import type { StartClusterOptions, StartedCluster } from '@ippc/testbed';
-import type { Testbed } from '../context.js';
-import { clusterUp, parseWait, readClusterFile } from './cluster.js';
+import type { Testbed } from '../../context.js';
+import { clusterUp, parseWait, readClusterFile } from './up.js';
 
 const dir = await mkdtemp(join(tmpdir(), 'ippc-cli-spec-'));
 after(() => rm(dir, { recursive: true, force: true }));

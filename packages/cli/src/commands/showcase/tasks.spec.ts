@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { planTaskRun } from '../task-spec.js';
-import { showcaseTasks } from './showcase.js';
+import { planTaskRun } from '../../task-spec.js';
+import { showcaseTasks } from './tasks.js';
 
 describe('showcase tasks', () => {
   it('covers opt-in and plain tasks, every Docker mode and several groups, and each plans cleanly', () => {

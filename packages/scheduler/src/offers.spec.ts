@@ -2,9 +2,12 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { schedulerv1, type Offer } from '@ippc/proto';
 import { Scheduler } from './client.js';
+import type { SchedulerContext } from './context.js';
+import { onEvent } from './subscription.js';
 
 // What the client does with its offers when an ACCEPT or DECLINE call fails: the seam is `send`
-// (the call to the master), replaced here; events go through the same handler the stream feeds.
+// (the call to the master), replaced here; events go through the same handler the stream feeds
+// (subscription.ts's onEvent).
 
 const offer = (id: string): Offer => ({ id: { value: id }, agentId: { value: 'a1' }, hostname: 'h', resources: [] }) as unknown as Offer;
 
@@ -33,7 +36,7 @@ describe('Scheduler offers around a failed call', () => {
   it('does not put back an offer the master rescinded while the call was out', async () => {
     const s = scheduler();
     s.send = async () => {
-      (s as unknown as { onEvent(e: schedulerv1.Event): void }).onEvent({ type: schedulerv1.Event_Type.RESCIND, rescind: { offerId: { value: 'o1' } } } as schedulerv1.Event);
+      onEvent((s as unknown as { ctx: SchedulerContext }).ctx, { type: schedulerv1.Event_Type.RESCIND, rescind: { offerId: { value: 'o1' } } } as schedulerv1.Event);
       throw new Error('DEADLINE_EXCEEDED');
     };
     await assert.rejects(s.launch(['o1', 'o2'], []));

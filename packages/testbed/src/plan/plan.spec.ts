@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { compileConfig } from './config.js';
-import { LABEL } from './labels.js';
-import { containerNetworkConflist, planCluster, type NodeSpec } from './plan.js';
+import { compileConfig } from '../config.js';
+import { LABEL } from '../labels.js';
+import { containerNetworkConflist } from './cni.js';
+import { planCluster } from './plan.js';
+import type { NodeSpec } from './types.js';
 
 const resolve = (pkg: string, bin: string) => ({ package: pkg, bin, argv: ['node', `/opt/ippc/packages/${pkg}/dist/${bin}.mjs`], bundled: true });
 const flag = (node: NodeSpec, daemon: string, name: string) => node.daemons.find((d) => d.name === daemon)?.argv.find((a) => a.startsWith(`--${name}=`))?.split('=').slice(1).join('=');

@@ -1,22 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { taskViews } from '../tasks-view.js';
-import { fixtureState } from '../testing-state.js';
-import { findTask, resultText, shellJoin } from './task.js';
+import { resultText, shellJoin } from './run.js';
 
-describe('task commands', () => {
+describe('task run', () => {
   it('joins argv after -- into one shell command, quoting what the shell would split', () => {
     assert.equal(shellJoin(['busybox', 'httpd', '-f', '-p', '80']), 'busybox httpd -f -p 80');
     assert.equal(shellJoin(['sh', '-c', "echo it's $HOME"]), `sh -c 'echo it'\\''s $HOME'`);
-  });
-
-  it('finds a task by id, or by a name only one task has', () => {
-    const tasks = taskViews(fixtureState());
-    assert.equal(findTask(tasks, 'web').id, 'web-00000001');
-    assert.equal(findTask(tasks, 'plain-00000002').name, 'plain');
-    assert.throws(() => findTask(tasks, 'nope'), { code: 'CLI_TASK_NOT_FOUND' });
-    const twice = [...tasks, { ...tasks[0]!, id: 'web-00000009' }];
-    assert.throws(() => findTask(twice, 'web'), { code: 'CLI_USAGE' });
   });
 
   it('says where a started task runs and with which address', () => {

@@ -2,13 +2,11 @@ import { Option, type Command } from 'commander';
 import { taskStateToJSON, type TaskStatus } from '@ippc/proto';
 import type { Scheduler } from '@ippc/scheduler';
 import type { Cluster } from '@ippc/testbed';
-import { clusterName, realTestbed, type Testbed } from '../context.js';
-import { CliError } from '../errors.js';
-import { CLI_FRAMEWORK, closeCliFramework, connectCliFramework, launchTask } from '../framework.js';
-import { emit, table } from '../output.js';
-import { planTaskRun, type TaskRunFlags, type TaskRunPlan } from '../task-spec.js';
-import { taskRows, taskViews, type TaskView } from '../tasks-view.js';
-import { parseWait } from './cluster.js';
+import { clusterName, type Testbed } from '../../context.js';
+import { closeCliFramework, connectCliFramework, launchTask } from '../../framework.js';
+import { emit } from '../../output.js';
+import { planTaskRun, type TaskRunFlags, type TaskRunPlan } from '../../task-spec.js';
+import { parseWait } from '../cluster/up.js';
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
 
@@ -71,20 +69,8 @@ export async function runTask(scheduler: Scheduler, cluster: Cluster, plan: Task
   return resultOf(plan, task.taskId!.value!, offer.hostname ?? '', offer.agentId?.value ?? '', status, ports);
 }
 
-/** Finds a task by id, or by name when exactly one live task has it. */
-export function findTask(tasks: TaskView[], idOrName: string): TaskView {
-  const byId = tasks.find((t) => t.id === idOrName);
-  if (byId) return byId;
-  const byName = tasks.filter((t) => t.name === idOrName);
-  if (byName.length === 1) return byName[0]!;
-  if (byName.length > 1) throw new CliError('CLI_USAGE', `${byName.length} tasks are named '${idOrName}' (${byName.map((t) => t.id).join(', ')}); give the task id`);
-  throw new CliError('CLI_TASK_NOT_FOUND', `no live task with id or name '${idOrName}'; 'ippc task list' shows them`);
-}
-
-export function registerTask(program: Command, deps: { testbed?: Testbed } = {}): void {
-  const testbed = deps.testbed ?? realTestbed;
-  const task = program.command('task').description('run, list and kill tasks (as the framework ippc-cli)');
-
+/** `ippc task run`: launches a task as the CLI framework and says where it runs and with which address. */
+export function registerRun(task: Command, testbed: Testbed): void {
   task
     .command('run')
     .description('launch a task and wait until it runs; prints its agent and addresses')
@@ -130,50 +116,6 @@ export function registerTask(program: Command, deps: { testbed?: Testbed } = {})
       try {
         const result = await runTask(scheduler, cluster, plan, { ...(opts.agent !== undefined ? { agent: opts.agent } : {}), wait: opts.wait !== false, ...(timeoutMs ? { timeoutMs } : {}) });
         emit(opts.json, result, () => resultText(result));
-      } finally {
-        await closeCliFramework(scheduler);
-      }
-    });
-
-  task
-    .command('list')
-    .description('list tasks of every framework: state, agent, containerizer, networks, groups, addresses')
-    .option('--all', 'include finished tasks')
-    .option('--cluster <name>', 'cluster name (default: IPPC_CLUSTER or ippc)')
-    .option('--json', 'print JSON')
-    .addHelpText('after', '\nExamples:\n  ippc task list\n  ippc task list --all --json')
-    .action(async (opts: { all?: boolean; cluster?: string; json?: boolean }) => {
-      const cluster = await testbed.attachCluster(clusterName(opts.cluster));
-      const tasks = taskViews(await cluster.masterState(), { all: !!opts.all });
-      emit(opts.json, { tasks }, () => (tasks.length === 0 ? `no tasks in cluster ${cluster.name}` : table(taskRows(tasks))));
-    });
-
-  task
-    .command('kill')
-    .description('kill a task the CLI launched and wait until it is gone (CNI DEL: its address is released)')
-    .argument('<task>', 'task id (or a name only one live task has)')
-    .option('--wait', 'wait for the terminal state (the default)')
-    .option('--no-wait', 'return once the kill was sent')
-    .option('--timeout <duration>', 'how long to wait for the terminal state (default 30s)')
-    .option('--cluster <name>', 'cluster name (default: IPPC_CLUSTER or ippc)')
-    .option('--json', 'print the result as JSON')
-    .addHelpText('after', '\nExamples:\n  ippc task kill web-1a2b3c4d\n  ippc task kill web --json')
-    .action(async (idOrName: string, opts: { wait?: boolean; timeout?: string; cluster?: string; json?: boolean }) => {
-      const timeoutMs = opts.timeout ? parseWait(opts.timeout) : 30_000;
-      const cluster = await testbed.attachCluster(clusterName(opts.cluster));
-      const t = findTask(taskViews(await cluster.masterState()), idOrName);
-      if (t.framework !== CLI_FRAMEWORK) {
-        throw new CliError('CLI_USAGE', `task ${t.id} belongs to framework '${t.framework}' (${t.frameworkId}); ippc kills only the tasks it launched (framework ${CLI_FRAMEWORK})`);
-      }
-      const scheduler = await connectCliFramework(cluster);
-      try {
-        await scheduler.kill(t.id, { agentId: t.agentId });
-        let state = 'KILL_SENT';
-        if (opts.wait !== false) {
-          const s = await scheduler.waitForState(t.id, ['TASK_KILLED', 'TASK_FINISHED', 'TASK_FAILED', 'TASK_LOST', 'TASK_GONE', 'TASK_DROPPED', 'TASK_ERROR'], timeoutMs);
-          state = taskStateToJSON(s.state ?? 0);
-        }
-        emit(opts.json, { id: t.id, name: t.name, state }, () => `task ${t.id} ${state}`);
       } finally {
         await closeCliFramework(scheduler);
       }

@@ -16,5 +16,9 @@ export function startSessionReaper(ctx: CreateContext, image: string): SessionRe
   const { docker, session, config } = ctx;
   const guard: SessionReaper = { ready: Promise.resolve(undefined), reaper: undefined };
   if (session) guard.ready = startReaper({ docker, image, session, cluster: config.name }).then((r) => (guard.reaper = r));
+  // A reaper that fails while the networks and containers are still being made is only awaited
+  // after them (or by the rollback): marked handled now, so that its failure rolls the start back
+  // instead of ending the process as an unhandled rejection. Awaiting `ready` still throws it.
+  guard.ready.catch(() => undefined);
   return guard;
 }

@@ -3,7 +3,7 @@ import { clientOptions, fromServiceError, silentLogger, type AuthConfig, type Lo
 import { isolationv1 as pb } from '@ippc/proto';
 import { IsolationError } from './errors.js';
 import { normalizeRule, type AgentInfo, type AgentSpec, type Delta, type Member, type MemberKey, type PolicyState, type RouteSpec, type Rule, type RuleInput } from './model.js';
-import type { AddressStatus, AwaitResult, ChangeResult, GroupView } from './service/store.js';
+import type { AddressStatus, AwaitResult, ChangeResult, GroupView } from './service/store/store.js';
 import {
   addressStatusFromPb,
   agentFromPb,

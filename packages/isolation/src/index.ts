@@ -42,5 +42,5 @@ export { AGENT_BIN_PATH, SERVER_BIN_PATH } from './paths.js';
 export { decide, routesFor, type Peer, type Traffic, type Verdict } from './policy.js';
 export { createReuseGuard, type ReuseGuard, type ReuseGuardOptions } from './reuse-guard.js';
 export { createIsolationService, ISOLATION_SERVICE_NAME, type IsolationService, type IsolationServiceOptions } from './service/service.js';
-export { createPolicyStore, type AddressState, type AddressStatus, type AwaitResult, type ChangeResult, type GroupView, type PolicyStore, type PolicyStoreOptions } from './service/store.js';
+export { createPolicyStore, type AddressState, type AddressStatus, type AwaitResult, type ChangeResult, type GroupView, type PolicyStore, type PolicyStoreOptions } from './service/store/store.js';
 export { applyDelta } from './state.js';

@@ -19,7 +19,7 @@ import {
   ruleToPb,
   snapshotToPb,
 } from '../wire.js';
-import { createPolicyStore, type ChangeResult, type PolicyStore, type PolicyStoreOptions } from './store.js';
+import { createPolicyStore, type ChangeResult, type PolicyStore, type PolicyStoreOptions } from './store/store.js';
 
 /** The gRPC service name, as the health service reports it. */
 export const ISOLATION_SERVICE_NAME = 'ippc.isolation.v1.Isolation';

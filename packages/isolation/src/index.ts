@@ -25,8 +25,9 @@
  */
 export { createIsolationAgent, type AgentStatus, type IsolationAgent, type IsolationAgentOptions } from './agent/agent.js';
 export { expectedMatrix, runNetCheck, type CheckReport, type Endpoint, type EndpointKind, type Mismatch, type NetCheckOptions, type ProbeResult, type Prober, type RowStatus } from './check/check.js';
-export { checkReportJson, formatCheckText, renderCheckSvg, type Topology } from './check/format.js';
+export { checkReportJson, formatCheckText } from './check/format.js';
 export { createNamespaceProber, PROBE_AGENT_SOURCE, type NamespaceProber, type NamespaceProberOptions } from './check/namespace-prober.js';
+export { renderCheckSvg, type Topology } from './check/svg.js';
 export { createNetCheckCommand, type EndpointSpec, type NetCheckCommandOptions, type NetCheckTarget } from './cli/check.js';
 export { createIsolationCommand, type IsolationCliOptions } from './cli/cli.js';
 export { createIsolationClient, type IsolationClient, type IsolationClientOptions, type WatchHandle, type WatchHandlers } from './client.js';

@@ -3,8 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Command } from 'commander';
 import { runNetCheck, type Endpoint, type Prober } from '../check/check.js';
-import { checkReportJson, formatCheckText, renderCheckSvg, type Topology } from '../check/format.js';
+import { checkReportJson, formatCheckText } from '../check/format.js';
 import { createNamespaceProber } from '../check/namespace-prober.js';
+import { renderCheckSvg, type Topology } from '../check/svg.js';
 import type { Rule } from '../model.js';
 import type { CliContext, GlobalOptions } from './cli.js';
 

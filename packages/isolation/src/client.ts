@@ -1,14 +1,14 @@
-import { credentials, Metadata, type ClientReadableStream, type ServiceError } from '@grpc/grpc-js';
+import { credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
 import { clientOptions, fromServiceError, silentLogger, type AuthConfig, type Logger } from '@ippc/core';
 import { isolationv1 as pb } from '@ippc/proto';
+import { watch } from './client-watch.js';
 import { IsolationError } from './errors.js';
 import { normalizeRule, type AgentInfo, type AgentSpec, type Delta, type Member, type MemberKey, type PolicyState, type RouteSpec, type Rule, type RuleInput } from './model.js';
-import type { AddressStatus, AwaitResult, ChangeResult, GroupView } from './service/store.js';
+import type { AddressStatus, AwaitResult, ChangeResult, GroupView } from './service/store/store.js';
 import {
   addressStatusFromPb,
   agentFromPb,
   awaitFromPb,
-  changeFromPb,
   groupFromPb,
   keyToPb,
   memberFromPb,
@@ -134,60 +134,7 @@ export function createIsolationClient(options: IsolationClientOptions): Isolatio
       awaitFromPb(await call(raw.awaitApplied as Unary<pb.AwaitAppliedRequest, pb.AwaitAppliedResponse>, { revision: revision ?? 0, timeoutMs }, timeoutMs + deadlineMs)),
     checkAddresses: async (addresses) =>
       (await call(raw.checkAddresses as Unary<pb.CheckAddressesRequest, pb.CheckAddressesResponse>, { addresses })).addresses.map(addressStatusFromPb),
-    watch(handlers) {
-      const minMs = handlers.backoff?.minMs ?? 100;
-      const maxMs = handlers.backoff?.maxMs ?? 2_000;
-      let delay = minMs;
-      let stream: ClientReadableStream<pb.WatchEvent> | undefined;
-      let timer: NodeJS.Timeout | undefined;
-      let closed = false;
-      const connect = () => {
-        if (closed) return;
-        let ended = false;
-        const s = raw.watch({ agentId: handlers.agentId ?? '' });
-        stream = s;
-        const retry = (err?: Error) => {
-          if (ended) return;
-          ended = true;
-          s.removeAllListeners();
-          s.on('error', () => undefined);
-          s.cancel();
-          if (closed) return;
-          handlers.onStatus?.('disconnected', err);
-          timer = setTimeout(connect, delay);
-          delay = Math.min(maxMs, delay * 2);
-        };
-        s.on('data', (event: pb.WatchEvent) => {
-          try {
-            const ev = event.event;
-            if (ev?.$case === 'snapshot') {
-              delay = minMs;
-              handlers.onSnapshot(snapshotFromPb(ev.value));
-              handlers.onStatus?.('connected');
-            } else if (ev?.$case === 'delta') {
-              const changes = ev.value.changes.map(changeFromPb);
-              if (changes.some((c) => c === undefined)) return retry(new Error('unknown change kind: resyncing from a snapshot'));
-              handlers.onDelta({ epoch: ev.value.epoch ?? '', revision: ev.value.revision ?? 0, changes: changes as Delta['changes'] });
-            }
-          } catch (err) {
-            log.warn({ err }, 'watch handler failed; resyncing');
-            retry(err as Error);
-          }
-        });
-        s.on('error', (err: Error) => retry(fromServiceError(err)));
-        s.on('end', () => retry(new Error('watch stream ended by the service')));
-      };
-      connect();
-      return {
-        close() {
-          closed = true;
-          if (timer) clearTimeout(timer);
-          stream?.removeAllListeners();
-          stream?.on('error', () => undefined);
-          stream?.cancel();
-        },
-      };
-    },
+    watch: (handlers) => watch(raw, log, handlers),
     waitForReady: (timeoutMs) =>
       new Promise((resolve, reject) =>
         raw.waitForReady(Date.now() + timeoutMs, (err) => {

@@ -25,9 +25,11 @@
  */
 export { createIsolationAgent, type AgentStatus, type IsolationAgent, type IsolationAgentOptions } from './agent/agent.js';
 export { expectedMatrix, runNetCheck, type CheckReport, type Endpoint, type EndpointKind, type Mismatch, type NetCheckOptions, type ProbeResult, type Prober, type RowStatus } from './check/check.js';
-export { checkReportJson, formatCheckText, renderCheckSvg, type Topology } from './check/format.js';
+export { checkReportJson, formatCheckText } from './check/format.js';
 export { createNamespaceProber, PROBE_AGENT_SOURCE, type NamespaceProber, type NamespaceProberOptions } from './check/namespace-prober.js';
-export { createIsolationCommand, createNetCheckCommand, type EndpointSpec, type IsolationCliOptions, type NetCheckCommandOptions, type NetCheckTarget } from './cli/cli.js';
+export { renderCheckSvg, type Topology } from './check/svg.js';
+export { createNetCheckCommand, type EndpointSpec, type NetCheckCommandOptions, type NetCheckTarget } from './cli/check.js';
+export { createIsolationCommand, type IsolationCliOptions } from './cli/cli.js';
 export { createIsolationClient, type IsolationClient, type IsolationClientOptions, type WatchHandle, type WatchHandlers } from './client.js';
 export { DEFAULT_AGENT_SOCKET, handleCni, SUPPORTED_CNI_VERSIONS, type CniBackend, type CniRequest, type CniTrace, type CniResponse, type IsolationPluginConfig } from './cni/handler.js';
 export { createInProcessCniPlugin, type CniPluginOutput, type CniPluginRun, type InProcessCniTarget } from './cni/in-process.js';
@@ -42,5 +44,5 @@ export { AGENT_BIN_PATH, SERVER_BIN_PATH } from './paths.js';
 export { decide, routesFor, type Peer, type Traffic, type Verdict } from './policy.js';
 export { createReuseGuard, type ReuseGuard, type ReuseGuardOptions } from './reuse-guard.js';
 export { createIsolationService, ISOLATION_SERVICE_NAME, type IsolationService, type IsolationServiceOptions } from './service/service.js';
-export { createPolicyStore, type AddressState, type AddressStatus, type AwaitResult, type ChangeResult, type GroupView, type PolicyStore, type PolicyStoreOptions } from './service/store.js';
+export { createPolicyStore, type AddressState, type AddressStatus, type AwaitResult, type ChangeResult, type GroupView, type PolicyStore, type PolicyStoreOptions } from './service/store/store.js';
 export { applyDelta } from './state.js';

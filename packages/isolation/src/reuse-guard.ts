@@ -1,6 +1,6 @@
 import { silentLogger, type Logger } from '@ippc/core';
 import type { IsolationClient } from './client.js';
-import type { AddressStatus } from './service/store.js';
+import type { AddressStatus } from './service/store/store.js';
 
 // The seam for IPAM (issue 3): "an address leaves every allow-set before IPAM may hand it out
 // again". IPAM keeps its own release cool-down; before it hands a released address out, it asks

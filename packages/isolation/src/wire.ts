@@ -1,5 +1,5 @@
 import { isolationv1 as pb } from '@ippc/proto';
-import type { AddressStatus, AwaitResult, GroupView } from './service/store.js';
+import type { AddressStatus, AwaitResult, GroupView } from './service/store/store.js';
 import type { AgentInfo, Change, Delta, Member, MemberKey, PolicyState, RouteSpec, Rule, RuleAction, RuleProtocol } from './model.js';
 
 // Conversions between the domain model and the generated proto3 types. ts-proto leaves every

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { normalizeRule } from '../model.js';
 import { chooseControls, expectedMatrix, runNetCheck, type Endpoint, type Prober } from './check.js';
-import { checkReportJson, formatCheckText, renderCheckSvg } from './format.js';
+import { checkReportJson, formatCheckText } from './format.js';
+import { renderCheckSvg } from './svg.js';
 
 const E = (id: string, kind: Endpoint['kind'], agentId: string, address: string, groups: string[] = []): Endpoint => ({ id, kind, agentId, address, groups });
 const endpoints: Endpoint[] = [

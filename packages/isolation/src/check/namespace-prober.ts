@@ -102,25 +102,6 @@ export function createNamespaceProber(options: NamespaceProberOptions): Namespac
   const agents = new Map<string, { child: ChildProcess; control: string }>();
   const port = options.port ?? 8080;
 
-  function call(control: string, path: string, timeoutMs: number): Promise<ProbeResult> {
-    return new Promise((resolve, reject) => {
-      const req = request({ socketPath: control, path, method: 'GET', timeout: timeoutMs + 5_000, agent: false }, (res) => {
-        let body = '';
-        res.on('data', (d: Buffer) => (body += d.toString()));
-        res.on('end', () => {
-          try {
-            resolve(JSON.parse(body) as ProbeResult);
-          } catch (err) {
-            reject(err as Error);
-          }
-        });
-      });
-      req.on('error', reject);
-      req.on('timeout', () => req.destroy(new Error('probe agent did not answer')));
-      req.end();
-    });
-  }
-
   return {
     async start(endpoints) {
       await mkdir(options.dir, { recursive: true });
@@ -178,6 +159,26 @@ export function createNamespaceProber(options: NamespaceProberOptions): Namespac
       agents.clear();
     },
   };
+}
+
+/** Asks the probe agent on `control` (GET `path`) and reads its JSON answer. */
+function call(control: string, path: string, timeoutMs: number): Promise<ProbeResult> {
+  return new Promise((resolve, reject) => {
+    const req = request({ socketPath: control, path, method: 'GET', timeout: timeoutMs + 5_000, agent: false }, (res) => {
+      let body = '';
+      res.on('data', (d: Buffer) => (body += d.toString()));
+      res.on('end', () => {
+        try {
+          resolve(JSON.parse(body) as ProbeResult);
+        } catch (err) {
+          reject(err as Error);
+        }
+      });
+    });
+    req.on('error', reject);
+    req.on('timeout', () => req.destroy(new Error('probe agent did not answer')));
+    req.end();
+  });
 }
 
 function stop(child: ChildProcess): Promise<void> {

@@ -11,8 +11,9 @@ import { after, before, describe, it } from 'node:test';
 import type { Rule } from '../model.js';
 import { createEmulation, type Emulation } from '../testing/emulation.js';
 import { runNetCheck, type Endpoint } from './check.js';
-import { formatCheckText, renderCheckSvg } from './format.js';
+import { formatCheckText } from './format.js';
 import { createNamespaceProber, type NamespaceProber } from './namespace-prober.js';
+import { renderCheckSvg } from './svg.js';
 
 const PORT = 8080;
 const CTL = fileURLToPath(new URL('../bin/ippc-isolationctl.ts', import.meta.url));

@@ -85,75 +85,44 @@ export function buildNftBatchHelper(): Promise<string | undefined> {
   return h.building!.then(() => h.path);
 }
 
+const sentinel = 'describe ip saddr';
+// nft's description of the expression: the same text every time, printed after the transaction.
+const describeOk = /payload expression, datatype ipv4_addr[^\n]*\n/;
+const answerLine = /\n/;
+
+/** A session's moving parts: the process serving it, its unread output, the transaction waiting for it. */
+interface SessionState {
+  child: ChildProcessWithoutNullStreams | undefined;
+  childBackend: NftSessionBackend;
+  buffer: string;
+  waiter: ((text: string | Error) => void) | undefined;
+}
+
 export function createNftSession(options: NftSessionOptions): NftSession {
   const timeoutMs = options.timeoutMs ?? 3_000;
   const wantBatch = (options.backend ?? 'batch') === 'batch';
   if (wantBatch) void buildNftBatchHelper();
-  const sentinel = 'describe ip saddr';
-  // nft's description of the expression: the same text every time, printed after the transaction.
-  const describeOk = /payload expression, datatype ipv4_addr[^\n]*\n/;
-  const answerLine = /\n/;
-  let child: ChildProcessWithoutNullStreams | undefined;
-  let childBackend: NftSessionBackend = 'interactive';
-  let buffer = '';
-  let waiter: ((text: string | Error) => void) | undefined;
-
-  function start(): ChildProcessWithoutNullStreams {
-    const batch = wantBatch ? helper?.path : undefined;
-    childBackend = batch ? 'batch' : 'interactive';
-    const cmd = batch ? [batch] : ['sh', '-c', 'exec nft -i 2>&1'];
-    const c = options.netns ? spawn('nsenter', [`--net=${options.netns}`, '--', ...cmd]) : spawn(cmd[0]!, cmd.slice(1));
-    const end = batch ? answerLine : describeOk;
-    // A replaced child (interactive -> batch once the helper is built) may still print or exit
-    // while the next one serves: only the current child speaks for the transaction in flight.
-    c.stdout.on('data', (d: Buffer) => {
-      if (c !== child) return;
-      buffer += d.toString();
-      const m = end.exec(buffer);
-      if (m && waiter) {
-        const text = buffer.slice(0, m.index + m[0].length);
-        buffer = buffer.slice(m.index + m[0].length);
-        const w = waiter;
-        waiter = undefined;
-        w(text);
-      }
-    });
-    // The helper's own complaints (it could not start): collected into the answer, which then
-    // is not `ok`, so the transaction fails and the caller falls back to an exec.
-    c.stderr?.on('data', (d: Buffer) => {
-      if (c === child) buffer += d.toString();
-    });
-    c.stdin.on('error', () => undefined);
-    c.on('exit', () => {
-      if (child !== c) return;
-      child = undefined;
-      const w = waiter;
-      waiter = undefined;
-      w?.(new Error(`nft session ended${buffer.trim() ? `: ${buffer.trim().slice(0, 500)}` : ''}`));
-    });
-    c.on('error', () => undefined);
-    return c;
-  }
+  const st: SessionState = { child: undefined, childBackend: 'interactive', buffer: '', waiter: undefined };
 
   const session: NftSession = {
     get backend() {
-      return child ? childBackend : wantBatch && helper?.path ? 'batch' : 'interactive';
+      return st.child ? st.childBackend : wantBatch && helper?.path ? 'batch' : 'interactive';
     },
     run(lines) {
-      if (waiter) return Promise.reject(new Error('nft session busy: transactions must be serialized'));
+      if (st.waiter) return Promise.reject(new Error('nft session busy: transactions must be serialized'));
       // A session started before the helper was built moves to it at the next transaction.
-      if (child && childBackend === 'interactive' && wantBatch && helper?.path) session.close();
-      child ??= start();
-      const c = child;
-      const batch = childBackend === 'batch';
-      buffer = '';
+      if (st.child && st.childBackend === 'interactive' && wantBatch && helper?.path) session.close();
+      st.child ??= start(st, options.netns, wantBatch);
+      const c = st.child;
+      const batch = st.childBackend === 'batch';
+      st.buffer = '';
       return new Promise<void>((resolve, reject) => {
         const timer = setTimeout(() => {
-          waiter = undefined;
+          st.waiter = undefined;
           session.close();
           reject(new Error(`nft session (table inet ${options.table}): no answer in ${timeoutMs} ms`));
         }, timeoutMs);
-        waiter = (res) => {
+        st.waiter = (res) => {
           clearTimeout(timer);
           if (res instanceof Error) return reject(res);
           const failed = batch ? res !== 'ok\n' : /Error/.test(res);
@@ -169,11 +138,11 @@ export function createNftSession(options: NftSessionOptions): NftSession {
       });
     },
     close() {
-      const c = child;
-      child = undefined;
+      const c = st.child;
+      st.child = undefined;
       // Its exit is ignored from now on (not the current child): answer what was in flight here.
-      const w = waiter;
-      waiter = undefined;
+      const w = st.waiter;
+      st.waiter = undefined;
       w?.(new Error('nft session closed'));
       if (c && c.exitCode === null) {
         c.stdin.end();
@@ -182,4 +151,42 @@ export function createNftSession(options: NftSessionOptions): NftSession {
     },
   };
   return session;
+}
+
+/** Starts the helper (once built) or `nft -i`; its answers go to the waiting transaction. */
+function start(st: SessionState, netns: string | undefined, wantBatch: boolean): ChildProcessWithoutNullStreams {
+  const batch = wantBatch ? helper?.path : undefined;
+  st.childBackend = batch ? 'batch' : 'interactive';
+  const cmd = batch ? [batch] : ['sh', '-c', 'exec nft -i 2>&1'];
+  const c = netns ? spawn('nsenter', [`--net=${netns}`, '--', ...cmd]) : spawn(cmd[0]!, cmd.slice(1));
+  const end = batch ? answerLine : describeOk;
+  // A replaced child (interactive -> batch once the helper is built) may still print or exit
+  // while the next one serves: only the current child speaks for the transaction in flight.
+  c.stdout.on('data', (d: Buffer) => {
+    if (c !== st.child) return;
+    st.buffer += d.toString();
+    const m = end.exec(st.buffer);
+    if (m && st.waiter) {
+      const text = st.buffer.slice(0, m.index + m[0].length);
+      st.buffer = st.buffer.slice(m.index + m[0].length);
+      const w = st.waiter;
+      st.waiter = undefined;
+      w(text);
+    }
+  });
+  // The helper's own complaints (it could not start): collected into the answer, which then
+  // is not `ok`, so the transaction fails and the caller falls back to an exec.
+  c.stderr?.on('data', (d: Buffer) => {
+    if (c === st.child) st.buffer += d.toString();
+  });
+  c.stdin.on('error', () => undefined);
+  c.on('exit', () => {
+    if (st.child !== c) return;
+    st.child = undefined;
+    const w = st.waiter;
+    st.waiter = undefined;
+    w?.(new Error(`nft session ended${st.buffer.trim() ? `: ${st.buffer.trim().slice(0, 500)}` : ''}`));
+  });
+  c.on('error', () => undefined);
+  return c;
 }

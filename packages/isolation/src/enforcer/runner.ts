@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { IsolationError } from '../errors.js';
 
 /** What a command printed and how it ended. */
 export interface CommandResult {
@@ -50,4 +51,21 @@ export function createCommandRunner(options: CommandRunnerOptions = {}): Command
       });
     },
   };
+}
+
+/** Runs a command that must succeed: a failure to start it or a non-zero exit is ISOLATION_ENFORCEMENT_FAILED, with its output. */
+export async function must(runner: CommandRunner, what: string, command: string, args: string[], input?: string): Promise<CommandResult> {
+  let res: CommandResult;
+  try {
+    res = await runner.run(command, args, input);
+  } catch (cause) {
+    throw new IsolationError('ISOLATION_ENFORCEMENT_FAILED', `${what}: cannot run ${command}: ${(cause as Error).message} (is it installed?)`, { cause });
+  }
+  if (res.code !== 0) {
+    throw new IsolationError('ISOLATION_ENFORCEMENT_FAILED', `${what}: ${command} ${args.join(' ')} exited with ${res.code}: ${res.stderr.trim() || res.stdout.trim()}`, {
+      output: { stdout: res.stdout, stderr: res.stderr, exitCode: res.code },
+      details: input ? { script: input.slice(0, 4000) } : undefined,
+    });
+  }
+  return res;
 }

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { isIppcError } from '@ippc/core';
-import type { Delta } from '../model.js';
+import type { Delta } from '../../model.js';
 import { createPolicyStore } from './store.js';
 
 const a1 = { id: 'a1', nodeAddresses: ['10.240.0.11'], subnets: ['10.240.1.0/24'] };

@@ -7,7 +7,7 @@ import { checkHealth } from '@ippc/core';
 import { createIpamClient, type IpamClient } from './client.js';
 import { IpamError } from './errors.js';
 import { createIpamServer, IPAM_SERVICE_NAME, type IpamServer } from './server.js';
-import { rejectsWith } from './service-contract.js';
+import { rejectsWith } from './testing/service-contract.js';
 import { createIpamService, type IpamService } from './service.js';
 import { createEmbeddedStore } from './store/embedded-store.js';
 

@@ -1,9 +1,9 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describeIpamContract } from '../service-contract.js';
+import { describeIpamContract } from '../testing/service-contract.js';
 import { createEmbeddedStore } from './embedded-store.js';
-import { describeStoreContract } from './store-contract.js';
+import { describeStoreContract } from '../testing/store-contract.js';
 
 function embeddedFixture() {
   const root = mkdtempSync(join(tmpdir(), 'ipam-'));

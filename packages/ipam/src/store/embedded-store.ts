@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
-import { open, type RootDatabase } from 'lmdb';
+import { open } from 'lmdb';
 import { IpamError } from '../errors.js';
+import { createGroupCommit, type EmbeddedDb, type Stored } from './embedded-commit.js';
 import { PREFIX_END, type CommitResult, type IpamStore, type StoreCondition, type StoreEntry, type StoreWrite } from './store.js';
 
 export interface EmbeddedStoreOptions {
@@ -16,13 +17,6 @@ export interface EmbeddedStoreOptions {
   mapSizeBytes?: number;
 }
 
-interface Stored {
-  v: unknown;
-  r: number;
-}
-
-const REVISION_KEY = '\x00revision';
-
 /**
  * The default store: LMDB (a copy-on-write B+tree with ACID transactions) in a local directory.
  * A commit is one LMDB write transaction, so a crash at any point leaves either the whole commit
@@ -30,7 +24,7 @@ const REVISION_KEY = '\x00revision';
  */
 export function createEmbeddedStore(options: EmbeddedStoreOptions): IpamStore {
   mkdirSync(options.path, { recursive: true });
-  let db: RootDatabase<Stored | number, string>;
+  let db: EmbeddedDb;
   try {
     db = open<Stored | number, string>({
       path: options.path,
@@ -45,49 +39,7 @@ export function createEmbeddedStore(options: EmbeddedStoreOptions): IpamStore {
     throw new IpamError('IPAM_UNAVAILABLE', `cannot open the embedded IPAM store at ${options.path}: ${(err as Error).message}; check the path and its permissions`, { cause: err });
   }
   let closed = false;
-  // Group commit: every commit asked for in one event-loop turn goes into one synchronous LMDB
-  // write transaction (one fsync), each still checked and applied on its own. Synchronous,
-  // because lmdb-js's asynchronous transactions hop between threads several times per commit,
-  // which costs milliseconds on a busy machine.
-  interface Pending {
-    conditions: StoreCondition[];
-    writes: StoreWrite[];
-    resolve(r: CommitResult): void;
-    reject(err: unknown): void;
-  }
-  let queue: Pending[] = [];
-  let scheduled = false;
-  const flush = () => {
-    scheduled = false;
-    const batch = queue;
-    queue = [];
-    let results: CommitResult[];
-    try {
-      results = db.transactionSync(() => {
-        let revision = (db.get(REVISION_KEY) as number | undefined) ?? 0;
-        const out: CommitResult[] = [];
-        for (const p of batch) {
-          if (p.conditions.some((c) => ((db.get(c.key) as Stored | undefined)?.r ?? 0) !== c.modRevision)) {
-            out.push({ ok: false });
-            continue;
-          }
-          revision++;
-          for (const w of p.writes) {
-            if ('delete' in w) db.removeSync(w.key);
-            else db.putSync(w.key, { v: w.value, r: revision });
-          }
-          out.push({ ok: true, revision });
-        }
-        db.putSync(REVISION_KEY, revision);
-        return out;
-      });
-    } catch (err) {
-      const e = new IpamError('IPAM_UNAVAILABLE', `the embedded IPAM store at ${options.path} failed to commit: ${(err as Error).message}`, { cause: err });
-      for (const p of batch) p.reject(e);
-      return;
-    }
-    batch.forEach((p, i) => p.resolve(results[i]!));
-  };
+  const group = createGroupCommit(db, options.path);
   const check = () => {
     if (closed) throw new IpamError('IPAM_UNAVAILABLE', 'the embedded IPAM store is closed');
   };
@@ -110,18 +62,12 @@ export function createEmbeddedStore(options: EmbeddedStoreOptions): IpamStore {
     },
     commit(conditions: StoreCondition[], writes: StoreWrite[]): Promise<CommitResult> {
       check();
-      return new Promise((resolve, reject) => {
-        queue.push({ conditions, writes, resolve, reject });
-        if (!scheduled) {
-          scheduled = true;
-          setImmediate(flush);
-        }
-      });
+      return group.commit(conditions, writes);
     },
     async close() {
       if (closed) return;
       closed = true;
-      if (queue.length > 0) flush();
+      group.drain();
       await db.close();
     },
   };

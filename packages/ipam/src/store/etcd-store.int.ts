@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { after, before } from 'node:test';
-import { describeIpamContract } from '../service-contract.js';
+import { describeIpamContract } from '../testing/service-contract.js';
 import { startEtcd, type TestEtcd } from '../testing/etcd.js';
 import { createEtcdStore } from './etcd-store.js';
-import { describeStoreContract } from './store-contract.js';
+import { describeStoreContract } from '../testing/store-contract.js';
 
 // The same contract suites as the embedded store, against a real etcd started for this file.
 let etcd: TestEtcd;

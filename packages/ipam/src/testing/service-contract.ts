@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, it } from 'node:test';
-import { isIpamError, type IpamErrorCode } from './errors.js';
-import { createIpamService, type IpamService, type IpamServiceOptions } from './service.js';
-import type { IpamStore } from './store/store.js';
-import type { Handle } from './types.js';
+import { isIpamError, type IpamErrorCode } from '../errors.js';
+import { createIpamService, type IpamService, type IpamServiceOptions } from '../service.js';
+import type { IpamStore } from '../store/store.js';
+import type { Handle } from '../types.js';
 
 /** Gives the suite stores: fresh data, or (same = true) the data of the last store again. */
 export interface ServiceFixture {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { IpamStore } from './store.js';
+import type { IpamStore } from '../store/store.js';
 
 /** How a contract suite gets a store: open (fresh data), reopen (same data), cleanup. */
 export interface StoreFixture {

@@ -1,0 +1,45 @@
+import type { Logger } from '@ippc/core';
+import type { CompiledPool } from '../pool.js';
+import type { ReuseGuard } from '../service.js';
+import type { IpamStore } from '../store/store.js';
+import type { ServiceMetrics } from './metrics.js';
+import type { NetworkState } from './pool-state.js';
+
+/**
+ * What the pieces of one IPAM service share: its options with their defaults applied, the
+ * in-memory index, the per-key locks, the GC observations and the counters. Built once by
+ * `createIpamService`; every verb takes it as its first argument.
+ */
+export interface ServiceContext {
+  readonly store: IpamStore;
+  readonly log: Logger;
+  readonly now: () => number;
+  readonly defaultCooldownMs: number;
+  readonly maxAttempts: number;
+  readonly gcGraceMs: number;
+  readonly reuseGuard: ReuseGuard | undefined;
+  /** The in-memory index: network -> pool id -> pool state. */
+  readonly networks: Map<string, NetworkState>;
+  /** Per-key queues of {@link withLock}: a lease key or a network key -> the tail of its queue. */
+  readonly locks: Map<string, Promise<unknown>>;
+  /** GC observations: lease key -> epoch and time when first seen invalid. */
+  readonly suspects: Map<string, { epoch: number; firstSeenMs: number }>;
+  readonly metrics: ServiceMetrics;
+  /** Resolves once the state is loaded and configured pools are ensured; throws IPAM_UNAVAILABLE once closed. */
+  ready(): Promise<void>;
+}
+
+export async function withLock<T>(ctx: ServiceContext, k: string, fn: () => Promise<T>): Promise<T> {
+  const locks = ctx.locks;
+  const prev = locks.get(k) ?? Promise.resolve();
+  const run = prev.then(fn, fn);
+  const tail = run.catch(() => undefined);
+  locks.set(k, tail);
+  try {
+    return await run;
+  } finally {
+    if (locks.get(k) === tail) locks.delete(k);
+  }
+}
+
+export const cooldownOf = (ctx: ServiceContext, pool: CompiledPool) => (pool.spec.cooldownSeconds !== undefined ? pool.spec.cooldownSeconds * 1000 : ctx.defaultCooldownMs);

@@ -7,7 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import { isIppcError, type ContainerConfig } from '@ippc/core';
 import { eventually } from '@ippc/core/testing';
 import { ContainerInfo_Type, NetworkInfo_Protocol, type ContainerID, type ExecutorInfo, type NetworkInfo } from '@ippc/proto';
-import { createHostOps } from './host-ops.js';
+import { createHostOps } from './host/host-ops.js';
 import { createNetworkIsolator, type NetworkIsolator } from './isolator.js';
 import { renderNetworkTemplates } from './templates.js';
 import { captureLogger } from './testing/fakes.js';

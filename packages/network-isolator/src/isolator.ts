@@ -12,7 +12,7 @@ import type { CniDns, CniResult, NetworkConfigList, RuntimeConf } from './cni/ty
 import { checkpointSync, createCheckpointCache, paths } from './checkpoint.js';
 import { createNetworkConfigStore, type NetworkConfigStore } from './config-store.js';
 import { formatHosts, formatResolvConf, mergeDns } from './files.js';
-import { createHostOps, type HostOps } from './host-ops.js';
+import { createHostOps, type HostOps } from './host/host-ops.js';
 
 /** Largest NetworkInfo (as Mesos JSON) passed to plugins: well under the 1 MiB a CNI daemon reads per request. */
 export const MAX_NETWORK_INFO_BYTES = 256 * 1024;

@@ -16,8 +16,9 @@
  * await isolator.cleanup(containerId);
  * ```
  */
-export { createNetworkIsolator, capabilityArgsFor, BANDWIDTH_LABELS } from './isolator.js';
-export type { NetworkIsolator, NetworkIsolatorOptions, DefaultContainerDns } from './isolator.js';
+export { createNetworkIsolator } from './isolator/isolator.js';
+export { capabilityArgsFor, BANDWIDTH_LABELS } from './isolator/request.js';
+export type { NetworkIsolator, NetworkIsolatorOptions, DefaultContainerDns } from './isolator/isolator.js';
 export { NetworkIsolatorError, CniPluginError } from './errors.js';
 export type { NetworkIsolatorErrorCode, PluginFailure } from './errors.js';
 export { createNetworkConfigStore } from './config-store.js';

@@ -7,7 +7,8 @@ import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { isIppcError, type ContainerConfig, type Isolator, type LaunchInfo, type LaunchSpec } from '@ippc/core';
 import { ContainerInfo_Type, TaskState, type ContainerID, type ContainerStatus } from '@ippc/proto';
-import { containerIdString, createMesosContainerizer, type MesosContainerizer } from './mesos-containerizer.js';
+import { containerIdString } from './container.js';
+import { createMesosContainerizer, type MesosContainerizer } from './mesos-containerizer.js';
 
 // Against the real kernel: new network, UTS and mount namespaces held for a (fake) isolator, and a
 // task that survives the death (kill -9) of the process that launched it. Needs root.

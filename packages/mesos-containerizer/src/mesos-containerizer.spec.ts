@@ -4,8 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { isIppcError, type ExecutorStatus, type Isolator, type LaunchSpec } from '@ippc/core';
-import { ContainerInfo_Type, TaskState, TaskStatus_Reason, type ContainerID } from '@ippc/proto';
-import { commandArgv, createMesosContainerizer, describeExit, type MesosContainerizer } from './mesos-containerizer.js';
+import { ContainerInfo_Type, TaskState, type ContainerID } from '@ippc/proto';
+import { commandArgv } from './launch.js';
+import { createMesosContainerizer, type MesosContainerizer } from './mesos-containerizer.js';
 
 let dir: string;
 let seq = 0;
@@ -193,12 +194,5 @@ describe('Mesos containerizer: host processes', () => {
     assert.equal(mc.supports(undefined), true);
     assert.equal(mc.supports({ type: ContainerInfo_Type.MESOS, networkInfos: [] }), true);
     assert.equal(mc.supports({ type: ContainerInfo_Type.DOCKER, networkInfos: [] }), false);
-  });
-
-  it('words exits as Mesos does', () => {
-    assert.equal(describeExit({ exitCode: 0 }), 'exited with status 0');
-    assert.equal(describeExit({ signal: 9 }), 'terminated with signal Killed');
-    assert.equal(describeExit({ signal: 15 }), 'terminated with signal Terminated');
-    assert.equal(TaskStatus_Reason.REASON_CONTAINER_LAUNCH_FAILED, 21);
   });
 });

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from '@ippc/core';
-import { NetworkIsolatorError } from './errors.js';
+import { messageOf as message, NetworkIsolatorError } from './errors.js';
 import { CNI_NAME, parseNetworkConfig, requiredPlugins } from './cni/config.js';
 import type { CniInvoker } from './cni/invoker.js';
 import type { NetworkConfigList } from './cni/types.js';
@@ -39,85 +39,14 @@ export interface NetworkConfigStoreOptions {
   logger: Logger;
 }
 
-function message(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}
-
 export function createNetworkConfigStore(options: NetworkConfigStoreOptions): NetworkConfigStore {
-  const { configDir, pluginDirs, invoker, logger } = options;
+  const { configDir, pluginDirs, logger } = options;
   let cache = new Map<string, string>();
 
   async function load(): Promise<Map<string, string>> {
-    let entries: string[];
-    try {
-      entries = await readdir(configDir);
-    } catch (err) {
-      throw new NetworkIsolatorError('CNI_INVALID_CONFIG', `Unable to list the CNI network configuration directory '${configDir}': ${message(err)}`, { cause: err });
-    }
-    // Mesos walks readdir order; we sort so that "the first one wins" among duplicates is stable.
-    entries.sort();
-    const found = new Map<string, string>();
-    for (const entry of entries) {
-      const path = join(configDir, entry);
-      let text: string;
-      try {
-        if ((await stat(path)).isDirectory()) continue;
-        text = await readFile(path, 'utf8');
-      } catch (err) {
-        logger.error({ path }, `Failed to read CNI network configuration file '${path}': ${message(err)}`);
-        continue;
-      }
-      let list: NetworkConfigList;
-      try {
-        list = parseNetworkConfig(text);
-      } catch (err) {
-        logger.error({ path }, `Failed to parse CNI network configuration file '${path}': ${message(err)}`);
-        continue;
-      }
-      const name = list.name;
-      if (!CNI_NAME.test(name)) {
-        // Not a Mesos check: the name becomes a folder of the checkpoint and CNI rejects it anyway.
-        logger.error({ path, network: name }, `Skipping network '${name}' , from configuration file '${path}', since its name is not a valid CNI network name.`);
-        continue;
-      }
-      if (found.has(name)) {
-        logger.error({ path, network: name }, `Multiple network configuration for a CNI network is not allowed. Skipping configuration file '${path} since network ${name} already exists`);
-        continue;
-      }
-      let usable = true;
-      for (const { type, ipam } of requiredPlugins(list)) {
-        if (await invoker.find(type, pluginDirs)) continue;
-        logger.error(
-          { path, network: name, plugin: type },
-          `Skipping network '${name}' , from configuration file '${path}', since we failed to find ${ipam ? 'IPAM' : 'CNI'} plugin '${type}' used by this network.`,
-        );
-        usable = false;
-        break;
-      }
-      if (usable) found.set(name, path);
-    }
+    const found = await scan(options);
     cache = found;
     return new Map(found);
-  }
-
-  async function readValidated(name: string, path: string): Promise<ResolvedNetwork> {
-    let text: string;
-    try {
-      // Read at every use (prepare and attach) on the launch path: a small file, read blocking.
-      text = readFileSync(path, 'utf8');
-    } catch (err) {
-      throw new NetworkIsolatorError('CNI_INVALID_CONFIG', `Failed to read CNI network configuration file: '${path}': ${message(err)}`, { cause: err });
-    }
-    let list: NetworkConfigList;
-    try {
-      list = parseNetworkConfig(text);
-    } catch (err) {
-      throw new NetworkIsolatorError('CNI_INVALID_CONFIG', `Failed to parse CNI network configuration file: '${path}': ${message(err)}`, { cause: err });
-    }
-    if (list.name !== name) {
-      throw new NetworkIsolatorError('CNI_INVALID_CONFIG', `The current CNI configuration network('${list.name}') does not match the network name: '${name}'`);
-    }
-    return { path, list };
   }
 
   return {
@@ -144,4 +73,82 @@ export function createNetworkConfigStore(options: NetworkConfigStoreOptions): Ne
       });
     },
   };
+}
+
+/**
+ * Scans the folder: name → path of every usable network, in file name order. A file that cannot
+ * be read or parsed, an invalid or repeated name, a plugin missing: skipped with Mesos's log line.
+ */
+async function scan(options: NetworkConfigStoreOptions): Promise<Map<string, string>> {
+  const { configDir, pluginDirs, invoker, logger } = options;
+  let entries: string[];
+  try {
+    entries = await readdir(configDir);
+  } catch (err) {
+    throw new NetworkIsolatorError('CNI_INVALID_CONFIG', `Unable to list the CNI network configuration directory '${configDir}': ${message(err)}`, { cause: err });
+  }
+  // Mesos walks readdir order; we sort so that "the first one wins" among duplicates is stable.
+  entries.sort();
+  const found = new Map<string, string>();
+  for (const entry of entries) {
+    const path = join(configDir, entry);
+    let text: string;
+    try {
+      if ((await stat(path)).isDirectory()) continue;
+      text = await readFile(path, 'utf8');
+    } catch (err) {
+      logger.error({ path }, `Failed to read CNI network configuration file '${path}': ${message(err)}`);
+      continue;
+    }
+    let list: NetworkConfigList;
+    try {
+      list = parseNetworkConfig(text);
+    } catch (err) {
+      logger.error({ path }, `Failed to parse CNI network configuration file '${path}': ${message(err)}`);
+      continue;
+    }
+    const name = list.name;
+    if (!CNI_NAME.test(name)) {
+      // Not a Mesos check: the name becomes a folder of the checkpoint and CNI rejects it anyway.
+      logger.error({ path, network: name }, `Skipping network '${name}' , from configuration file '${path}', since its name is not a valid CNI network name.`);
+      continue;
+    }
+    if (found.has(name)) {
+      logger.error({ path, network: name }, `Multiple network configuration for a CNI network is not allowed. Skipping configuration file '${path} since network ${name} already exists`);
+      continue;
+    }
+    let usable = true;
+    for (const { type, ipam } of requiredPlugins(list)) {
+      if (await invoker.find(type, pluginDirs)) continue;
+      logger.error(
+        { path, network: name, plugin: type },
+        `Skipping network '${name}' , from configuration file '${path}', since we failed to find ${ipam ? 'IPAM' : 'CNI'} plugin '${type}' used by this network.`,
+      );
+      usable = false;
+      break;
+    }
+    if (usable) found.set(name, path);
+  }
+  return found;
+}
+
+/** The config at `path`, read now; it must still be named `name`. */
+async function readValidated(name: string, path: string): Promise<ResolvedNetwork> {
+  let text: string;
+  try {
+    // Read at every use (prepare and attach) on the launch path: a small file, read blocking.
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new NetworkIsolatorError('CNI_INVALID_CONFIG', `Failed to read CNI network configuration file: '${path}': ${message(err)}`, { cause: err });
+  }
+  let list: NetworkConfigList;
+  try {
+    list = parseNetworkConfig(text);
+  } catch (err) {
+    throw new NetworkIsolatorError('CNI_INVALID_CONFIG', `Failed to parse CNI network configuration file: '${path}': ${message(err)}`, { cause: err });
+  }
+  if (list.name !== name) {
+    throw new NetworkIsolatorError('CNI_INVALID_CONFIG', `The current CNI configuration network('${list.name}') does not match the network name: '${name}'`);
+  }
+  return { path, list };
 }

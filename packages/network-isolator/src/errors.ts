@@ -115,3 +115,14 @@ export class CniPluginError extends NetworkIsolatorError {
 export function messageOf(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
+
+/** Mesos's plugin message has only the plugin's output: say so when the plugin was killed for taking too long. */
+export function timedOut(err: CniPluginError): string {
+  return err.message.endsWith(': timed out') ? '; the plugin was killed after running past the plugin timeout (the agent\'s --network_cni_plugin_timeout)' : '';
+}
+
+/** Throws the first error alone, or all messages joined by newlines (Mesos joins failures so). */
+export function throwAll(errors: unknown[], code: 'CNI_ATTACH_FAILED' | 'CNI_DETACH_FAILED'): never {
+  if (errors.length === 1) throw errors[0];
+  throw new NetworkIsolatorError(code, errors.map(messageOf).join('\n'), { cause: errors[0], details: { failures: errors.map(messageOf) } });
+}

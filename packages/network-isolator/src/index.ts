@@ -16,14 +16,16 @@
  * await isolator.cleanup(containerId);
  * ```
  */
-export { createNetworkIsolator, capabilityArgsFor, BANDWIDTH_LABELS } from './isolator.js';
-export type { NetworkIsolator, NetworkIsolatorOptions, DefaultContainerDns } from './isolator.js';
+export { createNetworkIsolator } from './isolator/isolator.js';
+export { capabilityArgsFor, BANDWIDTH_LABELS } from './isolator/request.js';
+export type { NetworkIsolator, NetworkIsolatorOptions, DefaultContainerDns } from './isolator/isolator.js';
 export { NetworkIsolatorError, CniPluginError } from './errors.js';
 export type { NetworkIsolatorErrorCode, PluginFailure } from './errors.js';
 export { createNetworkConfigStore } from './config-store.js';
 export type { NetworkConfigStore, NetworkConfigStoreOptions, ResolvedNetwork } from './config-store.js';
-export { createHostOps, parseNetDev } from './host-ops.js';
-export type { HostOps, HostOpsOptions, ContainerSetup, FileBind } from './host-ops.js';
+export { createHostOps } from './host/host-ops.js';
+export { parseNetDev } from './host/counters.js';
+export type { HostOps, HostOpsOptions, ContainerSetup, FileBind } from './host/host-ops.js';
 export { paths as checkpointPaths, createCheckpointCache } from './checkpoint.js';
 export { formatHosts, formatResolvConf, mergeDns } from './files.js';
 export { renderNetworkTemplates, NETWORK_TEMPLATE_VARIABLES } from './templates.js';

@@ -70,134 +70,146 @@ export function readCniError(stdout: string): CniErrorObject | undefined {
   return undefined;
 }
 
+/** What the verbs share: the exec seam, the result cache, the plugin search path and `PATH` for plugins. */
+interface RuntimeContext {
+  invoker: CniInvoker;
+  cache: CniResultCache;
+  dirs: readonly string[];
+  pathEnv: string;
+}
+
 export function createCniRuntime(options: CniRuntimeOptions): CniRuntime {
-  const invoker = options.invoker ?? createExecInvoker();
-  const cache = options.cache ?? createDirectoryCache('/var/lib/cni');
-  const dirs = options.pluginDirs;
-  const pathEnv = options.path ?? process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin';
-
-  function validateNames(list: NetworkConfigList, rt: RuntimeConf): void {
-    if (!CNI_NAME.test(rt.containerId)) {
-      throw new NetworkIsolatorError('CNI_INVALID_REQUEST', `Invalid container id '${rt.containerId}': CNI accepts letters, digits, '_', '.' and '-', starting with a letter or digit`);
-    }
-    if (!CNI_NAME.test(list.name)) {
-      throw new NetworkIsolatorError('CNI_INVALID_REQUEST', `Invalid network name '${list.name}': CNI accepts letters, digits, '_', '.' and '-', starting with a letter or digit`);
-    }
-    if (!isValidInterfaceName(rt.ifName)) {
-      throw new NetworkIsolatorError('CNI_INVALID_REQUEST', `Invalid interface name '${rt.ifName}': 1 to 15 characters without '/', ':' or spaces`);
-    }
-  }
-
-  const key = (list: NetworkConfigList, rt: RuntimeConf): AttachmentKey => ({ networkName: list.name, containerId: rt.containerId, ifName: rt.ifName });
-
-  function env(command: string, rt: RuntimeConf): Record<string, string> {
-    const e: Record<string, string> = {
-      CNI_COMMAND: command,
-      CNI_CONTAINERID: rt.containerId,
-      CNI_IFNAME: rt.ifName,
-      CNI_PATH: dirs.join(':'),
-      PATH: pathEnv,
-    };
-    if (rt.netns) e.CNI_NETNS = rt.netns;
-    if (rt.args && rt.args.length > 0) e.CNI_ARGS = rt.args.map(([k, v]) => `${k}=${v}`).join(';');
-    return e;
-  }
-
-  async function locate(plugin: PluginConfig): Promise<string> {
-    const path = await invoker.find(plugin.type, dirs);
-    if (!path) {
-      throw new NetworkIsolatorError('CNI_PLUGIN_NOT_FOUND', `failed to find plugin "${plugin.type}" in path [${dirs.join(' ')}]`, {
-        details: { type: plugin.type, pluginDirs: [...dirs], hint: `install the plugin '${plugin.type}' into one of the plugin directories` },
-      });
-    }
-    return path;
-  }
-
-  async function run(command: string, list: NetworkConfigList, plugin: PluginConfig, rt: RuntimeConf, prev?: CniResult): Promise<{ path: string; out: PluginOutput }> {
-    const path = await locate(plugin);
-    const stdin = JSON.stringify(pluginRequest(list, plugin, rt, prev));
-    const out = await invoker.exec(path, { env: env(command, rt), stdin });
-    if (out.exitCode !== 0 || out.timedOut) {
-      const cniError = readCniError(out.stdout);
-      const why = out.timedOut ? 'timed out' : cniError ? `${cniError.msg}${cniError.details ? `; ${cniError.details}` : ''}` : `exit code ${out.exitCode}`;
-      throw new CniPluginError(path, command, `plugin ${plugin.type} failed (${command.toLowerCase()}): ${why}`, {
-        stdout: out.stdout,
-        stderr: out.stderr,
-        exitCode: out.exitCode,
-        ...(cniError ? { cniCode: cniError.code } : {}),
-      });
-    }
-    return { path, out };
-  }
-
-  async function cachedResult(list: NetworkConfigList, rt: RuntimeConf): Promise<CniResult | undefined> {
-    const raw = await cache.read(key(list, rt));
-    if (raw === undefined) return undefined;
-    try {
-      return parseResult(JSON.parse(raw));
-    } catch {
-      // libcni: an unreadable cache entry is dropped and DEL runs without prevResult.
-      return undefined;
-    }
-  }
-
-  return {
-    async addNetworkList(list, rt) {
-      validateNames(list, rt);
-      let prev: CniResult | undefined;
-      let raw = '';
-      for (const plugin of list.plugins) {
-        const { path, out } = await run('ADD', list, plugin, rt, prev);
-        try {
-          prev = parseResult(JSON.parse(out.stdout));
-        } catch (err) {
-          throw new NetworkIsolatorError('CNI_INVALID_RESULT', `Failed to parse the output of the CNI plugin '${path}': ${(err as Error).message}`, {
-            cause: err,
-            output: { stdout: out.stdout, stderr: out.stderr, exitCode: out.exitCode },
-          });
-        }
-        raw = out.stdout;
-      }
-      await cache.write(key(list, rt), {
-        rawResult: raw,
-        config: list.raw,
-        ...(rt.netns ? { netns: rt.netns } : {}),
-        ...(rt.capabilityArgs ? { capabilityArgs: rt.capabilityArgs } : {}),
-        ...(rt.args ? { args: rt.args } : {}),
-      });
-      return { result: prev!, raw };
-    },
-
-    async checkNetworkList(list, rt) {
-      validateNames(list, rt);
-      if (compareVersions(list.cniVersion, '0.4.0') < 0) {
-        throw new NetworkIsolatorError('CNI_INCOMPATIBLE_VERSION', `configuration version "${list.cniVersion}" does not support the CHECK command (CNI 0.4.0 or later needed)`);
-      }
-      if (list.disableCheck) return;
-      const cached = await cachedResult(list, rt);
-      if (!cached) {
-        throw new NetworkIsolatorError('CNI_NO_CACHED_RESULT', `no cached result for network '${list.name}', container ${rt.containerId}, interface ${rt.ifName}: it was never added or was deleted`);
-      }
-      for (const plugin of list.plugins) await run('CHECK', list, plugin, rt, cached);
-    },
-
-    async delNetworkList(list, rt) {
-      validateNames(list, rt);
-      // Older versions had no prevResult on DEL (libcni does the same).
-      const prev = compareVersions(list.cniVersion, '0.4.0') >= 0 ? await cachedResult(list, rt) : undefined;
-      for (const plugin of [...list.plugins].reverse()) await run('DEL', list, plugin, rt, prev);
-      await cache.remove(key(list, rt));
-    },
-
-    getCachedResult: cachedResult,
-
-    async validateNetworkList(list) {
-      for (const { type } of requiredPlugins(list)) await locate({ type, raw: {} });
-      return declaredCapabilities(list);
-    },
-
-    findPlugin(type) {
-      return invoker.find(type, dirs);
-    },
+  const ctx: RuntimeContext = {
+    invoker: options.invoker ?? createExecInvoker(),
+    cache: options.cache ?? createDirectoryCache('/var/lib/cni'),
+    dirs: options.pluginDirs,
+    pathEnv: options.path ?? process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin',
   };
+  return {
+    addNetworkList: (list, rt) => addNetworkList(ctx, list, rt),
+    checkNetworkList: (list, rt) => checkNetworkList(ctx, list, rt),
+    delNetworkList: (list, rt) => delNetworkList(ctx, list, rt),
+    getCachedResult: (list, rt) => cachedResult(ctx, list, rt),
+    validateNetworkList: (list) => validateNetworkList(ctx, list),
+    findPlugin: (type) => ctx.invoker.find(type, ctx.dirs),
+  };
+}
+
+function validateNames(list: NetworkConfigList, rt: RuntimeConf): void {
+  if (!CNI_NAME.test(rt.containerId)) {
+    throw new NetworkIsolatorError('CNI_INVALID_REQUEST', `Invalid container id '${rt.containerId}': CNI accepts letters, digits, '_', '.' and '-', starting with a letter or digit`);
+  }
+  if (!CNI_NAME.test(list.name)) {
+    throw new NetworkIsolatorError('CNI_INVALID_REQUEST', `Invalid network name '${list.name}': CNI accepts letters, digits, '_', '.' and '-', starting with a letter or digit`);
+  }
+  if (!isValidInterfaceName(rt.ifName)) {
+    throw new NetworkIsolatorError('CNI_INVALID_REQUEST', `Invalid interface name '${rt.ifName}': 1 to 15 characters without '/', ':' or spaces`);
+  }
+}
+
+const key = (list: NetworkConfigList, rt: RuntimeConf): AttachmentKey => ({ networkName: list.name, containerId: rt.containerId, ifName: rt.ifName });
+
+function env(ctx: RuntimeContext, command: string, rt: RuntimeConf): Record<string, string> {
+  const { dirs, pathEnv } = ctx;
+  const e: Record<string, string> = {
+    CNI_COMMAND: command,
+    CNI_CONTAINERID: rt.containerId,
+    CNI_IFNAME: rt.ifName,
+    CNI_PATH: dirs.join(':'),
+    PATH: pathEnv,
+  };
+  if (rt.netns) e.CNI_NETNS = rt.netns;
+  if (rt.args && rt.args.length > 0) e.CNI_ARGS = rt.args.map(([k, v]) => `${k}=${v}`).join(';');
+  return e;
+}
+
+async function locate(ctx: RuntimeContext, plugin: PluginConfig): Promise<string> {
+  const { invoker, dirs } = ctx;
+  const path = await invoker.find(plugin.type, dirs);
+  if (!path) {
+    throw new NetworkIsolatorError('CNI_PLUGIN_NOT_FOUND', `failed to find plugin "${plugin.type}" in path [${dirs.join(' ')}]`, {
+      details: { type: plugin.type, pluginDirs: [...dirs], hint: `install the plugin '${plugin.type}' into one of the plugin directories` },
+    });
+  }
+  return path;
+}
+
+async function run(ctx: RuntimeContext, command: string, list: NetworkConfigList, plugin: PluginConfig, rt: RuntimeConf, prev?: CniResult): Promise<{ path: string; out: PluginOutput }> {
+  const path = await locate(ctx, plugin);
+  const stdin = JSON.stringify(pluginRequest(list, plugin, rt, prev));
+  const out = await ctx.invoker.exec(path, { env: env(ctx, command, rt), stdin });
+  if (out.exitCode !== 0 || out.timedOut) {
+    const cniError = readCniError(out.stdout);
+    const why = out.timedOut ? 'timed out' : cniError ? `${cniError.msg}${cniError.details ? `; ${cniError.details}` : ''}` : `exit code ${out.exitCode}`;
+    throw new CniPluginError(path, command, `plugin ${plugin.type} failed (${command.toLowerCase()}): ${why}`, {
+      stdout: out.stdout,
+      stderr: out.stderr,
+      exitCode: out.exitCode,
+      ...(cniError ? { cniCode: cniError.code } : {}),
+    });
+  }
+  return { path, out };
+}
+
+async function cachedResult(ctx: RuntimeContext, list: NetworkConfigList, rt: RuntimeConf): Promise<CniResult | undefined> {
+  const raw = await ctx.cache.read(key(list, rt));
+  if (raw === undefined) return undefined;
+  try {
+    return parseResult(JSON.parse(raw));
+  } catch {
+    // libcni: an unreadable cache entry is dropped and DEL runs without prevResult.
+    return undefined;
+  }
+}
+
+async function addNetworkList(ctx: RuntimeContext, list: NetworkConfigList, rt: RuntimeConf): Promise<AddResult> {
+  validateNames(list, rt);
+  let prev: CniResult | undefined;
+  let raw = '';
+  for (const plugin of list.plugins) {
+    const { path, out } = await run(ctx, 'ADD', list, plugin, rt, prev);
+    try {
+      prev = parseResult(JSON.parse(out.stdout));
+    } catch (err) {
+      throw new NetworkIsolatorError('CNI_INVALID_RESULT', `Failed to parse the output of the CNI plugin '${path}': ${(err as Error).message}`, {
+        cause: err,
+        output: { stdout: out.stdout, stderr: out.stderr, exitCode: out.exitCode },
+      });
+    }
+    raw = out.stdout;
+  }
+  await ctx.cache.write(key(list, rt), {
+    rawResult: raw,
+    config: list.raw,
+    ...(rt.netns ? { netns: rt.netns } : {}),
+    ...(rt.capabilityArgs ? { capabilityArgs: rt.capabilityArgs } : {}),
+    ...(rt.args ? { args: rt.args } : {}),
+  });
+  return { result: prev!, raw };
+}
+
+async function checkNetworkList(ctx: RuntimeContext, list: NetworkConfigList, rt: RuntimeConf): Promise<void> {
+  validateNames(list, rt);
+  if (compareVersions(list.cniVersion, '0.4.0') < 0) {
+    throw new NetworkIsolatorError('CNI_INCOMPATIBLE_VERSION', `configuration version "${list.cniVersion}" does not support the CHECK command (CNI 0.4.0 or later needed)`);
+  }
+  if (list.disableCheck) return;
+  const cached = await cachedResult(ctx, list, rt);
+  if (!cached) {
+    throw new NetworkIsolatorError('CNI_NO_CACHED_RESULT', `no cached result for network '${list.name}', container ${rt.containerId}, interface ${rt.ifName}: it was never added or was deleted`);
+  }
+  for (const plugin of list.plugins) await run(ctx, 'CHECK', list, plugin, rt, cached);
+}
+
+async function delNetworkList(ctx: RuntimeContext, list: NetworkConfigList, rt: RuntimeConf): Promise<void> {
+  validateNames(list, rt);
+  // Older versions had no prevResult on DEL (libcni does the same).
+  const prev = compareVersions(list.cniVersion, '0.4.0') >= 0 ? await cachedResult(ctx, list, rt) : undefined;
+  for (const plugin of [...list.plugins].reverse()) await run(ctx, 'DEL', list, plugin, rt, prev);
+  await ctx.cache.remove(key(list, rt));
+}
+
+async function validateNetworkList(ctx: RuntimeContext, list: NetworkConfigList): Promise<string[]> {
+  for (const { type } of requiredPlugins(list)) await locate(ctx, { type, raw: {} });
+  return declaredCapabilities(list);
 }

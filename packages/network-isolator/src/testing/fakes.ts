@@ -1,7 +1,7 @@
 import { Writable } from 'node:stream';
 import { createLogger, type Logger, type NetworkUsage } from '@ippc/core';
 import type { CniInvoker, PluginOutput, PluginRun } from '../cni/invoker.js';
-import type { ContainerSetup, HostOps } from '../host-ops.js';
+import type { ContainerSetup, HostOps } from '../host/host-ops.js';
 
 // Fakes at the two seams of the isolator, for unit tests that need neither root nor real plugins.
 

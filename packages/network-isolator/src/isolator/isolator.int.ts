@@ -7,11 +7,11 @@ import { after, before, describe, it } from 'node:test';
 import { isIppcError, type ContainerConfig } from '@ippc/core';
 import { eventually } from '@ippc/core/testing';
 import { ContainerInfo_Type, NetworkInfo_Protocol, type ContainerID, type ExecutorInfo, type NetworkInfo } from '@ippc/proto';
-import { createHostOps } from './host-ops.js';
+import { createHostOps } from '../host/host-ops.js';
 import { createNetworkIsolator, type NetworkIsolator } from './isolator.js';
-import { renderNetworkTemplates } from './templates.js';
-import { captureLogger } from './testing/fakes.js';
-import { createScratch, INSPECT_SERVER, probe, sh, type ContainerProcess, type Scratch } from './testing/scratch.js';
+import { renderNetworkTemplates } from '../templates.js';
+import { captureLogger } from '../testing/fakes.js';
+import { createScratch, INSPECT_SERVER, probe, sh, type ContainerProcess, type Scratch } from '../testing/scratch.js';
 
 // The network/cni isolator on Debian's real plugins, real namespaces and real container processes
 // (created the way the containerizer does: new net/uts/mnt namespaces, held until isolate is done).

@@ -5,8 +5,8 @@ import { after, before, describe, it } from 'node:test';
 import type { ContainerConfig } from '@ippc/core';
 import { ContainerInfo_Type, type ContainerID, type ExecutorInfo, type NetworkInfo } from '@ippc/proto';
 import { createNetworkIsolator, type NetworkIsolator } from './isolator.js';
-import { captureLogger } from './testing/fakes.js';
-import { createScratch, sh, type ContainerProcess, type Scratch } from './testing/scratch.js';
+import { captureLogger } from '../testing/fakes.js';
+import { createScratch, sh, type ContainerProcess, type Scratch } from '../testing/scratch.js';
 
 // Nothing may stay behind: namespaces, veths, addresses in host-local's store, checkpoints,
 // iptables rules, mounts — counted before and after many launches, failures included.

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { parseNetDev, shellQuote } from './host-ops.js';
+import { parseNetDev } from './counters.js';
 
-describe('host-ops helpers', () => {
+describe('interface counters', () => {
   it('reads /proc/net/dev counters per interface', () => {
     const text = [
       'Inter-|   Receive                                                |  Transmit',
@@ -14,9 +14,5 @@ describe('host-ops helpers', () => {
     assert.deepEqual(c.get('eth0'), { rxBytes: 5310, rxPackets: 41, rxErrors: 1, rxDropped: 3, txBytes: 2762, txPackets: 25, txErrors: 2, txDropped: 4 });
     assert.equal(c.get('lo')!.rxBytes, 120);
     assert.equal(c.size, 2);
-  });
-
-  it('quotes words for sh, quotes included', () => {
-    assert.equal(shellQuote("it's /tmp/a b"), `'it'\\''s /tmp/a b'`);
   });
 });

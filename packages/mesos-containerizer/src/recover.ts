@@ -1,0 +1,74 @@
+import { mkdir, readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { processAlive, type ContainerConfig, type ContainerState, type KnownContainer } from '@ippc/core';
+import { ContainerID, ContainerInfo, ExecutorInfo, TaskState, TaskStatus_Reason } from '@ippc/proto';
+import { readJson, type Checkpoint } from './checkpoint.js';
+import { containerIdString, track, type Container, type ContainerizerContext } from './container.js';
+import { cleanup } from './destroy.js';
+import { killGroup, startTime } from './processes.js';
+import { watchOrphaned } from './reap.js';
+import { NOT_STARTED_EXIT_CODE } from './supervisor.js';
+import { termination, type ExitStatus } from './termination.js';
+
+/** The containerizer's `recover()` (its contract is on `MesosContainerizer.recover`). */
+export async function recover(ctx: ContainerizerContext, name: string, known: KnownContainer[]): Promise<void> {
+  await mkdir(ctx.root, { recursive: true });
+  const mine = new Map(known.filter((k) => k.containerizer === name).map((k) => [containerIdString(k.containerId), k]));
+  const onDisk = new Set(await readdir(ctx.root).catch(() => [] as string[]));
+  const states: ContainerState[] = [];
+  const orphans: Container[] = [];
+
+  for (const [id, k] of mine) {
+    const runDir = join(ctx.root, id);
+    const config: ContainerConfig = { containerId: k.containerId, executor: k.executor, ...(k.containerInfo ? { containerInfo: k.containerInfo } : {}), sandboxDirectory: k.sandboxDirectory };
+    const c = track(ctx, id, k.containerId, config, runDir);
+    if (!onDisk.has(id)) {
+      c.exit = {};
+      c.resolve({ state: TaskState.TASK_FAILED, reason: TaskStatus_Reason.REASON_EXECUTOR_TERMINATED, message: 'Abnormal executor termination: unknown container' });
+      states.push({ containerId: k.containerId, config });
+      continue;
+    }
+    const pidInfo = await readJson<{ pid: number; startTime?: string }>(join(runDir, 'pid'));
+    const exit = await readJson<ExitStatus>(join(runDir, 'status'));
+    const started = await readFile(join(runDir, 'started'), 'utf8').then(() => true, () => false);
+    if (pidInfo) c.pid = pidInfo.pid;
+    const live = pidInfo && !exit && processAlive(pidInfo.pid) && (pidInfo.startTime === undefined || (await startTime(pidInfo.pid)) === pidInfo.startTime);
+    states.push({ containerId: k.containerId, config, ...(live ? { pid: pidInfo.pid } : {}) });
+    if (live) {
+      watchOrphaned(c, ctx.reapMs);
+      ctx.log.info({ containerId: id, pid: pidInfo.pid }, 'recovered a running container');
+    } else if (exit && (started || exit.exitCode !== NOT_STARTED_EXIT_CODE)) {
+      c.exit = exit;
+      c.resolve(termination(exit, false));
+      ctx.log.info({ containerId: id, exit }, 'container ended while the agent was down');
+    } else {
+      c.exit = exit ?? {};
+      if (pidInfo) killGroup(pidInfo.pid, 'SIGKILL');
+      c.resolve({ state: TaskState.TASK_FAILED, reason: TaskStatus_Reason.REASON_CONTAINER_LAUNCH_FAILED, message: 'Failed to launch container: the agent restarted during the launch' });
+    }
+  }
+  for (const id of onDisk) {
+    if (mine.has(id) || id.endsWith('.tmp')) continue;
+    const runDir = join(ctx.root, id);
+    const cp = await readJson<Checkpoint>(join(runDir, 'config.json'));
+    const containerId = cp ? ContainerID.fromJSON(cp.containerId) : { value: id };
+    const config: ContainerConfig = {
+      containerId,
+      executor: cp ? ExecutorInfo.fromJSON(cp.executor) : { executorId: { value: id }, resources: [] },
+      ...(cp?.containerInfo ? { containerInfo: ContainerInfo.fromJSON(cp.containerInfo) } : {}),
+      sandboxDirectory: cp?.sandboxDirectory ?? '',
+    };
+    const c = track(ctx, id, containerId, config, runDir);
+    const pidInfo = await readJson<{ pid: number }>(join(runDir, 'pid'));
+    if (pidInfo) c.pid = pidInfo.pid;
+    orphans.push(c);
+  }
+  for (const iso of ctx.isolators) await iso.recover(states, orphans.map((o) => o.containerId));
+  for (const o of orphans) {
+    ctx.log.warn({ containerId: o.id, pid: o.pid }, 'destroying an orphan container');
+    if (o.pid !== undefined) killGroup(o.pid, 'SIGKILL');
+    o.exit = {};
+    o.resolve({ state: TaskState.TASK_KILLED, message: 'Orphan container destroyed on recovery' });
+    await cleanup(ctx, o).catch((err: Error) => ctx.log.error({ containerId: o.id, err: err.message }, 'orphan cleanup failed'));
+  }
+}

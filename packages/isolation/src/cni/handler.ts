@@ -12,7 +12,7 @@ import { normalizeMember, type Member, type MemberKey } from '../model.js';
 export const SUPPORTED_CNI_VERSIONS = ['0.3.0', '0.3.1', '0.4.0', '1.0.0', '1.1.0'] as const;
 
 /** The default path of the node daemon's socket (the plugin config's `socket` overrides it). */
-export const DEFAULT_AGENT_SOCKET = '/run/ippc/isolation.sock';
+export const DEFAULT_NODE_DAEMON_SOCKET = '/run/ippc/isolation.sock';
 
 /** One CNI call, as the forwarder passes it: the CNI_* environment and stdin. */
 export interface CniRequest {

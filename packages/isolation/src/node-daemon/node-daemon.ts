@@ -4,14 +4,14 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { dirname, join } from 'node:path';
 import { createMetricsRegistry, isIppcError, silentLogger, type Logger } from '@ippc/core';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
-import { DEFAULT_AGENT_SOCKET, handleCni, type CniBackend, type CniRequest, type CniResponse, type CniTrace } from '../cni/handler.js';
+import { DEFAULT_NODE_DAEMON_SOCKET, handleCni, type CniBackend, type CniRequest, type CniResponse, type CniTrace } from '../cni/handler.js';
 import type { IsolationClient, WatchHandlers } from '../client.js';
 import { createEnforcer, type ApplyResult, type Enforcer, type EnforcerOptions } from '../enforcer/enforcer.js';
 import { IsolationError } from '../errors.js';
 import { memberKeyString, normalizeAgent, type AgentSpec, type Delta, type Member, type MemberKey, type PolicyState } from '../model.js';
 import { applyDelta, sameMembership } from '../state.js';
 
-export interface IsolationAgentOptions {
+export interface IsolationNodeDaemonOptions {
   /** This agent: its id, node address(es) on the cluster network and container subnets. */
   agent: AgentSpec;
   /** Client of the isolation service. */
@@ -36,18 +36,18 @@ export interface IsolationAgentOptions {
   logger?: Logger;
 }
 
-export interface AgentStatus {
+export interface NodeDaemonStatus {
   agentId: string;
   /** A snapshot arrived and the watch stream is open. */
   connected: boolean;
   epoch: string;
   /** Revision of the last service state the enforcer applied (0: none yet). */
   appliedRevision: number;
-  /** Revision the service is at, as far as this agent knows. */
+  /** Revision the service is at, as far as this daemon knows. */
   knownRevision: number;
   members: number;
   /**
-   * Local members (and removals) the service does not hold yet, as far as this agent knows; 0
+   * Local members (and removals) the service does not hold yet, as far as this daemon knows; 0
    * when the service agrees with the checkpoint. Counted against the last state watched.
    */
   unsynced: number;
@@ -55,13 +55,13 @@ export interface AgentStatus {
 }
 
 /** The node daemon: enforcer + CNI endpoint + membership checkpoint, kept in step with the service. */
-export interface IsolationAgent {
+export interface IsolationNodeDaemon {
   readonly socketPath: string;
   readonly enforcer: Enforcer;
   readonly metrics: Registry;
   start(): Promise<void>;
   close(): Promise<void>;
-  status(): AgentStatus;
+  status(): NodeDaemonStatus;
   /** Local members from the checkpoint. */
   members(): Member[];
   /** Records the member, enforces it locally, and resolves; the service learns it in the background. */
@@ -71,7 +71,7 @@ export interface IsolationAgent {
   check(member: Member): Promise<void>;
   /**
    * Answers one CNI call as a request on the socket would be answered (same handling, metrics,
-   * `/timings` and log), without the socket: for a process that embeds this agent and runs the
+   * `/timings` and log), without the socket: for a process that embeds this daemon and runs the
    * plugin chain itself (see {@link createInProcessCniPlugin}).
    */
   cni(req: Omit<CniRequest, 'trace'>): Promise<CniResponse>;
@@ -82,7 +82,7 @@ export interface IsolationAgent {
   /** Resolves after the enforcer applied the service's current state (rejects on timeout). */
   waitForApplied(timeoutMs: number): Promise<void>;
   /**
-   * Resolves once the agent enforces a policy: the service's, or after a restart the cached one
+   * Resolves once the daemon enforces a policy: the service's, or after a restart the cached one
    * (so CNI ADDs are served while the service is away). Rejects on timeout.
    */
   waitForEnforcing(timeoutMs: number): Promise<void>;
@@ -133,20 +133,20 @@ const JOURNAL_LIMIT = 256;
  *
  * @example
  * ```ts
- * const agent = createIsolationAgent({
+ * const daemon = createIsolationNodeDaemon({
  *   agent: { id: 'agent1', nodeAddresses: ['10.240.0.11'], subnets: ['10.240.1.0/24'] },
  *   client: createIsolationClient({ address: 'isolation:7070', auth: { token } }),
  * });
- * await agent.start();
+ * await daemon.start();
  * ```
  */
-export function createIsolationAgent(options: IsolationAgentOptions): IsolationAgent {
+export function createIsolationNodeDaemon(options: IsolationNodeDaemonOptions): IsolationNodeDaemon {
   const spec = normalizeAgent(options.agent);
   const me = spec.id;
   const log = options.logger ?? silentLogger();
   const client = options.client;
   const enforcer: Enforcer = options.enforcer && 'apply' in options.enforcer ? options.enforcer : createEnforcer({ ...(options.enforcer ?? {}), agentId: me, logger: log });
-  const socketPath = options.socketPath ?? DEFAULT_AGENT_SOCKET;
+  const socketPath = options.socketPath ?? DEFAULT_NODE_DAEMON_SOCKET;
   const dataDir = options.dataDir ?? '/var/lib/ippc/isolation';
   const checkpointFile = join(dataDir, 'members.json');
   const journalFile = join(dataDir, 'members.log');
@@ -154,7 +154,7 @@ export function createIsolationAgent(options: IsolationAgentOptions): IsolationA
   const applyTimeoutMs = options.applyTimeoutMs ?? 5_000;
   const retryMs = options.retryMs ?? 500;
   const maxRetryMs = Math.max(retryMs, options.maxRetryMs ?? 5_000);
-  const registry = options.metrics ?? createMetricsRegistry('isolation-agent');
+  const registry = options.metrics ?? createMetricsRegistry('isolation-node');
 
   const cniRequests = new Counter({ name: 'ippc_isolation_cni_requests_total', help: 'CNI calls by command and result', labelNames: ['command', 'result'], registers: [registry] });
   const cniSeconds = new Histogram({
@@ -616,7 +616,7 @@ export function createIsolationAgent(options: IsolationAgentOptions): IsolationA
     new IsolationError('ISOLATION_ADDRESS_IN_USE', `address ${address} is still attached to ${holder}: detach that container first (or deregister its agent if it is gone)`, { details: { address, holder } });
 
   const notEnforced = (what: string) => () =>
-    `${what} was not enforced on agent ${me} within ${applyTimeoutMs} ms (${connected ? 'connected' : 'not connected to the isolation service'}${lastError ? `; last error: ${lastError}` : ''}): retry, and check ippc-isolation-agent's log`;
+    `${what} was not enforced on agent ${me} within ${applyTimeoutMs} ms (${connected ? 'connected' : 'not connected to the isolation service'}${lastError ? `; last error: ${lastError}` : ''}): retry, and check ippc-isolation-node's log`;
 
   /** Of `enforce`: the apply that covered the change, split into nft's round trip and the rest. */
   function noteApply(trace: CniTrace | undefined): void {
@@ -693,7 +693,7 @@ export function createIsolationAgent(options: IsolationAgentOptions): IsolationA
     if (!sameMembership(mine, m)) throw new IsolationError('ISOLATION_CHECK_FAILED', `container ${m.containerId}/${m.ifName} is attached with ${mine.addresses.join(',')} in [${mine.groups.join(',')}], not ${m.addresses.join(',')} in [${m.groups.join(',')}]`);
     // Other agents learn of the member through the service: give a pending sync its time.
     const held = () => live && connected && (base?.members.some((x) => sameMembership(x, m)) ?? false);
-    await waitFor(held, applyTimeoutMs, () => `the isolation service does not hold container ${m.containerId}/${m.ifName} as attached${syncError ? ` (${syncError})` : connected ? '' : ' (not connected to it)'}: the agent keeps telling it; retry`).catch((err: unknown) => {
+    await waitFor(held, applyTimeoutMs, () => `the isolation service does not hold container ${m.containerId}/${m.ifName} as attached${syncError ? ` (${syncError})` : connected ? '' : ' (not connected to it)'}: the node daemon keeps telling it; retry`).catch((err: unknown) => {
       throw new IsolationError('ISOLATION_CHECK_FAILED', (err as Error).message, { cause: err });
     });
     await enforcer.verifyMember(m);
@@ -722,7 +722,7 @@ export function createIsolationAgent(options: IsolationAgentOptions): IsolationA
     });
   }
 
-  const status = (): AgentStatus => ({
+  const status = (): NodeDaemonStatus => ({
     agentId: me,
     connected,
     epoch: applied?.live ? (applied.base?.epoch ?? '') : '',
@@ -807,7 +807,7 @@ export function createIsolationAgent(options: IsolationAgentOptions): IsolationA
       res.end(await registry.metrics());
       return;
     }
-    if (req.method === 'POST' && url.pathname === '/resync') return json(200, await agent.resync());
+    if (req.method === 'POST' && url.pathname === '/resync') return json(200, await daemon.resync());
     json(404, { error: `no such endpoint: ${req.method} ${url.pathname}` });
   }
 
@@ -820,7 +820,7 @@ export function createIsolationAgent(options: IsolationAgentOptions): IsolationA
         (c.kind === 'member-upserted' && c.member.agentId === me),
     );
 
-  const agent: IsolationAgent = {
+  const daemon: IsolationNodeDaemon = {
     socketPath,
     enforcer,
     metrics: registry,
@@ -879,7 +879,7 @@ export function createIsolationAgent(options: IsolationAgentOptions): IsolationA
         },
       };
       watch = client.watch(handlers);
-      log.info({ socketPath }, 'isolation agent started');
+      log.info({ socketPath }, 'isolation node daemon started');
     },
     async close() {
       closed = true;
@@ -932,5 +932,5 @@ export function createIsolationAgent(options: IsolationAgentOptions): IsolationA
       return waitFor(() => live && connected && unsynced() === 0, timeoutMs, () => `the isolation service does not hold agent ${me}'s members after ${timeoutMs} ms${syncError ? `: ${syncError}` : ''}`);
     },
   };
-  return agent;
+  return daemon;
 }

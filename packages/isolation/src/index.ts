@@ -29,7 +29,9 @@ export { checkReportJson, formatCheckText, renderCheckSvg, type Topology } from 
 export { createNamespaceProber, PROBE_AGENT_SOURCE, type NamespaceProber, type NamespaceProberOptions } from './check/namespace-prober.js';
 export { createIsolationCommand, createNetCheckCommand, type EndpointSpec, type IsolationCliOptions, type NetCheckCommandOptions, type NetCheckTarget } from './cli/cli.js';
 export { createIsolationClient, type IsolationClient, type IsolationClientOptions, type WatchHandle, type WatchHandlers } from './client.js';
-export { DEFAULT_NODE_DAEMON_SOCKET, handleCni, SUPPORTED_CNI_VERSIONS, type CniBackend, type CniRequest, type CniTrace, type CniResponse, type IsolationPluginConfig } from './cni/handler.js';
+export { DEFAULT_NODE_DAEMON_SOCKET, handleCni, SUPPORTED_CNI_VERSIONS, type CniBackend, type CniTrace, type IsolationPluginConfig } from './cni/handler.js';
+/** One CNI call and its answer: @ippc/core's, which every thick plugin's daemon reads and writes. */
+export type { CniRequest, CniResponse } from '@ippc/core';
 export { createInProcessCniPlugin, type CniPluginOutput, type CniPluginRun, type InProcessCniTarget } from './cni/in-process.js';
 export { installIsolationPlugin, type InstallIsolationPluginOptions, type IsolationPluginFlavor } from './cni/plugin.js';
 export { createEnforcer, type ApplyOptions, type ApplyResult, type Enforcer, type EnforcerOptions, type EnforcerView } from './enforcer/enforcer.js';

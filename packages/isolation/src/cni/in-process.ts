@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
-import { DEFAULT_NODE_DAEMON_SOCKET, type CniRequest, type CniResponse } from './handler.js';
+import type { CniRequest, CniResponse } from '@ippc/core';
+import { DEFAULT_NODE_DAEMON_SOCKET } from './handler.js';
 
 // Why: a process that embeds the node daemon (ippc's Mesos agent) and runs the CNI chain itself
 // would otherwise exec the `ippc-isolation` forwarder, which only sends the call back to this very
@@ -25,7 +26,7 @@ export interface CniPluginOutput {
 export interface InProcessCniTarget {
   readonly socketPath: string;
   readonly serving: boolean;
-  cni(req: Omit<CniRequest, 'trace'>): Promise<CniResponse>;
+  cni(req: CniRequest): Promise<CniResponse>;
 }
 
 /**

@@ -1,5 +1,5 @@
 import { installCniForwarder, type CniForwarderFlavor } from '@ippc/core';
-import { DEFAULT_NODE_DAEMON_SOCKET, SUPPORTED_CNI_VERSIONS } from './handler.js';
+import { CNI_URL_PATH, DEFAULT_NODE_DAEMON_SOCKET, SUPPORTED_CNI_VERSIONS } from './handler.js';
 
 export type IsolationPluginFlavor = CniForwarderFlavor;
 
@@ -34,7 +34,7 @@ export function installIsolationPlugin(options: InstallIsolationPluginOptions): 
     name: options.name ?? 'ippc-isolation',
     defaultSocket: DEFAULT_NODE_DAEMON_SOCKET,
     socketKey: 'socket',
-    urlPath: '/cni',
+    urlPath: CNI_URL_PATH,
     host: 'ippc-isolation',
     supportedVersions: SUPPORTED_CNI_VERSIONS,
     daemon: 'ippc-isolation-node',

@@ -1,17 +1,17 @@
 // Runs INSIDE the node's network namespace (isolation-attach.ts starts it with nsenter), as the
-// agent does: the isolation node agent in this process, and the network/cni isolator's CNI runtime
+// agent does: the isolation node daemon in this process, and the network/cni isolator's CNI runtime
 // running one conflist three ways, interleaved, each ADD then DEL of a fresh namespace:
 //   base      : bridge + host-local, no enforcement;
 //   in-process: the same with ippc-isolation chained, answered in this process (the agent's path);
 //   exec      : the same chain with the installed ippc-isolation forwarder exec'd (the old path),
-//               which sends the call over the socket to the same node agent in this process.
+//               which sends the call over the socket to the same node daemon in this process.
 // Input: a JSON job file (argv[2]); output: one JSON object on the last stdout line.
 import { execFile } from 'node:child_process';
 import { get } from 'node:http';
 import { readFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { silentLogger } from '@ippc/core';
-import { createInProcessCniPlugin, createIsolationAgent, createIsolationClient, normalizeMember } from '@ippc/isolation';
+import { createInProcessCniPlugin, createIsolationNodeDaemon, createIsolationClient, normalizeMember } from '@ippc/isolation';
 import { createCniRuntime, createExecInvoker, createMemoryCache, networkConfigFromObject } from '@ippc/network-isolator';
 
 interface Job {
@@ -37,7 +37,7 @@ interface Job {
 const exec = promisify(execFile);
 const job = JSON.parse(await readFile(process.argv[2]!, 'utf8')) as Job;
 const client = createIsolationClient({ address: job.service, auth: { token: job.token } });
-const agent = createIsolationAgent({
+const daemon = createIsolationNodeDaemon({
   agent: { id: job.agentId, nodeAddresses: [job.nodeAddress], subnets: [job.subnet] },
   client,
   enforcer: { table: job.table, manageRoutes: false },
@@ -45,20 +45,20 @@ const agent = createIsolationAgent({
   socketPath: job.socket,
   logger: silentLogger(),
 });
-await agent.start();
+await daemon.start();
 const out: Record<'base' | 'inProcess' | 'exec', { add: number[]; del: number[] }> = { base: { add: [], del: [] }, inProcess: { add: [], del: [] }, exec: { add: [], del: [] } };
 const handlerAdd: number[] = [];
 const groupAttach = { known: [] as number[], fresh: [] as number[] };
 const phases: Record<string, number[]> = {};
 try {
-  await agent.waitForEnforcing(10_000);
+  await daemon.waitForEnforcing(10_000);
   // A resident member of the group, as on a node that runs containers: an ADD then adds an
   // element to the group's sets (the steady state), not the group's first member (a new set).
   const resident = normalizeMember({ agentId: job.agentId, containerId: 'resident', ifName: 'eth0', network: 'attach', addresses: [job.residentAddress], groups: ['web'] });
-  await agent.attach(resident);
+  await daemon.attach(resident);
   const cache = createMemoryCache();
-  // The in-process handler's own time per ADD: the node agent's work, without the chain around it.
-  const plugin = createInProcessCniPlugin(agent);
+  // The in-process handler's own time per ADD: the node daemon's work, without the chain around it.
+  const plugin = createInProcessCniPlugin(daemon);
   const timed: typeof plugin = async (run) => {
     const t0 = performance.now();
     const res = await plugin(run);
@@ -97,7 +97,7 @@ try {
       }
     }
   }
-  // Where the node agent's time goes (its GET /timings: phases of the last ADDs and DELs).
+  // Where the node daemon's time goes (its GET /timings: phases of the last ADDs and DELs).
   const timings = await new Promise<{ command: string; phases: Record<string, number> }[]>((resolve, reject) => {
     get({ socketPath: job.socket, path: '/timings' }, (res) => {
       let text = '';
@@ -106,23 +106,23 @@ try {
     }).on('error', reject);
   });
   for (const t of timings.filter((x) => x.command === 'ADD')) for (const [k, v] of Object.entries(t.phases)) (phases[k] ??= []).push(v);
-  // A group's first member: its sets and rules do not exist yet, so the node agent replaces the
+  // A group's first member: its sets and rules do not exist yet, so the node daemon replaces the
   // whole table (through its nft session) rather than adding an element. Interleaved with a member
-  // of the existing group, attached straight to the node agent (no CNI around it).
+  // of the existing group, attached straight to the node daemon (no CNI around it).
   for (let i = -2; i < job.n; i++) {
     for (const kind of i % 2 === 0 ? (['known', 'fresh'] as const) : (['fresh', 'known'] as const)) {
       const m = normalizeMember({ agentId: job.agentId, containerId: `${kind}-${i + 2}`, ifName: 'eth0', network: 'attach', addresses: [job.groupProbeAddress], groups: [kind === 'known' ? 'web' : `g${i + 2}`] });
       const t0 = performance.now();
-      await agent.attach(m);
+      await daemon.attach(m);
       const ms = performance.now() - t0;
-      await agent.detach(m);
+      await daemon.detach(m);
       if (i >= 0) groupAttach[kind].push(ms);
     }
   }
-  await agent.detach(resident);
-  if (agent.members().length !== 0) throw new Error(`members left behind: ${JSON.stringify(agent.members())}`);
+  await daemon.detach(resident);
+  if (daemon.members().length !== 0) throw new Error(`members left behind: ${JSON.stringify(daemon.members())}`);
 } finally {
-  await agent.close();
+  await daemon.close();
   // The table goes with the node namespace (node-world's dispose).
   client.close();
 }

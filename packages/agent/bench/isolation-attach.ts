@@ -1,6 +1,6 @@
 // Benchmark of issue 7, "attach overhead of enforcement under 5 ms p50", on the agent's own path:
 // the network/cni isolator's CNI runtime running a bridge conflist with and without ippc-isolation
-// chained, with the isolation node agent in the same process (as ippc-agent runs it). Side by
+// chained, with the isolation node daemon in the same process (as ippc-agent runs it). Side by
 // side in one run, interleaved: no enforcement; enforcement answered in process (what the agent
 // does now); enforcement through the exec'd forwarder (what it did before, and what other runtimes
 // do). Prints figures and the paired overheads; asserts nothing.
@@ -82,10 +82,10 @@ try {
   const viaExec = stats(paired(r.exec.add, r.base.add));
   console.log(row('  in process', inProc));
   console.log(row("  exec'd forwarder", viaExec));
-  console.log(row('  of which the node agent answering the ADD', stats(r.handlerAdd)));
+  console.log(row('  of which the node daemon answering the ADD', stats(r.handlerAdd)));
   for (const [phase, ms] of Object.entries(r.phases)) console.log(row(`    phase ${phase} (ADDs of both chained sides)`, stats(ms)));
   console.log(`  in process / exec'd, p50: ${(inProc.p50 / viaExec.p50).toFixed(2)}`);
-  console.log('attach straight to the node agent: a member of an existing group vs the first member of a new group (whole table replaced)');
+  console.log('attach straight to the node daemon: a member of an existing group vs the first member of a new group (whole table replaced)');
   const known = stats(r.groupAttach.known);
   const fresh = stats(r.groupAttach.fresh);
   console.log(row('  existing group (set elements added)', known));

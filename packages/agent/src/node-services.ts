@@ -14,7 +14,7 @@ const execFileAsync = promisify(execFile);
 // (library calls: one process per node, one start, one log stream, one /metrics):
 // - the IPAM node daemon, the long-running half of the `ippc-ipam` CNI plugin (a unix socket the
 //   thin plugin forwards to; it talks gRPC to the central IPAM service);
-// - the isolation node agent: the enforcer of the isolation provider (nftables sets and routes in
+// - the isolation node daemon: the enforcer of the isolation provider (nftables sets and routes in
 //   the agent's network namespace) and the socket of the chained `ippc-isolation` plugin;
 // - the plugin executables and the default network configs, installed before any of it is used.
 // They start before the agent recovers (a recovery may run CNI DEL, which needs them) and stop
@@ -62,7 +62,7 @@ export interface NodeServicesOptions {
   networks?: DefaultNetworksOptions;
   /** Run the IPAM node daemon. */
   ipam?: IpamDaemonOptions;
-  /** Run the isolation node agent. */
+  /** Run the isolation node daemon. */
   isolation?: IsolationDaemonOptions;
 }
 
@@ -73,7 +73,7 @@ export interface NodeServices {
   readonly isolationSocket?: string;
   /**
    * CNI plugins answered in this process, by type, for the agent's network/cni isolator: with the
-   * isolation node agent here, `ippc-isolation` (the installed forwarder would only send the call
+   * isolation node daemon here, `ippc-isolation` (the installed forwarder would only send the call
    * back to this process, and the exec alone costs more than the daemon's work).
    */
   readonly cniPlugins?: Readonly<Record<string, InProcessPlugin>>;
@@ -171,12 +171,12 @@ export async function startNodeServices(options: NodeServicesOptions): Promise<N
     let isolationSocket: string | undefined;
     const cniPlugins: Record<string, InProcessPlugin> = {};
     if (options.isolation) {
-      const { createInProcessCniPlugin, createIsolationAgent, createIsolationClient } = await import('@ippc/isolation');
+      const { createInProcessCniPlugin, createIsolationNodeDaemon, createIsolationClient } = await import('@ippc/isolation');
       const o = options.isolation;
       const ilog = log.child({ daemon: 'isolation' });
       const client = createIsolationClient({ address: o.service, auth: o.auth, logger: ilog });
       closers.push(() => client.close());
-      const agent = createIsolationAgent({
+      const daemon = createIsolationNodeDaemon({
         agent: { id: o.agentId, nodeAddresses: o.nodeAddresses, subnets: o.subnets },
         client,
         enforcer: { ...(o.table ? { table: o.table } : {}), ...(o.manageRoutes !== undefined ? { manageRoutes: o.manageRoutes } : {}), logger: ilog },
@@ -186,12 +186,12 @@ export async function startNodeServices(options: NodeServicesOptions): Promise<N
         ...(options.metrics ? { metrics: options.metrics } : {}),
         logger: ilog,
       });
-      await agent.start();
-      closers.push(() => agent.close());
-      isolationSocket = agent.socketPath;
-      cniPlugins['ippc-isolation'] = createInProcessCniPlugin(agent);
-      health.isolation = () => agent.status();
-      log.info({ socket: agent.socketPath, service: o.service, agentId: o.agentId, subnets: o.subnets }, 'isolation node agent listening');
+      await daemon.start();
+      closers.push(() => daemon.close());
+      isolationSocket = daemon.socketPath;
+      cniPlugins['ippc-isolation'] = createInProcessCniPlugin(daemon);
+      health.isolation = () => daemon.status();
+      log.info({ socket: daemon.socketPath, service: o.service, agentId: o.agentId, subnets: o.subnets }, 'isolation node daemon listening');
     }
     return {
       installed,

@@ -12,7 +12,7 @@ import { type Scheduler, type TaskSpec } from '@ippc/scheduler';
 import type { Resource } from '@ippc/proto';
 import { AGENT_BIN, createNodeWorld, eventually, getJson, INSPECT_AND_SERVE, type NodeWorld } from './testing/node-world.js';
 
-// The agent as a complete node: the isolation node agent running in the agent's process (its
+// The agent as a complete node: the isolation node daemon running in the agent's process (its
 // enforcer in the node namespace, ippc-isolation chained into the default networks), the Docker
 // containerizer beside the Mesos one (--containerizers=docker,mesos), and the agent's refusal of
 // bad flags. Needs root and (for the Docker part) the Docker daemon.
@@ -41,7 +41,7 @@ async function serving(w: NodeWorld, id: string): Promise<void> {
   await eventually(async () => ((await readFile(join(dir, 'stdout'), 'utf8')).includes('{') ? true : undefined), `${id} serving`);
 }
 
-describe('the agent runs the isolation node agent in its process', { timeout: 300_000 }, () => {
+describe('the agent runs the isolation node daemon in its process', { timeout: 300_000 }, () => {
   let w: NodeWorld;
   let s: Scheduler;
 
@@ -67,7 +67,7 @@ describe('the agent runs the isolation node agent in its process', { timeout: 30
     assert.deepEqual([...me.subnets].sort(), [w.subnets.bridge, w.subnets.ptp, w.subnets.local].sort());
     const health = await getJson<{ isolation?: { connected: boolean }; ipam?: { socket: string } }>(`${w.agent!.url}/health`);
     assert.equal(health.ipam?.socket, w.ipamSocket);
-    await eventually(async () => ((await getJson<{ isolation?: { connected: boolean } }>(`${w.agent!.url}/health`)).isolation?.connected ? true : undefined), 'the isolation agent connected');
+    await eventually(async () => ((await getJson<{ isolation?: { connected: boolean } }>(`${w.agent!.url}/health`)).isolation?.connected ? true : undefined), 'the isolation node daemon connected');
   });
 
   it('enforces groups: a member is reached by its own group, not by another; membership follows the container', async () => {

@@ -40,7 +40,7 @@ export function cniRootFromArgv(argv: string[]): string {
   return `${persist ? workDir : runtimeDir}/isolators/network/cni`;
 }
 
-/** Agents, as net check needs them: address, isolation agent id, host pid, CNI root. */
+/** Agents, as net check needs them: address, its id at the isolation service, host pid, CNI root. */
 export interface AgentPlace {
   index: number;
   address: string;

@@ -11,7 +11,10 @@
  * throw new IppcError('IPAM_POOL_EXHAUSTED', status.RESOURCE_EXHAUSTED, 'pool blue has no free address');
  * ```
  */
-export * from './cni-forwarder.js';
+export * from './cni/daemon.js';
+export * from './cni/errors.js';
+export * from './cni/forwarder.js';
+export * from './cni/request.js';
 export * from './containerizer.js';
 export * from './errors.js';
 export * from './grpc.js';

@@ -23,16 +23,11 @@ export { createIpamClient, type IpamClient, type IpamClientOptions } from './cli
 export type { IpamStore, StoreCondition, StoreEntry, StoreWrite, CommitResult } from './store/store.js';
 export { createEmbeddedStore, type EmbeddedStoreOptions } from './store/embedded-store.js';
 export { createEtcdStore, type EtcdStoreOptions } from './store/etcd-store.js';
-export {
-  CNI_ERROR_CODES,
-  SUPPORTED_CNI_VERSIONS,
-  createCniHandler,
-  formatResult,
-  type CniHandler,
-  type CniHandlerOptions,
-  type CniRequest,
-  type CniResponse,
-} from './cni/cni-handler.js';
+export { SUPPORTED_CNI_VERSIONS, createCniHandler, type CniHandler, type CniHandlerOptions, type CniResponse } from './cni/cni-handler.js';
+export { CNI_ERROR_CODES } from './cni/cni-errors.js';
+export { formatResult } from './cni/result.js';
+/** One CNI call (the plugin's environment and stdin): @ippc/core's, which every thick plugin's daemon reads. */
+export type { CniRequest } from '@ippc/core';
 export { DEFAULT_DAEMON_SOCKET, createIpamNodeDaemon, type IpamNodeDaemon, type IpamNodeDaemonOptions } from './cni/node-daemon.js';
 export { PLUGIN_SOURCES, installIpamPlugin, type InstallPluginOptions, type PluginFlavor } from './cni/plugin.js';
 export { DEFAULT_CONFIG, loadConfigFile, parseConfig, type IpamServerConfig } from './config.js';

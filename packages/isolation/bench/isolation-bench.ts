@@ -1,5 +1,5 @@
 // Benchmark of the isolation provider on a REAL emulated cluster (scratch namespaces, real CNI
-// plugins, real nftables, ippc-isolation-agent processes). Prints figures side by side; asserts
+// plugins, real nftables, ippc-isolation-node processes). Prints figures side by side; asserts
 // nothing.
 //
 //   cd packages/isolation && npm run bench            # n = 50

@@ -1,5 +1,5 @@
 import { status } from '@grpc/grpc-js';
-import { IppcError, type GrpcCode, type IppcErrorOptions } from '@ippc/core';
+import { CNI_SPEC_ERROR_CODES, IppcError, type GrpcCode, type IppcErrorOptions } from '@ippc/core';
 
 /**
  * The closed set of error codes of the isolation provider. Each names one gRPC status (below), so
@@ -43,19 +43,20 @@ const GRPC: Record<IsolationErrorCode, GrpcCode> = {
   ISOLATION_CHECK_FAILED: status.FAILED_PRECONDITION,
 };
 
-/** CNI error codes (SPEC §"Error"): 11 = try again later, 7 = invalid network config, 999 = internal. */
+/** CNI error codes (SPEC §"Error", @ippc/core's CNI_SPEC_ERROR_CODES): try again later, invalid network config, internal. */
+const { TRY_AGAIN_LATER, INVALID_CONFIG, INTERNAL } = CNI_SPEC_ERROR_CODES;
 const CNI: Record<IsolationErrorCode, number> = {
-  ISOLATION_BAD_REQUEST: 7,
-  ISOLATION_UNKNOWN_AGENT: 11,
-  ISOLATION_UNKNOWN_RULE: 7,
-  ISOLATION_RULE_CONFLICT: 7,
-  ISOLATION_ADDRESS_IN_USE: 11,
-  ISOLATION_SUBNET_CONFLICT: 7,
-  ISOLATION_ENFORCEMENT_FAILED: 999,
-  ISOLATION_BRIDGE_NETFILTER: 999,
-  ISOLATION_TIMEOUT: 11,
-  ISOLATION_UNAVAILABLE: 11,
-  ISOLATION_CHECK_FAILED: 999,
+  ISOLATION_BAD_REQUEST: INVALID_CONFIG,
+  ISOLATION_UNKNOWN_AGENT: TRY_AGAIN_LATER,
+  ISOLATION_UNKNOWN_RULE: INVALID_CONFIG,
+  ISOLATION_RULE_CONFLICT: INVALID_CONFIG,
+  ISOLATION_ADDRESS_IN_USE: TRY_AGAIN_LATER,
+  ISOLATION_SUBNET_CONFLICT: INVALID_CONFIG,
+  ISOLATION_ENFORCEMENT_FAILED: INTERNAL,
+  ISOLATION_BRIDGE_NETFILTER: INTERNAL,
+  ISOLATION_TIMEOUT: TRY_AGAIN_LATER,
+  ISOLATION_UNAVAILABLE: TRY_AGAIN_LATER,
+  ISOLATION_CHECK_FAILED: INTERNAL,
 };
 
 export class IsolationError extends IppcError<IsolationErrorCode> {
@@ -74,8 +75,8 @@ export class IsolationError extends IppcError<IsolationErrorCode> {
 export function cniCodeOf(err: unknown): number {
   if (err instanceof IsolationError) return err.cniCode;
   if (err instanceof IppcError && err.code in CNI) return CNI[err.code as IsolationErrorCode];
-  if (err instanceof IppcError && (err.grpcCode === status.UNAVAILABLE || err.grpcCode === status.DEADLINE_EXCEEDED)) return 11;
-  return 999;
+  if (err instanceof IppcError && (err.grpcCode === status.UNAVAILABLE || err.grpcCode === status.DEADLINE_EXCEEDED)) return TRY_AGAIN_LATER;
+  return INTERNAL;
 }
 
 export function badRequest(message: string, details?: Record<string, unknown>): IsolationError {

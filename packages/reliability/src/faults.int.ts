@@ -212,7 +212,7 @@ describe('faults: kill -9, hung plugins and a partition, with nothing lost', { t
     await expectBaseline('kill -9 of the IPAM service');
   });
 
-  it('kill -9 of the isolation service: launches go on from the node agent, membership catches up after its restart', async () => {
+  it('kill -9 of the isolation service: launches go on from the node daemon, membership catches up after its restart', async () => {
     const first = await launchMany(s, [{ name: 'iso-1', networks: [net('ippc-bridge', { groups: ['db'] })] }]);
     await s.waitForState(first[0]!, 'TASK_RUNNING', 30_000);
     await isolation.kill('SIGKILL');

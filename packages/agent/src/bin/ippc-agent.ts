@@ -2,7 +2,7 @@
 // ippc-agent: the agent process, a complete ippc node. Mesos-like flags (`--master=127.0.0.1:5050`,
 // `--resources='cpus:2;mem:1024;ports:[31000-31099]'`, `--containerizers=docker,mesos`,
 // `--isolation=network/cni`, `--network_cni_*`), plus ippc's for the node daemons it can run in its
-// own process (IPAM node daemon, isolation node agent) and for installing the default networks and
+// own process (IPAM node daemon, isolation node daemon) and for installing the default networks and
 // ippc's CNI plugins. Structured JSON logs on standard error. SIGTERM/SIGINT stop the agent and
 // leave its tasks running (a restarted agent recovers them); SIGUSR1 kills its tasks first (Mesos:
 // the agent shuts down for good).
@@ -70,7 +70,7 @@ const program = new Command('ippc-agent')
   .addOption(new Option('--ipam_service <host:port>', 'run the IPAM node daemon in this process, talking to this IPAM service'))
   .addOption(new Option('--ipam_socket <path>', 'unix socket of the IPAM node daemon (ipam.daemonSocket)').default('/run/ippc/ipam.sock'))
   .addOption(new Option('--ipam_node <name>', 'this node on IPAM leases (default: --hostname)'))
-  .addOption(new Option('--isolation_service <host:port>', 'run the isolation node agent (enforcer) in this process, talking to this isolation service'))
+  .addOption(new Option('--isolation_service <host:port>', 'run the isolation node daemon (enforcer) in this process, talking to this isolation service'))
   .addOption(new Option('--isolation_socket <path>', 'unix socket of the ippc-isolation plugin').default('/run/ippc/isolation.sock'))
   .addOption(new Option('--isolation_agent_id <id>', 'this agent at the isolation service (default: --hostname)'))
   .addOption(new Option('--isolation_node_address <list>', "this agent's address(es) other agents route its subnets to (default: --ip and --ip6)"))

@@ -74,7 +74,7 @@ export interface NodeWorldOptions {
   agentArgs?: string[];
   /** Default true: install the default networks (bridge, ptp, local) with IPv6 on the bridge. */
   defaultNetworks?: boolean;
-  /** Run an isolation service in this process and have the agent run the isolation node agent (ippc-isolation chained into the default networks). */
+  /** Run an isolation service in this process and have the agent run the isolation node daemon (ippc-isolation chained into the default networks). */
   isolation?: boolean;
   /** Names and ranges; default `nodeNet()` (the `an` defaults or `IPPC_TEST_NODE_NET`). */
   net?: Partial<NodeNet>;

@@ -7,7 +7,9 @@ import { after, before, describe, it } from 'node:test';
 import { createIpamClient } from '../client.js';
 import { createIpamService, type IpamService } from '../service.js';
 import { createEmbeddedStore } from '../store/embedded-store.js';
-import { CNI_ERROR_CODES, createCniHandler, type CniHandler, type CniRequest } from './cni-handler.js';
+import type { CniRequest } from '@ippc/core';
+import { CNI_ERROR_CODES } from './cni-errors.js';
+import { createCniHandler, type CniHandler } from './cni-handler.js';
 import { createIpamNodeDaemon } from './node-daemon.js';
 
 // The plugin's logic against an in-process service (no gRPC, no exec): every CNI verb, every
@@ -28,7 +30,7 @@ const conf = (over: Record<string, unknown> = {}, ipam: Record<string, unknown> 
     ...over,
   });
 
-const call = (command: string, config: string, env: Partial<CniRequest> = {}): CniRequest => ({ command, containerId: 'c1', ifName: 'eth0', netns: '/run/netns/x', config, ...env });
+const call = (command: string, config: string, env: Partial<CniRequest> = {}): CniRequest => ({ command, containerId: 'c1', ifName: 'eth0', netns: '/run/netns/x', stdin: config, ...env });
 
 function parse(output: string): Record<string, unknown> {
   return JSON.parse(output) as Record<string, unknown>;
@@ -51,7 +53,7 @@ describe('ippc-ipam CNI handler', () => {
   });
 
   it('answers VERSION with the versions it speaks, in the config version', async () => {
-    const r = await cni.handle({ command: 'VERSION', config: '{"cniVersion":"0.4.0"}' });
+    const r = await cni.handle({ command: 'VERSION', stdin: '{"cniVersion":"0.4.0"}' });
     assert.deepEqual(parse(r.output), { cniVersion: '0.4.0', supportedVersions: ['0.1.0', '0.2.0', '0.3.0', '0.3.1', '0.4.0', '1.0.0', '1.1.0'] });
   });
 
@@ -183,12 +185,12 @@ describe('ippc-ipam CNI handler', () => {
     await cni.handle(call('ADD', conf(), { containerId: 'gc-leak' }));
     const keep = (await service.listLeases({ network: 'blue' })).map((l) => l.handle.containerId).filter((c) => c !== 'gc-leak');
     const valid = conf({ cniVersion: '1.1.0', 'cni.dev/valid-attachments': keep.map((c) => ({ containerID: c, ifname: 'eth0' })) });
-    assert.equal((await cni.handle({ command: 'GC', config: valid })).ok, true);
+    assert.equal((await cni.handle({ command: 'GC', stdin: valid })).ok, true);
     assert.ok((await service.listLeases({ network: 'blue' })).some((l) => l.handle.containerId === 'gc-leak'), 'first observation only suspects');
-    assert.equal((await cni.handle({ command: 'GC', config: valid })).ok, true);
+    assert.equal((await cni.handle({ command: 'GC', stdin: valid })).ok, true);
     assert.ok(!(await service.listLeases({ network: 'blue' })).some((l) => l.handle.containerId === 'gc-leak'));
     assert.ok((await service.listLeases({ network: 'blue' })).some((l) => l.handle.containerId === 'gc-live'));
-    assert.deepEqual(await cni.handle({ command: 'STATUS', config: conf({ cniVersion: '1.1.0' }) }), { ok: true, output: '' });
+    assert.deepEqual(await cni.handle({ command: 'STATUS', stdin: conf({ cniVersion: '1.1.0' }) }), { ok: true, output: '' });
   });
 
   it('answers 11 (try again later) when the IPAM service is unreachable, and 50 for STATUS', async () => {
@@ -196,7 +198,7 @@ describe('ippc-ipam CNI handler', () => {
     const h = createCniHandler({ ipam: down, node: 'n' });
     assert.equal(parse((await h.handle(call('ADD', conf()))).output).code, CNI_ERROR_CODES.TRY_AGAIN_LATER);
     assert.equal(parse((await h.handle(call('DEL', conf()))).output).code, CNI_ERROR_CODES.TRY_AGAIN_LATER);
-    assert.equal(parse((await h.handle({ command: 'STATUS', config: conf() })).output).code, CNI_ERROR_CODES.STATUS_NOT_AVAILABLE);
+    assert.equal(parse((await h.handle({ command: 'STATUS', stdin: conf() })).output).code, CNI_ERROR_CODES.STATUS_NOT_AVAILABLE);
     down.close();
   });
 

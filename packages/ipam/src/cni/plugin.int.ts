@@ -8,7 +8,7 @@ import { createIpamClient, type IpamClient } from '../client.js';
 import { netnsAdd, netnsDel, run, runPlugin, uniqueName } from '../testing/netns.js';
 import { TEST_BRIDGE, TEST_NET as NET } from '../testing/resources.js';
 import { startServerProcess, type ServerProcess } from '../testing/server-process.js';
-import { CNI_ERROR_CODES } from './cni-handler.js';
+import { CNI_ERROR_CODES } from './cni-errors.js';
 import { createIpamNodeDaemon, type IpamNodeDaemon } from './node-daemon.js';
 import { installIpamPlugin } from './plugin.js';
 

@@ -1,6 +1,6 @@
 import { CNI_FORWARDER_SOURCES, installCniForwarder, type CniForwarderFlavor } from '@ippc/core';
 import { SUPPORTED_CNI_VERSIONS } from './cni-handler.js';
-import { DEFAULT_DAEMON_SOCKET } from './node-daemon.js';
+import { CNI_URL_PATH, DEFAULT_DAEMON_SOCKET } from './node-daemon.js';
 
 /** The forwarder sources the plugin is built from (shared by every ippc CNI plugin, in @ippc/core). */
 export const PLUGIN_SOURCES = CNI_FORWARDER_SOURCES;
@@ -32,7 +32,7 @@ export function installIpamPlugin(options: InstallPluginOptions): { path: string
     name: options.name ?? 'ippc-ipam',
     defaultSocket: DEFAULT_DAEMON_SOCKET,
     socketKey: 'ipam.daemonSocket',
-    urlPath: '/v1/cni',
+    urlPath: CNI_URL_PATH,
     host: 'ippc-ipam',
     // VERSION is answered by the executable: the same list the daemon checks against.
     supportedVersions: SUPPORTED_CNI_VERSIONS,

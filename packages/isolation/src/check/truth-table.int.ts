@@ -1,6 +1,6 @@
 // The truth table of issue 7 on a REAL emulation: 3 agents (scratch namespaces, each a CNI bridge
 // network on its own subnet built by Debian's bridge + host-local and our ippc-isolation plugin,
-// ippc-isolation-agent running inside), joined by a cluster network; 12 containers in 3 groups
+// ippc-isolation-node running inside), joined by a cluster network; 12 containers in 3 groups
 // (+ public, a multi-group pair, one without groups) and host-network endpoints; routes installed
 // by the enforcers from the service. Observed must equal expected; with enforcement off the same
 // check must fail; membership changes while probing; a released address carries no old group.

@@ -1,5 +1,5 @@
 // The `ippc-isolation` CNI plugin chained after Debian's bridge + host-local, in real namespaces,
-// talking to a real ippc-isolation-agent process per agent and the isolation service.
+// talking to a real ippc-isolation-node process per agent and the isolation service.
 import assert from 'node:assert/strict';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -108,7 +108,7 @@ describe('ippc-isolation CNI plugin (chained after bridge + host-local)', () => 
     // A daemon that is down: "try again later" with the socket named.
     const down = await a1.cni.exec('ippc-isolation', 'ADD', { containerId: 'ctr-bad', netns: path }, { type: 'ippc-isolation', socket: `${a1.socket}.nope`, cniVersion: '1.0.0', name: 'isonet', prevResult: { cniVersion: '1.0.0', ips: [{ address: `${TEST_NET}.1.250/24` }] } });
     assert.deepEqual([down.code, JSON.parse(down.stdout).code], [1, 11]);
-    assert.match(JSON.parse(down.stdout).msg, /no answer from ippc-isolation-agent at .*isolation\.sock\.nope/);
+    assert.match(JSON.parse(down.stdout).msg, /no answer from ippc-isolation-node at .*isolation\.sock\.nope/);
     const version = await a1.cni.exec('ippc-isolation', 'VERSION', { containerId: 'x' }, { cniVersion: '0.4.0' });
     assert.deepEqual(JSON.parse(version.stdout).supportedVersions, ['0.3.0', '0.3.1', '0.4.0', '1.0.0', '1.1.0']);
     await emu.settle();

@@ -1,42 +1,27 @@
-import { IppcError } from '@ippc/core';
+import { CNI_SPEC_ERROR_CODES, CniError, IppcError, type CniRequest, type CniResponse } from '@ippc/core';
 import { networkInfoOfCniArgs } from '@ippc/mesos';
 import { cniCodeOf } from '../errors.js';
 import { stripPrefix } from '../ip.js';
 import { normalizeMember, type Member, type MemberKey } from '../model.js';
 
 // The CNI side of the node daemon. The `ippc-isolation` executable is a thin forwarder (@ippc/core's
-// CNI forwarder: static C, or sh + curl, over a unix socket); this is where a request is
-// understood and answered.
+// CNI forwarder: static C, or sh + curl, over a unix socket) and the daemon serves it with
+// @ippc/core's CNI daemon; this is where a request is understood and answered.
 
 /** CNI spec versions the plugin speaks (it passes `prevResult` through, whatever its shape). */
 export const SUPPORTED_CNI_VERSIONS = ['0.3.0', '0.3.1', '0.4.0', '1.0.0', '1.1.0'] as const;
 
 /** The default path of the node daemon's socket (the plugin config's `socket` overrides it). */
-export const DEFAULT_AGENT_SOCKET = '/run/ippc/isolation.sock';
+export const DEFAULT_NODE_DAEMON_SOCKET = '/run/ippc/isolation.sock';
 
-/** One CNI call, as the forwarder passes it: the CNI_* environment and stdin. */
-export interface CniRequest {
-  command: string;
-  containerId?: string;
-  netns?: string;
-  ifName?: string;
-  args?: string;
-  stdin: string;
-  /** Optional: told when decoding ends, and passed on to the backend (the daemon's per-phase timing). */
-  trace?: CniTrace;
-}
+/** The node daemon's CNI endpoint (the plugin's `urlPath`). */
+export const CNI_URL_PATH = '/cni';
 
 /** Marks the end of one phase of a CNI call (where the daemon's time goes); phases follow each other. */
 export interface CniTrace {
   mark(phase: string): void;
   /** A share of a phase, recorded apart (e.g. the nft round trip within `enforce`). */
   note?(part: string, ms: number): void;
-}
-
-export interface CniResponse {
-  /** 200: success, stdout is `body`; 400: a CNI error JSON in `body`. */
-  status: 200 | 400;
-  body: string;
 }
 
 /** What the handler needs from the daemon. */
@@ -74,20 +59,6 @@ interface PrevResult {
   ip6?: { ip?: string };
 }
 
-class CniError extends Error {
-  constructor(
-    readonly code: number,
-    message: string,
-    readonly details?: string,
-  ) {
-    super(message);
-  }
-}
-
-function errorBody(version: string, code: number, msg: string, details?: string): string {
-  return JSON.stringify({ cniVersion: version, code, msg, ...(details ? { details } : {}) });
-}
-
 /** The addresses a previous plugin returned: `ips[]` (CNI >= 0.3) or `ip4`/`ip6` (0.1, 0.2). */
 export function addressesOf(prev: PrevResult): string[] {
   const found: string[] = [];
@@ -102,38 +73,41 @@ export function groupsOf(config: IsolationPluginConfig): string[] {
   try {
     return networkInfoOfCniArgs(config.args)?.groups ?? [];
   } catch (err) {
-    throw new CniError(7, (err as Error).message);
+    throw new CniError(CNI_SPEC_ERROR_CODES.INVALID_CONFIG, (err as Error).message);
   }
 }
 
 function need(value: string | undefined, name: string): string {
-  if (!value) throw new CniError(4, `${name} is required for this command`);
+  if (!value) throw new CniError(CNI_SPEC_ERROR_CODES.INVALID_ENV, `${name} is required for this command`);
   return value;
 }
 
-/** Answers one CNI call. Never throws: failures become CNI error JSON with a code. */
-export async function handleCni(req: CniRequest, backend: CniBackend, agentId: string): Promise<CniResponse> {
+/**
+ * Answers one CNI call. Never throws: failures become CNI error JSON with a code. `trace`, if
+ * given, is told when decoding ends and passed on to the backend (the daemon's per-phase timing).
+ */
+export async function handleCni(req: CniRequest, backend: CniBackend, agentId: string, trace?: CniTrace): Promise<CniResponse> {
   let version = '1.0.0';
   try {
     let config: IsolationPluginConfig;
     try {
       config = JSON.parse(req.stdin) as IsolationPluginConfig;
     } catch (cause) {
-      throw new CniError(6, `cannot decode the network configuration on stdin: ${(cause as Error).message}`);
+      throw new CniError(CNI_SPEC_ERROR_CODES.DECODE, `cannot decode the network configuration on stdin: ${(cause as Error).message}`);
     }
-    if (typeof config !== 'object' || config === null) throw new CniError(6, 'the network configuration on stdin is not a JSON object');
+    if (typeof config !== 'object' || config === null) throw new CniError(CNI_SPEC_ERROR_CODES.DECODE, 'the network configuration on stdin is not a JSON object');
     if (typeof config.cniVersion === 'string') version = config.cniVersion;
     if (req.command === 'VERSION') return { status: 200, body: JSON.stringify({ cniVersion: version, supportedVersions: SUPPORTED_CNI_VERSIONS }) };
     if (!(SUPPORTED_CNI_VERSIONS as readonly string[]).includes(version)) {
-      throw new CniError(1, `ippc-isolation does not speak CNI ${version}: use one of ${SUPPORTED_CNI_VERSIONS.join(', ')}`);
+      throw new CniError(CNI_SPEC_ERROR_CODES.INCOMPATIBLE_VERSION, `ippc-isolation does not speak CNI ${version}: use one of ${SUPPORTED_CNI_VERSIONS.join(', ')}`);
     }
     const member = (): Member => {
       const prev = config.prevResult;
       if (!prev) {
-        throw new CniError(7, 'ippc-isolation is a chained plugin: list it after an interface plugin (bridge, ptp) in a conflist so it gets prevResult with the container addresses');
+        throw new CniError(CNI_SPEC_ERROR_CODES.INVALID_CONFIG, 'ippc-isolation is a chained plugin: list it after an interface plugin (bridge, ptp) in a conflist so it gets prevResult with the container addresses');
       }
       const addresses = addressesOf(prev);
-      if (addresses.length === 0) throw new CniError(7, 'prevResult has no IP addresses: the plugin before ippc-isolation must assign the container an address (check its ipam section)');
+      if (addresses.length === 0) throw new CniError(CNI_SPEC_ERROR_CODES.INVALID_CONFIG, 'prevResult has no IP addresses: the plugin before ippc-isolation must assign the container an address (check its ipam section)');
       return normalizeMember({
         agentId,
         containerId: need(req.containerId, 'CNI_CONTAINERID'),
@@ -147,15 +121,15 @@ export async function handleCni(req: CniRequest, backend: CniBackend, agentId: s
       case 'ADD': {
         need(req.netns, 'CNI_NETNS');
         const m = member();
-        req.trace?.mark('decode');
-        await backend.attach(m, req.trace);
+        trace?.mark('decode');
+        await backend.attach(m, trace);
         // A chained plugin passes the previous result on; ippc-isolation changes nothing in it.
         return { status: 200, body: JSON.stringify(config.prevResult) };
       }
       case 'DEL':
         // No CNI_NETNS and no prevResult needed: the member is known by its key.
-        req.trace?.mark('decode');
-        await backend.detach({ agentId, containerId: need(req.containerId, 'CNI_CONTAINERID'), ifName: need(req.ifName, 'CNI_IFNAME') }, req.trace);
+        trace?.mark('decode');
+        await backend.detach({ agentId, containerId: need(req.containerId, 'CNI_CONTAINERID'), ifName: need(req.ifName, 'CNI_IFNAME') }, trace);
         return { status: 200, body: '' };
       case 'CHECK':
         await backend.check(member());
@@ -169,16 +143,16 @@ export async function handleCni(req: CniRequest, backend: CniBackend, agentId: s
         try {
           await backend.status();
         } catch (err) {
-          throw new CniError(50, (err as Error).message);
+          throw new CniError(CNI_SPEC_ERROR_CODES.STATUS_NOT_AVAILABLE, (err as Error).message);
         }
         return { status: 200, body: '' };
       default:
-        throw new CniError(4, `unknown CNI_COMMAND '${req.command}': ippc-isolation knows ADD, DEL, CHECK, GC, STATUS and VERSION`);
+        throw new CniError(CNI_SPEC_ERROR_CODES.INVALID_ENV, `unknown CNI_COMMAND '${req.command}': ippc-isolation knows ADD, DEL, CHECK, GC, STATUS and VERSION`);
     }
   } catch (err) {
-    if (err instanceof CniError) return { status: 400, body: errorBody(version, err.code, err.message, err.details) };
+    if (err instanceof CniError) return err.toResponse(version);
     const msg = err instanceof Error ? err.message : String(err);
     const details = err instanceof IppcError ? err.code : undefined;
-    return { status: 400, body: errorBody(version, cniCodeOf(err), `ippc-isolation: ${msg}`, details) };
+    return new CniError(cniCodeOf(err), `ippc-isolation: ${msg}`, details).toResponse(version);
   }
 }

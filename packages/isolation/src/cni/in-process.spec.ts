@@ -1,16 +1,16 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { CniRequest } from './handler.js';
+import type { CniRequest } from '@ippc/core';
 import { createInProcessCniPlugin } from './in-process.js';
 
 function target(socketPath: string, serving = true) {
-  const seen: Omit<CniRequest, 'trace'>[] = [];
+  const seen: CniRequest[] = [];
   return {
     seen,
     agent: {
       socketPath,
       serving,
-      async cni(req: Omit<CniRequest, 'trace'>) {
+      async cni(req: CniRequest) {
         seen.push(req);
         return req.containerId === 'bad' ? { status: 400 as const, body: '{"cniVersion":"1.0.0","code":7,"msg":"no"}' } : { status: 200 as const, body: '{"cniVersion":"1.0.0"}' };
       },

@@ -1,7 +1,8 @@
 import { resolve } from 'node:path';
-import { DEFAULT_AGENT_SOCKET, type CniRequest, type CniResponse } from './handler.js';
+import type { CniRequest, CniResponse } from '@ippc/core';
+import { DEFAULT_NODE_DAEMON_SOCKET } from './handler.js';
 
-// Why: a process that embeds the node agent (ippc's Mesos agent) and runs the CNI chain itself
+// Why: a process that embeds the node daemon (ippc's Mesos agent) and runs the CNI chain itself
 // would otherwise exec the `ippc-isolation` forwarder, which only sends the call back to this very
 // process over the socket. Starting any process from Node costs more than the daemon's own work
 // for an ADD, so the call is answered here, with the same request the forwarder would send and the
@@ -21,25 +22,25 @@ export interface CniPluginOutput {
   stderr: string;
 }
 
-/** The part of the node agent the in-process plugin uses. */
+/** The part of the node daemon the in-process plugin uses. */
 export interface InProcessCniTarget {
   readonly socketPath: string;
   readonly serving: boolean;
-  cni(req: Omit<CniRequest, 'trace'>): Promise<CniResponse>;
+  cni(req: CniRequest): Promise<CniResponse>;
 }
 
 /**
- * The `ippc-isolation` plugin answered by `agent` in this process, for a CNI runtime's in-process
+ * The `ippc-isolation` plugin answered by `daemon` in this process, for a CNI runtime's in-process
  * seam (e.g. `createExecInvoker({ inProcess: { 'ippc-isolation': plugin } })` of
- * @ippc/network-isolator). Resolves `undefined` (run the binary instead) when the agent is not
+ * @ippc/network-isolator). Resolves `undefined` (run the binary instead) when the daemon is not
  * serving (the forwarder then reports that nobody answers, as it does today) or when the network
  * config names another daemon's socket (`socket`, default /run/ippc/isolation.sock).
  */
-export function createInProcessCniPlugin(agent: InProcessCniTarget): (run: CniPluginRun) => Promise<CniPluginOutput | undefined> {
-  const mine = resolve(agent.socketPath);
+export function createInProcessCniPlugin(daemon: InProcessCniTarget): (run: CniPluginRun) => Promise<CniPluginOutput | undefined> {
+  const mine = resolve(daemon.socketPath);
   return async (run) => {
-    if (!agent.serving) return undefined;
-    let socket = DEFAULT_AGENT_SOCKET;
+    if (!daemon.serving) return undefined;
+    let socket = DEFAULT_NODE_DAEMON_SOCKET;
     try {
       const config = JSON.parse(run.stdin) as { socket?: unknown };
       if (typeof config === 'object' && config !== null && typeof config.socket === 'string' && config.socket !== '') socket = config.socket;
@@ -48,7 +49,7 @@ export function createInProcessCniPlugin(agent: InProcessCniTarget): (run: CniPl
     }
     if (resolve(socket) !== mine) return undefined;
     const e = run.env;
-    const out = await agent.cni({
+    const out = await daemon.cni({
       command: e.CNI_COMMAND ?? '',
       containerId: e.CNI_CONTAINERID ?? '',
       netns: e.CNI_NETNS ?? '',

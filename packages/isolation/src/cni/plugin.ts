@@ -1,5 +1,5 @@
 import { installCniForwarder, type CniForwarderFlavor } from '@ippc/core';
-import { DEFAULT_AGENT_SOCKET, SUPPORTED_CNI_VERSIONS } from './handler.js';
+import { CNI_URL_PATH, DEFAULT_NODE_DAEMON_SOCKET, SUPPORTED_CNI_VERSIONS } from './handler.js';
 
 export type IsolationPluginFlavor = CniForwarderFlavor;
 
@@ -20,7 +20,7 @@ export interface InstallIsolationPluginOptions {
  * Installs the chained CNI plugin `ippc-isolation` into a CNI plugin folder, atomically: @ippc/core's
  * CNI forwarder built to find the node daemon's socket at the config's top-level `socket`
  * (default /run/ippc/isolation.sock) and call `POST /cni`. VERSION is answered by the executable;
- * every other verb by `ippc-isolation-agent`. Throws `CniForwarderError`
+ * every other verb by `ippc-isolation-node`. Throws `CniForwarderError`
  * (`CNI_FORWARDER_BUILD_FAILED` when flavor 'native' was asked for and does not compile).
  *
  * @example
@@ -32,12 +32,12 @@ export function installIsolationPlugin(options: InstallIsolationPluginOptions): 
   return installCniForwarder({
     dir: options.dir,
     name: options.name ?? 'ippc-isolation',
-    defaultSocket: DEFAULT_AGENT_SOCKET,
+    defaultSocket: DEFAULT_NODE_DAEMON_SOCKET,
     socketKey: 'socket',
-    urlPath: '/cni',
+    urlPath: CNI_URL_PATH,
     host: 'ippc-isolation',
     supportedVersions: SUPPORTED_CNI_VERSIONS,
-    daemon: 'ippc-isolation-agent',
+    daemon: 'ippc-isolation-node',
     hint: 'start the node daemon, then retry',
     flavor: options.flavor,
   });

@@ -2,10 +2,10 @@ import { mkdir, rm } from 'node:fs/promises';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { silentLogger, type Logger } from '@ippc/core';
-import { createIsolationAgent, type AgentStatus, type IsolationAgent } from '../agent/agent.js';
+import { createIsolationNodeDaemon, type NodeDaemonStatus, type IsolationNodeDaemon } from '../node-daemon/node-daemon.js';
 import { createIsolationClient, type IsolationClient } from '../client.js';
 import { installIsolationPlugin, type IsolationPluginFlavor } from '../cni/plugin.js';
-import { AGENT_BIN_PATH, PACKAGE_DIR } from '../paths.js';
+import { NODE_DAEMON_BIN_PATH, PACKAGE_DIR } from '../paths.js';
 import { createIsolationService, type IsolationService } from '../service/service.js';
 import { createCniRunner, type CniRunner, type Conflist } from './cni.js';
 import { TEST_BRIDGE, TEST_NET, TEST_NET6 } from './resources.js';
@@ -17,7 +17,7 @@ import { createScratch, type Scratch } from './scratch.js';
 //   net namespace          bridge isobr0 = the "cluster network" (10.240.0.0/24, fd10:240::/64)
 //   agent namespaces a<i>  node address 10.240.0.(10+i) on isoc0 (a veth to isobr0); a CNI bridge
 //                          network isobr1 on 10.240.i.0/24 (Debian's bridge + host-local, then
-//                          our ippc-isolation plugin); ippc-isolation-agent runs here
+//                          our ippc-isolation plugin); ippc-isolation-node runs here
 //   container namespaces   one per container, attached by the CNI chain run in its agent's namespace
 //
 // The isolation service runs in this process on a unix socket, which every namespace can reach.
@@ -27,7 +27,7 @@ export interface EmulationOptions {
   agents?: number;
   /** Give agents and containers IPv6 addresses as well. Default false. */
   dualStack?: boolean;
-  /** Node daemons as real processes in the agent namespaces (`ippc-isolation-agent`), or in this process. Default 'process'. */
+  /** Node daemons as real processes in the agent namespaces (`ippc-isolation-node`), or in this process. Default 'process'. */
   daemons?: 'process' | 'in-process';
   /** nftables table name on every agent. Default `ippc_iso`. */
   table?: string;
@@ -59,7 +59,7 @@ export interface EmulatedAgent {
   baseConflist: Conflist;
   cni: CniRunner;
   /** The daemon's view (GET /status on its socket). */
-  status(): Promise<AgentStatus>;
+  status(): Promise<NodeDaemonStatus>;
   /** Asks the daemon to rebuild its table from scratch (POST /resync). */
   resync(): Promise<void>;
   /** Stops the daemon (SIGTERM), keeping its checkpoint; `startDaemon` starts it again. */
@@ -144,7 +144,7 @@ export async function createEmulation(options: EmulationOptions = {}): Promise<E
   const log = options.logger ?? silentLogger();
   const scratch = await createScratch();
   const containers = new Map<string, EmulatedContainer>();
-  const inProcess: IsolationAgent[] = [];
+  const inProcess: IsolationNodeDaemon[] = [];
   let service: IsolationService | undefined;
   let client: IsolationClient | undefined;
   try {
@@ -200,7 +200,7 @@ export async function createEmulation(options: EmulationOptions = {}): Promise<E
       const baseConflist: Conflist = { cniVersion: '1.0.0', name: 'isonet', plugins: [bridge] };
       const lines: string[] = [];
       let child: ReturnType<Scratch['spawn']> | undefined;
-      let inproc: IsolationAgent | undefined;
+      let inproc: IsolationNodeDaemon | undefined;
       const spec = { id, nodeAddresses: [nodeAddress, ...(nodeAddress6 ? [nodeAddress6] : [])], subnets: [subnet, ...(subnet6 ? [subnet6] : [])] };
       const agent: EmulatedAgent = {
         id,
@@ -218,7 +218,7 @@ export async function createEmulation(options: EmulationOptions = {}): Promise<E
         cni: createCniRunner(scratch, id, [pluginDir, '/usr/lib/cni']),
         async status() {
           const res = await agentRequest(socket, 'GET', '/status');
-          return JSON.parse(res.body) as AgentStatus;
+          return JSON.parse(res.body) as NodeDaemonStatus;
         },
         async resync() {
           const res = await agentRequest(socket, 'POST', '/resync');
@@ -245,7 +245,7 @@ export async function createEmulation(options: EmulationOptions = {}): Promise<E
         },
         async startDaemon() {
           if (options.daemons === 'in-process') {
-            inproc = createIsolationAgent({
+            inproc = createIsolationNodeDaemon({
               agent: spec,
               client: client!,
               enforcer: { netns: scratch.nsPath(id), table },
@@ -257,7 +257,7 @@ export async function createEmulation(options: EmulationOptions = {}): Promise<E
             inProcess.push(inproc);
             await inproc.start();
           } else {
-            const args = ['--import', 'tsx', AGENT_BIN_PATH, '--service', serviceAddress, '--no-auth', '--agent-id', id, '--socket', socket, '--data-dir', join(dir, 'data'), '--table', table];
+            const args = ['--import', 'tsx', NODE_DAEMON_BIN_PATH, '--service', serviceAddress, '--no-auth', '--agent-id', id, '--socket', socket, '--data-dir', join(dir, 'data'), '--table', table];
             for (const a of spec.nodeAddresses) args.push('--node-address', a);
             for (const s of spec.subnets) args.push('--subnet', s);
             if (options.applyTimeoutMs) args.push('--apply-timeout-ms', String(options.applyTimeoutMs));
@@ -275,8 +275,8 @@ export async function createEmulation(options: EmulationOptions = {}): Promise<E
             const c = child;
             await Promise.race([
               started,
-              new Promise((_, reject) => c.once('exit', (code) => reject(new Error(`ippc-isolation-agent on ${id} exited with ${code}:\n${lines.slice(-20).join('\n')}`)))),
-              new Promise((_, reject) => setTimeout(() => reject(new Error(`ippc-isolation-agent on ${id} not ready in 30 s:\n${lines.slice(-20).join('\n')}`)), 30_000).unref()),
+              new Promise((_, reject) => c.once('exit', (code) => reject(new Error(`ippc-isolation-node on ${id} exited with ${code}:\n${lines.slice(-20).join('\n')}`)))),
+              new Promise((_, reject) => setTimeout(() => reject(new Error(`ippc-isolation-node on ${id} not ready in 30 s:\n${lines.slice(-20).join('\n')}`)), 30_000).unref()),
             ]);
           }
         },

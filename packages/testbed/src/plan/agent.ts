@@ -80,7 +80,7 @@ function agentDaemon(
       `--resources=${config.agent.resources};ports:${agent.portsText}`,
       `--containerizers=${config.agent.containerizers.join(',')}`,
       // IP-per-container: Mesos's network/cni with ippc's plugins, the IPAM node daemon and the
-      // isolation node agent in the agent's process (routes to the other agents' subnets).
+      // isolation node daemon in the agent's process (routes to the other agents' subnets).
       '--isolation=network/cni',
       `--network_cni_config_dir=${PATHS.cniConfigDir}`,
       `--network_cni_plugins_dir=${PATHS.cniPluginDir}:${PATHS.debianCniPlugins}`,

@@ -50,6 +50,6 @@ export function setConnected(s: StoreState, agentId: string, delta: 1 | -1): voi
 
 export function requireAgent(s: StoreState, id: string): AgentRecord {
   const a = s.agents.get(validateAgentId(id));
-  if (!a) throw new IsolationError('ISOLATION_UNKNOWN_AGENT', `agent '${id}' is not registered: start ippc-isolation-agent on it (it registers the agent) or check the id`, { details: { agentId: id } });
+  if (!a) throw new IsolationError('ISOLATION_UNKNOWN_AGENT', `agent '${id}' is not registered: start ippc-isolation-node on it (it registers the agent) or check the id`, { details: { agentId: id } });
   return a;
 }

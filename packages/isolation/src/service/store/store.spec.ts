@@ -34,7 +34,7 @@ describe('policy store', () => {
     const s = await createPolicyStore();
     s.registerAgent(a1);
     const before = JSON.stringify(s.snapshot());
-    assert.throws(() => s.attach(m('nope', 'c1', '10.240.1.2', ['web'])), (e) => isIppcError(e, 'ISOLATION_UNKNOWN_AGENT') && /start ippc-isolation-agent/.test(e.message));
+    assert.throws(() => s.attach(m('nope', 'c1', '10.240.1.2', ['web'])), (e) => isIppcError(e, 'ISOLATION_UNKNOWN_AGENT') && /start ippc-isolation-node/.test(e.message));
     assert.throws(() => s.attach(m('a1', 'c1', 'not-an-ip', ['web'])), (e) => isIppcError(e, 'ISOLATION_BAD_REQUEST'));
     assert.throws(() => s.registerAgent({ id: 'a2', nodeAddresses: ['10.240.0.12'], subnets: ['10.240.1.128/25'] }), (e) => isIppcError(e, 'ISOLATION_SUBNET_CONFLICT') && /overlaps 10\.240\.1\.0\/24 of agent 'a1'/.test(e.message));
     assert.throws(() => s.registerAgent({ id: 'a2', nodeAddresses: ['10.240.0.11'], subnets: [] }), (e) => isIppcError(e, 'ISOLATION_ADDRESS_IN_USE'));

@@ -1,22 +1,22 @@
 #!/usr/bin/env -S node --import tsx
-// ippc-isolation-agent: the node daemon on every agent. Enforces the isolation policy in the
+// ippc-isolation-node: the node daemon on every agent. Enforces the isolation policy in the
 // agent's network namespace (nftables + routes), serves the `ippc-isolation` CNI plugin on a unix
 // socket, and keeps the agent's members in step with the isolation service.
 import { Command } from 'commander';
 import { createLogger, startHttpServer } from '@ippc/core';
-import { createIsolationAgent } from '../agent/agent.js';
-import { DEFAULT_AGENT_SOCKET } from '../cni/handler.js';
+import { createIsolationNodeDaemon } from '../node-daemon/node-daemon.js';
+import { DEFAULT_NODE_DAEMON_SOCKET } from '../cni/handler.js';
 import { installIsolationPlugin, type IsolationPluginFlavor } from '../cni/plugin.js';
 import { createIsolationClient } from '../client.js';
 import { authFrom, collect, hostPort } from './options.js';
 
-const program = new Command('ippc-isolation-agent')
+const program = new Command('ippc-isolation-node')
   .description('the isolation node daemon: nftables and routes for this agent, and the ippc-isolation CNI endpoint')
   .requiredOption('--service <address>', 'the isolation service (host:port or unix:/path)')
   .requiredOption('--agent-id <id>', 'this agent (the Mesos agent id or hostname)')
   .option('--node-address <address>', "this agent's address on the cluster network (once per family)", collect, [])
   .option('--subnet <cidr>', 'a container subnet of this agent (repeatable)', collect, [])
-  .option('--socket <path>', 'unix socket for the CNI plugin', DEFAULT_AGENT_SOCKET)
+  .option('--socket <path>', 'unix socket for the CNI plugin', DEFAULT_NODE_DAEMON_SOCKET)
   .option('--data-dir <dir>', 'checkpoint folder', '/var/lib/ippc/isolation')
   .option('--table <name>', 'nftables table (family inet) of ippc', 'ippc_isolation')
   .option('--route-protocol <n>', 'routing protocol number marking ippc routes', '241')
@@ -33,14 +33,14 @@ const program = new Command('ippc-isolation-agent')
     routeProtocol: string; routes: boolean; netns?: string; applyTimeoutMs: string; metricsListen?: string; token?: string; auth?: boolean;
     installPlugin?: string; pluginFlavor?: string;
   }) => {
-    const log = createLogger({ component: 'isolation-agent', base: { agentId: opts.agentId } });
+    const log = createLogger({ component: 'isolation-node', base: { agentId: opts.agentId } });
     if (opts.installPlugin) {
       if (opts.pluginFlavor !== undefined && opts.pluginFlavor !== 'native' && opts.pluginFlavor !== 'sh') throw new Error(`--plugin-flavor ${opts.pluginFlavor}: use native or sh`);
       const installed = installIsolationPlugin({ dir: opts.installPlugin, flavor: opts.pluginFlavor as IsolationPluginFlavor | undefined });
       log.info(installed, 'installed the ippc-isolation CNI plugin');
     }
     const client = createIsolationClient({ address: opts.service, auth: authFrom(opts), logger: log });
-    const agent = createIsolationAgent({
+    const daemon = createIsolationNodeDaemon({
       agent: { id: opts.agentId, nodeAddresses: opts.nodeAddress, subnets: opts.subnet },
       client,
       enforcer: { netns: opts.netns, table: opts.table, routeProtocol: Number(opts.routeProtocol), manageRoutes: opts.routes, logger: log },
@@ -49,27 +49,27 @@ const program = new Command('ippc-isolation-agent')
       applyTimeoutMs: Number(opts.applyTimeoutMs),
       logger: log,
     });
-    await agent.start();
+    await daemon.start();
     let http: Awaited<ReturnType<typeof startHttpServer>> | undefined;
     if (opts.metricsListen) {
       const [host, port] = hostPort(opts.metricsListen);
-      http = await startHttpServer(host, port, { metrics: agent.metrics, routes: { '/status': () => agent.status() } });
+      http = await startHttpServer(host, port, { metrics: daemon.metrics, routes: { '/status': () => daemon.status() } });
     }
     // Ready = enforcing: the service's state, or after a restart the state cached from it, is
     // applied (with the checkpoint's members). The socket serves meanwhile, and ADD and DEL work
     // locally while the service is away; a first start waits for the service.
     for (;;) {
       try {
-        await agent.waitForEnforcing(10_000);
+        await daemon.waitForEnforcing(10_000);
         break;
       } catch {
         log.warn('not enforcing yet: no cached state, waiting for the isolation service');
       }
     }
-    const st = agent.status();
-    console.log(JSON.stringify({ ready: true, socket: agent.socketPath, revision: st.appliedRevision, connected: st.connected }));
+    const st = daemon.status();
+    console.log(JSON.stringify({ ready: true, socket: daemon.socketPath, revision: st.appliedRevision, connected: st.connected }));
     const stop = async () => {
-      await agent.close();
+      await daemon.close();
       client.close();
       await http?.close();
       process.exit(0);
@@ -79,6 +79,6 @@ const program = new Command('ippc-isolation-agent')
   });
 
 program.parseAsync().catch((err: unknown) => {
-  console.error(`ippc-isolation-agent: ${(err as Error).message}`);
+  console.error(`ippc-isolation-node: ${(err as Error).message}`);
   process.exit(1);
 });

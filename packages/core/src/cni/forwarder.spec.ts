@@ -5,8 +5,8 @@ import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { CniForwarderError, hasCCompiler, installCniForwarder, type CniForwarderFlavor, type InstalledCniForwarder } from './cni-forwarder.js';
-import { isIppcError } from './errors.js';
+import { CniForwarderError, hasCCompiler, installCniForwarder, type CniForwarderFlavor, type InstalledCniForwarder } from './forwarder.js';
+import { isIppcError } from '../errors.js';
 
 // Both flavours of the forwarder, built as two different plugins would build them, against a
 // daemon on a unix socket: what reaches the daemon, what the runtime sees, and every failure.

@@ -13,7 +13,7 @@ import type { ApplyOptions, ApplyResult, Enforcer } from '../enforcer/enforcer.j
 import type { Member, PolicyState } from '../model.js';
 import { createIsolationService, type IsolationService } from '../service/service.js';
 import { createInProcessCniPlugin } from '../cni/in-process.js';
-import { createIsolationAgent, type IsolationAgent } from './agent.js';
+import { createIsolationNodeDaemon, type IsolationNodeDaemon } from './node-daemon.js';
 
 /** An enforcer that records what it is asked to apply: `kernel` is the last state applied. */
 function recordingEnforcer(agentId: string) {
@@ -67,12 +67,12 @@ async function until(cond: () => boolean | Promise<boolean>, what: string, ms = 
   }
 }
 
-describe('isolation agent: local first', () => {
+describe('isolation node daemon: local first', () => {
   let dir: string;
   let address: string;
   let service: IsolationService | undefined;
   let admin: IsolationClient;
-  const agents: { agent: IsolationAgent; client: IsolationClient }[] = [];
+  const agents: { agent: IsolationNodeDaemon; client: IsolationClient }[] = [];
 
   const startService = async () => {
     await rm(join(dir, 'svc.sock'), { force: true });
@@ -86,12 +86,12 @@ describe('isolation agent: local first', () => {
   const startAgent = async (id = 'a1', i = 1) => {
     const enforcer = recordingEnforcer(id);
     const client = createIsolationClient({ address, auth: { disabled: true }, deadlineMs: 2_000 });
-    const agent = createIsolationAgent({ agent: spec(id, i), client, enforcer, socketPath: join(dir, `${id}.sock`), dataDir: join(dir, id), applyTimeoutMs: 2_000, retryMs: 50, maxRetryMs: 200 });
+    const agent = createIsolationNodeDaemon({ agent: spec(id, i), client, enforcer, socketPath: join(dir, `${id}.sock`), dataDir: join(dir, id), applyTimeoutMs: 2_000, retryMs: 50, maxRetryMs: 200 });
     await agent.start();
     agents.push({ agent, client });
     return { agent, enforcer, client };
   };
-  const stopAgent = async (agent: IsolationAgent) => {
+  const stopAgent = async (agent: IsolationNodeDaemon) => {
     const i = agents.findIndex((a) => a.agent === agent);
     const [entry] = agents.splice(i, 1);
     await entry!.agent.close();
@@ -216,7 +216,7 @@ describe('isolation agent: local first', () => {
   it('the checkpoint is a snapshot plus a journal: compacted as it grows, replayed at start, a torn last line ignored', async () => {
     const dataDir = join(dir, 'j1');
     const client = createIsolationClient({ address: 'unix:/nonexistent/ippc.sock', auth: { disabled: true }, deadlineMs: 500 });
-    const make = () => createIsolationAgent({ agent: spec('j1', 9), client, enforcer: recordingEnforcer('j1'), socketPath: join(dir, 'j1.sock'), dataDir, applyTimeoutMs: 2_000 });
+    const make = () => createIsolationNodeDaemon({ agent: spec('j1', 9), client, enforcer: recordingEnforcer('j1'), socketPath: join(dir, 'j1.sock'), dataDir, applyTimeoutMs: 2_000 });
     let agent = make();
     try {
       await agent.start();

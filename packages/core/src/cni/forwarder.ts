@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { IppcError, type IppcErrorOptions } from './errors.js';
+import { IppcError, type IppcErrorOptions } from '../errors.js';
 
 // The thin executable behind ippc's CNI plugins. A runtime execs a CNI plugin for every container
 // start, so ippc's plugins hold no logic: each forwards the call over a unix socket to a
@@ -13,9 +13,9 @@ import { IppcError, type IppcErrorOptions } from './errors.js';
 /** The forwarder's sources, shipped with this package. */
 export const CNI_FORWARDER_SOURCES = {
   /** Static C program (`cc -static`): about 1 ms per exec. */
-  native: fileURLToPath(new URL('../cni/ippc-cni-forwarder.c', import.meta.url)),
+  native: fileURLToPath(new URL('../../cni/ippc-cni-forwarder.c', import.meta.url)),
   /** POSIX sh + `curl --unix-socket` template: no compiler needed, 12-15 ms slower per call (curl's start). */
-  sh: fileURLToPath(new URL('../cni/ippc-cni-forwarder.sh', import.meta.url)),
+  sh: fileURLToPath(new URL('../../cni/ippc-cni-forwarder.sh', import.meta.url)),
 };
 
 export type CniForwarderFlavor = 'native' | 'sh';

@@ -1,4 +1,4 @@
-// Local first on the real thing: ippc-isolation-agent processes in scratch agent namespaces, real
+// Local first on the real thing: ippc-isolation-node processes in scratch agent namespaces, real
 // CNI chains (bridge + host-local + the native ippc-isolation forwarder), nftables, and the
 // isolation service stopped and started again around them.
 import assert from 'node:assert/strict';
@@ -6,7 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import { createEmulation, type Emulation } from '../testing/emulation.js';
 import { tcpConnect } from '../testing/scratch.js';
 
-describe('isolation agent: CNI ADD and DEL while the service is away (real namespaces, nftables)', () => {
+describe('isolation node daemon: CNI ADD and DEL while the service is away (real namespaces, nftables)', () => {
   let emu: Emulation;
   before(async () => {
     emu = await createEmulation({ agents: 2, persistService: true, applyTimeoutMs: 3_000 });

@@ -198,7 +198,28 @@ export function buildRecords(state: MesosState, options: BuildRecordsOptions): R
     if (p) z.addIp(`ns1.${domain}`, p);
   }
 
-  // Agents: `agent.D`, `_agent._tcp.D`, and the per-agent addresses the `host` source uses.
+  const { agentIps, agents } = addAgents(z, state, resolveHost);
+  addLeader(z, state, resolveHost);
+  const { frameworks, tasks } = addFrameworks(z, state, agentIps, resolveHost, options.ipSources, warnings);
+  const nonTerminals = emptyNonTerminals(z);
+
+  const map = z.map;
+  return {
+    domain,
+    lookup: (name) => map.get(name),
+    exists: (name) => name === domain || map.has(name) || nonTerminals.has(name),
+    names: () => map.keys(),
+    stats: { frameworks, agents, tasks, names: map.size, records: z.records },
+    warnings,
+  };
+}
+
+/** A host (IP or name) to its addresses: an IP itself, a name as resolved beforehand, else none. */
+type HostResolver = (host: string | undefined) => ParsedIp[];
+
+/** Agents: `agent.D`, `_agent._tcp.D`, and the per-agent addresses the `host` source uses. */
+function addAgents(z: ZoneBuilder, state: MesosState, resolveHost: HostResolver): { agentIps: Map<string, ParsedIp[]>; agents: number } {
+  const domain = z.domain;
   const agentIps = new Map<string, ParsedIp[]>();
   let agents = 0;
   for (const agent of Array.isArray(state.slaves) ? state.slaves : []) {
@@ -210,8 +231,12 @@ export function buildRecords(state: MesosState, options: BuildRecordsOptions): R
     const port = parsePid(agent.pid)?.port;
     if (ips.length > 0 && port !== undefined) z.addSrv(`_agent._tcp.${domain}`, `agent.${domain}`, port);
   }
+  return { agentIps, agents };
+}
 
-  // The leading master.
+/** The leading master. */
+function addLeader(z: ZoneBuilder, state: MesosState, resolveHost: HostResolver): void {
+  const domain = z.domain;
   const leader = parsePid(state.leader);
   if (leader) {
     for (const ip of firstOfEach(resolveHost(leader.host))) {
@@ -223,7 +248,18 @@ export function buildRecords(state: MesosState, options: BuildRecordsOptions): R
       z.addSrv(`_leader._udp.${domain}`, `leader.${domain}`, leader.port);
     }
   }
+}
 
+/** Frameworks (`F.D`, `_framework._tcp.F.D`) and their running tasks on known agents. */
+function addFrameworks(
+  z: ZoneBuilder,
+  state: MesosState,
+  agentIps: ReadonlyMap<string, ParsedIp[]>,
+  resolveHost: HostResolver,
+  ipSources: readonly IpSource[],
+  warnings: string[],
+): { frameworks: number; tasks: number } {
+  const domain = z.domain;
   let frameworks = 0;
   let tasks = 0;
   for (const f of Array.isArray(state.frameworks) ? state.frameworks : []) {
@@ -244,14 +280,17 @@ export function buildRecords(state: MesosState, options: BuildRecordsOptions): R
       if (!task || task.state !== 'TASK_RUNNING' || typeof task.slave_id !== 'string') continue;
       const agentAddrs = agentIps.get(task.slave_id);
       if (agentAddrs === undefined) continue; // agent unknown to the master: mesos-dns skips these
-      if (addTask(z, task, fw, agentAddrs, options.ipSources, warnings)) tasks++;
+      if (addTask(z, task, fw, agentAddrs, ipSources, warnings)) tasks++;
     }
   }
+  return { frameworks, tasks };
+}
 
-  // Names that have no records but have names below them (e.g. `marathon.ippc`) exist too: they
-  // answer NOERROR with no data, not NXDOMAIN (RFC 8020).
+// Names that have no records but have names below them (e.g. `marathon.ippc`) exist too: they
+// answer NOERROR with no data, not NXDOMAIN (RFC 8020).
+function emptyNonTerminals(z: ZoneBuilder): Set<string> {
   const nonTerminals = new Set<string>();
-  const suffix = `.${domain}`;
+  const suffix = `.${z.domain}`;
   for (const name of z.map.keys()) {
     let n = name;
     for (;;) {
@@ -262,16 +301,7 @@ export function buildRecords(state: MesosState, options: BuildRecordsOptions): R
       nonTerminals.add(n);
     }
   }
-
-  const map = z.map;
-  return {
-    domain,
-    lookup: (name) => map.get(name),
-    exists: (name) => name === domain || map.has(name) || nonTerminals.has(name),
-    names: () => map.keys(),
-    stats: { frameworks, agents, tasks, names: map.size, records: z.records },
-    warnings,
-  };
+  return nonTerminals;
 }
 
 function addTask(

@@ -2,20 +2,20 @@
  * The DNS server: UDP and TCP sockets on one address, a zone rebuilt from the master's state, and
  * optionally an HTTP endpoint for health and metrics.
  */
-import { createSocket, type Socket as UdpSocket } from 'node:dgram';
-import { lookup } from 'node:dns/promises';
-import { createServer as createTcpServer, isIP, type Server as TcpServer, type Socket } from 'node:net';
+import { isIP } from 'node:net';
 import { createLogger, startHttpServer, type Logger, type StartedHttpServer } from '@ippc/core';
-import { Counter, Gauge, Registry } from 'prom-client';
 import { formatHostPort, parseHostPort, type HostPort } from './addresses.js';
 import { DnsError } from './errors.js';
 import { createUpstreamForwarder, type Forwarder, type Transport } from './forwarder.js';
-import { DEFAULT_IP_SOURCES, validateIpSources, type IpSource, type ParsedIp, parseIp } from './ip-sources.js';
+import { createHostResolver, systemLookup } from './host-lookup.js';
+import { DEFAULT_IP_SOURCES, validateIpSources, type IpSource, type ParsedIp } from './ip-sources.js';
 import { canonicalName, MAX_LABEL_LENGTH } from './labels.js';
-import type { MesosState } from './mesos-state.js';
-import { buildRecords, collectHostnames, type RecordSet, type RecordStats } from './records.js';
-import { createQueryHandler, type QueryHandler, type ZoneView } from './resolver.js';
-import { createPollingStateSource, DEFAULT_REFRESH_MS, type StateEvent, type StateSource } from './state-source.js';
+import { createDnsMetrics, type DnsMetrics } from './metrics.js';
+import type { RecordSet, RecordStats } from './records.js';
+import { createQueryHandler, type QueryHandler } from './resolver.js';
+import { bindBoth, closeSockets } from './sockets.js';
+import { createPollingStateSource, DEFAULT_REFRESH_MS, type StateSource } from './state-source.js';
+import { applyStateEvent, createZoneState, ready, servable, zoneView, type ZoneState, type ZoneUpdater } from './zone-state.js';
 
 export interface DnsServerOptions {
   /**
@@ -122,11 +122,6 @@ export function resolveDnsServerOptions(options: DnsServerOptions) {
   return { domain, listen, ipSources, upstreams, refreshMs, staleAfterMs, ttl, upstreamTimeoutMs, http, source };
 }
 
-async function systemLookup(host: string): Promise<ParsedIp[]> {
-  const found = await lookup(host, { all: true });
-  return found.map((f) => parseIp(f.address)).filter((p): p is ParsedIp => p !== undefined);
-}
-
 /**
  * Binds UDP and TCP on `listen`, starts following the master and returns the running server.
  * Until the first state is read, names in the zone get SERVFAIL (use {@link DnsServer.ready}).
@@ -137,107 +132,20 @@ async function systemLookup(host: string): Promise<ParsedIp[]> {
 export async function createDnsServer(options: DnsServerOptions): Promise<DnsServer> {
   const opts = resolveDnsServerOptions(options);
   const log = options.logger ?? createLogger({ component: 'dns' });
-  const lookupHost = options.lookupHost ?? systemLookup;
   const { domain, ttl, staleAfterMs, source } = opts;
 
-  // --- metrics ------------------------------------------------------------------------------
-  const registry = new Registry();
-  registry.setDefaultLabels({ component: 'dns' });
-  const queries = new Counter({ name: 'ippc_dns_queries_total', help: 'DNS messages answered, by rcode and transport', labelNames: ['rcode', 'transport', 'forwarded'], registers: [registry] });
-  const queryCounters = new Map<string, { inc(): void }>();
-  const updates = new Counter({ name: 'ippc_dns_state_reads_total', help: 'Reads of the master state, by result', labelNames: ['result'], registers: [registry] });
-  const recordsGauge = new Gauge({ name: 'ippc_dns_records', help: 'A, AAAA and SRV records in the zone', registers: [registry] });
-  const ageGauge = new Gauge({
-    name: 'ippc_dns_state_age_seconds',
-    help: 'Seconds since the master last answered',
-    registers: [registry],
-    collect() {
-      this.set(confirmedAt === undefined ? -1 : (Date.now() - confirmedAt) / 1000);
-    },
-  });
-  void ageGauge;
-
-  // --- zone state ---------------------------------------------------------------------------
-  let zone: RecordSet | undefined;
-  let serial = 0;
-  let updatedAt: number | undefined;
-  let confirmedAt: number | undefined;
-  let lastError: DnsError | undefined;
-  let generation = 0;
-  const hostCache = new Map<string, { ips: ParsedIp[]; at: number }>();
-  const readyWaiters = new Set<() => void>();
-  const servable = () => zone !== undefined && confirmedAt !== undefined && (staleAfterMs === 0 || Date.now() - confirmedAt <= staleAfterMs);
-  const view = (): ZoneView => ({ records: zone, servable: servable(), serial });
-
-  const nameserverAddresses = opts.listen.host === '0.0.0.0' || opts.listen.host === '::' ? [] : [opts.listen.host];
-
-  async function resolveHosts(state: MesosState): Promise<Map<string, ParsedIp[]>> {
-    const out = new Map<string, ParsedIp[]>();
-    await Promise.all(
-      collectHostnames(state).map(async (host) => {
-        const cached = hostCache.get(host);
-        if (cached && Date.now() - cached.at < 60_000) return void out.set(host, cached.ips);
-        try {
-          const ips = await Promise.race([
-            lookupHost(host),
-            new Promise<ParsedIp[]>((_, reject) => setTimeout(() => reject(new Error('timed out')), 2000).unref()),
-          ]);
-          hostCache.set(host, { ips, at: Date.now() });
-          out.set(host, ips);
-        } catch (err) {
-          log.warn({ host, err: (err as Error).message }, 'cannot resolve a host name from the state; its names get no address');
-        }
-      }),
-    );
-    return out;
-  }
-
-  async function apply(event: StateEvent): Promise<void> {
-    switch (event.kind) {
-      case 'state': {
-        const mine = ++generation;
-        const started = performance.now();
-        const hostAddresses = await resolveHosts(event.state);
-        if (mine !== generation) return; // a newer state overtook this one
-        let built: RecordSet;
-        try {
-          built = buildRecords(event.state, { domain, ipSources: opts.ipSources, hostAddresses, nameserverAddresses });
-        } catch (err) {
-          // Should not happen (the builder skips what it cannot read), but never lose the last good zone.
-          lastError = new DnsError('DNS_STATE_INVALID', `cannot build the zone from the master's state: ${(err as Error).message}`, { cause: err });
-          updates.inc({ result: 'error' });
-          log.error({ err: lastError.toJSON() }, 'cannot build the zone; keeping the last good one');
-          return;
-        }
-        zone = built;
-        serial = Math.max(serial + 1, Math.floor(Date.now() / 1000));
-        updatedAt = event.at;
-        confirmedAt = event.at;
-        recordsGauge.set(built.stats.records);
-        updates.inc({ result: 'changed' });
-        for (const w of built.warnings) log.warn(w);
-        if (lastError) log.info('the master state is readable again');
-        lastError = undefined;
-        log.info({ ...built.stats, serial, buildMs: Math.round(performance.now() - started) }, 'zone updated');
-        for (const w of readyWaiters) w();
-        return;
-      }
-      case 'unchanged':
-        confirmedAt = event.at;
-        updates.inc({ result: 'unchanged' });
-        if (lastError) log.info('the master state is readable again');
-        lastError = undefined;
-        return;
-      case 'error':
-        updates.inc({ result: 'error' });
-        // Log the first failure loudly and repeats quietly, so a down master does not flood the log.
-        if (!lastError || lastError.message !== event.error.message) {
-          log.warn({ err: event.error.toJSON(), serving: zone ? 'last good state' : 'SERVFAIL' }, 'cannot read the master state');
-        } else log.debug({ err: event.error.toJSON() }, 'cannot read the master state');
-        lastError = event.error;
-        return;
-    }
-  }
+  // --- zone state and metrics ----------------------------------------------------------------
+  const state = createZoneState(staleAfterMs);
+  const metrics = createDnsMetrics(() => state.confirmedAt);
+  const updater: ZoneUpdater = {
+    state,
+    domain,
+    ipSources: opts.ipSources,
+    nameserverAddresses: opts.listen.host === '0.0.0.0' || opts.listen.host === '::' ? [] : [opts.listen.host],
+    resolveHosts: createHostResolver(options.lookupHost ?? systemLookup, log),
+    metrics,
+    log,
+  };
 
   // --- forwarding and the query handler -------------------------------------------------------
   const forwarder: Forwarder | undefined =
@@ -245,15 +153,9 @@ export async function createDnsServer(options: DnsServerOptions): Promise<DnsSer
   const handle: QueryHandler = createQueryHandler({
     domain,
     ttl,
-    zone: view,
+    zone: () => zoneView(state),
     forwarder,
-    onAnswer: ({ rcode, transport, forwarded }) => {
-      // Bound children are cached: prom-client hashes a label object on every inc() otherwise.
-      const key = `${rcode}|${transport}|${forwarded}`;
-      let child = queryCounters.get(key);
-      if (!child) queryCounters.set(key, (child = queries.labels(rcode, transport, String(forwarded))));
-      child.inc();
-    },
+    onAnswer: metrics.onAnswer,
     onForwardError: (err) => log.debug({ err: (err as Error).message }, 'forwarding failed'),
   });
 
@@ -262,20 +164,14 @@ export async function createDnsServer(options: DnsServerOptions): Promise<DnsSer
   let http: StartedHttpServer | undefined;
   if (opts.http) {
     try {
-      http = await startHttpServer(opts.http.host, opts.http.port, {
-        metrics: registry,
-        health: () => {
-          if (!servable()) throw new Error(zone ? 'the zone is stale: the master has not answered lately' : 'no state read yet');
-          return { status: 'ok', serial, ...zone!.stats };
-        },
-      });
+      http = await startHealthAndMetrics(opts.http, state, metrics);
     } catch (err) {
       await closeSockets(udp, tcp);
       throw new DnsError('DNS_LISTEN_FAILED', `cannot serve HTTP on ${formatHostPort(opts.http)}: ${(err as Error).message}`, { cause: err });
     }
   }
 
-  source.start(apply);
+  source.start((event) => applyStateEvent(updater, event));
   const address = formatHostPort({ host: opts.listen.host, port });
   log.info({ address, domain, source: source.description, ipSources: opts.ipSources, upstreams: forwarder?.upstreams ?? [], httpPort: http?.port }, 'dns server listening');
 
@@ -285,8 +181,8 @@ export async function createDnsServer(options: DnsServerOptions): Promise<DnsSer
       await source.close();
       await closeSockets(udp, tcp);
       await http?.close();
-      for (const w of readyWaiters) w();
-      readyWaiters.clear();
+      for (const w of state.readyWaiters) w();
+      state.readyWaiters.clear();
     })());
 
   return {
@@ -295,135 +191,24 @@ export async function createDnsServer(options: DnsServerOptions): Promise<DnsSer
     address,
     httpPort: http?.port,
     domain,
-    status: () => ({ servable: servable(), updatedAt, confirmedAt, lastError: lastError?.message, stats: zone?.stats, serial }),
-    records: () => zone,
+    status: () => ({ servable: servable(state), updatedAt: state.updatedAt, confirmedAt: state.confirmedAt, lastError: state.lastError?.message, stats: state.zone?.stats, serial: state.serial }),
+    records: () => state.zone,
     refresh: () => source.refresh(),
-    ready(timeoutMs = 10_000) {
-      if (zone) return Promise.resolve();
-      return new Promise<void>((resolve, reject) => {
-        const done = () => {
-          clearTimeout(timer);
-          readyWaiters.delete(done);
-          if (zone) resolve();
-          else reject(lastError ?? new DnsError('DNS_STATE_UNAVAILABLE', 'the server closed before a state was read'));
-        };
-        const timer = setTimeout(() => {
-          readyWaiters.delete(done);
-          reject(lastError ?? new DnsError('DNS_STATE_UNAVAILABLE', `no master state read within ${timeoutMs} ms`));
-        }, timeoutMs);
-        readyWaiters.add(done);
-      });
-    },
+    ready: (timeoutMs = 10_000) => ready(state, timeoutMs),
     close,
     [Symbol.asyncDispose]: close,
   };
 }
 
-/** Binds UDP then TCP to the same port; with port 0, retries until both get the same free port. */
-async function bindBoth(listen: HostPort, handle: QueryHandler, log: Logger): Promise<{ udp: UdpSocket; tcp: TcpServer; port: number }> {
-  const attempts = listen.port === 0 ? 10 : 1;
-  let lastErr: unknown;
-  for (let i = 0; i < attempts; i++) {
-    const udp = createSocket({ type: isIP(listen.host) === 6 ? 'udp6' : 'udp4' });
-    try {
-      await new Promise<void>((resolve, reject) => {
-        udp.once('error', reject);
-        udp.bind(listen.port, listen.host, () => {
-          udp.off('error', reject);
-          resolve();
-        });
-      });
-    } catch (err) {
-      lastErr = err;
-      udp.close();
-      break;
-    }
-    const port = udp.address().port;
-    const tcp = createTcpServer({ noDelay: true });
-    try {
-      await new Promise<void>((resolve, reject) => {
-        tcp.once('error', reject);
-        tcp.listen(port, listen.host, () => {
-          tcp.off('error', reject);
-          resolve();
-        });
-      });
-    } catch (err) {
-      lastErr = err;
-      await closeSockets(udp, undefined);
-      if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE' && attempts > 1) continue;
-      break;
-    }
-    serveUdp(udp, handle, log);
-    serveTcp(tcp, handle, log);
-    return { udp, tcp, port };
-  }
-  throw new DnsError(
-    'DNS_LISTEN_FAILED',
-    `cannot listen on ${formatHostPort(listen)} (UDP and TCP): ${(lastErr as Error)?.message}; pick another --listen address or free the port`,
-    { cause: lastErr },
-  );
-}
-
-function serveUdp(udp: UdpSocket, handle: QueryHandler, log: Logger): void {
-  udp.on('error', (err) => log.error({ err: err.message }, 'UDP socket error'));
-  udp.on('message', (msg, rinfo) => {
-    handle(msg, 'udp').then(
-      (answer) => answer && udp.send(answer, rinfo.port, rinfo.address),
-      (err: unknown) => log.error({ err: (err as Error).message }, 'query failed'),
-    );
+/** The `http` endpoint: `/health` (503 until a zone is servable) and `/metrics`. */
+function startHealthAndMetrics(at: HostPort, state: ZoneState, metrics: DnsMetrics): Promise<StartedHttpServer> {
+  return startHttpServer(at.host, at.port, {
+    metrics: metrics.registry,
+    health: () => {
+      if (!servable(state)) throw new Error(state.zone ? 'the zone is stale: the master has not answered lately' : 'no state read yet');
+      return { status: 'ok', serial: state.serial, ...state.zone!.stats };
+    },
   });
-}
-
-/** Idle TCP connections are closed after this long (RFC 7766 suggests seconds). */
-const TCP_IDLE_MS = 10_000;
-const TCP_MAX_CONNECTIONS = 512;
-
-/** Open client connections per server, so close() can end them instead of waiting for clients. */
-const tcpConnections = new WeakMap<TcpServer, Set<Socket>>();
-
-function serveTcp(tcp: TcpServer, handle: QueryHandler, log: Logger): void {
-  const connections = new Set<Socket>();
-  tcpConnections.set(tcp, connections);
-  tcp.maxConnections = TCP_MAX_CONNECTIONS;
-  tcp.on('error', (err) => log.error({ err: err.message }, 'TCP server error'));
-  tcp.on('connection', (socket: Socket) => {
-    connections.add(socket);
-    socket.on('close', () => connections.delete(socket));
-    socket.setTimeout(TCP_IDLE_MS, () => socket.destroy());
-    socket.on('error', () => socket.destroy());
-    let buffered = Buffer.alloc(0);
-    socket.on('data', (chunk) => {
-      buffered = buffered.length === 0 ? chunk : Buffer.concat([buffered, chunk]);
-      // Each message is preceded by its 2-byte length (RFC 1035 §4.2.2); clients may pipeline.
-      while (buffered.length >= 2) {
-        const size = buffered.readUInt16BE(0);
-        if (buffered.length < 2 + size) break;
-        const msg = Buffer.from(buffered.subarray(2, 2 + size));
-        buffered = buffered.subarray(2 + size);
-        handle(msg, 'tcp').then(
-          (answer) => {
-            if (!answer || socket.destroyed) return;
-            const len = Buffer.alloc(2);
-            len.writeUInt16BE(answer.length);
-            socket.write(Buffer.concat([len, answer]));
-          },
-          (err: unknown) => log.error({ err: (err as Error).message }, 'query failed'),
-        );
-      }
-    });
-  });
-}
-
-async function closeSockets(udp: UdpSocket | undefined, tcp: TcpServer | undefined): Promise<void> {
-  if (udp) await new Promise<void>((resolve) => udp.close(() => resolve())).catch(() => undefined);
-  if (tcp) {
-    // End open client connections too, or close() would wait for clients to hang up.
-    await new Promise<void>((resolve) => {
-      tcp.close(() => resolve());
-      for (const socket of tcpConnections.get(tcp) ?? []) socket.destroy();
-    });
-  }
 }
 
 export type { Transport };

@@ -75,114 +75,125 @@ export function createPollingStateSource(options: PollingStateSourceOptions): St
     throw new DnsError('DNS_INVALID_OPTIONS', `refresh interval must be a positive number of milliseconds, not ${intervalMs}`);
   }
   const timeoutMs = options.timeoutMs ?? Math.min(10_000, Math.max(1000, intervalMs));
-  const doFetch = options.fetch ?? fetch;
-
-  let listener: StateListener | undefined;
-  let closed = false;
-  let timer: NodeJS.Timeout | undefined;
-  let queue: Promise<void> = Promise.resolve();
-  const inflight = new Set<AbortController>();
-  let etag: string | undefined;
-  let lastModified: string | undefined;
-  let lastBody: string | undefined;
-
-  async function read(): Promise<StateEvent> {
-    const controller = new AbortController();
-    inflight.add(controller);
-    const timeout = setTimeout(() => controller.abort(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
-    try {
-      const headers: Record<string, string> = { accept: 'application/json', 'user-agent': 'ippc-dns' };
-      if (etag && lastBody !== undefined) headers['if-none-match'] = etag;
-      if (lastModified && lastBody !== undefined) headers['if-modified-since'] = lastModified;
-      let res: Response;
-      try {
-        res = await doFetch(url, { headers, signal: controller.signal });
-      } catch (err) {
-        const why = controller.signal.aborted ? String((controller.signal.reason as Error)?.message ?? 'aborted') : describe(err);
-        return error('DNS_STATE_UNAVAILABLE', `cannot read the master's state at ${url.href}: ${why}; is the master running? Serving the last good state meanwhile`, err);
-      }
-      if (res.status === 304 && lastBody !== undefined) {
-        await res.body?.cancel();
-        return { kind: 'unchanged', at: Date.now() };
-      }
-      const body = await res.text();
-      if (!res.ok) {
-        return error('DNS_STATE_UNAVAILABLE', `the master answered ${res.status} ${res.statusText} for ${url.href}: ${body.slice(0, 200)}`);
-      }
-      const at = Date.now();
-      etag = res.headers.get('etag') ?? undefined;
-      lastModified = res.headers.get('last-modified') ?? undefined;
-      if (body === lastBody) return { kind: 'unchanged', at };
-      let json: unknown;
-      try {
-        json = JSON.parse(body);
-      } catch (err) {
-        return error('DNS_STATE_INVALID', `${url.href} did not answer JSON (${describe(err)}): is --master the master's URL?`, err);
-      }
-      let state: MesosState;
-      try {
-        state = parseMesosState(json, url.href);
-      } catch (err) {
-        return { kind: 'error', error: err as DnsError, at: Date.now() };
-      }
-      lastBody = body;
-      return { kind: 'state', state, at };
-    } catch (err) {
-      // Reading the body failed half-way (connection reset, abort on close).
-      return error('DNS_STATE_UNAVAILABLE', `cannot read the master's state at ${url.href}: ${describe(err)}`, err);
-    } finally {
-      clearTimeout(timeout);
-      inflight.delete(controller);
-    }
-  }
-
-  function error(code: 'DNS_STATE_UNAVAILABLE' | 'DNS_STATE_INVALID', message: string, cause?: unknown): StateEvent {
-    return { kind: 'error', error: new DnsError(code, message, { cause, details: { url: url.href } }), at: Date.now() };
-  }
-
-  /** Runs one poll after any running one, then schedules the next. Never rejects. */
-  function poll(): Promise<void> {
-    if (timer) clearTimeout(timer);
-    timer = undefined;
-    const run = queue.then(async () => {
-      if (closed || !listener) return;
-      // A timer set by the poll before this one is now redundant.
-      if (timer) clearTimeout(timer);
-      timer = undefined;
-      const event = await read();
-      if (closed) return;
-      try {
-        await listener(event);
-      } finally {
-        if (!closed) {
-          if (timer) clearTimeout(timer);
-          timer = setTimeout(() => void poll().catch(() => undefined), intervalMs);
-        }
-      }
-    });
-    queue = run.catch(() => undefined);
-    return run;
-  }
+  const p: Poller = { url, intervalMs, timeoutMs, doFetch: options.fetch ?? fetch, closed: false, queue: Promise.resolve(), inflight: new Set() };
 
   return {
     description: `${url.href} every ${intervalMs} ms`,
     start(l) {
-      if (listener) throw new DnsError('DNS_INVALID_OPTIONS', 'this state source is already started');
-      listener = l;
+      if (p.listener) throw new DnsError('DNS_INVALID_OPTIONS', 'this state source is already started');
+      p.listener = l;
       // A listener that throws fails its own refresh() call; scheduled polls just go on.
-      void poll().catch(() => undefined);
+      void poll(p).catch(() => undefined);
     },
     refresh() {
-      if (!listener) return Promise.reject(new DnsError('DNS_INVALID_OPTIONS', 'start the state source before refreshing it'));
-      return poll();
+      if (!p.listener) return Promise.reject(new DnsError('DNS_INVALID_OPTIONS', 'start the state source before refreshing it'));
+      return poll(p);
     },
     async close() {
-      closed = true;
-      if (timer) clearTimeout(timer);
-      for (const c of inflight) c.abort(new Error('closed'));
-      await queue;
+      p.closed = true;
+      if (p.timer) clearTimeout(p.timer);
+      for (const c of p.inflight) c.abort(new Error('closed'));
+      await p.queue;
     },
   };
+}
+
+/** One polling source's settings and state. */
+interface Poller {
+  readonly url: URL;
+  readonly intervalMs: number;
+  readonly timeoutMs: number;
+  readonly doFetch: typeof fetch;
+  listener?: StateListener;
+  closed: boolean;
+  timer?: NodeJS.Timeout;
+  /** The running poll, so polls never overlap. */
+  queue: Promise<void>;
+  readonly inflight: Set<AbortController>;
+  /** What the master last sent, for conditional requests and to spot an identical body. */
+  etag?: string;
+  lastModified?: string;
+  lastBody?: string;
+}
+
+/** One conditional GET of the state, as an event (never rejects). */
+async function read(p: Poller): Promise<StateEvent> {
+  const { url, timeoutMs } = p;
+  const controller = new AbortController();
+  p.inflight.add(controller);
+  const timeout = setTimeout(() => controller.abort(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+  try {
+    const headers: Record<string, string> = { accept: 'application/json', 'user-agent': 'ippc-dns' };
+    if (p.etag && p.lastBody !== undefined) headers['if-none-match'] = p.etag;
+    if (p.lastModified && p.lastBody !== undefined) headers['if-modified-since'] = p.lastModified;
+    let res: Response;
+    try {
+      res = await p.doFetch(url, { headers, signal: controller.signal });
+    } catch (err) {
+      const why = controller.signal.aborted ? String((controller.signal.reason as Error)?.message ?? 'aborted') : describe(err);
+      return error(p, 'DNS_STATE_UNAVAILABLE', `cannot read the master's state at ${url.href}: ${why}; is the master running? Serving the last good state meanwhile`, err);
+    }
+    if (res.status === 304 && p.lastBody !== undefined) {
+      await res.body?.cancel();
+      return { kind: 'unchanged', at: Date.now() };
+    }
+    const body = await res.text();
+    if (!res.ok) {
+      return error(p, 'DNS_STATE_UNAVAILABLE', `the master answered ${res.status} ${res.statusText} for ${url.href}: ${body.slice(0, 200)}`);
+    }
+    const at = Date.now();
+    p.etag = res.headers.get('etag') ?? undefined;
+    p.lastModified = res.headers.get('last-modified') ?? undefined;
+    if (body === p.lastBody) return { kind: 'unchanged', at };
+    let json: unknown;
+    try {
+      json = JSON.parse(body);
+    } catch (err) {
+      return error(p, 'DNS_STATE_INVALID', `${url.href} did not answer JSON (${describe(err)}): is --master the master's URL?`, err);
+    }
+    let state: MesosState;
+    try {
+      state = parseMesosState(json, url.href);
+    } catch (err) {
+      return { kind: 'error', error: err as DnsError, at: Date.now() };
+    }
+    p.lastBody = body;
+    return { kind: 'state', state, at };
+  } catch (err) {
+    // Reading the body failed half-way (connection reset, abort on close).
+    return error(p, 'DNS_STATE_UNAVAILABLE', `cannot read the master's state at ${url.href}: ${describe(err)}`, err);
+  } finally {
+    clearTimeout(timeout);
+    p.inflight.delete(controller);
+  }
+}
+
+function error(p: Poller, code: 'DNS_STATE_UNAVAILABLE' | 'DNS_STATE_INVALID', message: string, cause?: unknown): StateEvent {
+  return { kind: 'error', error: new DnsError(code, message, { cause, details: { url: p.url.href } }), at: Date.now() };
+}
+
+/** Runs one poll after any running one, then schedules the next. Never rejects. */
+function poll(p: Poller): Promise<void> {
+  if (p.timer) clearTimeout(p.timer);
+  p.timer = undefined;
+  const run = p.queue.then(async () => {
+    if (p.closed || !p.listener) return;
+    // A timer set by the poll before this one is now redundant.
+    if (p.timer) clearTimeout(p.timer);
+    p.timer = undefined;
+    const event = await read(p);
+    if (p.closed) return;
+    try {
+      await p.listener(event);
+    } finally {
+      if (!p.closed) {
+        if (p.timer) clearTimeout(p.timer);
+        p.timer = setTimeout(() => void poll(p).catch(() => undefined), p.intervalMs);
+      }
+    }
+  });
+  p.queue = run.catch(() => undefined);
+  return run;
 }
 
 function describe(err: unknown): string {

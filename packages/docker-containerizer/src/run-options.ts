@@ -4,6 +4,7 @@ import {
   Environment_Variable_Type,
   type CommandInfo,
   type ContainerInfo,
+  type ContainerInfo_DockerInfo,
   type Resource,
   type Value_Range,
   type Value_Scalar,
@@ -92,11 +93,40 @@ export function createRunOptions(input: RunOptionsInput): DockerRunOptions {
   const command = input.command ?? { uris: [], arguments: [] };
 
   const body: CreateBody = { name, Image: docker.image, HostConfig: {} };
-  const env = new Map<string, string>();
 
   if (docker.privileged) body.HostConfig.Privileged = true;
 
-  // Resources → cgroup knobs, as Mesos does for `docker run` (requests, then limits).
+  applyResources(body, input);
+  const env = environment(input, command);
+
+  if (input.sandbox) body.HostConfig.Binds = [`${input.sandbox.hostPath}:${input.sandbox.containerPath}`];
+
+  const mode = docker.network ?? Network.HOST;
+  let networkMode = dockerNetworkMode(mode, containerInfo, input.hostNetwork);
+
+  if (containerInfo.hostname !== undefined) {
+    if (mode === Network.HOST) throw runOptionsError('Unable to set hostname with host network mode');
+    body.Hostname = containerInfo.hostname;
+  }
+
+  if (docker.portMappings.length > 0) applyPortMappings(body, docker, mode, input.resources);
+
+  // Parameters: the first `net`/`network` overrides the network (after the checks above, as in
+  // Mesos); every other one is translated as its `--key=value` docker run flag would be.
+  const override = docker.parameters.find((p) => p.key === 'net' || p.key === 'network');
+  if (override) networkMode = override.value ?? '';
+  body.HostConfig.NetworkMode = networkMode;
+  applyParameters(body, env, docker, networkMode, input.labels);
+
+  applyCommand(body, command);
+
+  body.Env = [...env.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([k, v]) => `${k}=${v}`);
+
+  return { name, image: docker.image, networkMode, mode, body };
+}
+
+/** Resources → cgroup knobs, as Mesos does for `docker run` (requests, then limits). */
+function applyResources(body: CreateBody, input: RunOptionsInput): void {
   const cpus = sumScalar(input.resources, 'cpus');
   const mem = sumScalar(input.resources, 'mem');
   const cpuLimit = input.limits?.cpus?.value;
@@ -114,8 +144,11 @@ export function createRunOptions(input: RunOptionsInput): DockerRunOptions {
   } else if (mem !== undefined) {
     body.HostConfig.Memory = Math.max(mb(mem), MIN_MEMORY);
   }
+}
 
-  // Environment: the agent's first, then CommandInfo's for names the agent did not set.
+/** Environment: the agent's first, then CommandInfo's for names the agent did not set, then Mesos's own. */
+function environment(input: RunOptionsInput, command: CommandInfo): Map<string, string> {
+  const env = new Map<string, string>();
   for (const [k, v] of Object.entries(input.environment ?? {})) env.set(k, v);
   for (const variable of command.environment?.variables ?? []) {
     if (!variable.name || env.has(variable.name)) continue;
@@ -124,69 +157,57 @@ export function createRunOptions(input: RunOptionsInput): DockerRunOptions {
     env.set(variable.name, value ?? '');
   }
   if (input.sandbox) env.set('MESOS_SANDBOX', input.sandbox.containerPath);
-  env.set('MESOS_CONTAINER_NAME', name);
+  env.set('MESOS_CONTAINER_NAME', input.name);
   if (input.resources.length > 0) env.set('MESOS_ALLOCATION_ROLE', input.resources[0]!.allocationInfo?.role ?? '');
+  return env;
+}
 
-  if (input.sandbox) body.HostConfig.Binds = [`${input.sandbox.hostPath}:${input.sandbox.containerPath}`];
-
-  // Network mode, with Mesos's USER rules.
-  const mode = docker.network ?? Network.HOST;
-  let networkMode: string;
+/** Network mode, with Mesos's USER rules. */
+function dockerNetworkMode(mode: Network, containerInfo: ContainerInfo, hostNetwork: HostNetwork | undefined): string {
   switch (mode) {
     case Network.HOST:
-      networkMode = hostNetworkMode(input.hostNetwork ?? 'host');
-      break;
+      return hostNetworkMode(hostNetwork ?? 'host');
     case Network.BRIDGE:
-      networkMode = 'bridge';
-      break;
+      return 'bridge';
     case Network.NONE:
-      networkMode = 'none';
-      break;
+      return 'none';
     case Network.USER: {
       if (containerInfo.networkInfos.length === 0) throw runOptionsError('No network info found in container info');
       if (containerInfo.networkInfos.length > 1) throw runOptionsError('Only a single network can be defined in Docker run');
       const networkName = containerInfo.networkInfos[0]!.name;
       if (networkName === undefined) throw runOptionsError('No network name found in network info');
-      networkMode = networkName;
-      break;
+      return networkName;
     }
     default:
       throw runOptionsError(`Unsupported Network mode: ${mode}`);
   }
+}
 
-  if (containerInfo.hostname !== undefined) {
-    if (mode === Network.HOST) throw runOptionsError('Unable to set hostname with host network mode');
-    body.Hostname = containerInfo.hostname;
+/** `DockerInfo.port_mappings` → port bindings on all host addresses; each host port must lie in the task's `ports`. */
+function applyPortMappings(body: CreateBody, docker: ContainerInfo_DockerInfo, mode: Network, resources: Resource[]): void {
+  if (mode === Network.HOST || mode === Network.NONE) {
+    throw runOptionsError('Port mappings are only supported for bridge and user-defined networks');
   }
-
-  if (docker.portMappings.length > 0) {
-    if (mode === Network.HOST || mode === Network.NONE) {
-      throw runOptionsError('Port mappings are only supported for bridge and user-defined networks');
+  if (resources.length === 0) throw runOptionsError('Port mappings require resources');
+  const ranges = portRanges(resources);
+  if (!ranges) throw runOptionsError('Port mappings require port resources');
+  const bindings: Record<string, Array<{ HostIp: string; HostPort: string }>> = {};
+  const exposed: Record<string, object> = {};
+  for (const mapping of docker.portMappings) {
+    const hostPort = mapping.hostPort ?? 0;
+    if (!ranges.some((r) => hostPort >= (r.begin ?? 0) && hostPort <= (r.end ?? 0))) {
+      throw runOptionsError(`Port [${hostPort}] not included in resources`);
     }
-    if (input.resources.length === 0) throw runOptionsError('Port mappings require resources');
-    const ranges = portRanges(input.resources);
-    if (!ranges) throw runOptionsError('Port mappings require port resources');
-    const bindings: Record<string, Array<{ HostIp: string; HostPort: string }>> = {};
-    const exposed: Record<string, object> = {};
-    for (const mapping of docker.portMappings) {
-      const hostPort = mapping.hostPort ?? 0;
-      if (!ranges.some((r) => hostPort >= (r.begin ?? 0) && hostPort <= (r.end ?? 0))) {
-        throw runOptionsError(`Port [${hostPort}] not included in resources`);
-      }
-      const key = `${mapping.containerPort ?? 0}/${(mapping.protocol ?? 'tcp').toLowerCase()}`;
-      (bindings[key] ??= []).push({ HostIp: '', HostPort: String(hostPort) });
-      exposed[key] = {};
-    }
-    body.HostConfig.PortBindings = bindings;
-    body.ExposedPorts = exposed;
+    const key = `${mapping.containerPort ?? 0}/${(mapping.protocol ?? 'tcp').toLowerCase()}`;
+    (bindings[key] ??= []).push({ HostIp: '', HostPort: String(hostPort) });
+    exposed[key] = {};
   }
+  body.HostConfig.PortBindings = bindings;
+  body.ExposedPorts = exposed;
+}
 
-  // Parameters: the first `net`/`network` overrides the network (after the checks above, as in
-  // Mesos); every other one is translated as its `--key=value` docker run flag would be.
-  const override = docker.parameters.find((p) => p.key === 'net' || p.key === 'network');
-  if (override) networkMode = override.value ?? '';
-  body.HostConfig.NetworkMode = networkMode;
-
+/** Every parameter but `net`/`network` into the body; then the labels, the containerizer's own winning. */
+function applyParameters(body: CreateBody, env: Map<string, string>, docker: ContainerInfo_DockerInfo, networkMode: string, ownLabels: Record<string, string> | undefined): void {
   const labels: Record<string, string> = {};
   const target: ParameterTarget = {
     body,
@@ -202,8 +223,10 @@ export function createRunOptions(input: RunOptionsInput): DockerRunOptions {
     if (p.key === 'net' || p.key === 'network') continue;
     applyParameter(p.key ?? '', p.value ?? '', target);
   }
-  body.Labels = { ...labels, ...input.labels };
+  body.Labels = { ...labels, ...ownLabels };
+}
 
+function applyCommand(body: CreateBody, command: CommandInfo): void {
   // Command: with `shell` (the default) Mesos overrides the entrypoint with /bin/sh and passes
   // `-c <value>`; without it, value and arguments follow the image's own entrypoint.
   const shell = command.shell ?? true;
@@ -215,8 +238,4 @@ export function createRunOptions(input: RunOptionsInput): DockerRunOptions {
     const args = [...(command.value !== undefined ? [command.value] : []), ...command.arguments];
     if (args.length > 0) body.Cmd = args;
   }
-
-  body.Env = [...env.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([k, v]) => `${k}=${v}`);
-
-  return { name, image: docker.image, networkMode, mode, body };
 }

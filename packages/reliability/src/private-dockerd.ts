@@ -64,92 +64,119 @@ async function unmountUnder(dir: string): Promise<void> {
 
 export async function startPrivateDockerd(options: PrivateDockerdOptions): Promise<PrivateDockerd> {
   const socket = `/run/ippc-${options.name}.sock`;
-  const execRoot = `/run/ippc-${options.name}`;
-  const dataRoot = `/var/lib/ippc-${options.name}`;
-  const pidFile = `/run/ippc-${options.name}.pid`;
-  const docker = new Docker({ socketPath: socket });
-  let proc: ChildProcess | undefined;
-  let liveRestore = options.liveRestore ?? false;
+  const d: Daemon = {
+    options,
+    socket,
+    execRoot: `/run/ippc-${options.name}`,
+    dataRoot: `/var/lib/ippc-${options.name}`,
+    pidFile: `/run/ippc-${options.name}.pid`,
+    docker: new Docker({ socketPath: socket }),
+    liveRestore: options.liveRestore ?? false,
+  };
 
   // A daemon left by a killed run of the suite goes first (same name, same paths).
-  const stale = existsSync(pidFile) ? Number(readFileSync(pidFile, 'utf8').trim()) : 0;
+  const stale = existsSync(d.pidFile) ? Number(readFileSync(d.pidFile, 'utf8').trim()) : 0;
   if (stale > 0 && processAlive(stale)) {
     process.kill(stale, 'SIGTERM');
     if (!(await waitGone(stale, 20_000))) process.kill(stale, 'SIGKILL');
   }
 
-  const createBridge = async (): Promise<void> => {
-    const { name, address } = options.bridge;
-    if (name.length > 15) throw new Error(`bridge name ${name} is longer than 15 characters`);
-    if (!existsSync(`/sys/class/net/${name}`)) await exec('ip', ['link', 'add', name, 'type', 'bridge']);
-    await exec('ip', ['addr', 'replace', address, 'dev', name]);
-    await exec('ip', ['link', 'set', name, 'up']);
+  await createBridge(options.bridge);
+  await start(d, { liveRestore: d.liveRestore });
+  return {
+    socket,
+    docker: d.docker,
+    start: (opts) => start(d, opts),
+    stop: () => stop(d),
+    loadImage: (from, image) => loadImage(d, from, image),
+    dispose: () => dispose(d),
+    [Symbol.asyncDispose]: () => dispose(d),
   };
+}
 
-  const start = async (opts: { liveRestore?: boolean } = {}): Promise<void> => {
-    if (proc && proc.exitCode === null && proc.signalCode === null) throw new Error(`private dockerd ${options.name} already runs`);
-    liveRestore = opts.liveRestore ?? liveRestore;
-    const fd = openSync(options.logFile, 'a');
-    const args = [
-      `--host=unix://${socket}`,
-      `--data-root=${dataRoot}`,
-      `--exec-root=${execRoot}`,
-      `--pidfile=${pidFile}`,
-      `--bridge=${options.bridge.name}`,
-      '--iptables=false',
-      '--ip6tables=false',
-      '--ip-forward=false',
-      '--ip-masq=false',
-      ...(liveRestore ? ['--live-restore'] : []),
-    ];
-    const child = spawn('dockerd', args, { stdio: ['ignore', fd, fd] });
-    proc = child;
-    let exited = false;
-    child.once('exit', () => (exited = true));
-    const outcome = await eventually(
-      async () => (exited ? 'exited' : await docker.ping().then(() => 'up', () => undefined)),
-      `private dockerd ${options.name} to answer on ${socket}`,
-      60_000,
-    );
-    if (outcome === 'exited') throw new Error(`private dockerd ${options.name} exited at start; see ${options.logFile}`);
-  };
+/** One private daemon: where it lives, its client, and its process once started. */
+interface Daemon {
+  readonly options: PrivateDockerdOptions;
+  readonly socket: string;
+  readonly execRoot: string;
+  readonly dataRoot: string;
+  readonly pidFile: string;
+  readonly docker: Docker;
+  proc?: ChildProcess;
+  /** The last start's `--live-restore`, kept for a start() that does not say. */
+  liveRestore: boolean;
+}
 
-  const stop = async (): Promise<void> => {
-    const p = proc;
-    if (!p?.pid || p.exitCode !== null || p.signalCode !== null) return;
-    const gone = new Promise<void>((resolve) => p.once('exit', () => resolve()));
-    p.kill('SIGTERM');
-    // dockerd stops its containers (10 s grace each, in parallel) unless it live-restores them.
-    const timer = setTimeout(() => p.kill('SIGKILL'), 45_000);
-    await gone;
-    clearTimeout(timer);
-  };
+async function createBridge(bridge: PrivateDockerdOptions['bridge']): Promise<void> {
+  const { name, address } = bridge;
+  if (name.length > 15) throw new Error(`bridge name ${name} is longer than 15 characters`);
+  if (!existsSync(`/sys/class/net/${name}`)) await exec('ip', ['link', 'add', name, 'type', 'bridge']);
+  await exec('ip', ['addr', 'replace', address, 'dev', name]);
+  await exec('ip', ['link', 'set', name, 'up']);
+}
 
-  const loadImage = async (from: Docker, image: string): Promise<void> => {
-    if (await docker.getImage(image).inspect().then(() => true, () => false)) return;
-    const tar = await from.getImage(image).get();
-    const answer = await docker.loadImage(tar);
-    await new Promise<void>((resolve, reject) => docker.modem.followProgress(answer, (err: unknown) => (err ? reject(err) : resolve())));
-  };
+async function start(d: Daemon, opts: { liveRestore?: boolean } = {}): Promise<void> {
+  const { options, socket, docker } = d;
+  if (d.proc && d.proc.exitCode === null && d.proc.signalCode === null) throw new Error(`private dockerd ${options.name} already runs`);
+  d.liveRestore = opts.liveRestore ?? d.liveRestore;
+  const fd = openSync(options.logFile, 'a');
+  const args = [
+    `--host=unix://${socket}`,
+    `--data-root=${d.dataRoot}`,
+    `--exec-root=${d.execRoot}`,
+    `--pidfile=${d.pidFile}`,
+    `--bridge=${options.bridge.name}`,
+    '--iptables=false',
+    '--ip6tables=false',
+    '--ip-forward=false',
+    '--ip-masq=false',
+    ...(d.liveRestore ? ['--live-restore'] : []),
+  ];
+  const child = spawn('dockerd', args, { stdio: ['ignore', fd, fd] });
+  d.proc = child;
+  let exited = false;
+  child.once('exit', () => (exited = true));
+  const outcome = await eventually(
+    async () => (exited ? 'exited' : await docker.ping().then(() => 'up', () => undefined)),
+    `private dockerd ${options.name} to answer on ${socket}`,
+    60_000,
+  );
+  if (outcome === 'exited') throw new Error(`private dockerd ${options.name} exited at start; see ${options.logFile}`);
+}
 
-  const dispose = async (): Promise<void> => {
-    if (proc && proc.exitCode === null && proc.signalCode === null) {
-      for (const c of await docker.listContainers({ all: true }).catch(() => [])) await docker.getContainer(c.Id).remove({ force: true }).catch(() => undefined);
-      for (const n of await docker.listNetworks().catch(() => [])) {
-        if (!['bridge', 'host', 'none'].includes(n.Name)) await docker.getNetwork(n.Id).remove().catch(() => undefined);
-      }
-      await stop();
+async function stop(d: Daemon): Promise<void> {
+  const p = d.proc;
+  if (!p?.pid || p.exitCode !== null || p.signalCode !== null) return;
+  const gone = new Promise<void>((resolve) => p.once('exit', () => resolve()));
+  p.kill('SIGTERM');
+  // dockerd stops its containers (10 s grace each, in parallel) unless it live-restores them.
+  const timer = setTimeout(() => p.kill('SIGKILL'), 45_000);
+  await gone;
+  clearTimeout(timer);
+}
+
+async function loadImage(d: Daemon, from: Docker, image: string): Promise<void> {
+  const { docker } = d;
+  if (await docker.getImage(image).inspect().then(() => true, () => false)) return;
+  const tar = await from.getImage(image).get();
+  const answer = await docker.loadImage(tar);
+  await new Promise<void>((resolve, reject) => docker.modem.followProgress(answer, (err: unknown) => (err ? reject(err) : resolve())));
+}
+
+async function dispose(d: Daemon): Promise<void> {
+  const { docker, proc } = d;
+  if (proc && proc.exitCode === null && proc.signalCode === null) {
+    for (const c of await docker.listContainers({ all: true }).catch(() => [])) await docker.getContainer(c.Id).remove({ force: true }).catch(() => undefined);
+    for (const n of await docker.listNetworks().catch(() => [])) {
+      if (!['bridge', 'host', 'none'].includes(n.Name)) await docker.getNetwork(n.Id).remove().catch(() => undefined);
     }
-    await unmountUnder(execRoot);
-    await unmountUnder(dataRoot);
-    await rm(execRoot, { recursive: true, force: true });
-    await rm(dataRoot, { recursive: true, force: true });
-    await rm(socket, { force: true });
-    await rm(pidFile, { force: true });
-    await exec('ip', ['link', 'del', options.bridge.name]).catch(() => undefined);
-  };
-
-  await createBridge();
-  await start({ liveRestore });
-  return { socket, docker, start, stop, loadImage, dispose, [Symbol.asyncDispose]: dispose };
+    await stop(d);
+  }
+  await unmountUnder(d.execRoot);
+  await unmountUnder(d.dataRoot);
+  await rm(d.execRoot, { recursive: true, force: true });
+  await rm(d.dataRoot, { recursive: true, force: true });
+  await rm(d.socket, { force: true });
+  await rm(d.pidFile, { force: true });
+  await exec('ip', ['link', 'del', d.options.bridge.name]).catch(() => undefined);
 }

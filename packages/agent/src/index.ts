@@ -1,8 +1,10 @@
 /**
- * @ippc/agent: the ippc agent. It registers with the master, advertises its resources, runs tasks
- * through containerizers (tried in order), sends status updates with `container_status` (the agent
- * IP filled in when a task has no network of its own) until they are acknowledged, checkpoints
- * what it runs and recovers it after a restart, and serves `/state` in the Mesos JSON model.
+ * @ippc/agent: the ippc agent's core. It registers with the master, advertises its resources, runs
+ * tasks through the containerizers it is given (tried in order), sends status updates with
+ * `container_status` (the agent IP filled in when a task has no network of its own) until they are
+ * acknowledged, checkpoints what it runs and recovers it after a restart, and serves `/state` in the
+ * Mesos JSON model. The `ippc-agent` executable, which composes it with containerizers, isolators
+ * and node daemons from flags, is @ippc/node.
  *
  * @example
  * ```ts
@@ -16,16 +18,11 @@
  * });
  * ```
  */
-export * from './agent.js';
-export * from './checkpoint.js';
-export * from './cni-networks.js';
-export * from './cni-options.js';
-export * from './docker-options.js';
-export * from './errors.js';
-export * from './flags.js';
-export * from './modules.js';
-export * from './node-services.js';
-export * from './server.js';
-export * from './http/state.js';
-export * from './http/statistics.js';
-export * from './status/status-update-manager.js';
+export { startAgent, type StartAgentOptions, type StartedAgent } from './server.js';
+export { Agent, type AgentOptions, type ExecutorRecord, type FrameworkRecord, type TaskRecord } from './agent.js';
+export { AGENT_ERROR_CODES, AgentError, type AgentErrorCode } from './errors.js';
+export { agentState } from './http/state.js';
+export { statisticsJson, type ContainerUsage, type StatisticsJson } from './http/statistics.js';
+
+// Mesos's rules the agent applies, for containerizer writers who want the same.
+export { commandExecutorInfo, mergeContainerStatus, portEnvironment } from './agent.js';

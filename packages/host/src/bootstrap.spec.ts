@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
 import { promisify } from 'node:util';
+import { packageBin } from '@ippc/core/testing';
 import { findings, plan, type DockerState } from './bootstrap.js';
 import { HOST_COMMANDS, REQUIRED_CNI_PLUGINS, type HostCommand, type HostFacts } from './probe.js';
 
@@ -72,7 +72,7 @@ describe('bootstrap plan (dry run)', () => {
   });
 
   it('ippc-host bootstrap --dry-run --json reports the plan and changes nothing', async () => {
-    const bin = fileURLToPath(new URL('./bin/ippc-host.ts', import.meta.url));
+    const bin = packageBin('@ippc/host', 'ippc-host');
     const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', bin, 'bootstrap', '--dry-run', '--json']);
     const report = JSON.parse(stdout) as { findings: unknown[]; actions: string[]; images: { base: string; node: string } };
     assert.ok(Array.isArray(report.findings) && report.findings.length >= 7);

@@ -14,6 +14,7 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { packageBin } from '@ippc/core/testing';
 import { createIpamClient } from '../src/client.js';
 import { installIpamPlugin } from '../src/cni/plugin.js';
 import { createIpamService } from '../src/service.js';
@@ -27,7 +28,7 @@ import { startServerProcess, type ServerProcess } from '../src/testing/server-pr
 const { values } = parseArgs({ options: { quick: { type: 'boolean' }, 'no-etcd': { type: 'boolean' }, 'no-storm': { type: 'boolean' } } });
 const Q = values.quick ? 0.25 : 1;
 const TOKEN = 'bench-token';
-const NODE_BIN = fileURLToPath(new URL('../src/bin/ippc-ipam-node.ts', import.meta.url));
+const NODE_BIN = packageBin('@ippc/ipam', 'ippc-ipam-node');
 
 const pct = (xs: number[], q: number) => {
   const s = [...xs].sort((a, b) => a - b);

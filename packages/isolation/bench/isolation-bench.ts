@@ -21,7 +21,7 @@ import { fileURLToPath } from 'node:url';
 import { createNamespaceProber } from '../src/check/namespace-prober.js';
 import type { Endpoint } from '../src/check/check.js';
 import { installIsolationPlugin } from '../src/cni/plugin.js';
-import { PACKAGE_DIR } from '../src/paths.js';
+import { PACKAGE_DIR } from '../src/testing/paths.js';
 import { buildNftBatchHelper, createNftSession, type NftSessionBackend } from '../src/enforcer/nft-session.js';
 import { createEmulation, type Emulation } from '../src/testing/emulation.js';
 import { TEST_NET } from '../src/testing/resources.js';

@@ -42,7 +42,6 @@ export { createCommandRunner, type CommandResult, type CommandRunner, type Comma
 export { cniCodeOf, IsolationError, type IsolationErrorCode } from './errors.js';
 export { canonicalAddress, parseCidr } from './ip.js';
 export * from './model.js';
-export { NODE_DAEMON_BIN_PATH, SERVER_BIN_PATH } from './paths.js';
 export { decide, routesFor, type Peer, type Traffic, type Verdict } from './policy.js';
 export { createReuseGuard, type ReuseGuard, type ReuseGuardOptions } from './reuse-guard.js';
 export { createIsolationService, ISOLATION_SERVICE_NAME, type IsolationService, type IsolationServiceOptions } from './service/service.js';

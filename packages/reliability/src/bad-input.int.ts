@@ -3,7 +3,7 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
-import { sh } from '@ippc/agent/testing';
+import { sh } from '@ippc/node/testing';
 import { planBootstrap } from '@ippc/host';
 import {
   ContainerInfo_DockerInfo_Network,

@@ -1,16 +1,14 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { openSync, readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import { MASTER_BIN, waitForLog } from '@ippc/agent/testing';
+import { packageBin, waitForLog } from '@ippc/core/testing';
 
 // The components as real processes the suite can kill -9 and start again on the same address:
 // the IPAM service, the isolation service and the master. (The node world runs the IPAM and the
 // isolation service inside the test process, which a kill -9 would take along.)
 
-const require = createRequire(import.meta.url);
-const IPAM_BIN = join(dirname(require.resolve('@ippc/ipam')), 'bin', 'ippc-ipam-server.ts');
-const ISOLATION_BIN = join(dirname(require.resolve('@ippc/isolation')), 'bin', 'ippc-isolation-server.ts');
+const IPAM_BIN = packageBin('@ippc/ipam', 'ippc-ipam-server');
+const ISOLATION_BIN = packageBin('@ippc/isolation', 'ippc-isolation-server');
+const MASTER_BIN = packageBin('@ippc/master', 'ippc-master');
 
 export interface ComponentProcess {
   name: string;

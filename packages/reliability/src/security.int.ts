@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { stat } from 'node:fs/promises';
 import { after, before, describe, it } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
-import { INSPECT_AND_SERVE } from '@ippc/agent/testing';
+import { INSPECT_AND_SERVE } from '@ippc/node/testing';
 import { TaskState, type TaskStatus } from '@ippc/proto';
 import type { Scheduler } from '@ippc/scheduler';
 import { recordFigure } from './figures.js';

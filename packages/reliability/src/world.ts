@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createNodeWorld, eventually, getJson, nodeNet, type Census, type NodeWorld, type NodeWorldOptions } from '@ippc/agent/testing';
+import { createNodeWorld, eventually, getJson, nodeNet, type Census, type NodeWorld, type NodeWorldOptions } from '@ippc/node/testing';
 import { NetworkInfo_Protocol, TaskState, type NetworkInfo, type Offer, type Resource, type TaskStatus } from '@ippc/proto';
 import { addResources, subtractResources, type AgentStateJson } from '@ippc/mesos';
 import { type Scheduler, type TaskSpec } from '@ippc/scheduler';

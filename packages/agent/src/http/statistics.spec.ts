@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { NetworkUsage } from '@ippc/core';
 import type { Agent } from '../agent.js';
-import { createUsageCache } from './statistics.js';
+import { createUsageCache, statisticsJson } from './statistics.js';
 
 // A stand-in for the agent: only what a collection reads (frameworks -> executors).
 function fakeAgent() {
@@ -39,5 +39,24 @@ describe('usage cache', () => {
     f.end('a');
     assert.deepEqual((await cache.get()).map((u) => u.containerId), ['c-b']);
     assert.deepEqual(f.asked, ['c-a', 'c-a', 'c-b', 'c-b']);
+  });
+});
+
+describe('statistics', () => {
+  it("is Mesos's ResourceStatistics net_* with the interfaces beside", () => {
+    const c = { rxBytes: 1, rxPackets: 2, rxErrors: 3, rxDropped: 4, txBytes: 5, txPackets: 6, txErrors: 7, txDropped: 8 };
+    assert.deepEqual(statisticsJson({ ...c, interfaces: [{ ifName: 'eth0', network: 'blue', ...c }] }, 100), {
+      timestamp: 100,
+      net_rx_packets: 2,
+      net_rx_bytes: 1,
+      net_rx_errors: 3,
+      net_rx_dropped: 4,
+      net_tx_packets: 6,
+      net_tx_bytes: 5,
+      net_tx_errors: 7,
+      net_tx_dropped: 8,
+      net_interfaces: [{ interface: 'eth0', network: 'blue', net_rx_packets: 2, net_rx_bytes: 1, net_rx_errors: 3, net_rx_dropped: 4, net_tx_packets: 6, net_tx_bytes: 5, net_tx_errors: 7, net_tx_dropped: 8 }],
+    });
+    assert.equal(statisticsJson(c).net_interfaces, undefined);
   });
 });

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { describe, it } from 'node:test';
+import { packageBin } from '@ippc/core/testing';
 
-const bin = fileURLToPath(new URL('../bin/ippc.ts', import.meta.url));
+const bin = packageBin('@ippc/cli', 'ippc');
 
 describe('ippc doctor', () => {
   it('--json reports every check and exits 0 on a prepared host', async () => {

@@ -4,12 +4,12 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { Resolver } from 'node:dns/promises';
 import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
 import { after, describe, it } from 'node:test';
+import { packageBin } from '@ippc/core/testing';
 import { startFakeMaster } from '../fake-master.js';
 import { loadFixture } from '../fixtures/index.js';
 
-const BIN = fileURLToPath(new URL('./ippc-dns.ts', import.meta.url));
+const BIN = packageBin('@ippc/dns', 'ippc-dns');
 
 function run(args: string[]): ChildProcess {
   return spawn(process.execPath, ['--import', 'tsx', BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });

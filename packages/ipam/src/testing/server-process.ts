@@ -1,9 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import { packageBin } from '@ippc/core/testing';
 
 // Runs ippc-ipam-server as a real process (for crash tests and benchmarks).
 
-export const SERVER_BIN = fileURLToPath(new URL('../bin/ippc-ipam-server.ts', import.meta.url));
+export const SERVER_BIN = packageBin('@ippc/ipam', 'ippc-ipam-server');
 
 export interface ServerProcess {
   child: ChildProcess;

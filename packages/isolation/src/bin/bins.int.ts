@@ -7,7 +7,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { createIsolationClient } from '../client.js';
-import { PACKAGE_DIR, SERVER_BIN_PATH } from '../paths.js';
+import { packageBin } from '@ippc/core/testing';
+import { PACKAGE_DIR } from '../testing/paths.js';
+
+const SERVER_BIN_PATH = packageBin('@ippc/isolation', 'ippc-isolation-server');
 
 function start(args: string[]): { child: ChildProcess; ready: Promise<{ port: number; metricsPort: number }>; output: () => string } {
   const child = spawn(process.execPath, ['--import', 'tsx', SERVER_BIN_PATH, ...args], { cwd: PACKAGE_DIR, stdio: ['ignore', 'pipe', 'pipe'] });

@@ -6,8 +6,8 @@
 // check must fail; membership changes while probing; a released address carries no old group.
 import assert from 'node:assert/strict';
 import { readFile, writeFile } from 'node:fs/promises';
-import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
+import { packageBin } from '@ippc/core/testing';
 import type { Rule } from '../model.js';
 import { createEmulation, type Emulation } from '../testing/emulation.js';
 import { runNetCheck, type Endpoint } from './check.js';
@@ -16,7 +16,7 @@ import { createNamespaceProber, type NamespaceProber } from './namespace-prober.
 import { renderCheckSvg } from './svg.js';
 
 const PORT = 8080;
-const CTL = fileURLToPath(new URL('../bin/ippc-isolationctl.ts', import.meta.url));
+const CTL = packageBin('@ippc/isolation', 'ippc-isolationctl');
 const TASK_PORT = 8081;
 
 /** agent → [name, groups] */

@@ -5,7 +5,8 @@ import { silentLogger, type Logger } from '@ippc/core';
 import { createIsolationNodeDaemon, type NodeDaemonStatus, type IsolationNodeDaemon } from '../node-daemon/node-daemon.js';
 import { createIsolationClient, type IsolationClient } from '../client.js';
 import { installIsolationPlugin, type IsolationPluginFlavor } from '../cni/plugin.js';
-import { NODE_DAEMON_BIN_PATH, PACKAGE_DIR } from '../paths.js';
+import { packageBin } from '@ippc/core/testing';
+import { PACKAGE_DIR } from './paths.js';
 import { createIsolationService, type IsolationService } from '../service/service.js';
 import { createCniRunner, type CniRunner, type Conflist } from './cni.js';
 import { TEST_BRIDGE, TEST_NET, TEST_NET6 } from './resources.js';
@@ -257,7 +258,7 @@ export async function createEmulation(options: EmulationOptions = {}): Promise<E
             inProcess.push(inproc);
             await inproc.start();
           } else {
-            const args = ['--import', 'tsx', NODE_DAEMON_BIN_PATH, '--service', serviceAddress, '--no-auth', '--agent-id', id, '--socket', socket, '--data-dir', join(dir, 'data'), '--table', table];
+            const args = ['--import', 'tsx', packageBin('@ippc/isolation', 'ippc-isolation-node'), '--service', serviceAddress, '--no-auth', '--agent-id', id, '--socket', socket, '--data-dir', join(dir, 'data'), '--table', table];
             for (const a of spec.nodeAddresses) args.push('--node-address', a);
             for (const s of spec.subnets) args.push('--subnet', s);
             if (options.applyTimeoutMs) args.push('--apply-timeout-ms', String(options.applyTimeoutMs));

@@ -1,13 +1,11 @@
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { runLogged, type RunningProcess } from '@ippc/core/testing';
+import { dirname } from 'node:path';
+import { packageBin, runLogged, type RunningProcess } from '@ippc/core/testing';
 
 // Test support: run the real `ippc-master` and `ippc-agent` binaries as processes on loopback,
 // with their JSON logs in files, and find their addresses from those logs.
 
-const here = dirname(fileURLToPath(import.meta.url));
-export const MASTER_BIN = join(here, '..', 'bin', 'ippc-master.ts');
-export const AGENT_BIN = join(here, '..', '..', '..', 'agent', 'src', 'bin', 'ippc-agent.ts');
+export const MASTER_BIN = packageBin('@ippc/master', 'ippc-master');
+export const AGENT_BIN = packageBin('@ippc/node', 'ippc-agent');
 
 export { eventually, getJson, waitForLog, type RunningProcess } from '@ippc/core/testing';
 

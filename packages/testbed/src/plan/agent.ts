@@ -70,7 +70,7 @@ function agentDaemon(
     name: 'agent',
     probe: { http: { port: PORTS.agent, path: '/health' } },
     argv: [
-      ...pc.resolve('agent', 'ippc-agent').argv,
+      ...pc.resolve('node', 'ippc-agent').argv,
       `--master=${master}:${PORTS.master}`,
       `--ip=${address}`,
       ...(address6 ? [`--ip6=${address6}`] : []),

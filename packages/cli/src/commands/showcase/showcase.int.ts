@@ -8,12 +8,12 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { after, describe, it } from 'node:test';
+import { packageBin } from '@ippc/core/testing';
 import Docker from 'dockerode';
 import { LABEL, OWNER, removeCluster } from '@ippc/testbed';
 
-const bin = fileURLToPath(new URL('../../bin/ippc.ts', import.meta.url));
+const bin = packageBin('@ippc/cli', 'ippc');
 const docker = new Docker();
 const name = `cli-${randomBytes(3).toString('hex')}-sc`;
 const dir = await mkdtemp(join(tmpdir(), 'ippc-showcase-int-'));

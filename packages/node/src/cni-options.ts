@@ -5,7 +5,7 @@ import type { ContainerConfig, Isolator, LaunchInfo, Logger } from '@ippc/core';
 import { createExecInvoker, createNetworkIsolator, NetworkIsolatorError, type CniDns, type DefaultContainerDns, type InProcessPlugin, type NetworkIsolatorOptions } from '@ippc/network-isolator';
 import type { ContainerStatus } from '@ippc/proto';
 import { parseDuration } from '@ippc/mesos';
-import { AgentError } from './errors.js';
+import { AgentError } from '@ippc/agent';
 
 // The built-in `network/cni` isolator from the agent's Mesos flags (src/slave/flags.cpp and
 // network/cni/cni.cpp's create()): --network_cni_config_dir, --network_cni_plugins_dir,

@@ -12,10 +12,10 @@ import { authFromFlags, createLogger, createMetricsRegistry, type AuthConfig } f
 import { parseDuration } from '@ippc/mesos';
 import { parseNetworkSubnets, type DefaultNetworkName } from '../cni-networks.js';
 import { flagBool, parseDefaultContainerDns } from '../cni-options.js';
-import { agentResources, parseAttributes } from '../flags.js';
+import { agentResources, parseAttributes } from '../agent-flags.js';
 import { buildContainerizers, loadModules, resolveIsolation } from '../modules.js';
 import { startNodeServices, type NodeServices, type NodeServicesOptions } from '../node-services.js';
-import { startAgent } from '../server.js';
+import { startAgent } from '@ippc/agent';
 
 const LEVELS: Record<string, string> = { INFO: 'info', WARNING: 'warn', ERROR: 'error', DEBUG: 'debug' };
 const list = (s: string | undefined) => (s ?? '').split(',').map((x) => x.trim()).filter(Boolean);

@@ -2,7 +2,7 @@ import { mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promise
 import { isIPv4, isIPv6 } from 'node:net';
 import { dirname, join } from 'node:path';
 import { renderNetworkTemplates } from '@ippc/network-isolator';
-import { AgentError } from './errors.js';
+import { AgentError } from '@ippc/agent';
 
 // The default networks of an ippc node (templates of @ippc/network-isolator, `networks/`), written
 // into the agent's config folder with this agent's values: its subnets (IPv4, optionally IPv6),

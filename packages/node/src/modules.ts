@@ -7,7 +7,7 @@ import { parseDuration } from '@ippc/mesos';
 import { Histogram, type Registry } from 'prom-client';
 import { createCniIsolatorFromFlags } from './cni-options.js';
 import { createDockerFromFlags } from './docker-options.js';
-import { AgentError } from './errors.js';
+import { AgentError } from '@ippc/agent';
 
 // How the agent binary gets its containerizers and isolators (Mesos: `--containerizers`,
 // `--isolation`, `--modules`). Built in: the `mesos` and `docker` containerizers and the

@@ -1,7 +1,7 @@
 // Benchmark of IP-per-container through the real master and agent (issue 5), side by side in one
 // run with the raw floor. Prints figures and ratios; asserts nothing.
 //
-//   cd packages/agent && npm run bench -- [--runs 60] [--parallel 20] [--cycles 200] [--batch 10]
+//   cd packages/node && npm run bench -- [--runs 60] [--parallel 20] [--cycles 200] [--batch 10]
 //
 // Sides, interleaved (the order rotates every run so machine noise hits all alike):
 //   agent, ippc-bridge : ACCEPT (LAUNCH) -> TASK_RUNNING whose container_status carries the

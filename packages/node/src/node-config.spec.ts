@@ -10,7 +10,6 @@ import { installDefaultNetworks, parseNetworkSubnets } from './cni-networks.js';
 import { cniRootDir, createCniIsolatorFromFlags, flagBool, networkIsolatorOptions, parseDefaultContainerDns } from './cni-options.js';
 import { dockerContainerizerOptions, parseDockerLabels, parseHostNetwork, sandboxHostPath } from './docker-options.js';
 import { BUILTIN_MODULES, buildContainerizers, resolveIsolation, timedIsolator } from './modules.js';
-import { statisticsJson } from './http/statistics.js';
 
 const invalid = (re: RegExp) => (err: unknown) => isIppcError(err, 'AGENT_CONFIG_INVALID') && re.test((err as Error).message);
 const dirs = { workDir: '/var/lib/ippc', runtimeDir: '/var/run/ippc' };
@@ -242,24 +241,5 @@ describe('default networks', () => {
     const v6 = JSON.parse(await readFile(join(configDir, 'ippc-bridge.conflist'), 'utf8')) as { plugins: Array<{ type: string; ipam?: { routes: unknown[] } }> };
     assert.deepEqual(v6.plugins.map((p) => p.type), ['bridge', 'portmap']);
     assert.deepEqual(v6.plugins[0]!.ipam!.routes, [{ dst: '::/0' }], 'an IPv6-only network gets only the IPv6 default route');
-  });
-});
-
-describe('statistics', () => {
-  it("is Mesos's ResourceStatistics net_* with the interfaces beside", () => {
-    const c = { rxBytes: 1, rxPackets: 2, rxErrors: 3, rxDropped: 4, txBytes: 5, txPackets: 6, txErrors: 7, txDropped: 8 };
-    assert.deepEqual(statisticsJson({ ...c, interfaces: [{ ifName: 'eth0', network: 'blue', ...c }] }, 100), {
-      timestamp: 100,
-      net_rx_packets: 2,
-      net_rx_bytes: 1,
-      net_rx_errors: 3,
-      net_rx_dropped: 4,
-      net_tx_packets: 6,
-      net_tx_bytes: 5,
-      net_tx_errors: 7,
-      net_tx_dropped: 8,
-      net_interfaces: [{ interface: 'eth0', network: 'blue', net_rx_packets: 2, net_rx_bytes: 1, net_rx_errors: 3, net_rx_dropped: 4, net_tx_packets: 6, net_tx_bytes: 5, net_tx_errors: 7, net_tx_dropped: 8 }],
-    });
-    assert.equal(statisticsJson(c).net_interfaces, undefined);
   });
 });

@@ -2,7 +2,7 @@ import { isAbsolute, relative, resolve } from 'node:path';
 import type { Containerizer, Logger } from '@ippc/core';
 import type { DockerContainerizerOptions, HostNetwork } from '@ippc/docker-containerizer';
 import { flagBool } from './cni-options.js';
-import { AgentError } from './errors.js';
+import { AgentError } from '@ippc/agent';
 
 // The built-in `docker` containerizer from the agent's flags. Mesos's: --docker_socket,
 // --sandbox_directory, --docker_kill_orphans, --cgroups_enable_cfs, --executor_shutdown_grace_period.

@@ -5,7 +5,7 @@
 // does now); enforcement through the exec'd forwarder (what it did before, and what other runtimes
 // do). Prints figures and the paired overheads; asserts nothing.
 //
-//   cd packages/agent && npm run bench:attach -- [--runs 40]
+//   cd packages/node && npm run bench:attach -- [--runs 40]
 //
 // Uses node-world (namespace anhost-*, 10.236.0.0/16): the runner works in the node's namespace
 // (a bridge of its own, a spare /24 of the world); removes everything, also on failure.

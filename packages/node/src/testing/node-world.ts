@@ -3,10 +3,9 @@ import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { chmod, mkdir, mkdtemp, readdir, readFile, readlink, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { silentLogger } from '@ippc/core';
-import { eventually, getJson, runLogged, waitForLog, type RunningProcess } from '@ippc/core/testing';
+import { eventually, getJson, packageBin, runLogged, waitForLog, type RunningProcess } from '@ippc/core/testing';
 import { createEmbeddedStore, createIpamClient, createIpamServer, createIpamService, type IpamClient, type IpamServer, type IpamService } from '@ippc/ipam';
 import { createIsolationClient, createIsolationService, type IsolationClient, type IsolationService } from '@ippc/isolation';
 import { type MasterStateJson } from '@ippc/mesos';
@@ -27,9 +26,8 @@ import { connectScheduler, type Scheduler } from '@ippc/scheduler';
 // `dispose()` removes everything, also after a failed test.
 
 const exec = promisify(execFile);
-const here = dirname(fileURLToPath(import.meta.url));
-export const AGENT_BIN = join(here, '..', 'bin', 'ippc-agent.ts');
-export const MASTER_BIN = join(here, '..', '..', '..', 'master', 'src', 'bin', 'ippc-master.ts');
+export const AGENT_BIN = packageBin('@ippc/node', 'ippc-agent');
+export const MASTER_BIN = packageBin('@ippc/master', 'ippc-master');
 const DEBIAN_PLUGINS = '/usr/lib/cni';
 
 export async function sh(file: string, args: string[], options: { timeoutMs?: number } = {}): Promise<string> {

@@ -1,5 +1,7 @@
 // Lint is about structure, not taste: Nx module boundaries (packages import each other only through
-// their public entry, and only along allowed tag edges) plus typescript-eslint's recommended rules.
+// their public entry, and only along allowed tag edges), typescript-eslint's recommended rules, and
+// the size of units in production code (no file over 400 lines, no function over 80, nested
+// functions included; `node tools/unit-sizes.mjs` prints the figures).
 import nx from '@nx/eslint-plugin';
 import tseslint from 'typescript-eslint';
 
@@ -31,6 +33,14 @@ export default [
       ],
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       '@typescript-eslint/no-explicit-any': 'error',
+    },
+  },
+  {
+    files: ['packages/*/src/**/*.ts'],
+    ignores: ['**/*.spec.ts', '**/*.int.ts', '**/testing/**', '**/testing.ts', '**/bench/**', '**/gen/**'],
+    rules: {
+      'max-lines': ['error', { max: 400, skipBlankLines: false, skipComments: false }],
+      'max-lines-per-function': ['error', { max: 80, skipBlankLines: false, skipComments: false, IIFEs: true }],
     },
   },
 ];

@@ -20,6 +20,17 @@ describe('ip', () => {
     assert.equal(parseIpOrCidr('10.0.0.5/33'), undefined);
   });
 
+  it('reads dotted quads in decimal only, and an IPv4 tail in IPv6 as its own value', () => {
+    // Leading zeros are refused (as node:net's isIP and Go's net.ParseIP refuse them), never read as octal.
+    for (const bad of ['010.1.1.1', '1.2.3.04', '::ffff:010.1.1.1']) assert.equal(parseIp(bad), undefined, bad);
+    assert.equal(canonicalIp('0.0.0.0'), '0.0.0.0');
+    // `::a.b.c.d` is the IPv4-compatible address ::a.b.c.d (RFC 4291), not the mapped ::ffff:a.b.c.d.
+    assert.equal(canonicalIp('::1.2.3.4'), '::102:304');
+    assert.equal(canonicalIp('0:0:0:0:0:0:1.2.3.4'), '::102:304');
+    assert.equal(canonicalIp('::ffff:10.0.0.1'), '::ffff:a00:1');
+    assert.equal(canonicalIp('64:ff9b::192.0.2.33'), '64:ff9b::c000:221');
+  });
+
   it('parses CIDRs, clears host bits and says they were set', () => {
     const c = cidr('10.240.1.7/24');
     assert.equal(formatCidr(c), '10.240.1.0/24');

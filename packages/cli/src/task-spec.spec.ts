@@ -71,6 +71,7 @@ describe('task run flags', () => {
     assert.throws(() => planTaskRun('w', 'x', { ip: ['10.0.0.1'] }), usage(/--ip needs --network/));
     assert.throws(() => planTaskRun('w', 'x', { group: ['web'] }), usage(/--group needs --network/));
     assert.throws(() => planTaskRun('w', 'x', { network: ['n'], ip: ['10.0.0.300'] }), usage(/not an IPv4 or IPv6/));
+    for (const bad of ['1:2', 'fd10::1::2', '010.0.0.1']) assert.throws(() => planTaskRun('w', 'x', { network: ['n'], ip: [bad] }), usage(/not an IPv4 or IPv6/), bad);
     assert.throws(() => planTaskRun('w', 'x', { port: '1', portMapping: ['1:2'] }), usage(/not both/));
     assert.throws(() => planTaskRun('w', 'x', { port: '-1' }), usage(/positive integer/));
     assert.throws(() => planTaskRun('w', 'x', { cpus: 'lots' }), usage(/--cpus/));

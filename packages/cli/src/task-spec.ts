@@ -1,3 +1,4 @@
+import { parseIp } from '@ippc/core';
 import { ContainerInfo, ContainerInfo_DockerInfo_Network, ContainerInfo_Type, NetworkInfo_Protocol, type ContainerInfo as ContainerInfoT, type NetworkInfo } from '@ippc/proto';
 import type { TaskSpec } from '@ippc/scheduler';
 import { CliError } from './errors.js';
@@ -70,9 +71,9 @@ function positiveNumber(flag: string, text: string | undefined, integer: boolean
 
 function ipOf(text: string): { protocol: NetworkInfo_Protocol; ipAddress: string } {
   const t = text.trim();
-  if (/^(\d{1,3}\.){3}\d{1,3}$/.test(t) && t.split('.').every((o) => Number(o) <= 255)) return { protocol: NetworkInfo_Protocol.IPv4, ipAddress: t };
-  if (/^[0-9a-fA-F:]+$/.test(t) && t.includes(':')) return { protocol: NetworkInfo_Protocol.IPv6, ipAddress: t };
-  throw usage(`--ip '${text}' is not an IPv4 or IPv6 address`);
+  const family = parseIp(t)?.family;
+  if (!family) throw usage(`--ip '${text}' is not an IPv4 or IPv6 address`);
+  return { protocol: family === 4 ? NetworkInfo_Protocol.IPv4 : NetworkInfo_Protocol.IPv6, ipAddress: t };
 }
 
 /**

@@ -15,6 +15,7 @@ export * from './cni/daemon.js';
 export * from './cni/errors.js';
 export * from './cni/forwarder.js';
 export * from './cni/request.js';
+export * from './cni/result.js';
 export * from './containerizer.js';
 export * from './errors.js';
 export * from './grpc.js';

@@ -27,18 +27,29 @@ export function familyBits(family: IpFamily): number {
   return BITS[family];
 }
 
+/** A dotted quad in decimal: four numbers 0-255, no leading zeros (ipaddr.js would read `010` as octal). */
+const QUAD = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
+
 /** Parses an address without a prefix: a dotted quad or IPv6 (no zone). Undefined for anything else. */
 export function parseIp(text: string): IpAddress | undefined {
   if (typeof text !== 'string' || text.includes('/')) return undefined;
   // ipaddr.js accepts "1" or "0x1" as IPv4 (inet_aton forms); we want dotted quads only.
-  if (!text.includes(':') && !/^\d{1,3}(\.\d{1,3}){3}$/.test(text)) return undefined;
-  let parsed: ipaddr.IPv4 | ipaddr.IPv6;
-  try {
-    parsed = ipaddr.parse(text);
-  } catch {
-    return undefined;
+  if (!text.includes(':')) return QUAD.test(text) ? valueOf(ipaddr.IPv4.parse(text)) : undefined;
+  let hex = text;
+  if (text.includes('.')) {
+    // An IPv4 tail becomes two groups first: ipaddr.js reads `::a.b.c.d` as the mapped
+    // `::ffff:a.b.c.d` (RFC 4291 says it is ::a.b.c.d) and reads leading zeros as octal.
+    const tail = /^(.*:)([^:]*)$/.exec(text);
+    if (!tail?.[1] || !tail[2] || !QUAD.test(tail[2])) return undefined;
+    const [a, b, c, d] = tail[2].split('.').map(Number) as [number, number, number, number];
+    hex = `${tail[1]}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
   }
-  if (parsed.kind() === 'ipv6' && (parsed as ipaddr.IPv6).zoneId) return undefined;
+  if (!ipaddr.IPv6.isValid(hex)) return undefined;
+  const parsed = ipaddr.IPv6.parse(hex);
+  return parsed.zoneId ? undefined : valueOf(parsed);
+}
+
+function valueOf(parsed: ipaddr.IPv4 | ipaddr.IPv6): IpAddress {
   let value = 0n;
   for (const b of parsed.toByteArray()) value = (value << 8n) | BigInt(b);
   return { family: parsed.kind() === 'ipv4' ? 4 : 6, value };

@@ -34,7 +34,7 @@ describe('parseIp', () => {
     assert.deepEqual(parseIp('fd10:220::5/64'), { family: 6, ip: 'fd10:220::5' });
   });
   it('drops anything that is not an address', () => {
-    for (const bad of ['', 'agent1', '10.0.0.2/24', '300.1.1.1', 'fd01::2::3', 'fd01::2/129', 'fd01::2/x', undefined, 42, null]) {
+    for (const bad of ['', 'agent1', '10.0.0.2/24', '300.1.1.1', 'fd01::2::3', 'fd01::2/129', 'fd01::2/x', 'fe80::1%eth0', undefined, 42, null]) {
       assert.equal(parseIp(bad), undefined, String(bad));
     }
   });

@@ -2,7 +2,7 @@
  * Where a task's addresses come from, in mesos-dns's terms (`records/state/state.go`): a list of
  * sources tried in order; the first one that yields at least one parseable IP wins.
  */
-import { isIP } from 'node:net';
+import { cidrContains, formatIp, parseCidr, parseIpOrCidr } from '@ippc/core';
 import { DnsError } from './errors.js';
 import type { MesosLabel, MesosTask, MesosTaskStatus } from './mesos-state.js';
 
@@ -50,6 +50,9 @@ export interface ParsedIp {
   ip: string;
 }
 
+/** `::ffff:a.b.c.d`: IPv4 addresses written as IPv6 (RFC 4291 §2.5.5.2), which Go's `To4()` gives back as IPv4. */
+const IPV4_MAPPED = parseCidr('::ffff:0:0/96')!;
+
 /**
  * Parses an address as Go's `net.ParseIP` would accept it, in canonical form (IPv6 compressed and
  * lower-case; an IPv4-mapped IPv6 address counts as IPv4, as Go's `To4()` says). Anything else —
@@ -61,23 +64,11 @@ export interface ParsedIp {
  */
 export function parseIp(text: unknown): ParsedIp | undefined {
   if (typeof text !== 'string') return undefined;
-  let s = text.trim();
-  const v6WithPrefix = /^([0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*)\/(\d{1,3})$/.exec(s);
-  if (v6WithPrefix?.[1] && Number(v6WithPrefix[2]) <= 128 && isIP(v6WithPrefix[1]) === 6) s = v6WithPrefix[1];
-  const family = isIP(s);
-  if (family === 4) return { family: 4, ip: s }; // isIP accepts only the dotted-decimal form without leading zeros
-  if (family !== 6) return undefined;
-  const mapped = /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/i.exec(s);
-  if (mapped?.[1] && isIP(mapped[1]) === 4) return { family: 4, ip: mapped[1] };
-  // The WHATWG URL parser prints IPv6 hosts in RFC 5952 canonical form.
-  const canonical = new URL(`http://[${s}]/`).hostname.slice(1, -1);
-  const mappedHex = /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/.exec(canonical);
-  if (mappedHex?.[1] && mappedHex[2]) {
-    const hi = parseInt(mappedHex[1], 16);
-    const lo = parseInt(mappedHex[2], 16);
-    return { family: 4, ip: [hi >> 8, hi & 255, lo >> 8, lo & 255].join('.') };
-  }
-  return { family: 6, ip: canonical };
+  const parsed = parseIpOrCidr(text.trim());
+  if (!parsed || (parsed.prefixLength !== undefined && parsed.ip.family !== 6)) return undefined;
+  const { family, value } = parsed.ip;
+  if (cidrContains(IPV4_MAPPED, parsed.ip)) return { family: 4, ip: formatIp(4, value & 0xffffffffn) };
+  return { family, ip: formatIp(family, value) };
 }
 
 /**

@@ -1,5 +1,3 @@
-import type { ContainerID } from '@ippc/proto';
-
 // Labels on every container the Docker containerizer creates, and the names it gives them. The
 // labels are the truth about what it owns: recover() finds an agent's containers by them after a
 // restart, with no checkpoint of its own.
@@ -18,11 +16,6 @@ export const CONTAINER_ID_LABEL = 'org.ippc.container-id';
  * log the previous agent had copied.
  */
 export const LOG_OFFSETS_LABEL = 'org.ippc.docker.log-offsets';
-
-/** The string form of a ContainerID (`parent.child` for nested ones). */
-export function containerIdString(id: ContainerID): string {
-  return id.parent ? `${containerIdString(id.parent)}.${id.value ?? ''}` : (id.value ?? '');
-}
 
 /** Docker's name for a Mesos container (Mesos's `DOCKER_NAME_PREFIX`). */
 export const NAME_PREFIX = 'mesos-';

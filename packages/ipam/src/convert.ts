@@ -1,5 +1,5 @@
 import type { ipamv1 } from '@ippc/proto';
-import type { Family } from './addr.js';
+import type { IpFamily } from '@ippc/core';
 import type { AddressRequest, AllocateRequest, AssignedAddress, GarbageCollectRequest, Handle, Label, Lease, PoolSpec, PoolUsage, RangeSpec } from './types.js';
 
 // Domain <-> wire. proto3 strings arrive as '' or undefined; the domain uses undefined for "not given".
@@ -35,7 +35,7 @@ export function poolUsageToWire(u: PoolUsage): ipamv1.PoolUsage {
 
 export function poolUsageFromWire(u: ipamv1.PoolUsage): PoolUsage {
   const spec = poolSpecFromWire(u.spec);
-  return { spec: { ...spec, id: spec.id ?? '' }, family: (u.family ?? 4) as Family, size: BigInt(u.size || '0'), used: u.used ?? 0, cooling: u.cooling ?? 0, reserved: BigInt(u.reserved ?? 0) };
+  return { spec: { ...spec, id: spec.id ?? '' }, family: (u.family ?? 4) as IpFamily, size: BigInt(u.size || '0'), used: u.used ?? 0, cooling: u.cooling ?? 0, reserved: BigInt(u.reserved ?? 0) };
 }
 
 export function handleToWire(h: Handle): ipamv1.Handle {
@@ -53,7 +53,7 @@ export function addressToWire(a: AssignedAddress): ipamv1.AssignedAddress {
 }
 
 export function addressFromWire(a: ipamv1.AssignedAddress): AssignedAddress {
-  return { pool: a.pool ?? '', family: (a.family ?? 4) as Family, address: a.address ?? '', prefixLength: a.prefixLength ?? 0, gateway: opt(a.gateway) };
+  return { pool: a.pool ?? '', family: (a.family ?? 4) as IpFamily, address: a.address ?? '', prefixLength: a.prefixLength ?? 0, gateway: opt(a.gateway) };
 }
 
 export function leaseToWire(l: Lease): ipamv1.Lease {
@@ -84,7 +84,7 @@ export function leaseFromWire(l: ipamv1.Lease | undefined): Lease {
 
 const addressRequestFromWire = (r: ipamv1.AddressRequest): AddressRequest => ({
   pool: opt(r.pool),
-  family: r.family ? (r.family as Family) : undefined,
+  family: r.family ? (r.family as IpFamily) : undefined,
   address: opt(r.address),
 });
 

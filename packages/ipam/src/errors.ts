@@ -36,6 +36,11 @@ export class IpamError extends IppcError<IpamErrorCode> {
   }
 }
 
+/** IPAM_BAD_REQUEST with a message that names the field and shows the expected shape. */
+export function bad(message: string, details?: Record<string, unknown>): IpamError {
+  return new IpamError('IPAM_BAD_REQUEST', message, { details });
+}
+
 export function isIpamError(err: unknown, ...codes: IpamErrorCode[]): err is IpamError {
   return err instanceof IpamError && (codes.length === 0 || codes.includes(err.code));
 }

@@ -1,27 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { canonicalIp, formatIp, parseCidr, parseIp, parseIpOrCidr } from './addr.js';
 import { parseConfig } from './config.js';
 import { isIpamError } from './errors.js';
 import { compilePool, isReserved, poolsOverlap } from './pool.js';
-
-describe('addresses', () => {
-  it('parses dotted quads and IPv6 only, canonicalises IPv6 (RFC 5952)', () => {
-    assert.deepEqual(parseIp('10.210.0.1'), { family: 4, value: 0x0ad20001n });
-    assert.equal(parseIp('1'), undefined, 'inet_aton shorthands are not addresses here');
-    assert.equal(parseIp('10.210.0.256'), undefined);
-    assert.equal(parseIp('10.210.0.1/24'), undefined);
-    assert.equal(canonicalIp('FD10:0210:0000:0000:0000:0000:0000:0001'), 'fd10:210::1');
-    assert.equal(formatIp(6, 1n), '::1');
-  });
-
-  it('parses CIDRs with host bits cleared, and "addr/len" requests', () => {
-    assert.deepEqual(parseCidr('10.210.1.77/24'), { family: 4, network: 0x0ad20100n, prefixLength: 24 });
-    assert.equal(parseCidr('10.210.1.0/33'), undefined);
-    assert.equal(parseCidr('fd10:210::/129'), undefined);
-    assert.deepEqual(parseIpOrCidr('10.210.1.5/24'), { ip: { family: 4, value: 0x0ad20105n }, prefixLength: 24 });
-  });
-});
 
 describe('pools', () => {
   it('applies host-local defaults and counts reserved addresses inside the ranges', () => {

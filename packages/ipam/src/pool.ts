@@ -1,5 +1,5 @@
-import { cidrContains, cidrLast, formatCidr, formatIp, parseCidr, parseIp, type Cidr, type Family } from './addr.js';
-import { IpamError } from './errors.js';
+import { cidrContains, cidrLast, formatCidr, formatIp, parseCidr, parseIp, type Cidr, type IpFamily } from '@ippc/core';
+import { bad } from './errors.js';
 import type { PoolSpec, RangeSpec } from './types.js';
 
 /** A range with every default applied, as bigints. */
@@ -17,7 +17,7 @@ export interface CompiledRange {
 export interface CompiledPool {
   id: string;
   network: string;
-  family: Family;
+  family: IpFamily;
   spec: PoolSpec & { id: string };
   ranges: CompiledRange[];
   /** Merged, sorted, inclusive [from, to] intervals never handed out. */
@@ -36,10 +36,6 @@ export function isValidName(value: unknown): value is string {
 /** Linux interface names: 1-15 bytes, no '/', ':' or whitespace, not '.' or '..'. */
 export function isValidIfName(value: unknown): value is string {
   return typeof value === 'string' && value.length > 0 && value.length <= 15 && !/[/:\s]/.test(value) && value !== '.' && value !== '..';
-}
-
-function bad(message: string, details?: Record<string, unknown>): IpamError {
-  return new IpamError('IPAM_BAD_REQUEST', message, { details });
 }
 
 function mergeIntervals(list: Array<[bigint, bigint]>): Array<[bigint, bigint]> {

@@ -1,4 +1,4 @@
-import type { Family } from './addr.js';
+import type { IpFamily } from '@ippc/core';
 
 /** One range of a pool, in host-local's shape (see PoolSpec for defaults). */
 export interface RangeSpec {
@@ -28,7 +28,7 @@ export interface PoolSpec {
 
 export interface PoolUsage {
   spec: PoolSpec & { id: string };
-  family: Family;
+  family: IpFamily;
   /** Assignable addresses: the ranges minus reserved ones. */
   size: bigint;
   /** Assigned (including in-flight assignments). */
@@ -54,7 +54,7 @@ export interface Label {
 /** One wanted address: from a pool, of a family, or exactly `address`. */
 export interface AddressRequest {
   pool?: string;
-  family?: Family;
+  family?: IpFamily;
   address?: string;
 }
 
@@ -72,7 +72,7 @@ export interface AllocateRequest {
 
 export interface AssignedAddress {
   pool: string;
-  family: Family;
+  family: IpFamily;
   /** Without prefix, canonical text. */
   address: string;
   prefixLength: number;

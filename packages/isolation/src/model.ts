@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { badRequest } from './errors.js';
-import { canonicalAddress, parseAddress, parseCidr } from './ip.js';
+import { canonicalAddress, parseAddress, parseCidr, stripPrefix } from './ip.js';
 
 // The domain model of the isolation provider, independent of the wire. Every value here is
 // validated and canonical (addresses in canonical text, groups sorted and unique), so two equal
@@ -171,7 +171,7 @@ export function normalizeMember(input: {
   }
   const ifName = input.ifName || 'eth0';
   if (!IFNAME_RE.test(ifName)) throw badRequest(`interface name '${ifName}' is not valid: 1 to 15 characters, no spaces, '/' or ':'`, { ifName });
-  const addresses = [...new Set((input.addresses ?? []).map((a) => canonicalAddress(a.includes('/') ? a.slice(0, a.indexOf('/')) : a)))].sort();
+  const addresses = [...new Set((input.addresses ?? []).map((a) => stripPrefix(a)))].sort();
   if (addresses.length === 0) throw badRequest(`member ${input.containerId}/${ifName} has no address: attach needs the container's addresses`, { containerId: input.containerId });
   return {
     agentId,

@@ -35,11 +35,6 @@ export interface ContainerizerContext {
   readonly containersById: Map<string, Container>;
 }
 
-/** `parent.child` for nested ids (Mesos's stringify). */
-export function containerIdString(id: ContainerID): string {
-  return id.parent ? `${containerIdString(id.parent)}.${id.value ?? ''}` : (id.value ?? '');
-}
-
 /** Any container without ContainerInfo or with type MESOS. */
 export function supports(containerInfo: ContainerInfo | undefined): boolean {
   return !containerInfo || (containerInfo.type ?? ContainerInfo_Type.MESOS) === ContainerInfo_Type.MESOS;

@@ -11,7 +11,6 @@
  * ```
  */
 export { createMesosContainerizer, MesosContainerizer, type MesosContainerizerOptions } from './mesos-containerizer.js';
-export { containerIdString } from './container.js';
 export { commandArgv } from './launch.js';
 export { describeExit } from './termination.js';
 export { HOLDER, NOT_STARTED_EXIT_CODE, SUPERVISOR } from './supervisor.js';

@@ -3,9 +3,10 @@ import { mkdir, open, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { ContainerizerError, type ContainerConfig, type LaunchSpec, type Namespace } from '@ippc/core';
+import { containerIdToString } from '@ippc/mesos';
 import { TaskState, TaskStatus_Reason, type ExecutorInfo, type TaskInfo } from '@ippc/proto';
 import { checkpointConfig, writeAtomic } from './checkpoint.js';
-import { containerIdString, supports, track, type ContainerizerContext } from './container.js';
+import { supports, track, type ContainerizerContext } from './container.js';
 import { cleanup } from './destroy.js';
 import { killGroup, startTime } from './processes.js';
 import { reap } from './reap.js';
@@ -16,7 +17,7 @@ import { HOLDER, SUPERVISOR } from './supervisor.js';
 
 /** The containerizer's `launch()`; resolves after TASK_RUNNING was sent. A failure leaves nothing behind. */
 export async function launch(ctx: ContainerizerContext, spec: LaunchSpec): Promise<void> {
-  const id = containerIdString(spec.containerId);
+  const id = containerIdToString(spec.containerId);
   if (ctx.containersById.has(id)) throw new ContainerizerError('CONTAINER_LAUNCH_FAILED', `Container ${id} already exists`);
   if (!supports(spec.containerInfo)) throw new ContainerizerError('CONTAINER_LAUNCH_FAILED', 'The Mesos containerizer only launches MESOS containers');
   const argv = commandArgv(spec.task, spec.executor);

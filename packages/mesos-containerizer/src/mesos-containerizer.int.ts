@@ -6,8 +6,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { isIppcError, type ContainerConfig, type Isolator, type LaunchInfo, type LaunchSpec } from '@ippc/core';
+import { containerIdToString } from '@ippc/mesos';
 import { ContainerInfo_Type, TaskState, type ContainerID, type ContainerStatus } from '@ippc/proto';
-import { containerIdString } from './container.js';
 import { createMesosContainerizer, type MesosContainerizer } from './mesos-containerizer.js';
 
 // Against the real kernel: new network, UTS and mount namespaces held for a (fake) isolator, and a
@@ -32,12 +32,12 @@ class FakeNetIsolator implements Isolator {
   async prepare(config: ContainerConfig): Promise<LaunchInfo | undefined> {
     this.calls.push('prepare');
     if (!(config.containerInfo?.networkInfos ?? []).some((n) => n.name === 'fake')) return undefined;
-    this.prepared.add(containerIdString(config.containerId));
+    this.prepared.add(containerIdToString(config.containerId));
     return { namespaces: ['net', 'uts', 'mnt'], environment: { LIBPROCESS_IP: '0.0.0.0' } };
   }
   async isolate(containerId: ContainerID, pid: number): Promise<void> {
     this.calls.push(`isolate ${pid}`);
-    const id = containerIdString(containerId);
+    const id = containerIdToString(containerId);
     if (!this.prepared.has(id)) return;
     const name = `cp-fake-${process.pid}-${this.n++}`;
     this.netns.set(id, name);
@@ -48,11 +48,11 @@ class FakeNetIsolator implements Isolator {
     if (this.failIsolate) throw new Error('The CNI plugin failed to attach container: fake failure');
   }
   async status(containerId: ContainerID): Promise<ContainerStatus> {
-    if (!this.netns.has(containerIdString(containerId))) return { networkInfos: [] };
+    if (!this.netns.has(containerIdToString(containerId))) return { networkInfos: [] };
     return { networkInfos: [{ name: 'fake', groups: [], portMappings: [], ipAddresses: [{ protocol: 1, ipAddress: '10.255.77.1' }] }] };
   }
   async cleanup(containerId: ContainerID): Promise<void> {
-    const id = containerIdString(containerId);
+    const id = containerIdToString(containerId);
     this.calls.push(`cleanup ${id}`);
     const name = this.netns.get(id);
     if (name && netnsList().includes(name)) ip('netns', 'delete', name);

@@ -1,9 +1,10 @@
 import { mkdir, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { processAlive, type ContainerConfig, type ContainerState, type KnownContainer } from '@ippc/core';
+import { containerIdToString } from '@ippc/mesos';
 import { ContainerID, ContainerInfo, ExecutorInfo, TaskState, TaskStatus_Reason } from '@ippc/proto';
 import { readJson, type Checkpoint } from './checkpoint.js';
-import { containerIdString, track, type Container, type ContainerizerContext } from './container.js';
+import { track, type Container, type ContainerizerContext } from './container.js';
 import { cleanup } from './destroy.js';
 import { killGroup, startTime } from './processes.js';
 import { watchOrphaned } from './reap.js';
@@ -13,7 +14,7 @@ import { termination, type ExitStatus } from './termination.js';
 /** The containerizer's `recover()` (its contract is on `MesosContainerizer.recover`). */
 export async function recover(ctx: ContainerizerContext, name: string, known: KnownContainer[]): Promise<void> {
   await mkdir(ctx.root, { recursive: true });
-  const mine = new Map(known.filter((k) => k.containerizer === name).map((k) => [containerIdString(k.containerId), k]));
+  const mine = new Map(known.filter((k) => k.containerizer === name).map((k) => [containerIdToString(k.containerId), k]));
   const onDisk = new Set(await readdir(ctx.root).catch(() => [] as string[]));
   const states: ContainerState[] = [];
   const orphans: Container[] = [];

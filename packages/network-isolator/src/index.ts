@@ -39,5 +39,7 @@ export { createDirectoryCache, createMemoryCache } from './cni/cache.js';
 export type { CniResultCache, AttachmentKey, CacheEntry } from './cni/cache.js';
 export { parseNetworkConfig, networkConfigFromObject, pluginRequest, injectArgs, requiredPlugins, declaredCapabilities, stringifySorted } from './cni/config.js';
 export type { InjectArgsMessages } from './cni/config.js';
-export { parseResult, formatResult, compareVersions, containerAddresses, stripPrefix, ipFamily } from './cni/result.js';
+export { parseResult, formatResult } from './cni/result.js';
+/** @ippc/core's readers of CNI results and addresses, under the names this entry always had. */
+export { compareVersions, containerAddresses, stripPrefix, ipFamily } from '@ippc/core';
 export * from './cni/types.js';

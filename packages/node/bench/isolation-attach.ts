@@ -14,7 +14,7 @@ import { spawn } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { summarize as stats, type SampleStats } from '@ippc/core';
+import { formatIp, nthAddress, parseCidr, summarize as stats, type SampleStats } from '@ippc/core';
 import { installIsolationPlugin } from '@ippc/isolation';
 import { createNodeWorld } from '../src/testing/node-world.js';
 
@@ -32,8 +32,7 @@ try {
   await mkdir(pluginDir, { recursive: true });
   installIsolationPlugin({ dir: pluginDir });
   const subnet = w.subnets.spare[0]!; // a /27
-  const [a, b, c, d] = subnet.split('/')[0]!.split('.').map(Number) as [number, number, number, number];
-  const at = (n: number) => `${a}.${b}.${c}.${d + n}`;
+  const at = (n: number) => formatIp(4, nthAddress(parseCidr(subnet)!, n)!.value);
   const socket = join(w.dir, 'attach-isolation.sock');
   const bridge = (ipamDir: string) => ({
     type: 'bridge',

@@ -1,6 +1,6 @@
 import { mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
-import { isIPv4, isIPv6 } from 'node:net';
 import { dirname, join } from 'node:path';
+import { parseCidr } from '@ippc/core';
 import { renderNetworkTemplates } from '@ippc/network-isolator';
 import { AgentError } from '@ippc/agent';
 
@@ -39,12 +39,6 @@ export interface DefaultNetworksOptions {
   localDataDir?: string;
 }
 
-function isCidr(text: string): boolean {
-  const [addr, len, ...rest] = text.split('/');
-  if (rest.length || !addr || len === undefined || !/^\d+$/.test(len)) return false;
-  return (isIPv4(addr) && Number(len) <= 32) || (isIPv6(addr) && Number(len) <= 128);
-}
-
 /**
  * Parses `--install_cni_networks`: `ippc-bridge=10.236.1.0/24,fd10:236:1::/64;ippc-ptp=10.236.2.0/24`.
  * Throws `AGENT_CONFIG_INVALID` naming what is wrong.
@@ -59,7 +53,7 @@ export function parseNetworkSubnets(text: string): Partial<Record<DefaultNetwork
     }
     const subnets = eq < 0 ? [] : item.slice(eq + 1).split(',').map((s) => s.trim()).filter(Boolean);
     if (subnets.length === 0) throw new AgentError('AGENT_CONFIG_INVALID', `--install_cni_networks: give ${name} a subnet of this agent, e.g. ${name}=10.236.1.0/24`);
-    for (const s of subnets) if (!isCidr(s)) throw new AgentError('AGENT_CONFIG_INVALID', `--install_cni_networks: '${s}' (${name}) is not a subnet in CIDR form, e.g. 10.236.1.0/24`);
+    for (const s of subnets) if (!parseCidr(s)) throw new AgentError('AGENT_CONFIG_INVALID', `--install_cni_networks: '${s}' (${name}) is not a subnet in CIDR form, e.g. 10.236.1.0/24`);
     if (out[name as DefaultNetworkName]) throw new AgentError('AGENT_CONFIG_INVALID', `--install_cni_networks: ${name} is named twice`);
     out[name as DefaultNetworkName] = subnets;
   }

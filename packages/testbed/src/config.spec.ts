@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { agentPorts, agentSubnet, agentSubnet6, compileConfig, ConfigError, hostAddress, parseConfigFile } from './config.js';
+import { agentPorts, agentSubnet, agentSubnet6, compileConfig, ConfigError, hostAddress, hostAddress6, parseConfigFile } from './config.js';
 
 describe('cluster config', () => {
   it('compiles defaults from an empty file', () => {
@@ -55,10 +55,26 @@ describe('cluster config', () => {
   });
 
   it('carves IPv6 /64s per agent and refuses subnets too small for the agents', () => {
-    assert.equal(agentSubnet6('fd99:100::/48', 0), 'fd99:100:0:0::/64');
+    assert.equal(agentSubnet6('fd99:100::/48', 0), 'fd99:100::/64');
     assert.equal(agentSubnet6('fd99:100::/48', 2), 'fd99:100:0:2::/64');
     assert.throws(() => compileConfig({ containerNetworks: [{ name: 'n', type: 'bridge', cidr: '10.100.0.0/16', ipv6Cidr: 'fd99::/64' }] }), /must be \/56 or wider/);
     assert.throws(() => compileConfig({ agents: 8, network: { subnet: '10.99.0.0/28' } }), /too small for 8 agents/);
+  });
+
+  it("never lets an agent's subnet or address wrap round or fall outside its CIDR: such a config is refused", () => {
+    const v6 = (ipv6Cidr: string, agents = 2) => compileConfig({ agents, containerNetworks: [{ name: 'n', type: 'bridge', cidr: '10.100.0.0/16', ipv6Cidr }] });
+    // The agents' /64s were counted from the written address: agent 1 of fd99:100:0:ffff::/56 got fd99:100:0:0::/64.
+    assert.throws(() => v6('fd99:100:0:ffff::/56'), (e: ConfigError) => e instanceof ConfigError && /containerNetworks n ipv6Cidr fd99:100:0:ffff::\/56 has host bits set: did you mean fd99:100:0:ff00::\/56\?/.test(e.message));
+    assert.throws(() => v6('fd99:100:0:1::/56'), /did you mean fd99:100::\/56\?/);
+    assert.throws(() => v6('fd99:100::1::/56'), /containerNetworks n ipv6Cidr fd99:100::1::\/56 is not an IPv6 CIDR/);
+    assert.equal(agentSubnet6(v6('fd99:100:0:ff00::/56', 16).containerNetworks[0]!.ipv6Cidr!, 15), 'fd99:100:0:ff0f::/64');
+    assert.throws(() => agentSubnet6('fd99:100:0:ff00::/56', 256), ConfigError);
+    assert.throws(() => agentSubnet('10.100.0.0/16', 256), ConfigError);
+    // The nodes' IPv6 addresses kept the first four groups: host 18 of fd99::/124 was fd99::12, outside it.
+    assert.throws(() => compileConfig({ agents: 8, network: { ipv6Subnet: 'fd99::/124' } }), /network.ipv6Subnet fd99::\/124 is too small for 8 agents/);
+    assert.throws(() => compileConfig({ network: { ipv6Subnet: 'abcd/64' } }), /network.ipv6Subnet abcd\/64 is not an IPv6 CIDR/);
+    assert.equal(hostAddress6('fd99::1:0/112', 11), 'fd99::1:b');
+    assert.throws(() => hostAddress('10.99.0.0/24', 256), ConfigError);
   });
 
   it('checks durations and cool-down', () => {

@@ -1,5 +1,5 @@
 import { status } from '@grpc/grpc-js';
-import { IppcError } from '@ippc/core';
+import { IppcError, cidrSize, cidrsOverlap, formatCidr, formatIp, nthAddress, nthSubnet, parseCidr } from '@ippc/core';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 
@@ -49,7 +49,7 @@ export const ClusterConfigSchema = z.strictObject({
         type: z.enum(['bridge', 'ptp']),
         ipam: z.enum(['ippc-ipam', 'host-local']).default('ippc-ipam'),
         cidr: cidr4,
-        /** Split into one /64 per agent (agent i gets the i-th); the cidr must be /56 or wider. */
+        /** Split into one /64 per agent (agent i gets the i-th); the cidr must be /56 or wider, written as its network address. */
         ipv6Cidr: cidr6.optional(),
         /**
          * Addresses each agent may hand out from its /24 (from .2 on; default all: .2-.254). A small
@@ -139,67 +139,80 @@ export function parseConfigFile(text: string, source = 'cluster file'): ClusterC
   return compileConfig(raw ?? {}, source);
 }
 
-function toRange(cidr: string): [number, number] {
-  const [ip, len] = cidr.split('/') as [string, string];
-  const n = ip.split('.').reduce((a, o) => a * 256 + Number(o), 0);
-  const size = 2 ** (32 - Number(len));
-  const start = n - (n % size);
-  return [start, start + size - 1];
-}
-
 function checkOverlaps(config: ClusterConfig, source: string): void {
   const named: [string, string][] = [
     ['network.subnet', config.network.subnet],
     ...config.containerNetworks.map((n, i) => [`containerNetworks[${i}] (${n.name})`, n.cidr] as [string, string]),
     ...config.dockerNetworks.map((n, i) => [`dockerNetworks[${i}] (${n.name})`, n.subnet] as [string, string]),
   ];
-  for (const [, cidr] of named) {
-    if (cidr.split('/')[0]!.split('.').some((o) => Number(o) > 255)) throw new ConfigError(`${source}: ${cidr} is not an IPv4 address`);
-  }
+  const cidrs = named.map(([, text]) => {
+    const cidr = parseCidr(text);
+    if (!cidr) throw new ConfigError(`${source}: ${text} is not an IPv4 address`);
+    return cidr;
+  });
   for (let i = 0; i < named.length; i++) {
     for (let j = i + 1; j < named.length; j++) {
-      const [a, b] = [toRange(named[i]![1]), toRange(named[j]![1])];
-      if (a[0] <= b[1] && b[0] <= a[1]) throw new ConfigError(`${source}: ${named[i]![0]} ${named[i]![1]} overlaps ${named[j]![0]} ${named[j]![1]}`);
+      if (cidrsOverlap(cidrs[i]!, cidrs[j]!)) throw new ConfigError(`${source}: ${named[i]![0]} ${named[i]![1]} overlaps ${named[j]![0]} ${named[j]![1]}`);
     }
   }
   for (const n of config.containerNetworks) {
-    const prefix = Number(n.cidr.split('/')[1]);
-    if (prefix > 24 || 2 ** (24 - prefix) < config.agents) {
+    if (!nthSubnet(parseCidr(n.cidr)!, 24, config.agents - 1)) {
       throw new ConfigError(`${source}: containerNetworks ${n.name} ${n.cidr} cannot give each of ${config.agents} agents a /24; use a wider cidr`);
     }
   }
-  const size = 2 ** (32 - Number(config.network.subnet.split('/')[1]));
+  const size = Number(cidrSize(cidrs[0]!));
   // .1 gateway, .2-.5 master and services, agents from .11 (see plan/layout.ts), broadcast last.
   if (11 + config.agents > size - 1) throw new ConfigError(`${source}: network.subnet ${config.network.subnet} is too small for ${config.agents} agents (agents start at .11); use a /27 or wider`);
   const [first, last] = config.agent.ports.split('-').map(Number) as [number, number];
   if (first < 1024 || last > 65535 || first > last) throw new ConfigError(`${source}: agent.ports ${config.agent.ports} must be a range inside 1024-65535, first <= last`);
   if (last - first + 1 < config.agents) throw new ConfigError(`${source}: agent.ports ${config.agent.ports} has fewer ports than the ${config.agents} agents`);
-  for (const n of config.containerNetworks) {
-    if (n.ipv6Cidr && Number(n.ipv6Cidr.split('/')[1]) > 56) throw new ConfigError(`${source}: containerNetworks ${n.name} ipv6Cidr ${n.ipv6Cidr} must be /56 or wider (one /64 per agent)`);
-  }
+  checkIpv6(config, source);
   const names = config.containerNetworks.map((n) => n.name);
   const dup = names.find((n, i) => names.indexOf(n) !== i);
   if (dup) throw new ConfigError(`${source}: containerNetworks has '${dup}' twice`);
 }
 
+/**
+ * The IPv6 CIDRs: each must be one; the nodes' addresses must fit in `network.ipv6Subnet`; each
+ * `ipv6Cidr` holds one /64 per agent and is written as its network address, so no agent's /64
+ * lands outside it (they were once counted from the written address and wrapped round).
+ */
+function checkIpv6(config: ClusterConfig, source: string): void {
+  const ipv6 = (where: string, text: string) => {
+    const cidr = parseCidr(text);
+    if (cidr?.family !== 6) throw new ConfigError(`${source}: ${where} ${text} is not an IPv6 CIDR`);
+    return cidr;
+  };
+  for (const n of config.dockerNetworks) if (n.ipv6Subnet) ipv6(`dockerNetworks ${n.name} ipv6Subnet`, n.ipv6Subnet);
+  const subnet6 = config.network.ipv6Subnet;
+  // Agents from ::b, as on the IPv4 subnet (see plan/layout.ts).
+  if (subnet6 && !nthAddress(ipv6('network.ipv6Subnet', subnet6), 10 + config.agents)) {
+    throw new ConfigError(`${source}: network.ipv6Subnet ${subnet6} is too small for ${config.agents} agents (agents start at ::b); use a /64`);
+  }
+  for (const n of config.containerNetworks) {
+    if (!n.ipv6Cidr) continue;
+    const cidr = ipv6(`containerNetworks ${n.name} ipv6Cidr`, n.ipv6Cidr);
+    if (cidr.prefixLength > 56) throw new ConfigError(`${source}: containerNetworks ${n.name} ipv6Cidr ${n.ipv6Cidr} must be /56 or wider (one /64 per agent)`);
+    if (cidr.hostBitsSet) throw new ConfigError(`${source}: containerNetworks ${n.name} ipv6Cidr ${n.ipv6Cidr} has host bits set: did you mean ${formatCidr(cidr)}?`);
+  }
+}
+
 /** The /24 of agent `index` inside a network's `cidr` (agent 0 gets the first). */
 export function agentSubnet(cidr: string, index: number): string {
-  const [start] = toRange(cidr);
-  const n = start + index * 256;
-  return `${[n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join('.')}/24`;
+  return agentSubnetOf(cidr, 24, index);
 }
 
-/** The address of host number `host` (1 = first usable) in an IPv4 subnet. */
+/** The address of host number `host` (1 = first usable) in a subnet; a ConfigError when it is outside it. */
 export function hostAddress(cidr: string, host: number): string {
-  const [start] = toRange(cidr);
-  const n = start + host;
-  return [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join('.');
+  const parsed = parseCidr(cidr);
+  const address = parsed && nthAddress(parsed, host);
+  if (!address) throw new ConfigError(`${cidr} has no host ${host}: give it a wider subnet`);
+  return formatIp(address.family, address.value);
 }
 
-/** The address of host number `host` in an IPv6 /64 (or wider) subnet: `<prefix>::<host in hex>`. */
+/** The address of host number `host` in an IPv6 subnet: {@link hostAddress}, for the IPv6 side of a node. */
 export function hostAddress6(cidr: string, host: number): string {
-  const groups = expand6(cidr.split('/')[0]!);
-  return `${groups.slice(0, 4).map((g) => g.toString(16)).join(':')}::${host.toString(16)}`;
+  return hostAddress(cidr, host);
 }
 
 /** The `ports` range text (Mesos syntax) agent `index` offers: its slice of `agent.ports`. */
@@ -213,16 +226,13 @@ export function agentPorts(config: ClusterConfig, index: number): { first: numbe
 
 /** The /64 of agent `index` inside an IPv6 cidr of /56 or wider (agent 0 gets the first). */
 export function agentSubnet6(cidr: string, index: number): string {
-  const [ip] = cidr.split('/') as [string];
-  const groups = expand6(ip);
-  // The 4th group holds bits 48-63: the agent index goes into its low byte(s).
-  groups[3] = (groups[3]! + index) & 0xffff;
-  return `${groups.slice(0, 4).map((g) => g.toString(16)).join(':')}::/64`;
+  return agentSubnetOf(cidr, 64, index);
 }
 
-function expand6(ip: string): number[] {
-  const [head, tail] = ip.includes('::') ? (ip.split('::') as [string, string]) : [ip, ''];
-  const h = head ? head.split(':').map((g) => parseInt(g, 16)) : [];
-  const t = tail ? tail.split(':').map((g) => parseInt(g, 16)) : [];
-  return [...h, ...Array<number>(8 - h.length - t.length).fill(0), ...t];
+/** The `index`-th subnet of length `prefixLength` in `cidr`; a ConfigError when it has none (never another one's). */
+function agentSubnetOf(cidr: string, prefixLength: number, index: number): string {
+  const parsed = parseCidr(cidr);
+  const subnet = parsed && nthSubnet(parsed, prefixLength, index);
+  if (!subnet) throw new ConfigError(`${cidr} has no /${prefixLength} for agent ${index}: give it a wider cidr`);
+  return formatCidr(subnet);
 }

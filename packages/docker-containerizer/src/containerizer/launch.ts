@@ -1,5 +1,6 @@
 import type Docker from 'dockerode';
 import { ContainerizerError, type LaunchSpec, type Termination } from '@ippc/core';
+import { containerIdToString } from '@ippc/mesos';
 import { ContainerInfo_Type, TaskState, TaskStatus_Reason, type ContainerInfo } from '@ippc/proto';
 import { DockerContainerizerError, daemonMessage } from '../errors.js';
 import { addressesFromInspect, inspectData, runningNetworkInfo } from '../inspect.js';
@@ -12,7 +13,6 @@ import {
   OWNER_VALUE,
   SCOPE_LABEL,
   TASK_ID_LABEL,
-  containerIdString,
 } from '../labels.js';
 import { sandboxLogSizes, touchSandboxLogs, type LogSizes } from '../log-pump.js';
 import { createRunOptions, type DockerRunOptions } from '../run-options.js';
@@ -39,7 +39,7 @@ export function supports(containerInfo: ContainerInfo | undefined): boolean {
 export async function launch(ctx: DockerContext, spec: LaunchSpec): Promise<void> {
   const { live, ended, log } = ctx;
   if (ctx.closed) throw new ContainerizerError('CONTAINER_LAUNCH_FAILED', 'The docker containerizer is closed');
-  const id = containerIdString(spec.containerId);
+  const id = containerIdToString(spec.containerId);
   if (spec.containerId.parent) throw new ContainerizerError('CONTAINER_LAUNCH_FAILED', 'Nested containers are not supported');
   if (!id) throw new ContainerizerError('CONTAINER_LAUNCH_FAILED', 'The container id is empty');
   if (live.has(id) || ended.has(id)) throw new ContainerizerError('CONTAINER_LAUNCH_FAILED', `Container ${id} already started`);

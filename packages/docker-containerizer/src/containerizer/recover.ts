@@ -1,9 +1,10 @@
 import type Docker from 'dockerode';
 import type { KnownContainer } from '@ippc/core';
+import { containerIdToString } from '@ippc/mesos';
 import { TaskState, TaskStatus_Reason } from '@ippc/proto';
 import { daemonMessage } from '../errors.js';
 import { addressesFromInspect, runningNetworkInfo } from '../inspect.js';
-import { CONTAINER_ID_LABEL, LOG_OFFSETS_LABEL, OWNER_LABEL, OWNER_VALUE, SCOPE_LABEL, containerIdString } from '../labels.js';
+import { CONTAINER_ID_LABEL, LOG_OFFSETS_LABEL, OWNER_LABEL, OWNER_VALUE, SCOPE_LABEL } from '../labels.js';
 import type { DockerContext } from './context.js';
 import { fail, finish, newEntry } from './entries.js';
 import { startLogs } from './logs.js';
@@ -28,7 +29,7 @@ export async function recover(ctx: DockerContext, known: KnownContainer[]): Prom
   let recovered = 0;
   for (const k of known) {
     if (k.containerizer !== 'docker') continue;
-    const id = containerIdString(k.containerId);
+    const id = containerIdToString(k.containerId);
     if (live.has(id)) continue;
     const summary = byId.get(id);
     byId.delete(id);

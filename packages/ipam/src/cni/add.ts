@@ -1,6 +1,5 @@
-import { CniError, type CniRequest } from '@ippc/core';
+import { CniError, parseIp, parseIpOrCidr, stripPrefix, type CniRequest, type IpFamily } from '@ippc/core';
 import { NetworkInfo_Protocol } from '@ippc/proto';
-import { parseIp, parseIpOrCidr, type Family } from '../addr.js';
 import { isIpamError } from '../errors.js';
 import type { AddressRequest, Label, RangeSpec } from '../types.js';
 import type { HandlerContext } from './cni-handler.js';
@@ -19,7 +18,7 @@ export async function add(ctx: HandlerContext, req: CniRequest, conf: NetConf): 
   const sets = rangeSets(conf.ipam);
   const network = conf.name;
   const mesos = mesosNetworkInfo(conf);
-  const poolIds: Array<{ id: string; set: RangeSpec[]; family: Family | undefined }> = [];
+  const poolIds: Array<{ id: string; set: RangeSpec[]; family: IpFamily | undefined }> = [];
   for (const set of sets) poolIds.push({ id: await pools.ensure(network, set, conf.ipam.exclude), set, family: familyOfSet(set) });
 
   const requested: string[] = [...(conf.runtimeConfig?.ips ?? []), ...(conf.args?.cni?.ips ?? []), ...ipsFromCniArgs(req.args)];
@@ -27,7 +26,7 @@ export async function add(ctx: HandlerContext, req: CniRequest, conf: NetConf): 
   if (mesos && mesos.ipAddresses.length > 0) {
     // Mesos (net-modules semantics): one address per entry; an explicit ip_address is reserved, else any of that protocol.
     for (const entry of mesos.ipAddresses) {
-      const family: Family = entry.protocol === NetworkInfo_Protocol.IPv6 ? 6 : 4;
+      const family: IpFamily = entry.protocol === NetworkInfo_Protocol.IPv6 ? 6 : 4;
       const firstOfFamily = poolIds.find((p) => p.family === family);
       if (entry.ipAddress) {
         const ip = parseIp(entry.ipAddress);
@@ -42,7 +41,7 @@ export async function add(ctx: HandlerContext, req: CniRequest, conf: NetConf): 
     const left = requested.map((text) => {
       const parsed = parseIpOrCidr(text);
       if (!parsed) throw new CniError(CNI_ERROR_CODES.BAD_REQUEST, `requested IP '${text}' is not an address`);
-      return { text: text.split('/')[0]!, ip: parsed.ip, used: false };
+      return { text: stripPrefix(text), ip: parsed.ip, used: false };
     });
     for (const p of poolIds) {
       const want = left.find((r) => !r.used && setContains(p.set, r.ip));

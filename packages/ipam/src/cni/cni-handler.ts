@@ -1,10 +1,10 @@
-import { CniError, silentLogger, type CniRequest, type Logger } from '@ippc/core';
+import { CniError, compareVersions, silentLogger, type CniRequest, type Logger } from '@ippc/core';
 import { IpamError } from '../errors.js';
 import type { IpamApi } from '../types.js';
 import { add } from './add.js';
 import { check } from './check.js';
 import { CNI_ERROR_CODES, errorOutput } from './cni-errors.js';
-import { cmpVersion, parseConf, requireEnv } from './net-conf.js';
+import { parseConf, requireEnv } from './net-conf.js';
 import { createPoolCache, type PoolCache } from './pools.js';
 
 /** CNI spec versions this plugin speaks. Results follow the config's `cniVersion`. */
@@ -73,7 +73,7 @@ export function createCniHandler(options: CniHandlerOptions): CniHandler {
             return { ok: true, output: '' };
           }
           case 'CHECK':
-            if (cmpVersion(cniVersion, '0.4.0') < 0) throw new CniError(CNI_ERROR_CODES.INCOMPATIBLE_VERSION, `CHECK needs cniVersion 0.4.0 or later, the config says ${cniVersion}`);
+            if (compareVersions(cniVersion, '0.4.0') < 0) throw new CniError(CNI_ERROR_CODES.INCOMPATIBLE_VERSION, `CHECK needs cniVersion 0.4.0 or later, the config says ${cniVersion}`);
             await check(ctx, req, conf);
             return { ok: true, output: '' };
           case 'GC': {

@@ -1,7 +1,6 @@
-import { CniError, type CniRequest } from '@ippc/core';
+import { CniError, cidrContains, parseCidr, type CniRequest, type CniResultAddresses, type IpAddress, type IpFamily } from '@ippc/core';
 import { networkInfoOfCniArgs } from '@ippc/mesos';
 import type { NetworkInfo } from '@ippc/proto';
-import { parseCidr, cidrContains, type Family } from '../addr.js';
 import type { RangeSpec } from '../types.js';
 import { CNI_ERROR_CODES } from './cni-errors.js';
 
@@ -26,7 +25,7 @@ export interface NetConf {
   runtimeConfig?: { ips?: string[] };
   /** `args.cni.ips`, and Mesos's NetworkInfo under `args["org.apache.mesos"]` (read by @ippc/mesos). */
   args?: { cni?: { ips?: string[] }; [key: string]: unknown };
-  prevResult?: { ips?: Array<{ address?: string }>; ip4?: { ip?: string }; ip6?: { ip?: string } };
+  prevResult?: CniResultAddresses;
   'cni.dev/valid-attachments'?: Array<{ containerID?: string; ifname?: string }>;
   'cni.dev/attachments'?: Array<{ containerID?: string; ifname?: string }>;
 }
@@ -67,11 +66,11 @@ export function rangeSets(ipam: IpamSection): RangeSpec[][] {
   return [];
 }
 
-export function familyOfSet(set: RangeSpec[]): Family | undefined {
+export function familyOfSet(set: RangeSpec[]): IpFamily | undefined {
   return parseCidr(set[0]?.subnet ?? '')?.family;
 }
 
-export function setContains(set: RangeSpec[], ip: { family: Family; value: bigint }): boolean {
+export function setContains(set: RangeSpec[], ip: IpAddress): boolean {
   return set.some((r) => {
     const c = parseCidr(r.subnet);
     return !!c && cidrContains(c, ip);
@@ -87,13 +86,6 @@ export function ipsFromCniArgs(args: string | undefined): string[] {
     if (k === 'IP' && v) out.push(...v.split(','));
   }
   return out;
-}
-
-export function cmpVersion(a: string, b: string): number {
-  const pa = a.split('.').map(Number);
-  const pb = b.split('.').map(Number);
-  for (let i = 0; i < 3; i++) if ((pa[i] ?? 0) !== (pb[i] ?? 0)) return (pa[i] ?? 0) - (pb[i] ?? 0);
-  return 0;
 }
 
 /** `CNI_CONTAINERID` and `CNI_IFNAME`, which every verb on an attachment needs. */

@@ -1,5 +1,4 @@
-import { CniError } from '@ippc/core';
-import { parseCidr, parseIp } from '../addr.js';
+import { CniError, parseCidr, parseIp } from '@ippc/core';
 import { isIpamError } from '../errors.js';
 import type { IpamApi, RangeSpec } from '../types.js';
 import { CNI_ERROR_CODES } from './cni-errors.js';

@@ -1,10 +1,10 @@
+import { bad } from '../errors.js';
 import { isValidName } from '../pool.js';
 import { key } from '../store/store.js';
 import type { GarbageCollectRequest, GarbageCollectResult, Lease } from '../types.js';
 import type { ServiceContext } from './context.js';
 import { listLeases, releaseLease } from './leases.js';
 import { handleText, leaseKey } from './records.js';
-import { bad } from './validate.js';
 
 // GC: a lease missing from the caller's valid set is suspected at the first call and reclaimed at
 // the next one only if it is still missing with the same epoch (and gcGraceMs has passed).

@@ -1,5 +1,5 @@
-import { formatIp, parseIp } from '../addr.js';
-import { IpamError, isIpamError } from '../errors.js';
+import { formatIp, parseIp } from '@ippc/core';
+import { bad, IpamError, isIpamError } from '../errors.js';
 import { isValidName, rangeOf } from '../pool.js';
 import { key, type StoreCondition, type StoreWrite } from '../store/store.js';
 import type { AllocateRequest, AllocateResult, AssignedAddress, Handle, Lease, LeaseFilter, ReleaseResult } from '../types.js';
@@ -9,7 +9,7 @@ import { pickAll, unpick, type Pick } from './pick.js';
 import type { Entry, PoolState } from './pool-state.js';
 import { poolsOf } from './pools.js';
 import { addrKey, handleText, leaseKey, toLease, type AddrRecord, type LeaseRecord } from './records.js';
-import { bad, validateHandle } from './validate.js';
+import { validateHandle } from './validate.js';
 import { resolveWants } from './wants.js';
 
 // Leases: a lease is recorded by allocate (the lease and its addresses in one conditional commit),

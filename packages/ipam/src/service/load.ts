@@ -1,4 +1,4 @@
-import { parseIp } from '../addr.js';
+import { parseIp } from '@ippc/core';
 import { compilePool } from '../pool.js';
 import { key, type StoreEntry } from '../store/store.js';
 import type { PoolSpec } from '../types.js';

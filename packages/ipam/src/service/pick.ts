@@ -1,4 +1,4 @@
-import { formatIp } from '../addr.js';
+import { formatIp } from '@ippc/core';
 import { IpamError } from '../errors.js';
 import { describeRanges } from '../pool.js';
 import { cooldownOf, type ServiceContext } from './context.js';

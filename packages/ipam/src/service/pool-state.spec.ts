@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { formatIp, parseIp } from '../addr.js';
+import { formatIp, parseIp } from '@ippc/core';
 import { compilePool } from '../pool.js';
 import { addPool, PoolState, type NetworkState } from './pool-state.js';
 

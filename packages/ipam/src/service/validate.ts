@@ -1,10 +1,6 @@
-import { IpamError } from '../errors.js';
+import { bad } from '../errors.js';
 import { isValidIfName, isValidName } from '../pool.js';
 import type { Handle } from '../types.js';
-
-export function bad(message: string, details?: Record<string, unknown>): IpamError {
-  return new IpamError('IPAM_BAD_REQUEST', message, { details });
-}
 
 export function validateHandle(h: Handle | undefined): Handle {
   if (!h || typeof h !== 'object') throw bad('a handle is required: {network, containerId, ifName}');

@@ -1,11 +1,10 @@
-import { formatIp, parseIp, type Family } from '../addr.js';
-import { IpamError } from '../errors.js';
+import { formatIp, parseIp, type IpFamily } from '@ippc/core';
+import { bad, IpamError } from '../errors.js';
 import { describeRanges, isReserved, rangeOf } from '../pool.js';
 import type { AddressRequest, AllocateRequest } from '../types.js';
 import type { ServiceContext } from './context.js';
 import type { PoolState } from './pool-state.js';
 import { poolsOf } from './pools.js';
-import { bad } from './validate.js';
 
 // Wants: an Allocate request resolved against the network's pools, before picking: one want per
 // requested address (or per family of the node's pools when the request names none), each with
@@ -15,7 +14,7 @@ import { bad } from './validate.js';
 export interface Want {
   pools: PoolState[];
   address?: bigint;
-  family: Family;
+  family: IpFamily;
 }
 
 export async function resolveWants(ctx: ServiceContext, req: AllocateRequest, network: string): Promise<Want[]> {

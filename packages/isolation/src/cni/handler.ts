@@ -1,4 +1,4 @@
-import { CNI_SPEC_ERROR_CODES, CniError, IppcError, type CniRequest, type CniResponse } from '@ippc/core';
+import { CNI_SPEC_ERROR_CODES, CniError, IppcError, containerAddresses, type CniRequest, type CniResponse, type CniResultAddresses } from '@ippc/core';
 import { networkInfoOfCniArgs } from '@ippc/mesos';
 import { cniCodeOf } from '../errors.js';
 import { stripPrefix } from '../ip.js';
@@ -52,20 +52,11 @@ export interface IsolationPluginConfig {
   'cni.dev/attachments'?: { containerID: string; ifname: string }[];
 }
 
-interface PrevResult {
-  cniVersion?: string;
-  ips?: { address?: string; interface?: number; version?: string }[];
-  ip4?: { ip?: string };
-  ip6?: { ip?: string };
-}
+type PrevResult = CniResultAddresses & { cniVersion?: string };
 
-/** The addresses a previous plugin returned: `ips[]` (CNI >= 0.3) or `ip4`/`ip6` (0.1, 0.2). */
+/** The addresses a previous plugin returned, canonical: `ips[]` (CNI >= 0.3) or `ip4`/`ip6` (0.1, 0.2). */
 export function addressesOf(prev: PrevResult): string[] {
-  const found: string[] = [];
-  for (const ip of prev.ips ?? []) if (ip.address) found.push(ip.address);
-  if (prev.ip4?.ip) found.push(prev.ip4.ip);
-  if (prev.ip6?.ip) found.push(prev.ip6.ip);
-  return found.map((a) => stripPrefix(a));
+  return containerAddresses(prev).map((ip) => stripPrefix(ip.address));
 }
 
 /** `args["org.apache.mesos"].network_info.groups`, as Mesos writes it (snake_case JSON of NetworkInfo). */

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Family } from '../ip.js';
+import type { IpFamily } from '@ippc/core';
 import { ANY, PUBLIC_GROUP, type PolicyState, type Rule } from '../model.js';
 import { groupsOf } from '../policy.js';
 
@@ -19,7 +19,7 @@ import { groupsOf } from '../policy.js';
 
 export interface NftSet {
   name: string;
-  family: Family;
+  family: IpFamily;
   comment: string;
   /** Sorted canonical addresses. */
   elements: string[];
@@ -39,7 +39,7 @@ export function groupSlug(group: string): string {
   return `x${createHash('sha256').update(group).digest('hex').slice(0, 16)}`;
 }
 
-function setName(prefix: 'm' | 'l', group: string, family: Family): string {
+function setName(prefix: 'm' | 'l', group: string, family: IpFamily): string {
   return `${prefix}_${groupSlug(group)}_v${family}`;
 }
 
@@ -48,10 +48,10 @@ function comment(text: string): string {
   return text.replace(/["\\\n\r]/g, "'").slice(0, 120);
 }
 
-const FAMILIES: Family[] = [4, 6];
-const L3: Record<Family, string> = { 4: 'ip', 6: 'ip6' };
+const FAMILIES: IpFamily[] = [4, 6];
+const L3: Record<IpFamily, string> = { 4: 'ip', 6: 'ip6' };
 
-function ruleLines(rule: Rule, family: Family, verdict: 'accept' | 'drop'): string[] {
+function ruleLines(rule: Rule, family: IpFamily, verdict: 'accept' | 'drop'): string[] {
   const parts: string[] = [];
   if (rule.from !== ANY) parts.push(`${L3[family]} saddr @${setName('m', rule.from, family)}`);
   parts.push(`${L3[family]} daddr @${rule.to === ANY ? `local_v${family}` : setName('l', rule.to, family)}`);
@@ -66,7 +66,7 @@ function ruleLines(rule: Rule, family: Family, verdict: 'accept' | 'drop'): stri
 export function compileRuleset(state: Pick<PolicyState, 'members' | 'rules'>, agentId: string, table: string): CompiledRuleset {
   const groups = groupsOf(state);
   const sets = new Map<string, NftSet>();
-  const add = (name: string, family: Family, text: string) => sets.set(name, { name, family, comment: comment(text), elements: [] });
+  const add = (name: string, family: IpFamily, text: string) => sets.set(name, { name, family, comment: comment(text), elements: [] });
   for (const f of FAMILIES) add(`local_v${f}`, f, 'isolated members on this agent');
   for (const g of groups) {
     for (const f of FAMILIES) {

@@ -1,5 +1,6 @@
+import { compareVersions } from '@ippc/core';
 import { NetworkIsolatorError } from '../errors.js';
-import { compareVersions, formatResult, isSupportedVersion } from './result.js';
+import { formatResult, isSupportedVersion } from './result.js';
 import { SUPPORTED_CNI_VERSIONS, type CniResult, type NetworkConfigList, type PluginConfig, type RuntimeConf } from './types.js';
 
 // Reading network configurations: a conflist (`{cniVersion, name, plugins: [...]}`) or a single

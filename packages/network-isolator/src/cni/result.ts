@@ -1,3 +1,4 @@
+import { compareVersions, ipFamily } from '@ippc/core';
 import { NetworkIsolatorError } from '../errors.js';
 import { SUPPORTED_CNI_VERSIONS, type CniDns, type CniInterface, type CniIpConfig, type CniResult, type CniRoute, type CniVersion } from './types.js';
 
@@ -7,30 +8,8 @@ import { SUPPORTED_CNI_VERSIONS, type CniDns, type CniInterface, type CniIpConfi
 
 const LEGACY = new Set(['0.1.0', '0.2.0']);
 
-/** `-1`, `0` or `1` comparing two dotted versions (missing parts count as 0). */
-export function compareVersions(a: string, b: string): number {
-  const pa = a.split('.').map((p) => Number.parseInt(p, 10) || 0);
-  const pb = b.split('.').map((p) => Number.parseInt(p, 10) || 0);
-  for (let i = 0; i < Math.max(pa.length, pb.length); i++) {
-    const d = (pa[i] ?? 0) - (pb[i] ?? 0);
-    if (d !== 0) return d < 0 ? -1 : 1;
-  }
-  return 0;
-}
-
 export function isSupportedVersion(v: string): v is CniVersion {
   return (SUPPORTED_CNI_VERSIONS as readonly string[]).includes(v);
-}
-
-/** 4 or 6 for an address or CIDR. */
-export function ipFamily(address: string): 4 | 6 {
-  return address.includes(':') ? 6 : 4;
-}
-
-/** The address without its prefix length: `10.0.0.5/24` → `10.0.0.5`. */
-export function stripPrefix(cidr: string): string {
-  const slash = cidr.indexOf('/');
-  return slash < 0 ? cidr : cidr.slice(0, slash);
 }
 
 function bad(why: string): never {
@@ -140,17 +119,4 @@ export function formatResult(result: CniResult, version: string): Record<string,
     routes: result.routes,
     dns: result.dns,
   };
-}
-
-/**
- * The addresses a result gives the container's interface, in result order: those whose
- * `interface` is unset (IPAM results, 0.2.0) or points at an interface inside a sandbox or named
- * `ifName`. Host-side addresses (a bridge's gateway) are left out.
- */
-export function containerAddresses(result: CniResult, ifName: string): CniIpConfig[] {
-  return result.ips.filter((ip) => {
-    if (ip.interface === undefined) return true;
-    const it = result.interfaces[ip.interface];
-    return it === undefined || it.sandbox !== undefined || it.name === ifName;
-  });
 }

@@ -1,8 +1,9 @@
+import { compareVersions } from '@ippc/core';
 import { NetworkIsolatorError, CniPluginError } from '../errors.js';
 import { createDirectoryCache, type AttachmentKey, type CniResultCache } from './cache.js';
 import { CNI_NAME, declaredCapabilities, isValidInterfaceName, pluginRequest, requiredPlugins } from './config.js';
 import { createExecInvoker, type CniInvoker, type PluginOutput } from './invoker.js';
-import { compareVersions, parseResult } from './result.js';
+import { parseResult } from './result.js';
 import type { CniErrorObject, CniResult, NetworkConfigList, PluginConfig, RuntimeConf } from './types.js';
 
 /** Options of {@link createCniRuntime}. */

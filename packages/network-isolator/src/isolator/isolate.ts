@@ -1,8 +1,8 @@
 import { existsSync, writeFileSync } from 'node:fs';
+import { containerAddresses, ipFamily, stripPrefix } from '@ippc/core';
 import { containerIdToString } from '@ippc/mesos';
 import type { ContainerID } from '@ippc/proto';
 import { messageOf as message, NetworkIsolatorError, throwAll } from '../errors.js';
-import { containerAddresses, ipFamily, stripPrefix } from '../cni/result.js';
 import { checkpointSync, paths } from '../checkpoint.js';
 import { formatHosts, formatResolvConf, mergeDns } from '../files.js';
 import { attach } from './attach.js';

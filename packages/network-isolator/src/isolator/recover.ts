@@ -1,6 +1,6 @@
 import { readdir, readFile } from 'node:fs/promises';
 import type { ContainerState } from '@ippc/core';
-import { containerIdToString, networkInfoOfCniArgs } from '@ippc/mesos';
+import { containerIdFromString, containerIdToString, networkInfoOfCniArgs } from '@ippc/mesos';
 import type { ContainerID, NetworkInfo } from '@ippc/proto';
 import { messageOf as message, NetworkIsolatorError } from '../errors.js';
 import { parseNetworkConfig } from '../cni/config.js';
@@ -28,7 +28,7 @@ export async function recover(ctx: IsolatorContext, states: ContainerState[], or
   const cleanNow: Info[] = [];
   for (const cid of entries) {
     const state = known.get(cid);
-    const id = state?.containerId ?? orphanIds.get(cid) ?? { value: cid.split('.').pop()! };
+    const id = state?.containerId ?? orphanIds.get(cid) ?? containerIdFromString(cid);
     const info = await recoverInfo(ctx, cid, id, state);
     infos.set(cid, info);
     if (state) {

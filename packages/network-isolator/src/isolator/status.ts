@@ -1,6 +1,6 @@
+import { containerAddresses, ipFamily, stripPrefix } from '@ippc/core';
 import { containerIdToString } from '@ippc/mesos';
 import { NetworkInfo_Protocol, type ContainerID, type ContainerStatus, type NetworkInfo } from '@ippc/proto';
-import { containerAddresses, ipFamily, stripPrefix } from '../cni/result.js';
 import type { IsolatorContext } from './context.js';
 
 /**

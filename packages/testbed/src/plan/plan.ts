@@ -1,3 +1,4 @@
+import { parseCidr, parseIp } from '@ippc/core';
 import { hostAddress, hostAddress6, type ClusterConfig } from '../config.js';
 import { LABEL, labelsFor } from '../labels.js';
 import { resolveBin } from '../workspace.js';
@@ -45,7 +46,7 @@ export function planCluster(config: ClusterConfig, options: PlanOptions): Cluste
 /** A node with what every node has (its name, labels, IPv6 address) and `extra` over the defaults. */
 function nodeSpec(pc: PlanContext, role: NodeRole, address: string, daemons: DaemonSpec[], extra: Partial<NodeSpec> = {}): NodeSpec {
   const { config, options, at6 } = pc;
-  const hostOf = (address: string) => Number(address.split('.').pop()) - Number(hostAddress(config.network.subnet, 0).split('.').pop());
+  const hostOf = (address: string) => Number(parseIp(address)!.value - parseCidr(config.network.subnet)!.network);
   return {
     role,
     name: `ippc-${config.name}-${role}${extra.index !== undefined ? `-${extra.index}` : ''}`,

@@ -1,5 +1,6 @@
+import { cidrsOverlap } from '@ippc/core';
 import { IsolationError } from '../../errors.js';
-import { cidrsOverlap, parseCidr } from '../../ip.js';
+import { parseCidr } from '../../ip.js';
 import { normalizeAgent, validateAgentId, type AgentInfo, type AgentSpec, type Change } from '../../model.js';
 import { commit } from './commit.js';
 import { agentInfo, keyOf, unchanged, type AgentRecord, type StoreState } from './state.js';

@@ -1,4 +1,4 @@
-import { canonicalAddress } from '../../ip.js';
+import { stripPrefix } from '../../ip.js';
 import type { Member } from '../../model.js';
 import { groupsOf, routesFor } from '../../policy.js';
 import { requireAgent } from './agents.js';
@@ -30,7 +30,7 @@ export function routes(s: StoreState, agentId?: string): ReturnType<typeof route
 
 export function checkAddresses(s: StoreState, addresses: string[]): AddressStatus[] {
   return addresses.map((raw) => {
-    const address = canonicalAddress(raw.includes('/') ? raw.slice(0, raw.indexOf('/')) : raw);
+    const address = stripPrefix(raw);
     const holder = s.holders.get(address);
     if (holder) {
       const m = s.members.get(holder)!;

@@ -16,6 +16,7 @@ export * from './cni/errors.js';
 export * from './cni/forwarder.js';
 export * from './cni/request.js';
 export * from './containerizer.js';
+export * from './daemon-flags.js';
 export * from './errors.js';
 export * from './grpc.js';
 export * from './http.js';

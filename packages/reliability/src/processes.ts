@@ -77,9 +77,9 @@ export function startIpamProcess(o: { listen: string; dataDir: string; token: st
 export function startIsolationProcess(o: { listen: string; dataFile: string; token: string; logFile: string }): Promise<ComponentProcess> {
   return launch(
     'isolation',
-    [process.execPath, '--import', 'tsx', ISOLATION_BIN, '--listen', o.listen, '--metrics-listen', 'off', '--data-file', o.dataFile, '--token', o.token],
+    [process.execPath, '--import', 'tsx', ISOLATION_BIN, `--listen=${o.listen}`, '--metrics_listen=off', `--data_file=${o.dataFile}`],
     o.logFile,
-    {},
+    { IPPC_TOKEN: o.token },
     /"ready":\s*true/,
     () => o.listen,
   );

@@ -43,9 +43,9 @@ export function servicesDaemons(pc: PlanContext): DaemonSpec[] {
       argv: [
         ...resolve('isolation', 'ippc-isolation-server').argv,
         `--listen=0.0.0.0:${PORTS.isolationGrpc}`,
-        `--metrics-listen=0.0.0.0:${PORTS.isolationHttp}`,
-        `--data-file=${PATHS.isolationData}`,
-        ...(noAuth ? ['--no-auth'] : []),
+        `--metrics_listen=0.0.0.0:${PORTS.isolationHttp}`,
+        `--data_file=${PATHS.isolationData}`,
+        ...(noAuth ? ['--no_auth'] : []),
       ],
       probe: { grpc: { port: PORTS.isolationGrpc, service: 'ippc.isolation.v1.Isolation' } },
     },

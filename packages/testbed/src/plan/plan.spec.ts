@@ -74,7 +74,7 @@ describe('cluster plan', () => {
   it('turns authentication off in every daemon when the file says so', () => {
     const open = planCluster(compileConfig({ auth: { disabled: true } }), { workspaceDir: '/ws', resolve });
     const flags = open.nodes.flatMap((n) => n.daemons.map((d) => [d.name, d.argv.filter((a) => /no[_-]auth/.test(a))] as const));
-    assert.deepEqual(Object.fromEntries(flags), { master: ['--no_auth'], ipam: ['--no_auth'], isolation: ['--no-auth'], dns: [], agent: ['--no_auth'] });
+    assert.deepEqual(Object.fromEntries(flags), { master: ['--no_auth'], ipam: ['--no_auth'], isolation: ['--no_auth'], dns: [], agent: ['--no_auth'] });
   });
 
   it('runs agents with IP-per-container: docker,mesos, network/cni, the default networks, the node daemons, the cluster DNS', () => {

@@ -1,10 +1,7 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
-import { authFromFlags, checkHealth, clientOptions, createGrpcServer, type IppcGrpcServer } from './grpc.js';
+import { checkHealth, clientOptions, createGrpcServer, type IppcGrpcServer } from './grpc.js';
 import { createMetricsRegistry, startHttpServer } from './http.js';
 
 // A one-method service with JSON payloads, enough to exercise the interceptors.
@@ -100,25 +97,5 @@ describe('HTTP endpoints', () => {
     assert.equal(res.status, 503);
     assert.deepEqual(await res.json(), { error: 'store not open' });
     await http.close();
-  });
-});
-
-describe('authFromFlags (--token_file, IPPC_TOKEN, --no_auth)', () => {
-  it('reads the token file (trimmed), which wins over the environment', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'ippc-auth-'));
-    try {
-      writeFileSync(join(dir, 'token'), '  s3cret\n');
-      assert.deepEqual(authFromFlags({ tokenFile: join(dir, 'token') }, { IPPC_TOKEN: 'from-env' }), { token: 's3cret' });
-      writeFileSync(join(dir, 'empty'), '\n');
-      assert.equal(authFromFlags({ tokenFile: join(dir, 'empty') }, { IPPC_TOKEN: 'from-env' }), undefined, 'an empty file is no secret');
-      assert.throws(() => authFromFlags({ tokenFile: join(dir, 'missing') }, {}), /ENOENT/);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
-  });
-  it('falls back to IPPC_TOKEN; --no_auth disables; nothing given is undefined', () => {
-    assert.deepEqual(authFromFlags({}, { IPPC_TOKEN: 'from-env' }), { token: 'from-env' });
-    assert.deepEqual(authFromFlags({ noAuth: true, tokenFile: '/nonexistent' }, { IPPC_TOKEN: 'x' }), { disabled: true });
-    assert.equal(authFromFlags({}, {}), undefined);
   });
 });

@@ -1,5 +1,4 @@
 import { timingSafeEqual } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { HealthImplementation, protoPath as healthProtoPath, type ServingStatus } from 'grpc-health-check';
@@ -11,17 +10,6 @@ import { IppcError } from './errors.js';
  * (`{ disabled: true }`); a component started without either refuses to start.
  */
 export type AuthConfig = { token: string } | { disabled: true };
-
-/**
- * The credentials of a daemon's Mesos-style flags: `--no_auth` disables them, else the token is
- * the (trimmed) content of `--token_file`, else env `IPPC_TOKEN`. Undefined when none is given:
- * the caller refuses to start and says how to give one. An unreadable token file throws.
- */
-export function authFromFlags(flags: { tokenFile?: string; noAuth?: boolean }, env: NodeJS.ProcessEnv = process.env): AuthConfig | undefined {
-  if (flags.noAuth) return { disabled: true };
-  const token = flags.tokenFile ? readFileSync(flags.tokenFile, 'utf8').trim() : env.IPPC_TOKEN;
-  return token ? { token } : undefined;
-}
 
 /** Methods anyone may call: health checks must work before a peer has credentials. */
 const OPEN_METHODS = ['/grpc.health.v1.Health/'];

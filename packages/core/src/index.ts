@@ -17,6 +17,7 @@ export * from './cni/forwarder.js';
 export * from './cni/request.js';
 export * from './cni/result.js';
 export * from './containerizer.js';
+export * from './daemon-flags.js';
 export * from './errors.js';
 export * from './grpc.js';
 export * from './http.js';

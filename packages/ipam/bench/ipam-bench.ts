@@ -251,7 +251,7 @@ async function main(): Promise<void> {
   try {
     process.stderr.write(`ippc IPAM benchmark: ${cpus().length} cores, node ${process.version}${values.quick ? ', --quick' : ''}\n`);
     row('machine at start', machineLoad());
-    server = await startServerProcess(['--data-dir', join(tmp, 'db'), '--http', '', '--cooldown-seconds', '30'], { IPPC_TOKEN: TOKEN });
+    server = await startServerProcess([`--data_dir=${join(tmp, 'db')}`, '--http=off', '--cooldown=30secs'], { IPPC_TOKEN: TOKEN });
     await inProcessRow(tmp);
     await serviceRows('embedded LMDB, fsync per commit', server);
     await poolSizeRows(server);
@@ -274,14 +274,14 @@ async function main(): Promise<void> {
     await server.kill('SIGTERM');
     server = undefined;
 
-    server = await startServerProcess(['--data-dir', join(tmp, 'db-nosync'), '--no-fsync', '--http', ''], { IPPC_TOKEN: TOKEN });
+    server = await startServerProcess([`--data_dir=${join(tmp, 'db-nosync')}`, '--no_fsync', '--http=off'], { IPPC_TOKEN: TOKEN });
     await serviceRows('embedded LMDB, no fsync', server);
     await server.kill('SIGTERM');
     server = undefined;
 
     if (!values['no-etcd']) {
       etcd = await startEtcd();
-      server = await startServerProcess(['--etcd', etcd.endpoint, '--http', ''], { IPPC_TOKEN: TOKEN });
+      server = await startServerProcess([`--etcd=${etcd.endpoint}`, '--http=off'], { IPPC_TOKEN: TOKEN });
       await serviceRows('etcd 3.4 store', server);
       await server.kill('SIGTERM');
       server = undefined;
@@ -296,7 +296,7 @@ async function main(): Promise<void> {
         perClient: Math.round(20 * Math.max(Q, 0.5)),
         kills: 3,
         start: async (port) => {
-          const s = await startServerProcess(['--data-dir', join(tmp, 'storm'), '--listen', `127.0.0.1:${port}`, '--http', ''], { IPPC_TOKEN: TOKEN });
+          const s = await startServerProcess([`--data_dir=${join(tmp, 'storm')}`, `--listen=127.0.0.1:${port}`, '--http=off'], { IPPC_TOKEN: TOKEN });
           if (first) {
             const c = createIpamClient({ address: s.address, auth: { token: TOKEN } });
             await c.ensurePool({ network: 'storm', ranges: [{ subnet: '10.210.64.0/18' }] });

@@ -37,7 +37,7 @@ describe('crash safety: kill -9 during a 64-client allocation storm', () => {
 
   for (const kind of ['embedded', 'etcd'] as const) {
     it(`${kind} store: no lost assignment, no duplicate, after repeated kill -9`, async (t) => {
-      const storeArgs = kind === 'embedded' ? ['--data-dir', join(tmp, 'db')] : ['--etcd', etcd.endpoint, '--etcd-prefix', `/crash/${randomUUID()}/`];
+      const storeArgs = kind === 'embedded' ? [`--data_dir=${join(tmp, 'db')}`] : [`--etcd=${etcd.endpoint}`, `--etcd_prefix=/crash/${randomUUID()}/`];
       let first = true;
       const result = await runCrashStorm({
         token: TOKEN,
@@ -47,7 +47,7 @@ describe('crash safety: kill -9 during a 64-client allocation storm', () => {
         kills: 6,
         killEveryMs: 500,
         start: async (port) => {
-          const s = await startServerProcess([...storeArgs, '--listen', `127.0.0.1:${port}`, '--http', ''], { IPPC_TOKEN: TOKEN });
+          const s = await startServerProcess([...storeArgs, `--listen=127.0.0.1:${port}`, '--http=off'], { IPPC_TOKEN: TOKEN });
           if (first) {
             await ensurePool(s.address, 'storm');
             first = false;

@@ -188,6 +188,10 @@ describe('the agent refuses bad flags with a clear message', () => {
     [['--default_container_dns={"mesos":[{"network_mode":"HOST","dns":{"nameservers":["1.1.1.1"]}}]}'], 'Configuring DNS for HOST network with `--default_container_dns` is not yet supported'],
     [['--install_cni_networks=ippc-bridge=10.236.0.0/33', '--network_cni_config_dir=/tmp/an-none'], "'10.236.0.0/33' (ippc-bridge) is not a subnet in CIDR form"],
     [['--containerizers=docker,mesos', '--docker_host_network=bridge'], "--docker_host_network=bridge: use 'host' or 'container:"],
+    [['--work-dir=/tmp/an-never'], "error: unknown option '--work-dir=/tmp/an-never'"],
+    [['--executor_shutdown_grace_period=5'], "option '--executor_shutdown_grace_period <duration>' argument '5' is invalid. Invalid duration '5': write a number and a unit"],
+    [['--docker_kill_orphans=maybe'], "option '--docker_kill_orphans [bool]' argument 'maybe' is invalid. 'maybe' is not a boolean: use true or false"],
+    [['--logging_level=LOUD'], "'LOUD' is not a logging level: use INFO, WARNING, ERROR or DEBUG"],
   ] as const) {
     it(message, () => {
       const r = agent([...args]);
@@ -195,4 +199,13 @@ describe('the agent refuses bad flags with a clear message', () => {
       assert.ok(r.stderr.includes(message), r.stderr);
     });
   }
+
+  it('lists its flags with their defaults under --help', () => {
+    const r = agent(['--help']);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /^Usage: ippc-agent \[options\]/);
+    const oneLine = r.stdout.replace(/\s+/g, ' ');
+    assert.ok(oneLine.includes('--executor_shutdown_grace_period <duration> grace period of a kill when the task has no kill policy (default: "5secs")'), oneLine);
+    assert.ok(oneLine.includes('--logging_level <level> INFO, WARNING, ERROR or DEBUG (default: "INFO", env: IPPC_LOG_LEVEL)'), oneLine);
+  });
 });

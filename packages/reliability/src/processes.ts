@@ -65,7 +65,7 @@ function launch(name: string, argv: string[], logFile: string, env: NodeJS.Proce
 export function startIpamProcess(o: { listen: string; dataDir: string; token: string; logFile: string; cooldownSeconds?: number }): Promise<ComponentProcess> {
   return launch(
     'ipam',
-    [process.execPath, '--import', 'tsx', IPAM_BIN, '--listen', o.listen, '--http', '', '--data-dir', o.dataDir, '--cooldown-seconds', String(o.cooldownSeconds ?? 1)],
+    [process.execPath, '--import', 'tsx', IPAM_BIN, `--listen=${o.listen}`, '--http=off', `--data_dir=${o.dataDir}`, `--cooldown=${o.cooldownSeconds ?? 1}secs`],
     o.logFile,
     { IPPC_TOKEN: o.token, IPPC_LOG_LEVEL: 'info' },
     /"grpcPort":\s*(\d+)/,
@@ -77,9 +77,9 @@ export function startIpamProcess(o: { listen: string; dataDir: string; token: st
 export function startIsolationProcess(o: { listen: string; dataFile: string; token: string; logFile: string }): Promise<ComponentProcess> {
   return launch(
     'isolation',
-    [process.execPath, '--import', 'tsx', ISOLATION_BIN, '--listen', o.listen, '--metrics-listen', 'off', '--data-file', o.dataFile, '--token', o.token],
+    [process.execPath, '--import', 'tsx', ISOLATION_BIN, `--listen=${o.listen}`, '--metrics_listen=off', `--data_file=${o.dataFile}`],
     o.logFile,
-    {},
+    { IPPC_TOKEN: o.token },
     /"ready":\s*true/,
     () => o.listen,
   );

@@ -33,14 +33,29 @@ describe('ippc-dns command', () => {
   it('prints its flags with --help', async () => {
     const r = await collect(run(['--help']));
     assert.equal(r.code, 0);
-    for (const flag of ['--master', '--domain', '--listen', '--ip-sources', '--upstream', '--refresh', '--json']) assert.match(r.stdout, new RegExp(flag));
+    for (const flag of ['--master', '--domain', '--listen', '--ip_sources', '--upstream', '--refresh', '--stale_after', '--json', '--logging_level']) assert.match(r.stdout, new RegExp(flag));
+    const oneLine = r.stdout.replace(/\s+/g, ' ');
+    assert.ok(oneLine.includes('--refresh <duration> how often to poll the master (default: "2secs", env: IPPC_DNS_REFRESH)'), oneLine);
+    assert.ok(oneLine.includes('--logging_level <level> INFO, WARNING, ERROR or DEBUG (default: "INFO", env: IPPC_LOG_LEVEL)'), oneLine);
+  });
+
+  it('exits 2 with a message naming the flag on an unknown flag, a duration not in Mesos\'s syntax or a bad listen address', async () => {
+    const unknown = await collect(run(['--master', 'http://127.0.0.1:1', '--ip-sources', 'netinfo']));
+    assert.equal(unknown.code, 2);
+    assert.match(unknown.stderr, /^error: unknown option '--ip-sources'/);
+    const duration = await collect(run(['--master', 'http://127.0.0.1:1', '--stale_after', '0']));
+    assert.equal(duration.code, 2);
+    assert.match(duration.stderr, /option '--stale_after <duration>' argument '0' is invalid\. Invalid duration '0': write a number and a unit/);
+    const listen = await collect(run(['--master', 'http://127.0.0.1:1', '--listen', '53']));
+    assert.equal(listen.code, 2);
+    assert.match(listen.stderr, /option '--listen <host:port>' argument '53' is invalid\. '53' is not host:port/);
   });
 
   it('exits 2 with the mesos-dns message for bad IP sources, binding nothing', async () => {
-    const r = await collect(run(['--master', 'http://127.0.0.1:1', '--listen', '127.0.0.1:0', '--ip-sources', 'netinfo,nope']));
+    const r = await collect(run(['--master', 'http://127.0.0.1:1', '--listen', '127.0.0.1:0', '--ip_sources', 'netinfo,nope']));
     assert.equal(r.code, 2);
     assert.match(r.stderr, /invalid ip source "nope"/);
-    const empty = await collect(run(['--master', 'http://127.0.0.1:1', '--listen', '127.0.0.1:0', '--ip-sources', '', '--json']));
+    const empty = await collect(run(['--master', 'http://127.0.0.1:1', '--listen', '127.0.0.1:0', '--ip_sources', '', '--json']));
     assert.equal(empty.code, 2);
     assert.equal((JSON.parse(empty.stderr.trim()) as { error: { message: string } }).error.message, 'empty ip sources');
   });

@@ -1,17 +1,10 @@
 #!/usr/bin/env -S node --import tsx
 // ippc-dns: Mesos-DNS-style names for the tasks in a master's state, served over UDP and TCP.
 import { Writable } from 'node:stream';
-import { Command, InvalidArgumentError, Option } from 'commander';
-import { createLogger, isIppcError } from '@ippc/core';
+import { Option } from 'commander';
+import { checkedOption, createDaemonCommand, createLogger, isIppcError, listenOption, loggerLevel, loggingLevelOption } from '@ippc/core';
+import { parseDuration } from '@ippc/mesos';
 import { createDnsServer, DEFAULT_IP_SOURCES, type DnsServer } from '../index.js';
-
-/** `500ms`, `2s`, `1m`, or a bare number of milliseconds. */
-function duration(text: string): number {
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(text.trim());
-  if (!m) throw new InvalidArgumentError('expected a duration such as 500ms, 2s or 1m');
-  const n = Number(m[1]);
-  return m[2] === 's' ? n * 1000 : m[2] === 'm' ? n * 60_000 : n;
-}
 
 function list(text: string, previous: string[] | undefined): string[] {
   return [...(previous ?? []), ...text.split(',').map((s) => s.trim()).filter((s) => s !== '')];
@@ -46,57 +39,56 @@ interface Flags {
   master?: string;
   domain: string;
   listen: string;
-  ipSources: string[];
+  ip_sources: string[];
   upstream?: string[];
-  refresh: number;
-  staleAfter: number;
+  refresh: string;
+  stale_after: string;
   ttl: number;
   http?: string;
   json?: boolean;
-  logLevel: string;
+  logging_level: string;
 }
 
-const program = new Command('ippc-dns')
-  .description(
-    'Serve Mesos-DNS-style names (<task>.<framework>.<domain>, A/AAAA/SRV) for the running tasks in a master\'s /master/state.\n' +
-      'Names outside the domain go to --upstream servers, or are REFUSED when there are none.',
-  )
+const program = createDaemonCommand(
+  'ippc-dns',
+  'Serve Mesos-DNS-style names (<task>.<framework>.<domain>, A/AAAA/SRV) for the running tasks in a master\'s /master/state.\n' +
+    'Names outside the domain go to --upstream servers, or are REFUSED when there are none.',
+)
   .addOption(new Option('--master <url>', "the master's URL; /master/state is appended when it has no path").env('IPPC_DNS_MASTER'))
   .addOption(new Option('--domain <name>', 'the zone served').default('ippc').env('IPPC_DNS_DOMAIN'))
-  .addOption(new Option('--listen <host:port>', 'UDP and TCP address (port 0: a free port)').default('0.0.0.0:53').env('IPPC_DNS_LISTEN'))
+  .addOption(listenOption('--listen <host:port>', 'UDP and TCP address (port 0: a free port)').default('0.0.0.0:53').env('IPPC_DNS_LISTEN'))
   .addOption(
-    new Option('--ip-sources <list>', 'where task addresses come from, in order: netinfo, mesos, docker, host')
+    new Option('--ip_sources <list>', 'where task addresses come from, in order: netinfo, mesos, docker, host')
       .default([...DEFAULT_IP_SOURCES], DEFAULT_IP_SOURCES.join(','))
       .argParser((v: string) => list(v, undefined))
       .env('IPPC_DNS_IP_SOURCES'),
   )
   .addOption(new Option('--upstream <ip[:port]>', 'forward names outside the domain here (repeat, or comma-separate); default none').argParser(list).env('IPPC_DNS_UPSTREAM'))
-  .addOption(new Option('--refresh <duration>', 'how often to poll the master').default(2000, '2s').argParser(duration).env('IPPC_DNS_REFRESH'))
-  .addOption(new Option('--stale-after <duration>', 'SERVFAIL for the domain when the master has not answered for this long; 0: never').default(60_000, '60s').argParser(duration))
+  .addOption(checkedOption('--refresh <duration>', 'how often to poll the master', parseDuration).default('2secs').env('IPPC_DNS_REFRESH'))
+  .addOption(checkedOption('--stale_after <duration>', 'SERVFAIL for the domain when the master has not answered for this long; 0secs: never', parseDuration).default('60secs'))
   .addOption(new Option('--ttl <seconds>', 'TTL of answers and of negative answers').default(5).argParser((v: string) => Number(v)))
-  .addOption(new Option('--http <host:port>', 'serve /health and /metrics here; default off').env('IPPC_DNS_HTTP'))
+  .addOption(listenOption('--http <host:port>', 'serve /health and /metrics here; default off', { off: true }).env('IPPC_DNS_HTTP'))
   .option('--json', 'log JSON lines (default: readable lines); the ready line on standard output is JSON too')
-  .addOption(new Option('--log-level <level>', 'trace, debug, info, warn, error').default(process.env.IPPC_LOG_LEVEL ?? 'info'))
-  .showHelpAfterError()
+  .addOption(loggingLevelOption())
   .action(async (flags: Flags) => {
-    const log = createLogger({ component: 'dns', level: flags.logLevel, ...(flags.json ? {} : { destination: prettyStderr() }) });
+    const log = createLogger({ component: 'dns', level: loggerLevel(flags.logging_level), ...(flags.json ? {} : { destination: prettyStderr() }) });
     let server: DnsServer;
     try {
       server = await createDnsServer({
         master: flags.master,
         domain: flags.domain,
         listen: flags.listen,
-        ipSources: flags.ipSources,
+        ipSources: flags.ip_sources,
         upstreams: flags.upstream ?? [],
-        refreshMs: flags.refresh,
-        staleAfterMs: flags.staleAfter,
+        refreshMs: parseDuration(flags.refresh),
+        staleAfterMs: parseDuration(flags.stale_after),
         ttl: flags.ttl,
-        http: flags.http,
+        http: flags.http === 'off' ? undefined : flags.http,
         logger: log,
       });
     } catch (err) {
       if (isIppcError(err)) {
-        const hint = err.code === 'DNS_INVALID_IP_SOURCES' ? ' (--ip-sources takes a comma-separated list of netinfo, mesos, docker, host)' : '';
+        const hint = err.code === 'DNS_INVALID_IP_SOURCES' ? ' (--ip_sources takes a comma-separated list of netinfo, mesos, docker, host)' : '';
         if (flags.json) console.error(JSON.stringify({ error: err.toJSON() }));
         else console.error(`ippc-dns: ${err.message}${hint}`);
         process.exit(err.code === 'DNS_LISTEN_FAILED' ? 1 : 2);

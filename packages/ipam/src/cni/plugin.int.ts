@@ -69,7 +69,7 @@ describe('ippc-ipam with the real bridge and ptp plugins in network namespaces',
 
   before(async () => {
     tmp = mkdtempSync(join(tmpdir(), 'ipam-'));
-    server = await startServerProcess(['--data-dir', join(tmp, 'db'), '--http', '', '--cooldown-seconds', '30'], { IPPC_TOKEN: TOKEN });
+    server = await startServerProcess([`--data_dir=${join(tmp, 'db')}`, '--http=off', '--cooldown=30secs'], { IPPC_TOKEN: TOKEN });
     ipam = createIpamClient({ address: server.address, auth: { token: TOKEN } });
     socket = join(tmp, 'ipam.sock');
     daemon = createIpamNodeDaemon({ ipam, socketPath: socket, node: 'agent-int' });

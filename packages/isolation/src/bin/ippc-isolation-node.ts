@@ -2,58 +2,77 @@
 // ippc-isolation-node: the node daemon on every agent. Enforces the isolation policy in the
 // agent's network namespace (nftables + routes), serves the `ippc-isolation` CNI plugin on a unix
 // socket, and keeps the agent's members in step with the isolation service.
-import { Command } from 'commander';
-import { createLogger, startHttpServer } from '@ippc/core';
+import { Option } from 'commander';
+import { FlagError, checkedOption, createDaemonCommand, createLogger, daemonAuth, exitBadFlag, listenAddress, listenOption, loggerLevel, loggingLevelOption, noAuthOption, startHttpServer, tokenFileOption } from '@ippc/core';
+import { parseDuration } from '@ippc/mesos';
 import { createIsolationNodeDaemon } from '../node-daemon/node-daemon.js';
 import { DEFAULT_NODE_DAEMON_SOCKET } from '../cni/handler.js';
 import { installIsolationPlugin, type IsolationPluginFlavor } from '../cni/plugin.js';
 import { createIsolationClient } from '../client.js';
-import { authFrom, collect, hostPort } from './options.js';
 
-const program = new Command('ippc-isolation-node')
-  .description('the isolation node daemon: nftables and routes for this agent, and the ippc-isolation CNI endpoint')
-  .requiredOption('--service <address>', 'the isolation service (host:port or unix:/path)')
-  .requiredOption('--agent-id <id>', 'this agent (the Mesos agent id or hostname)')
-  .option('--node-address <address>', "this agent's address on the cluster network (once per family)", collect, [])
-  .option('--subnet <cidr>', 'a container subnet of this agent (repeatable)', collect, [])
-  .option('--socket <path>', 'unix socket for the CNI plugin', DEFAULT_NODE_DAEMON_SOCKET)
-  .option('--data-dir <dir>', 'checkpoint folder', '/var/lib/ippc/isolation')
-  .option('--table <name>', 'nftables table (family inet) of ippc', 'ippc_isolation')
-  .option('--route-protocol <n>', 'routing protocol number marking ippc routes', '241')
-  .option('--no-routes', 'do not install routes to other agents')
-  .option('--netns <path>', 'enforce in this network namespace instead of our own')
-  .option('--apply-timeout-ms <ms>', 'how long a CNI ADD waits for local enforcement', '5000')
-  .option('--install-plugin <dir>', 'install the ippc-isolation CNI plugin executable into this folder first')
-  .option('--plugin-flavor <flavor>', "with --install-plugin: 'native' (static C, needs cc) or 'sh' (sh + curl); default native when cc compiles it")
-  .option('--metrics-listen <host:port>', 'also serve /metrics and /health over TCP')
-  .option('--token <token>', 'cluster token (default: IPPC_TOKEN)')
-  .option('--no-auth', 'call the service without a token (local play only)')
-  .action(async (opts: {
-    service: string; agentId: string; nodeAddress: string[]; subnet: string[]; socket: string; dataDir: string; table: string;
-    routeProtocol: string; routes: boolean; netns?: string; applyTimeoutMs: string; metricsListen?: string; token?: string; auth?: boolean;
-    installPlugin?: string; pluginFlavor?: string;
-  }) => {
-    const log = createLogger({ component: 'isolation-node', base: { agentId: opts.agentId } });
-    if (opts.installPlugin) {
-      if (opts.pluginFlavor !== undefined && opts.pluginFlavor !== 'native' && opts.pluginFlavor !== 'sh') throw new Error(`--plugin-flavor ${opts.pluginFlavor}: use native or sh`);
-      const installed = installIsolationPlugin({ dir: opts.installPlugin, flavor: opts.pluginFlavor as IsolationPluginFlavor | undefined });
+/** Collects a repeatable flag into a list. */
+const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
+
+interface Flags {
+  service: string;
+  agent_id: string;
+  node_address: string[];
+  subnet: string[];
+  socket: string;
+  data_dir: string;
+  table: string;
+  route_protocol: string;
+  no_routes: boolean;
+  netns?: string;
+  apply_timeout: string;
+  install_plugin?: string;
+  plugin_flavor?: IsolationPluginFlavor;
+  metrics_listen?: string;
+  token_file?: string;
+  no_auth: boolean;
+  logging_level: string;
+}
+
+const program = createDaemonCommand('ippc-isolation-node', 'the isolation node daemon: nftables and routes for this agent, and the ippc-isolation CNI endpoint')
+  .addOption(new Option('--service <address>', 'the isolation service (host:port or unix:/path)').makeOptionMandatory())
+  .addOption(new Option('--agent_id <id>', 'this agent (the Mesos agent id or hostname)').makeOptionMandatory())
+  .addOption(new Option('--node_address <address>', "this agent's address on the cluster network (once per family)").argParser(collect).default([]))
+  .addOption(new Option('--subnet <cidr>', 'a container subnet of this agent (repeatable)').argParser(collect).default([]))
+  .addOption(new Option('--socket <path>', 'unix socket for the CNI plugin').default(DEFAULT_NODE_DAEMON_SOCKET))
+  .addOption(new Option('--data_dir <dir>', 'checkpoint folder').default('/var/lib/ippc/isolation'))
+  .addOption(new Option('--table <name>', 'nftables table (family inet) of ippc').default('ippc_isolation'))
+  .addOption(new Option('--route_protocol <n>', 'routing protocol number marking ippc routes').default('241'))
+  .addOption(new Option('--no_routes', 'do not install routes to other agents').default(false))
+  .addOption(new Option('--netns <path>', 'enforce in this network namespace instead of our own'))
+  .addOption(checkedOption('--apply_timeout <duration>', 'how long a CNI ADD waits for local enforcement', parseDuration).default('5secs'))
+  .addOption(new Option('--install_plugin <dir>', 'install the ippc-isolation CNI plugin executable into this folder first'))
+  .addOption(new Option('--plugin_flavor <flavor>', "with --install_plugin: 'native' (static C, needs cc) or 'sh' (sh + curl); default native when cc compiles it").choices(['native', 'sh']))
+  .addOption(listenOption('--metrics_listen <host:port>', 'also serve /metrics and /health over TCP'))
+  .addOption(tokenFileOption())
+  .addOption(noAuthOption('call the service without the shared secret (local play only)'))
+  .addOption(loggingLevelOption())
+  .action(async (opts: Flags) => {
+    const log = createLogger({ component: 'isolation-node', level: loggerLevel(opts.logging_level), base: { agentId: opts.agent_id } });
+    const auth = daemonAuth(opts);
+    if (opts.install_plugin) {
+      const installed = installIsolationPlugin({ dir: opts.install_plugin, flavor: opts.plugin_flavor });
       log.info(installed, 'installed the ippc-isolation CNI plugin');
     }
-    const client = createIsolationClient({ address: opts.service, auth: authFrom(opts), logger: log });
+    const client = createIsolationClient({ address: opts.service, auth, logger: log });
     const daemon = createIsolationNodeDaemon({
-      agent: { id: opts.agentId, nodeAddresses: opts.nodeAddress, subnets: opts.subnet },
+      agent: { id: opts.agent_id, nodeAddresses: opts.node_address, subnets: opts.subnet },
       client,
-      enforcer: { netns: opts.netns, table: opts.table, routeProtocol: Number(opts.routeProtocol), manageRoutes: opts.routes, logger: log },
+      enforcer: { netns: opts.netns, table: opts.table, routeProtocol: Number(opts.route_protocol), manageRoutes: !opts.no_routes, logger: log },
       socketPath: opts.socket,
-      dataDir: opts.dataDir,
-      applyTimeoutMs: Number(opts.applyTimeoutMs),
+      dataDir: opts.data_dir,
+      applyTimeoutMs: parseDuration(opts.apply_timeout),
       logger: log,
     });
     await daemon.start();
     let http: Awaited<ReturnType<typeof startHttpServer>> | undefined;
-    if (opts.metricsListen) {
-      const [host, port] = hostPort(opts.metricsListen);
-      http = await startHttpServer(host, port, { metrics: daemon.metrics, routes: { '/status': () => daemon.status() } });
+    const metricsListen = listenAddress(opts.metrics_listen);
+    if (metricsListen) {
+      http = await startHttpServer(metricsListen.host, metricsListen.port, { metrics: daemon.metrics, routes: { '/status': () => daemon.status() } });
     }
     // Ready = enforcing: the service's state, or after a restart the state cached from it, is
     // applied (with the checkpoint's members). The socket serves meanwhile, and ADD and DEL work
@@ -79,6 +98,7 @@ const program = new Command('ippc-isolation-node')
   });
 
 program.parseAsync().catch((err: unknown) => {
+  if (err instanceof FlagError) exitBadFlag(program, err.message);
   console.error(`ippc-isolation-node: ${(err as Error).message}`);
   process.exit(1);
 });

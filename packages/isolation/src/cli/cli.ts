@@ -1,7 +1,7 @@
 import { Command, Option } from 'commander';
-import { isIppcError } from '@ippc/core';
-import { authFrom } from '../bin/options.js';
+import { isIppcError, type AuthConfig } from '@ippc/core';
 import { createIsolationClient, type IsolationClient } from '../client.js';
+import { IsolationError } from '../errors.js';
 import { addAddressCommand } from './address.js';
 import { addAgentsCommand } from './agents.js';
 import { addNamespaceCheckCommand } from './check.js';
@@ -19,6 +19,17 @@ export interface GlobalOptions {
   service: string;
   token?: string;
   auth?: boolean;
+}
+
+/**
+ * The CLI's credentials: `--token`, else IPPC_TOKEN; `--no-auth` disables auth explicitly (local
+ * play only). A command line tool, it keeps its kebab-case flags (the daemons take `--token_file`).
+ */
+function authFrom(opts: { token?: string; auth?: boolean }): AuthConfig {
+  if (opts.auth === false) return { disabled: true };
+  const token = opts.token ?? process.env.IPPC_TOKEN;
+  if (!token) throw new IsolationError('ISOLATION_BAD_REQUEST', 'no cluster token: pass --token, set IPPC_TOKEN, or --no-auth to run without authentication');
+  return { token };
 }
 
 export interface IsolationCliOptions {

@@ -258,10 +258,10 @@ export async function createEmulation(options: EmulationOptions = {}): Promise<E
             inProcess.push(inproc);
             await inproc.start();
           } else {
-            const args = ['--import', 'tsx', packageBin('@ippc/isolation', 'ippc-isolation-node'), '--service', serviceAddress, '--no-auth', '--agent-id', id, '--socket', socket, '--data-dir', join(dir, 'data'), '--table', table];
-            for (const a of spec.nodeAddresses) args.push('--node-address', a);
-            for (const s of spec.subnets) args.push('--subnet', s);
-            if (options.applyTimeoutMs) args.push('--apply-timeout-ms', String(options.applyTimeoutMs));
+            const args = ['--import', 'tsx', packageBin('@ippc/isolation', 'ippc-isolation-node'), `--service=${serviceAddress}`, '--no_auth', `--agent_id=${id}`, `--socket=${socket}`, `--data_dir=${join(dir, 'data')}`, `--table=${table}`];
+            for (const a of spec.nodeAddresses) args.push(`--node_address=${a}`);
+            for (const s of spec.subnets) args.push(`--subnet=${s}`);
+            if (options.applyTimeoutMs) args.push(`--apply_timeout=${options.applyTimeoutMs}ms`);
             let ready: () => void = () => undefined;
             const started = new Promise<void>((resolve) => (ready = resolve));
             child = scratch.spawn(id, process.execPath, args, {

@@ -1,47 +1,36 @@
 #!/usr/bin/env -S node --import tsx
 // ippc-master: the master process. Mesos-like flags (`--port=5050`, `--agent_ping_timeout=15secs`);
 // structured JSON logs on standard error.
-import { Command, Option } from 'commander';
-import { authFromFlags, createLogger, type AuthConfig } from '@ippc/core';
+import { Option } from 'commander';
+import { checkedOption, createDaemonCommand, createLogger, daemonAuth, exitBadFlag, loggerLevel, loggingLevelOption, noAuthOption, tokenFileOption } from '@ippc/core';
 import { parseDuration } from '@ippc/mesos';
 import { startMaster } from '../server.js';
 import { IPPC_VERSION } from '../http/state.js';
 
-const LEVELS: Record<string, string> = { INFO: 'info', WARNING: 'warn', ERROR: 'error', DEBUG: 'debug' };
-
-const program = new Command('ippc-master')
-  .description('The ippc master: framework API and agents channel (gRPC) and /master/state, /health, /metrics (HTTP), all on one port.')
-  .version(IPPC_VERSION, '--version')
+const program = createDaemonCommand('ippc-master', 'The ippc master: framework API and agents channel (gRPC) and /master/state, /health, /metrics (HTTP), all on one port.', { version: IPPC_VERSION })
   .addOption(new Option('--ip <ip>', 'address to listen on').default('127.0.0.1'))
   .addOption(new Option('--port <port>', 'port to listen on (0: any free port)').default('5050'))
   .addOption(new Option('--advertise_ip <ip>', 'address to advertise in pids and state (default: --ip)'))
   .addOption(new Option('--hostname <name>', 'hostname to advertise (default: the advertised ip)'))
-  .addOption(new Option('--token_file <path>', 'file holding the shared secret agents and frameworks must present (else env IPPC_TOKEN)'))
-  .addOption(new Option('--no_auth', 'disable authentication (local play only)').default(false))
-  .addOption(new Option('--agent_ping_timeout <duration>', 'with --max_agent_ping_timeouts: how long a disconnected agent may stay away').default('15secs'))
+  .addOption(tokenFileOption('file holding the shared secret agents and frameworks must present (else env IPPC_TOKEN)'))
+  .addOption(noAuthOption())
+  .addOption(checkedOption('--agent_ping_timeout <duration>', 'with --max_agent_ping_timeouts: how long a disconnected agent may stay away', parseDuration).default('15secs'))
   .addOption(new Option('--max_agent_ping_timeouts <n>', 'see --agent_ping_timeout').default('5'))
-  .addOption(new Option('--allocation_interval <duration>', 'period of the allocator').default('1secs'))
-  .addOption(new Option('--offer_timeout <duration>', 'rescind offers not used within this time (default: never)'))
-  .addOption(new Option('--framework_heartbeat_interval <duration>', 'period of HEARTBEAT events').default('15secs'))
+  .addOption(checkedOption('--allocation_interval <duration>', 'period of the allocator', parseDuration).default('1secs'))
+  .addOption(checkedOption('--offer_timeout <duration>', 'rescind offers not used within this time (default: never)', parseDuration))
+  .addOption(checkedOption('--framework_heartbeat_interval <duration>', 'period of HEARTBEAT events', parseDuration).default('15secs'))
   .addOption(new Option('--max_completed_frameworks <n>', 'completed frameworks kept in state').default('50'))
   .addOption(new Option('--max_completed_tasks_per_framework <n>', 'completed tasks kept per framework').default('1000'))
-  .addOption(new Option('--logging_level <level>', 'INFO, WARNING, ERROR or DEBUG').default('INFO'))
-  .showHelpAfterError();
+  .addOption(loggingLevelOption());
 
 program.parse();
 const o = program.opts<Record<string, string | boolean | undefined>>();
-const log = createLogger({ component: 'master', level: LEVELS[String(o.logging_level).toUpperCase()] ?? 'info' });
+const log = createLogger({ component: 'master', level: loggerLevel(String(o.logging_level)) });
 
+/** A flag it cannot use, or a failure to start: logged, `ippc-master: <message>` on standard error, exit status 2. */
 function fail(message: string): never {
   log.error(message);
-  process.stderr.write(`ippc-master: ${message}\n`);
-  process.exit(2);
-}
-
-function auth(): AuthConfig {
-  const config = authFromFlags({ ...(o.token_file ? { tokenFile: String(o.token_file) } : {}), noAuth: o.no_auth === true });
-  if (!config) fail('no shared secret: pass --token_file=PATH or set IPPC_TOKEN (or --no_auth for local play)');
-  return config;
+  exitBadFlag(program, message);
 }
 
 try {
@@ -53,7 +42,7 @@ try {
     port,
     ...(o.advertise_ip ? { advertiseIp: String(o.advertise_ip) } : {}),
     ...(o.hostname ? { hostname: String(o.hostname) } : {}),
-    auth: auth(),
+    auth: daemonAuth(o),
     agentReregisterTimeoutMs: parseDuration(String(o.agent_ping_timeout)) * Number(o.max_agent_ping_timeouts),
     allocationIntervalMs: parseDuration(String(o.allocation_interval)),
     ...(o.offer_timeout ? { offerTimeoutMs: parseDuration(String(o.offer_timeout)) } : {}),

@@ -7,8 +7,8 @@
 // leave its tasks running (a restarted agent recovers them); SIGUSR1 kills its tasks first (Mesos:
 // the agent shuts down for good).
 import { join } from 'node:path';
-import { Command, Option } from 'commander';
-import { authFromFlags, createLogger, createMetricsRegistry, type AuthConfig } from '@ippc/core';
+import { InvalidArgumentError, Option } from 'commander';
+import { checkedOption, createDaemonCommand, createLogger, createMetricsRegistry, daemonAuth, exitBadFlag, loggerLevel, loggingLevelOption, noAuthOption, tokenFileOption, type AuthConfig } from '@ippc/core';
 import { parseDuration } from '@ippc/mesos';
 import { parseNetworkSubnets, type DefaultNetworkName } from '../cni-networks.js';
 import { flagBool, parseDefaultContainerDns } from '../cni-options.js';
@@ -17,20 +17,23 @@ import { buildContainerizers, loadModules, resolveIsolation } from '../modules.j
 import { startNodeServices, type NodeServices, type NodeServicesOptions } from '../node-services.js';
 import { startAgent } from '@ippc/agent';
 
-const LEVELS: Record<string, string> = { INFO: 'info', WARNING: 'warn', ERROR: 'error', DEBUG: 'debug' };
 const list = (s: string | undefined) => (s ?? '').split(',').map((x) => x.trim()).filter(Boolean);
 const DEFAULT_PLUGIN_DIRS = '/usr/lib/cni:/opt/cni/bin';
 
-/** A Mesos-style boolean flag: `--name`, `--name=true`, `--name=false`. */
+/** A Mesos-style boolean flag: `--name`, `--name=true`, `--name=false`; any other value is a bad flag. */
 const bool = (flags: string, description: string, fallback: boolean) =>
   new Option(`${flags} [bool]`, description)
     .default(String(fallback))
     .preset('true')
-    .argParser((v: string) => String(flagBool(v, fallback)));
+    .argParser((v: string) => {
+      try {
+        return String(flagBool(v, fallback));
+      } catch (err) {
+        throw new InvalidArgumentError((err as Error).message);
+      }
+    });
 
-const program = new Command('ippc-agent')
-  .description('The ippc agent: runs tasks through containerizers for the master, serves /state, /health, /metrics; optionally runs the node daemons of ippc.')
-  .version('0.1.0', '--version')
+const program = createDaemonCommand('ippc-agent', 'The ippc agent: runs tasks through containerizers for the master, serves /state, /health, /metrics; optionally runs the node daemons of ippc.', { version: '0.1.0' })
   .addOption(new Option('--master <host:port>', 'the master to register with').makeOptionMandatory())
   .addOption(new Option('--work_dir <dir>', 'checkpoints and sandboxes').makeOptionMandatory())
   .addOption(new Option('--runtime_dir <dir>', 'runtime checkpoints of containers (default: <work_dir>/run)'))
@@ -48,7 +51,7 @@ const program = new Command('ippc-agent')
   .addOption(new Option('--network_cni_plugins_dir <dirs>', `CNI plugin search path, ':'-separated (e.g. ${DEFAULT_PLUGIN_DIRS})`))
   .addOption(bool('--network_cni_root_dir_persist', 'keep CNI checkpoints under --work_dir instead of --runtime_dir (DEL after a reboot)', false))
   .addOption(bool('--network_cni_metrics', 'per-container network counters on /metrics, /state and /monitor/statistics', true))
-  .addOption(new Option('--network_cni_plugin_timeout <duration>', 'kill a CNI plugin run that takes longer (the launch fails; ippc, not Mesos)').default('120secs'))
+  .addOption(checkedOption('--network_cni_plugin_timeout <duration>', 'kill a CNI plugin run that takes longer (the launch fails; ippc, not Mesos)', parseDuration).default('120secs'))
   .addOption(new Option('--default_container_dns <json>', 'Mesos ContainerDNSInfo JSON (or file:///path): DNS for CNI networks whose plugins return none'))
   // docker
   .addOption(new Option('--docker <path>', 'accepted for Mesos compatibility; ippc drives the daemon through its API (--docker_socket)').default('docker'))
@@ -79,30 +82,23 @@ const program = new Command('ippc-agent')
   .addOption(bool('--isolation_routes', "install routes to other agents' subnets", true))
   .addOption(new Option('--isolation_data_dir <dir>', "the enforcer's checkpoint (default: <work_dir>/isolation)"))
   // control plane
-  .addOption(new Option('--executor_shutdown_grace_period <duration>', 'grace period of a kill when the task has no kill policy').default('5secs'))
-  .addOption(new Option('--status_update_retry_interval <duration>', 'first retry interval of unacknowledged status updates').default('10secs'))
-  .addOption(new Option('--registration_backoff_factor <duration>', 'first delay before re-registering').default('1secs'))
+  .addOption(checkedOption('--executor_shutdown_grace_period <duration>', 'grace period of a kill when the task has no kill policy', parseDuration).default('5secs'))
+  .addOption(checkedOption('--status_update_retry_interval <duration>', 'first retry interval of unacknowledged status updates', parseDuration).default('10secs'))
+  .addOption(checkedOption('--registration_backoff_factor <duration>', 'first delay before re-registering', parseDuration).default('1secs'))
   .addOption(new Option('--recover <mode>', 'reconnect: recover running tasks; cleanup: kill them and start afresh').choices(['reconnect', 'cleanup']).default('reconnect'))
-  .addOption(new Option('--token_file <path>', 'file holding the shared secret (else env IPPC_TOKEN); also used with the IPAM and isolation services'))
-  .addOption(new Option('--no_auth', 'talk to a master (and services) without authentication (local play only)').default(false))
-  .addOption(new Option('--logging_level <level>', 'INFO, WARNING, ERROR or DEBUG').default('INFO'))
-  .showHelpAfterError();
+  .addOption(tokenFileOption('file holding the shared secret (else env IPPC_TOKEN); also used with the IPAM and isolation services'))
+  .addOption(noAuthOption('talk to a master (and services) without authentication (local play only)'))
+  .addOption(loggingLevelOption());
 
 program.parse();
 const o = program.opts<Record<string, string | boolean | undefined>>();
-const log = createLogger({ component: 'agent', level: LEVELS[String(o.logging_level).toUpperCase()] ?? 'info' });
+const log = createLogger({ component: 'agent', level: loggerLevel(String(o.logging_level)) });
 const str = (k: string) => (o[k] === undefined || o[k] === '' ? undefined : String(o[k]));
 
+/** A flag it cannot use, or a failure to start: logged, `ippc-agent: <message>` on standard error, exit status 2. */
 function fail(message: string): never {
   log.error(message);
-  process.stderr.write(`ippc-agent: ${message}\n`);
-  process.exit(2);
-}
-
-function auth(): AuthConfig {
-  const config = authFromFlags({ ...(o.token_file ? { tokenFile: String(o.token_file) } : {}), noAuth: o.no_auth === true });
-  if (!config) fail('no shared secret: pass --token_file=PATH or set IPPC_TOKEN (or --no_auth for local play)');
-  return config;
+  exitBadFlag(program, message);
 }
 
 /** What the node daemons and installers are asked to do, from the flags. */
@@ -170,7 +166,7 @@ try {
   const hostname = String(o.hostname ?? ip);
   // Two agents on one machine (one daemon) must not reap each other's containers.
   if (!str('docker_scope') && str('hostname')) o.docker_scope = String(o.hostname);
-  const authConfig = auth();
+  const authConfig = daemonAuth(o);
   // Mesos validates this flag at start, whatever the isolators.
   parseDefaultContainerDns(str('default_container_dns'));
   const metrics = createMetricsRegistry('agent');

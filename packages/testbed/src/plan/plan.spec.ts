@@ -71,10 +71,24 @@ describe('cluster plan', () => {
     assert.ok(!master.daemons[0]!.argv.includes('--no_auth'));
   });
 
+  it('gives every daemon its flags in Mesos\'s style: snake_case, --flag=value, durations with a unit', () => {
+    for (const n of plan.nodes) {
+      for (const d of n.daemons) {
+        for (const a of d.argv.slice(2).filter((x) => x.startsWith('--'))) assert.match(a, /^--[a-z0-9_]+(=|$)/, `${d.name}: ${a}`);
+      }
+    }
+    const services = plan.nodes.find((n) => n.role === 'services')!;
+    assert.equal(flag(services, 'ipam', 'data_dir'), '/var/lib/ippc/ipam');
+    assert.equal(flag(services, 'ipam', 'cooldown'), '30secs');
+    assert.equal(flag(services, 'isolation', 'metrics_listen'), '0.0.0.0:7071');
+    assert.equal(flag(services, 'isolation', 'data_file'), '/var/lib/ippc/isolation/state.json');
+    assert.equal(flag(services, 'dns', 'refresh'), '500ms');
+  });
+
   it('turns authentication off in every daemon when the file says so', () => {
     const open = planCluster(compileConfig({ auth: { disabled: true } }), { workspaceDir: '/ws', resolve });
     const flags = open.nodes.flatMap((n) => n.daemons.map((d) => [d.name, d.argv.filter((a) => /no[_-]auth/.test(a))] as const));
-    assert.deepEqual(Object.fromEntries(flags), { master: ['--no_auth'], ipam: ['--no-auth'], isolation: ['--no-auth'], dns: [], agent: ['--no_auth'] });
+    assert.deepEqual(Object.fromEntries(flags), { master: ['--no_auth'], ipam: ['--no_auth'], isolation: ['--no_auth'], dns: [], agent: ['--no_auth'] });
   });
 
   it('runs agents with IP-per-container: docker,mesos, network/cni, the default networks, the node daemons, the cluster DNS', () => {

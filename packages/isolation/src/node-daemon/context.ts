@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { createMetricsRegistry, silentLogger, type Logger } from '@ippc/core';
+import { createMetricsRegistry, Mutex, silentLogger, type Logger } from '@ippc/core';
 import type { Registry } from 'prom-client';
 import { DEFAULT_NODE_DAEMON_SOCKET } from '../cni/handler.js';
 import type { IsolationClient } from '../client.js';
@@ -34,7 +34,7 @@ export interface Sent {
 /** checkpoint.ts: the journal file and the serialization of checkpoint changes. */
 export interface CheckpointState {
   /** Checkpoint changes are serialized: two writes of members.json never cross. */
-  lock: Promise<unknown>;
+  readonly lock: Mutex;
   journalFd: number | undefined;
   journalEntries: number;
   compactPending: boolean;
@@ -152,7 +152,7 @@ export function createContext(options: IsolationNodeDaemonOptions): NodeDaemonCo
     syncError: '',
     closed: false,
     waiters: new Set(),
-    checkpoint: { lock: Promise.resolve(), journalFd: undefined, journalEntries: 0, compactPending: false },
+    checkpoint: { lock: new Mutex(), journalFd: undefined, journalEntries: 0, compactPending: false },
     acks: { stateSeq: 0, seqOf: new WeakMap(), cachedSeq: -1, acked: undefined, ackWant: undefined, acking: undefined, ackTimer: undefined },
     apply: { lastApply: undefined, applying: false, reapply: false, forceNext: false, retryTimer: undefined },
     sync: { sent: new Map(), registeredAt: undefined, pushing: false, pushAgain: false, pushTimer: undefined, pushDelay: retryMs },

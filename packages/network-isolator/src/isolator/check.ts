@@ -4,7 +4,7 @@ import type { ContainerID } from '@ippc/proto';
 import { CniPluginError, NetworkIsolatorError } from '../errors.js';
 import { parseNetworkConfig } from '../cni/config.js';
 import { paths } from '../checkpoint.js';
-import { serialize, type IsolatorContext } from './context.js';
+import type { IsolatorContext } from './context.js';
 import { capabilityArgsFor } from './request.js';
 
 async function exists(path: string): Promise<boolean> {
@@ -20,7 +20,7 @@ async function exists(path: string): Promise<boolean> {
 export function check(ctx: IsolatorContext, containerId: ContainerID): Promise<void> {
   const { rootDir, runtime, infos } = ctx;
   const cid = containerIdToString(containerId);
-  return serialize(ctx, cid, async () => {
+  return ctx.locks.run(cid, async () => {
     const info = infos.get(cid);
     if (!info) throw new NetworkIsolatorError('CNI_CHECK_FAILED', `Unknown container ${cid}`);
     for (const n of info.networks) {

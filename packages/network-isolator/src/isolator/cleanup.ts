@@ -3,14 +3,14 @@ import { containerIdToString } from '@ippc/mesos';
 import type { ContainerID } from '@ippc/proto';
 import { messageOf as message, throwAll } from '../errors.js';
 import { paths } from '../checkpoint.js';
-import { serialize, type Info, type IsolatorContext } from './context.js';
+import type { Info, IsolatorContext } from './context.js';
 import { detach } from './detach.js';
 
 /** The isolator's `cleanup()`: {@link teardown} after the container's other operations; a failure is tried again later. */
 export function cleanup(ctx: IsolatorContext, containerId: ContainerID): Promise<void> {
   const { infos } = ctx;
   const cid = containerIdToString(containerId);
-  return serialize(ctx, cid, async () => {
+  return ctx.locks.run(cid, async () => {
     const info = infos.get(cid);
     if (!info) return;
     if (info.joinsParent) {
@@ -41,7 +41,7 @@ export function retryTeardown(ctx: IsolatorContext, cid: string, delayMs = ctx.r
   const { logger, infos, retrying, retryFirstMs, retryMaxMs } = ctx;
   if (retryFirstMs <= 0 || (attempt === 1 && retrying.has(cid))) return;
   const timer = setTimeout(() => {
-    void serialize(ctx, cid, async () => {
+    void ctx.locks.run(cid, async () => {
       const info = infos.get(cid);
       if (!info) return false; // cleaned up meanwhile by a cleanup() call
       await teardown(ctx, info);

@@ -1,6 +1,7 @@
-import { mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { isIPv4, isIPv6 } from 'node:net';
 import { dirname, join } from 'node:path';
+import { writeAtomic } from '@ippc/core';
 import { renderNetworkTemplates } from '@ippc/network-isolator';
 import { AgentError } from '@ippc/agent';
 
@@ -64,12 +65,6 @@ export function parseNetworkSubnets(text: string): Partial<Record<DefaultNetwork
     out[name as DefaultNetworkName] = subnets;
   }
   return out;
-}
-
-async function writeAtomic(path: string, text: string): Promise<void> {
-  const tmp = `${path}.tmp-${process.pid}-${Date.now()}`;
-  await writeFile(tmp, text);
-  await rename(tmp, path);
 }
 
 /**

@@ -2,7 +2,7 @@
 // ippc-master: the master process. Mesos-like flags (`--port=5050`, `--agent_ping_timeout=15secs`);
 // structured JSON logs on standard error.
 import { Command, Option } from 'commander';
-import { authFromFlags, createLogger, type AuthConfig } from '@ippc/core';
+import { authFromFlags, createLogger, messageOf, type AuthConfig } from '@ippc/core';
 import { parseDuration } from '@ippc/mesos';
 import { startMaster } from '../server.js';
 import { IPPC_VERSION } from '../http/state.js';
@@ -74,5 +74,5 @@ try {
   process.once('SIGTERM', () => stop('SIGTERM'));
   process.once('SIGINT', () => stop('SIGINT'));
 } catch (err) {
-  fail(err instanceof Error ? err.message : String(err));
+  fail(messageOf(err));
 }

@@ -1,4 +1,5 @@
-import { readFile, stat } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
+import { exists } from '@ippc/core';
 import { containerIdToString } from '@ippc/mesos';
 import type { ContainerID } from '@ippc/proto';
 import { CniPluginError, NetworkIsolatorError } from '../errors.js';
@@ -6,15 +7,6 @@ import { parseNetworkConfig } from '../cni/config.js';
 import { paths } from '../checkpoint.js';
 import type { IsolatorContext } from './context.js';
 import { capabilityArgsFor } from './request.js';
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await stat(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** The isolator's `check()`: CNI CHECK for every network of a live container, with its checkpointed config. */
 export function check(ctx: IsolatorContext, containerId: ContainerID): Promise<void> {

@@ -1,8 +1,8 @@
 import { rm } from 'node:fs/promises';
-import { Backoff } from '@ippc/core';
+import { Backoff, messageOf as message } from '@ippc/core';
 import { containerIdToString } from '@ippc/mesos';
 import type { ContainerID } from '@ippc/proto';
-import { messageOf as message, throwAll } from '../errors.js';
+import { throwAll } from '../errors.js';
 import { paths } from '../checkpoint.js';
 import type { Info, IsolatorContext } from './context.js';
 import { detach } from './detach.js';

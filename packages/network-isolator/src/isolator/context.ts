@@ -1,7 +1,7 @@
 import { stat } from 'node:fs/promises';
-import { createLogger, KeyedMutex, type Logger } from '@ippc/core';
+import { createLogger, KeyedMutex, messageOf as message, type Logger } from '@ippc/core';
 import type { ContainerID, NetworkInfo } from '@ippc/proto';
-import { messageOf as message, NetworkIsolatorError } from '../errors.js';
+import { NetworkIsolatorError } from '../errors.js';
 import { createExecInvoker, type CniInvoker } from '../cni/invoker.js';
 import { createCniRuntime, type CniRuntime } from '../cni/runtime.js';
 import type { CniResult } from '../cni/types.js';

@@ -1,7 +1,8 @@
 import { existsSync, writeFileSync } from 'node:fs';
+import { messageOf as message } from '@ippc/core';
 import { containerIdToString } from '@ippc/mesos';
 import type { ContainerID } from '@ippc/proto';
-import { messageOf as message, NetworkIsolatorError, throwAll } from '../errors.js';
+import { NetworkIsolatorError, throwAll } from '../errors.js';
 import { containerAddresses, ipFamily, stripPrefix } from '../cni/result.js';
 import { checkpointSync, paths } from '../checkpoint.js';
 import { formatHosts, formatResolvConf, mergeDns } from '../files.js';

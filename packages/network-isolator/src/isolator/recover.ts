@@ -1,8 +1,8 @@
 import { readdir, readFile } from 'node:fs/promises';
-import type { ContainerState } from '@ippc/core';
+import { messageOf as message, type ContainerState } from '@ippc/core';
 import { containerIdToString, networkInfoOfCniArgs } from '@ippc/mesos';
 import type { ContainerID, NetworkInfo } from '@ippc/proto';
-import { messageOf as message, NetworkIsolatorError } from '../errors.js';
+import { NetworkIsolatorError } from '../errors.js';
 import { parseNetworkConfig } from '../cni/config.js';
 import { parseResult } from '../cni/result.js';
 import { paths } from '../checkpoint.js';

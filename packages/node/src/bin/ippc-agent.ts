@@ -8,7 +8,7 @@
 // the agent shuts down for good).
 import { join } from 'node:path';
 import { Command, Option } from 'commander';
-import { authFromFlags, createLogger, createMetricsRegistry, type AuthConfig } from '@ippc/core';
+import { authFromFlags, createLogger, createMetricsRegistry, messageOf, type AuthConfig } from '@ippc/core';
 import { parseDuration } from '@ippc/mesos';
 import { parseNetworkSubnets, type DefaultNetworkName } from '../cni-networks.js';
 import { flagBool, parseDefaultContainerDns } from '../cni-options.js';
@@ -238,5 +238,5 @@ try {
   process.once('SIGUSR1', () => stop('SIGUSR1', true));
 } catch (err) {
   await services?.close().catch(() => undefined);
-  fail(err instanceof Error ? err.message : String(err));
+  fail(messageOf(err));
 }

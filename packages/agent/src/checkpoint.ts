@@ -1,5 +1,6 @@
-import { access, appendFile, mkdir, readdir, readFile, readlink, rename, rm, symlink, writeFile } from 'node:fs/promises';
+import { access, appendFile, mkdir, readdir, readFile, readlink, rename, rm, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
+import { writeAtomic } from '@ippc/core';
 import { AgentInfo, ExecutorInfo, FrameworkInfo, Task, TaskStatus } from '@ippc/proto';
 import { AgentError } from './errors.js';
 
@@ -46,12 +47,6 @@ export class AgentPaths {
 }
 
 let tmpSeq = 0;
-/** Write-then-rename, with a temporary name of its own so concurrent writers never collide. */
-async function writeAtomic(path: string, data: Uint8Array | string): Promise<void> {
-  const tmp = `${path}.${process.pid}.${tmpSeq++}.tmp`;
-  await writeFile(tmp, data);
-  await rename(tmp, path);
-}
 
 async function readProto<T>(path: string, decode: (b: Uint8Array) => T): Promise<T> {
   try {

@@ -1,4 +1,4 @@
-import type { AuthConfig, Containerizer, Logger } from '@ippc/core';
+import type { AuthConfig, Containerizer, Logger, Mutex } from '@ippc/core';
 import type { AgentInfo, Attribute, ExecutorInfo, FrameworkInfo, Resource, Task } from '@ippc/proto';
 import type { AgentPaths } from './checkpoint.js';
 import type { AgentError } from './errors.js';
@@ -45,7 +45,7 @@ export interface AgentOptions {
 export interface TaskRecord {
   task: Task;
   /** Statuses of this task are built and queued one after the other. */
-  chain: Promise<void>;
+  readonly queue: Mutex;
   /** A terminal status was queued (set at once, before it is built): nothing may follow it. */
   terminalSent: boolean;
   /** The framework asked to kill it (checkpointed): its end is TASK_KILLED, also after a restart. */

@@ -21,7 +21,9 @@ export { realTestbed, type Testbed } from './context.js';
 export { CliError, type CliErrorCode } from './errors.js';
 export { CLI_FRAMEWORK, closeCliFramework, connectCliFramework, launchTask } from './framework.js';
 export { checkCluster, cniRootFromArgv, planEndpoints, type NetCheckRun, type PlacedEndpoint } from './net-check.js';
-export { emit, fail, table } from './output.js';
+export { emit, fail } from './output.js';
+// `table` was the CLI's own copy of core's renderTable; the name stays for whoever imported it.
+export { renderTable as table } from '@ippc/core';
 export { createProgram } from './program.js';
 export { planTaskRun, type TaskRunFlags, type TaskRunPlan } from './task-spec.js';
 export { taskRows, taskViews, type TaskView } from './tasks-view.js';

@@ -1,12 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { describeError, table } from './output.js';
-
-describe('cli output', () => {
-  it('aligns columns and leaves the last one unpadded', () => {
-    assert.equal(table([['A', 'BB', 'C'], ['long', 'x', 'tail']]), 'A     BB  C\nlong  x   tail');
-  });
-});
+import { describeError } from './output.js';
 
 describe('cli errors', () => {
   it('says what to do when the Docker daemon does not answer', () => {

@@ -1,12 +1,5 @@
 import { isIppcError } from '@ippc/core';
 
-/** Renders rows as an aligned text table (first row = header). */
-export function table(rows: string[][]): string {
-  const widths: number[] = [];
-  for (const row of rows) row.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, cell.length)));
-  return rows.map((row) => row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i] ?? 0))).join('  ')).join('\n');
-}
-
 /** Prints `value` as JSON when `json`, else calls `text` to print it for people. */
 export function emit(json: boolean | undefined, value: unknown, text: () => string): void {
   console.log(json ? JSON.stringify(value, null, 2) : text());

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { table } from './output.js';
+import { renderTable } from '@ippc/core';
 import { taskRows, taskViews } from './tasks-view.js';
 import { fixtureState } from './testing-state.js';
 
@@ -35,7 +35,7 @@ describe('task views of /master/state', () => {
 
   it('renders the table people read', () => {
     assert.equal(
-      table(taskRows(taskViews(fixtureState()))),
+      renderTable(taskRows(taskViews(fixtureState()))),
       [
         'ID              NAME   STATE    AGENT       CONTAINERIZER  NETWORKS         GROUPS  ADDRESSES',
         'web-00000001    web    RUNNING  10.99.0.11  mesos          ippc-bridge      web     10.100.0.2',

@@ -1,7 +1,7 @@
 import { status } from '@grpc/grpc-js';
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { IppcError, fromServiceError, grpcCodeName, isIppcError, toServiceError } from './errors.js';
+import { IppcError, fromServiceError, grpcCodeName, isIppcError, messageOf, toServiceError } from './errors.js';
 
 describe('IppcError across a gRPC edge', () => {
   it('keeps code, message and details through toServiceError/fromServiceError', () => {
@@ -36,5 +36,14 @@ describe('IppcError across a gRPC edge', () => {
     assert.ok(!isIppcError(err, 'B'));
     assert.ok(!isIppcError(new Error('x')));
     assert.deepEqual(err.toJSON(), { code: 'A', message: 'x' });
+  });
+});
+
+describe('messageOf', () => {
+  it("gives an Error's message, else the thrown value as a string", () => {
+    assert.equal(messageOf(new IppcError('A', status.INTERNAL, 'typed')), 'typed');
+    assert.equal(messageOf(new Error('plain')), 'plain');
+    assert.equal(messageOf('a string'), 'a string');
+    assert.equal(messageOf(undefined), 'undefined');
   });
 });

@@ -69,7 +69,7 @@ export function toServiceError(err: unknown): Partial<ServiceError> {
     }
     return { code: err.grpcCode, details: err.message, metadata };
   }
-  const message = err instanceof Error ? err.message : String(err);
+  const message = messageOf(err);
   metadata.set(CODE_KEY, 'INTERNAL');
   return { code: GrpcStatus.INTERNAL, details: message, metadata };
 }
@@ -94,8 +94,13 @@ export function fromServiceError(err: unknown): IppcError {
     }
     return new IppcError(code, se.code as GrpcCode, se.details || se.message || code, { cause: err, details });
   }
-  const message = err instanceof Error ? err.message : String(err);
+  const message = messageOf(err);
   return new IppcError('INTERNAL', GrpcStatus.INTERNAL, message, { cause: err });
+}
+
+/** The message of anything thrown: an Error's message, else the value as a string. */
+export function messageOf(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
 }
 
 /** The name of a numeric gRPC status, for example 14 -> `UNAVAILABLE`. */

@@ -27,8 +27,10 @@ export * from './process.js';
 export * from './stats.js';
 
 // Building blocks every component uses the one of: addresses and CIDRs, an async mutex, a
-// backoff with jitter, a text table.
+// backoff with jitter, a text table, waiting, writing a file atomically.
 export { canonicalIp, cidrContains, cidrLast, cidrSize, cidrsOverlap, familyBits, formatCidr, formatIp, ipFamily, nthAddress, nthSubnet, parseCidr, parseIp, parseIpOrCidr, prefixMask, stripPrefix, type Cidr, type IpAddress, type IpFamily } from './ip.js';
 export { KeyedMutex, Mutex } from './mutex.js';
 export { Backoff, type BackoffOptions } from './backoff.js';
 export { renderTable } from './table.js';
+export { sleep, within } from './timers.js';
+export { exists, writeAtomic } from './files.js';

@@ -39,3 +39,27 @@ describe('KeyedMutex', () => {
     assert.equal(m.size, 0);
   });
 });
+
+describe('idle()', () => {
+  it('resolves once every call made so far has settled, failed ones too, and never rejects', async () => {
+    const m = new Mutex();
+    const keyed = new KeyedMutex();
+    const done: string[] = [];
+    const slow = (name: string, fail = false) => async () => {
+      await tick();
+      await tick();
+      done.push(name);
+      if (fail) throw new Error(name);
+    };
+    void m.run(slow('a')).catch(() => undefined);
+    void m.run(slow('b', true)).catch(() => undefined);
+    await m.idle();
+    assert.deepEqual(done, ['a', 'b']);
+    void keyed.run('x', slow('x', true)).catch(() => undefined);
+    void keyed.run('y', slow('y')).catch(() => undefined);
+    await keyed.idle();
+    assert.deepEqual(done, ['a', 'b', 'x', 'y']);
+    await new Mutex().idle();
+    await new KeyedMutex().idle();
+  });
+});

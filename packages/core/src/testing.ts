@@ -1,11 +1,12 @@
 // Test support shared by the packages whose tests run real ippc processes (master, agent,
 // reliability): find a component's executable, start a process with its log in a file, wait for a
-// log line, poll until a check holds, read a JSON endpoint. Exported as `@ippc/core/testing`,
+// log line, poll until a check holds, read a JSON endpoint, run a command for its output. Exported as `@ippc/core/testing`,
 // never from the main entry.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, openSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import { promisify } from 'node:util';
 
 /**
  * The source of an executable of an ippc package, the way every test and bench finds one: the
@@ -66,6 +67,19 @@ export async function eventually<T>(check: () => Promise<T | undefined> | T | un
     }
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
     await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+const execFileAsync = promisify(execFile);
+
+/** Runs a command and returns stdout; throws with the command and its stderr on failure. */
+export async function sh(file: string, args: string[], options: { timeoutMs?: number } = {}): Promise<string> {
+  try {
+    const { stdout } = await execFileAsync(file, args, { timeout: options.timeoutMs ?? 30_000, maxBuffer: 16 << 20 });
+    return stdout;
+  } catch (err) {
+    const e = err as { stderr?: string; message: string };
+    throw new Error(`${file} ${args.join(' ')}: ${(e.stderr || e.message).trim()}`);
   }
 }
 

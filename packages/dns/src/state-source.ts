@@ -3,6 +3,7 @@
  * `GET /master/state`; a watch (a streaming or long-poll endpoint of the master) can replace it
  * without touching the server, as long as it emits the same events.
  */
+import { Mutex } from '@ippc/core';
 import { DnsError } from './errors.js';
 import { parseMesosState, type MesosState } from './mesos-state.js';
 
@@ -75,7 +76,7 @@ export function createPollingStateSource(options: PollingStateSourceOptions): St
     throw new DnsError('DNS_INVALID_OPTIONS', `refresh interval must be a positive number of milliseconds, not ${intervalMs}`);
   }
   const timeoutMs = options.timeoutMs ?? Math.min(10_000, Math.max(1000, intervalMs));
-  const p: Poller = { url, intervalMs, timeoutMs, doFetch: options.fetch ?? fetch, closed: false, queue: Promise.resolve(), inflight: new Set() };
+  const p: Poller = { url, intervalMs, timeoutMs, doFetch: options.fetch ?? fetch, closed: false, queue: new Mutex(), inflight: new Set() };
 
   return {
     description: `${url.href} every ${intervalMs} ms`,
@@ -93,7 +94,7 @@ export function createPollingStateSource(options: PollingStateSourceOptions): St
       p.closed = true;
       if (p.timer) clearTimeout(p.timer);
       for (const c of p.inflight) c.abort(new Error('closed'));
-      await p.queue;
+      await p.queue.idle();
     },
   };
 }
@@ -108,7 +109,7 @@ interface Poller {
   closed: boolean;
   timer?: NodeJS.Timeout;
   /** The running poll, so polls never overlap. */
-  queue: Promise<void>;
+  readonly queue: Mutex;
   readonly inflight: Set<AbortController>;
   /** What the master last sent, for conditional requests and to spot an identical body. */
   etag?: string;
@@ -176,7 +177,7 @@ function error(p: Poller, code: 'DNS_STATE_UNAVAILABLE' | 'DNS_STATE_INVALID', m
 function poll(p: Poller): Promise<void> {
   if (p.timer) clearTimeout(p.timer);
   p.timer = undefined;
-  const run = p.queue.then(async () => {
+  return p.queue.run(async () => {
     if (p.closed || !p.listener) return;
     // A timer set by the poll before this one is now redundant.
     if (p.timer) clearTimeout(p.timer);
@@ -192,8 +193,6 @@ function poll(p: Poller): Promise<void> {
       }
     }
   });
-  p.queue = run.catch(() => undefined);
-  return run;
 }
 
 function describe(err: unknown): string {

@@ -1,5 +1,5 @@
 import { status as GrpcStatus } from '@grpc/grpc-js';
-import { IppcError, type IppcErrorOptions } from '@ippc/core';
+import { IppcError, messageOf, type IppcErrorOptions } from '@ippc/core';
 
 /**
  * The closed set of codes this package throws with {@link DockerContainerizerError}.
@@ -42,7 +42,7 @@ export function daemonMessage(err: unknown): string {
       }
     }
   }
-  return err instanceof Error ? err.message : String(err);
+  return messageOf(err);
 }
 
 /** The HTTP status of a daemon error (404, 409, ...), if it has one. */

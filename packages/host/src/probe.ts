@@ -1,4 +1,5 @@
-import { access, readdir, readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
+import { exists } from '@ippc/core';
 import { which } from './exec.js';
 
 /** The CNI plugins ippc's networks and tests use; all ship in Debian's containernetworking-plugins. */
@@ -81,15 +82,6 @@ export function findAptMirror(files: { name: string; text: string }[], codename:
     }
   }
   return candidates.find((uri) => uri && !/security/.test(uri));
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await access(path);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 async function readAptSources(): Promise<{ name: string; text: string }[]> {

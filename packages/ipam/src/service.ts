@@ -1,4 +1,4 @@
-import { createMetricsRegistry, silentLogger, type Logger } from '@ippc/core';
+import { createMetricsRegistry, KeyedMutex, silentLogger, type Logger } from '@ippc/core';
 import type { Registry } from 'prom-client';
 import { IpamError } from './errors.js';
 import type { ServiceContext } from './service/context.js';
@@ -81,7 +81,7 @@ export function createIpamService(options: IpamServiceOptions): IpamService {
     gcGraceMs: options.gcGraceMs ?? 0,
     reuseGuard: options.reuseGuard,
     networks,
-    locks: new Map(),
+    locks: new KeyedMutex(),
     suspects: new Map(),
     metrics: createServiceMetrics(registry, networks, now),
     ready,
@@ -122,7 +122,7 @@ export function createIpamService(options: IpamServiceOptions): IpamService {
       closed = true;
       if (resyncTimer) clearInterval(resyncTimer);
       await readyPromise.catch(() => undefined);
-      await Promise.allSettled([...ctx.locks.values()]);
+      await ctx.locks.idle();
       await store.close();
     },
   };

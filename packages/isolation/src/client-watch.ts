@@ -1,5 +1,5 @@
 import type { ClientReadableStream } from '@grpc/grpc-js';
-import { fromServiceError, type Logger } from '@ippc/core';
+import { Backoff, fromServiceError, type Logger } from '@ippc/core';
 import type { isolationv1 as pb } from '@ippc/proto';
 import type { WatchHandle, WatchHandlers } from './client.js';
 import type { Delta } from './model.js';
@@ -7,9 +7,7 @@ import { changeFromPb, snapshotFromPb } from './wire.js';
 
 /** The client's Watch: a snapshot then deltas, reconnecting with backoff (and a new snapshot) until closed. */
 export function watch(raw: pb.IsolationClient, log: Logger, handlers: WatchHandlers): WatchHandle {
-  const minMs = handlers.backoff?.minMs ?? 100;
-  const maxMs = handlers.backoff?.maxMs ?? 2_000;
-  let delay = minMs;
+  const backoff = new Backoff({ initialMs: handlers.backoff?.minMs ?? 100, maxMs: handlers.backoff?.maxMs ?? 2_000 });
   let stream: ClientReadableStream<pb.WatchEvent> | undefined;
   let timer: NodeJS.Timeout | undefined;
   let closed = false;
@@ -26,14 +24,13 @@ export function watch(raw: pb.IsolationClient, log: Logger, handlers: WatchHandl
       s.cancel();
       if (closed) return;
       handlers.onStatus?.('disconnected', err);
-      timer = setTimeout(connect, delay);
-      delay = Math.min(maxMs, delay * 2);
+      timer = setTimeout(connect, backoff.next());
     };
     s.on('data', (event: pb.WatchEvent) => {
       try {
         const ev = event.event;
         if (ev?.$case === 'snapshot') {
-          delay = minMs;
+          backoff.reset();
           handlers.onSnapshot(snapshotFromPb(ev.value));
           handlers.onStatus?.('connected');
         } else if (ev?.$case === 'delta') {

@@ -38,7 +38,7 @@ export interface WatchHandlers {
   onDelta(delta: Delta): void;
   /** Connection changes: `connected` after a snapshot arrived; `disconnected` with the reason. */
   onStatus?(status: 'connected' | 'disconnected', err?: Error): void;
-  /** Reconnect backoff, doubled per failure up to `maxMs`. Default 100 ms to 2 s. */
+  /** Reconnect backoff, doubled per failure up to `maxMs`, each delay less up to half of it at random. Default 100 ms to 2 s. */
   backoff?: { minMs?: number; maxMs?: number };
 }
 

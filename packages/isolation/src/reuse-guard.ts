@@ -1,4 +1,4 @@
-import { silentLogger, type Logger } from '@ippc/core';
+import { silentLogger, sleep, type Logger } from '@ippc/core';
 import type { IsolationClient } from './client.js';
 import type { AddressStatus } from './service/store/store.js';
 
@@ -60,7 +60,7 @@ export function createReuseGuard(options: ReuseGuardOptions): ReuseGuard {
       for (;;) {
         if ((await guard.mayReuse([address])).has(address)) return true;
         if (Date.now() + pollMs > deadline) return false;
-        await new Promise((r) => setTimeout(r, pollMs));
+        await sleep(pollMs);
       }
     },
   };

@@ -1,5 +1,5 @@
 import * as grpc from '@grpc/grpc-js';
-import { isIppcError, toServiceError, type Logger } from '@ippc/core';
+import { isIppcError, messageOf, toServiceError, type Logger } from '@ippc/core';
 import { agentv1, schedulerv1 } from '@ippc/proto';
 import { MasterError } from './errors.js';
 import type { AgentConnection, FrameworkConnection, Master } from './master.js';
@@ -90,7 +90,7 @@ export function agentsService(master: Master, log: Logger): agentv1.AgentsServer
       const refuse = (err: unknown) => {
         if (ended) return;
         ended = true;
-        const message = err instanceof Error ? err.message : String(err);
+        const message = messageOf(err);
         log.warn({ agentId, err: message }, 'agent refused');
         call.write({ message: { $case: 'shutdownAgent', value: { message } } });
         call.emit('error', toServiceError(err));
@@ -118,7 +118,7 @@ export function agentsService(master: Master, log: Logger): agentv1.AgentsServer
         } catch (err) {
           // Before registration nothing is known: refuse the session. After it, drop the bad message.
           if (!agentId) refuse(err);
-          else log.warn({ agentId, err: err instanceof Error ? err.message : String(err) }, 'dropping a bad message from an agent');
+          else log.warn({ agentId, err: messageOf(err) }, 'dropping a bad message from an agent');
         }
       });
       call.on('end', () => {

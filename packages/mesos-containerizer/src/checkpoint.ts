@@ -1,6 +1,6 @@
-import { readFile, rename, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { LaunchSpec } from '@ippc/core';
+import { writeAtomic, type LaunchSpec } from '@ippc/core';
 import { ContainerID, ContainerInfo, ExecutorInfo } from '@ippc/proto';
 
 // The per-container checkpoint, `<runtimeDir>/containers/<id>/`: `config.json` (below) and `pid`
@@ -21,11 +21,6 @@ export async function readJson<T>(path: string): Promise<T | undefined> {
   } catch {
     return undefined;
   }
-}
-
-export async function writeAtomic(path: string, text: string): Promise<void> {
-  await writeFile(`${path}.tmp`, text);
-  await rename(`${path}.tmp`, path);
 }
 
 /** Writes `config.json` of a container being launched. */

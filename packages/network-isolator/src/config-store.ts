@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Logger } from '@ippc/core';
-import { messageOf as message, NetworkIsolatorError } from './errors.js';
+import { messageOf as message, type Logger } from '@ippc/core';
+import { NetworkIsolatorError } from './errors.js';
 import { CNI_NAME, parseNetworkConfig, requiredPlugins } from './cni/config.js';
 import type { CniInvoker } from './cni/invoker.js';
 import type { NetworkConfigList } from './cni/types.js';

@@ -1,5 +1,5 @@
 import { status } from '@grpc/grpc-js';
-import { IppcError, type IppcErrorOptions } from '@ippc/core';
+import { IppcError, messageOf, type IppcErrorOptions } from '@ippc/core';
 
 /**
  * Why a CNI operation or an isolator step failed. Where Mesos has a message for the condition the
@@ -109,11 +109,6 @@ export class CniPluginError extends NetworkIsolatorError {
     this.exitCode = failure.exitCode;
     this.cniCode = failure.cniCode;
   }
-}
-
-/** The message of anything thrown, for joining several failures the way Mesos does. */
-export function messageOf(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }
 
 /** Mesos's plugin message has only the plugin's output: say so when the plugin was killed for taking too long. */

@@ -1,6 +1,6 @@
-import { mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { parseCidr } from '@ippc/core';
+import { parseCidr, writeAtomic } from '@ippc/core';
 import { renderNetworkTemplates } from '@ippc/network-isolator';
 import { AgentError } from '@ippc/agent';
 
@@ -58,12 +58,6 @@ export function parseNetworkSubnets(text: string): Partial<Record<DefaultNetwork
     out[name as DefaultNetworkName] = subnets;
   }
   return out;
-}
-
-async function writeAtomic(path: string, text: string): Promise<void> {
-  const tmp = `${path}.tmp-${process.pid}-${Date.now()}`;
-  await writeFile(tmp, text);
-  await rename(tmp, path);
 }
 
 /**

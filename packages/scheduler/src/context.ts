@@ -1,5 +1,5 @@
 import * as grpc from '@grpc/grpc-js';
-import { clientOptions, silentLogger, type Logger } from '@ippc/core';
+import { Backoff, clientOptions, silentLogger, type Logger } from '@ippc/core';
 import { schedulerv1, type FrameworkInfo, type Offer, type TaskStatus } from '@ippc/proto';
 import type { SchedulerEvent } from './events.js';
 import { frameworkInfo, type SchedulerOptions } from './options.js';
@@ -25,7 +25,8 @@ export interface SchedulerContext {
   subscribed: boolean;
   heartbeatTimer: NodeJS.Timeout | undefined;
   reconnectTimer: NodeJS.Timeout | undefined;
-  backoffMs: number;
+  /** Delays before re-subscribing: 250 ms doubling up to 10 s, back to 250 ms on SUBSCRIBED. */
+  readonly backoff: Backoff;
   heartbeatSeconds: number | undefined;
   /** Set by an ERROR event: the subscription is over for good (no re-subscription). */
   aborted: string | undefined;
@@ -60,7 +61,7 @@ export function createContext(options: SchedulerOptions, send: SchedulerContext[
     subscribed: false,
     heartbeatTimer: undefined,
     reconnectTimer: undefined,
-    backoffMs: 250,
+    backoff: new Backoff({ initialMs: 250, maxMs: 10_000 }),
     heartbeatSeconds: undefined,
     aborted: undefined,
     listeners: new Set(),

@@ -1,3 +1,4 @@
+import { sleep } from '@ippc/core';
 import { SchedulerError } from './errors.js';
 import type { AgentStateJson, MasterStateJson } from '@ippc/mesos';
 
@@ -55,7 +56,7 @@ export async function watchMasterState(
       if (options.signal.aborted) return;
       options.onError?.(err as Error);
       since = undefined;
-      await new Promise((r) => setTimeout(r, options.retryMs ?? 1000));
+      await sleep(options.retryMs ?? 1000);
     }
   }
 }

@@ -71,8 +71,7 @@ function onStreamEnd(ctx: SchedulerContext, stream: grpc.ClientReadableStream<Ev
     for (const w of ctx.subscribedWaiters.splice(0)) w.reject(new SchedulerError('SCHEDULER_DISCONNECTED', reason));
     return;
   }
-  const delay = ctx.backoffMs;
-  ctx.backoffMs = Math.min(ctx.backoffMs * 2, 10_000);
+  const delay = ctx.backoff.next();
   ctx.reconnectTimer = setTimeout(() => {
     ctx.reconnectTimer = undefined;
     if (!ctx.closed && !ctx.stream) openStream(ctx);
@@ -101,7 +100,7 @@ export function onEvent(ctx: SchedulerContext, event: Event): void {
       const id = event.subscribed?.frameworkId?.value ?? '';
       ctx.info = FrameworkInfo.fromPartial({ ...ctx.info, id: { value: id } });
       ctx.subscribed = true;
-      ctx.backoffMs = 250;
+      ctx.backoff.reset();
       ctx.heartbeatSeconds = event.subscribed?.heartbeatIntervalSeconds;
       armHeartbeat(ctx, ctx.heartbeatSeconds);
       ctx.log.info({ frameworkId: id }, 'subscribed');

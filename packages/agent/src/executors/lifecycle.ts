@@ -32,7 +32,7 @@ async function onTermination(a: AgentContext, exec: ExecutorRecord, t: Terminati
       ...(t.reason !== undefined ? { reason: t.reason } : {}),
       source: agentSide ? TaskStatus_Source.SOURCE_AGENT : TaskStatus_Source.SOURCE_EXECUTOR,
     });
-    await rec.chain;
+    await rec.queue.idle();
   }
   await destroy(a, exec, 0);
 }

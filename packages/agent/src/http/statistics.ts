@@ -1,4 +1,4 @@
-import type { NetworkUsage } from '@ippc/core';
+import { within, type NetworkUsage } from '@ippc/core';
 import type { Agent } from '../agent.js';
 
 // Per-container network statistics: the containerizers' `usage()` (for the Mesos containerizer,
@@ -51,11 +51,6 @@ export function statisticsJson(usage: NetworkUsage, timestamp = Date.now() / 100
   };
 }
 
-function withTimeout<T>(p: Promise<T>, ms: number): Promise<T | undefined> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([p, new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), ms).unref()))]).finally(() => clearTimeout(timer));
-}
-
 /** The running executors whose containerizer can report counters: what a collection asks. */
 function* measurable(agent: Agent) {
   for (const f of agent.frameworks.values()) for (const e of f.executors.values()) if (e.state === 'running' && e.containerizer.usage) yield { f, e };
@@ -67,7 +62,7 @@ function* measurable(agent: Agent) {
  */
 export async function collectUsage(agent: Agent, timeoutMs = 1500): Promise<ContainerUsage[]> {
   const jobs = [...measurable(agent)].map(({ f, e }) =>
-    withTimeout(e.containerizer.usage!(e.containerId), timeoutMs)
+    within(e.containerizer.usage!(e.containerId), timeoutMs)
       .catch(() => undefined)
       .then((usage): ContainerUsage | undefined =>
         usage

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
-import type { Containerizer } from '@ippc/core';
+import { Mutex, type Containerizer } from '@ippc/core';
 import { createTaskStatus, taskFromTaskInfo } from '@ippc/mesos';
 import { TaskState, TaskStatus_Reason, TaskStatus_Source, type FrameworkInfo, type TaskInfo } from '@ippc/proto';
 import { checkpointFramework, checkpointRun, markRunCompleted } from '../checkpoint.js';
@@ -96,7 +96,7 @@ function executorFor(a: AgentContext, agentId: string, frameworkInfo: FrameworkI
     containerizer: containerizer ?? a.options.containerizers[0]!,
     sandbox: a.paths.sandbox(agentId, fid, eid, containerId),
     state: 'launching',
-    tasks: new Map([[tid, { task: record, chain: Promise.resolve(), terminalSent: false }]]),
+    tasks: new Map([[tid, { task: record, queue: new Mutex(), terminalSent: false }]]),
     completedTasks: [],
   };
   return { exec, containerizer };

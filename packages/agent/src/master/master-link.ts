@@ -1,5 +1,5 @@
 import * as grpc from '@grpc/grpc-js';
-import { clientOptions, type AuthConfig, type Logger } from '@ippc/core';
+import { Backoff, clientOptions, type AuthConfig, type Logger } from '@ippc/core';
 import { agentv1 } from '@ippc/proto';
 import { AgentError } from '../errors.js';
 
@@ -28,11 +28,11 @@ export class MasterLink {
   private stream: grpc.ClientDuplexStream<agentv1.AgentMessage, agentv1.MasterMessage> | undefined;
   private registered = false;
   private stopped = false;
-  private delayMs: number;
+  private readonly backoff: Backoff;
   private timer: NodeJS.Timeout | undefined;
 
   constructor(private readonly options: MasterLinkOptions) {
-    this.delayMs = options.backoffMs ?? 1000;
+    this.backoff = new Backoff({ initialMs: options.backoffMs ?? 1000, maxMs: 10_000 });
     this.client = new agentv1.AgentsClient(
       options.address,
       grpc.credentials.createInsecure(),
@@ -65,7 +65,7 @@ export class MasterLink {
       const kind = msg.message?.$case;
       if (kind === 'agentRegistered' || kind === 'agentReregistered') {
         this.registered = true;
-        this.delayMs = this.options.backoffMs ?? 1000;
+        this.backoff.reset();
       }
       if (kind === 'shutdownAgent') {
         this.fatal(stream, new AgentError('AGENT_REFUSED', `the master shut this agent down: ${msg.message!.value.message ?? ''}`));
@@ -91,8 +91,7 @@ export class MasterLink {
     stream.cancel();
     this.options.onDisconnected();
     if (this.stopped) return;
-    const delay = this.delayMs * (0.5 + Math.random() / 2);
-    this.delayMs = Math.min(this.delayMs * 2, 10_000);
+    const delay = this.backoff.next();
     this.options.log.warn({ why, retryInMs: Math.round(delay) }, 'lost the master; re-registering');
     this.timer = setTimeout(() => this.open(), delay);
   }

@@ -1,5 +1,5 @@
 import { mkdir, rm } from 'node:fs/promises';
-import type { KnownContainer } from '@ippc/core';
+import { Mutex, type KnownContainer } from '@ippc/core';
 import { isTerminalState, recordStatus } from '@ippc/mesos';
 import { TaskState, type Task } from '@ippc/proto';
 import { readLatestAgent, readRuns, type AgentPaths, type RecoveredRun } from '../checkpoint.js';
@@ -103,7 +103,7 @@ function rebuildRun(a: AgentContext, aid: string, run: RecoveredRun): Unsettled[
     const kill = records.findLast((r) => r.type === 'KILL');
     const rec: TaskRecord = {
       task: rebuilt,
-      chain: Promise.resolve(),
+      queue: new Mutex(),
       terminalSent: [...acked, ...pending].some((s) => isTerminalState(s.state)),
       ...(kill ? { killRequested: true } : {}),
     };

@@ -1,4 +1,4 @@
-import type { Logger } from '@ippc/core';
+import { Backoff, type Logger } from '@ippc/core';
 import { TaskState, type TaskStatus } from '@ippc/proto';
 import { isTerminalState } from '@ippc/mesos';
 
@@ -25,13 +25,14 @@ interface Stream {
   latestState?: TaskState;
   /** True once the terminal update was acknowledged: the stream is done. */
   closed: boolean;
-  intervalMs: number;
+  /** The resend interval: from `retryIntervalMs`, doubling up to `maxRetryIntervalMs`, back to the first on acknowledgement. */
+  retry: Backoff;
   timer?: NodeJS.Timeout;
 }
 
 export interface StatusUpdateManagerOptions {
   sink: StatusUpdateSink;
-  /** First retry interval. Default 10 s (Mesos STATUS_UPDATE_RETRY_INTERVAL_MIN). */
+  /** First retry interval (less up to half of it, at random, so that the agents a new master hears from do not resend in step). Default 10 s (Mesos STATUS_UPDATE_RETRY_INTERVAL_MIN). */
   retryIntervalMs?: number;
   /** Longest retry interval. Default 10 min (Mesos STATUS_UPDATE_RETRY_INTERVAL_MAX). */
   maxRetryIntervalMs?: number;
@@ -55,7 +56,7 @@ export class StatusUpdateManager {
   private stream(fid: string, tid: string): Stream {
     let s = this.streams.get(key(fid, tid));
     if (!s) {
-      s = { frameworkId: fid, taskId: tid, pending: [], closed: false, intervalMs: this.minMs };
+      s = { frameworkId: fid, taskId: tid, pending: [], closed: false, retry: new Backoff({ initialMs: this.minMs, maxMs: this.maxMs }) };
       this.streams.set(key(fid, tid), s);
     }
     return s;
@@ -80,10 +81,9 @@ export class StatusUpdateManager {
     this.options.sink.forward(s.frameworkId, head, s.latestState ?? head.state!);
     s.timer = setTimeout(() => {
       this.retries++;
-      s.intervalMs = Math.min(s.intervalMs * 2, this.maxMs);
       this.options.log.info({ frameworkId: s.frameworkId, taskId: s.taskId, state: head.state }, 'resending an unacknowledged status update');
       this.send(s);
-    }, s.intervalMs);
+    }, s.retry.next());
     s.timer.unref();
   }
 
@@ -100,7 +100,7 @@ export class StatusUpdateManager {
     }
     await this.options.sink.checkpointAck(frameworkId, taskId, hex(uuid));
     s.pending.shift();
-    s.intervalMs = this.minMs;
+    s.retry.reset();
     if (s.timer) clearTimeout(s.timer);
     s.timer = undefined;
     if (isTerminalState(head.state)) {
@@ -130,7 +130,7 @@ export class StatusUpdateManager {
   /** Sends the head of every stream again at once (after (re)registering with a master). */
   flush(): void {
     for (const s of this.streams.values()) {
-      s.intervalMs = this.minMs;
+      s.retry.reset();
       this.send(s);
     }
   }

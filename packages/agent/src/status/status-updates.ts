@@ -1,4 +1,4 @@
-import type { ExecutorStatus } from '@ippc/core';
+import { Mutex, type ExecutorStatus } from '@ippc/core';
 import { createTaskStatus, isTerminalState, recordStatus } from '@ippc/mesos';
 import { NetworkInfo_Protocol, TaskState, TaskStatus_Source, type ContainerStatus, type TaskStatus, type TaskStatus_Reason } from '@ippc/proto';
 import type { AgentContext, ExecutorRecord, TaskRecord } from '../model.js';
@@ -47,11 +47,11 @@ async function record(a: AgentContext, fid: string, rec: TaskRecord, status: Tas
 export async function sendAgentStatus(a: AgentContext, fid: string, exec: ExecutorRecord, tid: string, state: TaskState, message: string, reason: TaskStatus_Reason, withContainer: boolean): Promise<void> {
   let t = exec.tasks.get(tid);
   if (!t) {
-    t = { task: { taskId: { value: tid }, frameworkId: { value: fid }, agentId: { value: a.id ?? '' }, name: tid, state: TaskState.TASK_STAGING, resources: [], statuses: [], limits: {} }, chain: Promise.resolve(), terminalSent: false };
+    t = { task: { taskId: { value: tid }, frameworkId: { value: fid }, agentId: { value: a.id ?? '' }, name: tid, state: TaskState.TASK_STAGING, resources: [], statuses: [], limits: {} }, queue: new Mutex(), terminalSent: false };
   }
   const rec = t;
   if (isTerminalState(state)) rec.terminalSent = true;
-  await (rec.chain = rec.chain.then(async () => {
+  await rec.queue.run(async () => {
     const status = createTaskStatus({
       taskId: tid,
       state,
@@ -64,7 +64,7 @@ export async function sendAgentStatus(a: AgentContext, fid: string, exec: Execut
       ...(withContainer ? { containerStatus: await containerStatus(a, exec, undefined) } : {}),
     });
     await record(a, fid, rec, status);
-  }));
+  });
 }
 
 /** The containerizer's `sendStatus`, in order per task. */
@@ -73,8 +73,8 @@ export function queueExecutorStatus(a: AgentContext, exec: ExecutorRecord, rec: 
   // then fail or end: the first terminal status wins, decided now rather than once it is built.
   if (rec.terminalSent) return;
   if (isTerminalState(s.state)) rec.terminalSent = true;
-  rec.chain = rec.chain
-    .then(async () => {
+  void rec.queue
+    .run(async () => {
       const status = createTaskStatus({
         taskId: rec.task.taskId ?? {},
         state: s.state,

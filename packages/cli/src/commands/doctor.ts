@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
+import { renderTable } from '@ippc/core';
 import { diagnose, type Check } from '@ippc/host';
-import { emit, table } from '../output.js';
+import { emit } from '../output.js';
 
 const MARK: Record<Check['status'], string> = { ok: 'ok', missing: 'MISSING', fail: 'FAIL', warn: 'warn' };
 
@@ -14,7 +15,7 @@ export function registerDoctor(program: Command): void {
       emit(opts.json, { ready: d.ready, checks: d.checks }, () => {
         const rows = [['STATUS', 'CHECK', 'DETAIL / FIX']];
         for (const c of d.checks) rows.push([MARK[c.status], c.what, [c.detail, c.status === 'ok' ? undefined : c.fix].filter(Boolean).join(' — ')]);
-        return `${table(rows)}\n\n${d.ready ? 'ready: this host can run an ippc cluster' : 'not ready: fix the lines above (scripts/setup fixes every MISSING one)'}`;
+        return `${renderTable(rows)}\n\n${d.ready ? 'ready: this host can run an ippc cluster' : 'not ready: fix the lines above (scripts/setup fixes every MISSING one)'}`;
       });
       if (!d.ready) process.exitCode = 1;
     });

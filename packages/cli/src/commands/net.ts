@@ -2,12 +2,12 @@ import { writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
+import { renderTable } from '@ippc/core';
 import { checkReportJson, formatCheckText, renderCheckSvg } from '@ippc/isolation';
 import type { Cluster } from '@ippc/testbed';
 import { clusterName, realTestbed, stderrProgress, type Progress, type Testbed } from '../context.js';
 import { CliError } from '../errors.js';
 import { checkCluster, type NetCheckRun } from '../net-check.js';
-import { table } from '../output.js';
 
 export interface NetCheckFlags {
   port?: string;
@@ -53,7 +53,7 @@ export function endpointRows(run: NetCheckRun): string[][] {
 }
 
 export function netCheckText(run: NetCheckRun & { svgPath: string }): string {
-  const out = [table(endpointRows(run)), '', formatCheckText(run.report)];
+  const out = [renderTable(endpointRows(run)), '', formatCheckText(run.report)];
   if (run.skipped.length > 0) out.push('', 'not probed:', ...run.skipped.map((s) => `  ${s.name} (${s.id}): ${s.reason}`));
   out.push('', `picture (matrix and topology): ${run.svgPath}`);
   return out.join('\n');

@@ -1,5 +1,5 @@
 import type Docker from 'dockerode';
-import { ContainerizerError, type LaunchSpec, type Termination } from '@ippc/core';
+import { ContainerizerError, type LaunchSpec, type Termination, messageOf, sleep } from '@ippc/core';
 import { containerIdToString } from '@ippc/mesos';
 import { ContainerInfo_Type, TaskState, TaskStatus_Reason, type ContainerInfo } from '@ippc/proto';
 import { DockerContainerizerError, daemonMessage } from '../errors.js';
@@ -22,7 +22,6 @@ import { fail, finish, newEntry, send } from './entries.js';
 import { ensureImage } from './image.js';
 import { startLogs } from './logs.js';
 import { removeContainer } from './remove.js';
-import { sleep } from './timers.js';
 import { watch } from './watch.js';
 
 const INSPECT_RETRY_MS = 500;
@@ -58,7 +57,7 @@ export async function launch(ctx: DockerContext, spec: LaunchSpec): Promise<void
     await ensureImage(ctx, image, info!.docker.forcePullImage ?? false);
   } catch (err) {
     live.delete(id);
-    const message = err instanceof Error ? err.message : String(err);
+    const message = messageOf(err);
     const termination: Termination = { state: TaskState.TASK_FAILED, reason: TaskStatus_Reason.REASON_CONTAINER_LAUNCH_FAILED, message: `Failed to launch container: ${message}` };
     ended.set(id, termination);
     entry.markRunning();
@@ -130,7 +129,7 @@ function prepareRunOptions(ctx: DockerContext, entry: Entry, spec: LaunchSpec, t
   } catch (err) {
     // A DockerContainerizerError carries Mesos's message; anything else (the sandbox is not
     // writable, ...) still ends the task the same way rather than leaving it launching forever.
-    const message = err instanceof Error ? err.message : String(err);
+    const message = messageOf(err);
     if (err instanceof DockerContainerizerError) log.warn({ containerId: id, taskId, err: message }, 'invalid docker run options');
     else log.error({ containerId: id, taskId, err }, 'cannot prepare the docker run options');
     fail(ctx, entry, `Failed to create docker run options: ${message}`);

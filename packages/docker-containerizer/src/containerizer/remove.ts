@@ -1,6 +1,6 @@
+import { sleep } from '@ippc/core';
 import { daemonMessage, daemonStatus } from '../errors.js';
 import type { DockerContext } from './context.js';
-import { sleep } from './timers.js';
 
 /** Removes a container (force, with its anonymous volumes); one already gone is fine. Never throws. */
 export async function removeContainer(ctx: DockerContext, idOrName: string): Promise<void> {

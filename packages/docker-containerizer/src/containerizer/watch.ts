@@ -1,11 +1,10 @@
 import type Docker from 'dockerode';
-import type { Termination } from '@ippc/core';
+import { sleep, within, type Termination } from '@ippc/core';
 import { TaskState, TaskStatus_Reason } from '@ippc/proto';
 import { daemonMessage, daemonStatus } from '../errors.js';
 import { daemon, INSPECT_TIMEOUT_MS, type DockerContext, type Entry } from './context.js';
 import { finish } from './entries.js';
 import { removeContainer } from './remove.js';
-import { sleep, within } from './timers.js';
 
 // How long to keep trying `wait` while the daemon does not answer before reporting
 // `Failed to get exit status of container` (Mesos's message for a run without exit status).

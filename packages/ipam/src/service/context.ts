@@ -1,4 +1,4 @@
-import type { Logger } from '@ippc/core';
+import type { KeyedMutex, Logger } from '@ippc/core';
 import type { CompiledPool } from '../pool.js';
 import type { ReuseGuard } from '../service.js';
 import type { IpamStore } from '../store/store.js';
@@ -20,26 +20,13 @@ export interface ServiceContext {
   readonly reuseGuard: ReuseGuard | undefined;
   /** The in-memory index: network -> pool id -> pool state. */
   readonly networks: Map<string, NetworkState>;
-  /** Per-key queues of {@link withLock}: a lease key or a network key -> the tail of its queue. */
-  readonly locks: Map<string, Promise<unknown>>;
+  /** Per-key locks: the calls on one lease key or one network key run one at a time. */
+  readonly locks: KeyedMutex;
   /** GC observations: lease key -> epoch and time when first seen invalid. */
   readonly suspects: Map<string, { epoch: number; firstSeenMs: number }>;
   readonly metrics: ServiceMetrics;
   /** Resolves once the state is loaded and configured pools are ensured; throws IPAM_UNAVAILABLE once closed. */
   ready(): Promise<void>;
-}
-
-export async function withLock<T>(ctx: ServiceContext, k: string, fn: () => Promise<T>): Promise<T> {
-  const locks = ctx.locks;
-  const prev = locks.get(k) ?? Promise.resolve();
-  const run = prev.then(fn, fn);
-  const tail = run.catch(() => undefined);
-  locks.set(k, tail);
-  try {
-    return await run;
-  } finally {
-    if (locks.get(k) === tail) locks.delete(k);
-  }
 }
 
 export const cooldownOf = (ctx: ServiceContext, pool: CompiledPool) => (pool.spec.cooldownSeconds !== undefined ? pool.spec.cooldownSeconds * 1000 : ctx.defaultCooldownMs);

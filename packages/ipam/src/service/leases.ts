@@ -3,7 +3,7 @@ import { bad, IpamError, isIpamError } from '../errors.js';
 import { isValidName, rangeOf } from '../pool.js';
 import { key, type StoreCondition, type StoreWrite } from '../store/store.js';
 import type { AllocateRequest, AllocateResult, AssignedAddress, Handle, Lease, LeaseFilter, ReleaseResult } from '../types.js';
-import { cooldownOf, withLock, type ServiceContext } from './context.js';
+import { cooldownOf, type ServiceContext } from './context.js';
 import { applyAddrRecord, loadNetwork } from './load.js';
 import { pickAll, unpick, type Pick } from './pick.js';
 import type { Entry, PoolState } from './pool-state.js';
@@ -26,7 +26,7 @@ export async function allocate(ctx: ServiceContext, req: AllocateRequest): Promi
     for (const g of req.groups ?? []) if (typeof g !== 'string' || g === '') throw bad('groups must be non-empty strings');
     for (const l of req.labels ?? []) if (!l || typeof l.key !== 'string' || typeof l.value !== 'string') throw bad('labels must be {key, value} strings');
     const lk = leaseKey(handle);
-    const result = await withLock(ctx, lk, async () => {
+    const result = await ctx.locks.run(lk, async () => {
       for (let attempt = 0; attempt < ctx.maxAttempts; attempt++) {
         // A retried Allocate (timeout after commit) gets its lease back.
         const existing = await ctx.store.get<LeaseRecord>(lk);
@@ -112,7 +112,7 @@ function sameOrReject(lease: Lease, req: AllocateRequest): AllocateResult {
 
 // ---- release ----
 export async function releaseLease(ctx: ServiceContext, lk: string, epoch: number | undefined, via: string): Promise<ReleaseResult> {
-  return withLock(ctx, lk, async () => {
+  return ctx.locks.run(lk, async () => {
     for (let attempt = 0; attempt < ctx.maxAttempts; attempt++) {
       const e = await ctx.store.get<LeaseRecord>(lk);
       if (!e) return { released: [], stale: false };

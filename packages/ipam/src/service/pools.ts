@@ -2,7 +2,7 @@ import { IpamError } from '../errors.js';
 import { compilePool, describeRanges, poolsOverlap } from '../pool.js';
 import { key } from '../store/store.js';
 import type { PoolSpec, PoolUsage } from '../types.js';
-import { withLock, type ServiceContext } from './context.js';
+import type { ServiceContext } from './context.js';
 import { loadAll, loadNetwork, loadPoolAddresses } from './load.js';
 import { addPool, type PoolState } from './pool-state.js';
 import { netKey, poolKey, type NetRecord } from './records.js';
@@ -24,7 +24,7 @@ function compatible(existing: PoolSpec, wanted: PoolSpec, asked: PoolSpec): bool
 
 export async function ensurePool(ctx: ServiceContext, spec: PoolSpec): Promise<{ pool: PoolUsage; created: boolean }> {
   const compiled = compilePool(spec);
-  return withLock(ctx, netKey(compiled.network), async () => {
+  return ctx.locks.run(netKey(compiled.network), async () => {
     for (let attempt = 0; attempt < ctx.maxAttempts; attempt++) {
       const [net, existing, all] = await Promise.all([
         ctx.store.get<NetRecord>(netKey(compiled.network)),

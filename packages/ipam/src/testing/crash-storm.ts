@@ -1,4 +1,5 @@
 import { createServer } from 'node:net';
+import { sleep } from '@ippc/core';
 import { createIpamClient, type IpamClient } from '../client.js';
 import { isIpamError } from '../errors.js';
 import type { ServerProcess } from './server-process.js';
@@ -43,8 +44,6 @@ export function freePort(): Promise<number> {
     });
   });
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export async function runCrashStorm(o: CrashStormOptions): Promise<CrashStormResult> {
   const clients = o.clients ?? 64;

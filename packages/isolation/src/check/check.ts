@@ -1,3 +1,4 @@
+import { sleep } from '@ippc/core';
 import type { Rule } from '../model.js';
 import { decide, type Peer, type Traffic } from '../policy.js';
 
@@ -210,7 +211,7 @@ export async function runNetCheck(options: NetCheckOptions): Promise<CheckReport
     const wrong = cells.filter(([i, j]) => observed[i]![j] !== expected[i]![j]);
     if (wrong.length === 0) break;
     retried += wrong.length;
-    await new Promise((r) => setTimeout(r, options.retryDelayMs ?? 250));
+    await sleep(options.retryDelayMs ?? 250);
     await pool(wrong.map((c) => () => probeCell(c)), options.concurrency ?? 16);
   }
 

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
+import { renderTable } from '@ippc/core';
 import type { CliContext } from './cli.js';
-import { table } from './table.js';
 
 /** `address`: the IPAM seam, whether released addresses may be handed out again. */
 export function addAddressCommand(root: Command, { emit, withClient }: CliContext): void {
@@ -13,7 +13,7 @@ export function addAddressCommand(root: Command, { emit, withClient }: CliContex
       withClient(async (client, addresses: string[], opts: { json?: boolean }) => {
         const res = await client.checkAddresses(addresses);
         emit(opts.json, { addresses: res }, () =>
-          table([
+          renderTable([
             ['ADDRESS', 'STATE', 'HELD BY / WAITING FOR'],
             ...res.map((a) => [a.address, a.state, a.state === 'in-use' ? a.holders.map((h) => `${h.agentId}/${h.containerId}/${h.ifName}`).join(',') : a.pendingAgents.join(',') || '-']),
           ]),

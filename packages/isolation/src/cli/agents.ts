@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
+import { renderTable } from '@ippc/core';
 import type { CliContext } from './cli.js';
-import { table } from './table.js';
 
 /** `agents list|remove`: the agents the service knows, and deregistering one that is gone. */
 export function addAgentsCommand(root: Command, { emit, withClient }: CliContext): void {
@@ -13,7 +13,7 @@ export function addAgentsCommand(root: Command, { emit, withClient }: CliContext
       withClient(async (client, opts: { json?: boolean }) => {
         const res = await client.listAgents();
         emit(opts.json, res, () =>
-          table([
+          renderTable([
             ['AGENT', 'NODE ADDRESSES', 'SUBNETS', 'CONNECTED', 'APPLIED', 'ERROR'],
             ...res.agents.map((a) => [a.id, a.nodeAddresses.join(','), a.subnets.join(','), a.connected ? 'yes' : 'no', `${a.appliedEpoch === res.epoch ? a.appliedRevision : 0}/${res.revision}`, a.lastError || '-']),
           ]),

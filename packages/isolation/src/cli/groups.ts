@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
+import { renderTable } from '@ippc/core';
 import type { CliContext } from './cli.js';
-import { table } from './table.js';
 
 /** `groups`: the groups with their members and the rules that name them. */
 export function addGroupsCommand(root: Command, { emit, withClient }: CliContext): void {
@@ -14,7 +14,7 @@ export function addGroupsCommand(root: Command, { emit, withClient }: CliContext
         emit(opts.json, { groups }, () =>
           groups.length === 0
             ? 'no groups yet: containers join groups through NetworkInfo.groups'
-            : table([['GROUP', 'MEMBERS', 'ADDRESSES', 'RULES'], ...groups.map((g) => [g.name, String(g.members.length), g.members.flatMap((m) => m.addresses).join(',') || '-', g.ruleIds.join(',') || '-'])]),
+            : renderTable([['GROUP', 'MEMBERS', 'ADDRESSES', 'RULES'], ...groups.map((g) => [g.name, String(g.members.length), g.members.flatMap((m) => m.addresses).join(',') || '-', g.ruleIds.join(',') || '-'])]),
         );
       }),
     );

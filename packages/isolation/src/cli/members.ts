@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
+import { renderTable } from '@ippc/core';
 import type { Member } from '../model.js';
 import type { CliContext } from './cli.js';
-import { table } from './table.js';
 
 function memberRows(members: Member[]): string[][] {
   return [['AGENT', 'CONTAINER', 'IF', 'NETWORK', 'ADDRESSES', 'GROUPS'], ...members.map((m) => [m.agentId, m.containerId, m.ifName, m.network, m.addresses.join(','), m.groups.join(',') || '(none: not isolated)'])];
@@ -18,7 +18,7 @@ export function addMembersCommand(root: Command, { emit, withClient }: CliContex
     .action(
       withClient(async (client, opts: { agent?: string; group?: string; json?: boolean }) => {
         const members = await client.listMembers({ agentId: opts.agent, group: opts.group });
-        emit(opts.json, { members }, () => table(memberRows(members)));
+        emit(opts.json, { members }, () => renderTable(memberRows(members)));
       }),
     );
 }

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
+import { renderTable } from '@ippc/core';
 import type { CliContext } from './cli.js';
-import { table } from './table.js';
 
 /** `routes`: the routes each agent installs to the others' subnets. */
 export function addRoutesCommand(root: Command, { emit, withClient }: CliContext): void {
@@ -12,7 +12,7 @@ export function addRoutesCommand(root: Command, { emit, withClient }: CliContext
     .action(
       withClient(async (client, opts: { agent?: string; json?: boolean }) => {
         const routes = await client.listRoutes(opts.agent);
-        emit(opts.json, { routes }, () => table([['AGENT', 'DESTINATION', 'VIA', 'OWNER'], ...routes.map((r) => [r.agentId, r.destination, r.via, r.owner])]));
+        emit(opts.json, { routes }, () => renderTable([['AGENT', 'DESTINATION', 'VIA', 'OWNER'], ...routes.map((r) => [r.agentId, r.destination, r.via, r.owner])]));
       }),
     );
 }

@@ -1,7 +1,7 @@
 import { Option, type Command } from 'commander';
+import { renderTable } from '@ippc/core';
 import { describeRule, type Rule, type RuleInput } from '../model.js';
 import type { CliContext } from './cli.js';
-import { table } from './table.js';
 
 function ports(rule: Rule): string {
   if (rule.protocol === 'any') return 'any';
@@ -24,7 +24,7 @@ export function addRulesCommand(root: Command, { emit, withClient }: CliContext)
       withClient(async (client, opts: { json?: boolean }) => {
         const list = await client.listRules();
         emit(opts.json, { rules: list }, () =>
-          table([['ID', 'ACTION', 'FROM', 'TO', 'TRAFFIC', 'DESCRIPTION'], ...list.map((r) => [r.id, r.action, r.from, r.to, ports(r), r.description])]),
+          renderTable([['ID', 'ACTION', 'FROM', 'TO', 'TRAFFIC', 'DESCRIPTION'], ...list.map((r) => [r.id, r.action, r.from, r.to, ports(r), r.description])]),
         );
       }),
     );

@@ -1,4 +1,4 @@
-import { CNI_SPEC_ERROR_CODES, CniError, IppcError, containerAddresses, type CniRequest, type CniResponse, type CniResultAddresses } from '@ippc/core';
+import { CNI_SPEC_ERROR_CODES, CniError, IppcError, containerAddresses, type CniRequest, type CniResponse, type CniResultAddresses, messageOf } from '@ippc/core';
 import { networkInfoOfCniArgs } from '@ippc/mesos';
 import { cniCodeOf } from '../errors.js';
 import { stripPrefix } from '../ip.js';
@@ -142,7 +142,7 @@ export async function handleCni(req: CniRequest, backend: CniBackend, agentId: s
     }
   } catch (err) {
     if (err instanceof CniError) return err.toResponse(version);
-    const msg = err instanceof Error ? err.message : String(err);
+    const msg = messageOf(err);
     const details = err instanceof IppcError ? err.code : undefined;
     return new CniError(cniCodeOf(err), `ippc-isolation: ${msg}`, details).toResponse(version);
   }

@@ -1,4 +1,4 @@
-import { silentLogger, type Logger } from '@ippc/core';
+import { Mutex, silentLogger, type Logger } from '@ippc/core';
 import { IsolationError } from '../errors.js';
 import type { PolicyState } from '../model.js';
 import type { ApplyOptions, EnforcerOptions } from './enforcer.js';
@@ -32,7 +32,7 @@ export interface EnforcerContext {
   applied: { epoch: string; revision: number } | undefined;
   netfilterChecked: boolean;
   /** The apply in progress (applies are serialized). */
-  queue: Promise<unknown>;
+  readonly queue: Mutex;
   /** The newest state asked for, and its options: what the next converge applies. */
   latest: PolicyState | undefined;
   latestOptions: ApplyOptions;
@@ -61,7 +61,7 @@ export function createEnforcerContext(options: EnforcerOptions): EnforcerContext
     appliedRoutes: undefined,
     applied: undefined,
     netfilterChecked: false,
-    queue: Promise.resolve(),
+    queue: new Mutex(),
     latest: undefined,
     latestOptions: {},
   };

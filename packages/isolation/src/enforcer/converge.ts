@@ -15,9 +15,7 @@ import { applyRuleset, type Timed } from './table.js';
 export function enqueue(ctx: EnforcerContext, state: PolicyState, force: boolean, opts: ApplyOptions = {}): Promise<ApplyResult> {
   ctx.latest = state;
   ctx.latestOptions = opts;
-  const run = ctx.queue.then(() => converge(ctx, force));
-  ctx.queue = run.catch(() => undefined);
-  return run;
+  return ctx.queue.run(() => converge(ctx, force));
 }
 
 async function converge(ctx: EnforcerContext, force: boolean): Promise<ApplyResult> {

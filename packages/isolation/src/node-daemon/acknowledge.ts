@@ -1,4 +1,4 @@
-import { rename, writeFile } from 'node:fs/promises';
+import { writeAtomic } from '@ippc/core';
 import type { PolicyState } from '../model.js';
 import { readJson } from './checkpoint.js';
 import type { NodeDaemonContext } from './context.js';
@@ -12,12 +12,6 @@ import type { NodeDaemonContext } from './context.js';
 
 const STATE_CACHE_VERSION = 1;
 
-async function writeAtomic(file: string, data: unknown): Promise<void> {
-  const tmp = `${file}.tmp`;
-  await writeFile(tmp, JSON.stringify(data));
-  await rename(tmp, file);
-}
-
 export function acknowledge(ctx: NodeDaemonContext, state: PolicyState, error: string): void {
   const a = ctx.acks;
   if (a.acked && a.acked.epoch === state.epoch && a.acked.revision === state.revision && a.acked.error === error) return;
@@ -30,7 +24,7 @@ export function acknowledge(ctx: NodeDaemonContext, state: PolicyState, error: s
       const seq = a.seqOf.get(st) ?? -1;
       if (seq !== a.cachedSeq) {
         try {
-          await writeAtomic(ctx.stateFile, { version: STATE_CACHE_VERSION, agentId: ctx.me, state: st });
+          await writeAtomic(ctx.stateFile, JSON.stringify({ version: STATE_CACHE_VERSION, agentId: ctx.me, state: st }));
           a.cachedSeq = seq;
         } catch (err) {
           ctx.log.error({ err, file: ctx.stateFile }, 'cannot cache the applied state; not acknowledging it (retrying)');

@@ -15,13 +15,6 @@ import type { NodeDaemonContext } from './context.js';
 /** Journal entries after which the checkpoint snapshot is rewritten. */
 const JOURNAL_LIMIT = 256;
 
-// Checkpoint changes are serialized: two writes of members.json never cross.
-export function serialized<T>(ctx: NodeDaemonContext, fn: () => Promise<T>): Promise<T> {
-  const run = ctx.checkpoint.lock.then(fn);
-  ctx.checkpoint.lock = run.catch(() => undefined);
-  return run;
-}
-
 function writeSnapshot(ctx: NodeDaemonContext): void {
   const cp = ctx.checkpoint;
   const tmp = `${ctx.checkpointFile}.tmp`;
@@ -41,7 +34,7 @@ export function record(ctx: NodeDaemonContext, entry: { set: Member } | { del: s
   if (cp.journalEntries >= JOURNAL_LIMIT && !cp.compactPending) {
     cp.compactPending = true;
     setImmediate(() => {
-      void serialized(ctx, async () => {
+      void cp.lock.run(async () => {
         cp.compactPending = false;
         try {
           writeSnapshot(ctx);
@@ -84,7 +77,7 @@ export async function load(ctx: NodeDaemonContext): Promise<void> {
   log.info({ members: local.size, replayed, cachedRevision: ctx.base?.revision }, 'checkpoint loaded');
 }
 
-/** Closes the journal (once the last change is through: await `checkpoint.lock` first). */
+/** Closes the journal (once the last change is through: await `checkpoint.lock.idle()` first). */
 export function closeJournal(ctx: NodeDaemonContext): void {
   if (ctx.checkpoint.journalFd !== undefined) closeSync(ctx.checkpoint.journalFd);
   ctx.checkpoint.journalFd = undefined;

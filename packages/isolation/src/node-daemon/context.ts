@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { createMetricsRegistry, silentLogger, type Logger } from '@ippc/core';
+import { Backoff, createMetricsRegistry, Mutex, silentLogger, type Logger } from '@ippc/core';
 import type { Registry } from 'prom-client';
 import { DEFAULT_NODE_DAEMON_SOCKET } from '../cni/handler.js';
 import type { IsolationClient } from '../client.js';
@@ -34,7 +34,7 @@ export interface Sent {
 /** checkpoint.ts: the journal file and the serialization of checkpoint changes. */
 export interface CheckpointState {
   /** Checkpoint changes are serialized: two writes of members.json never cross. */
-  lock: Promise<unknown>;
+  readonly lock: Mutex;
   journalFd: number | undefined;
   journalEntries: number;
   compactPending: boolean;
@@ -69,7 +69,8 @@ export interface SyncState {
   pushing: boolean;
   pushAgain: boolean;
   pushTimer: NodeJS.Timeout | undefined;
-  pushDelay: number;
+  /** Delays between failed rounds: `retryMs` doubling up to `maxRetryMs`, back to `retryMs` once a round succeeds. */
+  readonly backoff: Backoff;
 }
 
 export interface NodeDaemonContext {
@@ -87,7 +88,6 @@ export interface NodeDaemonContext {
   readonly stateFile: string;
   readonly applyTimeoutMs: number;
   readonly retryMs: number;
-  readonly maxRetryMs: number;
   readonly registry: Registry;
   readonly metrics: NodeDaemonMetrics;
 
@@ -135,7 +135,6 @@ export function createContext(options: IsolationNodeDaemonOptions): NodeDaemonCo
     stateFile: join(dataDir, 'state.json'),
     applyTimeoutMs: options.applyTimeoutMs ?? 5_000,
     retryMs,
-    maxRetryMs: Math.max(retryMs, options.maxRetryMs ?? 5_000),
     registry,
     metrics: createNodeDaemonMetrics(registry, {
       appliedRevision: () => ctx.applied?.base?.revision ?? 0,
@@ -152,10 +151,10 @@ export function createContext(options: IsolationNodeDaemonOptions): NodeDaemonCo
     syncError: '',
     closed: false,
     waiters: new Set(),
-    checkpoint: { lock: Promise.resolve(), journalFd: undefined, journalEntries: 0, compactPending: false },
+    checkpoint: { lock: new Mutex(), journalFd: undefined, journalEntries: 0, compactPending: false },
     acks: { stateSeq: 0, seqOf: new WeakMap(), cachedSeq: -1, acked: undefined, ackWant: undefined, acking: undefined, ackTimer: undefined },
     apply: { lastApply: undefined, applying: false, reapply: false, forceNext: false, retryTimer: undefined },
-    sync: { sent: new Map(), registeredAt: undefined, pushing: false, pushAgain: false, pushTimer: undefined, pushDelay: retryMs },
+    sync: { sent: new Map(), registeredAt: undefined, pushing: false, pushAgain: false, pushTimer: undefined, backoff: new Backoff({ initialMs: retryMs, maxMs: Math.max(retryMs, options.maxRetryMs ?? 5_000) }) },
     timings: [],
   };
   return ctx;

@@ -2,7 +2,7 @@ import type { CniTrace } from '../cni/handler.js';
 import { IsolationError } from '../errors.js';
 import { memberKeyString, type Member, type MemberKey } from '../model.js';
 import { sameMembership } from '../state.js';
-import { record, serialized } from './checkpoint.js';
+import { record } from './checkpoint.js';
 import type { NodeDaemonContext } from './context.js';
 import { enforce } from './enforce.js';
 import { push } from './sync.js';
@@ -49,7 +49,7 @@ function noteApply(ctx: NodeDaemonContext, trace: CniTrace | undefined): void {
 export async function attach(ctx: NodeDaemonContext, member: Member, trace?: CniTrace): Promise<void> {
   const m = { ...member, agentId: ctx.me };
   const key = memberKeyString(m);
-  const version = await serialized(ctx, async () => {
+  const version = await ctx.checkpoint.lock.run(async () => {
     const err = conflict(ctx, m);
     if (err) throw err;
     const old = ctx.local.get(key);
@@ -82,7 +82,7 @@ export async function attach(ctx: NodeDaemonContext, member: Member, trace?: Cni
 /** Forgets the member, removes it locally, and resolves; the service learns it in the background. */
 export async function detach(ctx: NodeDaemonContext, key: MemberKey, trace?: CniTrace): Promise<void> {
   const k = memberKeyString({ ...key, agentId: ctx.me });
-  const version = await serialized(ctx, async () => {
+  const version = await ctx.checkpoint.lock.run(async () => {
     const old = ctx.local.get(k);
     if (!old) return undefined;
     try {

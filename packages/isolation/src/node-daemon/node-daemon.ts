@@ -142,7 +142,7 @@ export function createIsolationNodeDaemon(options: IsolationNodeDaemonOptions): 
       clearTimeout(ctx.acks.ackTimer);
       watch?.close();
       await cni.daemon.close();
-      await ctx.checkpoint.lock;
+      await ctx.checkpoint.lock.idle();
       await ctx.acks.acking;
       closeJournal(ctx);
       ctx.enforcer.close();

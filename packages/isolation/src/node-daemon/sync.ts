@@ -128,13 +128,13 @@ export async function push(ctx: NodeDaemonContext): Promise<void> {
         // Deregistered meanwhile: register again straight away.
         if (isIppcError(first, 'ISOLATION_UNKNOWN_AGENT')) sync.registeredAt = undefined;
         ctx.syncError = `cannot tell the isolation service about this agent's members (${errors.length} failed): ${(first as Error).message}`;
-        ctx.log.warn({ err: first, failed: errors.length, retryInMs: sync.pushDelay }, 'the service does not hold the local members yet; retrying');
-        schedulePush(ctx, sync.pushDelay);
-        sync.pushDelay = Math.min(ctx.maxRetryMs, sync.pushDelay * 2);
+        const delay = sync.backoff.next();
+        ctx.log.warn({ err: first, failed: errors.length, retryInMs: Math.round(delay) }, 'the service does not hold the local members yet; retrying');
+        schedulePush(ctx, delay);
         return;
       }
       ctx.syncError = '';
-      sync.pushDelay = ctx.retryMs;
+      sync.backoff.reset();
     } while (sync.pushAgain && !ctx.closed);
   } finally {
     sync.pushing = false;

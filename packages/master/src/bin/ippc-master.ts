@@ -2,7 +2,7 @@
 // ippc-master: the master process. Mesos-like flags (`--port=5050`, `--agent_ping_timeout=15secs`);
 // structured JSON logs on standard error.
 import { Option } from 'commander';
-import { checkedOption, createDaemonCommand, createLogger, daemonAuth, exitBadFlag, loggerLevel, loggingLevelOption, noAuthOption, tokenFileOption } from '@ippc/core';
+import { checkedOption, createDaemonCommand, createLogger, daemonAuth, exitBadFlag, loggerLevel, loggingLevelOption, messageOf, noAuthOption, tokenFileOption } from '@ippc/core';
 import { parseDuration } from '@ippc/mesos';
 import { startMaster } from '../server.js';
 import { IPPC_VERSION } from '../http/state.js';
@@ -63,5 +63,5 @@ try {
   process.once('SIGTERM', () => stop('SIGTERM'));
   process.once('SIGINT', () => stop('SIGINT'));
 } catch (err) {
-  fail(err instanceof Error ? err.message : String(err));
+  fail(messageOf(err));
 }

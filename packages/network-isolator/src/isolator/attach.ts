@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
+import { messageOf as message } from '@ippc/core';
 import { MESOS_CNI_ARGS_KEY, networkInfoToMesosJson } from '@ippc/mesos';
-import { CniPluginError, messageOf as message, NetworkIsolatorError, timedOut } from '../errors.js';
+import { CniPluginError, NetworkIsolatorError, timedOut } from '../errors.js';
 import { injectArgs, parseNetworkConfig, requiredPlugins, stringifySorted } from '../cni/config.js';
 import type { NetworkConfigList, RuntimeConf } from '../cni/types.js';
 import { checkpointSync, paths } from '../checkpoint.js';

@@ -1,26 +1,18 @@
-import { readFile, stat } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
+import { exists } from '@ippc/core';
 import { containerIdToString } from '@ippc/mesos';
 import type { ContainerID } from '@ippc/proto';
 import { CniPluginError, NetworkIsolatorError } from '../errors.js';
 import { parseNetworkConfig } from '../cni/config.js';
 import { paths } from '../checkpoint.js';
-import { serialize, type IsolatorContext } from './context.js';
+import type { IsolatorContext } from './context.js';
 import { capabilityArgsFor } from './request.js';
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await stat(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** The isolator's `check()`: CNI CHECK for every network of a live container, with its checkpointed config. */
 export function check(ctx: IsolatorContext, containerId: ContainerID): Promise<void> {
   const { rootDir, runtime, infos } = ctx;
   const cid = containerIdToString(containerId);
-  return serialize(ctx, cid, async () => {
+  return ctx.locks.run(cid, async () => {
     const info = infos.get(cid);
     if (!info) throw new NetworkIsolatorError('CNI_CHECK_FAILED', `Unknown container ${cid}`);
     for (const n of info.networks) {

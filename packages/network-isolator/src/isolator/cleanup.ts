@@ -1,16 +1,17 @@
 import { rm } from 'node:fs/promises';
+import { Backoff, messageOf as message } from '@ippc/core';
 import { containerIdToString } from '@ippc/mesos';
 import type { ContainerID } from '@ippc/proto';
-import { messageOf as message, throwAll } from '../errors.js';
+import { throwAll } from '../errors.js';
 import { paths } from '../checkpoint.js';
-import { serialize, type Info, type IsolatorContext } from './context.js';
+import type { Info, IsolatorContext } from './context.js';
 import { detach } from './detach.js';
 
 /** The isolator's `cleanup()`: {@link teardown} after the container's other operations; a failure is tried again later. */
 export function cleanup(ctx: IsolatorContext, containerId: ContainerID): Promise<void> {
   const { infos } = ctx;
   const cid = containerIdToString(containerId);
-  return serialize(ctx, cid, async () => {
+  return ctx.locks.run(cid, async () => {
     const info = infos.get(cid);
     if (!info) return;
     if (info.joinsParent) {
@@ -37,11 +38,18 @@ export async function teardown(ctx: IsolatorContext, info: Info): Promise<void> 
 }
 
 /** Tries the teardown of `cid` again in the background until it succeeds (see `cleanupRetry`). */
-export function retryTeardown(ctx: IsolatorContext, cid: string, delayMs = ctx.retryFirstMs, attempt = 1): void {
-  const { logger, infos, retrying, retryFirstMs, retryMaxMs } = ctx;
-  if (retryFirstMs <= 0 || (attempt === 1 && retrying.has(cid))) return;
+export function retryTeardown(ctx: IsolatorContext, cid: string): void {
+  const { retrying, retryFirstMs, retryMaxMs } = ctx;
+  if (retryFirstMs <= 0 || retrying.has(cid)) return;
+  // jitter 0: cleanup.spec's 'backing off' compares consecutive retry gaps, which equal jitter can bring within timer noise of each other.
+  const backoff = new Backoff({ initialMs: retryFirstMs, maxMs: retryMaxMs, jitter: 0 });
+  scheduleTeardown(ctx, cid, backoff, backoff.next(), 1);
+}
+
+function scheduleTeardown(ctx: IsolatorContext, cid: string, backoff: Backoff, delayMs: number, attempt: number): void {
+  const { logger, infos, retrying } = ctx;
   const timer = setTimeout(() => {
-    void serialize(ctx, cid, async () => {
+    void ctx.locks.run(cid, async () => {
       const info = infos.get(cid);
       if (!info) return false; // cleaned up meanwhile by a cleanup() call
       await teardown(ctx, info);
@@ -52,9 +60,9 @@ export function retryTeardown(ctx: IsolatorContext, cid: string, delayMs = ctx.r
         if (done) logger.info({ containerId: cid, attempt }, `Cleaned up container ${cid} on retry ${attempt}`);
       },
       (err: unknown) => {
-        const next = Math.min(delayMs * 2, retryMaxMs);
+        const next = backoff.next();
         logger.warn({ containerId: cid, attempt, retryInMs: next, err: message(err) }, `Cleanup of container ${cid} failed again; retrying in ${next} ms`);
-        retryTeardown(ctx, cid, next, attempt + 1);
+        scheduleTeardown(ctx, cid, backoff, next, attempt + 1);
       },
     );
   }, delayMs);

@@ -1,7 +1,7 @@
 import { stat } from 'node:fs/promises';
-import { createLogger, type Logger } from '@ippc/core';
+import { createLogger, KeyedMutex, messageOf as message, type Logger } from '@ippc/core';
 import type { ContainerID, NetworkInfo } from '@ippc/proto';
-import { messageOf as message, NetworkIsolatorError } from '../errors.js';
+import { NetworkIsolatorError } from '../errors.js';
 import { createExecInvoker, type CniInvoker } from '../cni/invoker.js';
 import { createCniRuntime, type CniRuntime } from '../cni/runtime.js';
 import type { CniResult } from '../cni/types.js';
@@ -47,8 +47,8 @@ export interface IsolatorContext {
   readonly hostResolvConf: string;
   /** The containers it holds state for, by id (Mesos string form). */
   readonly infos: Map<string, Info>;
-  /** The last operation queued per container (see {@link serialize}). */
-  readonly locks: Map<string, Promise<unknown>>;
+  /** Operations on one container never overlap (SPEC: no parallel operations for the same container): each runs under its id. */
+  readonly locks: KeyedMutex;
   /** Containers whose teardown failed and is tried again later: id → timer. */
   readonly retrying: Map<string, NodeJS.Timeout>;
   /** `cleanupRetry` resolved: 0 when it is off. */
@@ -69,7 +69,7 @@ export function createContext(options: NetworkIsolatorOptions): IsolatorContext 
   const hostResolvConf = options.hostResolvConf ?? '/etc/resolv.conf';
   const retryFirstMs = options.cleanupRetry === false ? 0 : (options.cleanupRetry?.firstMs ?? 1000);
   const retryMaxMs = options.cleanupRetry === false ? 0 : (options.cleanupRetry?.maxMs ?? 60_000);
-  return { options, rootDir, pluginDirs, logger, invoker, host, store, runtime, hostResolvConf, infos: new Map(), locks: new Map(), retrying: new Map(), retryFirstMs, retryMaxMs, ready: undefined };
+  return { options, rootDir, pluginDirs, logger, invoker, host, store, runtime, hostResolvConf, infos: new Map(), locks: new KeyedMutex(), retrying: new Map(), retryFirstMs, retryMaxMs, ready: undefined };
 }
 
 /** Checks the config folder and makes the checkpoint root a mount of its own, once (again after a failure). */
@@ -93,17 +93,4 @@ async function checkConfigDir(configDir: string): Promise<void> {
     st = undefined;
   }
   if (!st?.isDirectory()) throw new NetworkIsolatorError('CNI_BAD_OPTIONS', `The CNI network configuration directory '${configDir}' does not exist`);
-}
-
-/** Operations on one container never overlap (SPEC: no parallel operations for the same container). */
-export function serialize<T>(ctx: IsolatorContext, cid: string, fn: () => Promise<T>): Promise<T> {
-  const { locks } = ctx;
-  const prev = locks.get(cid) ?? Promise.resolve();
-  const next = prev.then(fn, fn);
-  const tail = next.catch(() => undefined);
-  locks.set(cid, tail);
-  void tail.then(() => {
-    if (locks.get(cid) === tail) locks.delete(cid);
-  });
-  return next;
 }

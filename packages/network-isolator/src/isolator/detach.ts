@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
+import { messageOf as message } from '@ippc/core';
 import { networkInfoOfCniArgs } from '@ippc/mesos';
-import { CniPluginError, messageOf as message, NetworkIsolatorError, timedOut } from '../errors.js';
+import { CniPluginError, NetworkIsolatorError, timedOut } from '../errors.js';
 import { parseNetworkConfig } from '../cni/config.js';
 import type { NetworkConfigList, RuntimeConf } from '../cni/types.js';
 import { paths } from '../checkpoint.js';

@@ -1,13 +1,13 @@
 import { existsSync, writeFileSync } from 'node:fs';
-import { containerAddresses, ipFamily, stripPrefix } from '@ippc/core';
+import { containerAddresses, ipFamily, stripPrefix, messageOf as message } from '@ippc/core';
 import { containerIdToString } from '@ippc/mesos';
 import type { ContainerID } from '@ippc/proto';
-import { messageOf as message, NetworkIsolatorError, throwAll } from '../errors.js';
+import { NetworkIsolatorError, throwAll } from '../errors.js';
 import { checkpointSync, paths } from '../checkpoint.js';
 import { formatHosts, formatResolvConf, mergeDns } from '../files.js';
 import { attach } from './attach.js';
 import { teardown } from './cleanup.js';
-import { init, serialize, type Info, type IsolatorContext } from './context.js';
+import { init, type Info, type IsolatorContext } from './context.js';
 
 /**
  * The isolator's `isolate()`: holds the network namespace of the container's first process, runs
@@ -17,7 +17,7 @@ import { init, serialize, type Info, type IsolatorContext } from './context.js';
 export function isolate(ctx: IsolatorContext, containerId: ContainerID, pid: number): Promise<void> {
   const { logger, infos } = ctx;
   const cid = containerIdToString(containerId);
-  return serialize(ctx, cid, async () => {
+  return ctx.locks.run(cid, async () => {
     const info = infos.get(cid);
     if (!info || info.joinsParent || info.networks.length === 0) return;
     if (info.pid !== undefined) throw new NetworkIsolatorError('CNI_ALREADY_PREPARED', `Container ${cid} has already been isolated`);

@@ -1,13 +1,13 @@
 import { readdir, readFile } from 'node:fs/promises';
-import type { ContainerState } from '@ippc/core';
+import { messageOf as message, type ContainerState } from '@ippc/core';
 import { containerIdFromString, containerIdToString, networkInfoOfCniArgs } from '@ippc/mesos';
 import type { ContainerID, NetworkInfo } from '@ippc/proto';
-import { messageOf as message, NetworkIsolatorError } from '../errors.js';
+import { NetworkIsolatorError } from '../errors.js';
 import { parseNetworkConfig } from '../cni/config.js';
 import { parseResult } from '../cni/result.js';
 import { paths } from '../checkpoint.js';
 import { retryTeardown, teardown } from './cleanup.js';
-import { init, serialize, type ContainerNetwork, type Info, type IsolatorContext } from './context.js';
+import { init, type ContainerNetwork, type Info, type IsolatorContext } from './context.js';
 
 /**
  * The isolator's `recover()`, once at agent start: rebuilds every container of the checkpoint root;
@@ -48,7 +48,7 @@ export async function recover(ctx: IsolatorContext, states: ContainerState[], or
   }
   await Promise.all(
     cleanNow.map((info) =>
-      serialize(ctx, info.cid, () => teardown(ctx, info)).catch((err) => {
+      ctx.locks.run(info.cid, () => teardown(ctx, info)).catch((err) => {
         logger.error({ containerId: info.cid, err: message(err) }, `Failed to cleanup container ${info.cid}: ${message(err)}`);
         retryTeardown(ctx, info.cid);
       }),

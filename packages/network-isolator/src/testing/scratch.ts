@@ -1,8 +1,8 @@
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
+import { sh } from '@ippc/core/testing';
 
 // A scratch world for integration tests and the benchmark: a private "agent" network namespace
 // (cnihost-*) where plugins create bridges, veths and iptables rules, a "client" namespace wired to
@@ -10,18 +10,7 @@ import { promisify } from 'node:util';
 // checkpoints and host-local's store, and container processes made the way a containerizer makes
 // them. `dispose()` removes all of it, also after a failed test.
 
-const run = promisify(execFile);
-
-/** Runs a command and returns stdout; throws with stderr on failure. */
-export async function sh(file: string, args: string[], options: { timeoutMs?: number } = {}): Promise<string> {
-  try {
-    const { stdout } = await run(file, args, { timeout: options.timeoutMs ?? 30_000, maxBuffer: 8 << 20 });
-    return stdout;
-  } catch (err) {
-    const e = err as { stderr?: string; message: string };
-    throw new Error(`${file} ${args.join(' ')}: ${(e.stderr || e.message).trim()}`);
-  }
-}
+export { sh } from '@ippc/core/testing';
 
 /** A process in new net, uts and mnt namespaces, held before it runs its task (a containerizer's launch). */
 export interface ContainerProcess {

@@ -8,7 +8,7 @@
 // the agent shuts down for good).
 import { join } from 'node:path';
 import { InvalidArgumentError, Option } from 'commander';
-import { checkedOption, createDaemonCommand, createLogger, createMetricsRegistry, daemonAuth, exitBadFlag, loggerLevel, loggingLevelOption, noAuthOption, tokenFileOption, type AuthConfig } from '@ippc/core';
+import { checkedOption, createDaemonCommand, createLogger, createMetricsRegistry, daemonAuth, exitBadFlag, loggerLevel, loggingLevelOption, messageOf, noAuthOption, tokenFileOption, type AuthConfig } from '@ippc/core';
 import { parseDuration } from '@ippc/mesos';
 import { parseNetworkSubnets, type DefaultNetworkName } from '../cni-networks.js';
 import { flagBool, parseDefaultContainerDns } from '../cni-options.js';
@@ -234,5 +234,5 @@ try {
   process.once('SIGUSR1', () => stop('SIGUSR1', true));
 } catch (err) {
   await services?.close().catch(() => undefined);
-  fail(err instanceof Error ? err.message : String(err));
+  fail(messageOf(err));
 }

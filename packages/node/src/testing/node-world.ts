@@ -1,11 +1,9 @@
-import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { chmod, mkdir, mkdtemp, readdir, readFile, readlink, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { promisify } from 'node:util';
 import { silentLogger } from '@ippc/core';
-import { eventually, getJson, packageBin, runLogged, waitForLog, type RunningProcess } from '@ippc/core/testing';
+import { eventually, getJson, packageBin, runLogged, sh, waitForLog, type RunningProcess } from '@ippc/core/testing';
 import { createEmbeddedStore, createIpamClient, createIpamServer, createIpamService, type IpamClient, type IpamServer, type IpamService } from '@ippc/ipam';
 import { createIsolationClient, createIsolationService, type IsolationClient, type IsolationService } from '@ippc/isolation';
 import { type MasterStateJson } from '@ippc/mesos';
@@ -25,22 +23,11 @@ import { connectScheduler, type Scheduler } from '@ippc/scheduler';
 // option) moves a suite to ranges of its own, e.g. `prefix=rl,ipv4=10.237,ipv6=fd10:237,ports=37000`.
 // `dispose()` removes everything, also after a failed test.
 
-const exec = promisify(execFile);
 export const AGENT_BIN = packageBin('@ippc/node', 'ippc-agent');
 export const MASTER_BIN = packageBin('@ippc/master', 'ippc-master');
 const DEBIAN_PLUGINS = '/usr/lib/cni';
 
-export async function sh(file: string, args: string[], options: { timeoutMs?: number } = {}): Promise<string> {
-  try {
-    const { stdout } = await exec(file, args, { timeout: options.timeoutMs ?? 30_000, maxBuffer: 16 << 20 });
-    return stdout;
-  } catch (err) {
-    const e = err as { stderr?: string; message: string };
-    throw new Error(`${file} ${args.join(' ')}: ${(e.stderr || e.message).trim()}`);
-  }
-}
-
-export { eventually, getJson, waitForLog, type RunningProcess } from '@ippc/core/testing';
+export { eventually, getJson, sh, waitForLog, type RunningProcess } from '@ippc/core/testing';
 
 /** What the node holds: compared before and after to prove nothing is left behind. */
 export interface Census {

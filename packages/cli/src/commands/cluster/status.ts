@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
+import { renderTable } from '@ippc/core';
 import { clusterName, type Testbed } from '../../context.js';
-import { emit, table } from '../../output.js';
+import { emit } from '../../output.js';
 import { taskViews } from '../../tasks-view.js';
 import { nodeRows, summary } from './view.js';
 
@@ -29,7 +30,7 @@ export function registerStatus(cluster: Command, testbed: Testbed): void {
         emit(opts.json, { clusters }, () =>
           clusters.length === 0
             ? 'no ippc clusters on this Docker daemon'
-            : table([
+            : renderTable([
                 ['CLUSTER', 'CONTAINERS', 'RUNNING', 'KIND'],
                 ...clusters.map((c) => [c.name, String(c.containers.length), String(c.containers.filter((x) => x.state === 'running').length), c.retained ? 'detached (ippc cluster up)' : 'test session']),
               ]),
@@ -47,11 +48,11 @@ export function registerStatus(cluster: Command, testbed: Testbed): void {
         [
           `cluster ${c.name}: master ${c.master.url}, ${agents.filter((a) => a.active).length}/${c.agents.length} agents active, ${tasks.filter((t) => t.state === 'TASK_RUNNING').length} tasks running`,
           '',
-          table(nodeRows(c)),
+          renderTable(nodeRows(c)),
           '',
-          table([['SERVICE', 'ADDRESS', 'HEALTH'], ...services.map((s) => [s.service, s.address, s.health])]),
+          renderTable([['SERVICE', 'ADDRESS', 'HEALTH'], ...services.map((s) => [s.service, s.address, s.health])]),
           '',
-          table([['AGENT ID', 'ADDRESS', 'ACTIVE', 'CPUS', 'MEM', 'PORTS'], ...agents.map((a) => [a.id, a.address, a.active ? 'yes' : 'no', `${a.used.cpus ?? 0}/${a.resources.cpus ?? 0}`, `${a.used.mem ?? 0}/${a.resources.mem ?? 0}`, String(a.resources.ports ?? '-')])]),
+          renderTable([['AGENT ID', 'ADDRESS', 'ACTIVE', 'CPUS', 'MEM', 'PORTS'], ...agents.map((a) => [a.id, a.address, a.active ? 'yes' : 'no', `${a.used.cpus ?? 0}/${a.resources.cpus ?? 0}`, `${a.used.mem ?? 0}/${a.resources.mem ?? 0}`, String(a.resources.ports ?? '-')])]),
         ].join('\n'),
       );
       if (services.some((s) => s.health !== 'ok') || agents.some((a) => !a.active)) process.exitCode = 1;

@@ -1,10 +1,11 @@
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
+import { renderTable } from '@ippc/core';
 import { parseDuration } from '@ippc/mesos';
 import { parseConfigFile, type Cluster, type ClusterConfig, type StartPhase } from '@ippc/testbed';
 import { realTestbed, stderrProgress, type Progress, type Testbed } from '../../context.js';
 import { CliError } from '../../errors.js';
-import { emit, table } from '../../output.js';
+import { emit } from '../../output.js';
 import { nodeRows, summary } from './view.js';
 
 const PHASES: Record<StartPhase, string> = {
@@ -92,7 +93,7 @@ export function registerUp(cluster: Command, testbed: Testbed): void {
         [
           `cluster ${c.name} ready after ${(readyAfterMs / 1000).toFixed(1)} s`,
           '',
-          table(nodeRows(c)),
+          renderTable(nodeRows(c)),
           '',
           `master ${c.master.url}   networks: ${c.config.containerNetworks.map((n) => n.name).join(', ')}   Docker user networks: ${c.dockerNetworks.map((n) => n.name).join(', ') || '-'}`,
           `next: ippc task run web --network ${c.config.containerNetworks[0]?.name ?? 'NAME'} --group web --cmd 'exec busybox httpd -f -p 80'${c.name === 'ippc' ? '' : ` --cluster ${c.name}`}`,

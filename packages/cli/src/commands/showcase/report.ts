@@ -1,6 +1,6 @@
+import { renderTable } from '@ippc/core';
 import type { Cluster } from '@ippc/testbed';
 import type { NetCheckRun } from '../../net-check.js';
-import { table } from '../../output.js';
 import { containerizerText, networksText, type TaskView } from '../../tasks-view.js';
 import { netCheckText } from '../net.js';
 import type { Outcome } from './launch.js';
@@ -42,7 +42,7 @@ export function showcaseReport(findings: ShowcaseFindings): { ok: boolean; repor
     `cluster ${cluster.name}: ${cluster.agents.length} agents, master ${cluster.master.url}${readyAfterMs !== undefined ? `, ready after ${(readyAfterMs / 1000).toFixed(1)} s` : ''}`,
     '',
     'tasks (DNS NAME: <task>.<framework>.<domain>, asked of the cluster DNS, answers the address shown; otherwise "-> answer")',
-    table(rows),
+    renderTable(rows),
     ...(failed.length ? ['', 'tasks that did not run:', ...failed.map((o) => `  ${o.name}: ${o.state}${o.message ? `: ${o.message}` : ''}`)] : []),
     '',
     netCheckText(check),

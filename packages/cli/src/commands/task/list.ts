@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
+import { renderTable } from '@ippc/core';
 import { clusterName, type Testbed } from '../../context.js';
-import { emit, table } from '../../output.js';
+import { emit } from '../../output.js';
 import { taskRows, taskViews } from '../../tasks-view.js';
 
 /** `ippc task list`: the tasks of every framework, as `/master/state` has them. */
@@ -15,6 +16,6 @@ export function registerList(task: Command, testbed: Testbed): void {
     .action(async (opts: { all?: boolean; cluster?: string; json?: boolean }) => {
       const cluster = await testbed.attachCluster(clusterName(opts.cluster));
       const tasks = taskViews(await cluster.masterState(), { all: !!opts.all });
-      emit(opts.json, { tasks }, () => (tasks.length === 0 ? `no tasks in cluster ${cluster.name}` : table(taskRows(tasks))));
+      emit(opts.json, { tasks }, () => (tasks.length === 0 ? `no tasks in cluster ${cluster.name}` : renderTable(taskRows(tasks))));
     });
 }

@@ -1,5 +1,6 @@
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { writeAtomic } from '@ippc/core';
 import { IsolationError } from '../../errors.js';
 import { memberKeyString, type AgentSpec, type Member, type Rule } from '../../model.js';
 import type { StoreState } from './state.js';
@@ -72,9 +73,7 @@ export function createStateWriter(s: StoreState, file: string | undefined): Stat
           rules: [...s.rules.values()],
           released: [...s.released.entries()],
         };
-        const tmp = `${file}.${process.pid}.tmp`;
-        await writeFile(tmp, JSON.stringify(data));
-        await rename(tmp, file);
+        await writeAtomic(file, JSON.stringify(data));
       }
     })()
       .catch((err: unknown) => s.log.error({ err }, 'cannot write the isolation state'))

@@ -1,4 +1,6 @@
-/** Resolves after `ms`, or at once when `signal` aborts. */
+// Waiting, the one way: a pause that an abort cuts short, and a wait with a bound.
+
+/** Resolves after `ms`, or at once when `signal` aborts (it never rejects). */
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
     const timer = setTimeout(resolve, ms);

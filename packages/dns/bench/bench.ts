@@ -12,7 +12,8 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import * as dnsPacket from 'dns-packet';
 import { silentLogger } from '@ippc/core';
-import { createDnsServer, DEFAULT_IP_SOURCES, DEFAULT_REFRESH_MS, buildRecords, startFakeMaster, type DnsServer } from '../src/index.js';
+import { createDnsServer, DEFAULT_IP_SOURCES, DEFAULT_REFRESH_MS, buildRecords, type DnsServer } from '../src/index.js';
+import { startFakeMaster } from '../src/testing/fake-master.js';
 import { generatedTask, generateState } from '../src/fixtures/generate.js';
 
 const { values } = parseArgs({

@@ -7,7 +7,7 @@ import { createServer as createTcpServer } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import DNS from 'dns2';
 import { silentLogger, isIppcError } from '@ippc/core';
-import { startFakeMaster, type FakeMaster } from './fake-master.js';
+import { startFakeMaster, type FakeMaster } from './testing/fake-master.js';
 import { loadFixture } from './fixtures/index.js';
 import { parseIp } from './ip-sources.js';
 import { createDnsServer, type DnsServer, type DnsServerOptions } from './server.js';

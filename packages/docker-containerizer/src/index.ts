@@ -18,4 +18,4 @@ export { createRunOptions, portRanges, type DockerRunOptions, type HostNetwork, 
 export { SUPPORTED_DOCKER_PARAMETERS, parseBytes } from './parameters.js';
 export { addressesFromInspect, runningNetworkInfo, inspectData, type ContainerAddresses } from './inspect.js';
 export { DockerContainerizerError, type DockerContainerizerErrorCode } from './errors.js';
-export * from './labels.js';
+export { containerName, OWNER_LABEL, OWNER_VALUE, SCOPE_LABEL } from './labels.js';

@@ -23,27 +23,25 @@
  * await client.awaitApplied(revision, 5_000);
  * ```
  */
-export { createIsolationNodeDaemon, type NodeDaemonStatus, type IsolationNodeDaemon, type IsolationNodeDaemonOptions } from './node-daemon/node-daemon.js';
-export { expectedMatrix, runNetCheck, type CheckReport, type Endpoint, type EndpointKind, type Mismatch, type NetCheckOptions, type ProbeResult, type Prober, type RowStatus } from './check/check.js';
-export { checkReportJson, formatCheckText } from './check/format.js';
-export { createNamespaceProber, PROBE_AGENT_SOURCE, type NamespaceProber, type NamespaceProberOptions } from './check/namespace-prober.js';
-export { renderCheckSvg, type Topology } from './check/svg.js';
-export { createNetCheckCommand, type EndpointSpec, type NetCheckCommandOptions, type NetCheckTarget } from './cli/check.js';
-export { createIsolationCommand, type IsolationCliOptions } from './cli/cli.js';
-export { createIsolationClient, type IsolationClient, type IsolationClientOptions, type WatchHandle, type WatchHandlers } from './client.js';
-export { DEFAULT_NODE_DAEMON_SOCKET, handleCni, SUPPORTED_CNI_VERSIONS, type CniBackend, type CniTrace, type IsolationPluginConfig } from './cni/handler.js';
-/** One CNI call and its answer: @ippc/core's, which every thick plugin's daemon reads and writes. */
-export type { CniRequest, CniResponse } from '@ippc/core';
-export { createInProcessCniPlugin, type CniPluginOutput, type CniPluginRun, type InProcessCniTarget } from './cni/in-process.js';
-export { installIsolationPlugin, type InstallIsolationPluginOptions, type IsolationPluginFlavor } from './cni/plugin.js';
-export { createEnforcer, type ApplyOptions, type ApplyResult, type Enforcer, type EnforcerOptions, type EnforcerView } from './enforcer/enforcer.js';
-export { compileRuleset, renderFull, type CompiledRuleset } from './enforcer/ruleset.js';
-export { createCommandRunner, type CommandResult, type CommandRunner, type CommandRunnerOptions } from './enforcer/runner.js';
-export { cniCodeOf, IsolationError, type IsolationErrorCode } from './errors.js';
-export { canonicalAddress, parseCidr } from './ip.js';
-export * from './model.js';
-export { decide, routesFor, type Peer, type Traffic, type Verdict } from './policy.js';
-export { createReuseGuard, type ReuseGuard, type ReuseGuardOptions } from './reuse-guard.js';
+// For users of the isolation provider: the service, the node daemon, the client, the plugin, the
+// operator's command and the reachability check.
 export { createIsolationService, ISOLATION_SERVICE_NAME, type IsolationService, type IsolationServiceOptions } from './service/service.js';
-export { createPolicyStore, type AddressState, type AddressStatus, type AwaitResult, type ChangeResult, type GroupView, type PolicyStore, type PolicyStoreOptions } from './service/store/store.js';
-export { applyDelta } from './state.js';
+export { createIsolationNodeDaemon, type IsolationNodeDaemon, type IsolationNodeDaemonOptions, type NodeDaemonStatus } from './node-daemon/node-daemon.js';
+export { createIsolationClient, type IsolationClient, type IsolationClientOptions, type WatchHandle, type WatchHandlers } from './client.js';
+export { installIsolationPlugin, type InstallIsolationPluginOptions, type IsolationPluginFlavor } from './cni/plugin.js';
+export { DEFAULT_NODE_DAEMON_SOCKET, SUPPORTED_CNI_VERSIONS, type IsolationPluginConfig } from './cni/handler.js';
+export { createIsolationCommand, type IsolationCliOptions } from './cli/cli.js';
+export { createNetCheckCommand, type EndpointSpec, type NetCheckCommandOptions, type NetCheckTarget } from './cli/check.js';
+export { expectedMatrix, runNetCheck, type CheckReport, type Endpoint, type EndpointKind, type Mismatch, type NetCheckOptions, type ProbeResult, type Prober, type RowStatus } from './check/check.js';
+export { createNamespaceProber, PROBE_AGENT_SOURCE, type NamespaceProber, type NamespaceProberOptions } from './check/namespace-prober.js';
+export { checkReportJson, formatCheckText } from './check/format.js';
+export { renderCheckSvg, type Topology } from './check/svg.js';
+export { createReuseGuard, type ReuseGuard, type ReuseGuardOptions } from './reuse-guard.js';
+export { decide, type Peer, type Traffic, type Verdict } from './policy.js';
+export { ANY, PUBLIC_GROUP, type AgentInfo, type AgentSpec, type Member, type MemberKey, type PortRange, type Rule, type RuleAction, type RuleInput, type RuleProtocol } from './model.js';
+export { IsolationError, type IsolationErrorCode } from './errors.js';
+
+// For other ippc packages: the agent's in-process answer to the chained plugin, and the member
+// normalization the IPAM reuse seam shares.
+export { createInProcessCniPlugin, type CniPluginOutput, type CniPluginRun, type InProcessCniTarget } from './cni/in-process.js';
+export { normalizeMember } from './model.js';

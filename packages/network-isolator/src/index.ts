@@ -16,30 +16,29 @@
  * await isolator.cleanup(containerId);
  * ```
  */
-export { createNetworkIsolator } from './isolator/isolator.js';
-export { capabilityArgsFor, BANDWIDTH_LABELS } from './isolator/request.js';
-export type { NetworkIsolator, NetworkIsolatorOptions, DefaultContainerDns } from './isolator/isolator.js';
-export { NetworkIsolatorError, CniPluginError } from './errors.js';
-export type { NetworkIsolatorErrorCode, PluginFailure } from './errors.js';
-export { createNetworkConfigStore } from './config-store.js';
-export type { NetworkConfigStore, NetworkConfigStoreOptions, ResolvedNetwork } from './config-store.js';
-export { createHostOps } from './host/host-ops.js';
-export { parseNetDev } from './host/counters.js';
-export type { HostOps, HostOpsOptions, ContainerSetup, FileBind } from './host/host-ops.js';
-export { paths as checkpointPaths, createCheckpointCache } from './checkpoint.js';
-export { formatHosts, formatResolvConf, mergeDns } from './files.js';
-export { renderNetworkTemplates, NETWORK_TEMPLATE_VARIABLES } from './templates.js';
-export type { RenderNetworkTemplatesOptions } from './templates.js';
-// The CNI runtime stands alone too.
-export { createCniRuntime, readCniError } from './cni/runtime.js';
-export type { CniRuntime, CniRuntimeOptions, AddResult } from './cni/runtime.js';
-export { createExecInvoker } from './cni/invoker.js';
-export type { CniInvoker, ExecInvokerOptions, InProcessPlugin, PluginOutput, PluginRun } from './cni/invoker.js';
-export { createDirectoryCache, createMemoryCache } from './cni/cache.js';
-export type { CniResultCache, AttachmentKey, CacheEntry } from './cni/cache.js';
-export { parseNetworkConfig, networkConfigFromObject, pluginRequest, injectArgs, requiredPlugins, declaredCapabilities, stringifySorted } from './cni/config.js';
-export type { InjectArgsMessages } from './cni/config.js';
-export { parseResult, formatResult } from './cni/result.js';
-/** @ippc/core's readers of CNI results and addresses, under the names this entry always had. */
-export { compareVersions, containerAddresses, stripPrefix, ipFamily } from '@ippc/core';
-export * from './cni/types.js';
+// The isolator, and the seams it runs on.
+export { createNetworkIsolator, type DefaultContainerDns, type NetworkIsolator, type NetworkIsolatorOptions } from './isolator/isolator.js';
+export { CniPluginError, NetworkIsolatorError, type NetworkIsolatorErrorCode, type PluginFailure } from './errors.js';
+export { createNetworkConfigStore, type NetworkConfigStore, type NetworkConfigStoreOptions, type ResolvedNetwork } from './config-store.js';
+export { createHostOps, type ContainerSetup, type FileBind, type HostOps, type HostOpsOptions } from './host/host-ops.js';
+export { renderNetworkTemplates, type RenderNetworkTemplatesOptions } from './templates.js';
+
+// The CNI runtime stands alone too: libcni's verbs on a conflist, plugins exec'd (or answered in
+// process) behind one seam, results cached as libcni caches them.
+export { createCniRuntime, type AddResult, type CniRuntime, type CniRuntimeOptions } from './cni/runtime.js';
+export { createExecInvoker, type CniInvoker, type ExecInvokerOptions, type InProcessPlugin, type PluginOutput, type PluginRun } from './cni/invoker.js';
+export { createDirectoryCache, createMemoryCache, type AttachmentKey, type CacheEntry, type CniResultCache } from './cni/cache.js';
+export { networkConfigFromObject, parseNetworkConfig } from './cni/config.js';
+export {
+  SUPPORTED_CNI_VERSIONS,
+  type CniDns,
+  type CniErrorObject,
+  type CniInterface,
+  type CniIpConfig,
+  type CniResult,
+  type CniRoute,
+  type CniVersion,
+  type NetworkConfigList,
+  type PluginConfig,
+  type RuntimeConf,
+} from './cni/types.js';

@@ -10,6 +10,6 @@
  * console.log(formatReport(report));
  * ```
  */
-export * from './figures.js';
+export { formatReport, runReliabilitySuite, summarize, type ReliabilityReport, type RunOptions, type SuiteFigures, type TestCounts } from './report.js';
+export { readFigures, recordFigure, type FigureRecord } from './figures.js';
 export * from './probe.js';
-export * from './report.js';

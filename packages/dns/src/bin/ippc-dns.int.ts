@@ -6,7 +6,7 @@ import { Resolver } from 'node:dns/promises';
 import { createInterface } from 'node:readline';
 import { after, describe, it } from 'node:test';
 import { packageBin } from '@ippc/core/testing';
-import { startFakeMaster } from '../fake-master.js';
+import { startFakeMaster } from '../testing/fake-master.js';
 import { loadFixture } from '../fixtures/index.js';
 
 const BIN = packageBin('@ippc/dns', 'ippc-dns');

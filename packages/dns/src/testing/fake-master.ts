@@ -4,7 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
-import type { MesosState } from './mesos-state.js';
+import type { MesosState } from '../mesos-state.js';
 
 export interface FakeMasterOptions {
   state?: MesosState;

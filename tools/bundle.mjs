@@ -62,7 +62,10 @@ for (const [name] of bins) {
   writeFileSync(
     file,
     readFileSync(file, 'utf8').replace(/^#!(.*)\n/, (_, line) => {
-      const flags = line.replace(/^\/usr\/bin\/env\s+(-S\s+)?node/, '').replace('--import tsx', '').trim();
+      const flags = line
+        .replace(/^\/usr\/bin\/env\s+(-S\s+)?node/, '')
+        .replace('--import tsx', '')
+        .trim();
       return flags ? `#!/usr/bin/env -S node ${flags}\n` : '#!/usr/bin/env node\n';
     }),
   );

@@ -55,10 +55,13 @@ if (files.length === 0) {
 const scratch = mkdtempSync(join(tmpdir(), 'ippc-tests-'));
 const tap = join(scratch, 'out.tap');
 const args = [
-  '--import', 'tsx',
+  '--import',
+  'tsx',
   '--test',
-  '--test-reporter=spec', '--test-reporter-destination=stdout',
-  '--test-reporter=tap', `--test-reporter-destination=${tap}`,
+  '--test-reporter=spec',
+  '--test-reporter-destination=stdout',
+  '--test-reporter=tap',
+  `--test-reporter-destination=${tap}`,
 ];
 const concurrency = values.concurrency ?? (values.tier === 'unit' ? undefined : '1');
 if (concurrency) args.push(`--test-concurrency=${concurrency}`);
@@ -99,7 +102,9 @@ if (code !== 0 || summary.fail > 0 || summary.cancelled > 0) {
   console.error(`run-tests: ${project} ${values.tier}: ${summary.fail} failed, ${summary.cancelled} cancelled of ${summary.tests}`);
   process.exit(code || 1);
 }
-console.log(`run-tests: ${project} ${values.tier}: ${summary.pass}/${summary.tests} passed (${summary.skipped} skipped) in ${(summary.durationMs / 1000).toFixed(1)} s`);
+console.log(
+  `run-tests: ${project} ${values.tier}: ${summary.pass}/${summary.tests} passed (${summary.skipped} skipped) in ${(summary.durationMs / 1000).toFixed(1)} s`,
+);
 
 /**
  * The leaf tests that failed, from the TAP text: "not ok N - name" followed by a YAML block. Suites

@@ -4,11 +4,16 @@
 import { readFileSync } from 'node:fs';
 
 const [file, only = 'all'] = process.argv.slice(2);
-const rows = readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
+const rows = readFileSync(file, 'utf8')
+  .split('\n')
+  .filter(Boolean)
+  .map((l) => JSON.parse(l));
 const pad = (s, n) => String(s).padEnd(n);
 console.log(`\n${pad('project', 22)}${pad('tier', 13)}${pad('files', 7)}${pad('tests', 7)}${pad('pass', 7)}${pad('fail', 6)}time`);
 for (const r of rows) {
-  console.log(`${pad(r.project, 22)}${pad(r.tier, 13)}${pad(r.files, 7)}${pad(r.tests, 7)}${pad(r.pass, 7)}${pad(r.fail + r.cancelled, 6)}${(r.durationMs / 1000).toFixed(1)} s`);
+  console.log(
+    `${pad(r.project, 22)}${pad(r.tier, 13)}${pad(r.files, 7)}${pad(r.tests, 7)}${pad(r.pass, 7)}${pad(r.fail + r.cancelled, 6)}${(r.durationMs / 1000).toFixed(1)} s`,
+  );
 }
 const wanted = only === 'all' ? ['unit', 'integration', 'e2e'] : only === 'static' ? [] : [only];
 let bad = false;

@@ -17,7 +17,12 @@ import { parseArgs } from 'node:util';
 import ts from 'typescript';
 
 const { values } = parseArgs({
-  options: { top: { type: 'string', default: '15' }, json: { type: 'boolean', default: false }, over: { type: 'boolean', default: false }, package: { type: 'string' } },
+  options: {
+    top: { type: 'string', default: '15' },
+    json: { type: 'boolean', default: false },
+    over: { type: 'boolean', default: false },
+    package: { type: 'string' },
+  },
 });
 const top = Number(values.top);
 const root = resolve(new URL('..', import.meta.url).pathname);
@@ -93,7 +98,13 @@ function countExports(dir) {
   }
   if (!entry) return 0;
   const file = join(dir, entry);
-  const program = ts.createProgram([file], { module: ts.ModuleKind.NodeNext, moduleResolution: ts.ModuleResolutionKind.NodeNext, noEmit: true, skipLibCheck: true, allowJs: false });
+  const program = ts.createProgram([file], {
+    module: ts.ModuleKind.NodeNext,
+    moduleResolution: ts.ModuleResolutionKind.NodeNext,
+    noEmit: true,
+    skipLibCheck: true,
+    allowJs: false,
+  });
   const checker = program.getTypeChecker();
   const sf = program.getSourceFile(file);
   const symbol = sf && checker.getSymbolAtLocation(sf);
@@ -117,7 +128,9 @@ if (values.over) {
 } else if (values.json) {
   console.log(JSON.stringify(summary, null, 2));
 } else {
-  console.log(`production code: ${summary.productionLines} lines in ${summary.productionFiles} files; ${summary.filesOver400} files over 400 lines, ${summary.functionsOver80} functions over 80 lines\n`);
+  console.log(
+    `production code: ${summary.productionLines} lines in ${summary.productionFiles} files; ${summary.filesOver400} files over 400 lines, ${summary.functionsOver80} functions over 80 lines\n`,
+  );
   console.log('largest files');
   for (const f of summary.largestFiles) console.log(`  ${String(f.lines).padStart(5)}  ${f.path}`);
   console.log('\nlargest functions');

@@ -9,7 +9,23 @@ import { planBootstrap } from '@ippc/host';
 import { runNetCheck, type Endpoint, type Prober } from '@ippc/isolation';
 import { TaskState, type NetworkInfo, type TaskStatus } from '@ippc/proto';
 import { startCluster, type AgentNode, type StartedCluster } from '@ippc/testbed';
-import { addressesOf, dockerContainer, E2E, eventually, ipOf, launchOn, net, hostHasIpv6, ipv6Of, probeTask, releaseOffers, serve, stateAddresses, taskInState, withFramework } from './support.js';
+import {
+  addressesOf,
+  dockerContainer,
+  E2E,
+  eventually,
+  ipOf,
+  launchOn,
+  net,
+  hostHasIpv6,
+  ipv6Of,
+  probeTask,
+  releaseOffers,
+  serve,
+  stateAddresses,
+  taskInState,
+  withFramework,
+} from './support.js';
 
 let cluster: StartedCluster;
 let image: string;
@@ -64,7 +80,11 @@ describe('opt-in: a Mesos-containerizer task on the bridge network', () => {
       const ips = [ip];
       for (const o of others) ips.push(ipOf(await s.waitForState(o.id, 'TASK_RUNNING', 30_000)));
       assert.equal(new Set(ips).size, 4, `unique addresses: ${ips.join(', ')}`);
-      const client = await launchOn(s, cluster, 2, { name: 'client', command: probeTask(`http://${ip}:80/`, `hello-${web.id}`), networks: [net('ippc-bridge')] });
+      const client = await launchOn(s, cluster, 2, {
+        name: 'client',
+        command: probeTask(`http://${ip}:80/`, `hello-${web.id}`),
+        networks: [net('ippc-bridge')],
+      });
       const done = await s.waitForState(client.id, ['TASK_FINISHED', 'TASK_FAILED'], 40_000);
       assert.equal(TaskState[done.state!], 'TASK_FINISHED', 'the client on agent 2 reached web on agent 1 at its own address, port 80');
     });
@@ -113,12 +133,19 @@ describe('mixed mode: opt-in and plain tasks on the same agents at the same time
 describe('two networks, a requested address, IPv6', () => {
   it('a container on two networks gets one address on each (eth0, eth1), in order', async () => {
     await withFramework(cluster, 'e2e-multi', async (s) => {
-      const t = await launchOn(s, cluster, 2, { name: 'two-nets', command: 'ip -o -4 addr show > nets.txt; exec sleep 600', networks: [net('ippc-bridge'), net('ippc-ptp')] });
+      const t = await launchOn(s, cluster, 2, {
+        name: 'two-nets',
+        command: 'ip -o -4 addr show > nets.txt; exec sleep 600',
+        networks: [net('ippc-bridge'), net('ippc-ptp')],
+      });
       const st = await s.waitForState(t.id, 'TASK_RUNNING', 30_000);
       const [a, b] = addressesOf(st);
       assert.match(a!, /^10\.100\.2\./);
       assert.match(b!, /^10\.101\.2\./);
-      assert.deepEqual(st.containerStatus!.networkInfos.map((n) => n.name), ['ippc-bridge', 'ippc-ptp']);
+      assert.deepEqual(
+        st.containerStatus!.networkInfos.map((n) => n.name),
+        ['ippc-bridge', 'ippc-ptp'],
+      );
       assert.deepEqual(await stateAddresses(cluster, t.id), [a, b]);
       const links = (await inTask(cluster.agents[2]!, st, ['ip', '-o', '-4', 'addr', 'show'])).stdout;
       assert.match(links, new RegExp(`eth0\\s+inet ${a!.replace(/\./g, '\\.')}/`));
@@ -148,9 +175,20 @@ describe('two networks, a requested address, IPv6', () => {
       const v6 = ipv6Of(st);
       assert.match(ipOf(st), /^10\.100\.0\./);
       assert.ok(v6 && v6.startsWith(E2E.bridge6.split('::')[0]!), `an IPv6 address from agent 0's /64: ${v6}`);
-      assert.ok((await stateAddresses(cluster, web.id, true)).some((a) => a.split('/')[0] === v6), '/master/state reports it (with its prefix length, as Mesos does)');
-      const client = await launchOn(s, cluster, 2, { name: 'client6', command: probeTask(`-g http://[${v6}]:80/`, `hello-${web.id}`), networks: [net('ippc-bridge')] });
-      assert.equal(TaskState[(await s.waitForState(client.id, ['TASK_FINISHED', 'TASK_FAILED'], 40_000)).state!], 'TASK_FINISHED', 'reached over IPv6 across agents');
+      assert.ok(
+        (await stateAddresses(cluster, web.id, true)).some((a) => a.split('/')[0] === v6),
+        '/master/state reports it (with its prefix length, as Mesos does)',
+      );
+      const client = await launchOn(s, cluster, 2, {
+        name: 'client6',
+        command: probeTask(`-g http://[${v6}]:80/`, `hello-${web.id}`),
+        networks: [net('ippc-bridge')],
+      });
+      assert.equal(
+        TaskState[(await s.waitForState(client.id, ['TASK_FINISHED', 'TASK_FAILED'], 40_000)).state!],
+        'TASK_FINISHED',
+        'reached over IPv6 across agents',
+      );
     });
   });
 });
@@ -162,7 +200,12 @@ describe('Docker containerizer: HOST, BRIDGE, NONE, USER', () => {
       const bridge = await launchOn(s, cluster, 1, { name: 'd-bridge', container: dockerContainer(image, 'BRIDGE') });
       const none = await launchOn(s, cluster, 2, { name: 'd-none', container: dockerContainer(image, 'NONE') });
       const user = await launchOn(s, cluster, 0, { name: 'd-user', container: dockerContainer(image, 'USER', [net(E2E.userNetwork.name)]) });
-      const [h, b, n, u] = (await Promise.all([host, bridge, none, user].map((t) => s.waitForState(t.id, 'TASK_RUNNING', 60_000)))) as [TaskStatus, TaskStatus, TaskStatus, TaskStatus];
+      const [h, b, n, u] = (await Promise.all([host, bridge, none, user].map((t) => s.waitForState(t.id, 'TASK_RUNNING', 60_000)))) as [
+        TaskStatus,
+        TaskStatus,
+        TaskStatus,
+        TaskStatus,
+      ];
       assert.equal(ipOf(h), agentIp(0), 'HOST: the agent address');
       assert.equal(ipOf(n), agentIp(2), 'NONE: the agent address');
       assert.match(ipOf(b), /^\d+\.\d+\.\d+\.\d+$/);
@@ -178,12 +221,18 @@ describe('Docker containerizer: HOST, BRIDGE, NONE, USER', () => {
     await withFramework(cluster, 'e2e-docker-errors', async (s) => {
       const cases: { networks: NetworkInfo[]; message: string }[] = [
         { networks: [], message: 'Failed to create docker run options: No network info found in container info' },
-        { networks: [net(E2E.userNetwork.name), net(E2E.userNetwork.name)], message: 'Failed to create docker run options: Only a single network can be defined in Docker run' },
+        {
+          networks: [net(E2E.userNetwork.name), net(E2E.userNetwork.name)],
+          message: 'Failed to create docker run options: Only a single network can be defined in Docker run',
+        },
         { networks: [net('')], message: 'Failed to create docker run options: No network name found in network info' },
         { networks: [net('e2e-no-such-network')], message: 'Failed to run docker container: network e2e-no-such-network not found' },
       ];
       for (const [i, c] of cases.entries()) {
-        const t = await launchOn(s, cluster, i % 3, { name: `user-err-${i}`, container: dockerContainer(image, 'USER', c.networks.map((n) => (n.name === '' ? { ...n, name: undefined } : n)) as never) });
+        const t = await launchOn(s, cluster, i % 3, {
+          name: `user-err-${i}`,
+          container: dockerContainer(image, 'USER', c.networks.map((n) => (n.name === '' ? { ...n, name: undefined } : n)) as never),
+        });
         const failed = await s.waitForState(t.id, 'TASK_FAILED', 60_000);
         assert.equal(failed.message, c.message);
         assert.equal((await taskInState(cluster, t.id)).state, 'TASK_FAILED');
@@ -201,7 +250,10 @@ describe('DNS: <task>.<framework>.ippc', () => {
       const plain = await launchOn(s, cluster, 1, { name: 'plain', command: serve('$PORT0'), ports: 1 });
       const ip = ipOf(await s.waitForState(web.id, 'TASK_RUNNING', 30_000));
       await s.waitForState(plain.id, 'TASK_RUNNING', 30_000);
-      await eventually(async () => ((await resolver.resolve4('web.e2e-dns.ippc').catch((): string[] => [])).includes(ip) ? true : undefined), 'web.e2e-dns.ippc in DNS');
+      await eventually(
+        async () => ((await resolver.resolve4('web.e2e-dns.ippc').catch((): string[] => [])).includes(ip) ? true : undefined),
+        'web.e2e-dns.ippc in DNS',
+      );
       assert.deepEqual(await resolver.resolve4('plain.e2e-dns.ippc'), [agentIp(1)]);
       // From inside a container on another agent: its resolver is the cluster DNS (--default_container_dns).
       const client = await launchOn(s, cluster, 2, {
@@ -247,7 +299,11 @@ describe('groups: reachability across agents', () => {
         { name: 'open-1', agent: 1, groups: [] as string[] },
       ];
       const tasks: ((typeof layout)[number] & { id: string })[] = [];
-      for (const l of layout) tasks.push({ ...l, ...(await launchOn(s, cluster, l.agent, { name: l.name, command: serve(80), networks: [net('ippc-bridge', { groups: l.groups })] })) });
+      for (const l of layout)
+        tasks.push({
+          ...l,
+          ...(await launchOn(s, cluster, l.agent, { name: l.name, command: serve(80), networks: [net('ippc-bridge', { groups: l.groups })] })),
+        });
       // A plain task on every agent: the agent's address, an offered host port (mixed mode).
       const hosts: { name: string; agent: number; id: string; port: number }[] = [];
       for (const agent of [0, 1, 2]) {
@@ -258,15 +314,24 @@ describe('groups: reachability across agents', () => {
       const hostSts = await Promise.all(hosts.map((h) => s.waitForState(h.id, 'TASK_RUNNING', 60_000)));
       const ips = sts.map(ipOf);
       assert.equal(new Set(ips).size, 12, `12 unique container addresses: ${ips.join(' ')}`);
-      assert.ok(hostSts.every((st, k) => ipOf(st) === agentIp(hosts[k]!.agent)), 'plain tasks report their agent address');
+      assert.ok(
+        hostSts.every((st, k) => ipOf(st) === agentIp(hosts[k]!.agent)),
+        'plain tasks report their agent address',
+      );
       // Served at all (from the destination's own agent, which always reaches its members).
       await Promise.all(
-        tasks.map((t, i) => eventually(async () => ((await cluster.agents[t.agent]!.exec(['curl', '-sf', '--max-time', '2', `http://${ips[i]}/`])).exitCode === 0 ? true : undefined), `${t.name} serving`)),
+        tasks.map((t, i) =>
+          eventually(
+            async () => ((await cluster.agents[t.agent]!.exec(['curl', '-sf', '--max-time', '2', `http://${ips[i]}/`])).exitCode === 0 ? true : undefined),
+            `${t.name} serving`,
+          ),
+        ),
       );
 
       // Hand-written expectation for the container pairs (the model of cni-reference.md): a member
       // accepts its own groups, `public` accepts all, a container without a group is not isolated.
-      const expected = (from: (typeof layout)[number], to: (typeof layout)[number]) => to.groups.length === 0 || to.groups.includes('public') || to.groups.some((g) => from.groups.includes(g));
+      const expected = (from: (typeof layout)[number], to: (typeof layout)[number]) =>
+        to.groups.length === 0 || to.groups.includes('public') || to.groups.some((g) => from.groups.includes(g));
       const pairs = tasks.flatMap((from, i) => tasks.map((to, j) => ({ from, to, i, j })).filter((p) => p.i !== p.j));
       const measured = await Promise.all(
         pairs.map(async ({ from, to, i, j }) => {
@@ -275,7 +340,11 @@ describe('groups: reachability across agents', () => {
         }),
       );
       const wrong = measured.filter((m) => m.reached !== m.expected);
-      assert.deepEqual(wrong, [], `truth table:\n${measured.map((m) => `${m.pair}: ${m.reached ? 'reached' : 'blocked'} (expected ${m.expected ? 'reached' : 'blocked'})`).join('\n')}`);
+      assert.deepEqual(
+        wrong,
+        [],
+        `truth table:\n${measured.map((m) => `${m.pair}: ${m.reached ? 'reached' : 'blocked'} (expected ${m.expected ? 'reached' : 'blocked'})`).join('\n')}`,
+      );
       assert.ok(measured.some((m) => m.cross && m.reached) && measured.some((m) => m.cross && !m.reached), 'cross-agent pairs both reached and blocked');
 
       // The same through @ippc/isolation's check engine (what `ippc net check` runs): the expected
@@ -367,7 +436,11 @@ describe('agent restarts', () => {
       await cluster.agents[1]!.restart({ signal: 'SIGKILL' });
       await s.reconcile([{ taskId: web.id, agentId: web.offer.agentId!.value! }]);
       assert.equal(ipOf(await s.waitForState(web.id, 'TASK_RUNNING', 20_000)), ip);
-      const client = await launchOn(s, cluster, 0, { name: 'client', command: probeTask(`http://${ip}:80/`, `hello-${web.id}`), networks: [net('ippc-bridge')] });
+      const client = await launchOn(s, cluster, 0, {
+        name: 'client',
+        command: probeTask(`http://${ip}:80/`, `hello-${web.id}`),
+        networks: [net('ippc-bridge')],
+      });
       assert.equal(TaskState[(await s.waitForState(client.id, ['TASK_FINISHED', 'TASK_FAILED'], 40_000)).state!], 'TASK_FINISHED');
     });
   });

@@ -30,20 +30,30 @@ export const net = (name: string, extra: Partial<NetworkInfo> = {}): NetworkInfo
 
 /** Every IPv4 address a status reports, in order (network by network). */
 export const addressesOf = (s: TaskStatus | undefined): string[] =>
-  (s?.containerStatus?.networkInfos ?? []).flatMap((n) => n.ipAddresses.filter((a) => a.protocol !== NetworkInfo_Protocol.IPv6 && !a.ipAddress?.includes(':')).map((a) => a.ipAddress ?? ''));
+  (s?.containerStatus?.networkInfos ?? []).flatMap((n) =>
+    n.ipAddresses.filter((a) => a.protocol !== NetworkInfo_Protocol.IPv6 && !a.ipAddress?.includes(':')).map((a) => a.ipAddress ?? ''),
+  );
 export const ipOf = (s: TaskStatus | undefined): string => addressesOf(s)[0] ?? '';
 /** The first IPv6 address, bare: Mesos reports `ip6.ip` as the CNI plugin returned it, with its prefix length (`fd10::5/64`). */
 export const ipv6Of = (s: TaskStatus | undefined): string | undefined =>
-  (s?.containerStatus?.networkInfos ?? []).flatMap((n) => n.ipAddresses.filter((a) => a.protocol === NetworkInfo_Protocol.IPv6).map((a) => (a.ipAddress ?? '').split('/')[0]!))[0];
+  (s?.containerStatus?.networkInfos ?? []).flatMap((n) =>
+    n.ipAddresses.filter((a) => a.protocol === NetworkInfo_Protocol.IPv6).map((a) => (a.ipAddress ?? '').split('/')[0]!),
+  )[0];
 
 /** Serves `hello-<task id>` over HTTP on `port` (a number or `$PORT0`) from the sandbox. */
 export const serve = (port: number | string) => `echo hello-$MESOS_TASK_ID > index.html && exec busybox httpd -f -p ${port} -h .`;
 
 /** Exits 0 once `url` answers with `expect` (so TASK_FINISHED means "reached"), 1 after about 5 s. */
-export const probeTask = (url: string, expect: string) => `for i in 1 2 3 4 5 6 7 8 9 10; do curl -sf --max-time 2 ${url} | grep -q ${expect} && exit 0; sleep 0.5; done; exit 1`;
+export const probeTask = (url: string, expect: string) =>
+  `for i in 1 2 3 4 5 6 7 8 9 10; do curl -sf --max-time 2 ${url} | grep -q ${expect} && exit 0; sleep 0.5; done; exit 1`;
 
 /** Launches one task on agent `index` from its next offer (other agents' offers stay pending). */
-export async function launchOn(s: Scheduler, cluster: Cluster, index: number, spec: Omit<TaskSpec, 'command'> & { command?: string }): Promise<{ id: string; offer: Offer }> {
+export async function launchOn(
+  s: Scheduler,
+  cluster: Cluster,
+  index: number,
+  spec: Omit<TaskSpec, 'command'> & { command?: string },
+): Promise<{ id: string; offer: Offer }> {
   const address = cluster.agents[index]!.address;
   const [offer] = await s.awaitOffers({ filter: (o) => o.hostname === address, timeoutMs: 20_000 });
   const task = s.taskFromOffer(offer!, { cpus: 0.1, mem: 32, command: 'exec sleep 600', ...spec });
@@ -52,7 +62,12 @@ export async function launchOn(s: Scheduler, cluster: Cluster, index: number, sp
 }
 
 /** A Docker ContainerInfo (the node image has busybox and curl). */
-export function dockerContainer(image: string, network: 'HOST' | 'BRIDGE' | 'NONE' | 'USER', networks: NetworkInfo[] = [], extra: Partial<NonNullable<ContainerInfo['docker']>> = {}): ContainerInfo {
+export function dockerContainer(
+  image: string,
+  network: 'HOST' | 'BRIDGE' | 'NONE' | 'USER',
+  networks: NetworkInfo[] = [],
+  extra: Partial<NonNullable<ContainerInfo['docker']>> = {},
+): ContainerInfo {
   return {
     type: ContainerInfo_Type.DOCKER,
     docker: { image, network: ContainerInfo_DockerInfo_Network[network], portMappings: [], parameters: [], ...extra },

@@ -6,7 +6,16 @@ import { after, before, describe, it } from 'node:test';
 import type * as grpc from '@grpc/grpc-js';
 import { createGrpcServer, silentLogger, type ContainerConfig, type IppcGrpcServer, type Isolator, type LaunchInfo } from '@ippc/core';
 import { createMesosContainerizer } from '@ippc/mesos-containerizer';
-import { agentv1, ContainerInfo_Type, TaskState, TaskStatus_Reason, TaskStatus_Source, type ContainerID, type ContainerStatus, type TaskInfo } from '@ippc/proto';
+import {
+  agentv1,
+  ContainerInfo_Type,
+  TaskState,
+  TaskStatus_Reason,
+  TaskStatus_Source,
+  type ContainerID,
+  type ContainerStatus,
+  type TaskInfo,
+} from '@ippc/proto';
 import { allocateResources, parseResources } from '@ippc/mesos';
 import { startAgent, type StartedAgent } from './server.js';
 
@@ -14,7 +23,11 @@ import { startAgent, type StartedAgent } from './server.js';
 // (named cp-*), against a scripted master: the seam the network/cni isolator plugs into. Needs root.
 
 const ip = (...args: string[]) => execFileSync('ip', args, { encoding: 'utf8' });
-const netns = (): string[] => ip('netns', 'list').split('\n').map((l) => l.split(' ')[0] ?? '').filter((n) => n.startsWith(`cp-agent-${process.pid}-`));
+const netns = (): string[] =>
+  ip('netns', 'list')
+    .split('\n')
+    .map((l) => l.split(' ')[0] ?? '')
+    .filter((n) => n.startsWith(`cp-agent-${process.pid}-`));
 
 class NetnsIsolator implements Isolator {
   readonly name = 'test/netns';
@@ -35,7 +48,9 @@ class NetnsIsolator implements Isolator {
     if (this.failIsolate) throw new Error("The CNI plugin '/usr/lib/cni/bridge' failed to attach container: stdout='boom', stderr=''");
   }
   async status(id: ContainerID): Promise<ContainerStatus> {
-    return this.names.has(id.value!) ? { networkInfos: [{ name: 'test', groups: ['g'], portMappings: [], ipAddresses: [{ protocol: 1, ipAddress: '10.255.78.9' }] }] } : { networkInfos: [] };
+    return this.names.has(id.value!)
+      ? { networkInfos: [{ name: 'test', groups: ['g'], portMappings: [], ipAddresses: [{ protocol: 1, ipAddress: '10.255.78.9' }] }] }
+      : { networkInfos: [] };
   }
   async cleanup(id: ContainerID): Promise<void> {
     const name = this.names.get(id.value!);
@@ -57,10 +72,18 @@ describe('agent with the Mesos containerizer and a namespace isolator (root)', (
     for (;;) {
       const u = updates.find((x) => x.status?.taskId?.value === tid && x.status.state === state);
       if (u) {
-        stream!.write({ message: { $case: 'statusUpdateAcknowledgement', value: { agentId: { value: 'M-S0' }, frameworkId: u.frameworkId, taskId: u.status!.taskId, uuid: u.status!.uuid } } });
+        stream!.write({
+          message: {
+            $case: 'statusUpdateAcknowledgement',
+            value: { agentId: { value: 'M-S0' }, frameworkId: u.frameworkId, taskId: u.status!.taskId, uuid: u.status!.uuid },
+          },
+        });
         return u.status!;
       }
-      if (Date.now() > end) throw new Error(`no ${TaskState[state]} for ${tid}; got ${updates.map((x) => `${x.status?.taskId?.value}:${TaskState[x.status?.state ?? 0]}`).join(' ')}`);
+      if (Date.now() > end)
+        throw new Error(
+          `no ${TaskState[state]} for ${tid}; got ${updates.map((x) => `${x.status?.taskId?.value}:${TaskState[x.status?.state ?? 0]}`).join(' ')}`,
+        );
       await new Promise((r) => setTimeout(r, 25));
     }
   };
@@ -74,7 +97,12 @@ describe('agent with the Mesos containerizer and a namespace isolator (root)', (
       container: { type: ContainerInfo_Type.MESOS, networkInfos: [{ name: 'test', groups: ['g'], ipAddresses: [], portMappings: [] }] },
       limits: {},
     };
-    stream!.write({ message: { $case: 'runTask', value: { framework: { id: { value: 'M-0000' }, user: 'root', name: 'f', checkpoint: true, capabilities: [], roles: [] }, task } } });
+    stream!.write({
+      message: {
+        $case: 'runTask',
+        value: { framework: { id: { value: 'M-0000' }, user: 'root', name: 'f', checkpoint: true, capabilities: [], roles: [] }, task },
+      },
+    });
   };
 
   before(async () => {
@@ -118,10 +146,17 @@ describe('agent with the Mesos containerizer and a namespace isolator (root)', (
     run('own-net', 'ip -o -4 addr show > addrs; exec sleep 600');
     await next('own-net', TaskState.TASK_STARTING);
     const running = await next('own-net', TaskState.TASK_RUNNING);
-    assert.deepEqual(running.containerStatus?.networkInfos.map((n) => [n.name, n.groups, n.ipAddresses.map((a) => a.ipAddress)]), [['test', ['g'], ['10.255.78.9']]]);
+    assert.deepEqual(
+      running.containerStatus?.networkInfos.map((n) => [n.name, n.groups, n.ipAddresses.map((a) => a.ipAddress)]),
+      [['test', ['g'], ['10.255.78.9']]],
+    );
     const pid = running.containerStatus!.executorPid!;
     assert.notEqual(readlinkSync(`/proc/${pid}/ns/net`), readlinkSync('/proc/self/ns/net'));
-    const state = (await (await fetch(`${agent.url}/state`)).json()) as { frameworks: { executors: { directory: string; tasks: { statuses: { container_status: { network_infos: { ip_addresses: { ip_address: string }[] }[] } }[] }[] }[] }[] };
+    const state = (await (await fetch(`${agent.url}/state`)).json()) as {
+      frameworks: {
+        executors: { directory: string; tasks: { statuses: { container_status: { network_infos: { ip_addresses: { ip_address: string }[] }[] } }[] }[] }[];
+      }[];
+    };
     const executor = state.frameworks[0]!.executors[0]!;
     assert.equal(executor.tasks[0]!.statuses.at(-1)!.container_status.network_infos[0]!.ip_addresses[0]!.ip_address, '10.255.78.9');
     const end = Date.now() + 5000;

@@ -4,7 +4,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
 import type * as grpc from '@grpc/grpc-js';
-import { ContainerizerError, createGrpcServer, type Containerizer, type IppcGrpcServer, type KnownContainer, type LaunchSpec, type Termination } from '@ippc/core';
+import {
+  ContainerizerError,
+  createGrpcServer,
+  type Containerizer,
+  type IppcGrpcServer,
+  type KnownContainer,
+  type LaunchSpec,
+  type Termination,
+} from '@ippc/core';
 import { createMesosContainerizer } from '@ippc/mesos-containerizer';
 import {
   agentv1,
@@ -65,7 +73,8 @@ class FakeMaster {
     for (;;) {
       const found = this.updates.slice(from).find(pred);
       if (found) return found;
-      if (Date.now() > end) throw new Error(`no matching status update in ${ms} ms; got ${this.updates.map((u) => TaskState[u.status?.state ?? 0]).join(', ')}`);
+      if (Date.now() > end)
+        throw new Error(`no matching status update in ${ms} ms; got ${this.updates.map((u) => TaskState[u.status?.state ?? 0]).join(', ')}`);
       await new Promise<void>((r) => {
         this.waiters.push(r);
         setTimeout(r, 50);
@@ -78,7 +87,10 @@ class FakeMaster {
     assert.ok(this.registrations.length >= n, 'the agent registered');
   }
   ack(u: agentv1.StatusUpdate): void {
-    this.send({ $case: 'statusUpdateAcknowledgement', value: { agentId: { value: 'M-S0' }, frameworkId: u.frameworkId, taskId: u.status!.taskId, uuid: u.status!.uuid } });
+    this.send({
+      $case: 'statusUpdateAcknowledgement',
+      value: { agentId: { value: 'M-S0' }, frameworkId: u.frameworkId, taskId: u.status!.taskId, uuid: u.status!.uuid },
+    });
   }
 }
 
@@ -148,13 +160,36 @@ class FakeContainerizer implements Containerizer {
   }
 }
 
-const framework = (capabilities: FrameworkInfo_Capability_Type[] = []): FrameworkInfo => ({ id: { value: 'M-0000' }, user: 'root', name: 'fw', checkpoint: true, capabilities: capabilities.map((type) => ({ type })), roles: [] });
+const framework = (capabilities: FrameworkInfo_Capability_Type[] = []): FrameworkInfo => ({
+  id: { value: 'M-0000' },
+  user: 'root',
+  name: 'fw',
+  checkpoint: true,
+  capabilities: capabilities.map((type) => ({ type })),
+  roles: [],
+});
 const task = (id: string, extra: Partial<TaskInfo> = {}): TaskInfo => ({
   name: id,
   taskId: { value: id },
   agentId: { value: 'M-S0' },
   // Ports in the order the framework chose them (not sorted): PORT0 is the first.
-  resources: allocateResources([...parseResources('cpus:0.1;mem:32'), { name: 'ports', type: Value_Type.RANGES, ranges: { range: [{ begin: 31005, end: 31005 }, { begin: 31002, end: 31002 }] }, reservations: [] }], '*'),
+  resources: allocateResources(
+    [
+      ...parseResources('cpus:0.1;mem:32'),
+      {
+        name: 'ports',
+        type: Value_Type.RANGES,
+        ranges: {
+          range: [
+            { begin: 31005, end: 31005 },
+            { begin: 31002, end: 31002 },
+          ],
+        },
+        reservations: [],
+      },
+    ],
+    '*',
+  ),
   command: { value: 'sleep 600', uris: [], arguments: [], environment: { variables: [{ name: 'GREETING', value: 'hi' }] } },
   limits: {},
   ...extra,
@@ -227,7 +262,16 @@ describe('agent', () => {
     assert.equal(s.source, TaskStatus_Source.SOURCE_EXECUTOR);
     assert.equal(s.agentId?.value, 'M-S0');
     assert.equal(s.uuid?.length, 16);
-    assert.deepEqual(s.containerStatus?.networkInfos.map((n) => n.ipAddresses.map((ip) => [ip.protocol, ip.ipAddress])), [[[undefined, '127.0.0.1'], [NetworkInfo_Protocol.IPv6, 'fd00::2']]], 'agent IP and IPv6 when there are no network_infos');
+    assert.deepEqual(
+      s.containerStatus?.networkInfos.map((n) => n.ipAddresses.map((ip) => [ip.protocol, ip.ipAddress])),
+      [
+        [
+          [undefined, '127.0.0.1'],
+          [NetworkInfo_Protocol.IPv6, 'fd00::2'],
+        ],
+      ],
+      'agent IP and IPv6 when there are no network_infos',
+    );
     assert.equal(s.containerStatus?.containerId?.value, spec.containerId.value);
   });
 
@@ -238,11 +282,18 @@ describe('agent', () => {
     const from = master.updates.length;
     master.send({ $case: 'runTask', value: { framework: framework(), task: task('t2') } });
     const starting = await master.next((u) => u.status?.taskId?.value === 't2' && u.status.state === TaskState.TASK_STARTING, from);
-    assert.deepEqual(starting.status?.containerStatus?.networkInfos.map((n) => [n.name, n.ipAddresses[0]?.ipAddress]), [['blue', '10.1.2.3']], 'no agent IP when the container has its own');
+    assert.deepEqual(
+      starting.status?.containerStatus?.networkInfos.map((n) => [n.name, n.ipAddresses[0]?.ipAddress]),
+      [['blue', '10.1.2.3']],
+      'no agent IP when the container has its own',
+    );
     // Without an acknowledgement STARTING comes again, and RUNNING waits behind it.
     await master.next((u, i = master.updates.indexOf(u)) => i > master.updates.indexOf(starting) && u.status?.taskId?.value === 't2', from);
     const again = master.updates.slice(master.updates.indexOf(starting) + 1).filter((u) => u.status?.taskId?.value === 't2');
-    assert.ok(again.every((u) => u.status?.state === TaskState.TASK_STARTING), 'only the oldest update is in flight');
+    assert.ok(
+      again.every((u) => u.status?.state === TaskState.TASK_STARTING),
+      'only the oldest update is in flight',
+    );
     assert.equal(Buffer.from(again[0]!.status!.uuid!).toString('hex'), Buffer.from(starting.status!.uuid!).toString('hex'));
     assert.equal(again[0]!.latestState, TaskState.TASK_RUNNING, 'latest_state tells the master how far the task is');
     master.ack(starting);
@@ -284,7 +335,13 @@ describe('agent', () => {
     fake = new FakeContainerizer();
     await start({ statusUpdateRetryIntervalMs: 60_000 });
     const from = master.updates.length;
-    master.send({ $case: 'runTask', value: { framework: framework([FrameworkInfo_Capability_Type.TASK_KILLING_STATE]), task: task('t4', { killPolicy: { gracePeriod: { nanoseconds: 1.5e9 } } }) } });
+    master.send({
+      $case: 'runTask',
+      value: {
+        framework: framework([FrameworkInfo_Capability_Type.TASK_KILLING_STATE]),
+        task: task('t4', { killPolicy: { gracePeriod: { nanoseconds: 1.5e9 } } }),
+      },
+    });
     const ackAll = async (state: TaskState) => master.ack(await master.next((u) => u.status?.taskId?.value === 't4' && u.status.state === state, from));
     await ackAll(TaskState.TASK_STARTING);
     await ackAll(TaskState.TASK_RUNNING);
@@ -292,7 +349,10 @@ describe('agent', () => {
     await ackAll(TaskState.TASK_KILLING);
     const killed = (await master.next((u) => u.status?.taskId?.value === 't4' && u.status.state === TaskState.TASK_KILLED, from)).status!;
     assert.equal(killed.message, 'Command terminated with signal Terminated');
-    assert.deepEqual(fake.destroyed.map((d) => d.gracePeriodMs), [1500]);
+    assert.deepEqual(
+      fake.destroyed.map((d) => d.gracePeriodMs),
+      [1500],
+    );
   });
 
   it('survives a restart: re-registers with its id and running tasks, and resends what was not acknowledged', async () => {
@@ -315,7 +375,10 @@ describe('agent', () => {
     assert.equal(rereg.value.agent?.id?.value, 'M-S0');
     const t5 = rereg.value.tasks.find((t) => t.taskId?.value === 't5');
     assert.equal(t5?.state, TaskState.TASK_RUNNING, 'the running task keeps its status');
-    assert.deepEqual(t5?.statuses.map((s: TaskStatus) => s.state), [TaskState.TASK_STARTING, TaskState.TASK_RUNNING]);
+    assert.deepEqual(
+      t5?.statuses.map((s: TaskStatus) => s.state),
+      [TaskState.TASK_STARTING, TaskState.TASK_RUNNING],
+    );
     assert.ok(fake.recovered.some((k) => k.containerId.value === containerId && k.containerizer === 'fake'));
     // The unacknowledged RUNNING is resent with the same uuid.
     const resent = await master.next((u) => u.status?.taskId?.value === 't5', from2);
@@ -374,14 +437,21 @@ describe('agent', () => {
     const k8 = await master.next((u) => u.status?.taskId?.value === 't8' && u.status.state !== TaskState.TASK_RUNNING, from2);
     assert.equal(TaskState[k8.status!.state!], 'TASK_KILLED');
     // (t7's ended container is cleaned up with grace 0; t8's kill is finished with its grace period.)
-    assert.deepEqual(fake.destroyed.find((d) => d.id === c8), { id: c8, gracePeriodMs: 2000 }, 'the restarted agent finished the kill of the live one');
+    assert.deepEqual(
+      fake.destroyed.find((d) => d.id === c8),
+      { id: c8, gracePeriodMs: 2000 },
+      'the restarted agent finished the kill of the live one',
+    );
   });
 
   it('reports tasks the master asks about and does not know as lost', async () => {
     fake = new FakeContainerizer();
     await start();
     const from = master.updates.length;
-    master.send({ $case: 'reconcileTasks', value: { frameworkId: { value: 'M-0000' }, statuses: [{ taskId: { value: 'ghost' }, state: TaskState.TASK_RUNNING }] } });
+    master.send({
+      $case: 'reconcileTasks',
+      value: { frameworkId: { value: 'M-0000' }, statuses: [{ taskId: { value: 'ghost' }, state: TaskState.TASK_RUNNING }] },
+    });
     const s = (await master.next((u) => u.status?.taskId?.value === 'ghost', from)).status!;
     assert.equal(s.state, TaskState.TASK_LOST);
     assert.equal(s.reason, TaskStatus_Reason.REASON_RECONCILIATION);
@@ -422,13 +492,20 @@ describe('agent helpers', () => {
     assert.deepEqual(portEnvironment(parseResources('cpus:1')), {});
   });
   it('merges ContainerStatus like protobuf MergeFrom and fills in the agent IP only when empty', () => {
-    const m = mergeContainerStatus({ networkInfos: [{ name: 'a', groups: [], portMappings: [], ipAddresses: [] }] }, { containerId: { value: 'c' }, networkInfos: [{ name: 'b', groups: [], portMappings: [], ipAddresses: [] }], executorPid: 5 }, '10.0.0.5');
-    assert.deepEqual(m.networkInfos.map((n) => n.name), ['a', 'b']);
+    const m = mergeContainerStatus(
+      { networkInfos: [{ name: 'a', groups: [], portMappings: [], ipAddresses: [] }] },
+      { containerId: { value: 'c' }, networkInfos: [{ name: 'b', groups: [], portMappings: [], ipAddresses: [] }], executorPid: 5 },
+      '10.0.0.5',
+    );
+    assert.deepEqual(
+      m.networkInfos.map((n) => n.name),
+      ['a', 'b'],
+    );
     assert.equal(m.containerId?.value, 'c');
     const empty = mergeContainerStatus(undefined, { networkInfos: [] }, '10.0.0.5');
     assert.deepEqual(empty.networkInfos[0]?.ipAddresses, [{ ipAddress: '10.0.0.5' }]);
   });
-  it("names the command executor as Mesos does", () => {
+  it('names the command executor as Mesos does', () => {
     const e = commandExecutorInfo('F', task('x', { command: { value: 'python3 -m http.server', uris: [], arguments: [] } }), '*');
     assert.equal(e.name, "Command Executor (Task: x) (Command: sh -c 'python3 -m h...')");
     assert.equal(e.executorId?.value, 'x');

@@ -42,7 +42,8 @@ export class Agent implements AgentContext {
       log: this.log,
       ...(options.statusUpdateRetryIntervalMs !== undefined ? { retryIntervalMs: options.statusUpdateRetryIntervalMs } : {}),
       sink: {
-        forward: (fid, status, latestState) => this.link?.send({ message: { $case: 'statusUpdate', value: { frameworkId: { value: fid }, status, latestState } } }) ?? false,
+        forward: (fid, status, latestState) =>
+          this.link?.send({ message: { $case: 'statusUpdate', value: { frameworkId: { value: fid }, status, latestState } } }) ?? false,
         checkpointUpdate: async (fid, tid, status) => {
           const e = this.executorOfTask(fid, tid);
           if (e && this.id) await appendUpdate(this.paths, this.id, fid, e.id, e.containerId, tid, { type: 'UPDATE', status });

@@ -52,7 +52,11 @@ async function readProto<T>(path: string, decode: (b: Uint8Array) => T): Promise
   try {
     return decode(await readFile(path));
   } catch (err) {
-    throw new AgentError('CHECKPOINT_INVALID', `Cannot read checkpoint ${path}: ${(err as Error).message}; remove --work_dir/meta to start afresh (running tasks are then lost)`, { cause: err });
+    throw new AgentError(
+      'CHECKPOINT_INVALID',
+      `Cannot read checkpoint ${path}: ${(err as Error).message}; remove --work_dir/meta to start afresh (running tasks are then lost)`,
+      { cause: err },
+    );
   }
 }
 
@@ -105,7 +109,15 @@ export async function checkpointFramework(paths: AgentPaths, aid: string, info: 
   await writeAtomic(join(dir, 'framework.info'), FrameworkInfo.encode(info).finish());
 }
 
-export async function checkpointRun(paths: AgentPaths, aid: string, fid: string, executor: ExecutorInfo, cid: string, containerizer: string, task: Task): Promise<void> {
+export async function checkpointRun(
+  paths: AgentPaths,
+  aid: string,
+  fid: string,
+  executor: ExecutorInfo,
+  cid: string,
+  containerizer: string,
+  task: Task,
+): Promise<void> {
   const eid = executor.executorId!.value!;
   const exec = paths.executor(aid, fid, eid);
   const run = paths.run(aid, fid, eid, cid);
@@ -185,7 +197,10 @@ export async function readRuns(paths: AgentPaths, aid: string): Promise<Recovere
         const containerizer = (await readFile(join(rdir, 'containerizer'), 'utf8').catch(() => '')).trim();
         // Written before the launch (checkpointRun): a run without it was never launched.
         if (!containerizer) continue;
-        const completed = await readFile(join(rdir, 'completed')).then(() => true, () => false);
+        const completed = await readFile(join(rdir, 'completed')).then(
+          () => true,
+          () => false,
+        );
         const tasks = [];
         for (const tid of await list(join(rdir, 'tasks'))) {
           const tdir = paths.task(aid, fid, eid, cid, tid);

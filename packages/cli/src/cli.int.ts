@@ -43,8 +43,16 @@ function json<T>(r: Result): T {
 
 async function leftovers(cluster: string): Promise<string[]> {
   const filters = JSON.stringify({ label: [`${LABEL.owner}=${OWNER}`, `${LABEL.cluster}=${cluster}`] });
-  const [containers, networks, volumes] = await Promise.all([docker.listContainers({ all: true, filters }), docker.listNetworks({ filters }), docker.listVolumes({ filters })]);
-  return [...containers.map((c) => `container ${c.Names[0]}`), ...networks.map((n) => `network ${n.Name}`), ...(volumes.Volumes ?? []).map((v) => `volume ${v.Name}`)];
+  const [containers, networks, volumes] = await Promise.all([
+    docker.listContainers({ all: true, filters }),
+    docker.listNetworks({ filters }),
+    docker.listVolumes({ filters }),
+  ]);
+  return [
+    ...containers.map((c) => `container ${c.Names[0]}`),
+    ...networks.map((n) => `network ${n.Name}`),
+    ...(volumes.Volumes ?? []).map((v) => `volume ${v.Name}`),
+  ];
 }
 
 describe('ippc against a real cluster', () => {
@@ -99,10 +107,28 @@ describe('ippc against a real cluster', () => {
       st.masterAgents.map((a) => a.active),
       [true, true],
     );
-    assert.ok(st.services.every((s) => s.health === 'ok'), JSON.stringify(st.services));
+    assert.ok(
+      st.services.every((s) => s.health === 'ok'),
+      JSON.stringify(st.services),
+    );
 
     // A plain task shares its agent's address; opt-in tasks get their own, in groups, on two agents.
-    const plain = await ippc('task', 'run', 'plain', '--cluster', name, '--agent', '0', '--port', '1', '--json', '--', 'sh', '-c', 'exec busybox httpd -f -p $PORT0');
+    const plain = await ippc(
+      'task',
+      'run',
+      'plain',
+      '--cluster',
+      name,
+      '--agent',
+      '0',
+      '--port',
+      '1',
+      '--json',
+      '--',
+      'sh',
+      '-c',
+      'exec busybox httpd -f -p $PORT0',
+    );
     assert.equal(plain.code, 0, plain.stderr);
     const p = json<{ state: string; agent: string; addresses: { address: string }[]; ports: string[] }>(plain);
     assert.equal(p.state, 'TASK_RUNNING');
@@ -112,13 +138,43 @@ describe('ippc against a real cluster', () => {
     );
     assert.equal(p.ports.length, 1);
     const web = json<{ id: string; state: string; addresses: { network: string; address: string }[] }>(
-      await ippc('task', 'run', 'web', '--cluster', name, '--agent', '0', '--network', 'ippc-bridge', '--group', 'web', '--cmd', 'exec busybox httpd -f -p 80', '--json'),
+      await ippc(
+        'task',
+        'run',
+        'web',
+        '--cluster',
+        name,
+        '--agent',
+        '0',
+        '--network',
+        'ippc-bridge',
+        '--group',
+        'web',
+        '--cmd',
+        'exec busybox httpd -f -p 80',
+        '--json',
+      ),
     );
     assert.equal(web.state, 'TASK_RUNNING');
     assert.equal(web.addresses[0]?.network, 'ippc-bridge');
     assert.match(web.addresses[0]!.address, /^10\.100\.0\.\d+$/);
     const db = json<{ state: string; addresses: { address: string }[] }>(
-      await ippc('task', 'run', 'db', '--cluster', name, '--agent', a1, '--network', 'ippc-bridge', '--group', 'db', '--cmd', 'exec busybox httpd -f -p 80', '--json'),
+      await ippc(
+        'task',
+        'run',
+        'db',
+        '--cluster',
+        name,
+        '--agent',
+        a1,
+        '--network',
+        'ippc-bridge',
+        '--group',
+        'db',
+        '--cmd',
+        'exec busybox httpd -f -p 80',
+        '--json',
+      ),
     );
     assert.equal(db.state, 'TASK_RUNNING');
     assert.match(db.addresses[0]!.address, /^10\.100\.1\.\d+$/);
@@ -136,7 +192,9 @@ describe('ippc against a real cluster', () => {
     assert.equal(usage.code, 1);
     assert.match(usage.stderr, /CLI_USAGE: --group needs --network/);
 
-    const list = json<{ tasks: { name: string; state: string; containerizer: string; networks: string[]; groups: string[]; addresses: string[] }[] }>(await ippc('task', 'list', '--cluster', name, '--json'));
+    const list = json<{ tasks: { name: string; state: string; containerizer: string; networks: string[]; groups: string[]; addresses: string[] }[] }>(
+      await ippc('task', 'list', '--cluster', name, '--json'),
+    );
     const running = list.tasks.filter((t) => t.state === 'TASK_RUNNING');
     assert.deepEqual(running.map((t) => t.name).sort(), ['db', 'plain', 'web', 'web2']);
     assert.deepEqual(list.tasks.find((t) => t.name === 'web')?.groups, ['web']);
@@ -144,7 +202,14 @@ describe('ippc against a real cluster', () => {
     // The matrix: agents, the host-network task and the three containers; it agrees with the policy.
     const svg = join(dir, 'matrix.svg');
     const check = await ippc('net', 'check', '--cluster', name, '--json', '--svg', svg);
-    const report = json<{ status: string; endpoints: { id: string; kind: string }[]; expected: Record<string, Record<string, boolean | null>>; observed: Record<string, Record<string, boolean | null>>; mismatches: unknown[]; svg: string }>(check);
+    const report = json<{
+      status: string;
+      endpoints: { id: string; kind: string }[];
+      expected: Record<string, Record<string, boolean | null>>;
+      observed: Record<string, Record<string, boolean | null>>;
+      mismatches: unknown[];
+      svg: string;
+    }>(check);
     assert.equal(report.status, 'pass', check.stdout);
     assert.equal(check.code, 0);
     assert.deepEqual(report.endpoints.map((e) => e.id).sort(), ['a0', 'a0/plain', 'a0/web', 'a1', 'a1/db', 'a1/web2']);
@@ -161,7 +226,11 @@ describe('ippc against a real cluster', () => {
     assert.equal(added.code, 0, added.stderr);
     const rule = json<{ rule: { id: string }; applied: { allApplied: boolean } }>(added);
     assert.equal(rule.applied.allApplied, true);
-    const allowed = json<{ status: string; expected: Record<string, Record<string, boolean | null>>; observed: Record<string, Record<string, boolean | null>> }>(await ippc('net', 'check', '--cluster', name, '--json', '--svg', svg));
+    const allowed = json<{
+      status: string;
+      expected: Record<string, Record<string, boolean | null>>;
+      observed: Record<string, Record<string, boolean | null>>;
+    }>(await ippc('net', 'check', '--cluster', name, '--json', '--svg', svg));
     assert.equal(allowed.status, 'pass');
     assert.equal(allowed.expected['a0/web']!['a1/db'], true, 'the rule lets web reach db');
     assert.equal(allowed.observed['a0/web']!['a1/db'], true);
@@ -171,8 +240,12 @@ describe('ippc against a real cluster', () => {
     assert.equal((await ippc('isolation', 'rules', 'remove', rule.rule.id, '--cluster', name, '--wait', '5000')).code, 0);
 
     // Without enforcement on db's agent, the check sees the difference and exits 1.
-    const agent1 = (await docker.listContainers({ filters: JSON.stringify({ label: [`${LABEL.cluster}=${name}`, `${LABEL.role}=agent`, `${LABEL.index}=1`] }) }))[0]!;
-    const exec = await docker.getContainer(agent1.Id).exec({ Cmd: ['nft', 'delete', 'table', 'inet', 'ippc_isolation'], AttachStdout: true, AttachStderr: true });
+    const agent1 = (
+      await docker.listContainers({ filters: JSON.stringify({ label: [`${LABEL.cluster}=${name}`, `${LABEL.role}=agent`, `${LABEL.index}=1`] }) })
+    )[0]!;
+    const exec = await docker
+      .getContainer(agent1.Id)
+      .exec({ Cmd: ['nft', 'delete', 'table', 'inet', 'ippc_isolation'], AttachStdout: true, AttachStderr: true });
     const stream = await exec.start({});
     await new Promise((r) => stream.on('end', r).resume());
     assert.equal((await exec.inspect()).ExitCode, 0);
@@ -180,7 +253,10 @@ describe('ippc against a real cluster', () => {
     assert.equal(broken.code, 1);
     const bad = json<{ status: string; mismatches: { from: string; to: string; expected: boolean; observed: boolean }[] }>(broken);
     assert.equal(bad.status, 'fail');
-    assert.ok(bad.mismatches.some((m) => m.from === 'a0/web' && m.to === 'a1/db' && !m.expected && m.observed), JSON.stringify(bad.mismatches));
+    assert.ok(
+      bad.mismatches.some((m) => m.from === 'a0/web' && m.to === 'a1/db' && !m.expected && m.observed),
+      JSON.stringify(bad.mismatches),
+    );
     const brokenText = await ippc('net', 'check', '--cluster', name, '--svg', svg);
     assert.equal(brokenText.code, 1);
     assert.match(brokenText.stdout, /a0\/web -> a1\/db: expected blocked/);

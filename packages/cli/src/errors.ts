@@ -11,7 +11,8 @@ import { IppcError, type IppcErrorOptions } from '@ippc/core';
  * - `CLI_UNAVAILABLE`: a component of the cluster did not answer.
  * - `CLI_NET_CHECK_FAILED`: the reachability check found no endpoint or could not start its probes.
  */
-export type CliErrorCode = 'CLI_USAGE' | 'CLI_CONFIG_FILE' | 'CLI_NO_OFFER' | 'CLI_TASK_FAILED' | 'CLI_TASK_NOT_FOUND' | 'CLI_UNAVAILABLE' | 'CLI_NET_CHECK_FAILED';
+export type CliErrorCode =
+  'CLI_USAGE' | 'CLI_CONFIG_FILE' | 'CLI_NO_OFFER' | 'CLI_TASK_FAILED' | 'CLI_TASK_NOT_FOUND' | 'CLI_UNAVAILABLE' | 'CLI_NET_CHECK_FAILED';
 
 const GRPC: Record<CliErrorCode, (typeof status)[keyof typeof status]> = {
   CLI_USAGE: status.INVALID_ARGUMENT,

@@ -23,7 +23,6 @@ const pendingAcks = new WeakMap<Scheduler, Set<Promise<void>>>();
 /** The lock each connection holds (released by closeCliFramework). */
 const locks = new WeakMap<Scheduler, () => Promise<void>>();
 
-
 /**
  * One `ippc task` command per cluster at a time on this machine: a second subscription would take
  * the framework over and end the first one's. Waits (bounded) for a live holder; takes over the
@@ -47,7 +46,10 @@ export async function lockFramework(cluster: string, timeoutMs = 120_000): Promi
       continue;
     }
     if (Date.now() > deadline) {
-      throw new CliError('CLI_UNAVAILABLE', `another ippc task command (pid ${holder}) holds cluster ${cluster}'s framework for more than ${timeoutMs / 1000} s; wait for it or stop it (lock ${path})`);
+      throw new CliError(
+        'CLI_UNAVAILABLE',
+        `another ippc task command (pid ${holder}) holds cluster ${cluster}'s framework for more than ${timeoutMs / 1000} s; wait for it or stop it (lock ${path})`,
+      );
     }
     await new Promise((r) => setTimeout(r, 100));
   }
@@ -144,7 +146,11 @@ export async function launchTask(
       },
     });
   } catch (err) {
-    throw new CliError('CLI_NO_OFFER', `no agent${options.agent !== undefined ? ` matching --agent ${options.agent}` : ''} offered enough resources within ${timeoutMs} ms (${(err as Error).message}); see 'ippc task list' for what runs, or ask for less (--cpus, --mem, --port)`, { cause: err });
+    throw new CliError(
+      'CLI_NO_OFFER',
+      `no agent${options.agent !== undefined ? ` matching --agent ${options.agent}` : ''} offered enough resources within ${timeoutMs} ms (${(err as Error).message}); see 'ippc task list' for what runs, or ask for less (--cpus, --mem, --port)`,
+      { cause: err },
+    );
   }
   const offer = offers[0]!;
   const task = build(offer);
@@ -158,10 +164,14 @@ export async function launchTask(
     if (last && isIppcError(err)) {
       const state = taskStateToJSON(last.state ?? 0);
       const reason = last.reason !== undefined ? taskStatus_ReasonToJSON(last.reason) : undefined;
-      throw new CliError('CLI_TASK_FAILED', `task ${task.taskId!.value} reached ${state}${reason ? ` (${reason})` : ''}${last.message ? `: ${last.message}` : ''}`, {
-        details: { taskId: task.taskId!.value, state, reason, message: last.message },
-        cause: err,
-      });
+      throw new CliError(
+        'CLI_TASK_FAILED',
+        `task ${task.taskId!.value} reached ${state}${reason ? ` (${reason})` : ''}${last.message ? `: ${last.message}` : ''}`,
+        {
+          details: { taskId: task.taskId!.value, state, reason, message: last.message },
+          cause: err,
+        },
+      );
     }
     throw err;
   }

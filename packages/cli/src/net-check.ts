@@ -61,7 +61,8 @@ export function planEndpoints(state: MasterStateJson, agents: AgentPlace[], port
   const endpoints: PlacedEndpoint[] = [];
   const skipped: SkippedTask[] = [];
   const byAddress = new Map(agents.map((a) => [a.address, a]));
-  for (const a of agents) endpoints.push({ id: `a${a.index}`, kind: 'agent', agentId: a.isolationId, address: a.address, groups: [], netns: `/proc/${a.hostPid}/ns/net` });
+  for (const a of agents)
+    endpoints.push({ id: `a${a.index}`, kind: 'agent', agentId: a.isolationId, address: a.address, groups: [], netns: `/proc/${a.hostPid}/ns/net` });
   let hostPort = port;
   const used = new Set<string>();
   const idFor = (a: AgentPlace, t: TaskView) => {
@@ -82,12 +83,25 @@ export function planEndpoints(state: MasterStateJson, agents: AgentPlace[], port
       continue;
     }
     if (dockerMode === 'BRIDGE' || dockerMode === 'USER') {
-      skipped.push({ id: t.id, name: t.name, reason: `Docker ${dockerMode} task: on a Docker network of the machine, outside the cluster's isolation provider` });
+      skipped.push({
+        id: t.id,
+        name: t.name,
+        reason: `Docker ${dockerMode} task: on a Docker network of the machine, outside the cluster's isolation provider`,
+      });
       continue;
     }
     // Host network: a Mesos task without networks, or Docker HOST (the testbed runs it in the agent's namespace).
     if (!t.optedIn) {
-      endpoints.push({ id: idFor(a, t), kind: 'host-task', agentId: a.isolationId, address: a.address, port: ++hostPort, groups: [], netns: `/proc/${a.hostPid}/ns/net`, taskId: t.id });
+      endpoints.push({
+        id: idFor(a, t),
+        kind: 'host-task',
+        agentId: a.isolationId,
+        address: a.address,
+        port: ++hostPort,
+        groups: [],
+        netns: `/proc/${a.hostPid}/ns/net`,
+        taskId: t.id,
+      });
       continue;
     }
     const address = t.addresses.find((x) => !x.includes(':'));
@@ -139,7 +153,11 @@ export async function checkCluster(cluster: Cluster, options: NetCheckRunOptions
     isoAgents = agents.agents;
     topology = { agents: agents.agents, routes };
   } catch (err) {
-    throw new CliError('CLI_UNAVAILABLE', `the isolation service at ${cluster.isolation.grpcAddress} did not answer (${(err as Error).message}); check 'ippc cluster status'`, { cause: err });
+    throw new CliError(
+      'CLI_UNAVAILABLE',
+      `the isolation service at ${cluster.isolation.grpcAddress} did not answer (${(err as Error).message}); check 'ippc cluster status'`,
+      { cause: err },
+    );
   } finally {
     client.close();
   }
@@ -154,7 +172,10 @@ export async function checkCluster(cluster: Cluster, options: NetCheckRunOptions
   );
   if (topology.agents.length === 0) {
     // The isolation service knows no agent yet: draw the cluster's own layout.
-    topology = { agents: cluster.agents.map((a, i) => ({ id: places[i]!.isolationId, nodeAddresses: [a.address], subnets: Object.values(a.subnets).map((s) => s.ipv4) })), routes: [] };
+    topology = {
+      agents: cluster.agents.map((a, i) => ({ id: places[i]!.isolationId, nodeAddresses: [a.address], subnets: Object.values(a.subnets).map((s) => s.ipv4) })),
+      routes: [],
+    };
   }
   const { endpoints, skipped } = planEndpoints(await cluster.masterState(), places, port);
   const dir = await mkdtemp(join(tmpdir(), 'ippc-net-check-'));
@@ -164,7 +185,11 @@ export async function checkCluster(cluster: Cluster, options: NetCheckRunOptions
     try {
       await prober.start(plain);
     } catch (err) {
-      throw new CliError('CLI_NET_CHECK_FAILED', `could not start the probes (root on the Docker host, nsenter and node are needed): ${(err as Error).message}`, { cause: err });
+      throw new CliError(
+        'CLI_NET_CHECK_FAILED',
+        `could not start the probes (root on the Docker host, nsenter and node are needed): ${(err as Error).message}`,
+        { cause: err },
+      );
     }
     const report = await runNetCheck({
       endpoints: plain,

@@ -19,7 +19,10 @@ export function describeError(err: unknown): { code: string; message: string } {
   const message = e?.message ?? String(err);
   // The only unix socket the CLI connects to is the Docker daemon's (components answer over TCP).
   if ((e?.code === 'ECONNREFUSED' || e?.code === 'ENOENT' || e?.code === 'EACCES') && e.syscall === 'connect' && e.address?.startsWith('/')) {
-    return { code: 'DOCKER_UNAVAILABLE', message: `the Docker daemon does not answer (${message}); start it (scripts/setup does) and check with 'ippc doctor'` };
+    return {
+      code: 'DOCKER_UNAVAILABLE',
+      message: `the Docker daemon does not answer (${message}); start it (scripts/setup does) and check with 'ippc doctor'`,
+    };
   }
   return { code: 'INTERNAL', message };
 }

@@ -14,9 +14,24 @@ describe('the ippc command tree', () => {
 
   it('has every verb of the product contract', () => {
     const verbs = all.map((l) => l.path).filter((p) => !p.startsWith('isolation '));
-    assert.deepEqual(verbs.sort(), ['cluster down', 'cluster logs', 'cluster status', 'cluster up', 'doctor', 'net check', 'showcase', 'task kill', 'task list', 'task run']);
+    assert.deepEqual(verbs.sort(), [
+      'cluster down',
+      'cluster logs',
+      'cluster status',
+      'cluster up',
+      'doctor',
+      'net check',
+      'showcase',
+      'task kill',
+      'task list',
+      'task run',
+    ]);
     // The isolation provider's operator verbs, aimed at the cluster (issue 7): groups, members, rules, routes.
-    for (const v of ['isolation groups', 'isolation members', 'isolation rules add', 'isolation rules remove', 'isolation rules list', 'isolation routes']) assert.ok(all.some((l) => l.path === v), v);
+    for (const v of ['isolation groups', 'isolation members', 'isolation rules add', 'isolation rules remove', 'isolation rules list', 'isolation routes'])
+      assert.ok(
+        all.some((l) => l.path === v),
+        v,
+      );
     const iso = program.commands.find((c) => c.name() === 'isolation')!;
     assert.deepEqual(
       iso.options.map((o) => o.long),
@@ -27,14 +42,20 @@ describe('the ippc command tree', () => {
 
   it('every verb takes --json and has a description and help', () => {
     for (const { path, cmd } of all) {
-      assert.ok(cmd.options.some((o) => o.long === '--json'), `${path} takes --json`);
+      assert.ok(
+        cmd.options.some((o) => o.long === '--json'),
+        `${path} takes --json`,
+      );
       assert.ok(cmd.description().length > 10, `${path} has a description`);
       assert.match(cmd.helpInformation(), /Usage: /, `${path} has help`);
     }
   });
 
   it('every verb but doctor (and the isolation group as a whole) shows examples in its help', () => {
-    const withExamples = [...all.filter((l) => l.path !== 'doctor' && !l.path.startsWith('isolation ')), { path: 'isolation', cmd: program.commands.find((c) => c.name() === 'isolation')! }];
+    const withExamples = [
+      ...all.filter((l) => l.path !== 'doctor' && !l.path.startsWith('isolation ')),
+      { path: 'isolation', cmd: program.commands.find((c) => c.name() === 'isolation')! },
+    ];
     for (const { path, cmd } of withExamples) {
       let text = '';
       cmd.configureOutput({ writeOut: (s) => (text += s) });

@@ -21,14 +21,16 @@ describe('task run flags', () => {
     const plan = planTaskRun('web', 'sleep 1', { network: ['blue', 'red'], group: ['web', 'db'], ip: ['10.100.0.9'], label: ['team=a', 'empty='] });
     const c = plan.spec.container!;
     assert.equal(c.type, ContainerInfo_Type.MESOS);
-    assert.deepEqual(
-      plain(c.networkInfos.map((n) => [n.name, n.groups, n.ipAddresses])),
-      [
-        ['blue', ['web', 'db'], [{ protocol: NetworkInfo_Protocol.IPv4, ipAddress: '10.100.0.9' }]],
-        ['red', ['web', 'db'], []],
+    assert.deepEqual(plain(c.networkInfos.map((n) => [n.name, n.groups, n.ipAddresses])), [
+      ['blue', ['web', 'db'], [{ protocol: NetworkInfo_Protocol.IPv4, ipAddress: '10.100.0.9' }]],
+      ['red', ['web', 'db'], []],
+    ]);
+    assert.deepEqual(plan.spec.labels, {
+      labels: [
+        { key: 'team', value: 'a' },
+        { key: 'empty', value: '' },
       ],
-    );
-    assert.deepEqual(plan.spec.labels, { labels: [{ key: 'team', value: 'a' }, { key: 'empty', value: '' }] });
+    });
     assert.deepEqual(plan.groups, ['web', 'db']);
   });
 
@@ -71,7 +73,8 @@ describe('task run flags', () => {
     assert.throws(() => planTaskRun('w', 'x', { ip: ['10.0.0.1'] }), usage(/--ip needs --network/));
     assert.throws(() => planTaskRun('w', 'x', { group: ['web'] }), usage(/--group needs --network/));
     assert.throws(() => planTaskRun('w', 'x', { network: ['n'], ip: ['10.0.0.300'] }), usage(/not an IPv4 or IPv6/));
-    for (const bad of ['1:2', 'fd10::1::2', '010.0.0.1']) assert.throws(() => planTaskRun('w', 'x', { network: ['n'], ip: [bad] }), usage(/not an IPv4 or IPv6/), bad);
+    for (const bad of ['1:2', 'fd10::1::2', '010.0.0.1'])
+      assert.throws(() => planTaskRun('w', 'x', { network: ['n'], ip: [bad] }), usage(/not an IPv4 or IPv6/), bad);
     assert.throws(() => planTaskRun('w', 'x', { port: '1', portMapping: ['1:2'] }), usage(/not both/));
     assert.throws(() => planTaskRun('w', 'x', { port: '-1' }), usage(/positive integer/));
     assert.throws(() => planTaskRun('w', 'x', { cpus: 'lots' }), usage(/--cpus/));

@@ -1,5 +1,12 @@
 import { parseIp } from '@ippc/core';
-import { ContainerInfo, ContainerInfo_DockerInfo_Network, ContainerInfo_Type, NetworkInfo_Protocol, type ContainerInfo as ContainerInfoT, type NetworkInfo } from '@ippc/proto';
+import {
+  ContainerInfo,
+  ContainerInfo_DockerInfo_Network,
+  ContainerInfo_Type,
+  NetworkInfo_Protocol,
+  type ContainerInfo as ContainerInfoT,
+  type NetworkInfo,
+} from '@ippc/proto';
 import type { TaskSpec } from '@ippc/scheduler';
 import { CliError } from './errors.js';
 
@@ -51,7 +58,8 @@ export function parsePortMapping(text: string): { hostPort: number; containerPor
   if (!m) throw usage(`--port-mapping '${text}' must look like HOST:CONTAINER or HOST:CONTAINER/udp (e.g. 35010:80)`);
   const hostPort = Number(m[1]);
   const containerPort = Number(m[2]);
-  if (hostPort < 1 || hostPort > 65535 || containerPort < 1 || containerPort > 65535) throw usage(`--port-mapping '${text}': ports must be between 1 and 65535`);
+  if (hostPort < 1 || hostPort > 65535 || containerPort < 1 || containerPort > 65535)
+    throw usage(`--port-mapping '${text}': ports must be between 1 and 65535`);
   return { hostPort, containerPort, protocol: (m[3] ?? 'tcp').toLowerCase() };
 }
 

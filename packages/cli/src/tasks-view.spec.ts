@@ -23,7 +23,11 @@ describe('task views of /master/state', () => {
   it('a finished task shows the address it ran with, not the one its terminal status reports', () => {
     const state = fixtureState();
     const web = state.frameworks[0]!.tasks[0]!;
-    web.statuses.push({ state: 'TASK_KILLED', timestamp: 2, container_status: { network_infos: [{ ip_addresses: [{ protocol: 'IPv4', ip_address: '10.99.0.11' }] }] } });
+    web.statuses.push({
+      state: 'TASK_KILLED',
+      timestamp: 2,
+      container_status: { network_infos: [{ ip_addresses: [{ protocol: 'IPv4', ip_address: '10.99.0.11' }] }] },
+    });
     web.state = 'TASK_KILLED';
     assert.deepEqual(taskViews(state)[0]!.addresses, ['10.100.0.2']);
   });

@@ -104,6 +104,15 @@ export function networksText(t: TaskView): string {
 export function taskRows(tasks: TaskView[]): string[][] {
   return [
     ['ID', 'NAME', 'STATE', 'AGENT', 'CONTAINERIZER', 'NETWORKS', 'GROUPS', 'ADDRESSES'],
-    ...tasks.map((t) => [t.id, t.name, t.state.replace(/^TASK_/, ''), t.agent, containerizerText(t), networksText(t), t.groups.join(',') || '-', t.addresses.join(',') || '-']),
+    ...tasks.map((t) => [
+      t.id,
+      t.name,
+      t.state.replace(/^TASK_/, ''),
+      t.agent,
+      containerizerText(t),
+      networksText(t),
+      t.groups.join(',') || '-',
+      t.addresses.join(',') || '-',
+    ]),
   ];
 }

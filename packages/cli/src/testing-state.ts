@@ -13,7 +13,9 @@ function task(id: string, agent: string, state: string, container: unknown, netw
     state,
     resources: { cpus: 0.1, mem: 32 },
     role: '*',
-    statuses: [{ state, timestamp: 1, ...(networkInfos ? { container_status: { container_id: { value: `c-${id}` }, network_infos: networkInfos as never } } : {}) }],
+    statuses: [
+      { state, timestamp: 1, ...(networkInfos ? { container_status: { container_id: { value: `c-${id}` }, network_infos: networkInfos as never } } : {}) },
+    ],
     ...(container ? { container: container as never } : {}),
     ...extra,
   };
@@ -26,8 +28,28 @@ export function fixtureState(): MasterStateJson {
     hostname: '10.99.0.2',
     activated_slaves: 2,
     slaves: [
-      { id: 'M-S0', hostname: '10.99.0.11', port: 5051, pid: 'slave(1)@10.99.0.11:5051', active: true, resources: {}, used_resources: {}, offered_resources: {}, unreserved_resources: {} },
-      { id: 'M-S1', hostname: '10.99.0.12', port: 5051, pid: 'slave(1)@10.99.0.12:5051', active: true, resources: {}, used_resources: {}, offered_resources: {}, unreserved_resources: {} },
+      {
+        id: 'M-S0',
+        hostname: '10.99.0.11',
+        port: 5051,
+        pid: 'slave(1)@10.99.0.11:5051',
+        active: true,
+        resources: {},
+        used_resources: {},
+        offered_resources: {},
+        unreserved_resources: {},
+      },
+      {
+        id: 'M-S1',
+        hostname: '10.99.0.12',
+        port: 5051,
+        pid: 'slave(1)@10.99.0.12:5051',
+        active: true,
+        resources: {},
+        used_resources: {},
+        offered_resources: {},
+        unreserved_resources: {},
+      },
     ] as never,
     frameworks: [
       {
@@ -42,8 +64,12 @@ export function fixtureState(): MasterStateJson {
           task('web-00000001', 'M-S0', 'TASK_RUNNING', { type: 'MESOS', network_infos: [{ name: 'ippc-bridge', groups: ['web'] }] }, [
             { name: 'ippc-bridge', groups: ['web'], ip_addresses: [{ protocol: 'IPv4', ip_address: '10.100.0.2' }] },
           ]),
-          task('plain-00000002', 'M-S1', 'TASK_RUNNING', undefined, [{ ip_addresses: [{ protocol: 'IPv4', ip_address: '10.99.0.12' }] }], { resources: { cpus: 0.1, mem: 32, ports: '[35500-35500]' } }),
-          task('dbr-00000003', 'M-S1', 'TASK_RUNNING', { type: 'DOCKER', docker: { image: 'i', network: 'BRIDGE' } }, [{ ip_addresses: [{ protocol: 'IPv4', ip_address: '172.17.0.5' }] }]),
+          task('plain-00000002', 'M-S1', 'TASK_RUNNING', undefined, [{ ip_addresses: [{ protocol: 'IPv4', ip_address: '10.99.0.12' }] }], {
+            resources: { cpus: 0.1, mem: 32, ports: '[35500-35500]' },
+          }),
+          task('dbr-00000003', 'M-S1', 'TASK_RUNNING', { type: 'DOCKER', docker: { image: 'i', network: 'BRIDGE' } }, [
+            { ip_addresses: [{ protocol: 'IPv4', ip_address: '172.17.0.5' }] },
+          ]),
           task('bad-00000004', 'M-S1', 'TASK_FAILED', { type: 'MESOS', network_infos: [{ name: 'nope' }] }, undefined),
         ],
       },

@@ -15,7 +15,10 @@ describe('Backoff', () => {
   it('takes at most the jitter fraction off each delay', () => {
     const b = new Backoff({ initialMs: 1000, maxMs: 1000 });
     const delays = Array.from({ length: 200 }, () => b.next());
-    assert.ok(delays.every((d) => d > 500 && d <= 1000), 'equal jitter: between half and all of the delay');
+    assert.ok(
+      delays.every((d) => d > 500 && d <= 1000),
+      'equal jitter: between half and all of the delay',
+    );
     assert.ok(new Set(delays).size > 100, 'the delays differ');
   });
 });

@@ -31,7 +31,12 @@ class Exited extends Error {
 function daemon(...options: Option[]): { program: Command; out: () => string; err: () => string } {
   let out = '';
   let err = '';
-  const program = createDaemonCommand('ippc-test', 'a test daemon', { version: '9.9.9', exit: (code) => { throw new Exited(code); } });
+  const program = createDaemonCommand('ippc-test', 'a test daemon', {
+    version: '9.9.9',
+    exit: (code) => {
+      throw new Exited(code);
+    },
+  });
   program.configureOutput({ writeOut: (s) => (out += s), writeErr: (s) => (err += s), getOutHelpWidth: () => 200, getErrHelpWidth: () => 200 });
   for (const o of options) program.addOption(o);
   return { program, out: () => out, err: () => err };
@@ -81,7 +86,7 @@ describe('createDaemonCommand: --help, --version, the bad-flag exit', () => {
     assert.equal(v.out(), '9.9.9\n');
   });
 
-  it('exits 2 with commander\'s message and the usage on an unknown flag, a missing value or a missing mandatory flag', () => {
+  it("exits 2 with commander's message and the usage on an unknown flag, a missing value or a missing mandatory flag", () => {
     const unknown = daemon();
     assert.equal(parse(unknown.program, ['--data-dir=/x']), BAD_FLAG_EXIT_CODE);
     assert.match(unknown.err(), /^error: unknown option '--data-dir=\/x'\n\nUsage: ippc-test \[options\]/);
@@ -96,7 +101,10 @@ describe('createDaemonCommand: --help, --version, the bad-flag exit', () => {
   it('exitBadFlag says `<name>: <message>` without the usage and exits 2', () => {
     const d = daemon();
     parse(d.program, []);
-    assert.equal(exitOf(() => exitBadFlag(d.program, "--port must be a port number, not 'x'")), 2);
+    assert.equal(
+      exitOf(() => exitBadFlag(d.program, "--port must be a port number, not 'x'")),
+      2,
+    );
     assert.equal(d.err(), "ippc-test: --port must be a port number, not 'x'\n");
   });
 });
@@ -111,7 +119,7 @@ describe('checkedOption (durations)', () => {
     assert.equal(dflt.program.opts().refresh, '2secs');
   });
 
-  it('turns a rejected text into a bad flag naming the flag, with the check\'s message', () => {
+  it("turns a rejected text into a bad flag naming the flag, with the check's message", () => {
     const d = daemon(checkedOption('--refresh <duration>', 'how often', duration));
     assert.equal(parse(d.program, ['--refresh', '2s']), 2);
     assert.match(d.err(), /^error: option '--refresh <duration>' argument '2s' is invalid\. Invalid duration '2s': write a number and a unit, e\.g\. 15secs\n/);
@@ -158,16 +166,25 @@ describe('daemonAuth: flags over environment over file', () => {
   });
 
   it('says how to give a secret when there is none', () => {
-    assert.throws(() => daemonAuth(flagsOf([]), { env: {} }), { name: 'FlagError', code: 'FLAG_INVALID', message: 'no shared secret: pass --token_file=PATH or set IPPC_TOKEN (or --no_auth for local play)' });
+    assert.throws(() => daemonAuth(flagsOf([]), { env: {} }), {
+      name: 'FlagError',
+      code: 'FLAG_INVALID',
+      message: 'no shared secret: pass --token_file=PATH or set IPPC_TOKEN (or --no_auth for local play)',
+    });
     assert.throws(() => daemonAuth(flagsOf([]), { env: {}, fallbackHint: 'auth.token in the --config file' }), {
       message: 'no shared secret: pass --token_file=PATH, set IPPC_TOKEN or give auth.token in the --config file (or --no_auth for local play)',
     });
   });
 
   it('refuses a token file it cannot read, or an empty one (not falling back to IPPC_TOKEN)', () => {
-    assert.throws(() => daemonAuth(flagsOf([`--token_file=${join(dir, 'missing')}`]), { env: { IPPC_TOKEN: 'env' } }), { code: 'FLAG_INVALID', message: /^cannot read --token_file .*missing: ENOENT/ });
+    assert.throws(() => daemonAuth(flagsOf([`--token_file=${join(dir, 'missing')}`]), { env: { IPPC_TOKEN: 'env' } }), {
+      code: 'FLAG_INVALID',
+      message: /^cannot read --token_file .*missing: ENOENT/,
+    });
     writeFileSync(join(dir, 'empty'), '\n');
-    assert.throws(() => daemonAuth(flagsOf([`--token_file=${join(dir, 'empty')}`]), { env: { IPPC_TOKEN: 'env' } }), { message: `--token_file ${join(dir, 'empty')} is empty: write the shared secret into it` });
+    assert.throws(() => daemonAuth(flagsOf([`--token_file=${join(dir, 'empty')}`]), { env: { IPPC_TOKEN: 'env' } }), {
+      message: `--token_file ${join(dir, 'empty')} is empty: write the shared secret into it`,
+    });
   });
 
   it('takes no secret on the command line', () => {
@@ -215,7 +232,11 @@ describe('listen flags', () => {
     assert.deepEqual(parseListen(':7071'), { host: '0.0.0.0', port: 7071 });
     assert.deepEqual(parseListen('localhost:53'), { host: 'localhost', port: 53 });
     for (const bad of ['7071', '127.0.0.1', '127.0.0.1:http', '127.0.0.1:65536', 'a b:1', '']) {
-      assert.throws(() => parseListen(bad), { code: 'FLAG_INVALID', message: `'${bad}' is not host:port: write e.g. 127.0.0.1:7071, [::1]:7071, or :7071 for every interface` }, bad);
+      assert.throws(
+        () => parseListen(bad),
+        { code: 'FLAG_INVALID', message: `'${bad}' is not host:port: write e.g. 127.0.0.1:7071, [::1]:7071, or :7071 for every interface` },
+        bad,
+      );
     }
   });
 

@@ -36,7 +36,9 @@ describe('gRPC server plumbing', () => {
 
   before(async () => {
     srv = createGrpcServer({ auth: { token: 's3cret' }, healthServices: ['test.Echo'] });
-    srv.server.addService(EchoService, { say: (call: grpc.ServerUnaryCall<{ text: string }, unknown>, cb: grpc.sendUnaryData<unknown>) => cb(null, { echo: call.request.text }) });
+    srv.server.addService(EchoService, {
+      say: (call: grpc.ServerUnaryCall<{ text: string }, unknown>, cb: grpc.sendUnaryData<unknown>) => cb(null, { echo: call.request.text }),
+    });
     address = `127.0.0.1:${await srv.listen('127.0.0.1:0')}`;
   });
   after(() => srv.close());
@@ -92,7 +94,11 @@ describe('HTTP endpoints', () => {
   });
 
   it('answers 503 on /health when the health function throws', async () => {
-    const http = await startHttpServer('127.0.0.1', 0, { health: () => { throw new Error('store not open'); } });
+    const http = await startHttpServer('127.0.0.1', 0, {
+      health: () => {
+        throw new Error('store not open');
+      },
+    });
     const res = await fetch(`http://127.0.0.1:${http.port}/health`);
     assert.equal(res.status, 503);
     assert.deepEqual(await res.json(), { error: 'store not open' });

@@ -16,11 +16,30 @@ export type { Containerizer, ExecutorStatus, InterfaceUsage, KnownContainer, Lau
 export type { ContainerConfig, ContainerState, Isolator, LaunchInfo, Namespace } from './isolator.js';
 
 // Errors: a code from a closed set, a message that says what to do, the gRPC status at the edge.
-export { ContainerizerError, fromServiceError, grpcCodeName, IppcError, isIppcError, messageOf, toServiceError, type GrpcCode, type IppcErrorOptions } from './errors.js';
+export {
+  ContainerizerError,
+  fromServiceError,
+  grpcCodeName,
+  IppcError,
+  isIppcError,
+  messageOf,
+  toServiceError,
+  type GrpcCode,
+  type IppcErrorOptions,
+} from './errors.js';
 
 // A component's plumbing: gRPC with the cluster's shared secret and health, the HTTP endpoints and
 // metrics, structured logs, and the flags every daemon takes in Mesos's style.
-export { authClientInterceptor, authServerInterceptor, checkHealth, clientOptions, createGrpcServer, type AuthConfig, type GrpcServerOptions, type IppcGrpcServer } from './grpc.js';
+export {
+  authClientInterceptor,
+  authServerInterceptor,
+  checkHealth,
+  clientOptions,
+  createGrpcServer,
+  type AuthConfig,
+  type GrpcServerOptions,
+  type IppcGrpcServer,
+} from './grpc.js';
 export { createHttpRouter, createMetricsRegistry, metricsRoute, startHttpServer, type HttpServerOptions, type Route, type StartedHttpServer } from './http.js';
 export { createLogger, silentLogger, type Logger, type LoggerConfig } from './log.js';
 export {
@@ -46,7 +65,16 @@ export {
 
 // Thick CNI plugins: the thin forwarder a runtime executes, the daemon side that answers it, the
 // spec's errors, and one reader of a CNI result's addresses.
-export { CNI_FORWARDER_SOURCES, CniForwarderError, hasCCompiler, installCniForwarder, type CniForwarderErrorCode, type CniForwarderFlavor, type CniForwarderOptions, type InstalledCniForwarder } from './cni/forwarder.js';
+export {
+  CNI_FORWARDER_SOURCES,
+  CniForwarderError,
+  hasCCompiler,
+  installCniForwarder,
+  type CniForwarderErrorCode,
+  type CniForwarderFlavor,
+  type CniForwarderOptions,
+  type InstalledCniForwarder,
+} from './cni/forwarder.js';
 export { CNI_MAX_CONFIG_BYTES, createCniDaemon, type CniCall, type CniDaemon, type CniDaemonOptions, type CniHandle } from './cni/daemon.js';
 export type { CniRequest, CniResponse } from './cni/request.js';
 export { CNI_SPEC_ERROR_CODES, CniError, defineCniErrorCodes } from './cni/errors.js';
@@ -54,7 +82,27 @@ export { compareVersions, containerAddresses, type CniResultAddresses, type CniR
 
 // Building blocks every component uses the one of: addresses and CIDRs, an async mutex, a
 // backoff with jitter, a text table, waiting, writing a file atomically.
-export { canonicalIp, cidrContains, cidrLast, cidrSize, cidrsOverlap, familyBits, formatCidr, formatIp, ipFamily, nthAddress, nthSubnet, parseCidr, parseIp, parseIpOrCidr, prefixMask, stripPrefix, type Cidr, type IpAddress, type IpFamily } from './ip.js';
+export {
+  canonicalIp,
+  cidrContains,
+  cidrLast,
+  cidrSize,
+  cidrsOverlap,
+  familyBits,
+  formatCidr,
+  formatIp,
+  ipFamily,
+  nthAddress,
+  nthSubnet,
+  parseCidr,
+  parseIp,
+  parseIpOrCidr,
+  prefixMask,
+  stripPrefix,
+  type Cidr,
+  type IpAddress,
+  type IpFamily,
+} from './ip.js';
 export { KeyedMutex, Mutex } from './mutex.js';
 export { Backoff, type BackoffOptions } from './backoff.js';
 export { renderTable } from './table.js';

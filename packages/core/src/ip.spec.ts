@@ -1,6 +1,21 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { canonicalIp, cidrContains, cidrLast, cidrsOverlap, cidrSize, formatCidr, formatIp, ipFamily, nthAddress, nthSubnet, parseCidr, parseIp, parseIpOrCidr, stripPrefix } from './ip.js';
+import {
+  canonicalIp,
+  cidrContains,
+  cidrLast,
+  cidrsOverlap,
+  cidrSize,
+  formatCidr,
+  formatIp,
+  ipFamily,
+  nthAddress,
+  nthSubnet,
+  parseCidr,
+  parseIp,
+  parseIpOrCidr,
+  stripPrefix,
+} from './ip.js';
 
 const cidr = (text: string) => parseCidr(text)!;
 const ip = (text: string) => parseIp(text)!;
@@ -12,7 +27,8 @@ describe('ip', () => {
     assert.equal(canonicalIp('FD10:0210:0000:0000:0000:0000:0000:0001'), 'fd10:210::1');
     assert.equal(canonicalIp('FD10:0:0:0:0:0:0:5'), 'fd10::5');
     assert.equal(canonicalIp('::ffff:1.2.3.4'), '::ffff:102:304');
-    for (const bad of ['1', '0x1', '10.1.2', '10.1.2.3/24', 'fe80::1%eth0', 'host', '', '256.1.1.1', '10.210.0.256']) assert.equal(parseIp(bad), undefined, bad);
+    for (const bad of ['1', '0x1', '10.1.2', '10.1.2.3/24', 'fe80::1%eth0', 'host', '', '256.1.1.1', '10.210.0.256'])
+      assert.equal(parseIp(bad), undefined, bad);
     assert.equal(formatIp(6, 1n), '::1');
     assert.equal(stripPrefix('10.0.0.5/24'), '10.0.0.5');
     assert.equal(stripPrefix('fd10:220::5/64'), 'fd10:220::5');

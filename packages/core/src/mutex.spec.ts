@@ -18,7 +18,10 @@ describe('Mutex', () => {
       });
     const results = await Promise.allSettled([step('a'), step('b', true), step('c')]);
     assert.deepEqual(log, ['a+', 'a-', 'b+', 'b-', 'c+', 'c-']);
-    assert.deepEqual(results.map((r) => r.status), ['fulfilled', 'rejected', 'fulfilled']);
+    assert.deepEqual(
+      results.map((r) => r.status),
+      ['fulfilled', 'rejected', 'fulfilled'],
+    );
   });
 });
 
@@ -45,12 +48,14 @@ describe('idle()', () => {
     const m = new Mutex();
     const keyed = new KeyedMutex();
     const done: string[] = [];
-    const slow = (name: string, fail = false) => async () => {
-      await tick();
-      await tick();
-      done.push(name);
-      if (fail) throw new Error(name);
-    };
+    const slow =
+      (name: string, fail = false) =>
+      async () => {
+        await tick();
+        await tick();
+        done.push(name);
+        if (fail) throw new Error(name);
+      };
     void m.run(slow('a')).catch(() => undefined);
     void m.run(slow('b', true)).catch(() => undefined);
     await m.idle();

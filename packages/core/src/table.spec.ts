@@ -16,6 +16,12 @@ describe('renderTable', () => {
   });
 
   it("aligns columns and leaves the last one unpadded (the ippc CLI's case)", () => {
-    assert.equal(renderTable([['A', 'BB', 'C'], ['long', 'x', 'tail']]), 'A     BB  C\nlong  x   tail');
+    assert.equal(
+      renderTable([
+        ['A', 'BB', 'C'],
+        ['long', 'x', 'tail'],
+      ]),
+      'A     BB  C\nlong  x   tail',
+    );
   });
 });

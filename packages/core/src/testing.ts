@@ -21,7 +21,10 @@ export function packageBin(pkg: string, bin: string): string {
   }
   const manifest = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { name?: string; bin?: Record<string, string> };
   const path = manifest.bin?.[bin];
-  if (!path) throw new Error(`packageBin: ${manifest.name ?? pkg} has no executable '${bin}' (its bin entries: ${Object.keys(manifest.bin ?? {}).join(', ') || 'none'})`);
+  if (!path)
+    throw new Error(
+      `packageBin: ${manifest.name ?? pkg} has no executable '${bin}' (its bin entries: ${Object.keys(manifest.bin ?? {}).join(', ') || 'none'})`,
+    );
   return join(dir, path);
 }
 

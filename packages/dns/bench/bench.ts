@@ -45,10 +45,14 @@ interface LoadResult {
 
 function runLoad(port: number, transport: 'udp' | 'tcp', names: string[]): Promise<LoadResult> {
   return new Promise((resolve, reject) => {
-    const child = fork(fileURLToPath(new URL('./load.ts', import.meta.url)), [JSON.stringify({ host: '127.0.0.1', port, transport, names, window: WINDOW, seconds: SECONDS, warmupSeconds: 1 })], {
-      execArgv: ['--import', 'tsx'],
-      stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
-    });
+    const child = fork(
+      fileURLToPath(new URL('./load.ts', import.meta.url)),
+      [JSON.stringify({ host: '127.0.0.1', port, transport, names, window: WINDOW, seconds: SECONDS, warmupSeconds: 1 })],
+      {
+        execArgv: ['--import', 'tsx'],
+        stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
+      },
+    );
     let out = '';
     child.stdout!.on('data', (d) => (out += d));
     child.on('error', reject);
@@ -61,7 +65,13 @@ async function startBaseline(): Promise<{ port: number; close: () => Promise<voi
   const socket = createSocket('udp4');
   socket.on('message', (msg, rinfo) => {
     const q = dnsPacket.decode(msg);
-    const answer = dnsPacket.encode({ type: 'response', id: q.id, flags: dnsPacket.AUTHORITATIVE_ANSWER, questions: q.questions, answers: [{ type: 'A', name: q.questions![0]!.name, ttl: 5, data: '10.0.0.1' }] });
+    const answer = dnsPacket.encode({
+      type: 'response',
+      id: q.id,
+      flags: dnsPacket.AUTHORITATIVE_ANSWER,
+      questions: q.questions,
+      answers: [{ type: 'A', name: q.questions![0]!.name, ttl: 5, data: '10.0.0.1' }],
+    });
     socket.send(answer, rinfo.port, rinfo.address);
   });
   await new Promise<void>((r) => socket.bind(0, '127.0.0.1', () => r()));
@@ -160,9 +170,13 @@ async function main(): Promise<void> {
   }
 
   const base = rows[0]![1];
-  console.log(`\nippc-dns query load: ${TASKS} running tasks on ${AGENTS} agents -> ${zone.stats.records} records under ${zone.stats.names} names (zone built in ${fmt(buildMs, 0)} ms)`);
+  console.log(
+    `\nippc-dns query load: ${TASKS} running tasks on ${AGENTS} agents -> ${zone.stats.records} records under ${zone.stats.names} names (zone built in ${fmt(buildMs, 0)} ms)`,
+  );
   console.log(`loopback, ${WINDOW} queries in flight, ${SECONDS} s per run after 1 s warm-up, random A queries over ${names.length} names\n`);
-  console.log(`${pad('run', 26)}${lpad('qps', 10)}${lpad('p50 ms', 9)}${lpad('p99 ms', 9)}${lpad('max ms', 9)}${lpad('lost', 7)}${lpad('errors', 8)}${lpad('qps/base', 10)}${lpad('p99/base', 10)}`);
+  console.log(
+    `${pad('run', 26)}${lpad('qps', 10)}${lpad('p50 ms', 9)}${lpad('p99 ms', 9)}${lpad('max ms', 9)}${lpad('lost', 7)}${lpad('errors', 8)}${lpad('qps/base', 10)}${lpad('p99/base', 10)}`,
+  );
   for (const [name, r] of rows) {
     console.log(
       `${pad(name, 26)}${lpad(fmt(r.qps, 0), 10)}${lpad(fmt(r.p50Ms), 9)}${lpad(fmt(r.p99Ms), 9)}${lpad(fmt(r.maxMs), 9)}${lpad(String(r.lost), 7)}${lpad(String(r.errors), 8)}${lpad(fmt(r.qps / base.qps), 10)}${lpad(fmt(r.p99Ms / base.p99Ms), 10)}`,

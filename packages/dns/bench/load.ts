@@ -119,7 +119,8 @@ async function main(): Promise<void> {
   const pct = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))] ?? NaN;
   const seconds = (measureEnd - measureStart) / 1000;
   process.stdout.write(
-    JSON.stringify({ sent, answered, lost, errors, qps: answered / seconds, p50Ms: pct(50), p99Ms: pct(99), maxMs: latencies[latencies.length - 1] ?? NaN }) + '\n',
+    JSON.stringify({ sent, answered, lost, errors, qps: answered / seconds, p50Ms: pct(50), p99Ms: pct(99), maxMs: latencies[latencies.length - 1] ?? NaN }) +
+      '\n',
   );
 }
 

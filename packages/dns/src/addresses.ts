@@ -14,8 +14,7 @@ export interface HostPort {
  * @throws DnsError `DNS_INVALID_OPTIONS` with an example of the expected form.
  */
 export function parseHostPort(text: string, what: string, defaultPort?: number, requireIp = false): HostPort {
-  const bad = (why: string) =>
-    new DnsError('DNS_INVALID_OPTIONS', `${what} ${JSON.stringify(text)} ${why}: give host:port, e.g. 127.0.0.1:53 or [::1]:53`);
+  const bad = (why: string) => new DnsError('DNS_INVALID_OPTIONS', `${what} ${JSON.stringify(text)} ${why}: give host:port, e.g. 127.0.0.1:53 or [::1]:53`);
   const s = text.trim();
   let host: string;
   let portText: string | undefined;

@@ -16,7 +16,14 @@ export { DnsError, type DnsErrorCode } from './errors.js';
 // Its pieces, each usable alone: the master's state followed, the zone built from it (pure), the
 // queries answered (bytes in, bytes out), the upstream forwarder. A stand-in master for tests is
 // `@ippc/dns/testing`.
-export { createPollingStateSource, DEFAULT_REFRESH_MS, type PollingStateSourceOptions, type StateEvent, type StateListener, type StateSource } from './state-source.js';
+export {
+  createPollingStateSource,
+  DEFAULT_REFRESH_MS,
+  type PollingStateSourceOptions,
+  type StateEvent,
+  type StateListener,
+  type StateSource,
+} from './state-source.js';
 export { parseMesosState, type MesosState } from './mesos-state.js';
 export { buildRecords, type BuildRecordsOptions, type NameRecords, type RecordSet, type RecordStats, type SrvRecord } from './records.js';
 export { createQueryHandler, type QueryHandler, type QueryHandlerOptions, type ZoneView } from './resolver.js';

@@ -11,7 +11,10 @@ describe('validateIpSources', () => {
   });
   it('rejects with mesos-dns messages, in its order', () => {
     const reject = (list: string[], message: string) =>
-      assert.throws(() => validateIpSources(list), (e: unknown) => isIppcError(e, 'DNS_INVALID_IP_SOURCES') && e.message === message);
+      assert.throws(
+        () => validateIpSources(list),
+        (e: unknown) => isIppcError(e, 'DNS_INVALID_IP_SOURCES') && e.message === message,
+      );
     reject([], 'empty ip sources');
     reject(['host', 'host'], 'duplicate ip source specified');
     reject(['host', 'host', 'bogus'], 'duplicate ip source specified');
@@ -78,20 +81,35 @@ describe('taskAddresses', () => {
       container_status: {
         network_infos: [
           { name: 'a', ip_addresses: [{ protocol: 'IPv6', ip_address: 'fd00::a' }] },
-          { name: 'b', ip_addresses: [{ protocol: 'IPv4', ip_address: '10.2.0.2' }, { protocol: 'IPv4', ip_address: '10.2.0.3' }] },
+          {
+            name: 'b',
+            ip_addresses: [
+              { protocol: 'IPv4', ip_address: '10.2.0.2' },
+              { protocol: 'IPv4', ip_address: '10.2.0.3' },
+            ],
+          },
         ],
       },
     });
     const r = taskAddresses(t, agent, DEFAULT_IP_SOURCES);
-    assert.deepEqual(r.all.map((a) => a.ip), ['fd00::a', '10.2.0.2', '10.2.0.3']);
+    assert.deepEqual(
+      r.all.map((a) => a.ip),
+      ['fd00::a', '10.2.0.2', '10.2.0.3'],
+    );
     assert.equal(r.ipv4, '10.2.0.2');
     assert.equal(r.ipv6, 'fd00::a');
   });
 
   it('falls back to the 0.25 top-level ip_address only when ip_addresses is absent or empty', () => {
     const legacy = task({ container_status: { network_infos: [{ ip_address: '10.3.0.1' }, { ip_addresses: [], ip_address: '10.3.0.2' }] } });
-    assert.deepEqual(taskAddresses(legacy, agent, ['netinfo']).all.map((a) => a.ip), ['10.3.0.1', '10.3.0.2']);
+    assert.deepEqual(
+      taskAddresses(legacy, agent, ['netinfo']).all.map((a) => a.ip),
+      ['10.3.0.1', '10.3.0.2'],
+    );
     const both = task({ container_status: { network_infos: [{ ip_addresses: [{ ip_address: '10.4.0.1' }], ip_address: '10.3.0.9' }] } });
-    assert.deepEqual(taskAddresses(both, agent, ['netinfo']).all.map((a) => a.ip), ['10.4.0.1']);
+    assert.deepEqual(
+      taskAddresses(both, agent, ['netinfo']).all.map((a) => a.ip),
+      ['10.4.0.1'],
+    );
   });
 });

@@ -16,9 +16,19 @@ export interface DnsMetrics {
 export function createDnsMetrics(confirmedAt: () => number | undefined): DnsMetrics {
   const registry = new Registry();
   registry.setDefaultLabels({ component: 'dns' });
-  const queries = new Counter({ name: 'ippc_dns_queries_total', help: 'DNS messages answered, by rcode and transport', labelNames: ['rcode', 'transport', 'forwarded'], registers: [registry] });
+  const queries = new Counter({
+    name: 'ippc_dns_queries_total',
+    help: 'DNS messages answered, by rcode and transport',
+    labelNames: ['rcode', 'transport', 'forwarded'],
+    registers: [registry],
+  });
   const queryCounters = new Map<string, { inc(): void }>();
-  const updates = new Counter({ name: 'ippc_dns_state_reads_total', help: 'Reads of the master state, by result', labelNames: ['result'], registers: [registry] });
+  const updates = new Counter({
+    name: 'ippc_dns_state_reads_total',
+    help: 'Reads of the master state, by result',
+    labelNames: ['result'],
+    registers: [registry],
+  });
   const recordsGauge = new Gauge({ name: 'ippc_dns_records', help: 'A, AAAA and SRV records in the zone', registers: [registry] });
   const ageGauge = new Gauge({
     name: 'ippc_dns_state_age_seconds',

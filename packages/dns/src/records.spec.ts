@@ -155,7 +155,11 @@ describe('state parsing helpers', () => {
     assert.deepEqual(collectHostnames(state), ['agent1.example']);
     const unresolved = buildRecords(state, { domain: 'ippc', ipSources: ['host'] });
     assert.equal(unresolved.lookup('api.marathon.ippc'), undefined);
-    const resolved = buildRecords(state, { domain: 'ippc', ipSources: ['host'], hostAddresses: new Map([['agent1.example', [{ family: 4, ip: '10.9.9.9' }]]]) });
+    const resolved = buildRecords(state, {
+      domain: 'ippc',
+      ipSources: ['host'],
+      hostAddresses: new Map([['agent1.example', [{ family: 4, ip: '10.9.9.9' }]]]),
+    });
     assert.deepEqual(a(resolved, 'api.marathon.ippc'), ['10.9.9.9']);
   });
   it('skips tasks and frameworks without a usable name, with a warning', () => {
@@ -182,8 +186,29 @@ describe('buildRecords on odd input', () => {
             pid: {},
             tasks: [
               null,
-              { id: 't1', name: 'x', state: 'TASK_RUNNING', slave_id: 'S0', statuses: 'nope', resources: 'x', discovery: { name: 'd', ports: { ports: [null, { number: 'x' }, { number: 70000 }] } } },
-              { id: 't2', name: 'y', state: 'TASK_RUNNING', slave_id: 'S0', statuses: [null, { state: 'TASK_RUNNING', labels: [null, { key: 'MesosContainerizer.NetworkSettings.IPAddress' }], container_status: { network_infos: [null, { ip_addresses: [null, {}] }] } }] },
+              {
+                id: 't1',
+                name: 'x',
+                state: 'TASK_RUNNING',
+                slave_id: 'S0',
+                statuses: 'nope',
+                resources: 'x',
+                discovery: { name: 'd', ports: { ports: [null, { number: 'x' }, { number: 70000 }] } },
+              },
+              {
+                id: 't2',
+                name: 'y',
+                state: 'TASK_RUNNING',
+                slave_id: 'S0',
+                statuses: [
+                  null,
+                  {
+                    state: 'TASK_RUNNING',
+                    labels: [null, { key: 'MesosContainerizer.NetworkSettings.IPAddress' }],
+                    container_status: { network_infos: [null, { ip_addresses: [null, {}] }] },
+                  },
+                ],
+              },
             ],
           },
         ],

@@ -304,14 +304,7 @@ function emptyNonTerminals(z: ZoneBuilder): Set<string> {
   return nonTerminals;
 }
 
-function addTask(
-  z: ZoneBuilder,
-  task: MesosTask,
-  fw: string,
-  agentAddrs: readonly ParsedIp[],
-  ipSources: readonly IpSource[],
-  warnings: string[],
-): boolean {
+function addTask(z: ZoneBuilder, task: MesosTask, fw: string, agentAddrs: readonly ParsedIp[], ipSources: readonly IpSource[], warnings: string[]): boolean {
   const D = z.domain;
   const discoveryName = typeof task.discovery?.name === 'string' && task.discovery.name !== '' ? task.discovery.name : undefined;
   const label = toLabel(discoveryName ?? (typeof task.name === 'string' ? task.name : ''));

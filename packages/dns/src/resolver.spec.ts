@@ -43,7 +43,10 @@ async function ask(h: QueryHandler, name: string, { type = 'A', transport = 'udp
 }
 
 const data = (rrs: Answer[] | undefined, type: string) =>
-  (rrs ?? []).filter((r) => r.type === type).map((r) => (typeof (r as { data: unknown }).data === 'object' ? JSON.stringify((r as { data: unknown }).data) : String((r as { data: unknown }).data))).sort();
+  (rrs ?? [])
+    .filter((r) => r.type === type)
+    .map((r) => (typeof (r as { data: unknown }).data === 'object' ? JSON.stringify((r as { data: unknown }).data) : String((r as { data: unknown }).data)))
+    .sort();
 
 describe('createQueryHandler: answers for the zone', () => {
   const h = handler();
@@ -65,10 +68,13 @@ describe('createQueryHandler: answers for the zone', () => {
     assert.deepEqual(data(r.answers, 'AAAA'), ['fd01::2']);
   });
 
-  it('answers SRV with the targets\' addresses in the additional section', async () => {
+  it("answers SRV with the targets' addresses in the additional section", async () => {
     const r = await ask(h, '_db._tcp.marathon.ippc', { type: 'SRV' });
     assert.deepEqual(
-      (r.answers ?? []).map((a) => (a as { data: { port: number; target: string } }).data).map((d) => `${d.target}:${d.port}`).sort(),
+      (r.answers ?? [])
+        .map((a) => (a as { data: { port: number; target: string } }).data)
+        .map((d) => `${d.target}:${d.port}`)
+        .sort(),
       ['db-9yj6a-s1.marathon.agent.ippc:31001', 'db-9yj6a-s1.marathon.agent.ippc:31002'],
     );
     assert.deepEqual(data(r.additionals, 'A'), ['10.0.0.6']);
@@ -131,7 +137,13 @@ describe('createQueryHandler: names outside the zone', () => {
   it('relays the query bytes to the forwarder and its answer back unchanged', async () => {
     const seen: Array<{ id: number; transport: Transport }> = [];
     const canned = (q: Buffer) =>
-      dnsPacket.encode({ type: 'response', id: q.readUInt16BE(0), flags: dnsPacket.RECURSION_AVAILABLE, questions: dnsPacket.decode(q).questions, answers: [{ type: 'A', name: 'example.com', ttl: 300, data: '93.184.216.34' }] });
+      dnsPacket.encode({
+        type: 'response',
+        id: q.readUInt16BE(0),
+        flags: dnsPacket.RECURSION_AVAILABLE,
+        questions: dnsPacket.decode(q).questions,
+        answers: [{ type: 'A', name: 'example.com', ttl: 300, data: '93.184.216.34' }],
+      });
     const forwarder: Forwarder = {
       upstreams: ['127.0.0.1:5353'],
       async forward(query, transport) {
@@ -173,7 +185,14 @@ describe('createQueryHandler: malformed and oversized messages', () => {
   });
 
   it('answers FORMERR to a query with two questions, NOTIMP to another opcode', async () => {
-    const two = dnsPacket.encode({ type: 'query', id: 7, questions: [{ type: 'A', name: 'a.ippc' }, { type: 'A', name: 'b.ippc' }] });
+    const two = dnsPacket.encode({
+      type: 'query',
+      id: 7,
+      questions: [
+        { type: 'A', name: 'a.ippc' },
+        { type: 'A', name: 'b.ippc' },
+      ],
+    });
     assert.equal((dnsPacket.decode((await h(two, 'udp'))!) as unknown as { rcode: string }).rcode, 'FORMERR');
     assert.equal((await ask(h, 'web.marathon.ippc', { opcode: 2 })).rcode, 'NOTIMP');
   });

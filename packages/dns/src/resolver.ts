@@ -176,7 +176,11 @@ function authoritative(ctx: HandlerContext, q: DecodedPacket, question: Question
   const view = ctx.options.zone();
   const reply = (rcode: RcodeName, answers: Answer[] = [], authorities: Answer[] = [], additionals: Answer[] = []) => {
     report({ rcode, transport, forwarded: false, name, type: question.type });
-    return encode(q, { type: 'response', id: q.id, flags: flagsFor(ctx, q, RCODE[rcode], true), questions: [question], answers, authorities, additionals }, transport);
+    return encode(
+      q,
+      { type: 'response', id: q.id, flags: flagsFor(ctx, q, RCODE[rcode], true), questions: [question], answers, authorities, additionals },
+      transport,
+    );
   };
   if (!view.servable || !view.records) return reply('SERVFAIL');
   const zone = view.records;

@@ -161,10 +161,20 @@ describe('ippc-dns when the master is missing, failing or slow to change', () =>
     await server.refresh();
     assert.ok(server.status().lastError, 'the failed read is reported');
     assert.equal((await query(server, 'web.marathon.ippc')).rcode, 'NOERROR', 'last good state still served');
-    const stale = await eventually('SERVFAIL once stale', 3000, () => query(server, 'web.marathon.ippc'), (r) => r.rcode === 'SERVFAIL');
+    const stale = await eventually(
+      'SERVFAIL once stale',
+      3000,
+      () => query(server, 'web.marathon.ippc'),
+      (r) => r.rcode === 'SERVFAIL',
+    );
     assert.ok(stale.afterMs >= 200, `stale after ${stale.afterMs} ms`);
     master.fail(undefined);
-    await eventually('answers again', 3000, () => query(server, 'web.marathon.ippc'), (r) => r.rcode === 'NOERROR');
+    await eventually(
+      'answers again',
+      3000,
+      () => query(server, 'web.marathon.ippc'),
+      (r) => r.rcode === 'NOERROR',
+    );
   });
 
   it('follows the state by polling alone: a killed task goes away within an interval', async () => {
@@ -178,7 +188,12 @@ describe('ippc-dns when the master is missing, failing or slow to change', () =>
       const db = s.frameworks![0]!.tasks!.find((t) => t.name === 'db')!;
       db.state = 'TASK_KILLED';
     });
-    const gone = await eventually('db gone', 3000, () => query(server, 'db.marathon.ippc'), (r) => r.rcode === 'NXDOMAIN');
+    const gone = await eventually(
+      'db gone',
+      3000,
+      () => query(server, 'db.marathon.ippc'),
+      (r) => r.rcode === 'NXDOMAIN',
+    );
     assert.ok(gone.afterMs < 1500, `gone after ${gone.afterMs} ms`);
   });
 });
@@ -200,7 +215,8 @@ describe('ippc-dns forwarding to an upstream DNS server', () => {
         upstreamQueries++;
         const response = DNS.Packet.createResponseFromRequest(request);
         const q = request.questions[0]!;
-        if (q.name === 'example.test') response.answers.push({ name: q.name, type: DNS.Packet.TYPE.A, class: DNS.Packet.CLASS.IN, ttl: 300, address: '192.0.2.10' } as DNS.Packet.Resource);
+        if (q.name === 'example.test')
+          response.answers.push({ name: q.name, type: DNS.Packet.TYPE.A, class: DNS.Packet.CLASS.IN, ttl: 300, address: '192.0.2.10' } as DNS.Packet.Resource);
         else response.header.rcode = 3;
         void send(response);
       },
@@ -268,7 +284,10 @@ describe('ippc-dns rejects bad options and leaves nothing behind', () => {
       [{ master: 'http://x', refreshMs: -1 }, /refreshMs/],
       [{}, /no master given/],
     ] as const) {
-      await assert.rejects(createDnsServer({ listen: '127.0.0.1:0', logger: silentLogger(), ...opts }), (e: unknown) => isIppcError(e, 'DNS_INVALID_OPTIONS') && pattern.test(e.message));
+      await assert.rejects(
+        createDnsServer({ listen: '127.0.0.1:0', logger: silentLogger(), ...opts }),
+        (e: unknown) => isIppcError(e, 'DNS_INVALID_OPTIONS') && pattern.test(e.message),
+      );
     }
   });
 

@@ -90,10 +90,14 @@ export interface DnsServer extends AsyncDisposable {
 export function resolveDnsServerOptions(options: DnsServerOptions) {
   const domain = canonicalName(options.domain ?? 'ippc');
   if (domain === '' || domain.split('.').some((l) => !/^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/.test(l) || l.length > MAX_LABEL_LENGTH)) {
-    throw new DnsError('DNS_INVALID_OPTIONS', `domain ${JSON.stringify(options.domain)} is not a valid DNS name: use letters, digits and hyphens, e.g. ippc or mesos.internal`);
+    throw new DnsError(
+      'DNS_INVALID_OPTIONS',
+      `domain ${JSON.stringify(options.domain)} is not a valid DNS name: use letters, digits and hyphens, e.g. ippc or mesos.internal`,
+    );
   }
   const listen = parseHostPort(options.listen ?? '0.0.0.0:53', 'listen address');
-  if (isIP(listen.host) === 0) throw new DnsError('DNS_INVALID_OPTIONS', `listen address ${JSON.stringify(options.listen)} must be an IP address, e.g. 127.0.0.1:53`);
+  if (isIP(listen.host) === 0)
+    throw new DnsError('DNS_INVALID_OPTIONS', `listen address ${JSON.stringify(options.listen)} must be an IP address, e.g. 127.0.0.1:53`);
   const ipSources: IpSource[] = validateIpSources(options.ipSources ?? DEFAULT_IP_SOURCES);
   const upstreams: HostPort[] = (options.upstreams ?? []).map((u) => parseHostPort(u, 'upstream', 53, true));
   const seen = new Set<string>();
@@ -173,7 +177,10 @@ export async function createDnsServer(options: DnsServerOptions): Promise<DnsSer
 
   source.start((event) => applyStateEvent(updater, event));
   const address = formatHostPort({ host: opts.listen.host, port });
-  log.info({ address, domain, source: source.description, ipSources: opts.ipSources, upstreams: forwarder?.upstreams ?? [], httpPort: http?.port }, 'dns server listening');
+  log.info(
+    { address, domain, source: source.description, ipSources: opts.ipSources, upstreams: forwarder?.upstreams ?? [], httpPort: http?.port },
+    'dns server listening',
+  );
 
   let closing: Promise<void> | undefined;
   const close = () =>
@@ -191,7 +198,14 @@ export async function createDnsServer(options: DnsServerOptions): Promise<DnsSer
     address,
     httpPort: http?.port,
     domain,
-    status: () => ({ servable: servable(state), updatedAt: state.updatedAt, confirmedAt: state.confirmedAt, lastError: state.lastError?.message, stats: state.zone?.stats, serial: state.serial }),
+    status: () => ({
+      servable: servable(state),
+      updatedAt: state.updatedAt,
+      confirmedAt: state.confirmedAt,
+      lastError: state.lastError?.message,
+      stats: state.zone?.stats,
+      serial: state.serial,
+    }),
     records: () => state.zone,
     refresh: () => source.refresh(),
     ready: (timeoutMs = 10_000) => ready(state, timeoutMs),

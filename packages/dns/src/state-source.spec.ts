@@ -29,8 +29,14 @@ describe('stateUrl', () => {
     assert.equal(stateUrl('http://10.0.0.1:5050/state.json').href, 'http://10.0.0.1:5050/state.json');
   });
   it('rejects what is not an http(s) URL', () => {
-    assert.throws(() => stateUrl('10.0.0.1:5050'), (e: unknown) => isIppcError(e, 'DNS_INVALID_OPTIONS'));
-    assert.throws(() => stateUrl('ftp://x'), (e: unknown) => isIppcError(e, 'DNS_INVALID_OPTIONS'));
+    assert.throws(
+      () => stateUrl('10.0.0.1:5050'),
+      (e: unknown) => isIppcError(e, 'DNS_INVALID_OPTIONS'),
+    );
+    assert.throws(
+      () => stateUrl('ftp://x'),
+      (e: unknown) => isIppcError(e, 'DNS_INVALID_OPTIONS'),
+    );
   });
 });
 
@@ -49,7 +55,10 @@ describe('createPollingStateSource', () => {
     await source.refresh();
     await source.refresh();
     await source.close();
-    assert.deepEqual(events.map((e) => e.kind), ['state', 'unchanged', 'unchanged', 'state']);
+    assert.deepEqual(
+      events.map((e) => e.kind),
+      ['state', 'unchanged', 'unchanged', 'state'],
+    );
     assert.equal(calls[0]!.url, 'http://m:5050/master/state');
     assert.equal(calls[0]!.headers['if-none-match'], undefined, 'nothing to compare against yet');
     assert.equal(calls[1]!.headers['if-none-match'], '"v1"', 'conditional request once the master sent an ETag');
@@ -102,7 +111,10 @@ describe('createPollingStateSource', () => {
   });
 
   it('rejects a bad interval and a refresh before start', () => {
-    assert.throws(() => createPollingStateSource({ master: 'http://m', intervalMs: 0 }), (e: unknown) => isIppcError(e, 'DNS_INVALID_OPTIONS'));
+    assert.throws(
+      () => createPollingStateSource({ master: 'http://m', intervalMs: 0 }),
+      (e: unknown) => isIppcError(e, 'DNS_INVALID_OPTIONS'),
+    );
     const s = createPollingStateSource({ master: 'http://m' });
     return assert.rejects(s.refresh(), (e: unknown) => isIppcError(e, 'DNS_INVALID_OPTIONS'));
   });

@@ -132,7 +132,12 @@ async function read(p: Poller): Promise<StateEvent> {
       res = await p.doFetch(url, { headers, signal: controller.signal });
     } catch (err) {
       const why = controller.signal.aborted ? String((controller.signal.reason as Error)?.message ?? 'aborted') : describe(err);
-      return error(p, 'DNS_STATE_UNAVAILABLE', `cannot read the master's state at ${url.href}: ${why}; is the master running? Serving the last good state meanwhile`, err);
+      return error(
+        p,
+        'DNS_STATE_UNAVAILABLE',
+        `cannot read the master's state at ${url.href}: ${why}; is the master running? Serving the last good state meanwhile`,
+        err,
+      );
     }
     if (res.status === 304 && p.lastBody !== undefined) {
       await res.body?.cancel();

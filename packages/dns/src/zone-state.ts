@@ -26,7 +26,16 @@ export interface ZoneState {
 }
 
 export function createZoneState(staleAfterMs: number): ZoneState {
-  return { zone: undefined, serial: 0, updatedAt: undefined, confirmedAt: undefined, lastError: undefined, generation: 0, readyWaiters: new Set(), staleAfterMs };
+  return {
+    zone: undefined,
+    serial: 0,
+    updatedAt: undefined,
+    confirmedAt: undefined,
+    lastError: undefined,
+    generation: 0,
+    readyWaiters: new Set(),
+    staleAfterMs,
+  };
 }
 
 /** A zone is loaded and not stale: names in the zone get answers. */

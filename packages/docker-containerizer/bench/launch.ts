@@ -120,15 +120,31 @@ function percentile(sorted: number[], p: number): number {
 async function cleanup(): Promise<void> {
   await containerizer.close();
   const left = await docker.listContainers({ all: true, filters: { label: [`org.ippc.test.run=${LABELS['org.ippc.test.run']}`] } });
-  await Promise.all(left.map((c) => docker.getContainer(c.Id).remove({ force: true, v: true }).catch(() => undefined)));
-  await docker.getNetwork(USER_NET).remove().catch(() => undefined);
+  await Promise.all(
+    left.map((c) =>
+      docker
+        .getContainer(c.Id)
+        .remove({ force: true, v: true })
+        .catch(() => undefined),
+    ),
+  );
+  await docker
+    .getNetwork(USER_NET)
+    .remove()
+    .catch(() => undefined);
   rmSync(tmp, { recursive: true, force: true });
 }
 
 try {
   const stale = await docker.listNetworks({ filters: { name: [USER_NET], label: ['org.ippc.test=docker-containerizer'] } });
   for (const n of stale.filter((s) => s.Name === USER_NET)) await docker.getNetwork(n.Id).remove();
-  await docker.createNetwork({ Name: USER_NET, Driver: 'bridge', CheckDuplicate: true, IPAM: { Driver: 'default', Config: [{ Subnet: '10.230.10.0/24' }] }, Labels: LABELS });
+  await docker.createNetwork({
+    Name: USER_NET,
+    Driver: 'bridge',
+    CheckDuplicate: true,
+    IPAM: { Driver: 'default', Config: [{ Subnet: '10.230.10.0/24' }] },
+    Labels: LABELS,
+  });
 
   const samples = new Map<string, number[]>();
   const key = (mode: string, variant: Variant) => `${mode}/${variant}`;
@@ -145,7 +161,9 @@ try {
   }
 
   const { stdout: version } = await run('docker', ['version', '--format', '{{.Server.Version}} (API {{.Server.APIVersion}})']);
-  console.log(`launch to TASK_RUNNING vs raw docker run + inspect — image ${image}, Docker ${version.trim()}, ${RUNS} runs each after ${WARMUP} warm-up, ${((Date.now() - started) / 1000).toFixed(0)} s`);
+  console.log(
+    `launch to TASK_RUNNING vs raw docker run + inspect — image ${image}, Docker ${version.trim()}, ${RUNS} runs each after ${WARMUP} warm-up, ${((Date.now() - started) / 1000).toFixed(0)} s`,
+  );
   console.log('');
   const header = ['mode', 'variant', 'p50 ms', 'p95 ms', 'mean ms', 'min ms', 'p50 ratio'];
   const rows: string[][] = [];
@@ -166,7 +184,11 @@ try {
     verdicts.push(`${m.label}: containerizer p50 ${ratio.toFixed(2)}x raw API p50 (target < ${TARGET}x: ${ratio < TARGET ? 'met' : 'MISSED'})`);
   }
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => c.padEnd(widths[i]!))
+      .join('  ')
+      .trimEnd();
   console.log(line(header));
   for (const r of rows) console.log(line(r));
   console.log('');

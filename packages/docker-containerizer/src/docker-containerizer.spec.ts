@@ -8,7 +8,14 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import type Docker from 'dockerode';
 import { isIppcError, silentLogger, type ExecutorStatus, type LaunchSpec } from '@ippc/core';
-import { ContainerInfo_DockerInfo_Network as Network, ContainerInfo_Type, TaskState, TaskStatus_Reason, TaskStatus_Source, type ContainerInfo } from '@ippc/proto';
+import {
+  ContainerInfo_DockerInfo_Network as Network,
+  ContainerInfo_Type,
+  TaskState,
+  TaskStatus_Reason,
+  TaskStatus_Source,
+  type ContainerInfo,
+} from '@ippc/proto';
 import { createDockerContainerizer } from './docker-containerizer.js';
 
 const sandboxes = mkdtempSync(join(tmpdir(), 'dkr-spec-'));
@@ -68,10 +75,16 @@ describe('createDockerContainerizer', () => {
     assert.equal(c.supports(docker()), true);
     assert.equal(c.supports({ type: ContainerInfo_Type.MESOS, networkInfos: [] } as ContainerInfo), false);
     assert.equal(c.supports(undefined), false);
-    await assert.rejects(c.launch({ ...spec('c', docker()), containerId: { value: 'c', parent: { value: 'p' } } }), launchFailed('Nested containers are not supported'));
+    await assert.rejects(
+      c.launch({ ...spec('c', docker()), containerId: { value: 'c', parent: { value: 'p' } } }),
+      launchFailed('Nested containers are not supported'),
+    );
     await assert.rejects(c.launch(spec('', docker())), launchFailed('The container id is empty'));
     await assert.rejects(c.launch(spec('c', undefined)), launchFailed('The docker containerizer launches only containers of type DOCKER'));
-    await assert.rejects(c.launch(spec('c', { type: ContainerInfo_Type.DOCKER, networkInfos: [] } as ContainerInfo)), launchFailed("DockerInfo 'docker' is not set for DOCKER typed ContainerInfo"));
+    await assert.rejects(
+      c.launch(spec('c', { type: ContainerInfo_Type.DOCKER, networkInfos: [] } as ContainerInfo)),
+      launchFailed("DockerInfo 'docker' is not set for DOCKER typed ContainerInfo"),
+    );
     const noImage = docker();
     noImage.docker!.image = '';
     await assert.rejects(c.launch(spec('c', noImage)), launchFailed("DockerInfo 'image' is not set"));

@@ -7,7 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import { ContainerizerError } from '@ippc/core';
 import { ContainerInfo_DockerInfo_Network as Network, TaskState, TaskStatus_Source, type NetworkInfo } from '@ippc/proto';
 import type { DockerContainerizer } from './docker-containerizer.js';
-import { createHarness, dockerTask, ports, scalar, type Harness, type TaskOptions } from './int-harness.js';
+import { createHarness, dockerTask, ports, scalar, type Harness, type TaskOptions } from './testing/int-harness.js';
 
 const USER = 'ippc-dkr-errors-u';
 
@@ -67,7 +67,10 @@ describe('run-options errors fail the task as Mesos does and leave nothing behin
   });
 
   it('Only a single network can be defined in Docker run', async () => {
-    await expectFailure({ network: Network.USER, networkInfos: [named(USER), named(USER)], command: 'true' }, runOptions('Only a single network can be defined in Docker run'));
+    await expectFailure(
+      { network: Network.USER, networkInfos: [named(USER), named(USER)], command: 'true' },
+      runOptions('Only a single network can be defined in Docker run'),
+    );
   });
 
   it('No network name found in network info', async () => {
@@ -88,7 +91,10 @@ describe('run-options errors fail the task as Mesos does and leave nothing behin
   });
 
   it('Port mappings require resources', async () => {
-    await expectFailure({ network: Network.BRIDGE, docker: { portMappings: [mapping(32020)] }, resources: [], command: 'true' }, runOptions('Port mappings require resources'));
+    await expectFailure(
+      { network: Network.BRIDGE, docker: { portMappings: [mapping(32020)] }, resources: [], command: 'true' },
+      runOptions('Port mappings require resources'),
+    );
   });
 
   it('Port mappings require port resources', async () => {
@@ -104,7 +110,13 @@ describe('run-options errors fail the task as Mesos does and leave nothing behin
       runOptions('Port [32030] not included in resources'),
     );
     await expectFailure(
-      { network: Network.USER, networkInfos: [named(USER)], docker: { portMappings: [mapping(32020), mapping(32031)] }, resources: [ports(32020, 32029)], command: 'true' },
+      {
+        network: Network.USER,
+        networkInfos: [named(USER)],
+        docker: { portMappings: [mapping(32020), mapping(32031)] },
+        resources: [ports(32020, 32029)],
+        command: 'true',
+      },
       runOptions('Port [32031] not included in resources'),
     );
   });
@@ -123,13 +135,19 @@ describe('run-options errors fail the task as Mesos does and leave nothing behin
 
 describe('daemon failures leave nothing behind', () => {
   it('a USER network that does not exist: Failed to run docker container', async () => {
-    await expectFailure({ network: Network.USER, networkInfos: [named('ippc-dkr-errors-missing')], command: 'true' }, 'Failed to run docker container: network ippc-dkr-errors-missing not found');
+    await expectFailure(
+      { network: Network.USER, networkInfos: [named('ippc-dkr-errors-missing')], command: 'true' },
+      'Failed to run docker container: network ippc-dkr-errors-missing not found',
+    );
   });
 
   it('a command that cannot start: the created container is removed', async () => {
     const t = dockerTask(h, { network: Network.BRIDGE, command: { shell: false, value: '/no/such/binary', uris: [], arguments: [] } });
     await c.launch(t.spec);
-    assert.deepEqual(t.statuses.map((s) => TaskState[s.state]), ['TASK_STARTING', 'TASK_FAILED']);
+    assert.deepEqual(
+      t.statuses.map((s) => TaskState[s.state]),
+      ['TASK_STARTING', 'TASK_FAILED'],
+    );
     assert.match(t.statuses[1]!.message!, /^Failed to run docker container: .*no such file or directory/);
     assert.deepEqual(await h.leftovers(), []);
   });

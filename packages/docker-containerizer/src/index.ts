@@ -13,7 +13,12 @@
  * }
  * ```
  */
-export { createDockerContainerizer, type DockerContainerizer, type DockerContainerizerOptions, type DockerContainerDescription } from './docker-containerizer.js';
+export {
+  createDockerContainerizer,
+  type DockerContainerizer,
+  type DockerContainerizerOptions,
+  type DockerContainerDescription,
+} from './docker-containerizer.js';
 export { createRunOptions, portRanges, type DockerRunOptions, type HostNetwork, type RunOptionsInput } from './run-options.js';
 export { SUPPORTED_DOCKER_PARAMETERS, parseBytes } from './parameters.js';
 export { addressesFromInspect, runningNetworkInfo, inspectData, type ContainerAddresses } from './inspect.js';

@@ -21,10 +21,10 @@ describe('addressesFromInspect', () => {
     assert.deepEqual(addressesFromInspect(inspect('bridge', { bridge: { IPAddress: '172.17.0.2', GlobalIPv6Address: '' } }, '172.17.0.2')), {
       ipv4: '172.17.0.2',
     });
-    assert.deepEqual(
-      addressesFromInspect(inspect('ippc-dkr-v6', { 'ippc-dkr-v6': { IPAddress: '10.230.3.2', GlobalIPv6Address: 'fd10:230:3::2' } })),
-      { ipv4: '10.230.3.2', ipv6: 'fd10:230:3::2' },
-    );
+    assert.deepEqual(addressesFromInspect(inspect('ippc-dkr-v6', { 'ippc-dkr-v6': { IPAddress: '10.230.3.2', GlobalIPv6Address: 'fd10:230:3::2' } })), {
+      ipv4: '10.230.3.2',
+      ipv6: 'fd10:230:3::2',
+    });
   });
 
   it('finds nothing for host, none and container:<id> modes', () => {

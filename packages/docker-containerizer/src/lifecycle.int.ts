@@ -9,7 +9,7 @@ import { after, before, describe, it } from 'node:test';
 import { ContainerizerError } from '@ippc/core';
 import { ContainerInfo_DockerInfo_Network as Network, TaskState, TaskStatus_Reason, TaskStatus_Source } from '@ippc/proto';
 import type { DockerContainerizer } from './docker-containerizer.js';
-import { createHarness, dockerTask, eventually, type Harness } from './int-harness.js';
+import { createHarness, dockerTask, eventually, type Harness } from './testing/int-harness.js';
 
 let h: Harness;
 let c: DockerContainerizer;
@@ -82,7 +82,10 @@ describe('kill', () => {
     const end = await c.wait(t.containerId);
     assert.equal(end.state, TaskState.TASK_KILLED);
     assert.equal(end.message, 'Container exited with status 137');
-    assert.deepEqual(t.statuses.map((s) => TaskState[s.state]), ['TASK_STARTING', 'TASK_RUNNING', 'TASK_KILLED']);
+    assert.deepEqual(
+      t.statuses.map((s) => TaskState[s.state]),
+      ['TASK_STARTING', 'TASK_RUNNING', 'TASK_KILLED'],
+    );
     await gone(dockerId);
     assert.deepEqual(await h.leftovers(), []);
   });
@@ -123,7 +126,10 @@ describe('kill', () => {
     });
     assert.equal(await destroyed, true);
     assert.equal((await c.wait(t.containerId)).state, TaskState.TASK_KILLED);
-    assert.deepEqual(t.statuses.map((s) => TaskState[s.state]), ['TASK_STARTING', 'TASK_KILLED']);
+    assert.deepEqual(
+      t.statuses.map((s) => TaskState[s.state]),
+      ['TASK_STARTING', 'TASK_KILLED'],
+    );
     assert.deepEqual(await h.leftovers(), []);
   });
 });
@@ -152,7 +158,10 @@ describe('agent restart', () => {
     await first.close();
     await h.docker.getContainer(ids[vanished.containerId]!).remove({ force: true });
     writeFileSync(join(endsWhileDown.sandbox, 'go'), '');
-    await eventually(async () => ((await h.docker.getContainer(ids[endsWhileDown.containerId]!).inspect()).State.Running ? undefined : true), 'the task told to end to exit');
+    await eventually(
+      async () => ((await h.docker.getContainer(ids[endsWhileDown.containerId]!).inspect()).State.Running ? undefined : true),
+      'the task told to end to exit',
+    );
     await new Promise((r) => setTimeout(r, 500));
     assert.equal((await h.docker.getContainer(ids[running.containerId]!).inspect()).State.Running, true);
 

@@ -6,7 +6,7 @@ import { readlinkSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { ContainerInfo_DockerInfo_Network as Network, NetworkInfo_Protocol, TaskState, TaskStatus_Source } from '@ippc/proto';
 import type { DockerContainerizer } from './docker-containerizer.js';
-import { createHarness, dockerTask, eventually, ports, scalar, type Harness, type TestTask } from './int-harness.js';
+import { createHarness, dockerTask, eventually, ports, scalar, type Harness, type TestTask } from './testing/int-harness.js';
 import { AGENT_ID_LABEL, CONTAINER_ID_LABEL, FRAMEWORK_ID_LABEL, OWNER_LABEL, SCOPE_LABEL, TASK_ID_LABEL } from './labels.js';
 
 const USER4 = 'ippc-dkr-modes-u4';
@@ -87,12 +87,21 @@ describe('HOST (the default)', () => {
 
   it("when the agent is a container, HOST joins the agent container's network namespace", async () => {
     // A pretend agent: a plain container from the base image on the default bridge.
-    const agent = await h.docker.createContainer({ Image: h.image, Entrypoint: ['/bin/sh'], Cmd: ['-c', SLEEP], Labels: h.labels, HostConfig: { NetworkMode: 'bridge' } });
+    const agent = await h.docker.createContainer({
+      Image: h.image,
+      Entrypoint: ['/bin/sh'],
+      Cmd: ['-c', SLEEP],
+      Labels: h.labels,
+      HostConfig: { NetworkMode: 'bridge' },
+    });
     await agent.start();
     const inAgent = h.containerizer({ hostNetwork: { container: agent.id } });
     const t = dockerTask(h, { command: 'ip -4 -o addr show eth0; exec sleep 300' });
     await inAgent.launch(t.spec);
-    assert.deepEqual(t.statuses.map((s) => TaskState[s.state]), ['TASK_STARTING', 'TASK_RUNNING']);
+    assert.deepEqual(
+      t.statuses.map((s) => TaskState[s.state]),
+      ['TASK_STARTING', 'TASK_RUNNING'],
+    );
     assert.equal(t.statuses[1]!.containerStatus, undefined, 'HOST reports no address: the agent adds its own');
     const task = await h.docker.getContainer(inAgent.describe(t.containerId)!.dockerId!).inspect();
     const agentInfo = await agent.inspect();
@@ -111,7 +120,9 @@ describe('BRIDGE', () => {
   it("reports Docker's bridge address in a copy of network_infos[0]", async () => {
     const t = dockerTask(h, {
       network: Network.BRIDGE,
-      networkInfos: [{ groups: ['web'], labels: { labels: [{ key: 'app', value: 'shop' }] }, ipAddresses: [{ protocol: NetworkInfo_Protocol.IPv4 }], portMappings: [] }],
+      networkInfos: [
+        { groups: ['web'], labels: { labels: [{ key: 'app', value: 'shop' }] }, ipAddresses: [{ protocol: NetworkInfo_Protocol.IPv4 }], portMappings: [] },
+      ],
       command: 'ip -4 -o addr show eth0; exec sleep 300',
     });
     const running = await launchRunning(t);
@@ -121,8 +132,14 @@ describe('BRIDGE', () => {
     const ni = running.containerStatus!.networkInfos;
     assert.equal(ni.length, 1);
     assert.deepEqual(ni[0]!.groups, ['web']);
-    assert.deepEqual(ni[0]!.labels?.labels.map((l) => [l.key, l.value]), [['app', 'shop']]);
-    assert.deepEqual(ni[0]!.ipAddresses.map((a) => [a.ipAddress, a.protocol]), [[ip, undefined]]);
+    assert.deepEqual(
+      ni[0]!.labels?.labels.map((l) => [l.key, l.value]),
+      [['app', 'shop']],
+    );
+    assert.deepEqual(
+      ni[0]!.ipAddresses.map((a) => [a.ipAddress, a.protocol]),
+      [[ip, undefined]],
+    );
     const line = await eventually(() => t.stdout().trim() || undefined, 'the task to print its address');
     assert.match(line, new RegExp(`inet ${ip.replace(/\./g, '\\.')}/`));
     const usage = await c.usage!(t.containerId);
@@ -138,7 +155,10 @@ describe('NONE', () => {
     assert.equal(running.containerStatus, undefined);
     assert.equal((await inspectOf(t)).HostConfig.NetworkMode, 'none');
     const links = await eventually(() => t.stdout().trim() || undefined, 'the task to list its links');
-    assert.deepEqual(links.split('\n').map((l) => l.trim()), ['lo']);
+    assert.deepEqual(
+      links.split('\n').map((l) => l.trim()),
+      ['lo'],
+    );
     await killAndCheckGone(t);
   });
 });
@@ -212,7 +232,9 @@ describe('port mappings', () => {
         } catch {
           return undefined;
         }
-      }, `http://127.0.0.1:${hostPort}/`, 10_000
+      },
+      `http://127.0.0.1:${hostPort}/`,
+      10_000,
     );
     assert.equal(body.trim(), `hello from ${t.taskId}`);
     await killAndCheckGone(t);

@@ -30,7 +30,20 @@ interface ParameterSpec {
   apply: Apply;
 }
 
-const BOOLS: Record<string, boolean> = { '1': true, t: true, T: true, TRUE: true, true: true, True: true, '0': false, f: false, F: false, FALSE: false, false: false, False: false };
+const BOOLS: Record<string, boolean> = {
+  '1': true,
+  t: true,
+  T: true,
+  TRUE: true,
+  true: true,
+  True: true,
+  '0': false,
+  f: false,
+  F: false,
+  FALSE: false,
+  false: false,
+  False: false,
+};
 
 function bool(value: string, flag: string): boolean {
   const b = BOOLS[value];
@@ -245,7 +258,7 @@ const SPECS: Record<string, ParameterSpec> = {
 
 /** Flags that would take the container out of the containerizer's hands, and why. */
 const REFUSED: Record<string, string> = {
-  name: 'the container name is always mesos-<container id> (Mesos: Parameter in DockerInfo must not be \'name\')',
+  name: "the container name is always mesos-<container id> (Mesos: Parameter in DockerInfo must not be 'name')",
   rm: 'the containerizer removes the container itself once its logs are read',
   restart: 'a task that ends is over in Mesos; its framework decides whether to launch it again',
   detach: 'the Engine API never attaches the client',
@@ -263,9 +276,11 @@ for (const [name, spec] of Object.entries(SPECS)) {
 }
 
 /** The flags `DockerInfo.parameters` may use (besides `net`/`network`), with where each goes. */
-export const SUPPORTED_DOCKER_PARAMETERS: ReadonlyArray<{ key: string; aliases: string[]; maps: string }> = Object.entries(SPECS).map(
-  ([key, spec]) => ({ key, aliases: spec.aliases ?? [], maps: spec.maps }),
-);
+export const SUPPORTED_DOCKER_PARAMETERS: ReadonlyArray<{ key: string; aliases: string[]; maps: string }> = Object.entries(SPECS).map(([key, spec]) => ({
+  key,
+  aliases: spec.aliases ?? [],
+  maps: spec.maps,
+}));
 
 /** Applies one `--key=value` parameter; throws a clear error for a flag it does not translate. */
 export function applyParameter(key: string, value: string, target: ParameterTarget): void {

@@ -154,10 +154,13 @@ describe('port mappings', () => {
 
   it('mappings inside the ranges (task and executor resources together) become port bindings', () => {
     const o = build(
-      container({
-        network: Network.USER,
-        portMappings: [mapping(32000, 80), mapping(32010, 53, 'UDP'), mapping(32001, 80)],
-      }, { networkInfos: [{ name: 'ippc-dkr-x', ipAddresses: [], groups: [], portMappings: [] }] }),
+      container(
+        {
+          network: Network.USER,
+          portMappings: [mapping(32000, 80), mapping(32010, 53, 'UDP'), mapping(32001, 80)],
+        },
+        { networkInfos: [{ name: 'ippc-dkr-x', ipAddresses: [], groups: [], portMappings: [] }] },
+      ),
       { resources: [ports([32000, 32001]), scalar('cpus', 0.1), ports([32010, 32010])] },
     );
     assert.deepEqual(o.body.HostConfig.PortBindings, {
@@ -173,7 +176,14 @@ describe('port mappings', () => {
 
 describe('the net/network parameter', () => {
   it('overrides the mode, and the first one wins', () => {
-    const o = build(container({ parameters: [{ key: 'net', value: 'none' }, { key: 'network', value: 'bridge' }] }));
+    const o = build(
+      container({
+        parameters: [
+          { key: 'net', value: 'none' },
+          { key: 'network', value: 'bridge' },
+        ],
+      }),
+    );
     assert.equal(o.networkMode, 'none');
     assert.equal(o.body.HostConfig.NetworkMode, 'none');
     assert.equal(o.mode, Network.HOST);
@@ -183,14 +193,8 @@ describe('the net/network parameter', () => {
 
   it('applies after the checks, which use the DockerInfo mode', () => {
     // Mesos checks hostname and port mappings against DockerInfo.network, then applies the override.
-    rejects(
-      () => build(container({ parameters: [{ key: 'net', value: 'bridge' }] }, { hostname: 'web' })),
-      'Unable to set hostname with host network mode',
-    );
-    rejects(
-      () => build(container({ network: Network.USER, parameters: [{ key: 'net', value: 'bridge' }] })),
-      'No network info found in container info',
-    );
+    rejects(() => build(container({ parameters: [{ key: 'net', value: 'bridge' }] }, { hostname: 'web' })), 'Unable to set hostname with host network mode');
+    rejects(() => build(container({ network: Network.USER, parameters: [{ key: 'net', value: 'bridge' }] })), 'No network info found in container info');
     const o = build(container({ network: Network.BRIDGE, parameters: [{ key: 'net', value: 'host' }] }, { hostname: 'web' }));
     assert.equal(o.body.HostConfig.NetworkMode, 'host');
   });
@@ -199,32 +203,35 @@ describe('the net/network parameter', () => {
 describe('other parameters', () => {
   it('become their create-body equivalents', () => {
     const o = build(
-      container({
-        network: Network.USER,
-        parameters: [
-          { key: 'env', value: 'A=1' },
-          { key: 'e', value: 'B=x=y' },
-          { key: 'label', value: 'team=blue' },
-          { key: 'user', value: 'nobody' },
-          { key: 'workdir', value: '/tmp' },
-          { key: 'memory', value: '64m' },
-          { key: 'cpus', value: '0.5' },
-          { key: 'ulimit', value: 'nofile=1024:2048' },
-          { key: 'sysctl', value: 'net.ipv4.ip_forward=1' },
-          { key: 'add-host', value: 'db:10.230.0.9' },
-          { key: 'dns', value: '10.230.0.53' },
-          { key: 'dns-opt', value: 'ndots:1' },
-          { key: 'cap-add', value: 'NET_ADMIN' },
-          { key: 'read-only', value: 'true' },
-          { key: 'init', value: 'false' },
-          { key: 'tmpfs', value: '/run:size=1m' },
-          { key: 'ip', value: '10.230.1.20' },
-          { key: 'ip6', value: 'fd10:230:1::20' },
-          { key: 'network-alias', value: 'web' },
-          { key: 'log-opt', value: 'max-size=1m' },
-          { key: 'stop-signal', value: 'SIGINT' },
-        ],
-      }, { networkInfos: [{ name: 'ippc-dkr-u', ipAddresses: [], groups: [], portMappings: [] }] }),
+      container(
+        {
+          network: Network.USER,
+          parameters: [
+            { key: 'env', value: 'A=1' },
+            { key: 'e', value: 'B=x=y' },
+            { key: 'label', value: 'team=blue' },
+            { key: 'user', value: 'nobody' },
+            { key: 'workdir', value: '/tmp' },
+            { key: 'memory', value: '64m' },
+            { key: 'cpus', value: '0.5' },
+            { key: 'ulimit', value: 'nofile=1024:2048' },
+            { key: 'sysctl', value: 'net.ipv4.ip_forward=1' },
+            { key: 'add-host', value: 'db:10.230.0.9' },
+            { key: 'dns', value: '10.230.0.53' },
+            { key: 'dns-opt', value: 'ndots:1' },
+            { key: 'cap-add', value: 'NET_ADMIN' },
+            { key: 'read-only', value: 'true' },
+            { key: 'init', value: 'false' },
+            { key: 'tmpfs', value: '/run:size=1m' },
+            { key: 'ip', value: '10.230.1.20' },
+            { key: 'ip6', value: 'fd10:230:1::20' },
+            { key: 'network-alias', value: 'web' },
+            { key: 'log-opt', value: 'max-size=1m' },
+            { key: 'stop-signal', value: 'SIGINT' },
+          ],
+        },
+        { networkInfos: [{ name: 'ippc-dkr-u', ipAddresses: [], groups: [], portMappings: [] }] },
+      ),
     );
     const h = o.body.HostConfig;
     assert.ok(o.body.Env?.includes('A=1'));
@@ -252,7 +259,15 @@ describe('other parameters', () => {
   });
 
   it('an endpoint parameter follows the net override', () => {
-    const o = build(container({ network: Network.BRIDGE, parameters: [{ key: 'ip', value: '10.230.2.5' }, { key: 'net', value: 'ippc-dkr-z' }] }));
+    const o = build(
+      container({
+        network: Network.BRIDGE,
+        parameters: [
+          { key: 'ip', value: '10.230.2.5' },
+          { key: 'net', value: 'ippc-dkr-z' },
+        ],
+      }),
+    );
     assert.deepEqual(Object.keys(o.body.NetworkingConfig?.EndpointsConfig ?? {}), ['ippc-dkr-z']);
   });
 
@@ -262,7 +277,9 @@ describe('other parameters', () => {
       (err: unknown) =>
         err instanceof DockerContainerizerError &&
         err.code === 'DOCKER_PARAMETER_UNSUPPORTED' &&
-        err.message.startsWith("Unsupported docker parameter '--frobnicate=1': ippc translates only these docker run flags to the Engine API: net, network, env,"),
+        err.message.startsWith(
+          "Unsupported docker parameter '--frobnicate=1': ippc translates only these docker run flags to the Engine API: net, network, env,",
+        ),
     );
   });
 
@@ -278,9 +295,18 @@ describe('other parameters', () => {
   });
 
   it('a malformed value fails with what was expected', () => {
-    rejects(() => build(container({ parameters: [{ key: 'memory', value: 'lots' }] })), "Invalid value 'lots' for docker parameter '--memory': expected a size such as 64m or 1g");
-    rejects(() => build(container({ parameters: [{ key: 'read-only', value: 'yes' }] })), "Invalid value 'yes' for docker parameter '--read-only': expected true or false");
-    rejects(() => build(container({ parameters: [{ key: 'env', value: 'NOVALUE' }] })), "Invalid value 'NOVALUE' for docker parameter '--env': expected KEY=VALUE");
+    rejects(
+      () => build(container({ parameters: [{ key: 'memory', value: 'lots' }] })),
+      "Invalid value 'lots' for docker parameter '--memory': expected a size such as 64m or 1g",
+    );
+    rejects(
+      () => build(container({ parameters: [{ key: 'read-only', value: 'yes' }] })),
+      "Invalid value 'yes' for docker parameter '--read-only': expected true or false",
+    );
+    rejects(
+      () => build(container({ parameters: [{ key: 'env', value: 'NOVALUE' }] })),
+      "Invalid value 'NOVALUE' for docker parameter '--env': expected KEY=VALUE",
+    );
   });
 
   it('the containerizer labels win over --label', () => {

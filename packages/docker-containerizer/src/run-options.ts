@@ -207,7 +207,13 @@ function applyPortMappings(body: CreateBody, docker: ContainerInfo_DockerInfo, m
 }
 
 /** Every parameter but `net`/`network` into the body; then the labels, the containerizer's own winning. */
-function applyParameters(body: CreateBody, env: Map<string, string>, docker: ContainerInfo_DockerInfo, networkMode: string, ownLabels: Record<string, string> | undefined): void {
+function applyParameters(
+  body: CreateBody,
+  env: Map<string, string>,
+  docker: ContainerInfo_DockerInfo,
+  networkMode: string,
+  ownLabels: Record<string, string> | undefined,
+): void {
   const labels: Record<string, string> = {};
   const target: ParameterTarget = {
     body,

@@ -56,12 +56,19 @@ describe('bootstrap plan (dry run)', () => {
 
   it('explains what to run by hand when not root', () => {
     const p = plan(facts({ isRoot: false, commands: { ...facts().commands, dockerd: undefined } }), fresh, images);
-    assert.ok(p.blockers.some((b) => b.includes("sudo apt-get install -y docker.io")), p.blockers.join('\n'));
+    assert.ok(
+      p.blockers.some((b) => b.includes('sudo apt-get install -y docker.io')),
+      p.blockers.join('\n'),
+    );
     assert.ok(p.blockers.some((b) => b.includes('start dockerd')));
   });
 
   it('refuses to guess on a distribution without apt', () => {
-    const p = plan(facts({ os: { id: 'fedora', idLike: [], prettyName: 'Fedora Linux 40' }, commands: { ...facts().commands, nft: undefined } }), ready, images);
+    const p = plan(
+      facts({ os: { id: 'fedora', idLike: [], prettyName: 'Fedora Linux 40' }, commands: { ...facts().commands, nft: undefined } }),
+      ready,
+      images,
+    );
     assert.equal(p.blockers.length, 1);
     assert.match(p.blockers[0] ?? '', /Fedora Linux 40 is not Debian or Ubuntu: install nftables/);
   });

@@ -69,19 +69,42 @@ export async function diagnose(): Promise<Diagnosis> {
     fix: docker ? undefined : 'scripts/setup starts dockerd (log: /var/log/ippc/dockerd.log)',
   });
   for (const a of plan.actions.filter((x) => x.kind === 'build-base-image' || x.kind === 'build-node-image')) {
-    checks.push({ id: a.kind === 'build-base-image' ? 'base-image' : 'node-image', status: 'missing', what: `image ${'ref' in a ? a.ref : ''}`, fix: `${describeAction(a)} (scripts/setup)` });
+    checks.push({
+      id: a.kind === 'build-base-image' ? 'base-image' : 'node-image',
+      status: 'missing',
+      what: `image ${'ref' in a ? a.ref : ''}`,
+      fix: `${describeAction(a)} (scripts/setup)`,
+    });
   }
   if (!plan.actions.some((a) => a.kind === 'build-base-image' || a.kind === 'build-node-image') && docker) {
     checks.push({ id: 'images', status: 'ok', what: 'base and node images built', detail: `${plan.images.base}, ${plan.images.node}` });
   }
   if (facts.isRoot) {
     const netns = await inScratchNetns('ip link set lo up');
-    checks.push({ id: 'netns', status: netns.ok ? 'ok' : 'fail', what: 'new network namespaces', detail: netns.ok ? undefined : netns.output, fix: 'a kernel with network namespaces (CONFIG_NET_NS) and unshare from util-linux' });
+    checks.push({
+      id: 'netns',
+      status: netns.ok ? 'ok' : 'fail',
+      what: 'new network namespaces',
+      detail: netns.ok ? undefined : netns.output,
+      fix: 'a kernel with network namespaces (CONFIG_NET_NS) and unshare from util-linux',
+    });
     const links = await inScratchNetns('ip link add ippcdoc0 type bridge && ip link add ippcdoc1 type veth peer name ippcdoc2');
-    checks.push({ id: 'links', status: links.ok ? 'ok' : 'fail', what: 'bridge and veth links', detail: links.ok ? undefined : links.output, fix: 'load the bridge and veth kernel modules' });
+    checks.push({
+      id: 'links',
+      status: links.ok ? 'ok' : 'fail',
+      what: 'bridge and veth links',
+      detail: links.ok ? undefined : links.output,
+      fix: 'load the bridge and veth kernel modules',
+    });
     if (facts.commands.nft) {
       const nft = await inScratchNetns('nft add table inet ippcdoctor && nft list tables');
-      checks.push({ id: 'nftables', status: nft.ok ? 'ok' : 'fail', what: 'nftables in the kernel', detail: nft.ok ? undefined : nft.output, fix: 'load nf_tables' });
+      checks.push({
+        id: 'nftables',
+        status: nft.ok ? 'ok' : 'fail',
+        what: 'nftables in the kernel',
+        detail: nft.ok ? undefined : nft.output,
+        fix: 'load nf_tables',
+      });
     }
   }
   checks.push({

@@ -57,11 +57,9 @@ export async function runOrThrow(command: string, args: readonly string[], optio
   }
   if (result.exitCode !== 0) {
     const tail = (result.stderr || result.stdout).trim().split('\n').slice(-15).join('\n');
-    throw new HostError(
-      'HOST_COMMAND_FAILED',
-      `'${[command, ...args].join(' ')}' exited with ${result.exitCode}${tail ? `:\n${tail}` : ''}`,
-      { output: result },
-    );
+    throw new HostError('HOST_COMMAND_FAILED', `'${[command, ...args].join(' ')}' exited with ${result.exitCode}${tail ? `:\n${tail}` : ''}`, {
+      output: result,
+    });
   }
   return result;
 }

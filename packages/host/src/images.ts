@@ -30,7 +30,11 @@ export interface ImageRefs {
 async function folderDigest(dir: string): Promise<string> {
   const hash = createHash('sha256');
   for (const entry of (await readdir(dir)).sort()) {
-    hash.update(entry).update('\0').update(await readFile(join(dir, entry))).update('\0');
+    hash
+      .update(entry)
+      .update('\0')
+      .update(await readFile(join(dir, entry)))
+      .update('\0');
   }
   return hash.digest('hex');
 }
@@ -108,11 +112,9 @@ export async function buildBaseImage(docker: Docker, facts: HostFacts, ref: stri
   const root = await mkdtemp('/var/tmp/ippc-rootfs-');
   try {
     options.onProgress?.(`debootstrap ${facts.os.versionCodename} from ${facts.aptMirror}`);
-    await runOrThrow(
-      'debootstrap',
-      [`--variant=${recipe.variant}`, `--include=${recipe.include.join(',')}`, facts.os.versionCodename, root, facts.aptMirror],
-      { onOutput: (chunk) => chunk.split('\n').forEach((l) => l.startsWith('I: Retrieving') || !l.trim() || options.onProgress?.(l.trim())) },
-    );
+    await runOrThrow('debootstrap', [`--variant=${recipe.variant}`, `--include=${recipe.include.join(',')}`, facts.os.versionCodename, root, facts.aptMirror], {
+      onOutput: (chunk) => chunk.split('\n').forEach((l) => l.startsWith('I: Retrieving') || !l.trim() || options.onProgress?.(l.trim())),
+    });
     await copyFile(process.execPath, join(root, recipe.nodeBinary));
     await chmod(join(root, recipe.nodeBinary), 0o755);
     await rm(join(root, 'var/cache/apt/archives'), { recursive: true, force: true });
@@ -120,11 +122,18 @@ export async function buildBaseImage(docker: Docker, facts: HostFacts, ref: stri
     options.onProgress?.(`docker import ${ref}`);
     const [repo, tag] = ref.split(':') as [string, string];
     const tar = spawn('tar', ['--numeric-owner', '-C', root, '-c', '.'], { stdio: ['ignore', 'pipe', 'inherit'] });
-    const stream = await docker.importImage(tar.stdout as unknown as string, {
-      repo,
-      tag,
-      changes: [`LABEL ${RECIPE_LABEL}=${tag} org.ippc.image=base`, 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', 'CMD ["/bin/sh"]'],
-    } as never);
+    const stream = await docker.importImage(
+      tar.stdout as unknown as string,
+      {
+        repo,
+        tag,
+        changes: [
+          `LABEL ${RECIPE_LABEL}=${tag} org.ippc.image=base`,
+          'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
+          'CMD ["/bin/sh"]',
+        ],
+      } as never,
+    );
     await followProgress(docker, stream as unknown as NodeJS.ReadableStream, options.onProgress);
     const tarExit = await new Promise<number | null>((r) => (tar.exitCode !== null ? r(tar.exitCode) : tar.on('close', r)));
     if (tarExit !== 0) throw new HostError('HOST_IMAGE_BUILD_FAILED', `tar of the base root exited with ${tarExit}`);

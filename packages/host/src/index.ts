@@ -16,6 +16,16 @@ export { HostError, type HostErrorCode } from './errors.js';
 
 // The pieces: the Docker daemon, the offline images, the host's facts, running a command.
 export { dockerClient, dockerVersion, ensureDockerd, DOCKERD_LOG, type StartDockerdOptions } from './docker.js';
-export { BASE_REPOSITORY, buildBaseImage, buildNodeImage, imageExists, imageRefs, NODE_REPOSITORY, type BaseRecipe, type BuildOptions, type ImageRefs } from './images.js';
+export {
+  BASE_REPOSITORY,
+  buildBaseImage,
+  buildNodeImage,
+  imageExists,
+  imageRefs,
+  NODE_REPOSITORY,
+  type BaseRecipe,
+  type BuildOptions,
+  type ImageRefs,
+} from './images.js';
 export { CNI_PLUGIN_DIRS, probeHost, REQUIRED_CNI_PLUGINS, type HostFacts } from './probe.js';
 export { run, runOrThrow, which, type RunOptions, type RunResult } from './exec.js';

@@ -12,7 +12,10 @@ describe('host probe parsing', () => {
 
   it('finds the distribution mirror in deb822 sources, skipping security and third-party repositories', () => {
     const files = [
-      { name: '/etc/apt/sources.list.d/nodesource.sources', text: 'Types: deb\nURIs: https://deb.nodesource.com/node_20.x\nSuites: nodistro\nComponents: main\n' },
+      {
+        name: '/etc/apt/sources.list.d/nodesource.sources',
+        text: 'Types: deb\nURIs: https://deb.nodesource.com/node_20.x\nSuites: nodistro\nComponents: main\n',
+      },
       {
         name: '/etc/apt/sources.list.d/debian.sources',
         text:

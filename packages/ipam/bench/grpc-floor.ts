@@ -39,8 +39,14 @@ export async function measureGrpcFloor(clients: number, perClient: number, warmU
     const Client = grpc.makeGenericClientConstructor(echo, 'Floor');
     const channels = Array.from({ length: clients }, () => new Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure()));
     const call = (c: grpcTypes.Client) =>
-      new Promise<void>((resolve, reject) => (c as unknown as { echo(b: Buffer, cb: (e: Error | null) => void): void }).echo(Buffer.from('x'), (e) => (e ? reject(e) : resolve())));
-    await Promise.all(channels.map(async (c) => { for (let i = 0; i < warmUp; i++) await call(c); })); // connect, warm up (JIT)
+      new Promise<void>((resolve, reject) =>
+        (c as unknown as { echo(b: Buffer, cb: (e: Error | null) => void): void }).echo(Buffer.from('x'), (e) => (e ? reject(e) : resolve())),
+      );
+    await Promise.all(
+      channels.map(async (c) => {
+        for (let i = 0; i < warmUp; i++) await call(c);
+      }),
+    ); // connect, warm up (JIT)
     const lat: number[] = [];
     await Promise.all(
       channels.map(async (c) => {

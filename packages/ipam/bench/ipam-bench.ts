@@ -66,10 +66,32 @@ interface Load {
 }
 
 /** Runs bench/load.ts in its own process (a lean client) and returns what it measured. */
-async function runLoad(nodeFlags: string[], args: { address: string; network: string; clients: number; count: number; warm: number; prefix: string }): Promise<Load> {
+async function runLoad(
+  nodeFlags: string[],
+  args: { address: string; network: string; clients: number; count: number; warm: number; prefix: string },
+): Promise<Load> {
   const child = spawn(
     process.execPath,
-    [...nodeFlags, '--import', 'tsx', LOAD_BIN, '--address', args.address, '--token', TOKEN, '--network', args.network, '--clients', String(args.clients), '--count', String(args.count), '--warm', String(args.warm), '--prefix', args.prefix],
+    [
+      ...nodeFlags,
+      '--import',
+      'tsx',
+      LOAD_BIN,
+      '--address',
+      args.address,
+      '--token',
+      TOKEN,
+      '--network',
+      args.network,
+      '--clients',
+      String(args.clients),
+      '--count',
+      String(args.count),
+      '--warm',
+      String(args.warm),
+      '--prefix',
+      args.prefix,
+    ],
     { stdio: ['ignore', 'pipe', 'inherit'] },
   );
   let out = '';
@@ -91,7 +113,8 @@ async function allAddresses(client: ReturnType<typeof createIpamClient>): Promis
 }
 
 const merge = (xs: Load[]): Load => ({ lat: xs.flatMap((x) => x.lat), wallMs: xs.reduce((a, x) => a + x.wallMs, 0), warmLat: xs.flatMap((x) => x.warmLat) });
-const latency = (l: Load) => `${f((l.lat.length / l.wallMs) * 1000, 0)} alloc/s, p50 ${f(pct(l.lat, 0.5))} ms, p99 ${f(pct(l.lat, 0.99))} ms, p99.9 ${f(pct(l.lat, 0.999))} ms`;
+const latency = (l: Load) =>
+  `${f((l.lat.length / l.wallMs) * 1000, 0)} alloc/s, p50 ${f(pct(l.lat, 0.5))} ms, p99 ${f(pct(l.lat, 0.99))} ms, p99.9 ${f(pct(l.lat, 0.999))} ms`;
 
 async function serviceRows(label: string, server: ServerProcess): Promise<void> {
   const admin = createIpamClient({ address: server.address, auth: { token: TOKEN } });
@@ -101,7 +124,10 @@ async function serviceRows(label: string, server: ServerProcess): Promise<void> 
     await admin.ensurePool({ network: 'svc64', ranges: [{ subnet: '10.210.128.0/17' }] });
     // Floors: bare grpc-js echo in another process, 1 and 64 clients (what any gRPC service here costs).
     const raw1 = await measureGrpcFloor(1, Math.round(4000 * Q), Math.round(2000 * Q));
-    row(`floor: bare grpc-js echo across processes, 1 client (${label})`, `p50 ${f(pct(raw1, 0.5))} ms, p99 ${f(pct(raw1, 0.99))} ms, p99.9 ${f(pct(raw1, 0.999))} ms`);
+    row(
+      `floor: bare grpc-js echo across processes, 1 client (${label})`,
+      `p50 ${f(pct(raw1, 0.5))} ms, p99 ${f(pct(raw1, 0.99))} ms, p99.9 ${f(pct(raw1, 0.999))} ms`,
+    );
     const raw64 = await measureGrpcFloor(64, Math.round(100 * Q));
     row(`floor: bare grpc-js echo across processes, 64 clients (${label})`, `p50 ${f(pct(raw64, 0.5))} ms, p99 ${f(pct(raw64, 0.99))} ms`);
     // One client, sequential calls, from a client process with node's default flags and one with
@@ -112,21 +138,45 @@ async function serviceRows(label: string, server: ServerProcess): Promise<void> 
     for (let i = 0; i < 2; i++) {
       for (const kind of ['plain', 'tuned'] as const) {
         const network = `svc1-${i * 2 + (kind === 'tuned' ? 1 : 0)}`;
-        runs[kind].push(await runLoad(kind === 'tuned' ? TUNED_CLIENT_FLAGS : [], { address: server.address, network, clients: 1, count: Math.round(4000 * Q), warm: Math.round(4000 * Q), prefix: `${kind}${i}` }));
+        runs[kind].push(
+          await runLoad(kind === 'tuned' ? TUNED_CLIENT_FLAGS : [], {
+            address: server.address,
+            network,
+            clients: 1,
+            count: Math.round(4000 * Q),
+            warm: Math.round(4000 * Q),
+            prefix: `${kind}${i}`,
+          }),
+        );
       }
     }
     const plain = merge(runs.plain);
     const tuned = merge(runs.tuned);
     const cold = runs.tuned.flatMap((r) => r.warmLat.slice(0, Math.round(500 * Q)));
-    row(`service Allocate, 1 client, first ${Math.round(500 * Q)} calls of each fresh tuned client (warm-up) (${label})`, `p50 ${f(pct(cold, 0.5))} ms, p99 ${f(pct(cold, 0.99))} ms`);
+    row(
+      `service Allocate, 1 client, first ${Math.round(500 * Q)} calls of each fresh tuned client (warm-up) (${label})`,
+      `p50 ${f(pct(cold, 0.5))} ms, p99 ${f(pct(cold, 0.99))} ms`,
+    );
     row(`service Allocate, 1 client, client on node defaults (${label})`, latency(plain));
     // The target is judged on the embedded store; on etcd every commit is an etcd transaction with
     // its own raft round and fsync, which alone takes about 2 ms here.
     const judged = !label.startsWith('etcd');
-    row(`service Allocate, 1 client, client with ${TUNED_CLIENT_FLAGS.join(' ')} (${label})`, latency(tuned), judged ? 'p99 < 2 ms' : '', judged ? pct(tuned.lat, 0.99) < 2 : undefined);
+    row(
+      `service Allocate, 1 client, client with ${TUNED_CLIENT_FLAGS.join(' ')} (${label})`,
+      latency(tuned),
+      judged ? 'p99 < 2 ms' : '',
+      judged ? pct(tuned.lat, 0.99) < 2 : undefined,
+    );
     // 64 clients at once: 64 calls always in flight on 2 cores, so latency is queueing (Little's
     // law: mean = 64 / throughput); the figure to compare is the bare echo's at 64 clients.
-    const b = await runLoad([], { address: server.address, network: 'svc64', clients: 64, count: Math.round(100 * Q), warm: Math.round(500 * Q), prefix: 'many' });
+    const b = await runLoad([], {
+      address: server.address,
+      network: 'svc64',
+      clients: 64,
+      count: Math.round(100 * Q),
+      warm: Math.round(500 * Q),
+      prefix: 'many',
+    });
     row(
       `service Allocate, 64 clients (${label})`,
       `${latency(b).replace(/, p99\.9.*/, '')}; p50 ${f(pct(b.lat, 0.5) / pct(raw64, 0.5))}x the bare echo's at 64 clients`,
@@ -172,7 +222,12 @@ async function poolSizeRows(server: ServerProcess): Promise<void> {
       }
     }
     const r = pct(lat.p8!, 0.5) / pct(lat.p24!, 0.5);
-    row(`Allocate in a /24 vs a /8 pool (${n} each, 1 client)`, `/24 p50 ${f(pct(lat.p24!, 0.5))} ms, /8 p50 ${f(pct(lat.p8!, 0.5))} ms, ratio ${f(r)}`, 'ratio < 1.5', r < 1.5);
+    row(
+      `Allocate in a /24 vs a /8 pool (${n} each, 1 client)`,
+      `/24 p50 ${f(pct(lat.p24!, 0.5))} ms, /8 p50 ${f(pct(lat.p8!, 0.5))} ms, ratio ${f(r)}`,
+      'ratio < 1.5',
+      r < 1.5,
+    );
   } finally {
     c.close();
   }
@@ -194,7 +249,15 @@ async function cniRows(tmp: string, socket: string): Promise<void> {
     { label: 'host-local', path: hostLocal, config: conf('cnihl', 'host-local', '10.210.208.0/22') },
   ];
   const call = async (p: (typeof plugins)[number], command: string, id: string) => {
-    const r = await runPlugin({ plugin: p.path, command, containerId: id, ifName: 'eth0', netns: '/run/netns/none', cniPath: '/usr/lib/cni', config: p.config });
+    const r = await runPlugin({
+      plugin: p.path,
+      command,
+      containerId: id,
+      ifName: 'eth0',
+      netns: '/run/netns/none',
+      cniPath: '/usr/lib/cni',
+      config: p.config,
+    });
     if (r.code !== 0) throw new Error(`${p.label} ${command} ${id} failed: ${r.stdout} ${r.stderr}`);
     return r;
   };
@@ -223,8 +286,18 @@ async function cniRows(tmp: string, socket: string): Promise<void> {
     // The targets are the default flavour's (native, installed wherever `cc` exists); the sh
     // flavour (no compiler on the node) pays 8-10 ms of sh + curl per exec and is shown for scale.
     const judged = p.label.includes('native');
-    row(`CNI ADD per call, empty pool: ${p.label}`, `p50 ${f(e)} ms, p99 ${f(pct(empty.get(p.label)!, 0.99))} ms, ${f(e / hl(empty))}x host-local`, judged ? '<= 2.5x host-local' : '', judged ? e / hl(empty) <= 2.5 : undefined);
-    row(`CNI ADD per call, 250 in use: ${p.label}`, `p50 ${f(u)} ms, p99 ${f(pct(full.get(p.label)!, 0.99))} ms, ${f(u / hl(full))}x host-local`, judged ? '< 1x host-local (faster)' : '', judged ? u < hl(full) : undefined);
+    row(
+      `CNI ADD per call, empty pool: ${p.label}`,
+      `p50 ${f(e)} ms, p99 ${f(pct(empty.get(p.label)!, 0.99))} ms, ${f(e / hl(empty))}x host-local`,
+      judged ? '<= 2.5x host-local' : '',
+      judged ? e / hl(empty) <= 2.5 : undefined,
+    );
+    row(
+      `CNI ADD per call, 250 in use: ${p.label}`,
+      `p50 ${f(u)} ms, p99 ${f(pct(full.get(p.label)!, 0.99))} ms, ${f(u / hl(full))}x host-local`,
+      judged ? '< 1x host-local (faster)' : '',
+      judged ? u < hl(full) : undefined,
+    );
   }
   // host-local's uniqueness: one file per address by construction; count what is there.
   const files = readdirSync(join(hlDir, 'cnihl')).filter((x) => /^\d+\.\d+\.\d+\.\d+$/.test(x));
@@ -257,10 +330,14 @@ async function main(): Promise<void> {
     await poolSizeRows(server);
 
     const socket = join(tmp, 'ipam.sock');
-    const node = spawn(process.execPath, [...TUNED_CLIENT_FLAGS, '--import', 'tsx', NODE_BIN, '--service', server.address, '--socket', socket, '--node', 'bench'], {
-      env: { ...process.env, IPPC_TOKEN: TOKEN, IPPC_LOG_LEVEL: 'warn' },
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
+    const node = spawn(
+      process.execPath,
+      [...TUNED_CLIENT_FLAGS, '--import', 'tsx', NODE_BIN, '--service', server.address, '--socket', socket, '--node', 'bench'],
+      {
+        env: { ...process.env, IPPC_TOKEN: TOKEN, IPPC_LOG_LEVEL: 'warn' },
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    );
     procs.push(node);
     await new Promise<void>((resolve, reject) => {
       node.stdout!.once('data', () => resolve());
@@ -270,7 +347,12 @@ async function main(): Promise<void> {
     const check = createIpamClient({ address: server.address, auth: { token: TOKEN } });
     const addrs = await allAddresses(check);
     check.close();
-    row('uniqueness over all embedded-store leases (service + CNI runs)', `${addrs.length} addresses, ${addrs.length - new Set(addrs).size} duplicates`, '0 duplicates', addrs.length === new Set(addrs).size);
+    row(
+      'uniqueness over all embedded-store leases (service + CNI runs)',
+      `${addrs.length} addresses, ${addrs.length - new Set(addrs).size} duplicates`,
+      '0 duplicates',
+      addrs.length === new Set(addrs).size,
+    );
     await server.kill('SIGTERM');
     server = undefined;
 

@@ -1,14 +1,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { clientOptions, type AuthConfig } from '@ippc/core';
 import { ipamv1 } from '@ippc/proto';
-import {
-  allocateRequestToWire,
-  gcRequestToWire,
-  handleToWire,
-  leaseFromWire,
-  poolSpecToWire,
-  poolUsageFromWire,
-} from './convert.js';
+import { allocateRequestToWire, gcRequestToWire, handleToWire, leaseFromWire, poolSpecToWire, poolUsageFromWire } from './convert.js';
 import { toIpamError } from './errors.js';
 import type { IpamApi, ReleaseResult } from './types.js';
 
@@ -40,13 +33,23 @@ type Callback<Res> = (err: grpc.ServiceError | null, res: Res) => void;
  */
 export function createIpamClient(options: IpamClientOptions): IpamClient {
   // A restarted service is found again within a second, not after grpc-js's growing backoff.
-  const channel = { 'grpc.initial_reconnect_backoff_ms': 100, 'grpc.max_reconnect_backoff_ms': 1000, 'grpc.min_reconnect_backoff_ms': 1000, ...options.channelOptions };
+  const channel = {
+    'grpc.initial_reconnect_backoff_ms': 100,
+    'grpc.max_reconnect_backoff_ms': 1000,
+    'grpc.min_reconnect_backoff_ms': 1000,
+    ...options.channelOptions,
+  };
   const client = new ipamv1.IpamClient(options.address, grpc.credentials.createInsecure(), clientOptions(options.auth, channel));
   const timeout = options.timeoutMs ?? 5_000;
   const waitForReady = options.waitForReady ?? true;
-  function call<Req, Res>(method: (req: Req, md: grpc.Metadata, opts: Partial<grpc.CallOptions>, cb: Callback<Res>) => grpc.ClientUnaryCall, req: Req): Promise<Res> {
+  function call<Req, Res>(
+    method: (req: Req, md: grpc.Metadata, opts: Partial<grpc.CallOptions>, cb: Callback<Res>) => grpc.ClientUnaryCall,
+    req: Req,
+  ): Promise<Res> {
     return new Promise((resolve, reject) => {
-      method.call(client, req, new grpc.Metadata({ waitForReady }), { deadline: Date.now() + timeout }, (err, res) => (err ? reject(toIpamError(err)) : resolve(res)));
+      method.call(client, req, new grpc.Metadata({ waitForReady }), { deadline: Date.now() + timeout }, (err, res) =>
+        err ? reject(toIpamError(err)) : resolve(res),
+      );
     });
   }
   const released = (r: ipamv1.ReleaseResponse): ReleaseResult => ({ released: r.released.map(leaseFromWire), stale: r.stale ?? false });

@@ -61,7 +61,8 @@ export function parseConfig(raw: unknown): IpamServerConfig {
   }
   if (obj.store !== undefined) {
     const s = obj.store as Record<string, unknown>;
-    if (s?.type === 'embedded' && typeof s.path === 'string') cfg.store = { type: 'embedded', path: s.path, ...(typeof s.sync === 'boolean' ? { sync: s.sync } : {}) };
+    if (s?.type === 'embedded' && typeof s.path === 'string')
+      cfg.store = { type: 'embedded', path: s.path, ...(typeof s.sync === 'boolean' ? { sync: s.sync } : {}) };
     else if (s?.type === 'etcd' && Array.isArray(s.endpoints) && s.endpoints.every((e) => typeof e === 'string') && s.endpoints.length > 0)
       cfg.store = { type: 'etcd', endpoints: s.endpoints as string[], ...(typeof s.prefix === 'string' ? { prefix: s.prefix } : {}) };
     else throw bad('store must be {"type": "embedded", "path": DIR} or {"type": "etcd", "endpoints": ["http://host:2379"], "prefix"?: "/ippc/ipam/"}');

@@ -15,7 +15,14 @@ export function rangeFromWire(r: ipamv1.Range): RangeSpec {
 }
 
 export function poolSpecToWire(s: PoolSpec): ipamv1.PoolSpec {
-  return { network: s.network, id: s.id ?? '', ranges: s.ranges.map(rangeToWire), node: s.node ?? '', exclude: s.exclude ?? [], cooldownSeconds: s.cooldownSeconds ?? 0 };
+  return {
+    network: s.network,
+    id: s.id ?? '',
+    ranges: s.ranges.map(rangeToWire),
+    node: s.node ?? '',
+    exclude: s.exclude ?? [],
+    cooldownSeconds: s.cooldownSeconds ?? 0,
+  };
 }
 
 export function poolSpecFromWire(s: ipamv1.PoolSpec | undefined): PoolSpec {
@@ -35,7 +42,14 @@ export function poolUsageToWire(u: PoolUsage): ipamv1.PoolUsage {
 
 export function poolUsageFromWire(u: ipamv1.PoolUsage): PoolUsage {
   const spec = poolSpecFromWire(u.spec);
-  return { spec: { ...spec, id: spec.id ?? '' }, family: (u.family ?? 4) as IpFamily, size: BigInt(u.size || '0'), used: u.used ?? 0, cooling: u.cooling ?? 0, reserved: BigInt(u.reserved ?? 0) };
+  return {
+    spec: { ...spec, id: spec.id ?? '' },
+    family: (u.family ?? 4) as IpFamily,
+    size: BigInt(u.size || '0'),
+    used: u.used ?? 0,
+    cooling: u.cooling ?? 0,
+    reserved: BigInt(u.reserved ?? 0),
+  };
 }
 
 export function handleToWire(h: Handle): ipamv1.Handle {

@@ -15,7 +15,10 @@ describe('pools', () => {
 
   it('refuses bad specs with IPAM_BAD_REQUEST and says what to write', () => {
     const bad = (spec: object, re: RegExp) =>
-      assert.throws(() => compilePool(spec as never), (e: unknown) => isIpamError(e, 'IPAM_BAD_REQUEST') && re.test((e as Error).message));
+      assert.throws(
+        () => compilePool(spec as never),
+        (e: unknown) => isIpamError(e, 'IPAM_BAD_REQUEST') && re.test((e as Error).message),
+      );
     bad({ network: 'n', ranges: [] }, /no ranges/);
     bad({ network: 'n', ranges: [{ subnet: '10.210.1.0/24', rangeStart: '10.210.2.1' }] }, /rangeStart '10.210.2.1' is not an address inside 10.210.1.0\/24/);
     bad({ network: 'n', ranges: [{ subnet: '10.210.1.0/24', rangeStart: '10.210.1.9', rangeEnd: '10.210.1.3' }] }, /is after rangeEnd/);
@@ -35,7 +38,12 @@ describe('pools', () => {
 
 describe('service config file', () => {
   it('fills defaults, takes known fields, rejects unknown ones', () => {
-    const cfg = parseConfig({ listen: '0.0.0.0:7460', store: { type: 'etcd', endpoints: ['http://127.0.0.1:2379'] }, cooldownSeconds: 5, auth: { token: 't' } });
+    const cfg = parseConfig({
+      listen: '0.0.0.0:7460',
+      store: { type: 'etcd', endpoints: ['http://127.0.0.1:2379'] },
+      cooldownSeconds: 5,
+      auth: { token: 't' },
+    });
     assert.equal(cfg.http, '127.0.0.1:7461');
     assert.deepEqual(cfg.store, { type: 'etcd', endpoints: ['http://127.0.0.1:2379'] });
     assert.equal(cfg.cooldownSeconds, 5);

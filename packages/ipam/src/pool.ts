@@ -95,7 +95,9 @@ export function compilePool(spec: PoolSpec, defaultCooldownSeconds?: number): Co
   const sorted = [...ranges].sort((a, b) => (a.start < b.start ? -1 : 1));
   for (let i = 1; i < sorted.length; i++) {
     if (sorted[i]!.start <= sorted[i - 1]!.end) {
-      throw bad(`pool of network '${spec.network}': ranges ${formatIp(family, sorted[i - 1]!.start)}-${formatIp(family, sorted[i - 1]!.end)} and ${formatIp(family, sorted[i]!.start)}-${formatIp(family, sorted[i]!.end)} overlap`);
+      throw bad(
+        `pool of network '${spec.network}': ranges ${formatIp(family, sorted[i - 1]!.start)}-${formatIp(family, sorted[i - 1]!.end)} and ${formatIp(family, sorted[i]!.start)}-${formatIp(family, sorted[i]!.end)} overlap`,
+      );
     }
   }
   const id = spec.id && spec.id !== '' ? spec.id : formatCidr(ranges[0]!.subnet);

@@ -46,7 +46,12 @@ describe('IPAM over gRPC (typed client, auth, health, metrics)', () => {
       exclude: ['10.210.20.2'],
       cooldownSeconds: 5,
     });
-    const a = await client.allocate({ handle: { network: 'blue', containerId: 'c1', ifName: 'eth0' }, node: 'n1', groups: ['g'], labels: [{ key: 'k', value: 'v' }] });
+    const a = await client.allocate({
+      handle: { network: 'blue', containerId: 'c1', ifName: 'eth0' },
+      node: 'n1',
+      groups: ['g'],
+      labels: [{ key: 'k', value: 'v' }],
+    });
     assert.deepEqual(a.lease.addresses, [{ pool: '10.210.20.0/24', family: 4, address: '10.210.20.3', prefixLength: 24, gateway: '10.210.20.1' }]);
     assert.deepEqual(await client.getLease(a.lease.handle), a.lease);
     assert.deepEqual(await client.listLeases({ owner: 'n1' }), [a.lease]);
@@ -61,10 +66,17 @@ describe('IPAM over gRPC (typed client, auth, health, metrics)', () => {
   });
 
   it('rethrows the service error as a typed IpamError with its code and details', async () => {
-    const err = await rejectsWith(client.allocate({ handle: { network: 'nowhere', containerId: 'c', ifName: 'eth0' } }), 'IPAM_UNKNOWN_NETWORK', /has no address pools/);
+    const err = await rejectsWith(
+      client.allocate({ handle: { network: 'nowhere', containerId: 'c', ifName: 'eth0' } }),
+      'IPAM_UNKNOWN_NETWORK',
+      /has no address pools/,
+    );
     assert.ok(err instanceof IpamError);
     assert.deepEqual(err.details, { network: 'nowhere' });
-    await rejectsWith(client.allocate({ handle: { network: 'blue', containerId: 'c', ifName: 'eth0' }, requests: [{ address: '10.210.99.1' }] }), 'IPAM_ADDRESS_OUTSIDE_POOL');
+    await rejectsWith(
+      client.allocate({ handle: { network: 'blue', containerId: 'c', ifName: 'eth0' }, requests: [{ address: '10.210.99.1' }] }),
+      'IPAM_ADDRESS_OUTSIDE_POOL',
+    );
   });
 
   it('refuses a client without the token, and maps an unreachable service to IPAM_UNAVAILABLE', async () => {

@@ -1,14 +1,7 @@
 import type { handleUnaryCall, sendUnaryData, ServerUnaryCall } from '@grpc/grpc-js';
 import { createGrpcServer, startHttpServer, toServiceError, type AuthConfig, type IppcGrpcServer, type Logger, type StartedHttpServer } from '@ippc/core';
 import { ipamv1 } from '@ippc/proto';
-import {
-  allocateRequestFromWire,
-  gcRequestFromWire,
-  handleFromWire,
-  leaseToWire,
-  poolSpecFromWire,
-  poolUsageToWire,
-} from './convert.js';
+import { allocateRequestFromWire, gcRequestFromWire, handleFromWire, leaseToWire, poolSpecFromWire, poolUsageToWire } from './convert.js';
 import type { IpamService } from './service.js';
 import type { ReleaseResult } from './types.js';
 
@@ -57,7 +50,9 @@ export function createIpamServer(options: IpamServerOptions): IpamServer {
     }),
     release: unary(async (req: ipamv1.ReleaseRequest) => releaseToWire(await service.release(handleFromWire(req.handle), req.epoch || undefined))),
     releaseByOwner: unary(async (req: ipamv1.ReleaseByOwnerRequest) => releaseToWire(await service.releaseByOwner(req.owner ?? '', req.network || undefined))),
-    releaseAddress: unary(async (req: ipamv1.ReleaseAddressRequest) => releaseToWire(await service.releaseAddress(req.network ?? '', req.address ?? '', req.epoch ?? 0))),
+    releaseAddress: unary(async (req: ipamv1.ReleaseAddressRequest) =>
+      releaseToWire(await service.releaseAddress(req.network ?? '', req.address ?? '', req.epoch ?? 0)),
+    ),
     getLease: unary(async (req: ipamv1.GetLeaseRequest) => leaseToWire(await service.getLease(handleFromWire(req.handle)))),
     listLeases: unary(async (req: ipamv1.ListLeasesRequest) => ({
       leases: (await service.listLeases({ network: req.network || undefined, owner: req.owner || undefined, node: req.node || undefined })).map(leaseToWire),

@@ -29,7 +29,12 @@ type Variant = 'base' | 'native' | 'sh' | 'nativeC';
 
 const job = JSON.parse(await readFile(process.argv[2]!, 'utf8')) as Job;
 
-function exec(file: string, env: Record<string, string>, input: string, args: string[] = []): Promise<{ code: number | null; stdout: string; stderr: string; ms: number }> {
+function exec(
+  file: string,
+  env: Record<string, string>,
+  input: string,
+  args: string[] = [],
+): Promise<{ code: number | null; stdout: string; stderr: string; ms: number }> {
   return new Promise((resolve, reject) => {
     const started = performance.now();
     const child = spawn(file, args, { env: { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin', ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
@@ -57,7 +62,12 @@ async function find(type: string, dirs: string[]): Promise<string> {
   throw new Error(`no plugin ${type}`);
 }
 
-const cniPaths: Record<Variant, string[]> = { base: job.cniPath, native: [job.pluginDirs.native, ...job.cniPath], sh: [job.pluginDirs.sh, ...job.cniPath], nativeC: [job.pluginDirs.native, ...job.cniPath] };
+const cniPaths: Record<Variant, string[]> = {
+  base: job.cniPath,
+  native: [job.pluginDirs.native, ...job.cniPath],
+  sh: [job.pluginDirs.sh, ...job.cniPath],
+  nativeC: [job.pluginDirs.native, ...job.cniPath],
+};
 const variants: Variant[] = job.cSpawner ? ['base', 'native', 'sh', 'nativeC'] : ['base', 'native', 'sh'];
 const paths = new Map<string, string>();
 for (const v of variants) {
@@ -66,17 +76,32 @@ for (const v of variants) {
 }
 
 /** Runs a conflist like libcni; returns the wall time of the whole chain. */
-async function chain(variant: Variant, command: 'ADD' | 'DEL', containerId: string, netns: string, prev?: unknown): Promise<{ ms: number; isolationMs: number; result?: unknown }> {
+async function chain(
+  variant: Variant,
+  command: 'ADD' | 'DEL',
+  containerId: string,
+  netns: string,
+  prev?: unknown,
+): Promise<{ ms: number; isolationMs: number; result?: unknown }> {
   const conf = variant === 'base' ? job.base : job.chain;
   const plugins = command === 'ADD' ? conf.plugins : [...conf.plugins].reverse();
   let result: unknown = command === 'DEL' ? prev : undefined;
   const started = performance.now();
   let isolationMs = 0;
   for (const plugin of plugins) {
-    const config = { ...plugin, cniVersion: conf.cniVersion, name: conf.name, args: { 'org.apache.mesos': { network_info: { name: conf.name, groups: job.groups } } }, ...(result ? { prevResult: result } : {}) };
+    const config = {
+      ...plugin,
+      cniVersion: conf.cniVersion,
+      name: conf.name,
+      args: { 'org.apache.mesos': { network_info: { name: conf.name, groups: job.groups } } },
+      ...(result ? { prevResult: result } : {}),
+    };
     const path = paths.get(`${variant}/${String(plugin.type)}`)!;
     const env = { CNI_COMMAND: command, CNI_CONTAINERID: containerId, CNI_NETNS: netns, CNI_IFNAME: 'eth0', CNI_PATH: cniPaths[variant].join(':') };
-    const res = variant === 'nativeC' && plugin.type === 'ippc-isolation' ? await execViaC(path, env, JSON.stringify(config)) : await exec(path, env, JSON.stringify(config));
+    const res =
+      variant === 'nativeC' && plugin.type === 'ippc-isolation'
+        ? await execViaC(path, env, JSON.stringify(config))
+        : await exec(path, env, JSON.stringify(config));
     if (res.code !== 0) throw new Error(`${String(plugin.type)} ${command} failed: ${res.stdout} ${res.stderr}`);
     if (plugin.type === 'ippc-isolation') isolationMs = res.ms;
     if (command === 'ADD') result = JSON.parse(res.stdout);
@@ -85,7 +110,11 @@ async function chain(variant: Variant, command: 'ADD' | 'DEL', containerId: stri
 }
 
 /** Execs a plugin through the C spawner; `ms` is the spawner's own measurement of the plugin. */
-async function execViaC(file: string, env: Record<string, string>, input: string): Promise<{ code: number | null; stdout: string; stderr: string; ms: number }> {
+async function execViaC(
+  file: string,
+  env: Record<string, string>,
+  input: string,
+): Promise<{ code: number | null; stdout: string; stderr: string; ms: number }> {
   const res = await exec(job.cSpawner!, env, input, [file]);
   const m = /ms=([\d.]+)/.exec(res.stderr);
   if (!m) throw new Error(`C spawner: ${res.stderr}`);
@@ -160,13 +189,17 @@ async function daemonSeconds(): Promise<Map<string, { sum: number; count: number
   const text = await get('/metrics');
   const out = new Map<string, { sum: number; count: number }>();
   for (const l of text.split('\n')) {
-    const m = /^(ippc_isolation_cni_seconds|ippc_isolation_cni_phase_seconds|ippc_isolation_apply_seconds|ippc_isolation_apply_kernel_seconds)_(sum|count)\{([^}]*)\} (\S+)$/.exec(l);
+    const m =
+      /^(ippc_isolation_cni_seconds|ippc_isolation_cni_phase_seconds|ippc_isolation_apply_seconds|ippc_isolation_apply_kernel_seconds)_(sum|count)\{([^}]*)\} (\S+)$/.exec(
+        l,
+      );
     if (!m) continue;
     const labels = m[3]!;
     if (/command="/.test(labels) && !labels.includes('command="ADD"')) continue;
     const phase = /phase="([^"]+)"/.exec(labels)?.[1];
     const mode = /mode="([^"]+)"/.exec(labels)?.[1];
-    const key = m[1] === 'ippc_isolation_cni_seconds' ? 'total' : phase ? `phase:${phase}` : `${m[1] === 'ippc_isolation_apply_seconds' ? 'apply' : 'kernel'}:${mode}`;
+    const key =
+      m[1] === 'ippc_isolation_cni_seconds' ? 'total' : phase ? `phase:${phase}` : `${m[1] === 'ippc_isolation_apply_seconds' ? 'apply' : 'kernel'}:${mode}`;
     const e = out.get(key) ?? { sum: 0, count: 0 };
     if (m[2] === 'sum') e.sum = Number(m[4]);
     else e.count = Number(m[4]);
@@ -216,7 +249,13 @@ try {
   const plugin = job.chain.plugins[job.chain.plugins.length - 1]!;
   for (let i = 0; i < job.n; i++) {
     const prevResult = { cniVersion: '1.0.0', ips: [{ address: `${job.net}.99.${i + 1}/24` }] };
-    const body = JSON.stringify({ ...plugin, cniVersion: '1.0.0', name: job.chain.name, args: { 'org.apache.mesos': { network_info: { groups: job.groups } } }, prevResult });
+    const body = JSON.stringify({
+      ...plugin,
+      cniVersion: '1.0.0',
+      name: job.chain.name,
+      args: { 'org.apache.mesos': { network_info: { groups: job.groups } } },
+      prevResult,
+    });
     const headers = { 'x-cni-containerid': `bench-direct-${i}`, 'x-cni-ifname': 'eth0', 'x-cni-netns': '/run/netns/none' };
     const add = await post('/cni', { ...headers, 'x-cni-command': 'ADD' }, body);
     if (add.status !== 200) throw new Error(`direct ADD: ${add.body}`);

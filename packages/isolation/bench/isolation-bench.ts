@@ -51,7 +51,11 @@ function run(cmd: string, args: string[], cwd: string): Promise<{ code: number |
   });
 }
 
-console.log(`ippc isolation benchmark: n=${N}, ${cpus().length} cpus, load ${loadavg().map((l) => l.toFixed(2)).join(' ')}, node ${process.version}`);
+console.log(
+  `ippc isolation benchmark: n=${N}, ${cpus().length} cpus, load ${loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ')}, node ${process.version}`,
+);
 
 /**
  * A what-if, not part of the product: a tiny C program that execs a plugin with posix_spawn and
@@ -100,13 +104,27 @@ async function attach(emu: Emulation, title: string): Promise<Record<string, num
   const shDir = join(emu.scratch.dir, 'cni-bin-sh');
   installIsolationPlugin({ dir: shDir, flavor: 'sh' });
   const cSpawner = await buildCSpawner(emu.scratch.dir);
-  const job = { n: N, cniPath: ['/usr/lib/cni'], pluginDirs: { native: emu.pluginDir, sh: shDir }, base: a1.baseConflist, chain: a1.conflist, nsPrefix: emu.scratch.ns('b'), net: TEST_NET, socket: a1.socket, groups: ['web'], cSpawner };
+  const job = {
+    n: N,
+    cniPath: ['/usr/lib/cni'],
+    pluginDirs: { native: emu.pluginDir, sh: shDir },
+    base: a1.baseConflist,
+    chain: a1.conflist,
+    nsPrefix: emu.scratch.ns('b'),
+    net: TEST_NET,
+    socket: a1.socket,
+    groups: ['web'],
+    cSpawner,
+  };
   const jobFile = `${emu.scratch.dir}/attach-job.json`;
   await writeFile(jobFile, JSON.stringify(job));
   const runner = fileURLToPath(new URL('./attach-runner.ts', import.meta.url));
   const res = await run('nsenter', [`--net=${a1.nsPath}`, '--', process.execPath, '--import', 'tsx', runner, jobFile], PACKAGE_DIR);
   if (res.code !== 0) throw new Error(`attach runner failed: ${res.stderr || res.stdout}`);
-  const parsed = JSON.parse(res.stdout.trim().split('\n').pop()!) as Record<string, number[]> & { daemonMeans: string[]; daemonPhases: Record<string, number[]> };
+  const parsed = JSON.parse(res.stdout.trim().split('\n').pop()!) as Record<string, number[]> & {
+    daemonMeans: string[];
+    daemonPhases: Record<string, number[]>;
+  };
   const phases = parsed.daemonPhases;
   delete (parsed as Partial<typeof parsed>).daemonPhases;
   const daemonMeans = new Map(parsed.daemonMeans.map((kv) => [kv.slice(0, kv.indexOf('=')), Number(kv.slice(kv.indexOf('=') + 1))]));
@@ -122,7 +140,10 @@ async function attach(emu: Emulation, title: string): Promise<Record<string, num
   line('bridge + host-local + ippc-isolation (sh + curl forwarder)', a.shAdd!, `ratio p50 ${(pct(a.shAdd!, 50) / pct(a.baseAdd!, 50)).toFixed(2)}x`);
   line('overhead per container, native (paired difference)', paired, `difference of p50s ${overhead.toFixed(1)} ms`);
   line('overhead per container, sh + curl (paired difference)', pairedSh, `difference of p50s ${(pct(a.shAdd!, 50) - pct(a.baseAdd!, 50)).toFixed(1)} ms`);
-  console.log(`  target: enforcement attach overhead < ${TARGET_ATTACH_MS} ms p50`.padEnd(64) + `  ${pct(paired, 50) < TARGET_ATTACH_MS ? 'MET' : 'NOT MET'} (paired p50 ${pct(paired, 50).toFixed(1)} ms, native)`);
+  console.log(
+    `  target: enforcement attach overhead < ${TARGET_ATTACH_MS} ms p50`.padEnd(64) +
+      `  ${pct(paired, 50) < TARGET_ATTACH_MS ? 'MET' : 'NOT MET'} (paired p50 ${pct(paired, 50).toFixed(1)} ms, native)`,
+  );
   console.log('  where the overhead goes');
   line('ippc-isolation exec alone within the chain ADD, native', a.nativeInChain!);
   line('ippc-isolation exec alone within the chain ADD, sh + curl', a.shInChain!);
@@ -142,12 +163,17 @@ async function attach(emu: Emulation, title: string): Promise<Record<string, num
   line('    all phases', phaseSums);
   for (const mode of ['delta', 'full']) {
     const v = daemonMeans.get(`apply:${mode}`);
-    if (v !== undefined) console.log(`  ${`    applies during the run (${mode}): mean, of which nft ${f(daemonMeans.get(`kernel:${mode}`) ?? NaN).trim()} ms`.padEnd(62)}${f(v)}`);
+    if (v !== undefined)
+      console.log(`  ${`    applies during the run (${mode}): mean, of which nft ${f(daemonMeans.get(`kernel:${mode}`) ?? NaN).trim()} ms`.padEnd(62)}${f(v)}`);
   }
   if (a.nativeCInChain!.length > 0) line("what-if: the native ADD exec'd by posix_spawn from C (cheap exec)", a.nativeCInChain!);
   const nft = await nftSessions(emu);
   line('nft session round trip: ippc-nft-batch (libnftables, in use)', nft.batch);
-  line('nft session round trip: nft -i + describe sentinel (fallback)', nft.interactive, `ratio p50 ${(pct(nft.interactive, 50) / pct(nft.batch, 50)).toFixed(2)}x`);
+  line(
+    'nft session round trip: nft -i + describe sentinel (fallback)',
+    nft.interactive,
+    `ratio p50 ${(pct(nft.interactive, 50) / pct(nft.batch, 50)).toFixed(2)}x`,
+  );
   line('daemon side: ADD then DEL back to back, ADD as seen by a client', a.direct!);
   line('exec: the native forwarder answering VERSION (no daemon)', a.versionExec!);
   line('exec: the sh forwarder answering VERSION (no curl)', a.shVersionExec!);
@@ -169,10 +195,15 @@ async function attach(emu: Emulation, title: string): Promise<Record<string, num
 async function nftSessions(emu: Emulation): Promise<Record<NftSessionBackend, number[]>> {
   const a1 = emu.agents[0]!;
   const table = 'ippc_bench_nft';
-  const res = await emu.scratch.exec(a1.ns, 'nft', ['-f', '-'], { input: `table inet ${table} {\n set m { type ipv4_addr; }\n set l { type ipv4_addr; }\n set local { type ipv4_addr; }\n}\n` });
+  const res = await emu.scratch.exec(a1.ns, 'nft', ['-f', '-'], {
+    input: `table inet ${table} {\n set m { type ipv4_addr; }\n set l { type ipv4_addr; }\n set local { type ipv4_addr; }\n}\n`,
+  });
   if (res.code !== 0) throw new Error(`nft: ${res.stderr}`);
   await buildNftBatchHelper();
-  const sessions = { batch: createNftSession({ table, netns: a1.nsPath, backend: 'batch' }), interactive: createNftSession({ table, netns: a1.nsPath, backend: 'interactive' }) };
+  const sessions = {
+    batch: createNftSession({ table, netns: a1.nsPath, backend: 'batch' }),
+    interactive: createNftSession({ table, netns: a1.nsPath, backend: 'interactive' }),
+  };
   const out: Record<NftSessionBackend, number[]> = { batch: [], interactive: [] };
   try {
     for (let i = 0; i < N + 1; i++) {
@@ -200,7 +231,19 @@ async function nftSessions(emu: Emulation): Promise<Record<NftSessionBackend, nu
 function cni(socket: string, command: string, containerId: string, body: string): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
     const req = request(
-      { socketPath: socket, method: 'POST', path: '/cni', agent: false, headers: { 'content-type': 'application/json', 'x-cni-command': command, 'x-cni-containerid': containerId, 'x-cni-ifname': 'eth0', 'x-cni-netns': '/run/netns/none' } },
+      {
+        socketPath: socket,
+        method: 'POST',
+        path: '/cni',
+        agent: false,
+        headers: {
+          'content-type': 'application/json',
+          'x-cni-command': command,
+          'x-cni-containerid': containerId,
+          'x-cni-ifname': 'eth0',
+          'x-cni-netns': '/run/netns/none',
+        },
+      },
       (res) => {
         let text = '';
         res.on('data', (d: Buffer) => (text += d.toString()));
@@ -293,7 +336,13 @@ try {
   const a1 = emu.agents[0]!;
   for (let i = 0; i < N; i++) {
     const containerId = `bench-m${i}`;
-    const body = JSON.stringify({ type: 'ippc-isolation', cniVersion: '1.0.0', name: 'isonet', args: { 'org.apache.mesos': { network_info: { groups: ['web'] } } }, prevResult: { cniVersion: '1.0.0', ips: [{ address: `${TEST_NET}.98.${i + 1}/24` }] } });
+    const body = JSON.stringify({
+      type: 'ippc-isolation',
+      cniVersion: '1.0.0',
+      name: 'isonet',
+      args: { 'org.apache.mesos': { network_info: { groups: ['web'] } } },
+      prevResult: { cniVersion: '1.0.0', ips: [{ address: `${TEST_NET}.98.${i + 1}/24` }] },
+    });
     const t0 = performance.now();
     const add = await cni(a1.socket, 'ADD', containerId, body);
     memberAdd.push(performance.now() - t0);
@@ -342,14 +391,25 @@ try {
   line(`membership change: ... until in force on all 3 agents (n=${N})`, memberAll);
   line(`rule change until a probe a2 -> a3 flips (n=${EFFECT_N}, 50 ms probes)`, effect);
   const worst = Math.max(pct(ruleAll, 95), pct(memberAll, 95), pct(effect, 95));
-  console.log(`  target: a policy change effective on every agent within ${TARGET_PROPAGATION_MS} ms`.padEnd(64) + `  ${worst < TARGET_PROPAGATION_MS ? 'MET' : 'NOT MET'} (worst p95 ${worst.toFixed(1)} ms)`);
+  console.log(
+    `  target: a policy change effective on every agent within ${TARGET_PROPAGATION_MS} ms`.padEnd(64) +
+      `  ${worst < TARGET_PROPAGATION_MS ? 'MET' : 'NOT MET'} (worst p95 ${worst.toFixed(1)} ms)`,
+  );
   console.log('');
   console.log(
     JSON.stringify({
       n: N,
       attach1: summary(single),
       attach3: summary(a),
-      propagation: { ruleP50: pct(ruleAll, 50), ruleP95: pct(ruleAll, 95), memberAddP50: pct(memberAdd, 50), memberP50: pct(memberAll, 50), memberP95: pct(memberAll, 95), effectP50: pct(effect, 50), effectP95: pct(effect, 95) },
+      propagation: {
+        ruleP50: pct(ruleAll, 50),
+        ruleP95: pct(ruleAll, 95),
+        memberAddP50: pct(memberAdd, 50),
+        memberP50: pct(memberAll, 50),
+        memberP95: pct(memberAll, 95),
+        effectP50: pct(effect, 50),
+        effectP95: pct(effect, 95),
+      },
     }),
   );
 } finally {

@@ -3,7 +3,18 @@ import { clientOptions, fromServiceError, silentLogger, type AuthConfig, type Lo
 import { isolationv1 as pb } from '@ippc/proto';
 import { watch } from './client-watch.js';
 import { IsolationError } from './errors.js';
-import { normalizeRule, type AgentInfo, type AgentSpec, type Delta, type Member, type MemberKey, type PolicyState, type RouteSpec, type Rule, type RuleInput } from './model.js';
+import {
+  normalizeRule,
+  type AgentInfo,
+  type AgentSpec,
+  type Delta,
+  type Member,
+  type MemberKey,
+  type PolicyState,
+  type RouteSpec,
+  type Rule,
+  type RuleInput,
+} from './model.js';
 import type { AddressStatus, AwaitResult, ChangeResult, GroupView } from './service/store/store.js';
 import {
   addressStatusFromPb,
@@ -105,9 +116,17 @@ export function createIsolationClient(options: IsolationClientOptions): Isolatio
   const change = (r: pb.ChangeResponse): ChangeResult => ({ epoch: r.epoch ?? '', revision: r.revision ?? 0, changed: r.changed ?? false });
 
   return {
-    registerAgent: async (spec) => change(await call(raw.registerAgent as Unary<pb.RegisterAgentRequest, pb.ChangeResponse>, { id: spec.id, nodeAddresses: spec.nodeAddresses, subnets: spec.subnets })),
+    registerAgent: async (spec) =>
+      change(
+        await call(raw.registerAgent as Unary<pb.RegisterAgentRequest, pb.ChangeResponse>, {
+          id: spec.id,
+          nodeAddresses: spec.nodeAddresses,
+          subnets: spec.subnets,
+        }),
+      ),
     deregisterAgent: async (id) => change(await call(raw.deregisterAgent as Unary<pb.DeregisterAgentRequest, pb.ChangeResponse>, { id })),
-    syncMembers: async (agentId, members) => change(await call(raw.syncMembers as Unary<pb.SyncMembersRequest, pb.ChangeResponse>, { agentId, members: members.map(memberToPb) })),
+    syncMembers: async (agentId, members) =>
+      change(await call(raw.syncMembers as Unary<pb.SyncMembersRequest, pb.ChangeResponse>, { agentId, members: members.map(memberToPb) })),
     attach: async (member) => change(await call(raw.attach as Unary<pb.AttachRequest, pb.ChangeResponse>, { member: memberToPb(member) })),
     detach: async (key) => change(await call(raw.detach as Unary<pb.DetachRequest, pb.ChangeResponse>, { key: keyToPb(key) })),
     reportApplied: async (agentId, epoch, revision, error) => {
@@ -123,15 +142,20 @@ export function createIsolationClient(options: IsolationClientOptions): Isolatio
     listRules: async () => (await call(raw.listRules as Unary<pb.ListRulesRequest, pb.ListRulesResponse>, {})).rules.map(ruleFromPb),
     listGroups: async () => (await call(raw.listGroups as Unary<pb.ListGroupsRequest, pb.ListGroupsResponse>, {})).groups.map(groupFromPb),
     listMembers: async (filter = {}) =>
-      (await call(raw.listMembers as Unary<pb.ListMembersRequest, pb.ListMembersResponse>, { agentId: filter.agentId ?? '', group: filter.group ?? '' })).members.map(memberFromPb),
+      (
+        await call(raw.listMembers as Unary<pb.ListMembersRequest, pb.ListMembersResponse>, { agentId: filter.agentId ?? '', group: filter.group ?? '' })
+      ).members.map(memberFromPb),
     listAgents: async () => {
       const res = await call(raw.listAgents as Unary<pb.ListAgentsRequest, pb.ListAgentsResponse>, {});
       return { agents: res.agents.map(agentFromPb), revision: res.revision ?? 0, epoch: res.epoch ?? '' };
     },
-    listRoutes: async (agentId) => (await call(raw.listRoutes as Unary<pb.ListRoutesRequest, pb.ListRoutesResponse>, { agentId: agentId ?? '' })).routes.map(routeFromPb),
+    listRoutes: async (agentId) =>
+      (await call(raw.listRoutes as Unary<pb.ListRoutesRequest, pb.ListRoutesResponse>, { agentId: agentId ?? '' })).routes.map(routeFromPb),
     getState: async () => snapshotFromPb(await call(raw.getState as Unary<pb.GetStateRequest, pb.Snapshot>, {})),
     awaitApplied: async (revision, timeoutMs) =>
-      awaitFromPb(await call(raw.awaitApplied as Unary<pb.AwaitAppliedRequest, pb.AwaitAppliedResponse>, { revision: revision ?? 0, timeoutMs }, timeoutMs + deadlineMs)),
+      awaitFromPb(
+        await call(raw.awaitApplied as Unary<pb.AwaitAppliedRequest, pb.AwaitAppliedResponse>, { revision: revision ?? 0, timeoutMs }, timeoutMs + deadlineMs),
+      ),
     checkAddresses: async (addresses) =>
       (await call(raw.checkAddresses as Unary<pb.CheckAddressesRequest, pb.CheckAddressesResponse>, { addresses })).addresses.map(addressStatusFromPb),
     watch: (handlers) => watch(raw, log, handlers),
@@ -139,10 +163,15 @@ export function createIsolationClient(options: IsolationClientOptions): Isolatio
       new Promise((resolve, reject) =>
         raw.waitForReady(Date.now() + timeoutMs, (err) => {
           if (!err) return resolve();
-          reject(new IsolationError('ISOLATION_UNAVAILABLE', `isolation service at ${options.address} not reachable within ${timeoutMs} ms (${err.message}): is ippc-isolation-server running there?`, { cause: err }));
+          reject(
+            new IsolationError(
+              'ISOLATION_UNAVAILABLE',
+              `isolation service at ${options.address} not reachable within ${timeoutMs} ms (${err.message}): is ippc-isolation-server running there?`,
+              { cause: err },
+            ),
+          );
         }),
       ),
     close: () => raw.close(),
   };
 }
-

@@ -32,13 +32,36 @@ export { installIsolationPlugin, type InstallIsolationPluginOptions, type Isolat
 export { DEFAULT_NODE_DAEMON_SOCKET, SUPPORTED_CNI_VERSIONS, type IsolationPluginConfig } from './cni/handler.js';
 export { createIsolationCommand, type IsolationCliOptions } from './cli/cli.js';
 export { createNetCheckCommand, type EndpointSpec, type NetCheckCommandOptions, type NetCheckTarget } from './cli/check.js';
-export { expectedMatrix, runNetCheck, type CheckReport, type Endpoint, type EndpointKind, type Mismatch, type NetCheckOptions, type ProbeResult, type Prober, type RowStatus } from './check/check.js';
+export {
+  expectedMatrix,
+  runNetCheck,
+  type CheckReport,
+  type Endpoint,
+  type EndpointKind,
+  type Mismatch,
+  type NetCheckOptions,
+  type ProbeResult,
+  type Prober,
+  type RowStatus,
+} from './check/check.js';
 export { createNamespaceProber, PROBE_AGENT_SOURCE, type NamespaceProber, type NamespaceProberOptions } from './check/namespace-prober.js';
 export { checkReportJson, formatCheckText } from './check/format.js';
 export { renderCheckSvg, type Topology } from './check/svg.js';
 export { createReuseGuard, type ReuseGuard, type ReuseGuardOptions } from './reuse-guard.js';
 export { decide, type Peer, type Traffic, type Verdict } from './policy.js';
-export { ANY, PUBLIC_GROUP, type AgentInfo, type AgentSpec, type Member, type MemberKey, type PortRange, type Rule, type RuleAction, type RuleInput, type RuleProtocol } from './model.js';
+export {
+  ANY,
+  PUBLIC_GROUP,
+  type AgentInfo,
+  type AgentSpec,
+  type Member,
+  type MemberKey,
+  type PortRange,
+  type Rule,
+  type RuleAction,
+  type RuleInput,
+  type RuleProtocol,
+} from './model.js';
 export { IsolationError, type IsolationErrorCode } from './errors.js';
 
 // For other ippc packages: the agent's in-process answer to the chained plugin, and the member

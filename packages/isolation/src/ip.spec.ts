@@ -18,14 +18,28 @@ describe('ip helpers', () => {
   });
 
   it('rejects what is not an address or a CIDR, saying what to write', () => {
-    assert.throws(() => canonicalAddress('10.240.1'), (e) => isIppcError(e, 'ISOLATION_BAD_REQUEST') && /not an IPv4 or IPv6/.test(e.message));
-    assert.throws(() => parseCidr('10.240.1.0'), (e) => isIppcError(e, 'ISOLATION_BAD_REQUEST') && /10\.240\.1\.0\/24/.test(e.message));
-    assert.throws(() => parseCidr('10.240.1.1/24'), (e) => isIppcError(e, 'ISOLATION_BAD_REQUEST') && /did you mean 10\.240\.1\.0\/24/.test(e.message));
+    assert.throws(
+      () => canonicalAddress('10.240.1'),
+      (e) => isIppcError(e, 'ISOLATION_BAD_REQUEST') && /not an IPv4 or IPv6/.test(e.message),
+    );
+    assert.throws(
+      () => parseCidr('10.240.1.0'),
+      (e) => isIppcError(e, 'ISOLATION_BAD_REQUEST') && /10\.240\.1\.0\/24/.test(e.message),
+    );
+    assert.throws(
+      () => parseCidr('10.240.1.1/24'),
+      (e) => isIppcError(e, 'ISOLATION_BAD_REQUEST') && /did you mean 10\.240\.1\.0\/24/.test(e.message),
+    );
     assert.throws(() => parseCidr('10.240.1.0/33'), /longer than 32/);
   });
 
   it('reads loose CIDRs with host bits cleared, and writes every CIDR canonical', () => {
     assert.equal(parseCidr('10.240.1.7/24', true).text, '10.240.1.0/24');
-    assert.deepEqual(parseCidr(' FD10:240:0:1:0::/64 '), { family: 6, network: 0xfd100240000000010000000000000000n, prefixLength: 64, text: 'fd10:240:0:1::/64' });
+    assert.deepEqual(parseCidr(' FD10:240:0:1:0::/64 '), {
+      family: 6,
+      network: 0xfd100240000000010000000000000000n,
+      prefixLength: 64,
+      text: 'fd10:240:0:1::/64',
+    });
   });
 });

@@ -1,4 +1,13 @@
-import { familyBits, formatCidr, formatIp, parseCidr as parseCoreCidr, parseIp, stripPrefix as stripCorePrefix, type Cidr as CoreCidr, type IpAddress } from '@ippc/core';
+import {
+  familyBits,
+  formatCidr,
+  formatIp,
+  parseCidr as parseCoreCidr,
+  parseIp,
+  stripPrefix as stripCorePrefix,
+  type Cidr as CoreCidr,
+  type IpAddress,
+} from '@ippc/core';
 import { badRequest } from './errors.js';
 
 // What isolation needs on top of @ippc/core's IP library: ISOLATION_BAD_REQUEST errors that say

@@ -151,7 +151,8 @@ export function normalizeAgent(spec: { id?: string; nodeAddresses?: readonly str
   const subnets = [...new Set((spec.subnets ?? []).map((s) => parseCidr(s).text))].sort();
   for (const s of subnets) {
     const fam = parseCidr(s).family;
-    if (!families.includes(fam)) throw badRequest(`agent '${id}': subnet ${s} is IPv${fam} but the agent has no IPv${fam} node address to route it through`, { subnet: s });
+    if (!families.includes(fam))
+      throw badRequest(`agent '${id}': subnet ${s} is IPv${fam} but the agent has no IPv${fam} node address to route it through`, { subnet: s });
   }
   return { id, nodeAddresses, subnets };
 }
@@ -167,12 +168,15 @@ export function normalizeMember(input: {
 }): Member {
   const agentId = validateAgentId(input.agentId);
   if (!input.containerId || !CONTAINER_ID_RE.test(input.containerId)) {
-    throw badRequest(`container id '${input.containerId ?? ''}' is not valid: CNI allows letters, digits, '_', '.' and '-' (starting with a letter or digit)`, { containerId: input.containerId });
+    throw badRequest(`container id '${input.containerId ?? ''}' is not valid: CNI allows letters, digits, '_', '.' and '-' (starting with a letter or digit)`, {
+      containerId: input.containerId,
+    });
   }
   const ifName = input.ifName || 'eth0';
   if (!IFNAME_RE.test(ifName)) throw badRequest(`interface name '${ifName}' is not valid: 1 to 15 characters, no spaces, '/' or ':'`, { ifName });
   const addresses = [...new Set((input.addresses ?? []).map((a) => stripPrefix(a)))].sort();
-  if (addresses.length === 0) throw badRequest(`member ${input.containerId}/${ifName} has no address: attach needs the container's addresses`, { containerId: input.containerId });
+  if (addresses.length === 0)
+    throw badRequest(`member ${input.containerId}/${ifName} has no address: attach needs the container's addresses`, { containerId: input.containerId });
   return {
     agentId,
     containerId: input.containerId,
@@ -223,7 +227,8 @@ export function normalizeRule(input: RuleInput): Rule {
   for (const p of input.ports ?? []) {
     const parsed = parsePort(p);
     if (parsed.protocol) {
-      if (protocol && protocol !== 'any' && protocol !== parsed.protocol) throw badRequest(`port '${String(p)}' says ${parsed.protocol} but the rule says ${protocol}: one protocol per rule`);
+      if (protocol && protocol !== 'any' && protocol !== parsed.protocol)
+        throw badRequest(`port '${String(p)}' says ${parsed.protocol} but the rule says ${protocol}: one protocol per rule`);
       protocol = parsed.protocol;
     }
     ranges.push(parsed.range);

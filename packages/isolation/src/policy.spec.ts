@@ -52,7 +52,11 @@ describe('policy: operator rules', () => {
   const rules = [allowWebCache, denyDbPublic, denyAnyDbUdp, allowAnyToWeb];
 
   it('allow rules admit only their ports and protocol', () => {
-    assert.deepEqual(decide(rules, member('a1', 'web'), member('a2', 'cache'), { protocol: 'tcp', port: 6380 }), { allowed: true, reason: `allow rule ${allowWebCache.id}`, ruleId: allowWebCache.id });
+    assert.deepEqual(decide(rules, member('a1', 'web'), member('a2', 'cache'), { protocol: 'tcp', port: 6380 }), {
+      allowed: true,
+      reason: `allow rule ${allowWebCache.id}`,
+      ruleId: allowWebCache.id,
+    });
     assert.equal(decide(rules, member('a1', 'web'), member('a2', 'cache'), { protocol: 'tcp', port: 6381 }).allowed, false);
     assert.equal(decide(rules, member('a1', 'web'), member('a2', 'cache'), { protocol: 'udp', port: 6379 }).allowed, false);
     // Direction matters.
@@ -85,7 +89,11 @@ describe('rules are normalized and validated', () => {
   });
 
   it('refuses bad rules with a message that says what to write', () => {
-    const bad = (input: Parameters<typeof normalizeRule>[0], re: RegExp) => assert.throws(() => normalizeRule(input), (e) => isIppcError(e, 'ISOLATION_BAD_REQUEST') && re.test(e.message));
+    const bad = (input: Parameters<typeof normalizeRule>[0], re: RegExp) =>
+      assert.throws(
+        () => normalizeRule(input),
+        (e) => isIppcError(e, 'ISOLATION_BAD_REQUEST') && re.test(e.message),
+      );
     bad({ from: 'a', to: 'b', ports: ['70000'] }, /1 to 65535/);
     bad({ from: 'a', to: 'b', ports: ['x'] }, /write 80, 8000-8080 or 53\/udp/);
     bad({ from: 'a', to: 'b', protocol: 'any', ports: [80] }, /ports need a protocol/);
@@ -125,7 +133,13 @@ describe('routes between agents', () => {
     ];
     assert.deepEqual(
       routesFor(agents, 'a2').map((r) => `${r.destination} via ${r.via} (${r.owner})`),
-      ['10.240.1.0/24 via 10.240.0.11 (a1)', '10.240.3.0/24 via 10.240.0.13 (a3)', '10.240.4.0/24 via 10.240.0.13 (a3)', 'fd10:240:0:1::/64 via fd10:240::11 (a1)', 'fd10:240:0:3::/64 via fd10:240::13 (a3)'],
+      [
+        '10.240.1.0/24 via 10.240.0.11 (a1)',
+        '10.240.3.0/24 via 10.240.0.13 (a3)',
+        '10.240.4.0/24 via 10.240.0.13 (a3)',
+        'fd10:240:0:1::/64 via fd10:240::11 (a1)',
+        'fd10:240:0:3::/64 via fd10:240::13 (a3)',
+      ],
     );
     assert.ok(routesFor(agents, 'a1').every((r) => r.owner !== 'a1'));
   });

@@ -60,7 +60,8 @@ export function ruleMatches(rule: Rule, src: Peer, dst: Peer, traffic: Traffic):
 
 /** Decides whether `src` may open a connection to `dst` (see the model above). */
 export function decide(rules: readonly Rule[], src: Peer, dst: Peer, traffic: Traffic): Verdict {
-  if (!isolated(dst)) return { allowed: true, reason: dst.kind === 'host' ? 'destination is a host (not isolated)' : 'destination named no group (not isolated)' };
+  if (!isolated(dst))
+    return { allowed: true, reason: dst.kind === 'host' ? 'destination is a host (not isolated)' : 'destination named no group (not isolated)' };
   if (src.kind === 'host' && src.agentId === dst.agentId) return { allowed: true, reason: 'own agent' };
   const deny = rules.find((r) => r.action === 'deny' && ruleMatches(r, src, dst, traffic));
   if (deny) return { allowed: false, reason: `deny rule ${deny.id}`, ruleId: deny.id };
@@ -71,7 +72,10 @@ export function decide(rules: readonly Rule[], src: Peer, dst: Peer, traffic: Tr
   }
   const allow = rules.find((r) => r.action === 'allow' && ruleMatches(r, src, dst, traffic));
   if (allow) return { allowed: true, reason: `allow rule ${allow.id}`, ruleId: allow.id };
-  return { allowed: false, reason: `no rule admits ${src.kind === 'host' ? `host of ${src.agentId}` : `[${src.groups.join(',') || 'no group'}]`} -> [${dst.groups.join(',')}]` };
+  return {
+    allowed: false,
+    reason: `no rule admits ${src.kind === 'host' ? `host of ${src.agentId}` : `[${src.groups.join(',') || 'no group'}]`} -> [${dst.groups.join(',')}]`,
+  };
 }
 
 /** Every group named by a member or a rule, sorted. */

@@ -21,7 +21,15 @@ describe('reuse guard (the IPAM seam)', () => {
     const guard = createReuseGuard({ client, pollMs: 5 });
     await client.registerAgent({ id: 'a1', nodeAddresses: ['10.240.0.11'], subnets: ['10.240.1.0/24'] });
     await client.registerAgent({ id: 'a2', nodeAddresses: ['10.240.0.12'], subnets: ['10.240.2.0/24'] });
-    await client.attach({ agentId: 'a1', containerId: 'c1', ifName: 'eth0', network: 'n', addresses: ['10.240.1.7', 'fd10:240:0:1::7'], groups: ['web'], attachedAtMs: 0 });
+    await client.attach({
+      agentId: 'a1',
+      containerId: 'c1',
+      ifName: 'eth0',
+      network: 'n',
+      addresses: ['10.240.1.7', 'fd10:240:0:1::7'],
+      groups: ['web'],
+      attachedAtMs: 0,
+    });
     assert.deepEqual([...(await guard.mayReuse(['10.240.1.7', '10.240.1.8']))], ['10.240.1.8']);
     const { epoch, revision } = await client.detach({ agentId: 'a1', containerId: 'c1', ifName: 'eth0' });
     const [st] = await guard.check(['fd10:240:0:1:0:0:0:7']);

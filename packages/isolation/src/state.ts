@@ -43,5 +43,10 @@ export function applyDelta(state: PolicyState, delta: Delta): PolicyState {
 
 /** Same container interface with the same addresses, groups and network. */
 export function sameMembership(a: Member, b: Member): boolean {
-  return memberKeyString(a) === memberKeyString(b) && a.network === b.network && a.addresses.join() === b.addresses.join() && a.groups.join('\u0000') === b.groups.join('\u0000');
+  return (
+    memberKeyString(a) === memberKeyString(b) &&
+    a.network === b.network &&
+    a.addresses.join() === b.addresses.join() &&
+    a.groups.join('\u0000') === b.groups.join('\u0000')
+  );
 }

@@ -166,7 +166,13 @@ const STATE_TO: Record<AddressStatus['state'], pb.AddressState> = {
 };
 
 export function addressStatusToPb(a: AddressStatus): pb.AddressStatus {
-  return { address: a.address, state: STATE_TO[a.state], holders: a.holders.map(keyToPb), pendingAgents: a.pendingAgents, releasedRevision: a.releasedRevision };
+  return {
+    address: a.address,
+    state: STATE_TO[a.state],
+    holders: a.holders.map(keyToPb),
+    pendingAgents: a.pendingAgents,
+    releasedRevision: a.releasedRevision,
+  };
 }
 
 export function addressStatusFromPb(a: pb.AddressStatus): AddressStatus {
@@ -190,6 +196,11 @@ export function awaitFromPb(r: pb.AwaitAppliedResponse): AwaitResult {
   return {
     allApplied: r.allApplied ?? false,
     revision: r.revision ?? 0,
-    agents: r.agents.map((a) => ({ agentId: a.agentId ?? '', appliedRevision: a.appliedRevision ?? 0, applied: a.applied ?? false, latencyMs: a.latencyMs ?? 0 })),
+    agents: r.agents.map((a) => ({
+      agentId: a.agentId ?? '',
+      appliedRevision: a.appliedRevision ?? 0,
+      applied: a.applied ?? false,
+      latencyMs: a.latencyMs ?? 0,
+    })),
   };
 }

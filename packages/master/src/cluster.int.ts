@@ -130,7 +130,11 @@ describe('control plane: a master and two agents on loopback', () => {
     const launched: { ip: string; taskId: string; port: number }[] = [];
     for (const a of AGENTS) {
       const offer = await offerOn(s, a.ip);
-      assert.equal(formatResources(offer.resources), `cpus(allocated: *):2; mem(allocated: *):1024; ports(allocated: *):${a.ports}; disk(allocated: *):10240`, 'disk is the default Mesos adds');
+      assert.equal(
+        formatResources(offer.resources),
+        `cpus(allocated: *):2; mem(allocated: *):1024; ports(allocated: *):${a.ports}; disk(allocated: *):10240`,
+        'disk is the default Mesos adds',
+      );
       const task = s.taskFromOffer(offer, {
         name: `web-${a.name}`,
         command: `exec ${process.execPath} -e "require('net').createServer((c) => c.end('hello from ' + process.env.MESOS_TASK_ID)).listen(+process.env.PORT0, process.env.HOST)"`,
@@ -166,18 +170,33 @@ describe('control plane: a master and two agents on loopback', () => {
 
     const st = await state();
     assert.deepEqual(st.slaves.map((a) => a.pid.replace(/:\d+$/, '')).sort(), ['slave(1)@127.0.0.2', 'slave(1)@127.0.0.3']);
-    const ips = st.frameworks.flatMap((f) => f.tasks.flatMap((t) => t.statuses.flatMap((x) => x.container_status?.network_infos?.flatMap((n) => n.ip_addresses?.map((ip) => ip.ip_address) ?? []) ?? [])));
-    assert.deepEqual([...new Set(ips)].sort(), ['127.0.0.2', '127.0.0.3'], 'frameworks[].tasks[].statuses[].container_status.network_infos[].ip_addresses[].ip_address');
+    const ips = st.frameworks.flatMap((f) =>
+      f.tasks.flatMap((t) =>
+        t.statuses.flatMap((x) => x.container_status?.network_infos?.flatMap((n) => n.ip_addresses?.map((ip) => ip.ip_address) ?? []) ?? []),
+      ),
+    );
+    assert.deepEqual(
+      [...new Set(ips)].sort(),
+      ['127.0.0.2', '127.0.0.3'],
+      'frameworks[].tasks[].statuses[].container_status.network_infos[].ip_addresses[].ip_address',
+    );
     const task0 = st.frameworks[0]!.tasks.find((t) => t.id === launched[0]!.taskId)!;
     assert.equal(task0.state, 'TASK_RUNNING');
-    assert.deepEqual(task0.statuses.map((x) => x.state), ['TASK_STARTING', 'TASK_RUNNING']);
+    assert.deepEqual(
+      task0.statuses.map((x) => x.state),
+      ['TASK_STARTING', 'TASK_RUNNING'],
+    );
     assert.deepEqual(Object.keys(task0.statuses[1]!).sort(), ['container_status', 'state', 'timestamp']);
     assert.equal(task0.resources.ports, `[${launched[0]!.port}-${launched[0]!.port}]`);
     // The agent's own state has the same model.
-    const a1 = await getJson<{ frameworks: { executors: { tasks: { statuses: { container_status?: { network_infos?: { ip_addresses?: { ip_address?: string; protocol: string }[] }[] } }[] }[] }[] }[] }>(
-      `${agents.get('a1')!.url}/state`,
-    );
-    assert.deepEqual(a1.frameworks[0]!.executors[0]!.tasks[0]!.statuses[1]!.container_status!.network_infos![0]!.ip_addresses, [{ protocol: 'IPv4', ip_address: '127.0.0.2' }]);
+    const a1 = await getJson<{
+      frameworks: {
+        executors: { tasks: { statuses: { container_status?: { network_infos?: { ip_addresses?: { ip_address?: string; protocol: string }[] }[] } }[] }[] }[];
+      }[];
+    }>(`${agents.get('a1')!.url}/state`);
+    assert.deepEqual(a1.frameworks[0]!.executors[0]!.tasks[0]!.statuses[1]!.container_status!.network_infos![0]!.ip_addresses, [
+      { protocol: 'IPv4', ip_address: '127.0.0.2' },
+    ]);
 
     for (const t of launched) {
       await s.kill(t.taskId);
@@ -193,7 +212,10 @@ describe('control plane: a master and two agents on loopback', () => {
       const x = await state();
       return x.frameworks[0]!.tasks.length === 0 ? x : undefined;
     }, 'the killed tasks to complete');
-    assert.deepEqual(after.frameworks[0]!.completed_tasks.map((t) => t.state), ['TASK_KILLED', 'TASK_KILLED']);
+    assert.deepEqual(
+      after.frameworks[0]!.completed_tasks.map((t) => t.state),
+      ['TASK_KILLED', 'TASK_KILLED'],
+    );
   });
 
   it('keeps a running task across an agent restart (kill -9), with its status', async () => {
@@ -209,7 +231,10 @@ describe('control plane: a master and two agents on loopback', () => {
     a1.proc.proc.kill('SIGKILL');
     await a1.proc.exited;
     assert.doesNotThrow(() => process.kill(pid, 0), 'the task outlives its agent');
-    await eventually(async () => ((await state()).slaves.find((x) => x.pid.includes('127.0.0.2'))?.active === false ? true : undefined), 'the master to see the agent gone');
+    await eventually(
+      async () => ((await state()).slaves.find((x) => x.pid.includes('127.0.0.2'))?.active === false ? true : undefined),
+      'the master to see the agent gone',
+    );
 
     const again = await startAgentProc(AGENTS[0]!);
     await waitForLog(again.proc, /re-registered with the master/);
@@ -220,12 +245,35 @@ describe('control plane: a master and two agents on loopback', () => {
     }, 'the agent to re-register');
     const t = st.frameworks.find((f) => f.name === 'restart')!.tasks.find((x) => x.id === taskId)!;
     assert.equal(t.state, 'TASK_RUNNING');
-    assert.deepEqual(t.statuses.map((x) => x.state), ['TASK_STARTING', 'TASK_RUNNING']);
+    assert.deepEqual(
+      t.statuses.map((x) => x.state),
+      ['TASK_STARTING', 'TASK_RUNNING'],
+    );
     assert.equal(t.statuses[1]!.container_status?.network_infos?.[0]?.ip_addresses?.[0]?.ip_address, '127.0.0.2');
     const agentState = await getJson<{ frameworks: { name: string; executors: { tasks: { id: string; state: string }[] }[] }[] }>(`${again.url}/state`);
     assert.equal(agentState.frameworks.find((f) => f.name === 'restart')!.executors[0]!.tasks[0]!.state, 'TASK_RUNNING');
     assert.doesNotThrow(() => process.kill(pid, 0), 'still running');
-    assert.equal(readFileSync(join(dir, 'a1', 'slaves', st.slaves.find((y) => y.pid.includes('127.0.0.2'))!.id, 'frameworks', t.framework_id, 'executors', taskId, 'runs', readdirSync(join(dir, 'a1', 'slaves', st.slaves.find((y) => y.pid.includes('127.0.0.2'))!.id, 'frameworks', t.framework_id, 'executors', taskId, 'runs'))[0]!, 'pid'), 'utf8').trim(), String(pid));
+    assert.equal(
+      readFileSync(
+        join(
+          dir,
+          'a1',
+          'slaves',
+          st.slaves.find((y) => y.pid.includes('127.0.0.2'))!.id,
+          'frameworks',
+          t.framework_id,
+          'executors',
+          taskId,
+          'runs',
+          readdirSync(
+            join(dir, 'a1', 'slaves', st.slaves.find((y) => y.pid.includes('127.0.0.2'))!.id, 'frameworks', t.framework_id, 'executors', taskId, 'runs'),
+          )[0]!,
+          'pid',
+        ),
+        'utf8',
+      ).trim(),
+      String(pid),
+    );
 
     // The restarted agent is in charge: a kill goes through it.
     await s.kill(taskId);
@@ -273,7 +321,10 @@ describe('control plane: a master and two agents on loopback', () => {
     await b.send({ type: schedulerv1.Call_Type.ACCEPT, accept: { offerIds: [foreign.id!], operations: [{ type: 1, launch: { taskInfos: [stolen] } }] } });
     const lost = await b.waitForState(stolen.taskId!.value!, 'TASK_LOST', 10_000);
     assert.equal(lost.reason, TaskStatus_Reason.REASON_INVALID_OFFERS);
-    assert.equal(lost.message, `Task launched with invalid offers: Offer ${foreign.id!.value} has invalid framework ${a.frameworkId} while framework ${b.frameworkId} is expected`);
+    assert.equal(
+      lost.message,
+      `Task launched with invalid offers: Offer ${foreign.id!.value} has invalid framework ${a.frameworkId} while framework ${b.frameworkId} is expected`,
+    );
 
     // Killing or reading another framework's task: it is unknown to that framework.
     await b.kill(task.taskId!.value!);
@@ -281,7 +332,10 @@ describe('control plane: a master and two agents on loopback', () => {
     assert.equal(notYours.message, 'Reconciliation: Task is unknown');
     await b.reconcile([{ taskId: task.taskId!.value! }]);
     await a.reconcile();
-    const latest = await eventually(() => a.statuses.get(task.taskId!.value!)!.find((x) => x.reason === TaskStatus_Reason.REASON_RECONCILIATION), 'implicit reconciliation');
+    const latest = await eventually(
+      () => a.statuses.get(task.taskId!.value!)!.find((x) => x.reason === TaskStatus_Reason.REASON_RECONCILIATION),
+      'implicit reconciliation',
+    );
     assert.equal(latest.state, TaskState.TASK_RUNNING);
     assert.equal(latest.containerStatus?.networkInfos[0]?.ipAddresses[0]?.ipAddress, '127.0.0.3');
     assert.equal((await state()).frameworks.find((f) => f.name === 'owner')!.tasks[0]!.state, 'TASK_RUNNING', 'the task lives on');
@@ -295,7 +349,10 @@ describe('control plane: a master and two agents on loopback', () => {
     assert.match(unknown!.details, /nobody-0000 is unknown/);
     const md = new grpc.Metadata();
     md.set('mesos-stream-id', 'not-the-stream');
-    const wrongStream = await send({ type: schedulerv1.Call_Type.KILL, frameworkId: { value: a.frameworkId! }, kill: { taskId: task.taskId } } as schedulerv1.Call, md);
+    const wrongStream = await send(
+      { type: schedulerv1.Call_Type.KILL, frameworkId: { value: a.frameworkId! }, kill: { taskId: task.taskId } } as schedulerv1.Call,
+      md,
+    );
     assert.equal(wrongStream?.code, grpc.status.PERMISSION_DENIED);
     const malformed = await send({ type: schedulerv1.Call_Type.ACCEPT, frameworkId: { value: a.frameworkId! } } as schedulerv1.Call);
     assert.equal(malformed?.code, grpc.status.INVALID_ARGUMENT);
@@ -304,7 +361,13 @@ describe('control plane: a master and two agents on loopback', () => {
     // Bytes that are not a Call at all.
     const raw = new grpc.Client(masterAddress, grpc.credentials.createInsecure(), clientOptions({ token }));
     const garbage = await new Promise<grpc.ServiceError | undefined>((resolve) =>
-      raw.makeUnaryRequest('/ippc.master.v1.Scheduler/Send', (b: Buffer) => b, (b: Buffer) => b, Buffer.from([0xff, 0xff, 0xff, 0x0f, 0x01]), (err) => resolve(err ?? undefined)),
+      raw.makeUnaryRequest(
+        '/ippc.master.v1.Scheduler/Send',
+        (b: Buffer) => b,
+        (b: Buffer) => b,
+        Buffer.from([0xff, 0xff, 0xff, 0x0f, 0x01]),
+        (err) => resolve(err ?? undefined),
+      ),
     );
     raw.close();
     assert.ok(garbage && garbage.code !== grpc.status.OK, 'a malformed message is refused');
@@ -312,14 +375,24 @@ describe('control plane: a master and two agents on loopback', () => {
     // Without the shared secret, or with a wrong one: refused.
     const intruder = new schedulerv1.SchedulerClient(masterAddress, grpc.credentials.createInsecure(), clientOptions({ token: 'wrong' }));
     const refused = await new Promise<grpc.ServiceError>((resolve) => {
-      const stream = intruder.subscribe({ type: schedulerv1.Call_Type.SUBSCRIBE, subscribe: { frameworkInfo: { user: 'x', name: 'x', capabilities: [], roles: [] } } });
+      const stream = intruder.subscribe({
+        type: schedulerv1.Call_Type.SUBSCRIBE,
+        subscribe: { frameworkInfo: { user: 'x', name: 'x', capabilities: [], roles: [] } },
+      });
       stream.on('error', resolve);
       stream.on('data', () => undefined);
     });
     intruder.close();
     assert.equal(refused.code, grpc.status.UNAUTHENTICATED);
     writeFileSync(join(dir, 'wrong-token'), 'not-the-token');
-    const rogue = run(AGENT_BIN, [...agentArgs({ name: 'rogue', ip: '127.0.0.4', ports: '[31900-31909]' }).filter((x) => !x.startsWith('--token_file')), `--token_file=${join(dir, 'wrong-token')}`], join(dir, 'rogue.log'));
+    const rogue = run(
+      AGENT_BIN,
+      [
+        ...agentArgs({ name: 'rogue', ip: '127.0.0.4', ports: '[31900-31909]' }).filter((x) => !x.startsWith('--token_file')),
+        `--token_file=${join(dir, 'wrong-token')}`,
+      ],
+      join(dir, 'rogue.log'),
+    );
     const code = await Promise.race([rogue.exited, new Promise<string>((r) => setTimeout(() => r('timeout'), 30_000))]);
     if (code === 'timeout') rogue.proc.kill('SIGKILL');
     assert.equal(code, 1, rogue.log().slice(-500));
@@ -364,7 +437,10 @@ describe('control plane: a master and two agents on loopback', () => {
     // The library's watcher follows the same long poll.
     const stop = new AbortController();
     const seen = new Promise<void>((resolve) => {
-      void watchMasterState(masterUrl, (st) => (st.frameworks.some((f) => f.name === 'watched') ? resolve() : undefined), { signal: stop.signal, timeoutSeconds: 5 });
+      void watchMasterState(masterUrl, (st) => (st.frameworks.some((f) => f.name === 'watched') ? resolve() : undefined), {
+        signal: stop.signal,
+        timeoutSeconds: 5,
+      });
     });
     await scheduler('watched');
     await Promise.race([seen, new Promise((_, reject) => setTimeout(() => reject(new Error('the watcher did not see the new framework')), 10_000))]);

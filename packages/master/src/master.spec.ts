@@ -48,13 +48,18 @@ class FakeFramework implements FrameworkConnection {
     });
   }
   async offer(agentId?: string): Promise<Offer> {
-    const e = await this.next((ev) => ev.type === Event_Type.OFFERS && (ev.offers?.offers ?? []).some((o) => !agentId || o.agentId?.value === agentId), this.consumed);
+    const e = await this.next(
+      (ev) => ev.type === Event_Type.OFFERS && (ev.offers?.offers ?? []).some((o) => !agentId || o.agentId?.value === agentId),
+      this.consumed,
+    );
     this.consumed = this.events.indexOf(e) + 1;
     return e.offers!.offers.find((o) => !agentId || o.agentId?.value === agentId)!;
   }
   consumed = 0;
   update(taskId: string, state?: TaskState): Promise<TaskStatus> {
-    return this.next((e) => e.type === Event_Type.UPDATE && e.update?.status?.taskId?.value === taskId && (state === undefined || e.update.status.state === state)).then((e) => e.update!.status!);
+    return this.next(
+      (e) => e.type === Event_Type.UPDATE && e.update?.status?.taskId?.value === taskId && (state === undefined || e.update.status.state === state),
+    ).then((e) => e.update!.status!);
   }
 }
 
@@ -82,7 +87,14 @@ const subscribeCall = (name = 'fw', extra: Partial<schedulerv1.Call_Subscribe['f
 });
 
 function commandTask(id: string, agentId: string, resources = 'cpus:0.1;mem:32'): TaskInfo {
-  return { name: id, taskId: { value: id }, agentId: { value: agentId }, resources: allocateResources(parseResources(resources), '*'), command: { value: 'sleep 100', uris: [], arguments: [] }, limits: {} };
+  return {
+    name: id,
+    taskId: { value: id },
+    agentId: { value: agentId },
+    resources: allocateResources(parseResources(resources), '*'),
+    command: { value: 'sleep 100', uris: [], arguments: [] },
+    limits: {},
+  };
 }
 
 describe('master (in memory)', () => {
@@ -95,12 +107,22 @@ describe('master (in memory)', () => {
 
   const call = (c: Partial<schedulerv1.Call>) => master.handleCall({ frameworkId: { value: frameworkId }, ...c } as schedulerv1.Call, streamId);
   const launch = (offer: Offer, tasks: TaskInfo[], refuseSeconds = 0) =>
-    call({ type: Call_Type.ACCEPT, accept: { offerIds: [offer.id!], operations: [{ type: Offer_Operation_Type.LAUNCH, launch: { taskInfos: tasks } }], filters: { refuseSeconds } } });
+    call({
+      type: Call_Type.ACCEPT,
+      accept: { offerIds: [offer.id!], operations: [{ type: Offer_Operation_Type.LAUNCH, launch: { taskInfos: tasks } }], filters: { refuseSeconds } },
+    });
 
   beforeEach(() => {
     master = new Master({ ip: '127.0.0.1', port: 5050, id: 'M', allocationIntervalMs: 50, agentReregisterTimeoutMs: 200 });
     agent = new FakeAgent();
-    agentId = master.registerAgent({ agent: { hostname: 'a1', resources: parseResources('cpus:2;mem:1024;ports:[31000-31004]'), attributes: [] }, version: 't', pid: 'slave(1)@127.0.0.2:5051' }, agent);
+    agentId = master.registerAgent(
+      {
+        agent: { hostname: 'a1', resources: parseResources('cpus:2;mem:1024;ports:[31000-31004]'), attributes: [] },
+        version: 't',
+        pid: 'slave(1)@127.0.0.2:5051',
+      },
+      agent,
+    );
     fw = new FakeFramework();
     ({ frameworkId, streamId } = master.subscribe(subscribeCall(), fw));
   });
@@ -130,7 +152,15 @@ describe('master (in memory)', () => {
     const up = (s: TaskState, uuid: number, extra: Partial<TaskStatus> = {}, latest?: TaskState) =>
       master.statusUpdate(agentId, agent, {
         frameworkId: { value: frameworkId },
-        status: { taskId: { value: 't1' }, state: s, source: TaskStatus_Source.SOURCE_EXECUTOR, uuid: Buffer.alloc(16, uuid), timestamp: uuid, data: Buffer.from('x'), ...extra },
+        status: {
+          taskId: { value: 't1' },
+          state: s,
+          source: TaskStatus_Source.SOURCE_EXECUTOR,
+          uuid: Buffer.alloc(16, uuid),
+          timestamp: uuid,
+          data: Buffer.from('x'),
+          ...extra,
+        },
         ...(latest !== undefined ? { latestState: latest } : {}),
       });
     up(TaskState.TASK_STARTING, 1);
@@ -139,7 +169,10 @@ describe('master (in memory)', () => {
     up(TaskState.TASK_RUNNING, 3, { containerStatus: { networkInfos: [{ ipAddresses: [{ ipAddress: '127.0.0.2' }], groups: [], portMappings: [] }] } });
     const forwarded = await fw.update('t1', TaskState.TASK_RUNNING);
     assert.equal(forwarded.data?.toString(), 'x', 'the framework gets the status as sent');
-    assert.deepEqual(state().statuses.map((s) => s.state), ['TASK_STARTING', 'TASK_RUNNING']);
+    assert.deepEqual(
+      state().statuses.map((s) => s.state),
+      ['TASK_STARTING', 'TASK_RUNNING'],
+    );
     assert.equal(state().statuses[1]?.timestamp, 3);
     assert.equal(state().statuses[1]?.container_status?.network_infos?.[0]?.ip_addresses?.[0]?.ip_address, '127.0.0.2');
     assert.equal(master.frameworks.get(frameworkId)!.tasks.get('t1')!.statuses.at(-1)!.data, undefined, 'data is not kept');
@@ -193,7 +226,10 @@ describe('master (in memory)', () => {
     const other = new FakeFramework();
     const otherIds = master.subscribe(subscribeCall('other'), other);
     // Unknown offer.
-    call({ type: Call_Type.ACCEPT, accept: { offerIds: [{ value: 'M-O999' }], operations: [{ type: Offer_Operation_Type.LAUNCH, launch: { taskInfos: [commandTask('x1', agentId)] } }] } });
+    call({
+      type: Call_Type.ACCEPT,
+      accept: { offerIds: [{ value: 'M-O999' }], operations: [{ type: Offer_Operation_Type.LAUNCH, launch: { taskInfos: [commandTask('x1', agentId)] } }] },
+    });
     let s = await fw.update('x1');
     assert.equal(s.state, TaskState.TASK_LOST);
     assert.equal(s.reason, TaskStatus_Reason.REASON_INVALID_OFFERS);
@@ -201,17 +237,28 @@ describe('master (in memory)', () => {
     assert.equal(s.message, 'Task launched with invalid offers: Offer M-O999 is no longer valid');
     // Another framework's offer.
     master.handleCall(
-      { frameworkId: { value: otherIds.frameworkId }, type: Call_Type.ACCEPT, accept: { offerIds: [offer.id!], operations: [{ type: Offer_Operation_Type.LAUNCH, launch: { taskInfos: [commandTask('x2', agentId)] } }] } } as schedulerv1.Call,
+      {
+        frameworkId: { value: otherIds.frameworkId },
+        type: Call_Type.ACCEPT,
+        accept: { offerIds: [offer.id!], operations: [{ type: Offer_Operation_Type.LAUNCH, launch: { taskInfos: [commandTask('x2', agentId)] } }] },
+      } as schedulerv1.Call,
       otherIds.streamId,
     );
     s = await other.update('x2');
-    assert.equal(s.message, `Task launched with invalid offers: Offer ${offer.id?.value} has invalid framework ${frameworkId} while framework ${otherIds.frameworkId} is expected`);
+    assert.equal(
+      s.message,
+      `Task launched with invalid offers: Offer ${offer.id?.value} has invalid framework ${frameworkId} while framework ${otherIds.frameworkId} is expected`,
+    );
     assert.ok(master.offers.has(offer.id!.value!), 'the owner keeps its offer');
     // Partition-aware frameworks get TASK_DROPPED.
     const pa = new FakeFramework();
     const paIds = master.subscribe(subscribeCall('pa', { capabilities: [{ type: FrameworkInfo_Capability_Type.PARTITION_AWARE }] }), pa);
     master.handleCall(
-      { frameworkId: { value: paIds.frameworkId }, type: Call_Type.ACCEPT, accept: { offerIds: [offer.id!, offer.id!], operations: [{ type: Offer_Operation_Type.LAUNCH, launch: { taskInfos: [commandTask('x3', agentId)] } }] } } as schedulerv1.Call,
+      {
+        frameworkId: { value: paIds.frameworkId },
+        type: Call_Type.ACCEPT,
+        accept: { offerIds: [offer.id!, offer.id!], operations: [{ type: Offer_Operation_Type.LAUNCH, launch: { taskInfos: [commandTask('x3', agentId)] } }] },
+      } as schedulerv1.Call,
       paIds.streamId,
     );
     s = await pa.update('x3');
@@ -228,7 +275,11 @@ describe('master (in memory)', () => {
   it('refuses malformed calls and calls of another stream with clear errors', () => {
     const expectCode = (fn: () => void, code: string, text: RegExp) =>
       assert.throws(fn, (err: unknown) => isIppcError(err) && err.code === code && text.test(err.message));
-    expectCode(() => master.subscribe({ type: Call_Type.SUBSCRIBE } as schedulerv1.Call, new FakeFramework()), 'CALL_INVALID', /^Expecting 'subscribe' to be present$/);
+    expectCode(
+      () => master.subscribe({ type: Call_Type.SUBSCRIBE } as schedulerv1.Call, new FakeFramework()),
+      'CALL_INVALID',
+      /^Expecting 'subscribe' to be present$/,
+    );
     expectCode(
       () => master.subscribe({ ...subscribeCall(), frameworkId: { value: 'x' } }, new FakeFramework()),
       'CALL_INVALID',
@@ -236,12 +287,32 @@ describe('master (in memory)', () => {
     );
     expectCode(() => master.handleCall({ type: Call_Type.KILL } as schedulerv1.Call, streamId), 'CALL_INVALID', /^Expecting 'framework_id' to be present$/);
     expectCode(() => call({ type: Call_Type.ACCEPT }), 'CALL_INVALID', /^Expecting 'accept' to be present$/);
-    expectCode(() => call({ type: Call_Type.ACKNOWLEDGE, acknowledge: { agentId: { value: agentId }, taskId: { value: 't' }, uuid: Buffer.alloc(3) } }), 'CALL_INVALID', /UUID/);
+    expectCode(
+      () => call({ type: Call_Type.ACKNOWLEDGE, acknowledge: { agentId: { value: agentId }, taskId: { value: 't' }, uuid: Buffer.alloc(3) } }),
+      'CALL_INVALID',
+      /UUID/,
+    );
     expectCode(() => master.handleCall({ type: Call_Type.REVIVE, frameworkId: { value: 'nope' } } as schedulerv1.Call, streamId), 'FRAMEWORK_UNKNOWN', /nope/);
-    expectCode(() => master.handleCall({ type: Call_Type.REVIVE, frameworkId: { value: frameworkId } } as schedulerv1.Call, 'other-stream'), 'STREAM_MISMATCH', /didn't match/);
-    expectCode(() => master.handleCall({ type: Call_Type.REVIVE, frameworkId: { value: frameworkId } } as schedulerv1.Call, undefined), 'STREAM_MISMATCH', /Mesos-Stream-Id/);
-    expectCode(() => call({ type: Call_Type.ACKNOWLEDGE, acknowledge: { agentId: { value: 'M-S77' }, taskId: { value: 't' }, uuid: Buffer.alloc(16) } }), 'AGENT_UNKNOWN', /M-S77/);
-    expectCode(() => call({ type: Call_Type.ACKNOWLEDGE, acknowledge: { agentId: { value: agentId }, taskId: { value: 't' }, uuid: Buffer.alloc(16) } }), 'TASK_UNKNOWN', /Task t/);
+    expectCode(
+      () => master.handleCall({ type: Call_Type.REVIVE, frameworkId: { value: frameworkId } } as schedulerv1.Call, 'other-stream'),
+      'STREAM_MISMATCH',
+      /didn't match/,
+    );
+    expectCode(
+      () => master.handleCall({ type: Call_Type.REVIVE, frameworkId: { value: frameworkId } } as schedulerv1.Call, undefined),
+      'STREAM_MISMATCH',
+      /Mesos-Stream-Id/,
+    );
+    expectCode(
+      () => call({ type: Call_Type.ACKNOWLEDGE, acknowledge: { agentId: { value: 'M-S77' }, taskId: { value: 't' }, uuid: Buffer.alloc(16) } }),
+      'AGENT_UNKNOWN',
+      /M-S77/,
+    );
+    expectCode(
+      () => call({ type: Call_Type.ACKNOWLEDGE, acknowledge: { agentId: { value: agentId }, taskId: { value: 't' }, uuid: Buffer.alloc(16) } }),
+      'TASK_UNKNOWN',
+      /Task t/,
+    );
     master.stop();
   });
 
@@ -250,7 +321,10 @@ describe('master (in memory)', () => {
     launch(offer, [commandTask('mine', agentId)]);
     const other = new FakeFramework();
     const o = master.subscribe(subscribeCall('other'), other);
-    master.handleCall({ frameworkId: { value: o.frameworkId }, type: Call_Type.KILL, kill: { taskId: { value: 'mine' }, agentId: { value: agentId } } } as schedulerv1.Call, o.streamId);
+    master.handleCall(
+      { frameworkId: { value: o.frameworkId }, type: Call_Type.KILL, kill: { taskId: { value: 'mine' }, agentId: { value: agentId } } } as schedulerv1.Call,
+      o.streamId,
+    );
     const s = await other.update('mine');
     assert.equal(s.state, TaskState.TASK_LOST);
     assert.equal(s.reason, TaskStatus_Reason.REASON_RECONCILIATION);
@@ -268,7 +342,12 @@ describe('master (in memory)', () => {
     launch(offer, [commandTask('r1', agentId)]);
     master.statusUpdate(agentId, agent, {
       frameworkId: { value: frameworkId },
-      status: { taskId: { value: 'r1' }, state: TaskState.TASK_RUNNING, uuid: Buffer.alloc(16, 1), containerStatus: { networkInfos: [{ ipAddresses: [{ ipAddress: '127.0.0.2' }], groups: [], portMappings: [] }] } },
+      status: {
+        taskId: { value: 'r1' },
+        state: TaskState.TASK_RUNNING,
+        uuid: Buffer.alloc(16, 1),
+        containerStatus: { networkInfos: [{ ipAddresses: [{ ipAddress: '127.0.0.2' }], groups: [], portMappings: [] }] },
+      },
     });
     const seen = fw.events.length;
     call({ type: Call_Type.RECONCILE, reconcile: { tasks: [] } });
@@ -319,7 +398,16 @@ describe('master (in memory)', () => {
     launch(offer, [commandTask('k1', agentId), commandTask('k2', agentId)]);
     master.agentDisconnected(agentId, agent);
     const again = new FakeAgent();
-    const running = { name: 'k1', taskId: { value: 'k1' }, frameworkId: { value: frameworkId }, agentId: { value: agentId }, state: TaskState.TASK_RUNNING, resources: [], statuses: [], limits: {} };
+    const running = {
+      name: 'k1',
+      taskId: { value: 'k1' },
+      frameworkId: { value: frameworkId },
+      agentId: { value: agentId },
+      state: TaskState.TASK_RUNNING,
+      resources: [],
+      statuses: [],
+      limits: {},
+    };
     master.reregisterAgent(
       {
         agent: { id: { value: agentId }, hostname: 'a1', resources: parseResources('cpus:2;mem:1024;ports:[31000-31004]'), attributes: [] },
@@ -332,29 +420,60 @@ describe('master (in memory)', () => {
       again,
     );
     assert.equal(again.of('agentReregistered')[0]?.agentId?.value, agentId);
-    assert.deepEqual(again.of('reconcileTasks')[0]?.statuses.map((s) => s.taskId?.value), ['k2']);
+    assert.deepEqual(
+      again.of('reconcileTasks')[0]?.statuses.map((s) => s.taskId?.value),
+      ['k2'],
+    );
     assert.equal(masterState(master).frameworks[0]!.tasks.find((t) => t.id === 'k1')?.state, 'TASK_RUNNING');
     master.stop();
   });
 
   it('refuses status updates from an agent that did not register on that connection', () => {
     assert.throws(
-      () => master.statusUpdate('M-S9', new FakeAgent(), { frameworkId: { value: frameworkId }, status: { taskId: { value: 'x' }, state: TaskState.TASK_RUNNING } }),
+      () =>
+        master.statusUpdate('M-S9', new FakeAgent(), {
+          frameworkId: { value: frameworkId },
+          status: { taskId: { value: 'x' }, state: TaskState.TASK_RUNNING },
+        }),
       /Agent must \(re-\)register before sending status updates/,
     );
-    assert.throws(() => master.statusUpdate(agentId, new FakeAgent(), { frameworkId: { value: frameworkId }, status: { taskId: { value: 'x' }, state: TaskState.TASK_RUNNING } }), /register/);
+    assert.throws(
+      () =>
+        master.statusUpdate(agentId, new FakeAgent(), {
+          frameworkId: { value: frameworkId },
+          status: { taskId: { value: 'x' }, state: TaskState.TASK_RUNNING },
+        }),
+      /register/,
+    );
     master.stop();
   });
 
   it('refuses agent registrations that break validation', () => {
     assert.throws(
-      () => master.registerAgent({ agent: { hostname: 'b', resources: [{ name: 'cpus', type: Value_Type.SCALAR, scalar: { value: -1 }, reservations: [] }], attributes: [] }, pid: 'x', version: 't' }, new FakeAgent()),
+      () =>
+        master.registerAgent(
+          {
+            agent: { hostname: 'b', resources: [{ name: 'cpus', type: Value_Type.SCALAR, scalar: { value: -1 }, reservations: [] }], attributes: [] },
+            pid: 'x',
+            version: 't',
+          },
+          new FakeAgent(),
+        ),
       /Invalid resources: Invalid scalar resource: value < 0/,
     );
     assert.throws(
       () =>
         master.reregisterAgent(
-          { agent: { id: { value: 'M-S5' }, hostname: 'b', resources: [], attributes: [] }, pid: 'x', version: 't', tasks: [{ name: 'z', taskId: { value: 'z' }, frameworkId: { value: 'F' }, agentId: { value: 'M-S5' }, state: 1, resources: [], statuses: [], limits: {} }], frameworks: [], executorInfos: [] },
+          {
+            agent: { id: { value: 'M-S5' }, hostname: 'b', resources: [], attributes: [] },
+            pid: 'x',
+            version: 't',
+            tasks: [
+              { name: 'z', taskId: { value: 'z' }, frameworkId: { value: 'F' }, agentId: { value: 'M-S5' }, state: 1, resources: [], statuses: [], limits: {} },
+            ],
+            frameworks: [],
+            executorInfos: [],
+          },
           new FakeAgent(),
         ),
       /Task has an invalid FrameworkID 'F'/,

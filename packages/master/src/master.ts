@@ -9,7 +9,17 @@ import { statusUpdate } from './agents/status-update.js';
 import { handleCall } from './frameworks/calls.js';
 import { frameworkDisconnected } from './frameworks/lifecycle.js';
 import { subscribe } from './frameworks/subscribe.js';
-import { now, type AgentConnection, type AgentEntry, type FrameworkConnection, type FrameworkEntry, type MasterContext, type MasterCounters, type MasterSettings, type OfferEntry } from './model.js';
+import {
+  now,
+  type AgentConnection,
+  type AgentEntry,
+  type FrameworkConnection,
+  type FrameworkEntry,
+  type MasterContext,
+  type MasterCounters,
+  type MasterSettings,
+  type OfferEntry,
+} from './model.js';
 import { allocate, available, offered, used } from './offers/allocator.js';
 import { rescindOffer } from './offers/offers.js';
 import { reconcile } from './tasks/task-calls.js';

@@ -22,7 +22,12 @@ export async function launch(ctx: ContainerizerContext, spec: LaunchSpec): Promi
   if (!supports(spec.containerInfo)) throw new ContainerizerError('CONTAINER_LAUNCH_FAILED', 'The Mesos containerizer only launches MESOS containers');
   const argv = commandArgv(spec.task, spec.executor);
   const runDir = join(ctx.root, id);
-  const config: ContainerConfig = { containerId: spec.containerId, executor: spec.executor, ...(spec.containerInfo ? { containerInfo: spec.containerInfo } : {}), sandboxDirectory: spec.sandboxDirectory };
+  const config: ContainerConfig = {
+    containerId: spec.containerId,
+    executor: spec.executor,
+    ...(spec.containerInfo ? { containerInfo: spec.containerInfo } : {}),
+    sandboxDirectory: spec.sandboxDirectory,
+  };
   const c = track(ctx, id, spec.containerId, config, runDir);
   const fail = async (message: string, cause?: unknown): Promise<never> => {
     // The launch failure is what the framework must see; a failing cleanup is logged (by
@@ -60,7 +65,10 @@ export async function launch(ctx: ContainerizerContext, spec: LaunchSpec): Promi
     pid = await readPid(report, child, ctx.launchTimeoutMs);
   } catch (err) {
     await waitSupervisor(child);
-    const why = (await tail(join(spec.sandboxDirectory, 'stderr'))).split('\n').filter((l) => /unshare|ippc-supervisor|cannot/.test(l)).at(-1);
+    const why = (await tail(join(spec.sandboxDirectory, 'stderr')))
+      .split('\n')
+      .filter((l) => /unshare|ippc-supervisor|cannot/.test(l))
+      .at(-1);
     return fail(why ?? (err as Error).message, err);
   }
   c.pid = pid;
@@ -103,7 +111,13 @@ function taskArgv(argv: string[], namespaces: Set<Namespace>): string[] {
 }
 
 /** Starts the supervisor in its own session, output on the sandbox's `stdout` and `stderr`; fds 3 and 4 are the launch channels. */
-async function spawnSupervisor(ctx: ContainerizerContext, spec: LaunchSpec, runDir: string, taskArgv: string[], environment: Record<string, string>): Promise<ChildProcess> {
+async function spawnSupervisor(
+  ctx: ContainerizerContext,
+  spec: LaunchSpec,
+  runDir: string,
+  taskArgv: string[],
+  environment: Record<string, string>,
+): Promise<ChildProcess> {
   const stdout = await open(join(spec.sandboxDirectory, 'stdout'), 'a');
   const stderr = await open(join(spec.sandboxDirectory, 'stderr'), 'a');
   let child: ChildProcess;

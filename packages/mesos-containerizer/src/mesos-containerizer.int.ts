@@ -15,7 +15,11 @@ import { createMesosContainerizer, type MesosContainerizer } from './mesos-conta
 
 const here = dirname(fileURLToPath(import.meta.url));
 const ip = (...args: string[]) => execFileSync('ip', args, { encoding: 'utf8' });
-const netnsList = (): string[] => ip('netns', 'list').split('\n').map((l) => l.split(' ')[0] ?? '').filter((n) => n.startsWith('cp-'));
+const netnsList = (): string[] =>
+  ip('netns', 'list')
+    .split('\n')
+    .map((l) => l.split(' ')[0] ?? '')
+    .filter((n) => n.startsWith('cp-'));
 
 /**
  * A stand-in for the network/cni isolator: containers that name network `fake` get new namespaces,
@@ -130,7 +134,10 @@ describe('Mesos containerizer: namespaces and isolators (root)', () => {
     assert.equal(addrs.trim().split('\n').length, 2, 'only lo: 127.0.0.1 and the isolator address');
     assert.equal(readFileSync(join(s.sandboxDirectory, 'host'), 'utf8').trim(), 'cp-fake-host');
     assert.equal(readFileSync(join(s.sandboxDirectory, 'env'), 'utf8').trim(), '0.0.0.0', "the isolator's environment");
-    assert.deepEqual(st.networkInfos.map((n) => [n.name, n.ipAddresses[0]?.ipAddress]), [['fake', '10.255.77.1']]);
+    assert.deepEqual(
+      st.networkInfos.map((n) => [n.name, n.ipAddresses[0]?.ipAddress]),
+      [['fake', '10.255.77.1']],
+    );
     const netns = iso.netns.get(id)!;
     assert.ok(netnsList().includes(netns));
     await mc.destroy(id);
@@ -154,14 +161,20 @@ describe('Mesos containerizer: namespaces and isolators (root)', () => {
     const before = new Set(netnsList());
     const s = spec('touch ran; exec sleep 600', fake);
     try {
-      await assert.rejects(mc.launch(s), (err: unknown) => isIppcError(err, 'CONTAINER_LAUNCH_FAILED') && err.message === 'The CNI plugin failed to attach container: fake failure');
+      await assert.rejects(
+        mc.launch(s),
+        (err: unknown) => isIppcError(err, 'CONTAINER_LAUNCH_FAILED') && err.message === 'The CNI plugin failed to attach container: fake failure',
+      );
     } finally {
       iso.failIsolate = false;
     }
     const pid = Number(/isolate (\d+)/.exec(iso.calls.filter((c) => c.startsWith('isolate')).at(-1)!)![1]);
     await until(() => !existsSync(`/proc/${pid}`), 'the held process to go');
     assert.equal(existsSync(join(s.sandboxDirectory, 'ran')), false, 'the task never ran');
-    assert.deepEqual(netnsList().filter((n) => !before.has(n)), []);
+    assert.deepEqual(
+      netnsList().filter((n) => !before.has(n)),
+      [],
+    );
     assert.deepEqual(mc.containers(), []);
     assert.deepEqual(readdirSync(join(dir, 'run', 'containers')), []);
     assert.equal(iso.calls.at(-1), `cleanup ${s.containerId.value}`);
@@ -171,7 +184,9 @@ describe('Mesos containerizer: namespaces and isolators (root)', () => {
     const s = spec('unused');
     const id = s.containerId.value!;
     const runtime = join(dir, 'run-k9');
-    const launcher = spawn(process.execPath, ['--import', 'tsx', join(here, 'testing', 'launch-and-wait.ts'), runtime, s.sandboxDirectory, id], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const launcher = spawn(process.execPath, ['--import', 'tsx', join(here, 'testing', 'launch-and-wait.ts'), runtime, s.sandboxDirectory, id], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     const line = await new Promise<string>((resolve, reject) => {
       let out = '';
       launcher.stdout!.on('data', (d: Buffer) => {
@@ -187,7 +202,16 @@ describe('Mesos containerizer: namespaces and isolators (root)', () => {
     await new Promise((r) => setTimeout(r, 200));
     assert.doesNotThrow(() => process.kill(pid, 0), 'the task survived its launcher');
     const again = createMesosContainerizer({ runtimeDir: runtime, reapIntervalMs: 50 });
-    await again.recover([{ containerId: { value: id }, frameworkId: { value: 'F' }, task: s.task, executor: s.executor, sandboxDirectory: s.sandboxDirectory, containerizer: 'mesos' }]);
+    await again.recover([
+      {
+        containerId: { value: id },
+        frameworkId: { value: 'F' },
+        task: s.task,
+        executor: s.executor,
+        sandboxDirectory: s.sandboxDirectory,
+        containerizer: 'mesos',
+      },
+    ]);
     assert.equal((await again.status(id)).executorPid, pid);
     const ended = again.wait(id);
     await again.destroy(id, { gracePeriodMs: 2000 });

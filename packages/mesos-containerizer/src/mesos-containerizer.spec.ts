@@ -44,7 +44,10 @@ describe('Mesos containerizer: host processes', () => {
     const statuses: ExecutorStatus[] = [];
     const s = spec('echo "task=$MESOS_TASK_ID port=$PORT0 cwd=$(pwd)"; echo oops >&2; exit 3', statuses);
     await mc.launch(s);
-    assert.deepEqual(statuses.map((x) => x.state), [TaskState.TASK_STARTING, TaskState.TASK_RUNNING]);
+    assert.deepEqual(
+      statuses.map((x) => x.state),
+      [TaskState.TASK_STARTING, TaskState.TASK_RUNNING],
+    );
     const id = s.containerId.value!;
     const status = await mc.status(id);
     assert.equal(status.containerId?.value, id);
@@ -97,7 +100,8 @@ describe('Mesos containerizer: host processes', () => {
     await mc.launch(stubborn);
     const id = stubborn.containerId.value!;
     const ended = mc.wait(id);
-    for (let i = 0; i < 50 && !readFileSync(join(stubborn.sandboxDirectory, 'stdout'), 'utf8').includes('ready'); i++) await new Promise((r) => setTimeout(r, 20));
+    for (let i = 0; i < 50 && !readFileSync(join(stubborn.sandboxDirectory, 'stdout'), 'utf8').includes('ready'); i++)
+      await new Promise((r) => setTimeout(r, 20));
     const t0 = Date.now();
     await mc.destroy(id, { gracePeriodMs: 300 });
     const t = await ended;
@@ -126,7 +130,14 @@ describe('Mesos containerizer: host processes', () => {
     const again = createMesosContainerizer({ runtimeDir: join(dir, 'run'), reapIntervalMs: 50 });
     const orphanDir = join(dir, 'run', 'containers', 'orphan-x');
     mkdirSync(orphanDir, { recursive: true });
-    const known = [running, quick].map((s) => ({ containerId: s.containerId, frameworkId: s.frameworkId, task: s.task, executor: s.executor, sandboxDirectory: s.sandboxDirectory, containerizer: 'mesos' }));
+    const known = [running, quick].map((s) => ({
+      containerId: s.containerId,
+      frameworkId: s.frameworkId,
+      task: s.task,
+      executor: s.executor,
+      sandboxDirectory: s.sandboxDirectory,
+      containerizer: 'mesos',
+    }));
     await again.recover(known);
     assert.deepEqual(again.containers().sort(), [running.containerId.value!, quick.containerId.value!].sort());
     assert.equal(existsSync(orphanDir), false, 'orphans are cleaned up');
@@ -162,7 +173,9 @@ describe('Mesos containerizer: host processes', () => {
     };
     const strict = createMesosContainerizer({ runtimeDir: join(dir, 'run2'), isolators: [refusing] });
     await strict.recover([]);
-    const s = spec('exec sleep 600', [], { containerInfo: { type: ContainerInfo_Type.MESOS, networkInfos: [{ name: 'nope', groups: [], ipAddresses: [], portMappings: [] }] } });
+    const s = spec('exec sleep 600', [], {
+      containerInfo: { type: ContainerInfo_Type.MESOS, networkInfos: [{ name: 'nope', groups: [], ipAddresses: [], portMappings: [] }] },
+    });
     await assert.rejects(strict.launch(s), (err: unknown) => isIppcError(err, 'CONTAINER_LAUNCH_FAILED') && err.message === "Unknown CNI network 'nope'");
     assert.deepEqual(calls, ['prepare', `cleanup ${s.containerId.value}`]);
     assert.deepEqual(strict.containers(), []);
@@ -185,7 +198,10 @@ describe('Mesos containerizer: host processes', () => {
     const strict = createMesosContainerizer({ runtimeDir: join(dir, 'run3'), isolators: [refusing] });
     await strict.recover([]);
     const s = spec('exec sleep 600', []);
-    await assert.rejects(strict.launch(s), (err: unknown) => isIppcError(err, 'CONTAINER_LAUNCH_FAILED') && err.message === 'network config larger than 1048576 bytes');
+    await assert.rejects(
+      strict.launch(s),
+      (err: unknown) => isIppcError(err, 'CONTAINER_LAUNCH_FAILED') && err.message === 'network config larger than 1048576 bytes',
+    );
     assert.deepEqual(strict.containers(), []);
     assert.deepEqual(readdirSync(join(dir, 'run3', 'containers')), []);
   });

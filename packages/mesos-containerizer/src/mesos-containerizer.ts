@@ -1,5 +1,15 @@
 import { join } from 'node:path';
-import { ContainerizerError, silentLogger, type Containerizer, type Isolator, type KnownContainer, type LaunchSpec, type Logger, type NetworkUsage, type Termination } from '@ippc/core';
+import {
+  ContainerizerError,
+  silentLogger,
+  type Containerizer,
+  type Isolator,
+  type KnownContainer,
+  type LaunchSpec,
+  type Logger,
+  type NetworkUsage,
+  type Termination,
+} from '@ippc/core';
 import type { ContainerInfo, ContainerStatus } from '@ippc/proto';
 import { supports, type ContainerizerContext } from './container.js';
 import { doDestroy } from './destroy.js';

@@ -19,52 +19,16 @@ export async function recover(ctx: ContainerizerContext, name: string, known: Kn
   const states: ContainerState[] = [];
   const orphans: Container[] = [];
 
-  for (const [id, k] of mine) {
-    const runDir = join(ctx.root, id);
-    const config: ContainerConfig = { containerId: k.containerId, executor: k.executor, ...(k.containerInfo ? { containerInfo: k.containerInfo } : {}), sandboxDirectory: k.sandboxDirectory };
-    const c = track(ctx, id, k.containerId, config, runDir);
-    if (!onDisk.has(id)) {
-      c.exit = {};
-      c.resolve({ state: TaskState.TASK_FAILED, reason: TaskStatus_Reason.REASON_EXECUTOR_TERMINATED, message: 'Abnormal executor termination: unknown container' });
-      states.push({ containerId: k.containerId, config });
-      continue;
-    }
-    const pidInfo = await readJson<{ pid: number; startTime?: string }>(join(runDir, 'pid'));
-    const exit = await readJson<ExitStatus>(join(runDir, 'status'));
-    const started = await readFile(join(runDir, 'started'), 'utf8').then(() => true, () => false);
-    if (pidInfo) c.pid = pidInfo.pid;
-    const live = pidInfo && !exit && processAlive(pidInfo.pid) && (pidInfo.startTime === undefined || (await startTime(pidInfo.pid)) === pidInfo.startTime);
-    states.push({ containerId: k.containerId, config, ...(live ? { pid: pidInfo.pid } : {}) });
-    if (live) {
-      watchOrphaned(c, ctx.reapMs);
-      ctx.log.info({ containerId: id, pid: pidInfo.pid }, 'recovered a running container');
-    } else if (exit && (started || exit.exitCode !== NOT_STARTED_EXIT_CODE)) {
-      c.exit = exit;
-      c.resolve(termination(exit, false));
-      ctx.log.info({ containerId: id, exit }, 'container ended while the agent was down');
-    } else {
-      c.exit = exit ?? {};
-      if (pidInfo) killGroup(pidInfo.pid, 'SIGKILL');
-      c.resolve({ state: TaskState.TASK_FAILED, reason: TaskStatus_Reason.REASON_CONTAINER_LAUNCH_FAILED, message: 'Failed to launch container: the agent restarted during the launch' });
-    }
-  }
+  for (const [id, k] of mine) states.push(await recoverKnown(ctx, id, k, onDisk.has(id)));
   for (const id of onDisk) {
     if (mine.has(id) || id.endsWith('.tmp')) continue;
-    const runDir = join(ctx.root, id);
-    const cp = await readJson<Checkpoint>(join(runDir, 'config.json'));
-    const containerId = cp ? ContainerID.fromJSON(cp.containerId) : { value: id };
-    const config: ContainerConfig = {
-      containerId,
-      executor: cp ? ExecutorInfo.fromJSON(cp.executor) : { executorId: { value: id }, resources: [] },
-      ...(cp?.containerInfo ? { containerInfo: ContainerInfo.fromJSON(cp.containerInfo) } : {}),
-      sandboxDirectory: cp?.sandboxDirectory ?? '',
-    };
-    const c = track(ctx, id, containerId, config, runDir);
-    const pidInfo = await readJson<{ pid: number }>(join(runDir, 'pid'));
-    if (pidInfo) c.pid = pidInfo.pid;
-    orphans.push(c);
+    orphans.push(await readOrphan(ctx, id));
   }
-  for (const iso of ctx.isolators) await iso.recover(states, orphans.map((o) => o.containerId));
+  for (const iso of ctx.isolators)
+    await iso.recover(
+      states,
+      orphans.map((o) => o.containerId),
+    );
   for (const o of orphans) {
     ctx.log.warn({ containerId: o.id, pid: o.pid }, 'destroying an orphan container');
     if (o.pid !== undefined) killGroup(o.pid, 'SIGKILL');
@@ -72,4 +36,67 @@ export async function recover(ctx: ContainerizerContext, name: string, known: Kn
     o.resolve({ state: TaskState.TASK_KILLED, message: 'Orphan container destroyed on recovery' });
     await cleanup(ctx, o).catch((err: Error) => ctx.log.error({ containerId: o.id, err: err.message }, 'orphan cleanup failed'));
   }
+}
+
+/** A container the agent knows: still running (watched again), ended while the agent was down, or lost. */
+async function recoverKnown(ctx: ContainerizerContext, id: string, k: KnownContainer, onDisk: boolean): Promise<ContainerState> {
+  const runDir = join(ctx.root, id);
+  const config: ContainerConfig = {
+    containerId: k.containerId,
+    executor: k.executor,
+    ...(k.containerInfo ? { containerInfo: k.containerInfo } : {}),
+    sandboxDirectory: k.sandboxDirectory,
+  };
+  const c = track(ctx, id, k.containerId, config, runDir);
+  if (!onDisk) {
+    c.exit = {};
+    c.resolve({
+      state: TaskState.TASK_FAILED,
+      reason: TaskStatus_Reason.REASON_EXECUTOR_TERMINATED,
+      message: 'Abnormal executor termination: unknown container',
+    });
+    return { containerId: k.containerId, config };
+  }
+  const pidInfo = await readJson<{ pid: number; startTime?: string }>(join(runDir, 'pid'));
+  const exit = await readJson<ExitStatus>(join(runDir, 'status'));
+  const started = await readFile(join(runDir, 'started'), 'utf8').then(
+    () => true,
+    () => false,
+  );
+  if (pidInfo) c.pid = pidInfo.pid;
+  const live = pidInfo && !exit && processAlive(pidInfo.pid) && (pidInfo.startTime === undefined || (await startTime(pidInfo.pid)) === pidInfo.startTime);
+  if (live) {
+    watchOrphaned(c, ctx.reapMs);
+    ctx.log.info({ containerId: id, pid: pidInfo.pid }, 'recovered a running container');
+  } else if (exit && (started || exit.exitCode !== NOT_STARTED_EXIT_CODE)) {
+    c.exit = exit;
+    c.resolve(termination(exit, false));
+    ctx.log.info({ containerId: id, exit }, 'container ended while the agent was down');
+  } else {
+    c.exit = exit ?? {};
+    if (pidInfo) killGroup(pidInfo.pid, 'SIGKILL');
+    c.resolve({
+      state: TaskState.TASK_FAILED,
+      reason: TaskStatus_Reason.REASON_CONTAINER_LAUNCH_FAILED,
+      message: 'Failed to launch container: the agent restarted during the launch',
+    });
+  }
+  return { containerId: k.containerId, config, ...(live ? { pid: pidInfo.pid } : {}) };
+}
+
+/** A container on disk that the agent does not know: tracked from its checkpoint, to be destroyed. */
+async function readOrphan(ctx: ContainerizerContext, id: string): Promise<Container> {
+  const runDir = join(ctx.root, id);
+  const cp = await readJson<Checkpoint>(join(runDir, 'config.json'));
+  const containerId = cp ? ContainerID.fromJSON(cp.containerId) : { value: id };
+  const config: ContainerConfig = {
+    containerId,
+    executor: cp ? ExecutorInfo.fromJSON(cp.executor) : { executorId: { value: id }, resources: [] },
+    ...(cp?.containerInfo ? { containerInfo: ContainerInfo.fromJSON(cp.containerInfo) } : {}),
+    sandboxDirectory: cp?.sandboxDirectory ?? '',
+  };
+  const c = track(ctx, id, containerId, config, runDir);
+  const pidInfo = await readJson<{ pid: number }>(join(runDir, 'pid'));
+  if (pidInfo) c.pid = pidInfo.pid;
+  return c;
 }

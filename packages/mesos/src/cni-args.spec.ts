@@ -4,13 +4,16 @@ import { NetworkInfo_Protocol, type NetworkInfo } from '@ippc/proto';
 import { containerIdFromString, containerIdToString, networkInfoFromMesosJson, networkInfoOfCniArgs, networkInfoToMesosJson } from './cni-args.js';
 
 describe('networkInfoToMesosJson', () => {
-  it("writes the text Mesos passes in args: snake_case, keys in byte order, labels wrapped, IPv4 default emitted", () => {
+  it('writes the text Mesos passes in args: snake_case, keys in byte order, labels wrapped, IPv4 default emitted', () => {
     const info: NetworkInfo = {
       name: 'mynet',
       groups: ['web', 'db'],
       labels: { labels: [{ key: 'app', value: 'myapp' }, { key: 'flag' }] },
       ipAddresses: [{ ipAddress: '10.220.1.9' }, { protocol: NetworkInfo_Protocol.IPv6 }],
-      portMappings: [{ hostPort: 8080, containerPort: 80 }, { hostPort: 8081, containerPort: 443, protocol: 'udp' }],
+      portMappings: [
+        { hostPort: 8080, containerPort: 80 },
+        { hostPort: 8081, containerPort: 443, protocol: 'udp' },
+      ],
     };
     assert.equal(
       JSON.stringify(networkInfoToMesosJson(info)),
@@ -22,7 +25,13 @@ describe('networkInfoToMesosJson', () => {
 
   it('leaves out what is not set and reads its own output back', () => {
     assert.deepEqual(networkInfoToMesosJson({ name: 'n', ipAddresses: [], groups: [], portMappings: [] }), { name: 'n' });
-    const info: NetworkInfo = { name: 'n', groups: ['g'], labels: { labels: [{ key: 'k', value: 'v' }] }, ipAddresses: [{ protocol: NetworkInfo_Protocol.IPv4, ipAddress: '1.2.3.4' }], portMappings: [{ hostPort: 1, containerPort: 2, protocol: 'tcp' }] };
+    const info: NetworkInfo = {
+      name: 'n',
+      groups: ['g'],
+      labels: { labels: [{ key: 'k', value: 'v' }] },
+      ipAddresses: [{ protocol: NetworkInfo_Protocol.IPv4, ipAddress: '1.2.3.4' }],
+      portMappings: [{ hostPort: 1, containerPort: 2, protocol: 'tcp' }],
+    };
     assert.deepEqual(networkInfoFromMesosJson(networkInfoToMesosJson(info)), info);
   });
 });

@@ -25,9 +25,12 @@ export function networkInfoToMesosJson(info: NetworkInfo): Record<string, unknow
   }
   if (info.labels) {
     // A Labels message with no entries is an empty object: stout skips empty repeated fields.
-    out.labels = info.labels.labels.length === 0 ? {} : {
-      labels: info.labels.labels.map((l) => ({ ...(l.key !== undefined ? { key: l.key } : {}), ...(l.value !== undefined ? { value: l.value } : {}) })),
-    };
+    out.labels =
+      info.labels.labels.length === 0
+        ? {}
+        : {
+            labels: info.labels.labels.map((l) => ({ ...(l.key !== undefined ? { key: l.key } : {}), ...(l.value !== undefined ? { value: l.value } : {}) })),
+          };
   }
   if (info.name !== undefined) out.name = info.name;
   if (info.portMappings.length > 0) {
@@ -61,9 +64,13 @@ function optionalList(o: Record<string, unknown>, key: string, field: string, ex
 function readIpAddresses(j: Record<string, unknown>): NetworkInfo['ipAddresses'] {
   const expected = 'a list of {"protocol": "IPv4" or "IPv6", "ip_address": string}';
   return optionalList(j, 'ip_addresses', '.ip_addresses', expected, 'NetworkInfo.ip_addresses').map((ip) => {
-    if (!isObject(ip) || (ip.protocol !== undefined && ip.protocol !== 'IPv4' && ip.protocol !== 'IPv6')) throw invalid('.ip_addresses', expected, 'NetworkInfo.ip_addresses');
+    if (!isObject(ip) || (ip.protocol !== undefined && ip.protocol !== 'IPv4' && ip.protocol !== 'IPv6'))
+      throw invalid('.ip_addresses', expected, 'NetworkInfo.ip_addresses');
     const address = optionalString(ip, 'ip_address', '.ip_addresses[].ip_address', 'NetworkInfo.IPAddress.ip_address');
-    return { protocol: ip.protocol === 'IPv6' ? NetworkInfo_Protocol.IPv6 : NetworkInfo_Protocol.IPv4, ...(address !== undefined ? { ipAddress: address } : {}) };
+    return {
+      protocol: ip.protocol === 'IPv6' ? NetworkInfo_Protocol.IPv6 : NetworkInfo_Protocol.IPv4,
+      ...(address !== undefined ? { ipAddress: address } : {}),
+    };
   });
 }
 

@@ -29,7 +29,18 @@ export {
   unallocateResources,
   type ResourceRequest,
 } from './resources/arithmetic.js';
-export { addRanges, coalesceRanges, formatRanges, parseRanges, rangesContain, rangesOfValues, rangesSize, subtractRanges, takeFromRanges, type Range } from './resources/ranges.js';
+export {
+  addRanges,
+  coalesceRanges,
+  formatRanges,
+  parseRanges,
+  rangesContain,
+  rangesOfValues,
+  rangesSize,
+  subtractRanges,
+  takeFromRanges,
+  type Range,
+} from './resources/ranges.js';
 export { formatResources, parseResources } from './resources/text.js';
 export { validateResource, validateResources } from './resources/validation.js';
 
@@ -66,7 +77,14 @@ export {
 export type { AgentJson, AgentStateJson, ExecutorJson, FrameworkJson, MasterStateJson } from './json/documents.js';
 
 // The NetworkInfo in a CNI config's args (src/slave/containerizer/mesos/isolators/network/cni/cni.cpp).
-export { containerIdFromString, containerIdToString, MESOS_CNI_ARGS_KEY, networkInfoFromMesosJson, networkInfoOfCniArgs, networkInfoToMesosJson } from './cni-args.js';
+export {
+  containerIdFromString,
+  containerIdToString,
+  MESOS_CNI_ARGS_KEY,
+  networkInfoFromMesosJson,
+  networkInfoOfCniArgs,
+  networkInfoToMesosJson,
+} from './cni-args.js';
 
 export { parseDuration } from './duration.js';
 export { MesosError, type MesosErrorCode } from './errors.js';

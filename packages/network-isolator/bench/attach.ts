@@ -44,13 +44,20 @@ async function outer(): Promise<void> {
   const s = await createScratch({ subnet: '10.220.200' });
   try {
     const code = await new Promise<number>((resolve) => {
-      const child = spawn('nsenter', [`--net=${s.hostNsPath}`, '--', process.execPath, '--import', 'tsx', process.argv[1]!, ...process.argv.slice(2), '--inner', s.dir, '--id', s.id], { stdio: 'inherit' });
+      const child = spawn(
+        'nsenter',
+        [`--net=${s.hostNsPath}`, '--', process.execPath, '--import', 'tsx', process.argv[1]!, ...process.argv.slice(2), '--inner', s.dir, '--id', s.id],
+        { stdio: 'inherit' },
+      );
       child.on('exit', (c) => resolve(c ?? 1));
     });
     process.exitCode = code;
   } finally {
     // Raw-floor namespaces of a run that died half-way.
-    for (const name of (await sh('ip', ['netns', 'list'])).split('\n').map((l) => l.split(' ')[0]!).filter((n) => n.startsWith(`cni-${s.id}-`))) {
+    for (const name of (await sh('ip', ['netns', 'list']))
+      .split('\n')
+      .map((l) => l.split(' ')[0]!)
+      .filter((n) => n.startsWith(`cni-${s.id}-`))) {
       await sh('ip', ['netns', 'del', name]).catch(() => undefined);
     }
     await s.dispose();
@@ -102,7 +109,10 @@ async function inner(dir: string, id: string): Promise<void> {
   await iso.recover([], []);
   const config = (cid: string): ContainerConfig => ({
     containerId: { value: cid },
-    executor: { resources: [], container: { type: ContainerInfo_Type.MESOS, networkInfos: [{ name: 'bench', ipAddresses: [], groups: [], portMappings: [] }] } } as unknown as ExecutorInfo,
+    executor: {
+      resources: [],
+      container: { type: ContainerInfo_Type.MESOS, networkInfos: [{ name: 'bench', ipAddresses: [], groups: [], portMappings: [] }] },
+    } as unknown as ExecutorInfo,
     sandboxDirectory: '/tmp',
   });
 
@@ -227,7 +237,9 @@ async function inner(dir: string, id: string): Promise<void> {
   console.log(line('(process spawn, containerizer)', sp));
   console.log(line('isolator + process spawn', withSpawn));
   const ratio50 = a.p50 / b.p50;
-  console.log(`ratio isolator/raw: p50 ${ratio50.toFixed(2)}x, p95 ${(a.p95 / b.p95).toFixed(2)}x  (target < 1.30x at p50: ${ratio50 < 1.3 ? 'MET' : 'NOT MET'})`);
+  console.log(
+    `ratio isolator/raw: p50 ${ratio50.toFixed(2)}x, p95 ${(a.p95 / b.p95).toFixed(2)}x  (target < 1.30x at p50: ${ratio50 < 1.3 ? 'MET' : 'NOT MET'})`,
+  );
   // The raw floor creates its namespace; the isolator's is created by the containerizer's spawn.
   console.log(`ratio (isolator + process spawn)/raw: p50 ${(withSpawn.p50 / b.p50).toFixed(2)}x, p95 ${(withSpawn.p95 / b.p95).toFixed(2)}x`);
   console.log(`\n${PARALLEL} attachments at once (ms)      makespan   per-op p50   per-op p95   unique addresses`);
@@ -245,10 +257,23 @@ async function createScratchProcesses() {
   const procs = new Set<ContainerProcess>();
   return {
     async spawn(env: Record<string, string>): Promise<ContainerProcess> {
-      const child = spawn('unshare', ['--net', '--uts', '--mount', `--propagation=${values.propagation === 'private' ? 'private' : 'slave'}`, '--', 'sh', '-c', 'echo "$$"; read go; exec sleep 600'], {
-        stdio: ['pipe', 'pipe', 'ignore'],
-        env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env },
-      });
+      const child = spawn(
+        'unshare',
+        [
+          '--net',
+          '--uts',
+          '--mount',
+          `--propagation=${values.propagation === 'private' ? 'private' : 'slave'}`,
+          '--',
+          'sh',
+          '-c',
+          'echo "$$"; read go; exec sleep 600',
+        ],
+        {
+          stdio: ['pipe', 'pipe', 'ignore'],
+          env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env },
+        },
+      );
       const pid = await new Promise<number>((resolve, reject) => {
         child.stdout!.once('data', (d: Buffer) => resolve(Number(d.toString().trim())));
         child.once('error', reject);

@@ -56,7 +56,10 @@ describe('NetworkConfigStore', () => {
     assert.deepEqual([...found.keys()], ['dup']);
     assert.equal(found.get('dup'), join(d, '1.conf'), 'the first file wins');
     const msgs = lines.filter((l) => l.level === 'error').map((l) => l.msg);
-    assert.equal(msgs[0], `Multiple network configuration for a CNI network is not allowed. Skipping configuration file '${join(d, '2.conf')} since network dup already exists`);
+    assert.equal(
+      msgs[0],
+      `Multiple network configuration for a CNI network is not allowed. Skipping configuration file '${join(d, '2.conf')} since network dup already exists`,
+    );
     assert.match(msgs[1]!, new RegExp(`^Failed to parse CNI network configuration file '${join(d, '3.conf')}': JSON parse failed: `));
     assert.deepEqual(msgs.slice(2), [
       `Skipping network 'noplugin' , from configuration file '${join(d, '4.conf')}', since we failed to find CNI plugin 'macvlan' used by this network.`,
@@ -74,13 +77,27 @@ describe('NetworkConfigStore', () => {
     await store.get('red');
     await writeFile(join(d, 'x.conf'), JSON.stringify({ name: 'pink', type: 'bridge' }));
     await assert.rejects(store.get('red'), (err) => isIppcError(err, 'CNI_UNKNOWN_NETWORK'));
-    assert.ok(lines.some((l) => l.level === 'warn' && l.msg === "Removing the network 'red' from cache due to failure to validate the configuration: The current CNI configuration network('pink') does not match the network name: 'red'"));
+    assert.ok(
+      lines.some(
+        (l) =>
+          l.level === 'warn' &&
+          l.msg ===
+            "Removing the network 'red' from cache due to failure to validate the configuration: The current CNI configuration network('pink') does not match the network name: 'red'",
+      ),
+    );
     assert.equal((await store.get('pink')).path, join(d, 'x.conf'));
   });
 
   it('says which folder it cannot list', async () => {
     const { logger } = captureLogger();
     const store = createNetworkConfigStore({ configDir: join(dir, 'missing'), pluginDirs: ['/fake/cni'], invoker, logger });
-    await assert.rejects(store.get('x'), (err) => isIppcError(err, 'CNI_INVALID_CONFIG') && /^Encountered error while loading CNI config during a cache-miss for CNI network 'x': Unable to list the CNI network configuration directory/.test((err as Error).message));
+    await assert.rejects(
+      store.get('x'),
+      (err) =>
+        isIppcError(err, 'CNI_INVALID_CONFIG') &&
+        /^Encountered error while loading CNI config during a cache-miss for CNI network 'x': Unable to list the CNI network configuration directory/.test(
+          (err as Error).message,
+        ),
+    );
   });
 });

@@ -57,14 +57,21 @@ export function createNetworkConfigStore(options: NetworkConfigStoreOptions): Ne
         try {
           return await readValidated(name, cached);
         } catch (err) {
-          logger.warn({ network: name, path: cached }, `Removing the network '${name}' from cache due to failure to validate the configuration: ${message(err)}`);
+          logger.warn(
+            { network: name, path: cached },
+            `Removing the network '${name}' from cache due to failure to validate the configuration: ${message(err)}`,
+          );
           cache.delete(name);
         }
       }
       try {
         await load();
       } catch (err) {
-        throw new NetworkIsolatorError('CNI_INVALID_CONFIG', `Encountered error while loading CNI config during a cache-miss for CNI network '${name}': ${message(err)}`, { cause: err });
+        throw new NetworkIsolatorError(
+          'CNI_INVALID_CONFIG',
+          `Encountered error while loading CNI config during a cache-miss for CNI network '${name}': ${message(err)}`,
+          { cause: err },
+        );
       }
       const path = cache.get(name);
       if (path !== undefined) return readValidated(name, path);
@@ -85,7 +92,9 @@ async function scan(options: NetworkConfigStoreOptions): Promise<Map<string, str
   try {
     entries = await readdir(configDir);
   } catch (err) {
-    throw new NetworkIsolatorError('CNI_INVALID_CONFIG', `Unable to list the CNI network configuration directory '${configDir}': ${message(err)}`, { cause: err });
+    throw new NetworkIsolatorError('CNI_INVALID_CONFIG', `Unable to list the CNI network configuration directory '${configDir}': ${message(err)}`, {
+      cause: err,
+    });
   }
   // Mesos walks readdir order; we sort so that "the first one wins" among duplicates is stable.
   entries.sort();
@@ -114,7 +123,10 @@ async function scan(options: NetworkConfigStoreOptions): Promise<Map<string, str
       continue;
     }
     if (found.has(name)) {
-      logger.error({ path, network: name }, `Multiple network configuration for a CNI network is not allowed. Skipping configuration file '${path} since network ${name} already exists`);
+      logger.error(
+        { path, network: name },
+        `Multiple network configuration for a CNI network is not allowed. Skipping configuration file '${path} since network ${name} already exists`,
+      );
       continue;
     }
     let usable = true;

@@ -113,7 +113,7 @@ export class CniPluginError extends NetworkIsolatorError {
 
 /** Mesos's plugin message has only the plugin's output: say so when the plugin was killed for taking too long. */
 export function timedOut(err: CniPluginError): string {
-  return err.message.endsWith(': timed out') ? '; the plugin was killed after running past the plugin timeout (the agent\'s --network_cni_plugin_timeout)' : '';
+  return err.message.endsWith(': timed out') ? "; the plugin was killed after running past the plugin timeout (the agent's --network_cni_plugin_timeout)" : '';
 }
 
 /** Throws the first error alone, or all messages joined by newlines (Mesos joins failures so). */

@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { formatHosts, formatResolvConf, mergeDns } from './files.js';
 
 describe('container files', () => {
-  it("writes /etc/hosts as Mesos does: localhost, then the first IPv4 with the hostname", () => {
+  it('writes /etc/hosts as Mesos does: localhost, then the first IPv4 with the hostname', () => {
     assert.equal(formatHosts('web-1', '10.220.1.5'), '127.0.0.1 localhost\n10.220.1.5 web-1\n');
     assert.equal(formatHosts('web-1', undefined), '127.0.0.1 localhost\n');
   });

@@ -18,14 +18,23 @@ describe('default network templates', () => {
     const out = await mkdtemp(join(tmpdir(), 'cni-tpl-'));
     dirs.push(out);
     const written = await renderNetworkTemplates({ outDir: out, variables });
-    assert.deepEqual(written.map((p) => basename(p)), ['ippc-bridge.conflist', 'ippc-local.conflist', 'ippc-ptp.conflist']);
+    assert.deepEqual(
+      written.map((p) => basename(p)),
+      ['ippc-bridge.conflist', 'ippc-local.conflist', 'ippc-ptp.conflist'],
+    );
     const lists = await Promise.all(written.map(async (p) => parseNetworkConfig(await readFile(p, 'utf8'))));
-    assert.deepEqual(lists.map((l) => l.name), ['ippc-bridge', 'ippc-local', 'ippc-ptp']);
-    assert.deepEqual(lists.map((l) => requiredPlugins(l).map((p) => p.type)), [
-      ['bridge', 'ippc-ipam', 'portmap'],
-      ['bridge', 'host-local', 'portmap'],
-      ['ptp', 'ippc-ipam', 'portmap'],
-    ]);
+    assert.deepEqual(
+      lists.map((l) => l.name),
+      ['ippc-bridge', 'ippc-local', 'ippc-ptp'],
+    );
+    assert.deepEqual(
+      lists.map((l) => requiredPlugins(l).map((p) => p.type)),
+      [
+        ['bridge', 'ippc-ipam', 'portmap'],
+        ['bridge', 'host-local', 'portmap'],
+        ['ptp', 'ippc-ipam', 'portmap'],
+      ],
+    );
     for (const l of lists) {
       const first = l.plugins[0]!.raw;
       assert.equal(first.ipMasq, false, `${l.name}: masquerade would break isolation by source address`);
@@ -51,7 +60,11 @@ describe('default network templates', () => {
       renderNetworkTemplates({ outDir: out, variables: { BRIDGE_SUBNET: '10.220.11.0/24' }, only: ['ippc-ptp.conflist'] }),
       (err) => isIppcError(err, 'CNI_INVALID_CONFIG') && /PTP_SUBNET/.test((err as Error).message),
     );
-    const only = await renderNetworkTemplates({ outDir: out, variables: { LOCAL_SUBNET: '10.220.13.0/24', LOCAL_DATA_DIR: '/tmp/a "quoted" dir' }, only: ['ippc-local.conflist'] });
+    const only = await renderNetworkTemplates({
+      outDir: out,
+      variables: { LOCAL_SUBNET: '10.220.13.0/24', LOCAL_DATA_DIR: '/tmp/a "quoted" dir' },
+      only: ['ippc-local.conflist'],
+    });
     const list = parseNetworkConfig(await readFile(only[0]!, 'utf8'));
     assert.equal((list.plugins[0]!.raw.ipam as { dataDir: string }).dataDir, '/tmp/a "quoted" dir', 'values are JSON-escaped');
   });

@@ -45,7 +45,10 @@ export interface RenderNetworkTemplatesOptions {
 export async function renderNetworkTemplates(options: RenderNetworkTemplatesOptions): Promise<string[]> {
   const dir = options.templatesDir ?? fileURLToPath(new URL('../networks/', import.meta.url));
   const values: Record<string, string | undefined> = { ...NETWORK_TEMPLATE_VARIABLES, ...options.variables };
-  const files = (await readdir(dir)).filter((f) => f.endsWith('.conflist') || f.endsWith('.conf') || f.endsWith('.json')).filter((f) => !options.only || options.only.includes(f)).sort();
+  const files = (await readdir(dir))
+    .filter((f) => f.endsWith('.conflist') || f.endsWith('.conf') || f.endsWith('.json'))
+    .filter((f) => !options.only || options.only.includes(f))
+    .sort();
   await mkdir(options.outDir, { recursive: true });
   const written: string[] = [];
   for (const file of files) {

@@ -52,7 +52,9 @@ const header = () => `${''.padEnd(36)}${'p50'.padStart(8)}${'p95'.padStart(8)}${
 
 const net = (name: string): NetworkInfo => ({ name, groups: [], ipAddresses: [], portMappings: [] });
 const v4Of = (st: TaskStatus) =>
-  (st.containerStatus?.networkInfos ?? []).filter((n) => n.name === NETWORK).flatMap((n) => n.ipAddresses.filter((a) => a.protocol !== NetworkInfo_Protocol.IPv6).map((a) => a.ipAddress!))[0];
+  (st.containerStatus?.networkInfos ?? [])
+    .filter((n) => n.name === NETWORK)
+    .flatMap((n) => n.ipAddresses.filter((a) => a.protocol !== NetworkInfo_Protocol.IPv6).map((a) => a.ipAddress!))[0];
 
 /** A task that answers `hello <task id>` on TCP 8080 (v4 and v6). */
 const SERVE = `exec ${process.execPath} -e "require('net').createServer((c) => c.end('hello ' + process.env.MESOS_TASK_ID + '\\\\n')).listen(8080, '::')"`;
@@ -140,7 +142,9 @@ async function isolatorMeans(w: NodeWorld): Promise<Record<string, { count: numb
   const out: Record<string, { count: number; meanMs: number }> = {};
   for (const op of ['prepare', 'isolate', 'cleanup']) {
     const grab = (suffix: string) => {
-      const line = text.split('\n').find((l) => l.startsWith(`ippc_agent_isolator_seconds_${suffix}{`) && l.includes('isolator="network/cni"') && l.includes(`operation="${op}"`));
+      const line = text
+        .split('\n')
+        .find((l) => l.startsWith(`ippc_agent_isolator_seconds_${suffix}{`) && l.includes('isolator="network/cni"') && l.includes(`operation="${op}"`));
       return Number(line?.split(' ').at(-1) ?? NaN);
     };
     const count = grab('count');
@@ -248,21 +252,36 @@ async function main(): Promise<void> {
       }
     }
     // The isolator's `isolate` (netns handle + every CNI ADD + /etc files), from the agent's log.
-    const seqLog = w.agent!.log().slice(logStart).split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, string | number>);
+    const seqLog = w
+      .agent!.log()
+      .slice(logStart)
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as Record<string, string | number>);
     const containerOf = new Map(seqLog.filter((e) => e.msg === 'launching container').map((e) => [String(e.taskId), String(e.containerId)]));
     const at = (pred: (e: Record<string, string | number>) => boolean) => {
       const e = seqLog.find(pred);
       return e ? Date.parse(String(e.time)) : NaN;
     };
-    const isolated = seqLog.filter((e) => e.msg === 'isolated' && [...containerOf].some(([t, c]) => c === e.containerId && t.startsWith('seq-net-'))).map((e) => Number(e.ms));
+    const isolated = seqLog
+      .filter((e) => e.msg === 'isolated' && [...containerOf].some(([t, c]) => c === e.containerId && t.startsWith('seq-net-')))
+      .map((e) => Number(e.ms));
     /** Inside the agent: 'launching container' -> the TASK_RUNNING update, from the log's timestamps (ms resolution). */
     const inAgent = (prefix: string) =>
-      [...containerOf.keys()].filter((t) => t.startsWith(prefix)).map((t) => at((e) => e.msg === 'status update' && e.taskId === t && e.state === 'TASK_RUNNING') - at((e) => e.msg === 'launching container' && e.taskId === t));
+      [...containerOf.keys()]
+        .filter((t) => t.startsWith(prefix))
+        .map(
+          (t) =>
+            at((e) => e.msg === 'status update' && e.taskId === t && e.state === 'TASK_RUNNING') - at((e) => e.msg === 'launching container' && e.taskId === t),
+        );
 
     console.error(`parallel: ${PARALLEL} at once...`);
     const par = await launch(Array.from({ length: PARALLEL }, (_, i) => ({ name: `par-${i}`, command: SERVE, cpus: 0.01, mem: 16, networks: [net(NETWORK)] })));
     const parIps = par.tasks.map((t) => t.ip!);
-    const reachable = await probeFromNode(w, par.tasks.map((t) => ({ ip: t.ip!, expect: `hello ${t.id}` })));
+    const reachable = await probeFromNode(
+      w,
+      par.tasks.map((t) => ({ ip: t.ip!, expect: `hello ${t.id}` })),
+    );
     await kill(par.tasks.map((t) => t.id));
     const rawPar = await (async () => {
       const t0 = performance.now();
@@ -281,16 +300,22 @@ async function main(): Promise<void> {
     const cycleTimes: number[] = [];
     for (let done = 0; done < CYCLES; done += BATCH) {
       const n = Math.min(BATCH, CYCLES - done);
-      const { tasks } = await launch(Array.from({ length: n }, (_, i) => ({ name: `cycle-${done + i}`, command: 'exec sleep 600', cpus: 0.01, mem: 1, networks: [net(NETWORK)] })));
+      const { tasks } = await launch(
+        Array.from({ length: n }, (_, i) => ({ name: `cycle-${done + i}`, command: 'exec sleep 600', cpus: 0.01, mem: 1, networks: [net(NETWORK)] })),
+      );
       cycleTimes.push(...tasks.map((t) => t.ms));
       await kill(tasks.map((t) => t.id));
     }
     let after = await censusOf();
     try {
-      await eventually(async () => {
-        after = await censusOf();
-        return JSON.stringify(after) === JSON.stringify(before) ? true : undefined;
-      }, 'the census to return to the baseline', 20_000);
+      await eventually(
+        async () => {
+          after = await censusOf();
+          return JSON.stringify(after) === JSON.stringify(before) ? true : undefined;
+        },
+        'the census to return to the baseline',
+        20_000,
+      );
     } catch {
       // printed below
     }
@@ -317,30 +342,56 @@ async function main(): Promise<void> {
     // whole launch also carries the control plane and the containerizer, which the floor has not;
     // that ratio is printed too, as information.
     const ratio = a.p50 / r.p50;
-    console.log(`ratio whole launch agent(IP)/raw floor: p50 ${ratio.toFixed(2)}x, p95 ${(a.p95 / r.p95).toFixed(2)}x  (includes the control plane and the containerizer: ${h.p50.toFixed(1)} ms without a network)`);
+    console.log(
+      `ratio whole launch agent(IP)/raw floor: p50 ${ratio.toFixed(2)}x, p95 ${(a.p95 / r.p95).toFixed(2)}x  (includes the control plane and the containerizer: ${h.p50.toFixed(1)} ms without a network)`,
+    );
     const netShare50 = a.p50 - h.p50;
     const shareRatio = netShare50 / r.p50;
-    console.log(`network set-up overhead (agent IP - agent host): p50 ${netShare50.toFixed(1)} ms = ${shareRatio.toFixed(2)}x the raw floor  (target < 1.30x at p50: ${shareRatio < 1.3 ? 'MET' : 'NOT MET'})`);
+    console.log(
+      `network set-up overhead (agent IP - agent host): p50 ${netShare50.toFixed(1)} ms = ${shareRatio.toFixed(2)}x the raw floor  (target < 1.30x at p50: ${shareRatio < 1.3 ? 'MET' : 'NOT MET'})`,
+    );
     console.log(`network/cni isolate inside the agent: p50 ${(iso.p50 / r.p50).toFixed(2)}x the raw floor`);
 
     console.log(`\n${PARALLEL} at once (ms)                        makespan  per-op p50  per-op p95  unique     reachable`);
     const ps = stats(par.tasks.map((t) => t.ms));
     const rs = stats(rawPar.per);
-    console.log(`agent: one ACCEPT of ${PARALLEL} tasks             ${f(par.makespan)}    ${f(ps.p50)}    ${f(ps.p95)}  ${String(new Set(parIps).size).padStart(2)}/${PARALLEL}     ${reachable}/${PARALLEL} (TCP from the node)`);
-    console.log(`raw floor: ${PARALLEL} netns add + ADD at once      ${f(rawPar.makespan)}    ${f(rs.p50)}    ${f(rs.p95)}  ${String(new Set(rawPar.ips).size).padStart(2)}/${PARALLEL}`);
+    console.log(
+      `agent: one ACCEPT of ${PARALLEL} tasks             ${f(par.makespan)}    ${f(ps.p50)}    ${f(ps.p95)}  ${String(new Set(parIps).size).padStart(2)}/${PARALLEL}     ${reachable}/${PARALLEL} (TCP from the node)`,
+    );
+    console.log(
+      `raw floor: ${PARALLEL} netns add + ADD at once      ${f(rawPar.makespan)}    ${f(rs.p50)}    ${f(rs.p95)}  ${String(new Set(rawPar.ips).size).padStart(2)}/${PARALLEL}`,
+    );
     console.log(`ratio makespan: ${(par.makespan / rawPar.makespan).toFixed(2)}x`);
 
-    console.log(`\n${CYCLES} launch/kill cycles (${BATCH} at a time), LAUNCH -> TASK_RUNNING + IP: p50 ${stats(cycleTimes).p50.toFixed(1)} ms, p95 ${stats(cycleTimes).p95.toFixed(1)} ms`);
-    console.log(`census of the node        ${Object.keys(before).map((k) => k.padStart(Math.max(8, k.length + 1))).join('')}`);
-    console.log(`before                    ${Object.entries(before).map(([k, v]) => String(v).padStart(Math.max(8, k.length + 1))).join('')}`);
-    console.log(`after                     ${Object.entries(after).map(([k, v]) => String(v).padStart(Math.max(8, k.length + 1))).join('')}`);
+    console.log(
+      `\n${CYCLES} launch/kill cycles (${BATCH} at a time), LAUNCH -> TASK_RUNNING + IP: p50 ${stats(cycleTimes).p50.toFixed(1)} ms, p95 ${stats(cycleTimes).p95.toFixed(1)} ms`,
+    );
+    console.log(
+      `census of the node        ${Object.keys(before)
+        .map((k) => k.padStart(Math.max(8, k.length + 1)))
+        .join('')}`,
+    );
+    console.log(
+      `before                    ${Object.entries(before)
+        .map(([k, v]) => String(v).padStart(Math.max(8, k.length + 1)))
+        .join('')}`,
+    );
+    console.log(
+      `after                     ${Object.entries(after)
+        .map(([k, v]) => String(v).padStart(Math.max(8, k.length + 1)))
+        .join('')}`,
+    );
     console.log(`leftovers: ${JSON.stringify(after) === JSON.stringify(before) ? 'NONE' : 'FOUND (see the rows above)'}`);
 
     console.log(`\nwhere the agent's time goes (network/cni isolator, mean over all ${profile.isolate!.count} launches, /metrics):`);
     for (const [op, v] of Object.entries(profile)) console.log(`  ${op.padEnd(8)} ${v.meanMs.toFixed(1).padStart(7)} ms  (n=${v.count})`);
     const ackRoundTrip = stats(times.net.map((t, i) => t - starting.net.slice(-RUNS)[i]!));
-    console.log(`  TASK_STARTING -> TASK_RUNNING at the framework (the acknowledgement round trip Mesos's status update manager waits for): p50 ${ackRoundTrip.p50.toFixed(1)} ms`);
-    console.log(`  control plane + containerizer without network (agent host p50): ${h.p50.toFixed(1)} ms, of which in the agent ${stats(inAgent('seq-host-')).p50.toFixed(1)} ms`);
+    console.log(
+      `  TASK_STARTING -> TASK_RUNNING at the framework (the acknowledgement round trip Mesos's status update manager waits for): p50 ${ackRoundTrip.p50.toFixed(1)} ms`,
+    );
+    console.log(
+      `  control plane + containerizer without network (agent host p50): ${h.p50.toFixed(1)} ms, of which in the agent ${stats(inAgent('seq-host-')).p50.toFixed(1)} ms`,
+    );
   } finally {
     if (process.env.BENCH_KEEP_LOG) await copyFile(join(w.dir, 'agent.log'), process.env.BENCH_KEEP_LOG).catch(() => undefined);
     await raw?.close().catch(() => undefined);

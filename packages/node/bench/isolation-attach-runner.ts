@@ -46,7 +46,11 @@ const daemon = createIsolationNodeDaemon({
   logger: silentLogger(),
 });
 await daemon.start();
-const out: Record<'base' | 'inProcess' | 'exec', { add: number[]; del: number[] }> = { base: { add: [], del: [] }, inProcess: { add: [], del: [] }, exec: { add: [], del: [] } };
+const out: Record<'base' | 'inProcess' | 'exec', { add: number[]; del: number[] }> = {
+  base: { add: [], del: [] },
+  inProcess: { add: [], del: [] },
+  exec: { add: [], del: [] },
+};
 const handlerAdd: number[] = [];
 const groupAttach = { known: [] as number[], fresh: [] as number[] };
 const phases: Record<string, number[]> = {};
@@ -54,7 +58,14 @@ try {
   await daemon.waitForEnforcing(10_000);
   // A resident member of the group, as on a node that runs containers: an ADD then adds an
   // element to the group's sets (the steady state), not the group's first member (a new set).
-  const resident = normalizeMember({ agentId: job.agentId, containerId: 'resident', ifName: 'eth0', network: 'attach', addresses: [job.residentAddress], groups: ['web'] });
+  const resident = normalizeMember({
+    agentId: job.agentId,
+    containerId: 'resident',
+    ifName: 'eth0',
+    network: 'attach',
+    addresses: [job.residentAddress],
+    groups: ['web'],
+  });
   await daemon.attach(resident);
   const cache = createMemoryCache();
   // The in-process handler's own time per ADD: the node daemon's work, without the chain around it.
@@ -111,7 +122,14 @@ try {
   // of the existing group, attached straight to the node daemon (no CNI around it).
   for (let i = -2; i < job.n; i++) {
     for (const kind of i % 2 === 0 ? (['known', 'fresh'] as const) : (['fresh', 'known'] as const)) {
-      const m = normalizeMember({ agentId: job.agentId, containerId: `${kind}-${i + 2}`, ifName: 'eth0', network: 'attach', addresses: [job.groupProbeAddress], groups: [kind === 'known' ? 'web' : `g${i + 2}`] });
+      const m = normalizeMember({
+        agentId: job.agentId,
+        containerId: `${kind}-${i + 2}`,
+        ifName: 'eth0',
+        network: 'attach',
+        addresses: [job.groupProbeAddress],
+        groups: [kind === 'known' ? 'web' : `g${i + 2}`],
+      });
       const t0 = performance.now();
       await daemon.attach(m);
       const ms = performance.now() - t0;

@@ -61,12 +61,19 @@ try {
   const jobFile = join(w.dir, 'attach-job.json');
   await writeFile(jobFile, JSON.stringify(job));
   const runner = join(import.meta.dirname, 'isolation-attach-runner.ts');
-  const child = spawn('nsenter', [`--net=${w.hostNsPath}`, '--', process.execPath, '--import', 'tsx', runner, jobFile], { stdio: ['ignore', 'pipe', 'inherit'], cwd: import.meta.dirname });
+  const child = spawn('nsenter', [`--net=${w.hostNsPath}`, '--', process.execPath, '--import', 'tsx', runner, jobFile], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+    cwd: import.meta.dirname,
+  });
   let stdout = '';
   child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
   const code = await new Promise<number | null>((resolve) => child.once('close', resolve));
   if (code !== 0) throw new Error(`attach runner exited ${code}: ${stdout}`);
-  const r = JSON.parse(stdout.trim().split('\n').pop()!) as Record<'base' | 'inProcess' | 'exec', { add: number[]; del: number[] }> & { handlerAdd: number[]; phases: Record<string, number[]>; groupAttach: { known: number[]; fresh: number[] } };
+  const r = JSON.parse(stdout.trim().split('\n').pop()!) as Record<'base' | 'inProcess' | 'exec', { add: number[]; del: number[] }> & {
+    handlerAdd: number[];
+    phases: Record<string, number[]>;
+    groupAttach: { known: number[]; fresh: number[] };
+  };
   const paired = (a: number[], b: number[]) => a.map((v, i) => v - b[i]!);
   console.log(`\nCNI ADD and DEL through the isolator's runtime, bridge + host-local, ${RUNS} rounds (ms)`);
   console.log(header());
@@ -90,7 +97,9 @@ try {
   console.log(row('  existing group (set elements added)', known));
   console.log(row('  new group (table replaced through the nft session)', fresh));
   console.log(`  new / existing, p50: ${(fresh.p50 / known.p50).toFixed(2)}`);
-  console.log(`  target: attach overhead of enforcement < ${TARGET_MS} ms p50: ${inProc.p50 < TARGET_MS ? 'MET' : 'NOT MET'} (in process, paired p50 ${inProc.p50.toFixed(1)} ms)`);
+  console.log(
+    `  target: attach overhead of enforcement < ${TARGET_MS} ms p50: ${inProc.p50 < TARGET_MS ? 'MET' : 'NOT MET'} (in process, paired p50 ${inProc.p50.toFixed(1)} ms)`,
+  );
 } finally {
   await w.dispose();
 }

@@ -45,15 +45,31 @@ export interface DefaultNetworksOptions {
  */
 export function parseNetworkSubnets(text: string): Partial<Record<DefaultNetworkName, string[]>> {
   const out: Partial<Record<DefaultNetworkName, string[]>> = {};
-  for (const item of text.split(';').map((s) => s.trim()).filter(Boolean)) {
+  for (const item of text
+    .split(';')
+    .map((s) => s.trim())
+    .filter(Boolean)) {
     const eq = item.indexOf('=');
     const name = (eq < 0 ? item : item.slice(0, eq)).trim();
     if (!(name in DEFAULT_NETWORKS)) {
-      throw new AgentError('AGENT_CONFIG_INVALID', `--install_cni_networks: unknown network '${name}'; the default networks are ${Object.keys(DEFAULT_NETWORKS).join(', ')}`);
+      throw new AgentError(
+        'AGENT_CONFIG_INVALID',
+        `--install_cni_networks: unknown network '${name}'; the default networks are ${Object.keys(DEFAULT_NETWORKS).join(', ')}`,
+      );
     }
-    const subnets = eq < 0 ? [] : item.slice(eq + 1).split(',').map((s) => s.trim()).filter(Boolean);
-    if (subnets.length === 0) throw new AgentError('AGENT_CONFIG_INVALID', `--install_cni_networks: give ${name} a subnet of this agent, e.g. ${name}=10.236.1.0/24`);
-    for (const s of subnets) if (!parseCidr(s)) throw new AgentError('AGENT_CONFIG_INVALID', `--install_cni_networks: '${s}' (${name}) is not a subnet in CIDR form, e.g. 10.236.1.0/24`);
+    const subnets =
+      eq < 0
+        ? []
+        : item
+            .slice(eq + 1)
+            .split(',')
+            .map((s) => s.trim())
+            .filter(Boolean);
+    if (subnets.length === 0)
+      throw new AgentError('AGENT_CONFIG_INVALID', `--install_cni_networks: give ${name} a subnet of this agent, e.g. ${name}=10.236.1.0/24`);
+    for (const s of subnets)
+      if (!parseCidr(s))
+        throw new AgentError('AGENT_CONFIG_INVALID', `--install_cni_networks: '${s}' (${name}) is not a subnet in CIDR form, e.g. 10.236.1.0/24`);
     if (out[name as DefaultNetworkName]) throw new AgentError('AGENT_CONFIG_INVALID', `--install_cni_networks: ${name} is named twice`);
     out[name as DefaultNetworkName] = subnets;
   }

@@ -2,7 +2,15 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ContainerConfig, Isolator, LaunchInfo, Logger } from '@ippc/core';
-import { createExecInvoker, createNetworkIsolator, NetworkIsolatorError, type CniDns, type DefaultContainerDns, type InProcessPlugin, type NetworkIsolatorOptions } from '@ippc/network-isolator';
+import {
+  createExecInvoker,
+  createNetworkIsolator,
+  NetworkIsolatorError,
+  type CniDns,
+  type DefaultContainerDns,
+  type InProcessPlugin,
+  type NetworkIsolatorOptions,
+} from '@ippc/network-isolator';
 import type { ContainerStatus } from '@ippc/proto';
 import { parseDuration } from '@ippc/mesos';
 import { AgentError } from '@ippc/agent';
@@ -59,6 +67,14 @@ function dnsOf(entry: { dns?: DnsJson }, where: string): CniDns {
 export function parseDefaultContainerDns(value: string | undefined): ParsedContainerDns {
   const out: ParsedContainerDns = { cni: {}, docker: [] };
   if (value === undefined || value.trim() === '') return out;
+  const json = readContainerDnsJson(value);
+  out.cni = cniDns(json.mesos ?? []);
+  out.docker = dockerDns(json.docker ?? []);
+  return out;
+}
+
+/** The flag's JSON (or the file it names), checked to be an object of `mesos` and `docker` lists. */
+function readContainerDnsJson(value: string): ContainerDnsJson {
   let text = value;
   if (value.startsWith('file://')) {
     try {
@@ -71,15 +87,26 @@ export function parseDefaultContainerDns(value: string | undefined): ParsedConta
   try {
     json = JSON.parse(text) as ContainerDnsJson;
   } catch (err) {
-    throw new AgentError('AGENT_CONFIG_INVALID', `Invalid ${FLAG}: not JSON (${(err as Error).message}); expected {"mesos":[{"network_mode":"CNI","network_name":"...","dns":{"nameservers":["..."]}}]}`);
+    throw new AgentError(
+      'AGENT_CONFIG_INVALID',
+      `Invalid ${FLAG}: not JSON (${(err as Error).message}); expected {"mesos":[{"network_mode":"CNI","network_name":"...","dns":{"nameservers":["..."]}}]}`,
+    );
   }
-  if (!json || typeof json !== 'object' || Array.isArray(json)) throw new AgentError('AGENT_CONFIG_INVALID', `Invalid ${FLAG}: expected a JSON object with 'mesos' and/or 'docker' lists`);
+  if (!json || typeof json !== 'object' || Array.isArray(json))
+    throw new AgentError('AGENT_CONFIG_INVALID', `Invalid ${FLAG}: expected a JSON object with 'mesos' and/or 'docker' lists`);
   for (const key of Object.keys(json)) {
-    if (key !== 'mesos' && key !== 'docker') throw new AgentError('AGENT_CONFIG_INVALID', `Invalid ${FLAG}: unknown key '${key}' (expected 'mesos' and/or 'docker')`);
+    if (key !== 'mesos' && key !== 'docker')
+      throw new AgentError('AGENT_CONFIG_INVALID', `Invalid ${FLAG}: unknown key '${key}' (expected 'mesos' and/or 'docker')`);
   }
+  return json;
+}
+
+/** The `mesos` entries: one default and one per CNI network name at most (Mesos's rules). */
+function cniDns(entries: NonNullable<ContainerDnsJson['mesos']>): ParsedContainerDns['cni'] {
+  const out: ParsedContainerDns['cni'] = {};
   const cniNames = new Set<string>();
   let cniDefault = false;
-  for (const [i, e] of (json.mesos ?? []).entries()) {
+  for (const [i, e] of entries.entries()) {
     const mode = e.network_mode ?? 'UNKNOWN';
     if (mode === 'UNKNOWN') throw new AgentError('AGENT_CONFIG_INVALID', `UNKNOWN network mode configured in ${FLAG}`);
     if (mode === 'HOST') throw new AgentError('AGENT_CONFIG_INVALID', `Configuring DNS for HOST network with ${FLAG} is not yet supported`);
@@ -88,19 +115,28 @@ export function parseDefaultContainerDns(value: string | undefined): ParsedConta
     if (e.network_name === undefined || e.network_name === '') {
       if (cniDefault) throw new AgentError('AGENT_CONFIG_INVALID', `Multiple DNS configuration without network name for CNI network in ${FLAG} is not allowed`);
       cniDefault = true;
-      out.cni.default = dns;
+      out.default = dns;
     } else {
       if (cniNames.has(e.network_name)) {
-        throw new AgentError('AGENT_CONFIG_INVALID', `Multiple DNS configuration with the same network name '${e.network_name}' for CNI network in ${FLAG} is not allowed`);
+        throw new AgentError(
+          'AGENT_CONFIG_INVALID',
+          `Multiple DNS configuration with the same network name '${e.network_name}' for CNI network in ${FLAG} is not allowed`,
+        );
       }
       cniNames.add(e.network_name);
-      (out.cni.networks ??= {})[e.network_name] = dns;
+      (out.networks ??= {})[e.network_name] = dns;
     }
   }
+  return out;
+}
+
+/** The `docker` entries, checked as Mesos checks them: one BRIDGE, one USER default, one per USER name. */
+function dockerDns(entries: NonNullable<ContainerDnsJson['docker']>): ParsedContainerDns['docker'] {
+  const out: ParsedContainerDns['docker'] = [];
   const userNames = new Set<string>();
   let bridge = false;
   let userDefault = false;
-  for (const [i, e] of (json.docker ?? []).entries()) {
+  for (const [i, e] of entries.entries()) {
     const mode = e.network_mode ?? 'UNKNOWN';
     if (mode === 'UNKNOWN') throw new AgentError('AGENT_CONFIG_INVALID', `UNKNOWN network mode configured in ${FLAG}`);
     if (mode === 'HOST') throw new AgentError('AGENT_CONFIG_INVALID', `Configuring DNS for HOST network with ${FLAG} is not yet supported`);
@@ -110,18 +146,25 @@ export function parseDefaultContainerDns(value: string | undefined): ParsedConta
       bridge = true;
     } else if (mode === 'USER') {
       if (!e.network_name) {
-        if (userDefault) throw new AgentError('AGENT_CONFIG_INVALID', `Multiple DNS configuration without network name for user-defined CNM network in ${FLAG} is not allowed`);
+        if (userDefault)
+          throw new AgentError(
+            'AGENT_CONFIG_INVALID',
+            `Multiple DNS configuration without network name for user-defined CNM network in ${FLAG} is not allowed`,
+          );
         userDefault = true;
       } else {
         if (userNames.has(e.network_name)) {
-          throw new AgentError('AGENT_CONFIG_INVALID', `Multiple DNS configuration with the same network name '${e.network_name}' for user-defined CNM network in ${FLAG} is not allowed`);
+          throw new AgentError(
+            'AGENT_CONFIG_INVALID',
+            `Multiple DNS configuration with the same network name '${e.network_name}' for user-defined CNM network in ${FLAG} is not allowed`,
+          );
         }
         userNames.add(e.network_name);
       }
     } else {
       throw new AgentError('AGENT_CONFIG_INVALID', `Invalid ${FLAG}: docker[${i}].network_mode '${mode}' is not one of HOST, BRIDGE, USER`);
     }
-    out.docker.push(e);
+    out.push(e);
   }
   return out;
 }
@@ -180,7 +223,9 @@ export function networkIsolatorOptions(
     if (!(timeoutMs > 0)) throw new AgentError('AGENT_CONFIG_INVALID', `--network_cni_plugin_timeout: '${timeout}' is not a positive duration, e.g. 30secs`);
   }
   return {
-    ...(timeoutMs !== undefined || inProcess ? { invoker: createExecInvoker({ ...(timeoutMs !== undefined ? { timeoutMs } : {}), ...(inProcess ? { inProcess } : {}) }) } : {}),
+    ...(timeoutMs !== undefined || inProcess
+      ? { invoker: createExecInvoker({ ...(timeoutMs !== undefined ? { timeoutMs } : {}), ...(inProcess ? { inProcess } : {}) }) }
+      : {}),
     configDir,
     pluginDirs: pluginDirs.split(':').filter(Boolean),
     rootDir: cniRootDir(flags, dirs),
@@ -200,7 +245,10 @@ export function createHostOnlyCniIsolator(): Isolator {
     async prepare(config: ContainerConfig): Promise<LaunchInfo | undefined> {
       const ci = config.containerInfo ?? config.executor.container;
       const named = ci?.networkInfos.find((n) => n.name);
-      if (named) throw new NetworkIsolatorError('CNI_UNKNOWN_NETWORK', `Unknown CNI network '${named.name}'`, { details: { network: named.name, hint: 'start the agent with --network_cni_config_dir and --network_cni_plugins_dir' } });
+      if (named)
+        throw new NetworkIsolatorError('CNI_UNKNOWN_NETWORK', `Unknown CNI network '${named.name}'`, {
+          details: { network: named.name, hint: 'start the agent with --network_cni_config_dir and --network_cni_plugins_dir' },
+        });
       return undefined;
     },
     async isolate() {},

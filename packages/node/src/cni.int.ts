@@ -3,7 +3,16 @@ import { readFile, rm, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
-import { NetworkInfo_Protocol, TaskState, TaskStatus_Reason, TaskStatus_Source, type NetworkInfo, type Offer, type Resource, type TaskStatus } from '@ippc/proto';
+import {
+  NetworkInfo_Protocol,
+  TaskState,
+  TaskStatus_Reason,
+  TaskStatus_Source,
+  type NetworkInfo,
+  type Offer,
+  type Resource,
+  type TaskStatus,
+} from '@ippc/proto';
 import { addResources, subtractResources, type AgentStateJson } from '@ippc/mesos';
 import { type Scheduler, type TaskSpec } from '@ippc/scheduler';
 import { createNodeWorld, eventually, getJson, INSPECT_AND_SERVE, type Census, type NodeWorld } from './testing/node-world.js';
@@ -49,7 +58,9 @@ async function kill(id: string): Promise<void> {
 }
 
 const v4Of = (st: TaskStatus, network?: string) =>
-  (st.containerStatus?.networkInfos ?? []).filter((n) => !network || n.name === network).flatMap((n) => n.ipAddresses.filter((a) => a.protocol !== NetworkInfo_Protocol.IPv6).map((a) => a.ipAddress!))[0]!;
+  (st.containerStatus?.networkInfos ?? [])
+    .filter((n) => !network || n.name === network)
+    .flatMap((n) => n.ipAddresses.filter((a) => a.protocol !== NetworkInfo_Protocol.IPv6).map((a) => a.ipAddress!))[0]!;
 
 const leases = async (network?: string) => w.ipam.client.listLeases(network ? { network } : {});
 
@@ -68,7 +79,9 @@ async function executorOf(id: string): Promise<ExecutorView> {
 }
 
 /** The JSON line the task printed (what the container sees). */
-async function inspect(id: string): Promise<{ hostname: string; hosts: string; resolv: string; libprocessIp: string | null; interfaces: Record<string, string[]> }> {
+async function inspect(
+  id: string,
+): Promise<{ hostname: string; hosts: string; resolv: string; libprocessIp: string | null; interfaces: Record<string, string[]> }> {
   const { directory } = await executorOf(id);
   const line = await eventually(async () => (await readFile(join(directory, 'stdout'), 'utf8')).split('\n').find((l) => l.startsWith('{')), `output of ${id}`);
   return JSON.parse(line) as never;
@@ -76,7 +89,9 @@ async function inspect(id: string): Promise<{ hostname: string; hosts: string; r
 
 /** `hello <task>` from the container's server, read from inside the node namespace. */
 async function hello(ip: string, port = 8080): Promise<string> {
-  return (await w.inNode('timeout', ['5', 'bash', '-c', `cat < /dev/tcp/${ip}/${port}`], { timeoutMs: 10_000 }).catch((e: Error) => `unreachable: ${e.message}`)).trim();
+  return (
+    await w.inNode('timeout', ['5', 'bash', '-c', `cat < /dev/tcp/${ip}/${port}`], { timeoutMs: 10_000 }).catch((e: Error) => `unreachable: ${e.message}`)
+  ).trim();
 }
 
 /** A TCP read from this process (the root namespace: another machine, as far as the node is concerned). */
@@ -94,10 +109,14 @@ function readFrom(host: string, port: number): Promise<string> {
 async function expectClean(what: string): Promise<void> {
   let last: Census | undefined;
   try {
-    await eventually(async () => {
-      last = await w.census();
-      return JSON.stringify(last) === JSON.stringify(baseline) ? true : undefined;
-    }, `nothing left behind after ${what}`, 20_000);
+    await eventually(
+      async () => {
+        last = await w.census();
+        return JSON.stringify(last) === JSON.stringify(baseline) ? true : undefined;
+      },
+      `nothing left behind after ${what}`,
+      20_000,
+    );
   } catch {
     assert.deepEqual(last, baseline, `nothing left behind after ${what}`);
   }
@@ -112,8 +131,15 @@ async function expectLaunchFailure(id: string, message: string | RegExp): Promis
   else assert.match(failed.message ?? '', message);
   assert.equal(failed.containerStatus, undefined, 'the task never reached an executor: no container_status (Mesos)');
   const statuses = s.statuses.get(id) ?? [];
-  assert.deepEqual(statuses.map((x) => TaskState[x.state!]), ['TASK_FAILED'], 'the first and only update');
-  const task = await eventually(async () => (await w.masterState()).frameworks.flatMap((f) => [...f.tasks, ...f.completed_tasks]).find((t) => t.id === id), `${id} in /master/state`);
+  assert.deepEqual(
+    statuses.map((x) => TaskState[x.state!]),
+    ['TASK_FAILED'],
+    'the first and only update',
+  );
+  const task = await eventually(
+    async () => (await w.masterState()).frameworks.flatMap((f) => [...f.tasks, ...f.completed_tasks]).find((t) => t.id === id),
+    `${id} in /master/state`,
+  );
   assert.equal(task.state, 'TASK_FAILED');
 }
 
@@ -167,12 +193,24 @@ describe('IP-per-container through the agent (network/cni, real plugins, real IP
       plugins: [{ type: 'bridge', bridge: `anbr${w.id}f`, isGateway: true, ipMasq: false, ipam: ipamSection(w.subnets.spare[1]!) }, { type: 'an-fail' }],
     });
     // A Mesos-era single config with a CNI 0.2.0 result (ip4).
-    await w.writeConfig('40-v020.conf', { cniVersion: '0.2.0', name: 'an-v020', type: 'bridge', bridge: `anbr${w.id}o`, isGateway: true, ipMasq: false, ipam: ipamSection(w.subnets.spare[2]!) });
+    await w.writeConfig('40-v020.conf', {
+      cniVersion: '0.2.0',
+      name: 'an-v020',
+      type: 'bridge',
+      bridge: `anbr${w.id}o`,
+      isGateway: true,
+      ipMasq: false,
+      ipam: ipamSection(w.subnets.spare[2]!),
+    });
     await w.startAgent();
     await w.waitForAgents(1);
     s = await w.scheduler('cni-tests');
     // portmap creates its chains and jumps once, on first use, and keeps them: warm up, then count.
-    const warm = await launch({ name: 'warm-up', command: 'exec sleep 600', networks: [net('ippc-bridge', { portMappings: [{ hostPort: 34099, containerPort: 8080 }] })] });
+    const warm = await launch({
+      name: 'warm-up',
+      command: 'exec sleep 600',
+      networks: [net('ippc-bridge', { portMappings: [{ hostPort: 34099, containerPort: 8080 }] })],
+    });
     await s.waitForState(warm.id, 'TASK_RUNNING', 30_000);
     await kill(warm.id);
     await eventually(async () => ((await leases()).length === 0 ? true : undefined), 'the warm-up to be cleaned up');
@@ -181,7 +219,9 @@ describe('IP-per-container through the agent (network/cni, real plugins, real IP
 
   // A failed test must not leave its containers to the next one.
   afterEach(async () => {
-    const live = (await w.masterState()).frameworks.flatMap((f) => f.tasks).filter((t) => !['TASK_FINISHED', 'TASK_FAILED', 'TASK_KILLED', 'TASK_LOST', 'TASK_ERROR'].includes(t.state));
+    const live = (await w.masterState()).frameworks
+      .flatMap((f) => f.tasks)
+      .filter((t) => !['TASK_FINISHED', 'TASK_FAILED', 'TASK_KILLED', 'TASK_LOST', 'TASK_ERROR'].includes(t.state));
     for (const t of live) await s.kill(t.id).catch(() => undefined);
     for (const t of live) await s.waitForState(t.id, ['TASK_KILLED', 'TASK_FAILED', 'TASK_FINISHED', 'TASK_LOST'], 30_000).catch(() => undefined);
   });
@@ -216,7 +256,10 @@ describe('IP-per-container through the agent (network/cni, real plugins, real IP
     assert.equal(await hello(v4), `hello ${id}`);
     // CNI 1.0.0 result, checkpointed as Mesos keeps it.
     const { container } = await executorOf(id);
-    const info = JSON.parse(await readFile(join(w.cniRootDir, container, 'ippc-bridge', 'eth0', 'network.info'), 'utf8')) as { cniVersion: string; ips: Array<{ address: string }> };
+    const info = JSON.parse(await readFile(join(w.cniRootDir, container, 'ippc-bridge', 'eth0', 'network.info'), 'utf8')) as {
+      cniVersion: string;
+      ips: Array<{ address: string }>;
+    };
     assert.equal(info.cniVersion, '1.0.0');
     assert.ok(info.ips.some((ip) => ip.address.startsWith(`${v4}/`)));
     await kill(id);
@@ -229,7 +272,10 @@ describe('IP-per-container through the agent (network/cni, real plugins, real IP
     const { id } = await launch({ name: 'two', networks: [net('ippc-ptp'), net('ippc-bridge')] });
     const running = await s.waitForState(id, 'TASK_RUNNING', 30_000);
     const infos = running.containerStatus!.networkInfos;
-    assert.deepEqual(infos.map((n) => n.name), ['ippc-ptp', 'ippc-bridge']);
+    assert.deepEqual(
+      infos.map((n) => n.name),
+      ['ippc-ptp', 'ippc-bridge'],
+    );
     const ptp = v4Of(running, 'ippc-ptp');
     const bridge = v4Of(running, 'ippc-bridge');
     assert.match(ptp, new RegExp(`^10\\.236\\.${3 * w.n + 2}\\.`));
@@ -240,18 +286,26 @@ describe('IP-per-container through the agent (network/cni, real plugins, real IP
     assert.equal(await hello(ptp), `hello ${id}`);
     assert.equal(await hello(bridge), `hello ${id}`);
     const task = (await w.masterState()).frameworks.flatMap((f) => f.tasks).find((t) => t.id === id)!;
-    assert.deepEqual(task.statuses.at(-1)!.container_status!.network_infos!.map((n) => n.name), ['ippc-ptp', 'ippc-bridge']);
+    assert.deepEqual(
+      task.statuses.at(-1)!.container_status!.network_infos!.map((n) => n.name),
+      ['ippc-ptp', 'ippc-bridge'],
+    );
     await kill(id);
     await expectClean('a kill of a two-network container');
   });
 
   it('several containers at once get unique addresses, and the host-local network works beside the ippc-ipam ones', async () => {
-    const tasks = await launchMany(Array.from({ length: 6 }, (_, i) => ({ name: `many-${i}`, command: 'exec sleep 600', networks: [net(i % 2 ? 'ippc-local' : 'ippc-bridge')] })));
+    const tasks = await launchMany(
+      Array.from({ length: 6 }, (_, i) => ({ name: `many-${i}`, command: 'exec sleep 600', networks: [net(i % 2 ? 'ippc-local' : 'ippc-bridge')] })),
+    );
     const running = await Promise.all(tasks.map((t) => s.waitForState(t.id, 'TASK_RUNNING', 30_000)));
     const ips = running.map((r) => v4Of(r));
     assert.equal(new Set(ips).size, ips.length, `unique: ${ips.join(' ')}`);
     const st = await w.masterState();
-    const inState = st.frameworks.flatMap((f) => f.tasks).filter((t) => t.name.startsWith('many-')).map((t) => t.statuses.at(-1)!.container_status!.network_infos![0]!.ip_addresses![0]!.ip_address);
+    const inState = st.frameworks
+      .flatMap((f) => f.tasks)
+      .filter((t) => t.name.startsWith('many-'))
+      .map((t) => t.statuses.at(-1)!.container_status!.network_infos![0]!.ip_addresses![0]!.ip_address);
     assert.deepEqual([...inState].sort(), [...ips].sort());
     for (const t of tasks) await kill(t.id);
     await expectClean('several kills');
@@ -271,7 +325,10 @@ describe('IP-per-container through the agent (network/cni, real plugins, real IP
 
   it('a failing plugin: the plugin message with stdout and stderr, DEL of the whole chain, the address released', async () => {
     const { id } = await launch({ name: 'fails', networks: [net('ippc-bridge'), net('an-fail')] });
-    await expectLaunchFailure(id, /^Failed to launch container: The CNI plugin '.*\/an-fail' failed to attach container [0-9a-f-]{36} to CNI network 'an-fail': stdout='Plugin failed\n', stderr='boom on stderr\n'$/);
+    await expectLaunchFailure(
+      id,
+      /^Failed to launch container: The CNI plugin '.*\/an-fail' failed to attach container [0-9a-f-]{36} to CNI network 'an-fail': stdout='Plugin failed\n', stderr='boom on stderr\n'$/,
+    );
     const calls = (await readFile(failLog, 'utf8')).trim().split('\n');
     assert.equal(calls.length, 2, calls.join('\n'));
     assert.match(calls[0]!, /^ADD /);
@@ -285,7 +342,15 @@ describe('IP-per-container through the agent (network/cni, real plugins, real IP
     const file = await w.writeConfig('50-dyn.conflist', {
       cniVersion: '1.0.0',
       name: 'an-dyn',
-      plugins: [{ type: 'bridge', bridge, isGateway: true, ipMasq: false, ipam: { type: 'host-local', ranges: [[{ subnet: `10.236.${3 * w.n + 3}.224/28` }]], dataDir: join(w.workDir, 'cni', 'networks') } }],
+      plugins: [
+        {
+          type: 'bridge',
+          bridge,
+          isGateway: true,
+          ipMasq: false,
+          ipam: { type: 'host-local', ranges: [[{ subnet: `10.236.${3 * w.n + 3}.224/28` }]], dataDir: join(w.workDir, 'cni', 'networks') },
+        },
+      ],
     });
     const { id } = await launch({ name: 'dyn', networks: [net('an-dyn')] });
     const ip = v4Of(await s.waitForState(id, 'TASK_RUNNING', 30_000));
@@ -299,7 +364,11 @@ describe('IP-per-container through the agent (network/cni, real plugins, real IP
   });
 
   it('hostname override, /etc/hosts and /etc/hostname of the container', async () => {
-    const { id } = await launch({ name: 'named', networks: [net('ippc-bridge')], container: { type: 2, hostname: 'an-web-1', networkInfos: [], volumes: [] } as never });
+    const { id } = await launch({
+      name: 'named',
+      networks: [net('ippc-bridge')],
+      container: { type: 2, hostname: 'an-web-1', networkInfos: [], volumes: [] } as never,
+    });
     const ip = v4Of(await s.waitForState(id, 'TASK_RUNNING', 30_000));
     const seen = await inspect(id);
     assert.equal(seen.hostname, 'an-web-1');
@@ -325,7 +394,11 @@ describe('IP-per-container through the agent (network/cni, real plugins, real IP
   });
 
   it("port mapping: reachable on the agent's address from another machine", async () => {
-    const { id } = await launch({ name: 'mapped', ports: [34042], networks: [net('ippc-bridge', { portMappings: [{ hostPort: 34042, containerPort: 8080, protocol: 'tcp' }] })] });
+    const { id } = await launch({
+      name: 'mapped',
+      ports: [34042],
+      networks: [net('ippc-bridge', { portMappings: [{ hostPort: 34042, containerPort: 8080, protocol: 'tcp' }] })],
+    });
     await s.waitForState(id, 'TASK_RUNNING', 30_000);
     await inspect(id);
     assert.equal(await eventually(async () => readFrom(w.agentIp, 34042), 'the mapped port'), `hello ${id}`);
@@ -356,7 +429,10 @@ describe('IP-per-container through the agent (network/cni, real plugins, real IP
     const ip = v4Of(running);
     assert.equal(running.containerStatus!.networkInfos[0]!.name, 'an-v020');
     const { container } = await executorOf(id);
-    const info = JSON.parse(await readFile(join(w.cniRootDir, container, 'an-v020', 'eth0', 'network.info'), 'utf8')) as { cniVersion: string; ip4: { ip: string } };
+    const info = JSON.parse(await readFile(join(w.cniRootDir, container, 'an-v020', 'eth0', 'network.info'), 'utf8')) as {
+      cniVersion: string;
+      ip4: { ip: string };
+    };
     assert.equal(info.cniVersion, '0.2.0');
     assert.equal(info.ip4.ip.split('/')[0], ip);
     await inspect(id);
@@ -372,16 +448,37 @@ describe('IP-per-container through the agent (network/cni, real plugins, real IP
     for (let i = 0; i < 3; i++) assert.equal(await hello(ip), `hello ${id}`);
     const { container } = await executorOf(id);
     const metrics = await (await fetch(`${w.agent!.url}/metrics`)).text();
-    const line = metrics.split('\n').find((l) => l.startsWith('ippc_agent_container_net_rx_bytes{') && l.includes(`container_id="${container}"`) && l.includes('network="ippc-bridge"'));
-    assert.ok(line, metrics.split('\n').filter((l) => l.includes('net_rx')).join('\n'));
+    const line = metrics
+      .split('\n')
+      .find((l) => l.startsWith('ippc_agent_container_net_rx_bytes{') && l.includes(`container_id="${container}"`) && l.includes('network="ippc-bridge"'));
+    assert.ok(
+      line,
+      metrics
+        .split('\n')
+        .filter((l) => l.includes('net_rx'))
+        .join('\n'),
+    );
     assert.match(line, new RegExp(`task_id="${id}"`));
     assert.match(line, /interface="eth1"/);
     assert.ok(Number(line.split(' ').at(-1)) > 0, line);
     const ex = await executorOf(id);
-    const stats = ex.statistics as { net_rx_bytes: number; net_tx_packets: number; net_interfaces: Array<{ interface: string; network: string; net_rx_bytes: number }> };
+    const stats = ex.statistics as {
+      net_rx_bytes: number;
+      net_tx_packets: number;
+      net_interfaces: Array<{ interface: string; network: string; net_rx_bytes: number }>;
+    };
     assert.ok(stats.net_rx_bytes > 0 && stats.net_tx_packets > 0, JSON.stringify(stats));
-    assert.deepEqual(stats.net_interfaces.map((i) => [i.interface, i.network]), [['eth0', 'ippc-ptp'], ['eth1', 'ippc-bridge']]);
-    assert.equal(stats.net_rx_bytes, stats.net_interfaces.reduce((n, i) => n + i.net_rx_bytes, 0));
+    assert.deepEqual(
+      stats.net_interfaces.map((i) => [i.interface, i.network]),
+      [
+        ['eth0', 'ippc-ptp'],
+        ['eth1', 'ippc-bridge'],
+      ],
+    );
+    assert.equal(
+      stats.net_rx_bytes,
+      stats.net_interfaces.reduce((n, i) => n + i.net_rx_bytes, 0),
+    );
     const monitor = await getJson<Array<{ executor_id: string; statistics: { net_tx_bytes: number } }>>(`${w.agent!.url}/monitor/statistics`);
     assert.ok(monitor.find((m) => m.executor_id === id)!.statistics.net_tx_bytes > 0);
     await kill(id);
@@ -403,14 +500,24 @@ describe('IP-per-container through the agent (network/cni, real plugins, real IP
       const t = (await w.masterState()).frameworks.flatMap((f) => f.tasks).find((x) => x.id === id);
       return t?.state === 'TASK_RUNNING' ? t : undefined;
     }, 'the task running after the restart');
-    assert.deepEqual(task.statuses.at(-1)!.container_status!.network_infos!.map((n) => n.ip_addresses![0]!.ip_address), ips);
+    assert.deepEqual(
+      task.statuses.at(-1)!.container_status!.network_infos!.map((n) => n.ip_addresses![0]!.ip_address),
+      ips,
+    );
     const after = await leases();
-    assert.deepEqual(after.map((l) => [l.handle, l.epoch]), before.map((l) => [l.handle, l.epoch]), 'the same leases: no DEL, no new ADD');
+    assert.deepEqual(
+      after.map((l) => [l.handle, l.epoch]),
+      before.map((l) => [l.handle, l.epoch]),
+      'the same leases: no DEL, no new ADD',
+    );
     assert.ok(!(await readFile(recorderLog, 'utf8')).includes('DEL'), 'no DEL at recovery');
     assert.equal(await hello(ips[0]!), `hello ${id}`);
     const agentState = await getJson<AgentStateJson>(`${w.agent!.url}/state`);
     const exec = agentState.frameworks.flatMap((f) => f.executors).find((e) => e.id === id)!;
-    assert.deepEqual(exec.tasks[0]!.statuses.at(-1)!.container_status!.network_infos!.map((n) => n.ip_addresses![0]!.ip_address), ips);
+    assert.deepEqual(
+      exec.tasks[0]!.statuses.at(-1)!.container_status!.network_infos!.map((n) => n.ip_addresses![0]!.ip_address),
+      ips,
+    );
     assert.ok((exec.statistics as { net_rx_bytes: number }).net_rx_bytes > 0, 'statistics after recovery');
     await kill(id);
     await expectClean('a recovered container');

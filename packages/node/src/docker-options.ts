@@ -38,7 +38,11 @@ export function parseHostNetwork(value: string | undefined): HostNetwork {
 export function sandboxHostPath(value: string | undefined, workDir: string): DockerContainerizerOptions['sandboxHostPath'] {
   if (value === undefined || value === '') return undefined;
   if (value === 'none') return () => undefined;
-  if (!isAbsolute(value)) throw new AgentError('AGENT_CONFIG_INVALID', `--docker_work_dir_host_path=${value}: give an absolute path (the daemon-side folder of --work_dir) or 'none'`);
+  if (!isAbsolute(value))
+    throw new AgentError(
+      'AGENT_CONFIG_INVALID',
+      `--docker_work_dir_host_path=${value}: give an absolute path (the daemon-side folder of --work_dir) or 'none'`,
+    );
   const root = resolve(workDir);
   return (sandbox) => {
     const rel = relative(root, resolve(sandbox));
@@ -50,7 +54,10 @@ export function sandboxHostPath(value: string | undefined, workDir: string): Doc
 /** `--docker_labels=k1=v1;k2=v2`: extra labels on every container (the containerizer's `org.ippc.*` win). */
 export function parseDockerLabels(value: string | undefined): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const item of (value ?? '').split(';').map((s) => s.trim()).filter(Boolean)) {
+  for (const item of (value ?? '')
+    .split(';')
+    .map((s) => s.trim())
+    .filter(Boolean)) {
     const eq = item.indexOf('=');
     if (eq <= 0) throw new AgentError('AGENT_CONFIG_INVALID', `--docker_labels: '${item}' is not key=value`);
     out[item.slice(0, eq)] = item.slice(eq + 1);
@@ -59,7 +66,10 @@ export function parseDockerLabels(value: string | undefined): Record<string, str
 }
 
 /** Options of the Docker containerizer from the agent's flags (without the client, see {@link createDockerFromFlags}). */
-export function dockerContainerizerOptions(flags: DockerFlags, ctx: { workDir: string; defaultGracePeriodMs?: number; log: Logger }): Omit<DockerContainerizerOptions, 'docker'> {
+export function dockerContainerizerOptions(
+  flags: DockerFlags,
+  ctx: { workDir: string; defaultGracePeriodMs?: number; log: Logger },
+): Omit<DockerContainerizerOptions, 'docker'> {
   const mapFn = sandboxHostPath(flags.docker_work_dir_host_path, ctx.workDir);
   return {
     hostNetwork: parseHostNetwork(flags.docker_host_network),

@@ -11,7 +11,16 @@
  * export const isolators: Record<string, IsolatorFactory> = { 'my/isolator': (ctx) => createMyIsolator(ctx.flags) };
  * ```
  */
-export { BUILTIN_MODULES, buildContainerizers, loadModules, resolveIsolation, type AgentModules, type ContainerizerFactory, type IsolatorFactory, type ModuleContext } from './modules.js';
+export {
+  BUILTIN_MODULES,
+  buildContainerizers,
+  loadModules,
+  resolveIsolation,
+  type AgentModules,
+  type ContainerizerFactory,
+  type IsolatorFactory,
+  type ModuleContext,
+} from './modules.js';
 export { startNodeServices, type IpamDaemonOptions, type IsolationDaemonOptions, type NodeServices, type NodeServicesOptions } from './node-services.js';
 export { DEFAULT_NETWORKS, installDefaultNetworks, parseNetworkSubnets, type DefaultNetworkName, type DefaultNetworksOptions } from './cni-networks.js';
 

@@ -64,7 +64,11 @@ export const BUILTIN_MODULES: AgentModules = {
     mesos: (ctx) => createMesosContainerizer({ runtimeDir: ctx.runtimeDir, isolators: ctx.isolators, log: ctx.log.child({ containerizer: 'mesos' }) }),
     docker: (ctx) => {
       const defaultGracePeriodMs = graceMs(ctx);
-      return createDockerFromFlags(ctx.flags, { workDir: ctx.workDir, ...(defaultGracePeriodMs !== undefined ? { defaultGracePeriodMs } : {}), log: ctx.log.child({ containerizer: 'docker' }) });
+      return createDockerFromFlags(ctx.flags, {
+        workDir: ctx.workDir,
+        ...(defaultGracePeriodMs !== undefined ? { defaultGracePeriodMs } : {}),
+        log: ctx.log.child({ containerizer: 'docker' }),
+      });
     },
   },
 };
@@ -103,7 +107,8 @@ export function timedIsolator(iso: Isolator, histogram: Histogram<'isolator' | '
         } finally {
           const ms = performance.now() - t0;
           histogram.observe({ isolator: target.name, operation: String(prop) }, ms / 1000);
-          if (prop === 'isolate') log.info({ isolator: target.name, containerId: (args[0] as { value?: string } | undefined)?.value, ms: Math.round(ms * 10) / 10 }, 'isolated');
+          if (prop === 'isolate')
+            log.info({ isolator: target.name, containerId: (args[0] as { value?: string } | undefined)?.value, ms: Math.round(ms * 10) / 10 }, 'isolated');
         }
       };
     },
@@ -153,7 +158,10 @@ export async function buildContainerizers(
   for (const name of isolatorNames) {
     const factory = modules.isolators?.[name];
     if (!factory) {
-      throw new AgentError('AGENT_CONFIG_INVALID', `Unknown isolator '${name}': load it with --modules=FILE (a module exporting isolators['${name}']); known: ${Object.keys(modules.isolators ?? {}).join(', ') || 'none'}`);
+      throw new AgentError(
+        'AGENT_CONFIG_INVALID',
+        `Unknown isolator '${name}': load it with --modules=FILE (a module exporting isolators['${name}']); known: ${Object.keys(modules.isolators ?? {}).join(', ') || 'none'}`,
+      );
     }
     const iso = await factory({ ...ctx, isolators: [] });
     isolators.push(ctx.metrics ? timedIsolator(iso, isolatorHistogram(ctx.metrics), ctx.log) : iso);
@@ -162,7 +170,10 @@ export async function buildContainerizers(
   for (const name of containerizerNames) {
     const factory = modules.containerizers?.[name];
     if (!factory) {
-      throw new AgentError('AGENT_CONFIG_INVALID', `Unknown containerizer '${name}': built in are mesos and docker; load others with --modules=FILE (a module exporting containerizers['${name}'])`);
+      throw new AgentError(
+        'AGENT_CONFIG_INVALID',
+        `Unknown containerizer '${name}': built in are mesos and docker; load others with --modules=FILE (a module exporting containerizers['${name}'])`,
+      );
     }
     out.push(await factory({ ...ctx, isolators }));
   }

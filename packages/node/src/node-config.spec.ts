@@ -26,7 +26,10 @@ describe('--default_container_dns', () => {
         docker: [{ network_mode: 'BRIDGE', dns: { nameservers: ['8.8.8.8'] } }],
       }),
     );
-    assert.deepEqual(parsed.cni, { networks: { blue: { nameservers: ['10.0.0.53'], search: ['blue.test'], options: ['ndots:2'] } }, default: { nameservers: ['10.0.0.1'] } });
+    assert.deepEqual(parsed.cni, {
+      networks: { blue: { nameservers: ['10.0.0.53'], search: ['blue.test'], options: ['ndots:2'] } },
+      default: { nameservers: ['10.0.0.1'] },
+    });
     assert.equal(parsed.docker.length, 1);
     assert.deepEqual(parseDefaultContainerDns(undefined), { cni: {}, docker: [] });
   });
@@ -36,11 +39,51 @@ describe('--default_container_dns', () => {
     const cases: Array<[unknown, RegExp]> = [
       [{ mesos: [{ dns }] }, /^UNKNOWN network mode configured in `--default_container_dns`$/],
       [{ mesos: [{ network_mode: 'HOST', dns }] }, /^Configuring DNS for HOST network with `--default_container_dns` is not yet supported$/],
-      [{ mesos: [{ network_mode: 'CNI', dns }, { network_mode: 'CNI', dns }] }, /^Multiple DNS configuration without network name for CNI network in `--default_container_dns` is not allowed$/],
-      [{ mesos: [{ network_mode: 'CNI', network_name: 'a', dns }, { network_mode: 'CNI', network_name: 'a', dns }] }, /^Multiple DNS configuration with the same network name 'a' for CNI network in `--default_container_dns` is not allowed$/],
-      [{ docker: [{ network_mode: 'BRIDGE', dns }, { network_mode: 'BRIDGE', dns }] }, /^Multiple DNS configuration for Docker default bridge network in `--default_container_dns` is not allowed$/],
-      [{ docker: [{ network_mode: 'USER', dns }, { network_mode: 'USER', dns }] }, /^Multiple DNS configuration without network name for user-defined CNM network/],
-      [{ docker: [{ network_mode: 'USER', network_name: 'n', dns }, { network_mode: 'USER', network_name: 'n', dns }] }, /same network name 'n' for user-defined CNM network/],
+      [
+        {
+          mesos: [
+            { network_mode: 'CNI', dns },
+            { network_mode: 'CNI', dns },
+          ],
+        },
+        /^Multiple DNS configuration without network name for CNI network in `--default_container_dns` is not allowed$/,
+      ],
+      [
+        {
+          mesos: [
+            { network_mode: 'CNI', network_name: 'a', dns },
+            { network_mode: 'CNI', network_name: 'a', dns },
+          ],
+        },
+        /^Multiple DNS configuration with the same network name 'a' for CNI network in `--default_container_dns` is not allowed$/,
+      ],
+      [
+        {
+          docker: [
+            { network_mode: 'BRIDGE', dns },
+            { network_mode: 'BRIDGE', dns },
+          ],
+        },
+        /^Multiple DNS configuration for Docker default bridge network in `--default_container_dns` is not allowed$/,
+      ],
+      [
+        {
+          docker: [
+            { network_mode: 'USER', dns },
+            { network_mode: 'USER', dns },
+          ],
+        },
+        /^Multiple DNS configuration without network name for user-defined CNM network/,
+      ],
+      [
+        {
+          docker: [
+            { network_mode: 'USER', network_name: 'n', dns },
+            { network_mode: 'USER', network_name: 'n', dns },
+          ],
+        },
+        /same network name 'n' for user-defined CNM network/,
+      ],
       [{ mesos: [{ network_mode: 'CNI', dns: { nameservers: '10.0.0.1' } }] }, /'mesos\[0\]\.dns\.nameservers' must be a list of strings/],
       [{ other: [] }, /unknown key 'other'/],
     ];
@@ -62,7 +105,15 @@ describe('--default_container_dns', () => {
 
 describe('network/cni from flags', () => {
   it("reads Mesos's flags: folders, search path, root dir (persist or not), DNS", () => {
-    const o = networkIsolatorOptions({ network_cni_config_dir: '/etc/cni', network_cni_plugins_dir: '/opt/a:/usr/lib/cni', default_container_dns: JSON.stringify({ mesos: [{ network_mode: 'CNI', dns: { nameservers: ['1.2.3.4'] } }] }) }, dirs, log)!;
+    const o = networkIsolatorOptions(
+      {
+        network_cni_config_dir: '/etc/cni',
+        network_cni_plugins_dir: '/opt/a:/usr/lib/cni',
+        default_container_dns: JSON.stringify({ mesos: [{ network_mode: 'CNI', dns: { nameservers: ['1.2.3.4'] } }] }),
+      },
+      dirs,
+      log,
+    )!;
     assert.equal(o.configDir, '/etc/cni');
     assert.deepEqual(o.pluginDirs, ['/opt/a', '/usr/lib/cni']);
     assert.equal(o.rootDir, '/var/run/ippc/isolators/network/cni');
@@ -72,8 +123,14 @@ describe('network/cni from flags', () => {
 
   it("needs both folders, or neither (Mesos's messages)", () => {
     assert.equal(networkIsolatorOptions({}, dirs, log), undefined);
-    assert.throws(() => networkIsolatorOptions({ network_cni_config_dir: '/etc/cni' }, dirs, log), invalid(/^Missing required '--network_cni_plugins_dir' flag$/));
-    assert.throws(() => networkIsolatorOptions({ network_cni_plugins_dir: '/usr/lib/cni' }, dirs, log), invalid(/^Missing required '--network_cni_config_dir' flag$/));
+    assert.throws(
+      () => networkIsolatorOptions({ network_cni_config_dir: '/etc/cni' }, dirs, log),
+      invalid(/^Missing required '--network_cni_plugins_dir' flag$/),
+    );
+    assert.throws(
+      () => networkIsolatorOptions({ network_cni_plugins_dir: '/usr/lib/cni' }, dirs, log),
+      invalid(/^Missing required '--network_cni_config_dir' flag$/),
+    );
   });
 
   it('without folders: containers on the host network pass, a named network is unknown', async () => {
@@ -81,7 +138,11 @@ describe('network/cni from flags', () => {
     const config = (names: string[]): ContainerConfig => ({
       containerId: { value: 'c1' },
       executor: { executorId: { value: 'e' }, resources: [] },
-      containerInfo: { type: ContainerInfo_Type.MESOS, networkInfos: names.map((name) => ({ name, groups: [], ipAddresses: [], portMappings: [] })), volumes: [] } as never,
+      containerInfo: {
+        type: ContainerInfo_Type.MESOS,
+        networkInfos: names.map((name) => ({ name, groups: [], ipAddresses: [], portMappings: [] })),
+        volumes: [],
+      } as never,
       sandboxDirectory: '/tmp',
     });
     assert.equal(await iso.prepare(config([])), undefined);
@@ -90,18 +151,34 @@ describe('network/cni from flags', () => {
 
   it('--network_cni_metrics=false hides usage', () => {
     const on = createCniIsolatorFromFlags({ network_cni_config_dir: '/etc/cni', network_cni_plugins_dir: '/usr/lib/cni' }, dirs, log);
-    const off = createCniIsolatorFromFlags({ network_cni_config_dir: '/etc/cni', network_cni_plugins_dir: '/usr/lib/cni', network_cni_metrics: 'false' }, dirs, log);
+    const off = createCniIsolatorFromFlags(
+      { network_cni_config_dir: '/etc/cni', network_cni_plugins_dir: '/usr/lib/cni', network_cni_metrics: 'false' },
+      dirs,
+      log,
+    );
     assert.equal(typeof on.usage, 'function');
     assert.equal(off.usage, undefined);
     assert.equal(off.name, 'network/cni');
   });
 
   it('--network_cni_plugin_timeout: a positive duration, refused otherwise', () => {
-    assert.equal(networkIsolatorOptions({ network_cni_config_dir: '/etc/cni', network_cni_plugins_dir: '/usr/lib/cni' }, dirs, log)?.invoker, undefined, 'the invoker default (120 s)');
-    assert.equal(typeof networkIsolatorOptions({ network_cni_config_dir: '/etc/cni', network_cni_plugins_dir: '/usr/lib/cni', network_cni_plugin_timeout: '2secs' }, dirs, log)?.invoker?.exec, 'function');
+    assert.equal(
+      networkIsolatorOptions({ network_cni_config_dir: '/etc/cni', network_cni_plugins_dir: '/usr/lib/cni' }, dirs, log)?.invoker,
+      undefined,
+      'the invoker default (120 s)',
+    );
+    assert.equal(
+      typeof networkIsolatorOptions(
+        { network_cni_config_dir: '/etc/cni', network_cni_plugins_dir: '/usr/lib/cni', network_cni_plugin_timeout: '2secs' },
+        dirs,
+        log,
+      )?.invoker?.exec,
+      'function',
+    );
     for (const bad of ['soon', '0secs', '-1secs']) {
       assert.throws(
-        () => networkIsolatorOptions({ network_cni_config_dir: '/etc/cni', network_cni_plugins_dir: '/usr/lib/cni', network_cni_plugin_timeout: bad }, dirs, log),
+        () =>
+          networkIsolatorOptions({ network_cni_config_dir: '/etc/cni', network_cni_plugins_dir: '/usr/lib/cni', network_cni_plugin_timeout: bad }, dirs, log),
         (err: Error) => err.message === `--network_cni_plugin_timeout: '${bad}' is not a positive duration, e.g. 30secs`,
       );
     }
@@ -121,7 +198,10 @@ describe('isolation and modules', () => {
     assert.deepEqual(resolveIsolation(['network/cni'], ['docker', 'mesos']), ['network/cni']);
     assert.deepEqual(resolveIsolation(['network/ports'], ['mesos']), ['network/ports', 'network/cni']);
     assert.deepEqual(resolveIsolation([], ['docker']), [], 'isolators belong to the Mesos containerizer');
-    assert.throws(() => resolveIsolation(['network/cni', 'network/port_mapping'], ['mesos']), invalid(/^Using multiple network isolators simultaneously is disallowed/));
+    assert.throws(
+      () => resolveIsolation(['network/cni', 'network/port_mapping'], ['mesos']),
+      invalid(/^Using multiple network isolators simultaneously is disallowed/),
+    );
   });
 
   it('builds mesos and docker, and network/cni, from flags', async () => {
@@ -133,8 +213,14 @@ describe('isolation and modules', () => {
       hostname: 'h',
       log,
     });
-    assert.deepEqual(containerizers.map((c) => c.name), ['docker', 'mesos']);
-    await assert.rejects(buildContainerizers(['lxc'], [], BUILTIN_MODULES, { flags: {}, workDir: '/tmp', runtimeDir: '/tmp', agentIp: '127.0.0.1', hostname: 'h', log }), invalid(/built in are mesos and docker/));
+    assert.deepEqual(
+      containerizers.map((c) => c.name),
+      ['docker', 'mesos'],
+    );
+    await assert.rejects(
+      buildContainerizers(['lxc'], [], BUILTIN_MODULES, { flags: {}, workDir: '/tmp', runtimeDir: '/tmp', agentIp: '127.0.0.1', hostname: 'h', log }),
+      invalid(/built in are mesos and docker/),
+    );
   });
 
   it('times isolator calls into a histogram and passes everything else through', async () => {
@@ -183,7 +269,10 @@ describe('docker from flags', () => {
   });
 
   it("maps Mesos's flags to the containerizer's options", () => {
-    const o = dockerContainerizerOptions({ docker_kill_orphans: 'false', cgroups_enable_cfs: 'true', sandbox_directory: '/mnt/sb', docker_scope: 's' }, { workDir: '/w', defaultGracePeriodMs: 2000, log });
+    const o = dockerContainerizerOptions(
+      { docker_kill_orphans: 'false', cgroups_enable_cfs: 'true', sandbox_directory: '/mnt/sb', docker_scope: 's' },
+      { workDir: '/w', defaultGracePeriodMs: 2000, log },
+    );
     assert.equal(o.killOrphans, false);
     assert.equal(o.cgroupsEnableCfs, true);
     assert.equal(o.pullImages, false);
@@ -201,7 +290,10 @@ describe('default networks', () => {
   });
 
   it('parses --install_cni_networks', () => {
-    assert.deepEqual(parseNetworkSubnets('ippc-bridge=10.236.1.0/24,fd10:236:1::/64; ippc-ptp=10.236.2.0/24'), { 'ippc-bridge': ['10.236.1.0/24', 'fd10:236:1::/64'], 'ippc-ptp': ['10.236.2.0/24'] });
+    assert.deepEqual(parseNetworkSubnets('ippc-bridge=10.236.1.0/24,fd10:236:1::/64; ippc-ptp=10.236.2.0/24'), {
+      'ippc-bridge': ['10.236.1.0/24', 'fd10:236:1::/64'],
+      'ippc-ptp': ['10.236.2.0/24'],
+    });
     assert.throws(() => parseNetworkSubnets('blue=10.0.0.0/24'), invalid(/unknown network 'blue'/));
     assert.throws(() => parseNetworkSubnets('ippc-ptp'), invalid(/give ippc-ptp a subnet/));
     assert.throws(() => parseNetworkSubnets('ippc-ptp=10.0.0.0'), invalid(/not a subnet in CIDR form/));
@@ -225,7 +317,10 @@ describe('default networks', () => {
     assert.equal(written.length, 2);
     assert.deepEqual((await readdir(dir)).sort(), ['net.d'], 'no scratch left beside the folder');
     const bridge = JSON.parse(await readFile(join(configDir, 'ippc-bridge.conflist'), 'utf8')) as { plugins: Array<Record<string, unknown>> };
-    assert.deepEqual(bridge.plugins.map((p) => p.type), ['bridge', 'ippc-isolation', 'portmap']);
+    assert.deepEqual(
+      bridge.plugins.map((p) => p.type),
+      ['bridge', 'ippc-isolation', 'portmap'],
+    );
     assert.equal(bridge.plugins[0]!.bridge, 'br-a');
     assert.deepEqual(bridge.plugins[0]!.ipam, {
       type: 'ippc-ipam',
@@ -235,11 +330,21 @@ describe('default networks', () => {
     });
     assert.deepEqual(bridge.plugins[1], { type: 'ippc-isolation', socket: '/run/x/isolation.sock' });
     const local = JSON.parse(await readFile(join(configDir, 'ippc-local.conflist'), 'utf8')) as { plugins: Array<Record<string, unknown>> };
-    assert.deepEqual(local.plugins[0]!.ipam, { type: 'host-local', dataDir: '/var/lib/x', ranges: [[{ subnet: '10.236.3.0/24' }]], routes: [{ dst: '0.0.0.0/0' }] });
+    assert.deepEqual(local.plugins[0]!.ipam, {
+      type: 'host-local',
+      dataDir: '/var/lib/x',
+      ranges: [[{ subnet: '10.236.3.0/24' }]],
+      routes: [{ dst: '0.0.0.0/0' }],
+    });
     // Again, without isolation: the files are replaced.
     await installDefaultNetworks({ configDir, subnets: { 'ippc-bridge': ['fd10:236:9::/64'] } });
-    const v6 = JSON.parse(await readFile(join(configDir, 'ippc-bridge.conflist'), 'utf8')) as { plugins: Array<{ type: string; ipam?: { routes: unknown[] } }> };
-    assert.deepEqual(v6.plugins.map((p) => p.type), ['bridge', 'portmap']);
+    const v6 = JSON.parse(await readFile(join(configDir, 'ippc-bridge.conflist'), 'utf8')) as {
+      plugins: Array<{ type: string; ipam?: { routes: unknown[] } }>;
+    };
+    assert.deepEqual(
+      v6.plugins.map((p) => p.type),
+      ['bridge', 'portmap'],
+    );
     assert.deepEqual(v6.plugins[0]!.ipam!.routes, [{ dst: '::/0' }], 'an IPv6-only network gets only the IPv6 default route');
   });
 });

@@ -126,17 +126,20 @@ export async function ensureBridge(name: string, log: Logger): Promise<void> {
     await ip('link', 'set', name, 'up');
     log.info({ bridge: name, mac }, 'bridge of the default networks ready');
   } catch (err) {
-    log.warn({ bridge: name, err: (err as Error & { stderr?: string }).stderr?.trim() || (err as Error).message }, 'could not prepare the bridge of the default networks; the bridge plugin will make it');
+    log.warn(
+      { bridge: name, err: (err as Error & { stderr?: string }).stderr?.trim() || (err as Error).message },
+      'could not prepare the bridge of the default networks; the bridge plugin will make it',
+    );
   }
 }
 
 export async function startNodeServices(options: NodeServicesOptions): Promise<NodeServices> {
   const log = options.log;
-  const closers: Array<() => Promise<void> | void> = [];
-  const health: Record<string, () => unknown> = {};
+  const started: Started = { closers: [], health: {}, cniPlugins: {} };
   const installed = { plugins: [] as string[], networks: [] as string[] };
   const close = async () => {
-    for (const c of closers.splice(0).reverse()) await Promise.resolve(c()).catch((err: Error) => log.warn({ err: err.message }, 'stopping a node daemon failed'));
+    for (const c of started.closers.splice(0).reverse())
+      await Promise.resolve(c()).catch((err: Error) => log.warn({ err: err.message }, 'stopping a node daemon failed'));
   };
   try {
     if (options.pluginDir) {
@@ -155,44 +158,9 @@ export async function startNodeServices(options: NodeServicesOptions): Promise<N
       ];
       for (const bridge of bridges) await ensureBridge(bridge, log);
     }
-    let ipamSocket: string | undefined;
-    if (options.ipam) {
-      const { createIpamClient, createIpamNodeDaemon } = await import('@ippc/ipam');
-      const o = options.ipam;
-      const client = createIpamClient({ address: o.service, auth: o.auth });
-      closers.push(() => client.close());
-      const daemon = createIpamNodeDaemon({ ipam: client, node: o.node, logger: log.child({ daemon: 'ipam' }), ...(o.socketPath ? { socketPath: o.socketPath } : {}) });
-      await daemon.start();
-      closers.push(() => daemon.close());
-      ipamSocket = daemon.socketPath;
-      health.ipam = () => ({ socket: daemon.socketPath, service: o.service });
-      log.info({ socket: daemon.socketPath, service: o.service, node: o.node }, 'IPAM node daemon listening');
-    }
-    let isolationSocket: string | undefined;
-    const cniPlugins: Record<string, InProcessPlugin> = {};
-    if (options.isolation) {
-      const { createInProcessCniPlugin, createIsolationNodeDaemon, createIsolationClient } = await import('@ippc/isolation');
-      const o = options.isolation;
-      const ilog = log.child({ daemon: 'isolation' });
-      const client = createIsolationClient({ address: o.service, auth: o.auth, logger: ilog });
-      closers.push(() => client.close());
-      const daemon = createIsolationNodeDaemon({
-        agent: { id: o.agentId, nodeAddresses: o.nodeAddresses, subnets: o.subnets },
-        client,
-        enforcer: { ...(o.table ? { table: o.table } : {}), ...(o.manageRoutes !== undefined ? { manageRoutes: o.manageRoutes } : {}), logger: ilog },
-        dataDir: o.dataDir,
-        ...(o.socketPath ? { socketPath: o.socketPath } : {}),
-        ...(o.applyTimeoutMs !== undefined ? { applyTimeoutMs: o.applyTimeoutMs } : {}),
-        ...(options.metrics ? { metrics: options.metrics } : {}),
-        logger: ilog,
-      });
-      await daemon.start();
-      closers.push(() => daemon.close());
-      isolationSocket = daemon.socketPath;
-      cniPlugins['ippc-isolation'] = createInProcessCniPlugin(daemon);
-      health.isolation = () => daemon.status();
-      log.info({ socket: daemon.socketPath, service: o.service, agentId: o.agentId, subnets: o.subnets }, 'isolation node daemon listening');
-    }
+    if (options.ipam) await startIpamDaemon(options.ipam, log, started);
+    if (options.isolation) await startIsolationDaemon(options.isolation, options, started);
+    const { ipamSocket, isolationSocket, cniPlugins, health } = started;
     return {
       installed,
       ...(ipamSocket ? { ipamSocket } : {}),
@@ -205,4 +173,56 @@ export async function startNodeServices(options: NodeServicesOptions): Promise<N
     await close();
     throw err;
   }
+}
+
+/** What the daemons started so far leave behind: how to stop them, their health, their plugins. */
+interface Started {
+  closers: Array<() => Promise<void> | void>;
+  health: Record<string, () => unknown>;
+  cniPlugins: Record<string, InProcessPlugin>;
+  ipamSocket?: string;
+  isolationSocket?: string;
+}
+
+/** The IPAM node daemon: the socket the `ippc-ipam` plugin forwards to, a client of the IPAM service. */
+async function startIpamDaemon(o: IpamDaemonOptions, log: Logger, started: Started): Promise<void> {
+  const { createIpamClient, createIpamNodeDaemon } = await import('@ippc/ipam');
+  const client = createIpamClient({ address: o.service, auth: o.auth });
+  started.closers.push(() => client.close());
+  const daemon = createIpamNodeDaemon({
+    ipam: client,
+    node: o.node,
+    logger: log.child({ daemon: 'ipam' }),
+    ...(o.socketPath ? { socketPath: o.socketPath } : {}),
+  });
+  await daemon.start();
+  started.closers.push(() => daemon.close());
+  started.ipamSocket = daemon.socketPath;
+  started.health.ipam = () => ({ socket: daemon.socketPath, service: o.service });
+  log.info({ socket: daemon.socketPath, service: o.service, node: o.node }, 'IPAM node daemon listening');
+}
+
+/** The isolation node daemon: the enforcer, the `ippc-isolation` socket, and its answer in this process. */
+async function startIsolationDaemon(o: IsolationDaemonOptions, options: NodeServicesOptions, started: Started): Promise<void> {
+  const { createInProcessCniPlugin, createIsolationNodeDaemon, createIsolationClient } = await import('@ippc/isolation');
+  const log = options.log;
+  const ilog = log.child({ daemon: 'isolation' });
+  const client = createIsolationClient({ address: o.service, auth: o.auth, logger: ilog });
+  started.closers.push(() => client.close());
+  const daemon = createIsolationNodeDaemon({
+    agent: { id: o.agentId, nodeAddresses: o.nodeAddresses, subnets: o.subnets },
+    client,
+    enforcer: { ...(o.table ? { table: o.table } : {}), ...(o.manageRoutes !== undefined ? { manageRoutes: o.manageRoutes } : {}), logger: ilog },
+    dataDir: o.dataDir,
+    ...(o.socketPath ? { socketPath: o.socketPath } : {}),
+    ...(o.applyTimeoutMs !== undefined ? { applyTimeoutMs: o.applyTimeoutMs } : {}),
+    ...(options.metrics ? { metrics: options.metrics } : {}),
+    logger: ilog,
+  });
+  await daemon.start();
+  started.closers.push(() => daemon.close());
+  started.isolationSocket = daemon.socketPath;
+  started.cniPlugins['ippc-isolation'] = createInProcessCniPlugin(daemon);
+  started.health.isolation = () => daemon.status();
+  log.info({ socket: daemon.socketPath, service: o.service, agentId: o.agentId, subnets: o.subnets }, 'isolation node daemon listening');
 }

@@ -18,7 +18,8 @@ import { AGENT_BIN, createNodeWorld, eventually, getJson, INSPECT_AND_SERVE, typ
 // bad flags. Needs root and (for the Docker part) the Docker daemon.
 
 const net = (name: string, extra: Partial<NetworkInfo> = {}): NetworkInfo => ({ name, groups: [], ipAddresses: [], portMappings: [], ...extra });
-const v4Of = (st: TaskStatus) => (st.containerStatus?.networkInfos ?? []).flatMap((n) => n.ipAddresses.filter((a) => a.protocol !== NetworkInfo_Protocol.IPv6).map((a) => a.ipAddress!))[0]!;
+const v4Of = (st: TaskStatus) =>
+  (st.containerStatus?.networkInfos ?? []).flatMap((n) => n.ipAddresses.filter((a) => a.protocol !== NetworkInfo_Protocol.IPv6).map((a) => a.ipAddress!))[0]!;
 
 async function launchMany(s: Scheduler, specs: Array<Omit<TaskSpec, 'command'> & { command?: string }>): Promise<string[]> {
   await s.awaitOffers({ timeoutMs: 20_000 });
@@ -57,7 +58,10 @@ describe('the agent runs the isolation node daemon in its process', { timeout: 3
 
   it('chains ippc-isolation into the default networks and registers the agent with its subnets', async () => {
     const conf = JSON.parse(await readFile(join(w.configDir, 'ippc-bridge.conflist'), 'utf8')) as { plugins: Array<{ type: string; socket?: string }> };
-    assert.deepEqual(conf.plugins.map((p) => p.type), ['bridge', 'ippc-isolation', 'portmap']);
+    assert.deepEqual(
+      conf.plugins.map((p) => p.type),
+      ['bridge', 'ippc-isolation', 'portmap'],
+    );
     assert.equal(conf.plugins[1]!.socket, w.isolation!.socket);
     const { agents } = await w.isolation!.client.listAgents();
     const me = agents.find((a) => a.id === `an-node-${w.id}`);
@@ -67,7 +71,10 @@ describe('the agent runs the isolation node daemon in its process', { timeout: 3
     assert.deepEqual([...me.subnets].sort(), [w.subnets.bridge, w.subnets.ptp, w.subnets.local].sort());
     const health = await getJson<{ isolation?: { connected: boolean }; ipam?: { socket: string } }>(`${w.agent!.url}/health`);
     assert.equal(health.ipam?.socket, w.ipamSocket);
-    await eventually(async () => ((await getJson<{ isolation?: { connected: boolean } }>(`${w.agent!.url}/health`)).isolation?.connected ? true : undefined), 'the isolation node daemon connected');
+    await eventually(
+      async () => ((await getJson<{ isolation?: { connected: boolean } }>(`${w.agent!.url}/health`)).isolation?.connected ? true : undefined),
+      'the isolation node daemon connected',
+    );
   });
 
   it('enforces groups: a member is reached by its own group, not by another; membership follows the container', async () => {
@@ -75,7 +82,11 @@ describe('the agent runs the isolation node daemon in its process', { timeout: 3
     // forwarder is swapped for one that fails and logs, so an exec of it would fail the launch.
     const execLog = join(w.pluginDir, '..', 'ippc-isolation-exec.log');
     const plugin = join(w.pluginDir, 'ippc-isolation');
-    await writeFile(`${plugin}.tmp`, `#!/bin/sh\necho "$CNI_COMMAND" >> ${execLog}\necho '{"cniVersion":"1.0.0","code":999,"msg":"the ippc-isolation binary ran"}'\nexit 1\n`, { mode: 0o755 });
+    await writeFile(
+      `${plugin}.tmp`,
+      `#!/bin/sh\necho "$CNI_COMMAND" >> ${execLog}\necho '{"cniVersion":"1.0.0","code":999,"msg":"the ippc-isolation binary ran"}'\nexit 1\n`,
+      { mode: 0o755 },
+    );
     await rename(`${plugin}.tmp`, plugin);
     const [web1, web2, db] = await launchMany(s, [
       { name: 'web-1', networks: [net('ippc-bridge', { groups: ['web'] })] },
@@ -86,15 +97,22 @@ describe('the agent runs the isolation node daemon in its process', { timeout: 3
     const [ipWeb1, , ipDb] = running.map(v4Of);
     for (const id of [web1!, web2!, db!]) await serving(w, id);
     const members = await w.isolation!.client.listMembers({ agentId: `an-node-${w.id}` });
-    assert.deepEqual(members.map((m) => `${m.groups.join(',')}:${m.addresses.filter((a) => !a.includes(':')).join(',')}`).sort(), running.map((r, i) => `${i < 2 ? 'web' : 'db'}:${v4Of(r)}`).sort());
+    assert.deepEqual(
+      members.map((m) => `${m.groups.join(',')}:${m.addresses.filter((a) => !a.includes(':')).join(',')}`).sort(),
+      running.map((r, i) => `${i < 2 ? 'web' : 'db'}:${v4Of(r)}`).sort(),
+    );
     const set = await w.inNode('nft', ['list', 'set', 'inet', 'ippc_isolation', 'm_web_v4']);
     assert.ok(set.includes(ipWeb1!), set);
     // From inside the containers' own namespaces.
     const from = (st: TaskStatus, ip: string) =>
-      w.inNode('nsenter', [`--net=/proc/${st.containerStatus!.executorPid}/ns/net`, 'timeout', '3', 'bash', '-c', `cat < /dev/tcp/${ip}/8080`], { timeoutMs: 10_000 }).then(
-        (out) => out.trim(),
-        () => 'blocked',
-      );
+      w
+        .inNode('nsenter', [`--net=/proc/${st.containerStatus!.executorPid}/ns/net`, 'timeout', '3', 'bash', '-c', `cat < /dev/tcp/${ip}/8080`], {
+          timeoutMs: 10_000,
+        })
+        .then(
+          (out) => out.trim(),
+          () => 'blocked',
+        );
     assert.equal(await from(running[1]!, ipWeb1!), `hello ${web1}`, 'web reaches web');
     assert.equal(await from(running[2]!, ipWeb1!), 'blocked', 'db does not reach web');
     assert.equal(await from(running[0]!, ipDb!), 'blocked', 'web does not reach db');
@@ -130,7 +148,12 @@ describe('the agent with --containerizers=docker,mesos', { timeout: 300_000 }, (
       agentArgs: ['--containerizers=docker,mesos', '--docker_labels=org.ippc.test=agent-net', '--docker_socket=/var/run/docker.sock'],
     });
     network = `ippc-an-${w.id}`;
-    await docker.createNetwork({ Name: network, Driver: 'bridge', IPAM: { Config: [{ Subnet: `10.237.${w.n}.0/24` }] }, Labels: { 'org.ippc.owner': 'ippc', 'org.ippc.test': 'agent-net' } });
+    await docker.createNetwork({
+      Name: network,
+      Driver: 'bridge',
+      IPAM: { Config: [{ Subnet: `10.237.${w.n}.0/24` }] },
+      Labels: { 'org.ippc.owner': 'ippc', 'org.ippc.test': 'agent-net' },
+    });
     await w.startAgent();
     await w.waitForAgents(1);
     s = await w.scheduler('docker-tests');
@@ -138,8 +161,16 @@ describe('the agent with --containerizers=docker,mesos', { timeout: 300_000 }, (
   after(async () => {
     await w?.dispose();
     if (!available) return;
-    for (const c of await docker.listContainers({ all: true, filters: { label: ['org.ippc.test=agent-net', `org.ippc.docker.scope=an-node-${w?.id}`] } })) await docker.getContainer(c.Id).remove({ force: true }).catch(() => undefined);
-    if (network) await docker.getNetwork(network).remove().catch(() => undefined);
+    for (const c of await docker.listContainers({ all: true, filters: { label: ['org.ippc.test=agent-net', `org.ippc.docker.scope=an-node-${w?.id}`] } }))
+      await docker
+        .getContainer(c.Id)
+        .remove({ force: true })
+        .catch(() => undefined);
+    if (network)
+      await docker
+        .getNetwork(network)
+        .remove()
+        .catch(() => undefined);
   });
 
   it('runs a Docker task on a USER network and a Mesos task on a CNI network side by side, each with its address', async (t) => {
@@ -148,7 +179,12 @@ describe('the agent with --containerizers=docker,mesos', { timeout: 300_000 }, (
       {
         name: 'in-docker',
         command: 'exec sleep 600',
-        container: { type: ContainerInfo_Type.DOCKER, docker: { image, network: ContainerInfo_DockerInfo_Network.USER, portMappings: [], parameters: [] }, networkInfos: [net(network)], volumes: [] } as never,
+        container: {
+          type: ContainerInfo_Type.DOCKER,
+          docker: { image, network: ContainerInfo_DockerInfo_Network.USER, portMappings: [], parameters: [] },
+          networkInfos: [net(network)],
+          volumes: [],
+        } as never,
       },
       { name: 'in-mesos', command: 'exec sleep 600', networks: [net('ippc-bridge')] },
     ]);
@@ -165,13 +201,28 @@ describe('the agent with --containerizers=docker,mesos', { timeout: 300_000 }, (
       await s.kill(id);
       await s.waitForState(id, 'TASK_KILLED', 60_000);
     }
-    await eventually(async () => ((await docker.listContainers({ all: true, filters: { label: ['org.ippc.test=agent-net', `org.ippc.task-id=${dockerTask}`] } })).length === 0 ? true : undefined), 'the container removed');
+    await eventually(
+      async () =>
+        (await docker.listContainers({ all: true, filters: { label: ['org.ippc.test=agent-net', `org.ippc.task-id=${dockerTask}`] } })).length === 0
+          ? true
+          : undefined,
+      'the container removed',
+    );
   });
 
   it("fails a USER task without a network as Mesos does (the Docker containerizer's message through the agent)", async (t) => {
     if (!available) return t.skip('no Docker daemon');
     const [id] = await launchMany(s, [
-      { name: 'no-net', command: 'exec sleep 600', container: { type: ContainerInfo_Type.DOCKER, docker: { image, network: ContainerInfo_DockerInfo_Network.USER, portMappings: [], parameters: [] }, networkInfos: [], volumes: [] } as never },
+      {
+        name: 'no-net',
+        command: 'exec sleep 600',
+        container: {
+          type: ContainerInfo_Type.DOCKER,
+          docker: { image, network: ContainerInfo_DockerInfo_Network.USER, portMappings: [], parameters: [] },
+          networkInfos: [],
+          volumes: [],
+        } as never,
+      },
     ]);
     const failed = await s.waitForState(id!, 'TASK_FAILED', 30_000);
     assert.equal(failed.message, 'Failed to create docker run options: No network info found in container info');
@@ -180,16 +231,29 @@ describe('the agent with --containerizers=docker,mesos', { timeout: 300_000 }, (
 
 describe('the agent refuses bad flags with a clear message', () => {
   after(() => rmSync('/tmp/an-never', { recursive: true, force: true }));
-  const agent = (args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', AGENT_BIN, '--master=127.0.0.1:1', '--port=0', '--work_dir=/tmp/an-never', '--no_auth', ...args], { encoding: 'utf8', timeout: 30_000 });
+  const agent = (args: string[]) =>
+    spawnSync(process.execPath, ['--import', 'tsx', AGENT_BIN, '--master=127.0.0.1:1', '--port=0', '--work_dir=/tmp/an-never', '--no_auth', ...args], {
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
 
   for (const [args, message] of [
     [['--network_cni_config_dir=/tmp/an-none'], "Missing required '--network_cni_plugins_dir' flag"],
     [['--isolation=network/cni,network/other'], 'Using multiple network isolators simultaneously is disallowed'],
-    [['--default_container_dns={"mesos":[{"network_mode":"HOST","dns":{"nameservers":["1.1.1.1"]}}]}'], 'Configuring DNS for HOST network with `--default_container_dns` is not yet supported'],
-    [['--install_cni_networks=ippc-bridge=10.236.0.0/33', '--network_cni_config_dir=/tmp/an-none'], "'10.236.0.0/33' (ippc-bridge) is not a subnet in CIDR form"],
+    [
+      ['--default_container_dns={"mesos":[{"network_mode":"HOST","dns":{"nameservers":["1.1.1.1"]}}]}'],
+      'Configuring DNS for HOST network with `--default_container_dns` is not yet supported',
+    ],
+    [
+      ['--install_cni_networks=ippc-bridge=10.236.0.0/33', '--network_cni_config_dir=/tmp/an-none'],
+      "'10.236.0.0/33' (ippc-bridge) is not a subnet in CIDR form",
+    ],
     [['--containerizers=docker,mesos', '--docker_host_network=bridge'], "--docker_host_network=bridge: use 'host' or 'container:"],
     [['--work-dir=/tmp/an-never'], "error: unknown option '--work-dir=/tmp/an-never'"],
-    [['--executor_shutdown_grace_period=5'], "option '--executor_shutdown_grace_period <duration>' argument '5' is invalid. Invalid duration '5': write a number and a unit"],
+    [
+      ['--executor_shutdown_grace_period=5'],
+      "option '--executor_shutdown_grace_period <duration>' argument '5' is invalid. Invalid duration '5': write a number and a unit",
+    ],
     [['--docker_kill_orphans=maybe'], "option '--docker_kill_orphans [bool]' argument 'maybe' is invalid. 'maybe' is not a boolean: use true or false"],
     [['--logging_level=LOUD'], "'LOUD' is not a logging level: use INFO, WARNING, ERROR or DEBUG"],
   ] as const) {
@@ -205,7 +269,10 @@ describe('the agent refuses bad flags with a clear message', () => {
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stdout, /^Usage: ippc-agent \[options\]/);
     const oneLine = r.stdout.replace(/\s+/g, ' ');
-    assert.ok(oneLine.includes('--executor_shutdown_grace_period <duration> grace period of a kill when the task has no kill policy (default: "5secs")'), oneLine);
+    assert.ok(
+      oneLine.includes('--executor_shutdown_grace_period <duration> grace period of a kill when the task has no kill policy (default: "5secs")'),
+      oneLine,
+    );
     assert.ok(oneLine.includes('--logging_level <level> INFO, WARNING, ERROR or DEBUG (default: "INFO", env: IPPC_LOG_LEVEL)'), oneLine);
   });
 });

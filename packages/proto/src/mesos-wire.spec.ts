@@ -184,7 +184,12 @@ describe('wire compatibility with Mesos mesos.proto', () => {
     roundTrip(Resource, Buffer.concat([...ranges('ports', [31000, 31005], [31010, 31010]), f.string(6, '*'), f.message(11, f.string(1, 'web'))]), {
       name: 'ports',
       type: Value_Type.RANGES,
-      ranges: { range: [{ begin: 31000, end: 31005 }, { begin: 31010, end: 31010 }] },
+      ranges: {
+        range: [
+          { begin: 31000, end: 31005 },
+          { begin: 31010, end: 31010 },
+        ],
+      },
       role: '*',
       allocationInfo: { role: 'web' },
     });
@@ -247,13 +252,17 @@ describe('wire compatibility with Mesos mesos.proto', () => {
       limits: {}, // map<string, Value.Scalar> limits = 15: an empty map when absent
     });
     // And with an executor instead of a command (field 5).
-    roundTrip(TaskInfo, Buffer.concat([f.string(1, 't'), f.message(2, f.string(1, 't1')), f.message(3, f.string(1, 'a')), f.message(5, f.message(1, f.string(1, 'e')))]), {
-      name: 't',
-      taskId: { value: 't1' },
-      agentId: { value: 'a' },
-      executor: { executorId: { value: 'e' } },
-      limits: {},
-    });
+    roundTrip(
+      TaskInfo,
+      Buffer.concat([f.string(1, 't'), f.message(2, f.string(1, 't1')), f.message(3, f.string(1, 'a')), f.message(5, f.message(1, f.string(1, 'e')))]),
+      {
+        name: 't',
+        taskId: { value: 't1' },
+        agentId: { value: 'a' },
+        executor: { executorId: { value: 'e' } },
+        limits: {},
+      },
+    );
   });
 
   it('ContainerStatus: network_infos = 1, cgroup_info = 2, executor_pid = 3, container_id = 4', () => {
@@ -349,7 +358,22 @@ describe('wire compatibility with Mesos mesos.proto', () => {
 
   it('enum values match Mesos: TaskState, Reason, Source, Protocol, ContainerInfo.Type', () => {
     assert.deepEqual(
-      [TaskState.TASK_STAGING, TaskState.TASK_STARTING, TaskState.TASK_RUNNING, TaskState.TASK_KILLING, TaskState.TASK_FINISHED, TaskState.TASK_FAILED, TaskState.TASK_KILLED, TaskState.TASK_ERROR, TaskState.TASK_LOST, TaskState.TASK_DROPPED, TaskState.TASK_UNREACHABLE, TaskState.TASK_GONE, TaskState.TASK_GONE_BY_OPERATOR, TaskState.TASK_UNKNOWN],
+      [
+        TaskState.TASK_STAGING,
+        TaskState.TASK_STARTING,
+        TaskState.TASK_RUNNING,
+        TaskState.TASK_KILLING,
+        TaskState.TASK_FINISHED,
+        TaskState.TASK_FAILED,
+        TaskState.TASK_KILLED,
+        TaskState.TASK_ERROR,
+        TaskState.TASK_LOST,
+        TaskState.TASK_DROPPED,
+        TaskState.TASK_UNREACHABLE,
+        TaskState.TASK_GONE,
+        TaskState.TASK_GONE_BY_OPERATOR,
+        TaskState.TASK_UNKNOWN,
+      ],
       [6, 0, 1, 8, 2, 3, 4, 7, 5, 9, 10, 11, 12, 13],
     );
     assert.equal(TaskStatus_Reason.REASON_CONTAINER_LAUNCH_FAILED, 21);

@@ -70,7 +70,10 @@ describe(`churn: ${CYCLES} launch/kill cycles`, { timeout: BUDGET_MS + 120_000 }
 
   it('no address held twice, the pools back to their start, nothing left, memory sampled', async () => {
     // A warm-up cycle makes the pools exist (they are created on a network's first ADD).
-    const [warm] = await launchMany(s, [{ name: 'warm', networks: [net('ippc-bridge')] }, { name: 'warm-ptp', networks: [net('ippc-ptp')] }]);
+    const [warm] = await launchMany(s, [
+      { name: 'warm', networks: [net('ippc-bridge')] },
+      { name: 'warm-ptp', networks: [net('ippc-ptp')] },
+    ]);
     await s.waitForState(warm!, 'TASK_RUNNING', 30_000);
     for (const id of [...s.statuses.keys()]) await killAndWait(s, id);
     await expectClean(w, baseline, 'the warm-up');
@@ -92,7 +95,10 @@ describe(`churn: ${CYCLES} launch/kill cycles`, { timeout: BUDGET_MS + 120_000 }
     while (cycles < CYCLES) {
       assert.ok(Date.now() - started < BUDGET_MS, `${cycles} of ${CYCLES} cycles within ${BUDGET_MS} ms`);
       const n = Math.min(BATCH, CYCLES - cycles);
-      const ids = await launchMany(s, Array.from({ length: n }, (_, i) => ({ name: `churn-${cycles + i}`, networks: [net(i % 2 ? 'ippc-ptp' : 'ippc-bridge')] })));
+      const ids = await launchMany(
+        s,
+        Array.from({ length: n }, (_, i) => ({ name: `churn-${cycles + i}`, networks: [net(i % 2 ? 'ippc-ptp' : 'ippc-bridge')] })),
+      );
       const running = await Promise.all(ids.map((id) => s.waitForState(id, ['TASK_RUNNING', 'TASK_FAILED'], 30_000)));
       failed += running.filter((r) => r.message).length;
       const addrs = running.flatMap((r) => addressesOf(r));

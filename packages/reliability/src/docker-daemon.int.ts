@@ -10,7 +10,22 @@ import type { AgentStateJson } from '@ippc/mesos';
 import type { Scheduler } from '@ippc/scheduler';
 import { recordFigure } from './figures.js';
 import { startPrivateDockerd, type PrivateDockerd } from './private-dockerd.js';
-import { addressesOf, agentTasks, createWorld, eventually, expectAgreement, expectUnchanged, getJson, holdings, killAndWait, launchMany, masterTasks, net, type Holdings, type World } from './world.js';
+import {
+  addressesOf,
+  agentTasks,
+  createWorld,
+  eventually,
+  expectAgreement,
+  expectUnchanged,
+  getJson,
+  holdings,
+  killAndWait,
+  launchMany,
+  masterTasks,
+  net,
+  type Holdings,
+  type World,
+} from './world.js';
 
 // The Docker daemon restarted under a running agent (`--containerizers=docker,mesos`). The daemon
 // is one of the suite's own (private-dockerd.ts), so stopping it disturbs nothing else on the
@@ -39,7 +54,8 @@ const dockerTask = (): ContainerInfo =>
   }) as unknown as ContainerInfo;
 
 // Serves its task id on port 80 and prints a numbered line every 200 ms (the log copy is checked).
-const SERVE_AND_TICK = 'echo hello-$MESOS_TASK_ID > index.html; (i=0; while :; do echo tick-$i; i=$((i+1)); sleep 0.2; done) & exec busybox httpd -f -p 80 -h .';
+const SERVE_AND_TICK =
+  'echo hello-$MESOS_TASK_ID > index.html; (i=0; while :; do echo tick-$i; i=$((i+1)); sleep 0.2; done) & exec busybox httpd -f -p 80 -h .';
 
 async function httpGet(ip: string): Promise<string | undefined> {
   try {
@@ -101,7 +117,12 @@ describe('faults: the Docker daemon restarted under a running agent', { timeout:
     });
     image = (await planBootstrap()).images.base;
     await dockerd.loadImage(new Docker(), image);
-    await dockerd.docker.createNetwork({ Name: NETWORK, Driver: 'bridge', IPAM: { Config: [{ Subnet: w.subnets.spare[2]! }] }, Options: { 'com.docker.network.bridge.name': `rl-dkr1-${w.id}`.slice(0, 15) } });
+    await dockerd.docker.createNetwork({
+      Name: NETWORK,
+      Driver: 'bridge',
+      IPAM: { Config: [{ Subnet: w.subnets.spare[2]! }] },
+      Options: { 'com.docker.network.bridge.name': `rl-dkr1-${w.id}`.slice(0, 15) },
+    });
     await w.startAgent(['--containerizers=docker,mesos', `--docker_socket=${dockerd.socket}`, '--docker_labels=org.ippc.test=reliability']);
     await w.waitForAgents(1);
     s = await w.scheduler('rl-dockerd');
@@ -161,10 +182,20 @@ describe('faults: the Docker daemon restarted under a running agent', { timeout:
     const seen = await ticks(sandbox);
     await eventually(async () => ((await ticks(sandbox)).length > seen.length + 3 ? true : undefined), 'the log copy to resume after the restart', 15_000);
     const all = await ticks(sandbox);
-    assert.deepEqual(all, all.map((_, i) => i), 'every log line once, in order, across the restart');
+    assert.deepEqual(
+      all,
+      all.map((_, i) => i),
+      'every log line once, in order, across the restart',
+    );
     assert.deepEqual(await containersOf(during!), [], 'the failed launch left no container');
     await expectAgreement(w);
-    recordFigure({ suite: 'faults', name: 'the Docker daemon restarted (--live-restore)', faults: 1, recoveryMs, note: `down ${restarted - down} ms; the container kept ${ip}; launch while away: ${failed.message}` });
+    recordFigure({
+      suite: 'faults',
+      name: 'the Docker daemon restarted (--live-restore)',
+      faults: 1,
+      recoveryMs,
+      note: `down ${restarted - down} ms; the container kept ${ip}; launch while away: ${failed.message}`,
+    });
 
     // The agent still drives the container it watched across the restart.
     for (const id of [web!, next!, mesos!]) assert.equal((await killAndWait(s, id, 60_000)).state, TaskState.TASK_KILLED, id);
@@ -193,7 +224,13 @@ describe('faults: the Docker daemon restarted under a running agent', { timeout:
     await eventually(async () => ((await containersOf(web!)).length === 0 ? true : undefined), 'the stopped container removed', 30_000);
     assert.equal((await agentTasks(w)).get(mesos!), 'TASK_RUNNING', 'the Mesos-containerizer task did not notice');
     await expectAgreement(w);
-    recordFigure({ suite: 'faults', name: 'the Docker daemon restarted (no --live-restore)', faults: 1, recoveryMs, note: `the task ended ${TaskState[ended.state!]}: ${ended.message}` });
+    recordFigure({
+      suite: 'faults',
+      name: 'the Docker daemon restarted (no --live-restore)',
+      faults: 1,
+      recoveryMs,
+      note: `the task ended ${TaskState[ended.state!]}: ${ended.message}`,
+    });
     await killAndWait(s, mesos!, 60_000);
     await expectBaseline('the Docker daemon restart without --live-restore');
   });

@@ -8,7 +8,21 @@ import { TaskState } from '@ippc/proto';
 import type { Scheduler } from '@ippc/scheduler';
 import { recordFigure } from './figures.js';
 import { startIpamProcess, startIsolationProcess, startMasterProcess, type ComponentProcess } from './processes.js';
-import { addressesOf, agentTasks, createWorld, eventually, expectAgreement, expectUnchanged, holdings, killAndWait, launchMany, masterTasks, net, type Holdings, type World } from './world.js';
+import {
+  addressesOf,
+  agentTasks,
+  createWorld,
+  eventually,
+  expectAgreement,
+  expectUnchanged,
+  holdings,
+  killAndWait,
+  launchMany,
+  masterTasks,
+  net,
+  type Holdings,
+  type World,
+} from './world.js';
 
 // Faults, injected into real processes: kill -9 of the agent mid-launch and mid-kill, of the IPAM
 // service during a launch storm, of the isolation service, of the master; a CNI plugin that hangs
@@ -78,7 +92,8 @@ async function expectAddressesHeld(ids: string[]): Promise<Map<string, string[]>
 async function killAll(ids: string[]): Promise<void> {
   for (const id of ids) {
     const st = s.latestStatus(id);
-    if (st && [TaskState.TASK_RUNNING, TaskState.TASK_STARTING, TaskState.TASK_STAGING, TaskState.TASK_KILLING].includes(st.state!)) await killAndWait(s, id, 60_000).catch(() => undefined);
+    if (st && [TaskState.TASK_RUNNING, TaskState.TASK_STARTING, TaskState.TASK_STAGING, TaskState.TASK_KILLING].includes(st.state!))
+      await killAndWait(s, id, 60_000).catch(() => undefined);
   }
 }
 
@@ -91,11 +106,23 @@ describe('faults: kill -9, hung plugins and a partition, with nothing lost', { t
     w = await createWorld({});
     const ip = w.rootIp;
     ipam = await startIpamProcess({ listen: `${ip}:${37200 + w.n}`, dataDir: join(w.dir, 'ipam-proc'), token: w.token, logFile: join(w.dir, 'ipam-proc.log') });
-    isolation = await startIsolationProcess({ listen: `${ip}:${37300 + w.n}`, dataFile: join(w.dir, 'isolation.json'), token: w.token, logFile: join(w.dir, 'isolation-proc.log') });
+    isolation = await startIsolationProcess({
+      listen: `${ip}:${37300 + w.n}`,
+      dataFile: join(w.dir, 'isolation.json'),
+      token: w.token,
+      logFile: join(w.dir, 'isolation-proc.log'),
+    });
     ipamClient = createIpamClient({ address: ipam.address, auth: { token: w.token } });
     isoClient = createIsolationClient({ address: isolation.address, auth: { token: w.token } });
     await w.writePlugin('rl-hang', '#!/bin/sh\ncat >/dev/null\n[ "$CNI_COMMAND" = ADD ] && exec sleep 3600\nexit 0\n');
-    await w.writeConfig('80-hang.conflist', { cniVersion: '1.0.0', name: 'rl-hang', plugins: [{ type: 'ptp', ipMasq: false, ipam: { type: 'host-local', ranges: [[{ subnet: w.subnets.spare[0]! }]], dataDir: join(w.workDir, 'cni', 'networks') } }, { type: 'rl-hang' }] });
+    await w.writeConfig('80-hang.conflist', {
+      cniVersion: '1.0.0',
+      name: 'rl-hang',
+      plugins: [
+        { type: 'ptp', ipMasq: false, ipam: { type: 'host-local', ranges: [[{ subnet: w.subnets.spare[0]! }]], dataDir: join(w.workDir, 'cni', 'networks') } },
+        { type: 'rl-hang' },
+      ],
+    });
     // Every start of the agent (restarts too) points it at the processes above.
     agentExtra = [
       `--ipam_service=${ipam.address}`,
@@ -144,10 +171,17 @@ describe('faults: kill -9, hung plugins and a partition, with nothing lost', { t
     it(`kill -9 of the agent mid-launch (${moment}): after its restart every task is running or failed, none holds a stale address`, async () => {
       const logFile = join(w.dir, 'agent.log');
       const logStart = (await readFile(logFile, 'utf8').catch(() => '')).length;
-      const ids = await launchMany(s, Array.from({ length: 6 }, (_, i) => ({ name: `mid-launch-${i}`, networks: [net(i % 2 ? 'ippc-ptp' : 'ippc-bridge', { groups: ['web'] })] })));
+      const ids = await launchMany(
+        s,
+        Array.from({ length: 6 }, (_, i) => ({ name: `mid-launch-${i}`, networks: [net(i % 2 ? 'ippc-ptp' : 'ippc-bridge', { groups: ['web'] })] })),
+      );
       if (moment === '250 ms in') await new Promise((r) => setTimeout(r, 250));
       else {
-        await eventually(async () => ((await readFile(logFile, 'utf8')).slice(logStart).includes('"msg":"isolated"') ? true : undefined), 'a container isolated', 30_000);
+        await eventually(
+          async () => ((await readFile(logFile, 'utf8')).slice(logStart).includes('"msg":"isolated"') ? true : undefined),
+          'a container isolated',
+          30_000,
+        );
       }
       await w.stopAgent('SIGKILL');
       faults += 1;
@@ -157,14 +191,23 @@ describe('faults: kill -9, hung plugins and a partition, with nothing lost', { t
       const recoveryMs = Date.now() - restarted;
       await expectAgreement(w);
       await expectAddressesHeld(ids);
-      recordFigure({ suite: 'faults', name: `kill -9 of the agent mid-launch (${moment})`, faults: 1, recoveryMs, note: `${ids.filter((id) => s.latestStatus(id)?.state === TaskState.TASK_RUNNING).length} of 6 running after it` });
+      recordFigure({
+        suite: 'faults',
+        name: `kill -9 of the agent mid-launch (${moment})`,
+        faults: 1,
+        recoveryMs,
+        note: `${ids.filter((id) => s.latestStatus(id)?.state === TaskState.TASK_RUNNING).length} of 6 running after it`,
+      });
       await killAll(ids);
       await expectBaseline('kill -9 of the agent mid-launch');
     });
   }
 
   it('kill -9 of the agent mid-kill: the kills complete after its restart, nothing left', async () => {
-    const ids = await launchMany(s, Array.from({ length: 4 }, (_, i) => ({ name: `mid-kill-${i}`, networks: [net('ippc-bridge')] })));
+    const ids = await launchMany(
+      s,
+      Array.from({ length: 4 }, (_, i) => ({ name: `mid-kill-${i}`, networks: [net('ippc-bridge')] })),
+    );
     await Promise.all(ids.map((id) => s.waitForState(id, 'TASK_RUNNING', 30_000)));
     const before = await expectAddressesHeld(ids);
     assert.equal(before.size, 4);
@@ -191,7 +234,10 @@ describe('faults: kill -9, hung plugins and a partition, with nothing lost', { t
   it('kill -9 of the IPAM service during a launch storm: launches fail or run, none twice on an address, none leaked', async () => {
     const live = await launchMany(s, [{ name: 'live-before-ipam-crash', networks: [net('ippc-bridge')] }]);
     const liveIp = addressesOf(await s.waitForState(live[0]!, 'TASK_RUNNING', 30_000));
-    const ids = await launchMany(s, Array.from({ length: 12 }, (_, i) => ({ name: `storm-${i}`, networks: [net(i % 3 === 0 ? 'ippc-ptp' : 'ippc-bridge')] })));
+    const ids = await launchMany(
+      s,
+      Array.from({ length: 12 }, (_, i) => ({ name: `storm-${i}`, networks: [net(i % 3 === 0 ? 'ippc-ptp' : 'ippc-bridge')] })),
+    );
     await new Promise((r) => setTimeout(r, 150));
     await ipam.kill('SIGKILL');
     faults += 1;
@@ -202,7 +248,13 @@ describe('faults: kill -9, hung plugins and a partition, with nothing lost', { t
     const recoveryMs = Date.now() - restarted;
     const running = await expectAddressesHeld([...live, ...ids]);
     assert.deepEqual(running.get(live[0]!), liveIp, 'the live container kept its address');
-    recordFigure({ suite: 'faults', name: 'kill -9 of the IPAM service during a launch storm', faults: 1, recoveryMs, note: `${[...running.keys()].length - 1} of 12 ran` });
+    recordFigure({
+      suite: 'faults',
+      name: 'kill -9 of the IPAM service during a launch storm',
+      faults: 1,
+      recoveryMs,
+      note: `${[...running.keys()].length - 1} of 12 ran`,
+    });
     // A launch after the restart gets an address nobody holds.
     const [after] = await launchMany(s, [{ name: 'after-ipam-restart', networks: [net('ippc-bridge')] }]);
     await s.waitForState(after!, 'TASK_RUNNING', 30_000);
@@ -223,19 +275,32 @@ describe('faults: kill -9, hung plugins and a partition, with nothing lost', { t
     isolation = await isolation.restart();
     const running = [...first, ...during].filter((id) => s.latestStatus(id)?.state === TaskState.TASK_RUNNING);
     const wanted = running.flatMap((id) => addressesOf(s.latestStatus(id)).filter((a) => !a.includes(':'))).sort();
-    await eventually(async () => {
-      const members = await isoClient.listMembers({ agentId: `rl-node-${w.id}` });
-      const have = new Set(members.flatMap((m) => m.addresses.filter((a) => !a.includes(':'))));
-      return wanted.every((a) => have.has(a)) ? true : undefined;
-    }, 'the members re-announced to the restarted isolation service', 60_000);
-    recordFigure({ suite: 'faults', name: 'kill -9 of the isolation service', faults: 1, recoveryMs: Date.now() - restarted, note: `launch while it was down: ${st.state === TaskState.TASK_RUNNING ? 'ran' : `failed (${st.message})`}` });
+    await eventually(
+      async () => {
+        const members = await isoClient.listMembers({ agentId: `rl-node-${w.id}` });
+        const have = new Set(members.flatMap((m) => m.addresses.filter((a) => !a.includes(':'))));
+        return wanted.every((a) => have.has(a)) ? true : undefined;
+      },
+      'the members re-announced to the restarted isolation service',
+      60_000,
+    );
+    recordFigure({
+      suite: 'faults',
+      name: 'kill -9 of the isolation service',
+      faults: 1,
+      recoveryMs: Date.now() - restarted,
+      note: `launch while it was down: ${st.state === TaskState.TASK_RUNNING ? 'ran' : `failed (${st.message})`}`,
+    });
     await killAll([...first, ...during]);
     await eventually(async () => ((await isoClient.listMembers({ agentId: `rl-node-${w.id}` })).length === 0 ? true : undefined), 'members detached', 30_000);
     await expectBaseline('kill -9 of the isolation service');
   });
 
   it('kill -9 of the master: tasks keep running with their addresses; the restarted master learns them from the agent', async () => {
-    const ids = await launchMany(s, Array.from({ length: 3 }, (_, i) => ({ name: `master-crash-${i}`, networks: [net('ippc-bridge')] })));
+    const ids = await launchMany(
+      s,
+      Array.from({ length: 3 }, (_, i) => ({ name: `master-crash-${i}`, networks: [net('ippc-bridge')] })),
+    );
     await Promise.all(ids.map((id) => s.waitForState(id, 'TASK_RUNNING', 30_000)));
     const before = await expectAddressesHeld(ids);
     const [ip, port] = w.masterAddress.split(':');
@@ -245,23 +310,38 @@ describe('faults: kill -9, hung plugins and a partition, with nothing lost', { t
     const restarted = Date.now();
     master = await startMasterProcess({ ip: ip!, port: Number(port), tokenFile: w.tokenFile, logFile: join(w.dir, 'master.log') });
     await w.waitForAgents(1);
-    await eventually(async () => {
-      const m = await masterTasks(w);
-      return ids.every((id) => m.get(id) === 'TASK_RUNNING') ? true : undefined;
-    }, 'the restarted master to know the running tasks', 60_000);
+    await eventually(
+      async () => {
+        const m = await masterTasks(w);
+        return ids.every((id) => m.get(id) === 'TASK_RUNNING') ? true : undefined;
+      },
+      'the restarted master to know the running tasks',
+      60_000,
+    );
     recordFigure({ suite: 'faults', name: 'kill -9 of the master', faults: 1, recoveryMs: Date.now() - restarted });
     const st = await w.masterState();
     for (const id of ids) {
       const t = st.frameworks.flatMap((f) => f.tasks).find((x) => x.id === id)!;
-      const ipNow = t.statuses.at(-1)?.container_status?.network_infos?.[0]?.ip_addresses?.map((a) => a.ip_address).filter((a) => !a?.includes(':'));
-      assert.deepEqual(ipNow, before.get(id)!.filter((a) => !a.includes(':')), `${id} keeps its address in /master/state`);
+      const ipNow = t.statuses
+        .at(-1)
+        ?.container_status?.network_infos?.[0]?.ip_addresses?.map((a) => a.ip_address)
+        .filter((a) => !a?.includes(':'));
+      assert.deepEqual(
+        ipNow,
+        before.get(id)!.filter((a) => !a.includes(':')),
+        `${id} keeps its address in /master/state`,
+      );
     }
     await expectAgreement(w);
     // The framework re-subscribes (same id) and can kill its tasks through the new master.
-    await eventually(async () => {
-      await s.reconcile();
-      return true;
-    }, 'the scheduler re-subscribed', 60_000);
+    await eventually(
+      async () => {
+        await s.reconcile();
+        return true;
+      },
+      'the scheduler re-subscribed',
+      60_000,
+    );
     await killAll(ids);
     await expectBaseline('kill -9 of the master');
   });
@@ -271,14 +351,20 @@ describe('faults: kill -9, hung plugins and a partition, with nothing lost', { t
     const [id] = await launchMany(s, [{ name: 'hang', networks: [net('rl-hang')] }]);
     const st = await s.waitForState(id!, 'TASK_FAILED', 60_000);
     faults += 1;
-    assert.match(st.message ?? '', /^Failed to launch container: The CNI plugin '.*rl-hang' failed to attach container .*; the plugin was killed after running past the plugin timeout \(the agent's --network_cni_plugin_timeout\)$/s);
+    assert.match(
+      st.message ?? '',
+      /^Failed to launch container: The CNI plugin '.*rl-hang' failed to attach container .*; the plugin was killed after running past the plugin timeout \(the agent's --network_cni_plugin_timeout\)$/s,
+    );
     assert.ok(Date.now() - started < 30_000, `failed in ${Date.now() - started} ms, not after the 120 s default`);
     recordFigure({ suite: 'faults', name: 'a CNI plugin that hangs (8 s timeout)', faults: 1, recoveryMs: Date.now() - started });
     await expectBaseline('a hung plugin');
   });
 
   it('a partition between agent and master (iptables DROP in the node namespace): tasks survive, the master catches up after it heals', async () => {
-    const ids = await launchMany(s, Array.from({ length: 2 }, (_, i) => ({ name: `partition-${i}`, networks: [net('ippc-bridge')] })));
+    const ids = await launchMany(
+      s,
+      Array.from({ length: 2 }, (_, i) => ({ name: `partition-${i}`, networks: [net('ippc-bridge')] })),
+    );
     await Promise.all(ids.map((id) => s.waitForState(id, 'TASK_RUNNING', 30_000)));
     const before = await expectAddressesHeld(ids);
     const [mip, mport] = w.masterAddress.split(':');

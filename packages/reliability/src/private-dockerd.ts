@@ -42,7 +42,6 @@ export interface PrivateDockerd extends AsyncDisposable {
   dispose(): Promise<void>;
 }
 
-
 async function waitGone(pid: number, ms: number): Promise<boolean> {
   const deadline = Date.now() + ms;
   while (processAlive(pid)) {
@@ -137,7 +136,13 @@ async function start(d: Daemon, opts: { liveRestore?: boolean } = {}): Promise<v
   let exited = false;
   child.once('exit', () => (exited = true));
   const outcome = await eventually(
-    async () => (exited ? 'exited' : await docker.ping().then(() => 'up', () => undefined)),
+    async () =>
+      exited
+        ? 'exited'
+        : await docker.ping().then(
+            () => 'up',
+            () => undefined,
+          ),
     `private dockerd ${options.name} to answer on ${socket}`,
     60_000,
   );
@@ -157,7 +162,16 @@ async function stop(d: Daemon): Promise<void> {
 
 async function loadImage(d: Daemon, from: Docker, image: string): Promise<void> {
   const { docker } = d;
-  if (await docker.getImage(image).inspect().then(() => true, () => false)) return;
+  if (
+    await docker
+      .getImage(image)
+      .inspect()
+      .then(
+        () => true,
+        () => false,
+      )
+  )
+    return;
   const tar = await from.getImage(image).get();
   const answer = await docker.loadImage(tar);
   await new Promise<void>((resolve, reject) => docker.modem.followProgress(answer, (err: unknown) => (err ? reject(err) : resolve())));
@@ -166,9 +180,17 @@ async function loadImage(d: Daemon, from: Docker, image: string): Promise<void> 
 async function dispose(d: Daemon): Promise<void> {
   const { docker, proc } = d;
   if (proc && proc.exitCode === null && proc.signalCode === null) {
-    for (const c of await docker.listContainers({ all: true }).catch(() => [])) await docker.getContainer(c.Id).remove({ force: true }).catch(() => undefined);
+    for (const c of await docker.listContainers({ all: true }).catch(() => []))
+      await docker
+        .getContainer(c.Id)
+        .remove({ force: true })
+        .catch(() => undefined);
     for (const n of await docker.listNetworks().catch(() => [])) {
-      if (!['bridge', 'host', 'none'].includes(n.Name)) await docker.getNetwork(n.Id).remove().catch(() => undefined);
+      if (!['bridge', 'host', 'none'].includes(n.Name))
+        await docker
+          .getNetwork(n.Id)
+          .remove()
+          .catch(() => undefined);
     }
     await stop(d);
   }

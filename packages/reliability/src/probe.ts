@@ -19,7 +19,12 @@ function metadataOf(token: string | undefined): grpc.Metadata {
 }
 
 /** One call of `path` with `body` as the serialized request; a streaming answer is read until its first message or its end. */
-export function grpcCall(address: string, path: string, body: Buffer, options: { token?: string; kind?: 'unary' | 'server-stream' | 'bidi'; timeoutMs?: number } = {}): Promise<GrpcOutcome> {
+export function grpcCall(
+  address: string,
+  path: string,
+  body: Buffer,
+  options: { token?: string; kind?: 'unary' | 'server-stream' | 'bidi'; timeoutMs?: number } = {},
+): Promise<GrpcOutcome> {
   const client = new grpc.Client(address, grpc.credentials.createInsecure());
   const deadline = Date.now() + (options.timeoutMs ?? 5000);
   const md = metadataOf(options.token);
@@ -57,12 +62,18 @@ export interface HttpOutcome {
 }
 
 /** An HTTP request to `url` (http://host:port/path) or to a unix socket (`socketPath` + path). */
-export function httpCall(target: { url: string } | { socketPath: string; path: string }, options: { method?: string; body?: string | Buffer; headers?: Record<string, string>; timeoutMs?: number } = {}): Promise<HttpOutcome> {
+export function httpCall(
+  target: { url: string } | { socketPath: string; path: string },
+  options: { method?: string; body?: string | Buffer; headers?: Record<string, string>; timeoutMs?: number } = {},
+): Promise<HttpOutcome> {
   return new Promise((resolve, reject) => {
-    const base = 'url' in target ? (() => {
-      const u = new URL(target.url);
-      return { host: u.hostname, port: Number(u.port), path: `${u.pathname}${u.search}` };
-    })() : { socketPath: target.socketPath, path: target.path };
+    const base =
+      'url' in target
+        ? (() => {
+            const u = new URL(target.url);
+            return { host: u.hostname, port: Number(u.port), path: `${u.pathname}${u.search}` };
+          })()
+        : { socketPath: target.socketPath, path: target.path };
     const req = request({ ...base, method: options.method ?? 'GET', headers: options.headers, timeout: options.timeoutMs ?? 10_000 }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));

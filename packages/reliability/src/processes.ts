@@ -23,7 +23,14 @@ export interface ComponentProcess {
   restart(): Promise<ComponentProcess>;
 }
 
-function launch(name: string, argv: string[], logFile: string, env: NodeJS.ProcessEnv, ready: RegExp, address: (m: RegExpMatchArray) => string): Promise<ComponentProcess> {
+function launch(
+  name: string,
+  argv: string[],
+  logFile: string,
+  env: NodeJS.ProcessEnv,
+  ready: RegExp,
+  address: (m: RegExpMatchArray) => string,
+): Promise<ComponentProcess> {
   const start = async (): Promise<ComponentProcess> => {
     const fd = openSync(logFile, 'a');
     const before = (() => {
@@ -65,7 +72,16 @@ function launch(name: string, argv: string[], logFile: string, env: NodeJS.Proce
 export function startIpamProcess(o: { listen: string; dataDir: string; token: string; logFile: string; cooldownSeconds?: number }): Promise<ComponentProcess> {
   return launch(
     'ipam',
-    [process.execPath, '--import', 'tsx', IPAM_BIN, `--listen=${o.listen}`, '--http=off', `--data_dir=${o.dataDir}`, `--cooldown=${o.cooldownSeconds ?? 1}secs`],
+    [
+      process.execPath,
+      '--import',
+      'tsx',
+      IPAM_BIN,
+      `--listen=${o.listen}`,
+      '--http=off',
+      `--data_dir=${o.dataDir}`,
+      `--cooldown=${o.cooldownSeconds ?? 1}secs`,
+    ],
     o.logFile,
     { IPPC_TOKEN: o.token, IPPC_LOG_LEVEL: 'info' },
     /"grpcPort":\s*(\d+)/,
@@ -89,7 +105,17 @@ export function startIsolationProcess(o: { listen: string; dataFile: string; tok
 export async function startMasterProcess(o: { ip: string; port: number; tokenFile: string; logFile: string; extra?: string[] }): Promise<ComponentProcess> {
   const first = await launch(
     'master',
-    [process.execPath, '--import', 'tsx', MASTER_BIN, `--ip=${o.ip}`, `--port=${o.port}`, `--token_file=${o.tokenFile}`, '--allocation_interval=50ms', ...(o.extra ?? [])],
+    [
+      process.execPath,
+      '--import',
+      'tsx',
+      MASTER_BIN,
+      `--ip=${o.ip}`,
+      `--port=${o.port}`,
+      `--token_file=${o.tokenFile}`,
+      '--allocation_interval=50ms',
+      ...(o.extra ?? []),
+    ],
     o.logFile,
     {},
     /"address":"([0-9.]+:\d+)"[^\n]*"msg":"master ready"/,

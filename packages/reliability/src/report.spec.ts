@@ -21,7 +21,10 @@ describe('the report', () => {
       ],
       tests,
     );
-    assert.deepEqual(r.suites.map((s) => s.suite), ['bad-input', 'faults', 'churn']);
+    assert.deepEqual(
+      r.suites.map((s) => s.suite),
+      ['bad-input', 'faults', 'churn'],
+    );
     assert.deepEqual(r.totals, { cases: 73, faults: 2, leaks: 0, duplicates: 0, cycles: 200 });
     assert.deepEqual(r.suites[1]!.recoveries, [
       { name: 'kill -9 of the master', ms: 812 },
@@ -50,7 +53,10 @@ describe('the report', () => {
       const file = join(dir, 'f.jsonl');
       recordFigure({ suite: 'fuzz', name: 'a', cases: 3 }, file);
       recordFigure({ suite: 'fuzz', name: 'b', cases: 4 }, file);
-      assert.deepEqual(readFigures(file).map((f) => f.cases), [3, 4]);
+      assert.deepEqual(
+        readFigures(file).map((f) => f.cases),
+        [3, 4],
+      );
       assert.deepEqual(readFigures(join(dir, 'none')), []);
     } finally {
       rmSync(dir, { recursive: true, force: true });

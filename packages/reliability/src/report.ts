@@ -60,7 +60,16 @@ export function summarize(records: FigureRecord[], tests: TestCounts): Reliabili
     if (r.note) s.notes.push(`${r.name}: ${r.note}`);
   }
   const suites = [...bySuite.values()].sort((a, b) => rank(a.suite) - rank(b.suite));
-  const totals = suites.reduce((t, s) => ({ cases: t.cases + s.cases, faults: t.faults + s.faults, leaks: t.leaks + s.leaks, duplicates: t.duplicates + s.duplicates, cycles: t.cycles + s.cycles }), { cases: 0, faults: 0, leaks: 0, duplicates: 0, cycles: 0 });
+  const totals = suites.reduce(
+    (t, s) => ({
+      cases: t.cases + s.cases,
+      faults: t.faults + s.faults,
+      leaks: t.leaks + s.leaks,
+      duplicates: t.duplicates + s.duplicates,
+      cycles: t.cycles + s.cycles,
+    }),
+    { cases: 0, faults: 0, leaks: 0, duplicates: 0, cycles: 0 },
+  );
   return { suites, totals, tests, ok: tests.fail === 0 && tests.tests > 0 && totals.leaks === 0 && totals.duplicates === 0 };
 }
 
@@ -74,7 +83,9 @@ export function formatReport(r: ReliabilityReport): string {
   const lines: string[] = [];
   lines.push('ippc reliability report');
   lines.push(`tests: ${r.tests.pass}/${r.tests.tests} passed, ${r.tests.fail} failed, ${r.tests.skipped} skipped, ${(r.tests.durationMs / 1000).toFixed(1)} s`);
-  lines.push(`totals: ${r.totals.cases} cases tried, ${r.totals.faults} faults injected, ${r.totals.cycles} launch/kill cycles, ${r.totals.leaks} leaks found, ${r.totals.duplicates} duplicates found`);
+  lines.push(
+    `totals: ${r.totals.cases} cases tried, ${r.totals.faults} faults injected, ${r.totals.cycles} launch/kill cycles, ${r.totals.leaks} leaks found, ${r.totals.duplicates} duplicates found`,
+  );
   for (const s of r.suites) {
     lines.push('');
     lines.push(`[${s.suite}] cases ${s.cases}, faults ${s.faults}, cycles ${s.cycles}, leaks ${s.leaks}, duplicates ${s.duplicates}`);
@@ -104,11 +115,24 @@ export async function runReliabilitySuite(options: RunOptions = {}): Promise<Rel
   const figures = join(scratch, 'figures.jsonl');
   const summary = join(scratch, 'summary.jsonl');
   try {
-    const args = [join(pkg, '..', '..', 'tools', 'run-tests.mjs'), 'src', '--tier', 'integration', '--timeout', '600000', ...(options.only ? ['--only', options.only] : [])];
+    const args = [
+      join(pkg, '..', '..', 'tools', 'run-tests.mjs'),
+      'src',
+      '--tier',
+      'integration',
+      '--timeout',
+      '600000',
+      ...(options.only ? ['--only', options.only] : []),
+    ];
     const child = spawn(process.execPath, args, {
       cwd: pkg,
       stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, IPPC_RELIABILITY_FIGURES: figures, IPPC_TEST_SUMMARY: summary, ...(options.soakCycles ? { IPPC_SOAK_CYCLES: String(options.soakCycles) } : {}) },
+      env: {
+        ...process.env,
+        IPPC_RELIABILITY_FIGURES: figures,
+        IPPC_TEST_SUMMARY: summary,
+        ...(options.soakCycles ? { IPPC_SOAK_CYCLES: String(options.soakCycles) } : {}),
+      },
     });
     const out = options.output ?? process.stderr;
     child.stdout.pipe(out, { end: false });

@@ -135,10 +135,14 @@ describe('security', { timeout: 300_000 }, () => {
     await a.revive();
     await new Promise((r) => setTimeout(r, 500));
     const from = (st: TaskStatus, ip: string) =>
-      w.inNode('nsenter', [`--net=/proc/${st.containerStatus!.executorPid}/ns/net`, 'timeout', '1.5', 'bash', '-c', `cat < /dev/tcp/${ip}/8080`], { timeoutMs: 10_000 }).then(
-        (out) => (out.includes('hello') ? 'open' : 'closed'),
-        () => 'closed',
-      );
+      w
+        .inNode('nsenter', [`--net=/proc/${st.containerStatus!.executorPid}/ns/net`, 'timeout', '1.5', 'bash', '-c', `cat < /dev/tcp/${ip}/8080`], {
+          timeoutMs: 10_000,
+        })
+        .then(
+          (out) => (out.includes('hello') ? 'open' : 'closed'),
+          () => 'closed',
+        );
     const live = new Map<string, { group: string; st: TaskStatus; ip: string }>();
     const start = async (names: string[]) => {
       const ids = await launchMany(
@@ -150,7 +154,8 @@ describe('security', { timeout: 300_000 }, () => {
         live.set(id, { group: names[i]!.split('-')[0]!, st, ip: addressesOf(st).find((x) => !x.includes(':'))! });
       }
       // Serving: the container's own port answers from inside itself.
-      for (const id of ids) await eventually(async () => ((await from(live.get(id)!.st, live.get(id)!.ip)) === 'open' ? true : undefined), `${id} serving`, 20_000);
+      for (const id of ids)
+        await eventually(async () => ((await from(live.get(id)!.st, live.get(id)!.ip)) === 'open' ? true : undefined), `${id} serving`, 20_000);
     };
     const stop = async (id: string) => {
       await killAndWait(a, id);
@@ -183,7 +188,11 @@ describe('security', { timeout: 300_000 }, () => {
     }
     for (const id of [...live.keys()]) await stop(id);
     cases += checks;
-    recordFigure({ suite: 'security', name: 'isolation truth table under churn', note: `${rounds} rounds, ${checks} reachability checks, ${violations} violations` });
+    recordFigure({
+      suite: 'security',
+      name: 'isolation truth table under churn',
+      note: `${rounds} rounds, ${checks} reachability checks, ${violations} violations`,
+    });
     await expectClean(w, baseline, 'isolation under churn');
   });
 });

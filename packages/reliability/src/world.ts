@@ -74,10 +74,14 @@ export async function holdings(w: NodeWorld): Promise<Holdings> {
 export async function expectUnchanged<T>(read: () => Promise<T>, baseline: T, what: string, timeoutMs = 20_000): Promise<void> {
   let last: T | undefined;
   try {
-    await eventually(async () => {
-      last = await read();
-      return JSON.stringify(last) === JSON.stringify(baseline) ? true : undefined;
-    }, `nothing left behind after ${what}`, timeoutMs);
+    await eventually(
+      async () => {
+        last = await read();
+        return JSON.stringify(last) === JSON.stringify(baseline) ? true : undefined;
+      },
+      `nothing left behind after ${what}`,
+      timeoutMs,
+    );
   } catch {
     assert.deepEqual(last, baseline, `nothing left behind after ${what}`);
   }
@@ -90,11 +94,16 @@ export function expectClean(w: NodeWorld, baseline: Holdings, what: string, time
 
 /** Waits until the master's non-terminal tasks are the agent's, with the same states. */
 export async function expectAgreement(w: NodeWorld): Promise<void> {
-  await eventually(async () => {
-    const [m, a] = await Promise.all([masterTasks(w), agentTasks(w)]);
-    const live = (x: Map<string, string>) => JSON.stringify([...x].filter(([, st]) => !['TASK_KILLED', 'TASK_FAILED', 'TASK_FINISHED', 'TASK_LOST', 'TASK_ERROR'].includes(st)).sort());
-    return live(m) === live(a) ? true : undefined;
-  }, "the master's tasks to match the agent's", 30_000);
+  await eventually(
+    async () => {
+      const [m, a] = await Promise.all([masterTasks(w), agentTasks(w)]);
+      const live = (x: Map<string, string>) =>
+        JSON.stringify([...x].filter(([, st]) => !['TASK_KILLED', 'TASK_FAILED', 'TASK_FINISHED', 'TASK_LOST', 'TASK_ERROR'].includes(st)).sort());
+      return live(m) === live(a) ? true : undefined;
+    },
+    "the master's tasks to match the agent's",
+    30_000,
+  );
 }
 
 /** Keys of `after` whose count grew over `before`: what a failed case left behind. */

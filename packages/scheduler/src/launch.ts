@@ -1,6 +1,17 @@
 import { randomUUID } from 'node:crypto';
 import { pickResources } from '@ippc/mesos';
-import { ContainerInfo, Offer_Operation_Type, schedulerv1, TaskInfo, type AgentID, type CommandInfo, type Labels, type NetworkInfo, type Offer, type Resource } from '@ippc/proto';
+import {
+  ContainerInfo,
+  Offer_Operation_Type,
+  schedulerv1,
+  TaskInfo,
+  type AgentID,
+  type CommandInfo,
+  type Labels,
+  type NetworkInfo,
+  type Offer,
+  type Resource,
+} from '@ippc/proto';
 import type { SchedulerContext } from './context.js';
 import { SchedulerError } from './errors.js';
 import { spending } from './offers.js';
@@ -40,7 +51,12 @@ export function taskFromOffer(offer: Offer, spec: TaskSpec, available: readonly 
 }
 
 /** ACCEPT with one LAUNCH operation. Outcomes arrive as status updates. */
-export async function launch(ctx: SchedulerContext, offers: Offer | readonly Offer[] | readonly string[], tasks: readonly TaskInfo[], options: { refuseSeconds?: number } = {}): Promise<void> {
+export async function launch(
+  ctx: SchedulerContext,
+  offers: Offer | readonly Offer[] | readonly string[],
+  tasks: readonly TaskInfo[],
+  options: { refuseSeconds?: number } = {},
+): Promise<void> {
   const ids = (Array.isArray(offers) ? offers : [offers]).map((o: Offer | string) => (typeof o === 'string' ? o : (o.id?.value ?? '')));
   await spending(ctx, ids, () =>
     ctx.send({
@@ -55,7 +71,12 @@ export async function launch(ctx: SchedulerContext, offers: Offer | readonly Off
 }
 
 /** ACCEPT with arbitrary operations (e.g. to test the master's answers). */
-export async function accept(ctx: SchedulerContext, offerIds: readonly string[], operations: schedulerv1.Call_Accept['operations'], refuseSeconds?: number): Promise<void> {
+export async function accept(
+  ctx: SchedulerContext,
+  offerIds: readonly string[],
+  operations: schedulerv1.Call_Accept['operations'],
+  refuseSeconds?: number,
+): Promise<void> {
   await spending(ctx, offerIds, () =>
     ctx.send({
       type: Call_Type.ACCEPT,

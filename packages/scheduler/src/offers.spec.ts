@@ -36,7 +36,10 @@ describe('Scheduler offers around a failed call', () => {
   it('does not put back an offer the master rescinded while the call was out', async () => {
     const s = scheduler();
     s.send = async () => {
-      onEvent((s as unknown as { ctx: SchedulerContext }).ctx, { type: schedulerv1.Event_Type.RESCIND, rescind: { offerId: { value: 'o1' } } } as schedulerv1.Event);
+      onEvent((s as unknown as { ctx: SchedulerContext }).ctx, {
+        type: schedulerv1.Event_Type.RESCIND,
+        rescind: { offerId: { value: 'o1' } },
+      } as schedulerv1.Event);
       throw new Error('DEADLINE_EXCEEDED');
     };
     await assert.rejects(s.launch(['o1', 'o2'], []));

@@ -20,7 +20,12 @@ export function awaitOffers(ctx: SchedulerContext, options: { count?: number; fi
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       off();
-      reject(new SchedulerError('SCHEDULER_TIMEOUT', `fewer than ${count} matching offer(s) within ${timeoutMs} ms (have ${matching().length}): are agents registered with free resources?`));
+      reject(
+        new SchedulerError(
+          'SCHEDULER_TIMEOUT',
+          `fewer than ${count} matching offer(s) within ${timeoutMs} ms (have ${matching().length}): are agents registered with free resources?`,
+        ),
+      );
     }, timeoutMs);
     const off = on(ctx, (e) => {
       if (e.type !== 'OFFERS' && e.type !== 'RESCIND') return;

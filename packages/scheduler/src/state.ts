@@ -5,7 +5,10 @@ import type { AgentStateJson, MasterStateJson } from '@ippc/mesos';
 // Readers of the state endpoints, for tools that follow the cluster (DNS, the CLI, tests).
 
 /** `GET /master/state` (or an agent's `/state` with `path`), with the state version the master sent. */
-export async function fetchMasterState(url: string, options: { since?: number; timeoutSeconds?: number; signal?: AbortSignal } = {}): Promise<{ state: MasterStateJson; version: number }> {
+export async function fetchMasterState(
+  url: string,
+  options: { since?: number; timeoutSeconds?: number; signal?: AbortSignal } = {},
+): Promise<{ state: MasterStateJson; version: number }> {
   const u = new URL('/master/state', url);
   if (options.since !== undefined) {
     u.searchParams.set('since', String(options.since));
@@ -49,7 +52,11 @@ export async function watchMasterState(
   let since: number | undefined;
   while (!options.signal.aborted) {
     try {
-      const { state, version } = await fetchMasterState(url, { ...(since !== undefined ? { since } : {}), timeoutSeconds: options.timeoutSeconds ?? 30, signal: options.signal });
+      const { state, version } = await fetchMasterState(url, {
+        ...(since !== undefined ? { since } : {}),
+        timeoutSeconds: options.timeoutSeconds ?? 30,
+        signal: options.signal,
+      });
       if (since === undefined || version !== since) await onState(state, version);
       since = version;
     } catch (err) {

@@ -14,7 +14,12 @@ export type StateName = keyof typeof TaskState;
  * arriving later). Rejects on timeout, and, unless `states` includes it, when the task reaches
  * another terminal state first.
  */
-export function waitForState(ctx: SchedulerContext, taskId: string, states: StateName | TaskState | readonly (StateName | TaskState)[], timeoutMs = 30_000): Promise<TaskStatus> {
+export function waitForState(
+  ctx: SchedulerContext,
+  taskId: string,
+  states: StateName | TaskState | readonly (StateName | TaskState)[],
+  timeoutMs = 30_000,
+): Promise<TaskStatus> {
   const wanted = new Set((Array.isArray(states) ? states : [states]).map((s) => (typeof s === 'string' ? taskStateFromJSON(s) : s)));
   const check = (s: TaskStatus): 'match' | 'terminal' | undefined => {
     if (s.state !== undefined && wanted.has(s.state)) return 'match';
@@ -30,7 +35,12 @@ export function waitForState(ctx: SchedulerContext, taskId: string, states: Stat
     const timer = setTimeout(() => {
       off();
       const last = (ctx.statuses.get(taskId) ?? []).at(-1);
-      reject(new SchedulerError('SCHEDULER_TIMEOUT', `task ${taskId} did not reach ${[...wanted].map(taskStateToJSON).join('/')} within ${timeoutMs} ms (last: ${last ? taskStateToJSON(last.state ?? 0) : 'no update'})`));
+      reject(
+        new SchedulerError(
+          'SCHEDULER_TIMEOUT',
+          `task ${taskId} did not reach ${[...wanted].map(taskStateToJSON).join('/')} within ${timeoutMs} ms (last: ${last ? taskStateToJSON(last.state ?? 0) : 'no update'})`,
+        ),
+      );
     }, timeoutMs);
     const off = on(ctx, (e) => {
       if (e.type !== 'UPDATE' || e.status.taskId?.value !== taskId) return;

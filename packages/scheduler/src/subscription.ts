@@ -15,7 +15,16 @@ type Event = schedulerv1.Event;
 export function subscribe(ctx: SchedulerContext, timeoutMs = 15_000): Promise<string> {
   if (ctx.closed) return Promise.reject(new SchedulerError('SCHEDULER_DISCONNECTED', 'this scheduler was closed; create a new one'));
   const done = new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new SchedulerError('SCHEDULER_TIMEOUT', `no SUBSCRIBED from the master at ${ctx.options.master} within ${timeoutMs} ms: is it running, and is the token right?`)), timeoutMs);
+    const timer = setTimeout(
+      () =>
+        reject(
+          new SchedulerError(
+            'SCHEDULER_TIMEOUT',
+            `no SUBSCRIBED from the master at ${ctx.options.master} within ${timeoutMs} ms: is it running, and is the token right?`,
+          ),
+        ),
+      timeoutMs,
+    );
     ctx.subscribedWaiters.push({
       resolve: (id) => {
         clearTimeout(timer);
@@ -59,11 +68,14 @@ function onStreamEnd(ctx: SchedulerContext, stream: grpc.ClientReadableStream<Ev
   if (ctx.closed) return;
   ctx.log.warn({ reason }, 'subscription ended');
   emit(ctx, { type: 'DISCONNECTED', reason });
-  const fatal = ctx.aborted !== undefined || (err && (err.code === grpc.status.UNAUTHENTICATED || err.code === grpc.status.INVALID_ARGUMENT || err.code === grpc.status.PERMISSION_DENIED));
+  const fatal =
+    ctx.aborted !== undefined ||
+    (err && (err.code === grpc.status.UNAUTHENTICATED || err.code === grpc.status.INVALID_ARGUMENT || err.code === grpc.status.PERMISSION_DENIED));
   if (fatal || (!wasSubscribed && ctx.subscribedWaiters.length > 0 && err?.code !== grpc.status.UNAVAILABLE)) {
-    const error = ctx.aborted !== undefined
-      ? new SchedulerError('SCHEDULER_DISCONNECTED', `the master ended this framework's subscription: ${ctx.aborted}`)
-      : new SchedulerError('SCHEDULER_CALL_FAILED', `subscription refused: ${reason}`, { grpcCode: err?.code, cause: err });
+    const error =
+      ctx.aborted !== undefined
+        ? new SchedulerError('SCHEDULER_DISCONNECTED', `the master ended this framework's subscription: ${ctx.aborted}`)
+        : new SchedulerError('SCHEDULER_CALL_FAILED', `subscription refused: ${reason}`, { grpcCode: err?.code, cause: err });
     for (const w of ctx.subscribedWaiters.splice(0)) w.reject(error);
     return;
   }
@@ -83,12 +95,15 @@ function armHeartbeat(ctx: SchedulerContext, intervalSeconds: number | undefined
   if (!intervalSeconds) return;
   const stream = ctx.stream;
   // Mesos's advice: after missing about five heartbeats, consider the connection dead.
-  ctx.heartbeatTimer = setTimeout(() => {
-    if (stream && ctx.stream === stream) {
-      stream.cancel();
-      onStreamEnd(ctx, stream, `no heartbeat for ${5 * intervalSeconds} s`);
-    }
-  }, 5 * intervalSeconds * 1000);
+  ctx.heartbeatTimer = setTimeout(
+    () => {
+      if (stream && ctx.stream === stream) {
+        stream.cancel();
+        onStreamEnd(ctx, stream, `no heartbeat for ${5 * intervalSeconds} s`);
+      }
+    },
+    5 * intervalSeconds * 1000,
+  );
   ctx.heartbeatTimer.unref?.();
 }
 

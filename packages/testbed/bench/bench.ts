@@ -96,7 +96,15 @@ async function launchMany(cluster: StartedCluster, s: Scheduler, n: number): Pro
 async function rawTasks(cluster: StartedCluster, n: number): Promise<number> {
   const per = Math.ceil(n / cluster.agents.length);
   const conf = (i: number) =>
-    JSON.stringify({ cniVersion: '1.0.0', name: 'rawbench', type: 'bridge', bridge: 'rawbr0', isGateway: true, ipMasq: false, ipam: { type: 'host-local', ranges: [[{ subnet: `10.105.${i}.0/24` }]], dataDir: '/tmp/rawbench-ipam' } });
+    JSON.stringify({
+      cniVersion: '1.0.0',
+      name: 'rawbench',
+      type: 'bridge',
+      bridge: 'rawbr0',
+      isGateway: true,
+      ipMasq: false,
+      ipam: { type: 'host-local', ranges: [[{ subnet: `10.105.${i}.0/24` }]], dataDir: '/tmp/rawbench-ipam' },
+    });
   const script = (i: number, cmd: 'ADD' | 'DEL') => `printf '%s' '${conf(i)}' > /tmp/rawbench.json
 for k in $(seq 1 ${per}); do (
   ${cmd === 'ADD' ? 'ip netns add rb$k && ' : ''}CNI_COMMAND=${cmd} CNI_CONTAINERID=rb$k CNI_NETNS=/run/netns/rb$k CNI_IFNAME=eth0 CNI_PATH=/usr/lib/cni /usr/lib/cni/bridge < /tmp/rawbench.json > /dev/null${cmd === 'DEL' ? '; ip netns del rb$k' : ''}
@@ -104,7 +112,9 @@ for k in $(seq 1 ${per}); do (
   const t0 = performance.now();
   await Promise.all(cluster.agents.map((a, i) => a.execOrThrow(['sh', '-c', script(i, 'ADD')], { timeoutMs: 120_000 })));
   const ms = performance.now() - t0;
-  await Promise.all(cluster.agents.map((a, i) => a.exec(['sh', '-c', `${script(i, 'DEL')}; ip link del rawbr0; rm -rf /tmp/rawbench-ipam`], { timeoutMs: 120_000 })));
+  await Promise.all(
+    cluster.agents.map((a, i) => a.exec(['sh', '-c', `${script(i, 'DEL')}; ip link del rawbr0; rm -rf /tmp/rawbench-ipam`], { timeoutMs: 120_000 })),
+  );
   return ms;
 }
 
@@ -119,7 +129,9 @@ try {
     raws.push(await rawStart(image, workspace));
     const cluster = await startCluster({ name: NAME, agents: 3, config: config() });
     starts.push(cluster.readyAfterMs);
-    console.log(`run ${r + 1}: cluster ready after ${fmt(cluster.readyAfterMs)} (raw containers ${fmt(raws.at(-1)!)}); phases ${JSON.stringify(Object.fromEntries(Object.entries(cluster.timings).filter(([k]) => !k.includes(' '))))}`);
+    console.log(
+      `run ${r + 1}: cluster ready after ${fmt(cluster.readyAfterMs)} (raw containers ${fmt(raws.at(-1)!)}); phases ${JSON.stringify(Object.fromEntries(Object.entries(cluster.timings).filter(([k]) => !k.includes(' '))))}`,
+    );
     if (r < RUNS - 1) await cluster.stop();
     else last = cluster;
   }
@@ -132,8 +144,12 @@ try {
   const start = median(starts);
   const raw = median(raws);
   console.log('');
-  console.log(`cluster ready (1 master + 3 agents + IPAM, isolation, DNS; cached images), median of ${RUNS}: ${fmt(start)}  | raw floor (5 containers + 2 networks, no daemons): ${fmt(raw)}  | ratio ${(start / raw).toFixed(1)}x  | target < 5 s: ${start < 5000 ? 'met' : 'not met'}`);
-  console.log(`${TASKS} opt-in tasks RUNNING across 3 agents: ${fmt(ms)} (${unique} unique addresses)  | raw floor (netns + bridge/host-local ADD in the agents): ${fmt(floor)}  | ratio ${(ms / floor).toFixed(1)}x  | target < 10 s: ${ms < 10_000 ? 'met' : 'not met'}`);
+  console.log(
+    `cluster ready (1 master + 3 agents + IPAM, isolation, DNS; cached images), median of ${RUNS}: ${fmt(start)}  | raw floor (5 containers + 2 networks, no daemons): ${fmt(raw)}  | ratio ${(start / raw).toFixed(1)}x  | target < 5 s: ${start < 5000 ? 'met' : 'not met'}`,
+  );
+  console.log(
+    `${TASKS} opt-in tasks RUNNING across 3 agents: ${fmt(ms)} (${unique} unique addresses)  | raw floor (netns + bridge/host-local ADD in the agents): ${fmt(floor)}  | ratio ${(ms / floor).toFixed(1)}x  | target < 10 s: ${ms < 10_000 ? 'met' : 'not met'}`,
+  );
 } finally {
   await last?.stop();
   await removeCluster(NAME, { docker });

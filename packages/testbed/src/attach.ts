@@ -19,12 +19,18 @@ export async function attachCluster(name: string, options: { docker?: Docker } =
   const [containers, networks] = await Promise.all([docker.listContainers({ all: true, filters }), docker.listNetworks({ filters })]);
   const clusterNet = networks.find((n) => n.Labels?.[LABEL.role] === 'network');
   if (!clusterNet || containers.filter((c) => c.Labels[LABEL.role] !== 'reaper').length === 0) {
-    throw new TestbedError('TESTBED_CLUSTER_NOT_FOUND', `no cluster named '${name}' on this Docker daemon; start one with 'ippc cluster up --name ${name}' (or list them with 'ippc cluster status --all')`);
+    throw new TestbedError(
+      'TESTBED_CLUSTER_NOT_FOUND',
+      `no cluster named '${name}' on this Docker daemon; start one with 'ippc cluster up --name ${name}' (or list them with 'ippc cluster status --all')`,
+    );
   }
   const config = compileConfig(JSON.parse(clusterNet.Labels![LABEL.config] ?? '{}'));
   const stopped = containers.filter((c) => c.State !== 'running' && c.Labels[LABEL.role] !== 'reaper');
   if (stopped.length > 0) {
-    throw new TestbedError('TESTBED_NOT_READY', `cluster '${name}' has stopped containers (${stopped.map((c) => c.Names[0]).join(', ')}); remove it with 'ippc cluster down --name ${name}' and start it again`);
+    throw new TestbedError(
+      'TESTBED_NOT_READY',
+      `cluster '${name}' has stopped containers (${stopped.map((c) => c.Names[0]).join(', ')}); remove it with 'ippc cluster down --name ${name}' and start it again`,
+    );
   }
   const master = containers.find((c) => c.Labels[LABEL.role] === 'master');
   const inspect = master ? await docker.getContainer(master.Id).inspect() : undefined;

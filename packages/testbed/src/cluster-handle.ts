@@ -114,7 +114,11 @@ export class ClusterHandle implements Cluster {
 
   async waitForAgents(options: { timeoutMs?: number } = {}): Promise<void> {
     const deadline = Date.now() + (options.timeoutMs ?? 30_000);
-    await this.waitForState((s) => this.agents.every((a) => findAgent(s, a.address)?.active), `all ${this.agents.length} agents registered with the master`, deadline);
+    await this.waitForState(
+      (s) => this.agents.every((a) => findAgent(s, a.address)?.active),
+      `all ${this.agents.length} agents registered with the master`,
+      deadline,
+    );
   }
 
   /** Waits for a condition on `/master/state`, woken by the master's long poll rather than a timer. */
@@ -129,7 +133,9 @@ export class ClusterHandle implements Cluster {
   }
 
   async logs(options: { tail?: number } = {}): Promise<Record<string, string>> {
-    const entries = await Promise.all(this.nodes.map(async (n) => [n.name, await n.logs(options).catch((e: Error) => `(cannot read the log of ${n.name}: ${e.message})`)] as const));
+    const entries = await Promise.all(
+      this.nodes.map(async (n) => [n.name, await n.logs(options).catch((e: Error) => `(cannot read the log of ${n.name}: ${e.message})`)] as const),
+    );
     return Object.fromEntries(entries);
   }
 

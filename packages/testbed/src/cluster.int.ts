@@ -19,8 +19,16 @@ const run = randomBytes(3).toString('hex');
 
 async function leftovers(cluster: string): Promise<string[]> {
   const filters = JSON.stringify({ label: [`${LABEL.owner}=${OWNER}`, `${LABEL.cluster}=${cluster}`] });
-  const [containers, networks, volumes] = await Promise.all([docker.listContainers({ all: true, filters }), docker.listNetworks({ filters }), docker.listVolumes({ filters })]);
-  return [...containers.map((c) => `container ${c.Names[0]}`), ...networks.map((n) => `network ${n.Name}`), ...(volumes.Volumes ?? []).map((v) => `volume ${v.Name}`)];
+  const [containers, networks, volumes] = await Promise.all([
+    docker.listContainers({ all: true, filters }),
+    docker.listNetworks({ filters }),
+    docker.listVolumes({ filters }),
+  ]);
+  return [
+    ...containers.map((c) => `container ${c.Names[0]}`),
+    ...networks.map((n) => `network ${n.Name}`),
+    ...(volumes.Volumes ?? []).map((v) => `volume ${v.Name}`),
+  ];
 }
 
 /** Polls (bounded) until nothing of the cluster is left; returns what is left at the end. */
@@ -64,7 +72,11 @@ describe('testbed cluster', { timeout: 600_000 }, () => {
     let cluster: StartedCluster | undefined = await startCluster({
       name,
       agents: 2,
-      config: { network: { subnet: '10.99.201.0/24' }, agent: { ports: '35000-35099' }, dockerNetworks: [{ name: `tb-${run}-user`, subnet: '10.103.201.0/24' }] },
+      config: {
+        network: { subnet: '10.99.201.0/24' },
+        agent: { ports: '35000-35099' },
+        dockerNetworks: [{ name: `tb-${run}-user`, subnet: '10.103.201.0/24' }],
+      },
     });
     try {
       assert.ok(cluster.readyAfterMs > 0);
@@ -82,15 +94,26 @@ describe('testbed cluster', { timeout: 600_000 }, () => {
       // Labels are the truth: every container and volume carries owner, cluster and session.
       const filters = JSON.stringify({ label: [`${LABEL.cluster}=${name}`] });
       const containers = await docker.listContainers({ filters });
-      assert.ok(containers.every((c) => c.Labels[LABEL.owner] === OWNER && c.Labels[LABEL.session]), 'owner and session labels on every container');
-      assert.ok(containers.some((c) => c.Labels[LABEL.role] === 'reaper'), 'a session reaper runs');
+      assert.ok(
+        containers.every((c) => c.Labels[LABEL.owner] === OWNER && c.Labels[LABEL.session]),
+        'owner and session labels on every container',
+      );
+      assert.ok(
+        containers.some((c) => c.Labels[LABEL.role] === 'reaper'),
+        'a session reaper runs',
+      );
       assert.equal((await docker.listVolumes({ filters })).Volumes?.length, 2, "the agents' work dirs");
 
       // The agent is not PID 1: tini is, and reaps orphans. It installed the default networks, isolation chained in.
       const agent0 = cluster.agents[0]!;
       assert.match(await agent0.execOrThrow(['cat', '/proc/1/cmdline']), /tini/);
-      const conf = JSON.parse(await agent0.execOrThrow(['cat', '/etc/ippc/cni/ippc-bridge.conflist'])) as { plugins: { type: string; ipam?: { ranges: { subnet: string }[][] } }[] };
-      assert.deepEqual(conf.plugins.map((p) => p.type), ['bridge', 'ippc-isolation', 'portmap']);
+      const conf = JSON.parse(await agent0.execOrThrow(['cat', '/etc/ippc/cni/ippc-bridge.conflist'])) as {
+        plugins: { type: string; ipam?: { ranges: { subnet: string }[][] } }[];
+      };
+      assert.deepEqual(
+        conf.plugins.map((p) => p.type),
+        ['bridge', 'ippc-isolation', 'portmap'],
+      );
       assert.equal(conf.plugins[0]!.ipam!.ranges[0]![0]!.subnet, '10.100.0.0/24');
 
       const scheduler = await cluster.connectScheduler({ framework: { name: 'tb-test' } });
@@ -105,7 +128,11 @@ describe('testbed cluster', { timeout: 600_000 }, () => {
         assert.equal(inState.statuses.at(-1)!.container_status!.network_infos![0]!.ip_addresses![0]!.ip_address, webIp);
 
         // Reached from a task on the other agent by its own address, on the well-known port.
-        const client = await launchOn(scheduler, cluster, 0, { name: 'client', command: fetchTask(`http://${webIp}:80/`, `hello-${web.id}`), networks: [net('ippc-bridge')] });
+        const client = await launchOn(scheduler, cluster, 0, {
+          name: 'client',
+          command: fetchTask(`http://${webIp}:80/`, `hello-${web.id}`),
+          networks: [net('ippc-bridge')],
+        });
         const clientRunning = await scheduler.waitForState(client.id, 'TASK_RUNNING', 30_000);
         assert.match(ipOf(clientRunning), /^10\.100\.0\.\d+$/);
         await scheduler.waitForState(client.id, 'TASK_FINISHED', 30_000);
@@ -115,15 +142,16 @@ describe('testbed cluster', { timeout: 600_000 }, () => {
         const plainRunning = await scheduler.waitForState(plain.id, 'TASK_RUNNING', 30_000);
         assert.equal(ipOf(plainRunning), agent0.address);
         const port = 35000;
-        const reachPlain = await launchOn(scheduler, cluster, 1, { name: 'reach-plain', command: fetchTask(`http://${agent0.address}:${port}/`, `hello-${plain.id}`), networks: [net('ippc-bridge')] });
+        const reachPlain = await launchOn(scheduler, cluster, 1, {
+          name: 'reach-plain',
+          command: fetchTask(`http://${agent0.address}:${port}/`, `hello-${plain.id}`),
+          networks: [net('ippc-bridge')],
+        });
         await scheduler.waitForState(reachPlain.id, 'TASK_FINISHED', 30_000);
 
         // Found again by name: the same nodes, the same credentials.
         const attached = await attachCluster(name, { docker });
-        assert.deepEqual(
-          attached.nodes.map((n) => n.containerId).sort(),
-          cluster.nodes.map((n) => n.containerId).sort(),
-        );
+        assert.deepEqual(attached.nodes.map((n) => n.containerId).sort(), cluster.nodes.map((n) => n.containerId).sort());
         assert.equal((await attached.masterState()).frameworks[0]?.tasks.find((t) => t.id === web.id)?.state, 'TASK_RUNNING');
         assert.deepEqual((await listClusters({ docker })).find((c) => c.name === name)?.retained, false);
 
@@ -132,7 +160,11 @@ describe('testbed cluster', { timeout: 600_000 }, () => {
         await scheduler.reconcile([{ taskId: web.id, agentId: web.offer.agentId!.value! }]);
         const reconciled = await scheduler.waitForState(web.id, 'TASK_RUNNING', 15_000);
         assert.equal(ipOf(reconciled), webIp);
-        const again = await launchOn(scheduler, cluster, 0, { name: 'client-again', command: fetchTask(`http://${webIp}:80/`, `hello-${web.id}`), networks: [net('ippc-bridge')] });
+        const again = await launchOn(scheduler, cluster, 0, {
+          name: 'client-again',
+          command: fetchTask(`http://${webIp}:80/`, `hello-${web.id}`),
+          networks: [net('ippc-bridge')],
+        });
         await scheduler.waitForState(again.id, 'TASK_FINISHED', 30_000);
       } finally {
         await scheduler.close();
@@ -153,7 +185,12 @@ describe('testbed cluster', { timeout: 600_000 }, () => {
     names.push(name);
     await assert.rejects(
       // The agent refuses resources it cannot parse and exits.
-      startCluster({ name, agents: 1, config: { network: { subnet: '10.99.202.0/24' }, agent: { resources: 'cpus:lots' }, dockerNetworks: [] }, timeoutMs: 30_000 }),
+      startCluster({
+        name,
+        agents: 1,
+        config: { network: { subnet: '10.99.202.0/24' }, agent: { resources: 'cpus:lots' }, dockerNetworks: [] },
+        timeoutMs: 30_000,
+      }),
       (err: Error & { code?: string; output?: { stderr?: string } }) => {
         assert.equal(err.code, 'TESTBED_START_FAILED', err.message);
         assert.match(err.message, /agent daemon in ippc-tb-\w+-b-agent-0 exited/);
@@ -167,18 +204,31 @@ describe('testbed cluster', { timeout: 600_000 }, () => {
   it('refuses a second cluster of the same name and a subnet another network holds, leaving the first intact', async () => {
     const name = `tb-${run}-c`;
     names.push(name);
-    await using first = await startCluster({ name, agents: 1, detached: true, config: { network: { subnet: '10.99.203.0/24' }, agent: { ports: '35100-35199' }, dockerNetworks: [] } });
+    await using first = await startCluster({
+      name,
+      agents: 1,
+      detached: true,
+      config: { network: { subnet: '10.99.203.0/24' }, agent: { ports: '35100-35199' }, dockerNetworks: [] },
+    });
     const before = await leftovers(name);
     assert.equal((await listClusters({ docker })).find((c) => c.name === name)?.retained, true);
-    assert.ok(!(await docker.listContainers({ filters: JSON.stringify({ label: [`${LABEL.cluster}=${name}`] }) })).some((c) => c.Labels[LABEL.role] === 'reaper'), 'a detached cluster has no reaper');
-    await assert.rejects(startCluster({ name, agents: 1, config: { network: { subnet: '10.99.204.0/24' }, dockerNetworks: [] } }), { code: 'TESTBED_CLUSTER_EXISTS' });
+    assert.ok(
+      !(await docker.listContainers({ filters: JSON.stringify({ label: [`${LABEL.cluster}=${name}`] }) })).some((c) => c.Labels[LABEL.role] === 'reaper'),
+      'a detached cluster has no reaper',
+    );
+    await assert.rejects(startCluster({ name, agents: 1, config: { network: { subnet: '10.99.204.0/24' }, dockerNetworks: [] } }), {
+      code: 'TESTBED_CLUSTER_EXISTS',
+    });
     const other = `tb-${run}-d`;
     names.push(other);
-    await assert.rejects(startCluster({ name: other, agents: 1, config: { network: { subnet: '10.99.203.0/24' }, dockerNetworks: [] } }), (err: Error & { code?: string }) => {
-      assert.equal(err.code, 'TESTBED_START_FAILED');
-      assert.match(err.message, /10\.99\.203\.0\/24.*pick another subnet/);
-      return true;
-    });
+    await assert.rejects(
+      startCluster({ name: other, agents: 1, config: { network: { subnet: '10.99.203.0/24' }, dockerNetworks: [] } }),
+      (err: Error & { code?: string }) => {
+        assert.equal(err.code, 'TESTBED_START_FAILED');
+        assert.match(err.message, /10\.99\.203\.0\/24.*pick another subnet/);
+        return true;
+      },
+    );
     assert.deepEqual(await leftovers(other), []);
     assert.deepEqual((await leftovers(name)).sort(), before.sort());
     assert.ok((await first.masterState()).slaves[0]?.active);

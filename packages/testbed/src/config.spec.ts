@@ -9,7 +9,10 @@ describe('cluster config', () => {
     assert.equal(c.agents, 2);
     assert.equal(c.network.subnet, '10.99.0.0/24');
     assert.deepEqual(c.agent.containerizers, ['docker', 'mesos']);
-    assert.deepEqual(c.containerNetworks.map((n) => n.name), ['ippc-bridge', 'ippc-ptp', 'ippc-local']);
+    assert.deepEqual(
+      c.containerNetworks.map((n) => n.name),
+      ['ippc-bridge', 'ippc-ptp', 'ippc-local'],
+    );
     assert.equal(c.dns.domain, 'ippc');
     assert.equal(c.auth.disabled, false);
   });
@@ -18,13 +21,22 @@ describe('cluster config', () => {
     const c = parseConfigFile('apiVersion: ippc.dev/v1alpha1\nkind: Cluster\nname: demo\nagents: 3\n');
     assert.equal(c.name, 'demo');
     assert.equal(c.agents, 3);
-    assert.throws(() => parseConfigFile('apiVersion: ippc.dev/v1alpha1\nkind: Cluster\nagnets: 3\n'), (e: ConfigError) => /Unrecognized key: "agnets"/.test(e.message));
-    assert.throws(() => parseConfigFile('apiVersion: ippc.dev/v1alpha1\nkind: Cluster\nagent: {containeriser: [mesos]}\n'), (e: ConfigError) => /agent: Unrecognized key: "containeriser"/.test(e.message));
+    assert.throws(
+      () => parseConfigFile('apiVersion: ippc.dev/v1alpha1\nkind: Cluster\nagnets: 3\n'),
+      (e: ConfigError) => /Unrecognized key: "agnets"/.test(e.message),
+    );
+    assert.throws(
+      () => parseConfigFile('apiVersion: ippc.dev/v1alpha1\nkind: Cluster\nagent: {containeriser: [mesos]}\n'),
+      (e: ConfigError) => /agent: Unrecognized key: "containeriser"/.test(e.message),
+    );
   });
 
   it('requires a known apiVersion', () => {
     assert.throws(() => parseConfigFile('kind: Cluster\n'), /apiVersion is missing/);
-    assert.throws(() => parseConfigFile('apiVersion: ippc.dev/v2\nkind: Cluster\n'), (e: ConfigError) => e.code === 'CONFIG_INVALID' && /apiVersion/.test(e.message));
+    assert.throws(
+      () => parseConfigFile('apiVersion: ippc.dev/v2\nkind: Cluster\n'),
+      (e: ConfigError) => e.code === 'CONFIG_INVALID' && /apiVersion/.test(e.message),
+    );
   });
 
   it('reports every problem at once', () => {
@@ -36,7 +48,10 @@ describe('cluster config', () => {
 
   it('refuses overlapping subnets and container networks too narrow for the agents', () => {
     assert.throws(() => compileConfig({ network: { subnet: '10.100.5.0/24' } }), /overlaps containerNetworks\[0\] \(ippc-bridge\)/);
-    assert.throws(() => compileConfig({ agents: 5, containerNetworks: [{ name: 'n', type: 'bridge', cidr: '10.100.0.0/22' }] }), /cannot give each of 5 agents a \/24/);
+    assert.throws(
+      () => compileConfig({ agents: 5, containerNetworks: [{ name: 'n', type: 'bridge', cidr: '10.100.0.0/22' }] }),
+      /cannot give each of 5 agents a \/24/,
+    );
   });
 
   it('carves one /24 per agent and numbers hosts', () => {
@@ -48,7 +63,10 @@ describe('cluster config', () => {
 
   it('splits the host ports between agents and refuses ports in resources', () => {
     const c = compileConfig({ agents: 3, agent: { ports: '35000-35299' } });
-    assert.deepEqual([0, 1, 2].map((i) => agentPorts(c, i).text), ['[35000-35099]', '[35100-35199]', '[35200-35299]']);
+    assert.deepEqual(
+      [0, 1, 2].map((i) => agentPorts(c, i).text),
+      ['[35000-35099]', '[35100-35199]', '[35200-35299]'],
+    );
     assert.throws(() => compileConfig({ agent: { resources: 'cpus:1;ports:[1-2]' } }), /ports are given by agent.ports/);
     assert.throws(() => compileConfig({ agent: { ports: '900-1000' } }), /inside 1024-65535/);
     assert.throws(() => compileConfig({ agents: 3, agent: { ports: '35000-35001' } }), /fewer ports than the 3 agents/);
@@ -57,14 +75,22 @@ describe('cluster config', () => {
   it('carves IPv6 /64s per agent and refuses subnets too small for the agents', () => {
     assert.equal(agentSubnet6('fd99:100::/48', 0), 'fd99:100::/64');
     assert.equal(agentSubnet6('fd99:100::/48', 2), 'fd99:100:0:2::/64');
-    assert.throws(() => compileConfig({ containerNetworks: [{ name: 'n', type: 'bridge', cidr: '10.100.0.0/16', ipv6Cidr: 'fd99::/64' }] }), /must be \/56 or wider/);
+    assert.throws(
+      () => compileConfig({ containerNetworks: [{ name: 'n', type: 'bridge', cidr: '10.100.0.0/16', ipv6Cidr: 'fd99::/64' }] }),
+      /must be \/56 or wider/,
+    );
     assert.throws(() => compileConfig({ agents: 8, network: { subnet: '10.99.0.0/28' } }), /too small for 8 agents/);
   });
 
   it("never lets an agent's subnet or address wrap round or fall outside its CIDR: such a config is refused", () => {
     const v6 = (ipv6Cidr: string, agents = 2) => compileConfig({ agents, containerNetworks: [{ name: 'n', type: 'bridge', cidr: '10.100.0.0/16', ipv6Cidr }] });
     // The agents' /64s were counted from the written address: agent 1 of fd99:100:0:ffff::/56 got fd99:100:0:0::/64.
-    assert.throws(() => v6('fd99:100:0:ffff::/56'), (e: ConfigError) => e instanceof ConfigError && /containerNetworks n ipv6Cidr fd99:100:0:ffff::\/56 has host bits set: did you mean fd99:100:0:ff00::\/56\?/.test(e.message));
+    assert.throws(
+      () => v6('fd99:100:0:ffff::/56'),
+      (e: ConfigError) =>
+        e instanceof ConfigError &&
+        /containerNetworks n ipv6Cidr fd99:100:0:ffff::\/56 has host bits set: did you mean fd99:100:0:ff00::\/56\?/.test(e.message),
+    );
     assert.throws(() => v6('fd99:100:0:1::/56'), /did you mean fd99:100::\/56\?/);
     assert.throws(() => v6('fd99:100::1::/56'), /containerNetworks n ipv6Cidr fd99:100::1::\/56 is not an IPv6 CIDR/);
     assert.equal(agentSubnet6(v6('fd99:100:0:ff00::/56', 16).containerNetworks[0]!.ipv6Cidr!, 15), 'fd99:100:0:ff0f::/64');

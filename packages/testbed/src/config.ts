@@ -20,7 +20,7 @@ export const API_VERSION = 'ippc.dev/v1alpha1';
 const cidr4 = z.string().regex(/^(\d{1,3}\.){3}\d{1,3}\/(\d|[12]\d|3[0-2])$/, 'must be an IPv4 CIDR like 10.99.0.0/24');
 const cidr6 = z.string().regex(/^[0-9a-fA-F:]+\/(\d{1,3})$/, 'must be an IPv6 CIDR like fd99::/64');
 const portRange = z.string().regex(/^\d{1,5}-\d{1,5}$/, 'must be a port range like 35000-35999');
-const duration = z.string().regex(/^\d+(\.\d+)?(ns|us|ms|secs|sec|s|mins|min|hrs|hr|days|weeks)$/, "must be a duration like 250ms or 1secs");
+const duration = z.string().regex(/^\d+(\.\d+)?(ns|us|ms|secs|sec|s|mins|min|hrs|hr|days|weeks)$/, 'must be a duration like 250ms or 1secs');
 const dnsLabel = z.string().regex(/^[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?$/, 'must be a DNS label: lower-case letters, digits and dashes, up to 32');
 
 export const ClusterConfigSchema = z.strictObject({
@@ -77,7 +77,10 @@ export const ClusterConfigSchema = z.strictObject({
        */
       ports: portRange.default('35500-35999'),
       /** Tried in order, as Mesos's `--containerizers`. */
-      containerizers: z.array(z.enum(['docker', 'mesos'])).min(1).default(['docker', 'mesos']),
+      containerizers: z
+        .array(z.enum(['docker', 'mesos']))
+        .min(1)
+        .default(['docker', 'mesos']),
     })
     .prefault({}),
   master: z
@@ -162,9 +165,13 @@ function checkOverlaps(config: ClusterConfig, source: string): void {
   }
   const size = Number(cidrSize(cidrs[0]!));
   // .1 gateway, .2-.5 master and services, agents from .11 (see plan/layout.ts), broadcast last.
-  if (11 + config.agents > size - 1) throw new ConfigError(`${source}: network.subnet ${config.network.subnet} is too small for ${config.agents} agents (agents start at .11); use a /27 or wider`);
+  if (11 + config.agents > size - 1)
+    throw new ConfigError(
+      `${source}: network.subnet ${config.network.subnet} is too small for ${config.agents} agents (agents start at .11); use a /27 or wider`,
+    );
   const [first, last] = config.agent.ports.split('-').map(Number) as [number, number];
-  if (first < 1024 || last > 65535 || first > last) throw new ConfigError(`${source}: agent.ports ${config.agent.ports} must be a range inside 1024-65535, first <= last`);
+  if (first < 1024 || last > 65535 || first > last)
+    throw new ConfigError(`${source}: agent.ports ${config.agent.ports} must be a range inside 1024-65535, first <= last`);
   if (last - first + 1 < config.agents) throw new ConfigError(`${source}: agent.ports ${config.agent.ports} has fewer ports than the ${config.agents} agents`);
   checkIpv6(config, source);
   const names = config.containerNetworks.map((n) => n.name);
@@ -193,7 +200,8 @@ function checkIpv6(config: ClusterConfig, source: string): void {
     if (!n.ipv6Cidr) continue;
     const cidr = ipv6(`containerNetworks ${n.name} ipv6Cidr`, n.ipv6Cidr);
     if (cidr.prefixLength > 56) throw new ConfigError(`${source}: containerNetworks ${n.name} ipv6Cidr ${n.ipv6Cidr} must be /56 or wider (one /64 per agent)`);
-    if (cidr.hostBitsSet) throw new ConfigError(`${source}: containerNetworks ${n.name} ipv6Cidr ${n.ipv6Cidr} has host bits set: did you mean ${formatCidr(cidr)}?`);
+    if (cidr.hostBitsSet)
+      throw new ConfigError(`${source}: containerNetworks ${n.name} ipv6Cidr ${n.ipv6Cidr} has host bits set: did you mean ${formatCidr(cidr)}?`);
   }
 }
 

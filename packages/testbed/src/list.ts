@@ -19,7 +19,12 @@ export async function listClusters(options: { docker?: Docker } = {}): Promise<C
     const s = byName.get(name) ?? { name, retained: false, containers: [] };
     if (c.Labels[LABEL.retain] === 'true') s.retained = true;
     if (c.Labels[LABEL.session]) s.session = c.Labels[LABEL.session];
-    s.containers.push({ name: (c.Names[0] ?? c.Id).replace(/^\//, ''), role: c.Labels[LABEL.role] ?? '?', state: c.State, ...(c.Labels[LABEL.address] ? { address: c.Labels[LABEL.address] } : {}) });
+    s.containers.push({
+      name: (c.Names[0] ?? c.Id).replace(/^\//, ''),
+      role: c.Labels[LABEL.role] ?? '?',
+      state: c.State,
+      ...(c.Labels[LABEL.address] ? { address: c.Labels[LABEL.address] } : {}),
+    });
     byName.set(name, s);
   }
   return [...byName.values()].sort((a, b) => a.name.localeCompare(b.name));

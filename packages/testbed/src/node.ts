@@ -65,10 +65,14 @@ export async function until(what: string, deadline: number, attempt: () => Promi
     }
     if (Date.now() >= deadline) {
       const output = onTimeout ? await onTimeout().catch(() => '') : '';
-      throw new TestbedError('TESTBED_NOT_READY', `${what} was not ready in time${last ? ` (last error: ${(last as Error).message})` : ''}${output ? '; its log tail is in the error output' : ''}`, {
-        cause: last,
-        ...(output ? { output: { stderr: output } } : {}),
-      });
+      throw new TestbedError(
+        'TESTBED_NOT_READY',
+        `${what} was not ready in time${last ? ` (last error: ${(last as Error).message})` : ''}${output ? '; its log tail is in the error output' : ''}`,
+        {
+          cause: last,
+          ...(output ? { output: { stderr: output } } : {}),
+        },
+      );
     }
     await new Promise((r) => setTimeout(r, POLL_MS));
   }
@@ -124,15 +128,21 @@ export class NodeHandle implements ClusterNode {
   async execOrThrow(command: string[], options?: ExecOptions): Promise<string> {
     const r = await this.exec(command, options);
     if (r.exitCode !== 0) {
-      throw new TestbedError('TESTBED_EXEC_FAILED', `'${command.join(' ').slice(0, 200)}' in ${this.name} exited with ${r.exitCode}: ${(r.stderr || r.stdout).trim().slice(-2000)}`, {
-        output: { stdout: r.stdout, stderr: r.stderr, exitCode: r.exitCode },
-      });
+      throw new TestbedError(
+        'TESTBED_EXEC_FAILED',
+        `'${command.join(' ').slice(0, 200)}' in ${this.name} exited with ${r.exitCode}: ${(r.stderr || r.stdout).trim().slice(-2000)}`,
+        {
+          output: { stdout: r.stdout, stderr: r.stderr, exitCode: r.exitCode },
+        },
+      );
     }
     return r.stdout;
   }
 
   async logs(options: { tail?: number } = {}): Promise<string> {
-    const buf = (await this.docker.getContainer(this.containerId).logs({ stdout: true, stderr: true, follow: false, ...(options.tail ? { tail: options.tail } : {}) })) as unknown as Buffer;
+    const buf = (await this.docker
+      .getContainer(this.containerId)
+      .logs({ stdout: true, stderr: true, follow: false, ...(options.tail ? { tail: options.tail } : {}) })) as unknown as Buffer;
     return demuxLog(buf);
   }
 
@@ -166,7 +176,11 @@ kill -${signal} "$p" 2>/dev/null || { rm -f ${pidFile}; exit 0; }
 i=0; while kill -0 "$p" 2>/dev/null; do i=$((i+1)); [ $i -gt ${Math.ceil(timeoutMs / 25)} ] && exit 3; sleep 0.025; done
 rm -f ${pidFile}`;
     const r = await this.exec(['sh', '-c', script], { timeoutMs: timeoutMs + 5_000 });
-    if (r.exitCode !== 0) throw new TestbedError('TESTBED_EXEC_FAILED', `the ${d.name} daemon in ${this.name} did not stop on SIG${signal} within ${timeoutMs} ms (exit ${r.exitCode}): ${r.stderr.trim()}`);
+    if (r.exitCode !== 0)
+      throw new TestbedError(
+        'TESTBED_EXEC_FAILED',
+        `the ${d.name} daemon in ${this.name} did not stop on SIG${signal} within ${timeoutMs} ms (exit ${r.exitCode}): ${r.stderr.trim()}`,
+      );
     this.execIds.delete(d.name);
   }
 
@@ -191,9 +205,13 @@ rm -f ${pidFile}`;
         if (execId && attempt++ % 5 === 4) {
           const s = await execState(this.docker, execId);
           if (!s.running) {
-            throw new TestbedError('TESTBED_START_FAILED', `the ${d.name} daemon in ${this.name} exited with ${s.exitCode} while starting; its log tail is in the error output`, {
-              output: { stderr: await tail(), exitCode: s.exitCode },
-            });
+            throw new TestbedError(
+              'TESTBED_START_FAILED',
+              `the ${d.name} daemon in ${this.name} exited with ${s.exitCode} while starting; its log tail is in the error output`,
+              {
+                output: { stderr: await tail(), exitCode: s.exitCode },
+              },
+            );
           }
         }
         return this.probe(d);

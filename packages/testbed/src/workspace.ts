@@ -33,9 +33,13 @@ export function resolveBin(workspaceDir: string, pkg: string, bin: string): BinR
   if (source && existsSync(join(workspaceDir, source))) {
     return { package: pkg, bin, argv: ['node', '--import', `${MOUNT}/node_modules/tsx/dist/loader.mjs`, `${MOUNT}/${source}`], bundled: false };
   }
-  throw new TestbedError('TESTBED_BINS_MISSING', `neither ${bundle} nor the source of ${pkg}'s '${bin}' exists under ${workspaceDir}: build the bundles with 'npx nx run-many -t build' (scripts/setup does)`, {
-    details: { workspaceDir, package: pkg, bin },
-  });
+  throw new TestbedError(
+    'TESTBED_BINS_MISSING',
+    `neither ${bundle} nor the source of ${pkg}'s '${bin}' exists under ${workspaceDir}: build the bundles with 'npx nx run-many -t build' (scripts/setup does)`,
+    {
+      details: { workspaceDir, package: pkg, bin },
+    },
+  );
 }
 
 /** `packages/<pkg>/<the bin entry of its package.json>`, or undefined without one. */

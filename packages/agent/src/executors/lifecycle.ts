@@ -40,7 +40,9 @@ async function onTermination(a: AgentContext, exec: ExecutorRecord, t: Terminati
 /** Kills (if needed) and cleans up the container; the run is marked completed. */
 export function destroy(a: AgentContext, exec: ExecutorRecord, graceMs: number): Promise<void> {
   return (exec.destroying ??= (async () => {
-    await exec.containerizer.destroy(exec.containerId, { gracePeriodMs: graceMs }).catch((err: Error) => a.log.error({ containerId: exec.containerId, err: err.message }, 'destroy failed'));
+    await exec.containerizer
+      .destroy(exec.containerId, { gracePeriodMs: graceMs })
+      .catch((err: Error) => a.log.error({ containerId: exec.containerId, err: err.message }, 'destroy failed'));
     exec.state = 'terminated';
     if (a.id) await markRunCompleted(a.paths, a.id, exec.frameworkId, exec.id, exec.containerId).catch(() => undefined);
     maybeCompleteExecutor(a, exec);

@@ -29,7 +29,9 @@ function registerAgentGauges(registry: Registry, agent: Agent): void {
     collect() {
       this.reset();
       const counts = new Map<string, number>();
-      for (const f of agent.frameworks.values()) for (const e of f.executors.values()) for (const t of e.tasks.values()) counts.set(TaskState[t.task.state ?? 6] ?? '', (counts.get(TaskState[t.task.state ?? 6] ?? '') ?? 0) + 1);
+      for (const f of agent.frameworks.values())
+        for (const e of f.executors.values())
+          for (const t of e.tasks.values()) counts.set(TaskState[t.task.state ?? 6] ?? '', (counts.get(TaskState[t.task.state ?? 6] ?? '') ?? 0) + 1);
       for (const [state, n] of counts) this.set({ state }, n);
     },
   });
@@ -92,7 +94,8 @@ function registerUsageGauges(registry: Registry, usages: () => Promise<Container
         this.reset();
         for (const u of await usages()) {
           const base = { container_id: u.containerId, task_id: u.taskId, framework_id: u.frameworkId };
-          if (u.usage.interfaces) for (const i of u.usage.interfaces) this.set({ ...base, network: i.network, interface: i.ifName }, i[field as keyof typeof i] as number);
+          if (u.usage.interfaces)
+            for (const i of u.usage.interfaces) this.set({ ...base, network: i.network, interface: i.ifName }, i[field as keyof typeof i] as number);
           else this.set({ ...base, network: '', interface: '' }, u.usage[field] as number);
         }
       },

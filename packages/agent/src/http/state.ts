@@ -1,5 +1,15 @@
 import { frameworkInfo_Capability_TypeToJSON } from '@ippc/proto';
-import { attributesJson, isTerminalState, labelsJson, resourcesFullJson, resourcesJson, taskJson, type AgentStateJson, type ExecutorJson, type Json } from '@ippc/mesos';
+import {
+  attributesJson,
+  isTerminalState,
+  labelsJson,
+  resourcesFullJson,
+  resourcesJson,
+  taskJson,
+  type AgentStateJson,
+  type ExecutorJson,
+  type Json,
+} from '@ippc/mesos';
 import type { Agent, ExecutorRecord, FrameworkRecord } from '../agent.js';
 import type { StatisticsJson } from './statistics.js';
 

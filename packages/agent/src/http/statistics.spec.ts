@@ -24,7 +24,10 @@ describe('usage cache', () => {
     const f = fakeAgent();
     f.run('a');
     const cache = createUsageCache(f.agent, 60_000);
-    assert.deepEqual((await cache.get()).map((u) => u.containerId), ['c-a']);
+    assert.deepEqual(
+      (await cache.get()).map((u) => u.containerId),
+      ['c-a'],
+    );
     await cache.get();
     assert.deepEqual(f.asked, ['c-a']);
   });
@@ -35,9 +38,15 @@ describe('usage cache', () => {
     const cache = createUsageCache(f.agent, 60_000);
     await cache.get();
     f.run('b');
-    assert.deepEqual((await cache.get()).map((u) => u.containerId), ['c-a', 'c-b']);
+    assert.deepEqual(
+      (await cache.get()).map((u) => u.containerId),
+      ['c-a', 'c-b'],
+    );
     f.end('a');
-    assert.deepEqual((await cache.get()).map((u) => u.containerId), ['c-b']);
+    assert.deepEqual(
+      (await cache.get()).map((u) => u.containerId),
+      ['c-b'],
+    );
     assert.deepEqual(f.asked, ['c-a', 'c-a', 'c-b', 'c-b']);
   });
 });
@@ -55,7 +64,20 @@ describe('statistics', () => {
       net_tx_bytes: 5,
       net_tx_errors: 7,
       net_tx_dropped: 8,
-      net_interfaces: [{ interface: 'eth0', network: 'blue', net_rx_packets: 2, net_rx_bytes: 1, net_rx_errors: 3, net_rx_dropped: 4, net_tx_packets: 6, net_tx_bytes: 5, net_tx_errors: 7, net_tx_dropped: 8 }],
+      net_interfaces: [
+        {
+          interface: 'eth0',
+          network: 'blue',
+          net_rx_packets: 2,
+          net_rx_bytes: 1,
+          net_rx_errors: 3,
+          net_rx_dropped: 4,
+          net_tx_packets: 6,
+          net_tx_bytes: 5,
+          net_tx_errors: 7,
+          net_tx_dropped: 8,
+        },
+      ],
     });
     assert.equal(statisticsJson(c).net_interfaces, undefined);
   });

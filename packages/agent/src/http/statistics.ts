@@ -66,7 +66,15 @@ export async function collectUsage(agent: Agent, timeoutMs = 1500): Promise<Cont
       .catch(() => undefined)
       .then((usage): ContainerUsage | undefined =>
         usage
-          ? { executorId: e.id, executorName: e.info.name ?? '', frameworkId: f.id, source: e.info.source ?? '', containerId: e.containerId, taskId: [...e.tasks.keys()][0] ?? e.id, usage }
+          ? {
+              executorId: e.id,
+              executorName: e.info.name ?? '',
+              frameworkId: f.id,
+              source: e.info.source ?? '',
+              containerId: e.containerId,
+              taskId: [...e.tasks.keys()][0] ?? e.id,
+              usage,
+            }
           : undefined,
       ),
   );

@@ -25,7 +25,10 @@ export function portEnvironment(resources: readonly Resource[]): Record<string, 
 export function commandExecutorInfo(frameworkId: string, task: TaskInfo, role: string): ExecutorInfo {
   const taskId = task.taskId?.value ?? '';
   const command = task.command;
-  const shown = command?.shell === false ? `[${[command.value ?? '', ...(command.arguments ?? []).slice(1)].join(', ')}]` : `sh -c '${(command?.value ?? '').length > 15 ? (command?.value ?? '').slice(0, 12) + '...' : (command?.value ?? '')}'`;
+  const shown =
+    command?.shell === false
+      ? `[${[command.value ?? '', ...(command.arguments ?? []).slice(1)].join(', ')}]`
+      : `sh -c '${(command?.value ?? '').length > 15 ? (command?.value ?? '').slice(0, 12) + '...' : (command?.value ?? '')}'`;
   return {
     executorId: { value: taskId },
     frameworkId: { value: frameworkId },

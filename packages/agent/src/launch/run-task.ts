@@ -58,14 +58,29 @@ async function doRunTask(a: AgentContext, frameworkInfo: FrameworkInfo, task: Ta
   const { exec, containerizer } = executorFor(a, a.id, frameworkInfo, task);
   const existing = f.executors.get(exec.id);
   if (existing && existing.state !== 'terminated') {
-    await sendAgentStatus(a, fid, exec, tid, TaskState.TASK_FAILED, `Executor ${exec.id} already runs a task: ippc runs one task per executor`, TaskStatus_Reason.REASON_EXECUTOR_TERMINATED, false);
+    await sendAgentStatus(
+      a,
+      fid,
+      exec,
+      tid,
+      TaskState.TASK_FAILED,
+      `Executor ${exec.id} already runs a task: ippc runs one task per executor`,
+      TaskStatus_Reason.REASON_EXECUTOR_TERMINATED,
+      false,
+    );
     return;
   }
   f.executors.set(exec.id, exec);
   await mkdir(exec.sandbox, { recursive: true });
   await checkpointRun(a.paths, a.id, fid, exec.info, exec.containerId, exec.containerizer.name, exec.tasks.get(tid)!.task);
   if (!containerizer) {
-    await launchFailed(a, f, exec, tid, `No containerizer of this agent (${a.options.containerizers.map((c) => c.name).join(',')}) supports this ContainerInfo`);
+    await launchFailed(
+      a,
+      f,
+      exec,
+      tid,
+      `No containerizer of this agent (${a.options.containerizers.map((c) => c.name).join(',')}) supports this ContainerInfo`,
+    );
     return;
   }
   if (!(await launchContainer(a, f, exec, frameworkInfo, task))) return;
@@ -78,7 +93,12 @@ async function doRunTask(a: AgentContext, frameworkInfo: FrameworkInfo, task: Ta
  * The executor record of a new task (its container id, sandbox, containerizer and the task record),
  * and the containerizer that supports its ContainerInfo, if one does.
  */
-function executorFor(a: AgentContext, agentId: string, frameworkInfo: FrameworkInfo, task: TaskInfo): { exec: ExecutorRecord; containerizer: Containerizer | undefined } {
+function executorFor(
+  a: AgentContext,
+  agentId: string,
+  frameworkInfo: FrameworkInfo,
+  task: TaskInfo,
+): { exec: ExecutorRecord; containerizer: Containerizer | undefined } {
   const fid = frameworkInfo.id?.value ?? '';
   const tid = task.taskId?.value ?? '';
   const role = task.resources?.[0]?.allocationInfo?.role ?? frameworkInfo.role ?? '*';
@@ -145,7 +165,16 @@ async function launchFailed(a: AgentContext, f: FrameworkRecord, exec: ExecutorR
   exec.state = 'terminated';
   const t = exec.tasks.get(tid);
   if (t && !t.terminalSent) {
-    await sendAgentStatus(a, f.id, exec, tid, TaskState.TASK_FAILED, `Failed to launch container: ${message}`, TaskStatus_Reason.REASON_CONTAINER_LAUNCH_FAILED, false);
+    await sendAgentStatus(
+      a,
+      f.id,
+      exec,
+      tid,
+      TaskState.TASK_FAILED,
+      `Failed to launch container: ${message}`,
+      TaskStatus_Reason.REASON_CONTAINER_LAUNCH_FAILED,
+      false,
+    );
   }
   if (a.id) await markRunCompleted(a.paths, a.id, f.id, exec.id, exec.containerId).catch(() => undefined);
 }

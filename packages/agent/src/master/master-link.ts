@@ -75,7 +75,10 @@ export class MasterLink {
     });
     stream.on('error', (err: grpc.ServiceError) => {
       if (err.code === grpc.status.UNAUTHENTICATED) {
-        this.fatal(stream, new AgentError('AGENT_REFUSED', `the master refused the agent's credentials: ${err.details}; pass the cluster token (--token_file or IPPC_TOKEN)`));
+        this.fatal(
+          stream,
+          new AgentError('AGENT_REFUSED', `the master refused the agent's credentials: ${err.details}; pass the cluster token (--token_file or IPPC_TOKEN)`),
+        );
       } else if (err.code === grpc.status.INVALID_ARGUMENT || err.code === grpc.status.PERMISSION_DENIED) {
         this.fatal(stream, new AgentError('AGENT_REFUSED', `the master refused the agent: ${err.details}`));
       } else this.lost(stream, `${grpc.status[err.code] ?? err.code}: ${err.details || err.message}`);

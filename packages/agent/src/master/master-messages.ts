@@ -35,7 +35,10 @@ export async function killTask(a: AgentContext, fid: string, tid: string, killPo
     rec.killRequested = true;
     // Durable before any signal: an agent that dies now still knows, once restarted, that the
     // container's end is a kill (TASK_KILLED), and finishes the kill if the container lives.
-    if (a.id) await appendUpdate(a.paths, a.id, fid, exec.id, exec.containerId, tid, { type: 'KILL', graceMs }).catch((err: Error) => a.log.warn({ taskId: tid, err: err.message }, 'cannot checkpoint the kill'));
+    if (a.id)
+      await appendUpdate(a.paths, a.id, fid, exec.id, exec.containerId, tid, { type: 'KILL', graceMs }).catch((err: Error) =>
+        a.log.warn({ taskId: tid, err: err.message }, 'cannot checkpoint the kill'),
+      );
   }
   const killing = hasCapability(a.frameworks.get(fid)?.info, FrameworkInfo_Capability_Type.TASK_KILLING_STATE);
   a.log.info({ frameworkId: fid, taskId: tid, graceMs }, 'killing task');

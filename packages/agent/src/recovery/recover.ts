@@ -50,7 +50,10 @@ function knownContainers(a: AgentContext, runs: RecoveredRun[], aid: string): Kn
   for (const run of runs) {
     if (run.completed) continue;
     if (!a.options.containerizers.some((c) => c.name === run.containerizer)) {
-      throw new AgentError('AGENT_CONFIG_INVALID', `Container ${run.containerId} was launched by the '${run.containerizer}' containerizer, which this agent does not run: add it to --containerizers or use --recover=cleanup`);
+      throw new AgentError(
+        'AGENT_CONFIG_INVALID',
+        `Container ${run.containerId} was launched by the '${run.containerizer}' containerizer, which this agent does not run: add it to --containerizers or use --recover=cleanup`,
+      );
     }
     const t = run.tasks[0]?.task;
     known.push({
@@ -76,7 +79,8 @@ function knownContainers(a: AgentContext, runs: RecoveredRun[], aid: string): Kn
   return known;
 }
 
-const sandboxOf = (paths: AgentPaths, aid: string, run: RecoveredRun): string => paths.sandbox(aid, run.frameworkInfo.id!.value!, run.executor.executorId!.value!, run.containerId);
+const sandboxOf = (paths: AgentPaths, aid: string, run: RecoveredRun): string =>
+  paths.sandbox(aid, run.frameworkInfo.id!.value!, run.executor.executorId!.value!, run.containerId);
 
 /** The records of one checkpointed run; returns its tasks whose end is still to be settled. */
 function rebuildRun(a: AgentContext, aid: string, run: RecoveredRun): Unsettled[] {
@@ -144,7 +148,10 @@ async function settleRecovered(a: AgentContext, unsettled: Unsettled[]): Promise
     }
     const last = rec.task.statuses.at(-1)?.state;
     if (last === undefined || last === TaskState.TASK_STAGING || last === TaskState.TASK_STARTING) {
-      a.log.info({ containerId: exec.containerId, taskId: rec.task.taskId?.value, last: last === undefined ? 'none' : TaskState[last] }, 'the container runs: reporting TASK_RUNNING the agent could not send before it restarted');
+      a.log.info(
+        { containerId: exec.containerId, taskId: rec.task.taskId?.value, last: last === undefined ? 'none' : TaskState[last] },
+        'the container runs: reporting TASK_RUNNING the agent could not send before it restarted',
+      );
       queueExecutorStatus(a, exec, rec, { state: TaskState.TASK_RUNNING });
     }
   }

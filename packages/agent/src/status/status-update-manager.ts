@@ -8,7 +8,6 @@ import { isTerminalState } from '@ippc/mesos';
 // Every update and acknowledgement is checkpointed before it takes effect, so a restarted agent
 // resends exactly what was never acknowledged.
 
-
 export interface StatusUpdateSink {
   /** Sends an update to the master; false when not connected (it is resent on reconnection). */
   forward(frameworkId: string, status: TaskStatus, latestState: TaskState): boolean;
@@ -111,7 +110,11 @@ export class StatusUpdateManager {
   }
 
   /** Rebuilds a task's stream from its checkpointed records (after an agent restart). */
-  recover(frameworkId: string, taskId: string, records: ({ type: 'UPDATE'; status: TaskStatus } | { type: 'ACK'; uuid: string } | { type: string })[]): { acked: TaskStatus[]; pending: TaskStatus[] } {
+  recover(
+    frameworkId: string,
+    taskId: string,
+    records: ({ type: 'UPDATE'; status: TaskStatus } | { type: 'ACK'; uuid: string } | { type: string })[],
+  ): { acked: TaskStatus[]; pending: TaskStatus[] } {
     const pending: TaskStatus[] = [];
     const acked: TaskStatus[] = [];
     for (const r of records) {

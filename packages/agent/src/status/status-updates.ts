@@ -12,7 +12,12 @@ import type { AgentContext, ExecutorRecord, TaskRecord } from '../model.js';
  * repeated fields appended) and, when there are still no network_infos, adds one NetworkInfo with
  * the agent's IP (and IPv6), Mesos's rule for tasks on the agent's network.
  */
-export function mergeContainerStatus(fromExecutor: ContainerStatus | undefined, fromContainerizer: ContainerStatus | undefined, agentIp: string, agentIp6?: string): ContainerStatus {
+export function mergeContainerStatus(
+  fromExecutor: ContainerStatus | undefined,
+  fromContainerizer: ContainerStatus | undefined,
+  agentIp: string,
+  agentIp6?: string,
+): ContainerStatus {
   const out: ContainerStatus = { networkInfos: [...(fromExecutor?.networkInfos ?? [])] };
   for (const src of [fromExecutor, fromContainerizer]) {
     if (!src) continue;
@@ -44,10 +49,32 @@ async function record(a: AgentContext, fid: string, rec: TaskRecord, status: Tas
 }
 
 /** A status the agent itself generates (no executor involved). */
-export async function sendAgentStatus(a: AgentContext, fid: string, exec: ExecutorRecord, tid: string, state: TaskState, message: string, reason: TaskStatus_Reason, withContainer: boolean): Promise<void> {
+export async function sendAgentStatus(
+  a: AgentContext,
+  fid: string,
+  exec: ExecutorRecord,
+  tid: string,
+  state: TaskState,
+  message: string,
+  reason: TaskStatus_Reason,
+  withContainer: boolean,
+): Promise<void> {
   let t = exec.tasks.get(tid);
   if (!t) {
-    t = { task: { taskId: { value: tid }, frameworkId: { value: fid }, agentId: { value: a.id ?? '' }, name: tid, state: TaskState.TASK_STAGING, resources: [], statuses: [], limits: {} }, queue: new Mutex(), terminalSent: false };
+    t = {
+      task: {
+        taskId: { value: tid },
+        frameworkId: { value: fid },
+        agentId: { value: a.id ?? '' },
+        name: tid,
+        state: TaskState.TASK_STAGING,
+        resources: [],
+        statuses: [],
+        limits: {},
+      },
+      queue: new Mutex(),
+      terminalSent: false,
+    };
   }
   const rec = t;
   if (isTerminalState(state)) rec.terminalSent = true;

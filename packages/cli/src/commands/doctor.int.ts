@@ -15,6 +15,9 @@ describe('ippc doctor', () => {
   });
 
   it('an unknown command fails with a usage message', async () => {
-    await assert.rejects(promisify(execFile)(process.execPath, ['--import', 'tsx', bin, 'nope']), (err: { code: number; stderr: string }) => err.code === 1 && /unknown command 'nope'/.test(err.stderr));
+    await assert.rejects(
+      promisify(execFile)(process.execPath, ['--import', 'tsx', bin, 'nope']),
+      (err: { code: number; stderr: string }) => err.code === 1 && /unknown command 'nope'/.test(err.stderr),
+    );
   });
 });

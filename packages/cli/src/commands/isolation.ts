@@ -17,9 +17,10 @@ export function deferredClient(connect: () => Promise<IsolationClient>): Isolati
   return new Proxy({} as IsolationClient, {
     get(_target, prop: string) {
       if (prop === 'close') return () => void real?.then((c) => c.close()).catch(() => undefined);
-      if (prop === 'watch') return () => {
-        throw new CliError('CLI_USAGE', 'watch is not available through ippc isolation');
-      };
+      if (prop === 'watch')
+        return () => {
+          throw new CliError('CLI_USAGE', 'watch is not available through ippc isolation');
+        };
       if (prop === 'then') return undefined;
       return (...args: unknown[]) => get().then((c) => (c[prop as keyof IsolationClient] as (...a: unknown[]) => Promise<unknown>)(...args));
     },

@@ -49,7 +49,10 @@ export async function netCheck(cluster: Cluster, flags: NetCheckFlags, progress:
 
 /** The endpoints table: what each row/column of the matrix is. */
 export function endpointRows(run: NetCheckRun): string[][] {
-  return [['#', 'ENDPOINT', 'KIND', 'AGENT', 'ADDRESS', 'PORT', 'GROUPS'], ...run.endpoints.map((e, i) => [String(i + 1), e.id, e.kind, e.agentId, e.address, String(e.port ?? run.report.port), e.groups.join(',') || '-'])];
+  return [
+    ['#', 'ENDPOINT', 'KIND', 'AGENT', 'ADDRESS', 'PORT', 'GROUPS'],
+    ...run.endpoints.map((e, i) => [String(i + 1), e.id, e.kind, e.agentId, e.address, String(e.port ?? run.report.port), e.groups.join(',') || '-']),
+  ];
 }
 
 export function netCheckText(run: NetCheckRun & { svgPath: string }): string {
@@ -71,12 +74,17 @@ export function registerNet(program: Command, deps: { testbed?: Testbed } = {}):
     .option('--svg <file>', 'where to write the picture (default $TMPDIR/ippc-net-check-<cluster>.svg)')
     .option('--cluster <name>', 'cluster name (default: IPPC_CLUSTER or ippc)')
     .option('--json', 'print the report as JSON')
-    .addHelpText('after', '\nExits 1 when the observed matrix differs from the policy (or a row could not be checked).\n\nExamples:\n  ippc net check\n  ippc net check --json --svg /tmp/matrix.svg')
+    .addHelpText(
+      'after',
+      '\nExits 1 when the observed matrix differs from the policy (or a row could not be checked).\n\nExamples:\n  ippc net check\n  ippc net check --json --svg /tmp/matrix.svg',
+    )
     .action(async (opts: NetCheckFlags & { cluster?: string }) => {
       const cluster = await testbed.attachCluster(clusterName(opts.cluster));
       const run = await netCheck(cluster, opts);
       if (opts.json) {
-        console.log(JSON.stringify({ ...checkReportJson(run.report), skipped: run.skipped, rules: run.rules, topology: run.topology, svg: run.svgPath }, null, 2));
+        console.log(
+          JSON.stringify({ ...checkReportJson(run.report), skipped: run.skipped, rules: run.rules, topology: run.topology, svg: run.svgPath }, null, 2),
+        );
       } else {
         console.log(netCheckText(run));
       }

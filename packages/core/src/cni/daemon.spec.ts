@@ -93,10 +93,27 @@ describe('createCniDaemon', () => {
   it('hands the handler the X-Cni-* headers (absent when empty) and the body, and answers its status and body verbatim', async () => {
     seen.length = 0;
     handle = () => Promise.resolve({ status: 200, body: '{"cniVersion":"1.0.0"}' });
-    const headers = { 'X-Cni-Command': 'ADD', 'X-Cni-ContainerId': 'c1', 'X-Cni-Netns': '/run/netns/x', 'X-Cni-IfName': 'eth0', 'X-Cni-Args': 'A=1', 'X-Cni-Path': '/opt/cni/bin' };
+    const headers = {
+      'X-Cni-Command': 'ADD',
+      'X-Cni-ContainerId': 'c1',
+      'X-Cni-Netns': '/run/netns/x',
+      'X-Cni-IfName': 'eth0',
+      'X-Cni-Args': 'A=1',
+      'X-Cni-Path': '/opt/cni/bin',
+    };
     const ok = await call(socketPath, 'POST', '/v1/cni', headers, '{"cniVersion":"1.0.0","name":"n"}');
     assert.deepEqual([ok.status, ok.body, ok.headers['content-type'], ok.headers.connection], [200, '{"cniVersion":"1.0.0"}', 'application/json', 'close']);
-    assert.deepEqual(seen, [{ command: 'ADD', containerId: 'c1', netns: '/run/netns/x', ifName: 'eth0', args: 'A=1', path: '/opt/cni/bin', stdin: '{"cniVersion":"1.0.0","name":"n"}' }]);
+    assert.deepEqual(seen, [
+      {
+        command: 'ADD',
+        containerId: 'c1',
+        netns: '/run/netns/x',
+        ifName: 'eth0',
+        args: 'A=1',
+        path: '/opt/cni/bin',
+        stdin: '{"cniVersion":"1.0.0","name":"n"}',
+      },
+    ]);
 
     handle = () => Promise.resolve(new CniError(CNI_SPEC_ERROR_CODES.INVALID_ENV, 'CNI_IFNAME is not set').toResponse('0.4.0'));
     const refused = await call(socketPath, 'POST', '/v1/cni', { 'X-Cni-Command': 'DEL', 'X-Cni-IfName': '' }, '{}');
@@ -159,16 +176,32 @@ describe('createCniDaemon', () => {
   ];
   for (const { flavor, skip } of flavors) {
     it(`serves the ${flavor} forwarder: its stdout and exit code are the handler's answer`, { skip }, async () => {
-      const fwd = installCniForwarder({ dir: join(dir, flavor), name: 'fwd-test', defaultSocket: socketPath, socketKey: 'socket', urlPath: '/v1/cni', supportedVersions: ['1.0.0'], flavor });
+      const fwd = installCniForwarder({
+        dir: join(dir, flavor),
+        name: 'fwd-test',
+        defaultSocket: socketPath,
+        socketKey: 'socket',
+        urlPath: '/v1/cni',
+        supportedVersions: ['1.0.0'],
+        flavor,
+      });
       seen.length = 0;
-      handle = (req) => Promise.resolve(req.containerId === 'bad' ? new CniError(7, 'bad config', 'why').toResponse('1.0.0') : { status: 200, body: `{"cniVersion":"1.0.0","for":"${req.containerId}"}\n` });
+      handle = (req) =>
+        Promise.resolve(
+          req.containerId === 'bad'
+            ? new CniError(7, 'bad config', 'why').toResponse('1.0.0')
+            : { status: 200, body: `{"cniVersion":"1.0.0","for":"${req.containerId}"}\n` },
+        );
       const env = { CNI_COMMAND: 'ADD', CNI_CONTAINERID: 'c1', CNI_IFNAME: 'eth0', CNI_NETNS: '/run/netns/x', CNI_PATH: '/opt/cni/bin' };
       const config = '{"cniVersion":"1.0.0","name":"n","type":"fwd-test"}';
       assert.deepEqual(await run(fwd.path, env, config), { code: 0, stdout: '{"cniVersion":"1.0.0","for":"c1"}\n' });
       const { stdin, ...rest } = seen[0]!;
       assert.deepEqual(rest, { command: 'ADD', containerId: 'c1', netns: '/run/netns/x', ifName: 'eth0', args: undefined, path: '/opt/cni/bin' });
       assert.deepEqual(JSON.parse(stdin), JSON.parse(config));
-      assert.deepEqual(await run(fwd.path, { ...env, CNI_CONTAINERID: 'bad' }, config), { code: 1, stdout: '{"cniVersion":"1.0.0","code":7,"msg":"bad config","details":"why"}' });
+      assert.deepEqual(await run(fwd.path, { ...env, CNI_CONTAINERID: 'bad' }, config), {
+        code: 1,
+        stdout: '{"cniVersion":"1.0.0","code":7,"msg":"bad config","details":"why"}',
+      });
     });
   }
 });

@@ -71,7 +71,9 @@ function requestOf(req: IncomingMessage, stdin: string): CniRequest {
 }
 
 function notFound(req: IncomingMessage, res: ServerResponse): Promise<void> {
-  res.writeHead(404, JSON_TYPE).end(JSON.stringify({ cniVersion: '1.0.0', code: CNI_SPEC_ERROR_CODES.INVALID_ENV, msg: `no such endpoint: ${req.method} ${req.url}` }));
+  res
+    .writeHead(404, JSON_TYPE)
+    .end(JSON.stringify({ cniVersion: '1.0.0', code: CNI_SPEC_ERROR_CODES.INVALID_ENV, msg: `no such endpoint: ${req.method} ${req.url}` }));
   return Promise.resolve();
 }
 

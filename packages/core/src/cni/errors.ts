@@ -46,7 +46,9 @@ export function defineCniErrorCodes<T extends Record<string, number>>(own: T): t
   const used = new Set<number>();
   for (const [name, code] of Object.entries(own)) {
     if (!Number.isInteger(code) || code < 100 || code === CNI_SPEC_ERROR_CODES.INTERNAL || used.has(code) || name in CNI_SPEC_ERROR_CODES) {
-      throw new RangeError(`CNI error code ${name}=${code}: a plugin's own codes are distinct whole numbers from 100 up (not 999), under names the spec does not use`);
+      throw new RangeError(
+        `CNI error code ${name}=${code}: a plugin's own codes are distinct whole numbers from 100 up (not 999), under names the spec does not use`,
+      );
     }
     used.add(code);
   }

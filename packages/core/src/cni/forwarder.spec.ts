@@ -62,7 +62,13 @@ describe('installCniForwarder', () => {
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => {
-        seen.push({ method: req.method ?? '', url: req.url ?? '', httpVersion: req.httpVersion, headers: req.headers, body: Buffer.concat(chunks).toString('utf8') });
+        seen.push({
+          method: req.method ?? '',
+          url: req.url ?? '',
+          httpVersion: req.httpVersion,
+          headers: req.headers,
+          body: Buffer.concat(chunks).toString('utf8'),
+        });
         res.writeHead(answer.status, { 'content-type': 'application/json' });
         res.end(answer.body);
       });
@@ -80,8 +86,25 @@ describe('installCniForwarder', () => {
       let iso: InstalledCniForwarder;
       before(() => {
         // The two shapes ippc uses: a nested key (an IPAM plugin's ipam section) and a top-level one.
-        ipam = installCniForwarder({ dir: join(dir, flavor), name: 'fwd-ipam', defaultSocket: join(dir, 'nobody.sock'), socketKey: 'ipam.daemonSocket', urlPath: '/v1/cni', supportedVersions: ['0.2.0', '1.0.0'], flavor });
-        iso = installCniForwarder({ dir: join(dir, flavor), name: 'fwd-iso', defaultSocket: socket, socketKey: 'socket', supportedVersions: ['1.0.0', '1.1.0'], daemon: 'fwd-iso-agent', hint: 'start fwd-iso-agent, then retry', flavor });
+        ipam = installCniForwarder({
+          dir: join(dir, flavor),
+          name: 'fwd-ipam',
+          defaultSocket: join(dir, 'nobody.sock'),
+          socketKey: 'ipam.daemonSocket',
+          urlPath: '/v1/cni',
+          supportedVersions: ['0.2.0', '1.0.0'],
+          flavor,
+        });
+        iso = installCniForwarder({
+          dir: join(dir, flavor),
+          name: 'fwd-iso',
+          defaultSocket: socket,
+          socketKey: 'socket',
+          supportedVersions: ['1.0.0', '1.1.0'],
+          daemon: 'fwd-iso-agent',
+          hint: 'start fwd-iso-agent, then retry',
+          flavor,
+        });
       });
 
       it('installs the asked flavour, executable, and nothing else in the folder', () => {
@@ -101,7 +124,14 @@ describe('installCniForwarder', () => {
         seen.length = 0;
         answer = { status: 200, body: '{"cniVersion":"1.0.0","ips":[]}' };
         const config = JSON.stringify({ cniVersion: '1.0.0', name: 'n', type: 'fwd-ipam', ipam: { type: 'fwd-ipam', daemonSocket: socket } });
-        const env = { CNI_COMMAND: 'ADD', CNI_CONTAINERID: 'c1', CNI_NETNS: '/run/netns/x', CNI_IFNAME: 'eth0', CNI_ARGS: 'IP=10.250.0.5;K=v', CNI_PATH: '/opt/cni/bin:/usr/lib/cni' };
+        const env = {
+          CNI_COMMAND: 'ADD',
+          CNI_CONTAINERID: 'c1',
+          CNI_NETNS: '/run/netns/x',
+          CNI_IFNAME: 'eth0',
+          CNI_ARGS: 'IP=10.250.0.5;K=v',
+          CNI_PATH: '/opt/cni/bin:/usr/lib/cni',
+        };
         const r = await run(ipam.path, env, config);
         assert.equal(r.code, 0, r.stdout + r.stderr);
         assert.equal(r.stdout, answer.body);
@@ -111,7 +141,14 @@ describe('installCniForwarder', () => {
         assert.equal(s.headers.host, 'fwd-ipam');
         assert.equal(s.headers['content-type'], 'application/json');
         assert.deepEqual(
-          [s.headers['x-cni-command'], s.headers['x-cni-containerid'], s.headers['x-cni-netns'], s.headers['x-cni-ifname'], s.headers['x-cni-args'], s.headers['x-cni-path']],
+          [
+            s.headers['x-cni-command'],
+            s.headers['x-cni-containerid'],
+            s.headers['x-cni-netns'],
+            s.headers['x-cni-ifname'],
+            s.headers['x-cni-args'],
+            s.headers['x-cni-path'],
+          ],
           ['ADD', 'c1', '/run/netns/x', 'eth0', 'IP=10.250.0.5;K=v', '/opt/cni/bin:/usr/lib/cni'],
         );
         assert.deepEqual(JSON.parse(s.body), JSON.parse(config));
@@ -120,7 +157,11 @@ describe('installCniForwarder', () => {
       it('leaves out empty variables; the default socket and path serve a config without the key', async () => {
         seen.length = 0;
         answer = { status: 200, body: '' };
-        const r = await run(iso.path, { CNI_COMMAND: 'DEL', CNI_CONTAINERID: 'c1', CNI_IFNAME: 'eth0', CNI_NETNS: '' }, '{"cniVersion":"1.0.0","name":"n","type":"fwd-iso"}');
+        const r = await run(
+          iso.path,
+          { CNI_COMMAND: 'DEL', CNI_CONTAINERID: 'c1', CNI_IFNAME: 'eth0', CNI_NETNS: '' },
+          '{"cniVersion":"1.0.0","name":"n","type":"fwd-iso"}',
+        );
         assert.deepEqual([r.code, r.stdout], [0, '']);
         assert.equal(seen[0]?.url, '/cni');
         assert.equal(seen[0]?.headers.host, 'fwd-iso');
@@ -130,7 +171,10 @@ describe('installCniForwarder', () => {
 
       it('carries large configs and answers whole (many reads and writes)', async () => {
         seen.length = 0;
-        const prevResult = { cniVersion: '1.0.0', ips: Array.from({ length: 4000 }, (_, i) => ({ address: `10.250.${i >> 8}.${i & 255}/16`, gateway: '10.250.0.1' })) };
+        const prevResult = {
+          cniVersion: '1.0.0',
+          ips: Array.from({ length: 4000 }, (_, i) => ({ address: `10.250.${i >> 8}.${i & 255}/16`, gateway: '10.250.0.1' })),
+        };
         const config = JSON.stringify({ cniVersion: '1.0.0', name: 'n', type: 'fwd-iso', socket, prevResult });
         answer = { status: 200, body: JSON.stringify(prevResult) };
         const r = await run(iso.path, { CNI_COMMAND: 'ADD', CNI_CONTAINERID: 'c1', CNI_IFNAME: 'eth0', CNI_NETNS: '/run/netns/x' }, config);
@@ -154,7 +198,10 @@ describe('installCniForwarder', () => {
         assert.deepEqual([err.cniVersion, err.code], ['0.4.0', 11]);
         assert.match(err.msg, /^fwd-ipam: no answer from the fwd-ipam daemon at .*nobody\.sock \(.*\): start it, then retry$/);
         const r2 = await run(iso.path, { CNI_COMMAND: 'ADD' }, `{"cniVersion":"1.0.0","socket":"${socket}.nope"}`);
-        assert.match((JSON.parse(r2.stdout) as { msg: string }).msg, /^fwd-iso: no answer from fwd-iso-agent at .*daemon\.sock\.nope .*start fwd-iso-agent, then retry$/);
+        assert.match(
+          (JSON.parse(r2.stdout) as { msg: string }).msg,
+          /^fwd-iso: no answer from fwd-iso-agent at .*daemon\.sock\.nope .*start fwd-iso-agent, then retry$/,
+        );
       });
     });
   }
@@ -162,7 +209,14 @@ describe('installCniForwarder', () => {
   describe('native flavour only', { skip: flavors[0]!.skip }, () => {
     let fwd: InstalledCniForwarder;
     before(() => {
-      fwd = installCniForwarder({ dir: join(dir, 'native-only'), name: 'fwd-ipam', defaultSocket: join(dir, 'nobody.sock'), socketKey: 'ipam.daemonSocket', supportedVersions: ['1.0.0'], flavor: 'native' });
+      fwd = installCniForwarder({
+        dir: join(dir, 'native-only'),
+        name: 'fwd-ipam',
+        defaultSocket: join(dir, 'nobody.sock'),
+        socketKey: 'ipam.daemonSocket',
+        supportedVersions: ['1.0.0'],
+        flavor: 'native',
+      });
     });
     const add = { CNI_COMMAND: 'ADD', CNI_CONTAINERID: 'c1', CNI_IFNAME: 'eth0' };
 
@@ -170,7 +224,13 @@ describe('installCniForwarder', () => {
       seen.length = 0;
       answer = { status: 200, body: '{}' };
       const decoy = join(dir, 'decoy.sock');
-      const config = { cniVersion: '1.0.0', prevResult: { cniVersion: '0.2.0', ipam: { daemonSocket: decoy } }, args: { daemonSocket: decoy }, daemonSocket: decoy, ipam: { routes: [{ dst: '0.0.0.0/0' }], daemonSocket: socket } };
+      const config = {
+        cniVersion: '1.0.0',
+        prevResult: { cniVersion: '0.2.0', ipam: { daemonSocket: decoy } },
+        args: { daemonSocket: decoy },
+        daemonSocket: decoy,
+        ipam: { routes: [{ dst: '0.0.0.0/0' }], daemonSocket: socket },
+      };
       const r = await run(fwd.path, add, JSON.stringify(config, null, 2));
       assert.equal(r.code, 0, r.stdout);
       assert.equal(seen.length, 1);
@@ -180,7 +240,11 @@ describe('installCniForwarder', () => {
     });
 
     it('decodes JSON escapes in the socket path and escapes what it prints', async () => {
-      const r = await run(fwd.path, add, JSON.stringify({ cniVersion: '1.0.0', ipam: { daemonSocket: `${dir}/we"ird\\\u00e9.sock` } }).replace('\u00e9', '\\u00e9'));
+      const r = await run(
+        fwd.path,
+        add,
+        JSON.stringify({ cniVersion: '1.0.0', ipam: { daemonSocket: `${dir}/we"ird\\\u00e9.sock` } }).replace('\u00e9', '\\u00e9'),
+      );
       assert.equal(r.code, 1);
       const err = JSON.parse(r.stdout) as { code: number; msg: string };
       assert.equal(err.code, 11);
@@ -213,15 +277,40 @@ describe('installCniForwarder', () => {
 
   it('refuses options it cannot build in safely, before writing anything', () => {
     const base = { dir: join(dir, 'bad'), name: 'fwd-bad', defaultSocket: '/run/x.sock', socketKey: 'socket', supportedVersions: ['1.0.0'] };
-    for (const bad of [{ name: 'a b' }, { defaultSocket: 'relative.sock' }, { defaultSocket: `/${'x'.repeat(110)}` }, { socketKey: 'a..b' }, { hint: "it's" }, { daemon: 'x"y' }, { supportedVersions: ['1.0'] }, { supportedVersions: [] }, { urlPath: 'cni' }, { timeoutSeconds: 0 }]) {
-      assert.throws(() => installCniForwarder({ ...base, ...bad }), (e) => e instanceof CniForwarderError && isIppcError(e, 'CNI_FORWARDER_BAD_OPTIONS'), JSON.stringify(bad));
+    for (const bad of [
+      { name: 'a b' },
+      { defaultSocket: 'relative.sock' },
+      { defaultSocket: `/${'x'.repeat(110)}` },
+      { socketKey: 'a..b' },
+      { hint: "it's" },
+      { daemon: 'x"y' },
+      { supportedVersions: ['1.0'] },
+      { supportedVersions: [] },
+      { urlPath: 'cni' },
+      { timeoutSeconds: 0 },
+    ]) {
+      assert.throws(
+        () => installCniForwarder({ ...base, ...bad }),
+        (e) => e instanceof CniForwarderError && isIppcError(e, 'CNI_FORWARDER_BAD_OPTIONS'),
+        JSON.stringify(bad),
+      );
     }
     assert.equal(existsSync(join(dir, 'bad', 'fwd-bad')), false);
   });
 
   it('a compiler that fails: BUILD_FAILED when native was asked for, the sh flavour otherwise', () => {
-    const base = { dir: join(dir, 'nocc'), name: 'fwd-nocc', defaultSocket: '/run/x.sock', socketKey: 'socket', supportedVersions: ['1.0.0'], cc: '/bin/false' };
-    assert.throws(() => installCniForwarder({ ...base, flavor: 'native' }), (e) => isIppcError(e, 'CNI_FORWARDER_BUILD_FAILED') && /Install gcc/.test(e.message));
+    const base = {
+      dir: join(dir, 'nocc'),
+      name: 'fwd-nocc',
+      defaultSocket: '/run/x.sock',
+      socketKey: 'socket',
+      supportedVersions: ['1.0.0'],
+      cc: '/bin/false',
+    };
+    assert.throws(
+      () => installCniForwarder({ ...base, flavor: 'native' }),
+      (e) => isIppcError(e, 'CNI_FORWARDER_BUILD_FAILED') && /Install gcc/.test(e.message),
+    );
     assert.deepEqual(readdirSync(join(dir, 'nocc')), [], 'no half-written file');
     assert.equal(installCniForwarder(base).flavor, 'sh');
   });

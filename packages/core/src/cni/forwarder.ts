@@ -78,7 +78,11 @@ const UNSAFE_CHARS = /["'\\`$]/;
 
 function text(name: string, value: string, required = true): string {
   if (typeof value !== 'string' || (required && value === '') || !SAFE_TEXT.test(value) || UNSAFE_CHARS.test(value)) {
-    throw new CniForwarderError('CNI_FORWARDER_BAD_OPTIONS', `${name} '${String(value)}' cannot be built into a CNI forwarder: use printable ASCII without quotes, backslashes, '\`' or '$'`, { details: { [name]: value } });
+    throw new CniForwarderError(
+      'CNI_FORWARDER_BAD_OPTIONS',
+      `${name} '${String(value)}' cannot be built into a CNI forwarder: use printable ASCII without quotes, backslashes, '\`' or '$'`,
+      { details: { [name]: value } },
+    );
   }
   return value;
 }
@@ -97,15 +101,22 @@ interface Settings {
 
 function settings(options: CniForwarderOptions): Settings {
   const name = text('name', options.name);
-  if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(name)) throw new CniForwarderError('CNI_FORWARDER_BAD_OPTIONS', `plugin name '${name}' is not a CNI plugin file name: letters, digits, '.', '_', '-'`);
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(name))
+    throw new CniForwarderError('CNI_FORWARDER_BAD_OPTIONS', `plugin name '${name}' is not a CNI plugin file name: letters, digits, '.', '_', '-'`);
   const defaultSocket = text('defaultSocket', options.defaultSocket);
   // sockaddr_un holds 107 bytes and a NUL.
   if (!defaultSocket.startsWith('/') || Buffer.byteLength(defaultSocket) > 107) {
-    throw new CniForwarderError('CNI_FORWARDER_BAD_OPTIONS', `defaultSocket '${defaultSocket}' must be an absolute path of at most 107 bytes (a unix socket address)`);
+    throw new CniForwarderError(
+      'CNI_FORWARDER_BAD_OPTIONS',
+      `defaultSocket '${defaultSocket}' must be an absolute path of at most 107 bytes (a unix socket address)`,
+    );
   }
   const socketKey = text('socketKey', options.socketKey);
   if (!/^[A-Za-z_][A-Za-z0-9_-]*(\.[A-Za-z_][A-Za-z0-9_-]*)*$/.test(socketKey)) {
-    throw new CniForwarderError('CNI_FORWARDER_BAD_OPTIONS', `socketKey '${socketKey}' is not a dotted path of config keys (e.g. 'socket' or 'ipam.daemonSocket')`);
+    throw new CniForwarderError(
+      'CNI_FORWARDER_BAD_OPTIONS',
+      `socketKey '${socketKey}' is not a dotted path of config keys (e.g. 'socket' or 'ipam.daemonSocket')`,
+    );
   }
   const urlPath = text('urlPath', options.urlPath ?? '/cni');
   if (!/^\/[A-Za-z0-9._~/-]*$/.test(urlPath)) throw new CniForwarderError('CNI_FORWARDER_BAD_OPTIONS', `urlPath '${urlPath}' must be an absolute HTTP path`);

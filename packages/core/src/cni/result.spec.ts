@@ -17,14 +17,14 @@ describe('containerAddresses', () => {
     const r = {
       cniVersion: '1.0.0',
       interfaces: [{ name: 'br0' }, { name: 'eth0', sandbox: '/run/netns/x' }],
-      ips: [
-        { interface: 0, address: '10.0.0.1/24' },
-        { interface: 1, address: '10.0.0.7/24' },
-        { address: '10.0.0.8/24' },
-      ],
+      ips: [{ interface: 0, address: '10.0.0.1/24' }, { interface: 1, address: '10.0.0.7/24' }, { address: '10.0.0.8/24' }],
     };
     assert.deepEqual(addresses(r, 'eth0'), ['10.0.0.7/24', '10.0.0.8/24']);
-    assert.deepEqual(addresses({ ...r, interfaces: [{ name: 'eth0' }, { name: 'eth1', sandbox: '/run/netns/x' }] }, 'eth0'), ['10.0.0.1/24', '10.0.0.7/24', '10.0.0.8/24']);
+    assert.deepEqual(addresses({ ...r, interfaces: [{ name: 'eth0' }, { name: 'eth1', sandbox: '/run/netns/x' }] }, 'eth0'), [
+      '10.0.0.1/24',
+      '10.0.0.7/24',
+      '10.0.0.8/24',
+    ]);
     assert.deepEqual(addresses(r), ['10.0.0.1/24', '10.0.0.7/24', '10.0.0.8/24'], 'without ifName: every address');
   });
 });

@@ -33,13 +33,14 @@ describe('ippc-dns command', () => {
   it('prints its flags with --help', async () => {
     const r = await collect(run(['--help']));
     assert.equal(r.code, 0);
-    for (const flag of ['--master', '--domain', '--listen', '--ip_sources', '--upstream', '--refresh', '--stale_after', '--json', '--logging_level']) assert.match(r.stdout, new RegExp(flag));
+    for (const flag of ['--master', '--domain', '--listen', '--ip_sources', '--upstream', '--refresh', '--stale_after', '--json', '--logging_level'])
+      assert.match(r.stdout, new RegExp(flag));
     const oneLine = r.stdout.replace(/\s+/g, ' ');
     assert.ok(oneLine.includes('--refresh <duration> how often to poll the master (default: "2secs", env: IPPC_DNS_REFRESH)'), oneLine);
     assert.ok(oneLine.includes('--logging_level <level> INFO, WARNING, ERROR or DEBUG (default: "INFO", env: IPPC_LOG_LEVEL)'), oneLine);
   });
 
-  it('exits 2 with a message naming the flag on an unknown flag, a duration not in Mesos\'s syntax or a bad listen address', async () => {
+  it("exits 2 with a message naming the flag on an unknown flag, a duration not in Mesos's syntax or a bad listen address", async () => {
     const unknown = await collect(run(['--master', 'http://127.0.0.1:1', '--ip-sources', 'netinfo']));
     assert.equal(unknown.code, 2);
     assert.match(unknown.stderr, /^error: unknown option '--ip-sources'/);
@@ -60,7 +61,7 @@ describe('ippc-dns command', () => {
     assert.equal((JSON.parse(empty.stderr.trim()) as { error: { message: string } }).error.message, 'empty ip sources');
   });
 
-  it('serves a fake master\'s tasks, logs JSON with --json, and stops cleanly on SIGTERM', async () => {
+  it("serves a fake master's tasks, logs JSON with --json, and stops cleanly on SIGTERM", async () => {
     const master = await startFakeMaster({ state: loadFixture('mesos-1x-state.json') });
     try {
       const child = run(['--master', master.url, '--listen', '127.0.0.1:0', '--json', '--refresh', '200ms', '--domain', 'mesos']);
@@ -68,7 +69,10 @@ describe('ippc-dns command', () => {
       let stderr = '';
       child.stderr!.on('data', (d) => (stderr += d));
       const lines = createInterface({ input: child.stdout! });
-      const [first] = (await Promise.race([once(lines, 'line'), new Promise((_, reject) => setTimeout(() => reject(new Error(`no ready line; stderr: ${stderr}`)), 15_000).unref())])) as [string];
+      const [first] = (await Promise.race([
+        once(lines, 'line'),
+        new Promise((_, reject) => setTimeout(() => reject(new Error(`no ready line; stderr: ${stderr}`)), 15_000).unref()),
+      ])) as [string];
       const ready = JSON.parse(first) as { event: string; port: number; domain: string };
       assert.equal(ready.event, 'listening');
       assert.equal(ready.domain, 'mesos');
@@ -83,8 +87,14 @@ describe('ippc-dns command', () => {
       child.kill('SIGTERM');
       const [code] = (await once(child, 'exit')) as [number | null];
       assert.equal(code, 0);
-      const logs = stderr.trim().split('\n').map((l) => JSON.parse(l) as { msg: string; component: string });
-      assert.ok(logs.some((l) => l.msg === 'zone updated' && l.component === 'dns'), stderr);
+      const logs = stderr
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as { msg: string; component: string });
+      assert.ok(
+        logs.some((l) => l.msg === 'zone updated' && l.component === 'dns'),
+        stderr,
+      );
     } finally {
       await master.close();
     }

@@ -7,7 +7,13 @@ import { parseDuration } from '@ippc/mesos';
 import { createDnsServer, DEFAULT_IP_SOURCES, type DnsServer } from '../index.js';
 
 function list(text: string, previous: string[] | undefined): string[] {
-  return [...(previous ?? []), ...text.split(',').map((s) => s.trim()).filter((s) => s !== '')];
+  return [
+    ...(previous ?? []),
+    ...text
+      .split(',')
+      .map((s) => s.trim())
+      .filter((s) => s !== ''),
+  ];
 }
 
 /** Human-readable log lines from the JSON lines the logger writes (without --json). */
@@ -51,7 +57,7 @@ interface Flags {
 
 const program = createDaemonCommand(
   'ippc-dns',
-  'Serve Mesos-DNS-style names (<task>.<framework>.<domain>, A/AAAA/SRV) for the running tasks in a master\'s /master/state.\n' +
+  "Serve Mesos-DNS-style names (<task>.<framework>.<domain>, A/AAAA/SRV) for the running tasks in a master's /master/state.\n" +
     'Names outside the domain go to --upstream servers, or are REFUSED when there are none.',
 )
   .addOption(new Option('--master <url>', "the master's URL; /master/state is appended when it has no path").env('IPPC_DNS_MASTER'))
@@ -63,9 +69,17 @@ const program = createDaemonCommand(
       .argParser((v: string) => list(v, undefined))
       .env('IPPC_DNS_IP_SOURCES'),
   )
-  .addOption(new Option('--upstream <ip[:port]>', 'forward names outside the domain here (repeat, or comma-separate); default none').argParser(list).env('IPPC_DNS_UPSTREAM'))
+  .addOption(
+    new Option('--upstream <ip[:port]>', 'forward names outside the domain here (repeat, or comma-separate); default none')
+      .argParser(list)
+      .env('IPPC_DNS_UPSTREAM'),
+  )
   .addOption(checkedOption('--refresh <duration>', 'how often to poll the master', parseDuration).default('2secs').env('IPPC_DNS_REFRESH'))
-  .addOption(checkedOption('--stale_after <duration>', 'SERVFAIL for the domain when the master has not answered for this long; 0secs: never', parseDuration).default('60secs'))
+  .addOption(
+    checkedOption('--stale_after <duration>', 'SERVFAIL for the domain when the master has not answered for this long; 0secs: never', parseDuration).default(
+      '60secs',
+    ),
+  )
   .addOption(new Option('--ttl <seconds>', 'TTL of answers and of negative answers').default(5).argParser((v: string) => Number(v)))
   .addOption(listenOption('--http <host:port>', 'serve /health and /metrics here; default off', { off: true }).env('IPPC_DNS_HTTP'))
   .option('--json', 'log JSON lines (default: readable lines); the ready line on standard output is JSON too')

@@ -9,7 +9,14 @@ import type { DockerContext, Entry } from './context.js';
 // Terminations remembered for wait() after the container is gone.
 const ENDED_KEPT = 1024;
 
-export function newEntry(ctx: DockerContext, id: string, task: TaskInfo, containerInfo: ContainerInfo | undefined, sandbox: string, sendStatus?: (s: ExecutorStatus) => void): Entry {
+export function newEntry(
+  ctx: DockerContext,
+  id: string,
+  task: TaskInfo,
+  containerInfo: ContainerInfo | undefined,
+  sandbox: string,
+  sendStatus?: (s: ExecutorStatus) => void,
+): Entry {
   let markRunning!: () => void;
   let settle!: (t: Termination) => void;
   const entry: Entry = {

@@ -13,7 +13,8 @@ export async function ensureImage(ctx: DockerContext, image: string, forcePull: 
     try {
       await docker.getImage(image).inspect();
     } catch (err) {
-      if (daemonStatus(err) !== 404) throw new ContainerizerError('CONTAINER_LAUNCH_FAILED', `Failed to inspect image '${image}': ${daemonMessage(err)}`, { cause: err });
+      if (daemonStatus(err) !== 404)
+        throw new ContainerizerError('CONTAINER_LAUNCH_FAILED', `Failed to inspect image '${image}': ${daemonMessage(err)}`, { cause: err });
       present = false;
     }
   }

@@ -4,16 +4,7 @@ import { containerIdToString } from '@ippc/mesos';
 import { ContainerInfo_Type, TaskState, TaskStatus_Reason, type ContainerInfo } from '@ippc/proto';
 import { DockerContainerizerError, daemonMessage } from '../errors.js';
 import { addressesFromInspect, inspectData, runningNetworkInfo } from '../inspect.js';
-import {
-  AGENT_ID_LABEL,
-  CONTAINER_ID_LABEL,
-  FRAMEWORK_ID_LABEL,
-  LOG_OFFSETS_LABEL,
-  OWNER_LABEL,
-  OWNER_VALUE,
-  SCOPE_LABEL,
-  TASK_ID_LABEL,
-} from '../labels.js';
+import { AGENT_ID_LABEL, CONTAINER_ID_LABEL, FRAMEWORK_ID_LABEL, LOG_OFFSETS_LABEL, OWNER_LABEL, OWNER_VALUE, SCOPE_LABEL, TASK_ID_LABEL } from '../labels.js';
 import { sandboxLogSizes, touchSandboxLogs, type LogSizes } from '../log-pump.js';
 import { createRunOptions, type DockerRunOptions } from '../run-options.js';
 import { INSPECT_TIMEOUT_MS, type DockerContext, type Entry } from './context.js';
@@ -58,7 +49,11 @@ export async function launch(ctx: DockerContext, spec: LaunchSpec): Promise<void
   } catch (err) {
     live.delete(id);
     const message = messageOf(err);
-    const termination: Termination = { state: TaskState.TASK_FAILED, reason: TaskStatus_Reason.REASON_CONTAINER_LAUNCH_FAILED, message: `Failed to launch container: ${message}` };
+    const termination: Termination = {
+      state: TaskState.TASK_FAILED,
+      reason: TaskStatus_Reason.REASON_CONTAINER_LAUNCH_FAILED,
+      message: `Failed to launch container: ${message}`,
+    };
     ended.set(id, termination);
     entry.markRunning();
     entry.settle(termination);
@@ -87,7 +82,10 @@ export async function launch(ctx: DockerContext, spec: LaunchSpec): Promise<void
       data: inspectData(inspected),
       ...(entry.networkInfo ? { containerStatus: { networkInfos: [entry.networkInfo] } } : {}),
     });
-    log.info({ containerId: id, taskId, networkMode: entry.networkMode, ms: Date.now() - started, addresses: entry.networkInfo?.ipAddresses.map((a) => a.ipAddress) }, 'task running');
+    log.info(
+      { containerId: id, taskId, networkMode: entry.networkMode, ms: Date.now() - started, addresses: entry.networkInfo?.ipAddresses.map((a) => a.ipAddress) },
+      'task running',
+    );
   }
   entry.markRunning();
 }
@@ -96,7 +94,12 @@ export async function launch(ctx: DockerContext, spec: LaunchSpec): Promise<void
  * Mesos's run options for the task, and the sandbox's log sizes before it runs (the log copy's
  * base); undefined when they cannot be made, and the task has failed.
  */
-function prepareRunOptions(ctx: DockerContext, entry: Entry, spec: LaunchSpec, taskId: string): { runOptions: DockerRunOptions; logBase: LogSizes } | undefined {
+function prepareRunOptions(
+  ctx: DockerContext,
+  entry: Entry,
+  spec: LaunchSpec,
+  taskId: string,
+): { runOptions: DockerRunOptions; logBase: LogSizes } | undefined {
   const { log, scope } = ctx;
   const id = entry.id;
   let runOptions;

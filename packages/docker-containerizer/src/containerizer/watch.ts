@@ -20,7 +20,7 @@ export function watch(ctx: DockerContext, entry: Entry): void {
     const container = docker.getContainer(entry.dockerId!);
     let exitCode: number | undefined;
     let gone = false;
-    for (let failures = 0; ; ) {
+    for (let failures = 0; ;) {
       // One abort per attempt: the entry's (close, destroy) or the daemon coming back, whose
       // restart left this long poll hanging (see daemon-watch.ts).
       const attempt = new AbortController();

@@ -31,9 +31,7 @@ function summary(plan: Plan) {
   };
 }
 
-const program = new Command('ippc-host')
-  .description('Prepare this machine for ippc: packages, dockerd, and the offline-built images')
-  .showHelpAfterError();
+const program = new Command('ippc-host').description('Prepare this machine for ippc: packages, dockerd, and the offline-built images').showHelpAfterError();
 
 program
   .command('bootstrap', { isDefault: true })

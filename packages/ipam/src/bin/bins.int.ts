@@ -62,15 +62,28 @@ describe('ippc-ipam-server and ippc-ipam-node flags (processes)', () => {
   it('ippc-ipam-server refuses to start without a secret, saying how to give one (exit 2)', async () => {
     const r = await runToExit(SERVER_BIN, ['--listen=127.0.0.1:0', '--http=off', `--data_dir=${join(dir, 'db-none')}`]);
     assert.equal(r.code, 2, r.stderr);
-    assert.match(r.stderr, /^ippc-ipam-server: no shared secret: pass --token_file=PATH, set IPPC_TOKEN or give auth\.token in the --config file \(or --no_auth for local play\)$/m);
+    assert.match(
+      r.stderr,
+      /^ippc-ipam-server: no shared secret: pass --token_file=PATH, set IPPC_TOKEN or give auth\.token in the --config file \(or --no_auth for local play\)$/m,
+    );
     const node = await runToExit(NODE_BIN, ['--service=127.0.0.1:1', `--socket=${join(dir, 'ipam.sock')}`]);
     assert.equal(node.code, 2, node.stderr);
     assert.match(node.stderr, /^ippc-ipam-node: no shared secret: pass --token_file=PATH or set IPPC_TOKEN \(or --no_auth for local play\)$/m);
   });
 
   for (const [bin, path, flags, required] of [
-    ['ippc-ipam-server', SERVER_BIN, ['--config', '--listen', '--http', '--data_dir', '--etcd', '--etcd_prefix', '--cooldown', '--no_fsync', '--token_file', '--no_auth', '--logging_level'], []],
-    ['ippc-ipam-node', NODE_BIN, ['--service', '--socket', '--node', '--install_plugin', '--flavor', '--token_file', '--no_auth', '--logging_level'], ['--service=127.0.0.1:1']],
+    [
+      'ippc-ipam-server',
+      SERVER_BIN,
+      ['--config', '--listen', '--http', '--data_dir', '--etcd', '--etcd_prefix', '--cooldown', '--no_fsync', '--token_file', '--no_auth', '--logging_level'],
+      [],
+    ],
+    [
+      'ippc-ipam-node',
+      NODE_BIN,
+      ['--service', '--socket', '--node', '--install_plugin', '--flavor', '--token_file', '--no_auth', '--logging_level'],
+      ['--service=127.0.0.1:1'],
+    ],
   ] as const) {
     it(`${bin}: --help lists its flags with their defaults; a bad flag exits 2 with a message`, async () => {
       const help = await runToExit(path, ['--help']);
@@ -89,7 +102,7 @@ describe('ippc-ipam-server and ippc-ipam-node flags (processes)', () => {
     });
   }
 
-  it('ippc-ipam-server: durations in Mesos\'s syntax, listen addresses as host:port; ippc-ipam-node: --service is required', async () => {
+  it("ippc-ipam-server: durations in Mesos's syntax, listen addresses as host:port; ippc-ipam-node: --service is required", async () => {
     const duration = await runToExit(SERVER_BIN, ['--no_auth', '--cooldown=30']);
     assert.equal(duration.code, 2);
     assert.match(duration.stderr, /option '--cooldown <duration>' argument '30' is invalid\. Invalid duration '30': write a number and a unit/);

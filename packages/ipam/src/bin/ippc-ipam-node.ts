@@ -12,7 +12,17 @@
 // Token: --token_file, else IPPC_TOKEN. Prints one JSON line {"socket"} on standard output once listening.
 import { hostname } from 'node:os';
 import { Option } from 'commander';
-import { FlagError, createDaemonCommand, createLogger, daemonAuth, exitBadFlag, loggerLevel, loggingLevelOption, noAuthOption, tokenFileOption } from '@ippc/core';
+import {
+  FlagError,
+  createDaemonCommand,
+  createLogger,
+  daemonAuth,
+  exitBadFlag,
+  loggerLevel,
+  loggingLevelOption,
+  noAuthOption,
+  tokenFileOption,
+} from '@ippc/core';
 import { createIpamClient } from '../client.js';
 import { DEFAULT_DAEMON_SOCKET, createIpamNodeDaemon } from '../cni/node-daemon.js';
 import { installIpamPlugin, type PluginFlavor } from '../cni/plugin.js';
@@ -22,7 +32,12 @@ const program = createDaemonCommand('ippc-ipam-node', 'The IPAM node daemon: ser
   .addOption(new Option('--socket <path>', 'unix socket of the ippc-ipam plugin').default(DEFAULT_DAEMON_SOCKET))
   .addOption(new Option('--node <name>', 'this node on leases').default(hostname(), "this machine's host name"))
   .addOption(new Option('--install_plugin <dir>', 'install the ippc-ipam CNI plugin executable into this folder first'))
-  .addOption(new Option('--flavor <flavor>', "with --install_plugin: 'native' (static C, needs cc) or 'sh' (sh + curl); default native when cc compiles it").choices(['native', 'sh']))
+  .addOption(
+    new Option('--flavor <flavor>', "with --install_plugin: 'native' (static C, needs cc) or 'sh' (sh + curl); default native when cc compiles it").choices([
+      'native',
+      'sh',
+    ]),
+  )
   .addOption(tokenFileOption())
   .addOption(noAuthOption('call the service without the shared secret (local play only)'))
   .addOption(loggingLevelOption());

@@ -10,7 +10,20 @@
 // {"grpcPort", "httpPort"} on standard output once serving (useful with port 0); logs go to
 // standard error.
 import { Option } from 'commander';
-import { FlagError, checkedOption, createDaemonCommand, createLogger, daemonAuth, exitBadFlag, listenAddress, listenOption, loggerLevel, loggingLevelOption, noAuthOption, tokenFileOption } from '@ippc/core';
+import {
+  FlagError,
+  checkedOption,
+  createDaemonCommand,
+  createLogger,
+  daemonAuth,
+  exitBadFlag,
+  listenAddress,
+  listenOption,
+  loggerLevel,
+  loggingLevelOption,
+  noAuthOption,
+  tokenFileOption,
+} from '@ippc/core';
 import { parseDuration } from '@ippc/mesos';
 import { DEFAULT_CONFIG, loadConfigFile } from '../config.js';
 import { isIpamError } from '../errors.js';
@@ -21,14 +34,26 @@ import { createEtcdStore } from '../store/etcd-store.js';
 
 const program = createDaemonCommand('ippc-ipam-server', 'The ippc IPAM service: pools, leases and their store over gRPC; /metrics and /health over HTTP.')
   .addOption(new Option('--config <file>', 'service config file (JSON); the flags below override it'))
-  .addOption(listenOption('--listen <address>', `gRPC address, host:port or unix:/path (default: the config's listen, else ${DEFAULT_CONFIG.listen})`, { unix: true }))
-  .addOption(listenOption('--http <host:port>', `HTTP address of /metrics and /health, 'off' to disable (default: the config's http, else ${DEFAULT_CONFIG.http})`, { off: true }))
+  .addOption(
+    listenOption('--listen <address>', `gRPC address, host:port or unix:/path (default: the config's listen, else ${DEFAULT_CONFIG.listen})`, { unix: true }),
+  )
+  .addOption(
+    listenOption('--http <host:port>', `HTTP address of /metrics and /health, 'off' to disable (default: the config's http, else ${DEFAULT_CONFIG.http})`, {
+      off: true,
+    }),
+  )
   .addOption(new Option('--data_dir <dir>', "embedded store in this folder (default: the config's store, else /var/lib/ippc/ipam)"))
   .addOption(new Option('--etcd <urls>', 'etcd store at these comma-separated endpoints (wins over --data_dir)'))
   .addOption(new Option('--etcd_prefix <prefix>', 'with --etcd: key prefix (default: /ippc/ipam/)'))
-  .addOption(checkedOption('--cooldown <duration>', `default cool-down of released addresses (default: the config's cooldownSeconds, else ${DEFAULT_CONFIG.cooldownSeconds}secs)`, parseDuration))
+  .addOption(
+    checkedOption(
+      '--cooldown <duration>',
+      `default cool-down of released addresses (default: the config's cooldownSeconds, else ${DEFAULT_CONFIG.cooldownSeconds}secs)`,
+      parseDuration,
+    ),
+  )
   .addOption(new Option('--no_fsync', 'embedded store: no fsync per commit (survives a crash of the service, not of the machine)').default(false))
-  .addOption(tokenFileOption('file holding the shared secret (else env IPPC_TOKEN, else the config\'s auth.token)'))
+  .addOption(tokenFileOption("file holding the shared secret (else env IPPC_TOKEN, else the config's auth.token)"))
   .addOption(noAuthOption('accept calls without the shared secret (local play only)'))
   .addOption(loggingLevelOption());
 
@@ -60,7 +85,10 @@ async function main(): Promise<void> {
   if (flags.cooldown !== undefined) cfg.cooldownSeconds = parseDuration(flags.cooldown) / 1000;
   cfg.auth = daemonAuth(flags, { ...(cfg.auth ? { fallback: cfg.auth } : {}), fallbackHint: 'auth.token in the --config file' });
 
-  const store = cfg.store.type === 'etcd' ? createEtcdStore({ endpoints: cfg.store.endpoints, prefix: cfg.store.prefix }) : createEmbeddedStore({ path: cfg.store.path, sync: cfg.store.sync });
+  const store =
+    cfg.store.type === 'etcd'
+      ? createEtcdStore({ endpoints: cfg.store.endpoints, prefix: cfg.store.prefix })
+      : createEmbeddedStore({ path: cfg.store.path, sync: cfg.store.sync });
   const service = createIpamService({ store, cooldownMs: cfg.cooldownSeconds * 1000, pools: cfg.pools, gcGraceMs: cfg.gcGraceSeconds * 1000, logger: log });
   const server = createIpamServer({ service, auth: cfg.auth, logger: log });
   const grpcPort = await server.listen(cfg.listen);

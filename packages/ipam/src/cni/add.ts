@@ -34,7 +34,11 @@ export async function add(ctx: HandlerContext, req: CniRequest, conf: NetConf): 
         const holder = poolIds.find((p) => setContains(p.set, ip)) ?? poolIds.find((p) => p.family === ip.family);
         requests.push({ address: entry.ipAddress, ...(holder ? { pool: holder.id } : {}) });
       } else if (firstOfFamily) requests.push({ pool: firstOfFamily.id });
-      else if (sets.length > 0) throw new CniError(CNI_ERROR_CODES.INVALID_CONFIG, `network '${network}' has no IPv${family} range in ipam.ranges, but the task asks for an IPv${family} address`);
+      else if (sets.length > 0)
+        throw new CniError(
+          CNI_ERROR_CODES.INVALID_CONFIG,
+          `network '${network}' has no IPv${family} range in ipam.ranges, but the task asks for an IPv${family} address`,
+        );
       else requests.push({ family });
     }
   } else {

@@ -12,6 +12,9 @@ export async function check(ctx: HandlerContext, req: CniRequest, conf: NetConf)
   const have = new Set(containerAddresses(prev).map((ip) => stripPrefix(ip.address)));
   const missing = lease.addresses.filter((a) => !have.has(a.address));
   if (missing.length > 0) {
-    throw new CniError(CNI_ERROR_CODES.CHECK_FAILED, `the IPAM lease of ${conf.name}/${env.containerId}/${env.ifName} holds ${missing.map((a) => a.address).join(', ')}, missing from prevResult`);
+    throw new CniError(
+      CNI_ERROR_CODES.CHECK_FAILED,
+      `the IPAM lease of ${conf.name}/${env.containerId}/${env.ifName} holds ${missing.map((a) => a.address).join(', ')}, missing from prevResult`,
+    );
   }
 }

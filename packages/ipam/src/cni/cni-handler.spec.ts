@@ -30,7 +30,14 @@ const conf = (over: Record<string, unknown> = {}, ipam: Record<string, unknown> 
     ...over,
   });
 
-const call = (command: string, config: string, env: Partial<CniRequest> = {}): CniRequest => ({ command, containerId: 'c1', ifName: 'eth0', netns: '/run/netns/x', stdin: config, ...env });
+const call = (command: string, config: string, env: Partial<CniRequest> = {}): CniRequest => ({
+  command,
+  containerId: 'c1',
+  ifName: 'eth0',
+  netns: '/run/netns/x',
+  stdin: config,
+  ...env,
+});
 
 function parse(output: string): Record<string, unknown> {
   return JSON.parse(output) as Record<string, unknown>;
@@ -74,7 +81,10 @@ describe('ippc-ipam CNI handler', () => {
     const lease = await service.getLease({ network: 'blue', containerId: 'c1', ifName: 'eth0' });
     assert.equal(lease.node, 'agent-1');
     assert.equal(lease.owner, 'agent-1');
-    assert.deepEqual((await service.listPools('blue')).map((p) => p.spec.id), ['10.210.30.0/24', 'fd10:210:30::/64']);
+    assert.deepEqual(
+      (await service.listPools('blue')).map((p) => p.spec.id),
+      ['10.210.30.0/24', 'fd10:210:30::/64'],
+    );
   });
 
   it('follows the config version: 0.3.1 and 0.4.0 carry ips[].version, 0.2.0 and 0.1.0 answer ip4/ip6', async () => {
@@ -96,9 +106,15 @@ describe('ippc-ipam CNI handler', () => {
 
   it('honours runtimeConfig.ips, args.cni.ips and CNI_ARGS IP=', async () => {
     const a = parse((await cni.handle(call('ADD', conf({ runtimeConfig: { ips: ['10.210.30.50/24', 'fd10:210:30::50'] } }), { containerId: 'rc' }))).output);
-    assert.deepEqual((a.ips as Array<{ address: string }>).map((x) => x.address), ['10.210.30.50/24', 'fd10:210:30::50/64']);
+    assert.deepEqual(
+      (a.ips as Array<{ address: string }>).map((x) => x.address),
+      ['10.210.30.50/24', 'fd10:210:30::50/64'],
+    );
     const b = parse((await cni.handle(call('ADD', conf({ args: { cni: { ips: ['10.210.30.51'] } } }), { containerId: 'ac' }))).output);
-    assert.deepEqual((b.ips as Array<{ address: string }>).map((x) => x.address), ['10.210.30.51/24', 'fd10:210:30::6/64']);
+    assert.deepEqual(
+      (b.ips as Array<{ address: string }>).map((x) => x.address),
+      ['10.210.30.51/24', 'fd10:210:30::6/64'],
+    );
     const c = parse((await cni.handle(call('ADD', conf(), { containerId: 'ca', args: 'IgnoreUnknown=1;IP=10.210.30.52' }))).output);
     assert.equal((c.ips as Array<{ address: string }>)[0]!.address, '10.210.30.52/24');
   });
@@ -117,7 +133,11 @@ describe('ippc-ipam CNI handler', () => {
       },
     };
     const r = parse((await cni.handle(call('ADD', conf(mesos), { containerId: 'mesos1' }))).output);
-    assert.deepEqual((r.ips as Array<{ address: string }>).map((x) => x.address), ['10.210.30.60/24', '10.210.30.6/24'], 'two IPv4, no IPv6: exactly what Mesos asked');
+    assert.deepEqual(
+      (r.ips as Array<{ address: string }>).map((x) => x.address),
+      ['10.210.30.60/24', '10.210.30.6/24'],
+      'two IPv4, no IPv6: exactly what Mesos asked',
+    );
     const lease = await service.getLease({ network: 'blue', containerId: 'mesos1', ifName: 'eth0' });
     assert.deepEqual(lease.groups, ['web', 'db']);
     assert.deepEqual(lease.labels, [{ key: 'app', value: 'shop' }]);
@@ -169,7 +189,9 @@ describe('ippc-ipam CNI handler', () => {
     const add = parse((await cni.handle(call('ADD', conf(), { containerId: 'd1' }))).output);
     const prev = { prevResult: add };
     assert.equal((await cni.handle(call('CHECK', conf({ ...prev, cniVersion: '1.0.0' }), { containerId: 'd1' }))).ok, true);
-    const wrong = parse((await cni.handle(call('CHECK', conf({ prevResult: { cniVersion: '1.0.0', ips: [{ address: '10.210.30.200/24' }] } }), { containerId: 'd1' }))).output);
+    const wrong = parse(
+      (await cni.handle(call('CHECK', conf({ prevResult: { cniVersion: '1.0.0', ips: [{ address: '10.210.30.200/24' }] } }), { containerId: 'd1' }))).output,
+    );
     assert.equal(wrong.code, CNI_ERROR_CODES.CHECK_FAILED);
     const del = await cni.handle(call('DEL', conf(prev), { containerId: 'd1', netns: undefined }));
     assert.deepEqual(del, { ok: true, output: '' });
@@ -180,13 +202,16 @@ describe('ippc-ipam CNI handler', () => {
     assert.equal(old.code, CNI_ERROR_CODES.INCOMPATIBLE_VERSION);
   });
 
-  it('GC (CNI 1.1) reclaims this node\'s attachments missing from the valid set at the second call; STATUS answers', async () => {
+  it("GC (CNI 1.1) reclaims this node's attachments missing from the valid set at the second call; STATUS answers", async () => {
     await cni.handle(call('ADD', conf(), { containerId: 'gc-live' }));
     await cni.handle(call('ADD', conf(), { containerId: 'gc-leak' }));
     const keep = (await service.listLeases({ network: 'blue' })).map((l) => l.handle.containerId).filter((c) => c !== 'gc-leak');
     const valid = conf({ cniVersion: '1.1.0', 'cni.dev/valid-attachments': keep.map((c) => ({ containerID: c, ifname: 'eth0' })) });
     assert.equal((await cni.handle({ command: 'GC', stdin: valid })).ok, true);
-    assert.ok((await service.listLeases({ network: 'blue' })).some((l) => l.handle.containerId === 'gc-leak'), 'first observation only suspects');
+    assert.ok(
+      (await service.listLeases({ network: 'blue' })).some((l) => l.handle.containerId === 'gc-leak'),
+      'first observation only suspects',
+    );
     assert.equal((await cni.handle({ command: 'GC', stdin: valid })).ok, true);
     assert.ok(!(await service.listLeases({ network: 'blue' })).some((l) => l.handle.containerId === 'gc-leak'));
     assert.ok((await service.listLeases({ network: 'blue' })).some((l) => l.handle.containerId === 'gc-live'));

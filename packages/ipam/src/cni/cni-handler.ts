@@ -61,7 +61,10 @@ export function createCniHandler(options: CniHandlerOptions): CniHandler {
         const conf = parseConf(req.stdin);
         cniVersion = conf.cniVersion;
         if (!(SUPPORTED_CNI_VERSIONS as readonly string[]).includes(cniVersion)) {
-          throw new CniError(CNI_ERROR_CODES.INCOMPATIBLE_VERSION, `ippc-ipam does not speak CNI ${cniVersion}; it speaks ${SUPPORTED_CNI_VERSIONS.join(', ')}`);
+          throw new CniError(
+            CNI_ERROR_CODES.INCOMPATIBLE_VERSION,
+            `ippc-ipam does not speak CNI ${cniVersion}; it speaks ${SUPPORTED_CNI_VERSIONS.join(', ')}`,
+          );
         }
         switch (req.command) {
           case 'ADD':
@@ -73,7 +76,8 @@ export function createCniHandler(options: CniHandlerOptions): CniHandler {
             return { ok: true, output: '' };
           }
           case 'CHECK':
-            if (compareVersions(cniVersion, '0.4.0') < 0) throw new CniError(CNI_ERROR_CODES.INCOMPATIBLE_VERSION, `CHECK needs cniVersion 0.4.0 or later, the config says ${cniVersion}`);
+            if (compareVersions(cniVersion, '0.4.0') < 0)
+              throw new CniError(CNI_ERROR_CODES.INCOMPATIBLE_VERSION, `CHECK needs cniVersion 0.4.0 or later, the config says ${cniVersion}`);
             await check(ctx, req, conf);
             return { ok: true, output: '' };
           case 'GC': {

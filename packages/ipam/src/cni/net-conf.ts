@@ -58,7 +58,10 @@ export function parseConf(text: string): NetConf {
 export function rangeSets(ipam: IpamSection): RangeSpec[][] {
   if (ipam.ranges !== undefined) {
     if (!Array.isArray(ipam.ranges) || !ipam.ranges.every((s) => Array.isArray(s) && s.length > 0)) {
-      throw new CniError(CNI_ERROR_CODES.INVALID_CONFIG, 'ipam.ranges must be a list of range sets, each a non-empty list of {"subnet", "rangeStart"?, "rangeEnd"?, "gateway"?}');
+      throw new CniError(
+        CNI_ERROR_CODES.INVALID_CONFIG,
+        'ipam.ranges must be a list of range sets, each a non-empty list of {"subnet", "rangeStart"?, "rangeEnd"?, "gateway"?}',
+      );
     }
     return ipam.ranges;
   }

@@ -52,9 +52,13 @@ describe('ippc-ipam with the real bridge and ptp plugins in network namespaces',
   /** TCP from a container namespace to a listener in the host namespace: proves the address works. */
   async function reachable(fromNs: string, to: string): Promise<boolean> {
     const port = 17_000 + Math.floor(Math.random() * 1000);
-    const srv = spawn('ip', ['netns', 'exec', host, process.execPath, '-e', `require('net').createServer(s=>s.end('pong')).listen(${port},'${to}',()=>console.log('up'))`], {
-      stdio: ['ignore', 'pipe', 'ignore'],
-    });
+    const srv = spawn(
+      'ip',
+      ['netns', 'exec', host, process.execPath, '-e', `require('net').createServer(s=>s.end('pong')).listen(${port},'${to}',()=>console.log('up'))`],
+      {
+        stdio: ['ignore', 'pipe', 'ignore'],
+      },
+    );
     listeners.push(srv);
     await new Promise<void>((resolve) => srv.stdout!.once('data', () => resolve()));
     try {
@@ -94,20 +98,50 @@ describe('ippc-ipam with the real bridge and ptp plugins in network namespaces',
 
   it('bridge (CNI 1.0.0) gets its address from ippc-ipam, the container reaches the gateway, CHECK and DEL work', async () => {
     const c = container();
-    const add = await runPlugin({ plugin: '/usr/lib/cni/bridge', command: 'ADD', containerId: 'br1', netns: c.path, ifName: 'eth0', cniPath, config: bridgeConf(), hostNetns: host });
+    const add = await runPlugin({
+      plugin: '/usr/lib/cni/bridge',
+      command: 'ADD',
+      containerId: 'br1',
+      netns: c.path,
+      ifName: 'eth0',
+      cniPath,
+      config: bridgeConf(),
+      hostNetns: host,
+    });
     assert.equal(add.code, 0, add.stdout + add.stderr);
     const result = JSON.parse(add.stdout) as { ips: Array<{ address: string; gateway: string }>; interfaces: unknown[] };
-    assert.deepEqual(result.ips.map((i) => [i.address, i.gateway]), [[`${NET}.40.2/24`, `${NET}.40.1`]]);
+    assert.deepEqual(
+      result.ips.map((i) => [i.address, i.gateway]),
+      [[`${NET}.40.2/24`, `${NET}.40.1`]],
+    );
     assert.equal(result.interfaces.length, 3);
     assert.match(run('ip', ['-n', c.name, '-4', 'addr', 'show', 'eth0']), new RegExp(`inet ${esc(NET)}\\.40\\.2/24`));
     assert.ok(await reachable(c.name, `${NET}.40.1`), 'container reaches the bridge gateway over its assigned address');
     const lease = await ipam.getLease({ network: 'ipamnet', containerId: 'br1', ifName: 'eth0' });
     assert.equal(lease.node, 'agent-int');
 
-    const check = await runPlugin({ plugin: '/usr/lib/cni/bridge', command: 'CHECK', containerId: 'br1', netns: c.path, ifName: 'eth0', cniPath, config: bridgeConf({ prevResult: result }), hostNetns: host });
+    const check = await runPlugin({
+      plugin: '/usr/lib/cni/bridge',
+      command: 'CHECK',
+      containerId: 'br1',
+      netns: c.path,
+      ifName: 'eth0',
+      cniPath,
+      config: bridgeConf({ prevResult: result }),
+      hostNetns: host,
+    });
     assert.equal(check.code, 0, check.stdout + check.stderr);
 
-    const del = await runPlugin({ plugin: '/usr/lib/cni/bridge', command: 'DEL', containerId: 'br1', netns: c.path, ifName: 'eth0', cniPath, config: bridgeConf({ prevResult: result }), hostNetns: host });
+    const del = await runPlugin({
+      plugin: '/usr/lib/cni/bridge',
+      command: 'DEL',
+      containerId: 'br1',
+      netns: c.path,
+      ifName: 'eth0',
+      cniPath,
+      config: bridgeConf({ prevResult: result }),
+      hostNetns: host,
+    });
     assert.equal(del.code, 0, del.stdout + del.stderr);
     assert.deepEqual(await ipam.listLeases({ network: 'ipamnet' }), []);
     const pools = await ipam.listPools('ipamnet');
@@ -116,25 +150,69 @@ describe('ippc-ipam with the real bridge and ptp plugins in network namespaces',
 
   it('releases on DEL when the namespace is already gone (no CNI_NETNS)', async () => {
     const c = container();
-    const add = await runPlugin({ plugin: '/usr/lib/cni/bridge', command: 'ADD', containerId: 'gone1', netns: c.path, ifName: 'eth0', cniPath, config: bridgeConf(), hostNetns: host });
+    const add = await runPlugin({
+      plugin: '/usr/lib/cni/bridge',
+      command: 'ADD',
+      containerId: 'gone1',
+      netns: c.path,
+      ifName: 'eth0',
+      cniPath,
+      config: bridgeConf(),
+      hostNetns: host,
+    });
     assert.equal(add.code, 0, add.stdout + add.stderr);
     netnsDel(c.name);
-    const del = await runPlugin({ plugin: '/usr/lib/cni/bridge', command: 'DEL', containerId: 'gone1', ifName: 'eth0', cniPath, config: bridgeConf(), hostNetns: host });
+    const del = await runPlugin({
+      plugin: '/usr/lib/cni/bridge',
+      command: 'DEL',
+      containerId: 'gone1',
+      ifName: 'eth0',
+      cniPath,
+      config: bridgeConf(),
+      hostNetns: host,
+    });
     assert.equal(del.code, 0, del.stdout + del.stderr);
     await assert.rejects(ipam.getLease({ network: 'ipamnet', containerId: 'gone1', ifName: 'eth0' }), /holds no lease/);
   });
 
   it('ptp gets its address from ippc-ipam and reaches the host side', async () => {
     const c = container();
-    const conf = { cniVersion: '0.4.0', name: 'ipamptp', type: 'ptp', ipMasq: false, ipam: { type: 'ippc-ipam', daemonSocket: socket, ranges: [[{ subnet: `${NET}.41.0/24` }]] } };
-    const add = await runPlugin({ plugin: '/usr/lib/cni/ptp', command: 'ADD', containerId: 'ptp1', netns: c.path, ifName: 'eth0', cniPath, config: conf, hostNetns: host });
+    const conf = {
+      cniVersion: '0.4.0',
+      name: 'ipamptp',
+      type: 'ptp',
+      ipMasq: false,
+      ipam: { type: 'ippc-ipam', daemonSocket: socket, ranges: [[{ subnet: `${NET}.41.0/24` }]] },
+    };
+    const add = await runPlugin({
+      plugin: '/usr/lib/cni/ptp',
+      command: 'ADD',
+      containerId: 'ptp1',
+      netns: c.path,
+      ifName: 'eth0',
+      cniPath,
+      config: conf,
+      hostNetns: host,
+    });
     assert.equal(add.code, 0, add.stdout + add.stderr);
     const result = JSON.parse(add.stdout) as { cniVersion: string; ips: Array<{ version: string; address: string; gateway: string }> };
     assert.equal(result.cniVersion, '0.4.0');
-    assert.deepEqual(result.ips.map((i) => [i.version, i.address, i.gateway]), [['4', `${NET}.41.2/24`, `${NET}.41.1`]]);
+    assert.deepEqual(
+      result.ips.map((i) => [i.version, i.address, i.gateway]),
+      [['4', `${NET}.41.2/24`, `${NET}.41.1`]],
+    );
     assert.match(run('ip', ['-n', c.name, '-4', 'addr', 'show', 'eth0']), new RegExp(`inet ${esc(NET)}\\.41\\.2/(24|32)`));
     assert.ok(await reachable(c.name, `${NET}.41.1`), 'container reaches the ptp host side');
-    const del = await runPlugin({ plugin: '/usr/lib/cni/ptp', command: 'DEL', containerId: 'ptp1', netns: c.path, ifName: 'eth0', cniPath, config: { ...conf, prevResult: result }, hostNetns: host });
+    const del = await runPlugin({
+      plugin: '/usr/lib/cni/ptp',
+      command: 'DEL',
+      containerId: 'ptp1',
+      netns: c.path,
+      ifName: 'eth0',
+      cniPath,
+      config: { ...conf, prevResult: result },
+      hostNetns: host,
+    });
     assert.equal(del.code, 0, del.stdout + del.stderr);
     assert.deepEqual(await ipam.listLeases({ network: 'ipamptp' }), []);
   });
@@ -144,11 +222,29 @@ describe('ippc-ipam with the real bridge and ptp plugins in network namespaces',
     const conf = bridgeConf(
       {
         cniVersion: '0.2.0',
-        args: { 'org.apache.mesos': { network_info: { name: 'ipamnet', ip_addresses: [{ protocol: 'IPv4', ip_address: `${NET}.40.77` }], groups: ['web'], labels: { labels: [{ key: 'app', value: 'x' }] } } } },
+        args: {
+          'org.apache.mesos': {
+            network_info: {
+              name: 'ipamnet',
+              ip_addresses: [{ protocol: 'IPv4', ip_address: `${NET}.40.77` }],
+              groups: ['web'],
+              labels: { labels: [{ key: 'app', value: 'x' }] },
+            },
+          },
+        },
       },
       {},
     );
-    const add = await runPlugin({ plugin: '/usr/lib/cni/bridge', command: 'ADD', containerId: 'mesos1', netns: c.path, ifName: 'eth0', cniPath, config: conf, hostNetns: host });
+    const add = await runPlugin({
+      plugin: '/usr/lib/cni/bridge',
+      command: 'ADD',
+      containerId: 'mesos1',
+      netns: c.path,
+      ifName: 'eth0',
+      cniPath,
+      config: conf,
+      hostNetns: host,
+    });
     assert.equal(add.code, 0, add.stdout + add.stderr);
     const result = JSON.parse(add.stdout) as { cniVersion: string; ip4: { ip: string; gateway: string } };
     assert.equal(result.cniVersion, '0.2.0');
@@ -158,19 +254,55 @@ describe('ippc-ipam with the real bridge and ptp plugins in network namespaces',
     assert.deepEqual(lease.groups, ['web']);
     // The same address for another container: the plugin's error comes through bridge with our code.
     const c2 = container();
-    const again = await runPlugin({ plugin: '/usr/lib/cni/bridge', command: 'ADD', containerId: 'mesos2', netns: c2.path, ifName: 'eth0', cniPath, config: conf, hostNetns: host });
+    const again = await runPlugin({
+      plugin: '/usr/lib/cni/bridge',
+      command: 'ADD',
+      containerId: 'mesos2',
+      netns: c2.path,
+      ifName: 'eth0',
+      cniPath,
+      config: conf,
+      hostNetns: host,
+    });
     assert.notEqual(again.code, 0);
     assert.equal((JSON.parse(again.stdout) as { code: number }).code, CNI_ERROR_CODES.ADDRESS_TAKEN);
-    await runPlugin({ plugin: '/usr/lib/cni/bridge', command: 'DEL', containerId: 'mesos2', netns: c2.path, ifName: 'eth0', cniPath, config: conf, hostNetns: host });
+    await runPlugin({
+      plugin: '/usr/lib/cni/bridge',
+      command: 'DEL',
+      containerId: 'mesos2',
+      netns: c2.path,
+      ifName: 'eth0',
+      cniPath,
+      config: conf,
+      hostNetns: host,
+    });
     assert.equal(run('ip', ['-n', c2.name, '-o', 'link']).includes('eth0'), false, 'bridge rolled back the failed ADD');
   });
 
   it('the sh + curl flavour of the plugin does the same job', async () => {
     const c = container();
-    const add = await runPlugin({ plugin: '/usr/lib/cni/bridge', command: 'ADD', containerId: 'sh1', netns: c.path, ifName: 'eth0', cniPath: `${shDir}:/usr/lib/cni`, config: bridgeConf(), hostNetns: host });
+    const add = await runPlugin({
+      plugin: '/usr/lib/cni/bridge',
+      command: 'ADD',
+      containerId: 'sh1',
+      netns: c.path,
+      ifName: 'eth0',
+      cniPath: `${shDir}:/usr/lib/cni`,
+      config: bridgeConf(),
+      hostNetns: host,
+    });
     assert.equal(add.code, 0, add.stdout + add.stderr);
     assert.match((JSON.parse(add.stdout) as { ips: Array<{ address: string }> }).ips[0]!.address, new RegExp(`^${esc(NET)}\\.40\\.\\d+/24$`));
-    const del = await runPlugin({ plugin: '/usr/lib/cni/bridge', command: 'DEL', containerId: 'sh1', netns: c.path, ifName: 'eth0', cniPath: `${shDir}:/usr/lib/cni`, config: bridgeConf(), hostNetns: host });
+    const del = await runPlugin({
+      plugin: '/usr/lib/cni/bridge',
+      command: 'DEL',
+      containerId: 'sh1',
+      netns: c.path,
+      ifName: 'eth0',
+      cniPath: `${shDir}:/usr/lib/cni`,
+      config: bridgeConf(),
+      hostNetns: host,
+    });
     assert.equal(del.code, 0, del.stdout + del.stderr);
   });
 
@@ -183,12 +315,26 @@ describe('ippc-ipam with the real bridge and ptp plugins in network namespaces',
     const full = await runPlugin({ plugin, command: 'ADD', containerId: 't2', ifName: 'eth0', cniPath, config: tiny });
     assert.equal(full.code, 1);
     assert.equal((JSON.parse(full.stdout) as { code: number }).code, CNI_ERROR_CODES.POOL_EXHAUSTED);
-    const outside = await runPlugin({ plugin, command: 'ADD', containerId: 't3', ifName: 'eth0', cniPath, config: { ...tiny, runtimeConfig: { ips: [`${NET}.43.9`] } } });
+    const outside = await runPlugin({
+      plugin,
+      command: 'ADD',
+      containerId: 't3',
+      ifName: 'eth0',
+      cniPath,
+      config: { ...tiny, runtimeConfig: { ips: [`${NET}.43.9`] } },
+    });
     assert.equal((JSON.parse(outside.stdout) as { code: number }).code, CNI_ERROR_CODES.ADDRESS_OUTSIDE_POOL);
     const version = await runPlugin({ plugin, command: 'VERSION', cniPath, config: { cniVersion: '0.3.1' } });
     assert.equal((JSON.parse(version.stdout) as { cniVersion: string }).cniVersion, '0.3.1');
     for (const p of [plugin, join(shDir, 'ippc-ipam')]) {
-      const down = await runPlugin({ plugin: p, command: 'ADD', containerId: 't4', ifName: 'eth0', cniPath, config: { ...tiny, ipam: { ...tiny.ipam, daemonSocket: join(tmp, 'nobody.sock') } } });
+      const down = await runPlugin({
+        plugin: p,
+        command: 'ADD',
+        containerId: 't4',
+        ifName: 'eth0',
+        cniPath,
+        config: { ...tiny, ipam: { ...tiny.ipam, daemonSocket: join(tmp, 'nobody.sock') } },
+      });
       assert.equal(down.code, 1);
       assert.equal((JSON.parse(down.stdout) as { code: number }).code, CNI_ERROR_CODES.TRY_AGAIN_LATER);
     }

@@ -27,7 +27,8 @@ export function createPoolCache(ipam: IpamApi): PoolCache {
         .then((r) => r.pool.spec.id)
         .catch((err: unknown) => {
           ensured.delete(k);
-          if (isIpamError(err, 'IPAM_BAD_REQUEST')) throw new CniError(CNI_ERROR_CODES.INVALID_CONFIG, `ipam.ranges of network '${network}': ${(err as Error).message}`, 'IPAM_BAD_REQUEST');
+          if (isIpamError(err, 'IPAM_BAD_REQUEST'))
+            throw new CniError(CNI_ERROR_CODES.INVALID_CONFIG, `ipam.ranges of network '${network}': ${(err as Error).message}`, 'IPAM_BAD_REQUEST');
           throw err;
         });
       ensured.set(k, p);

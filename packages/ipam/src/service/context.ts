@@ -29,4 +29,5 @@ export interface ServiceContext {
   ready(): Promise<void>;
 }
 
-export const cooldownOf = (ctx: ServiceContext, pool: CompiledPool) => (pool.spec.cooldownSeconds !== undefined ? pool.spec.cooldownSeconds * 1000 : ctx.defaultCooldownMs);
+export const cooldownOf = (ctx: ServiceContext, pool: CompiledPool) =>
+  pool.spec.cooldownSeconds !== undefined ? pool.spec.cooldownSeconds * 1000 : ctx.defaultCooldownMs;

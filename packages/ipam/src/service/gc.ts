@@ -42,6 +42,7 @@ export async function garbageCollect(ctx: ServiceContext, req: GarbageCollectReq
   }
   const prefix = key('lease', req.network) + '/';
   for (const k of [...ctx.suspects.keys()]) if (k.startsWith(prefix) && !inScope.has(k) && !req.node) ctx.suspects.delete(k);
-  if (reclaimed.length > 0) ctx.log.info({ network: req.network, node: req.node, reclaimed: reclaimed.map((l) => handleText(l.handle)) }, 'GC reclaimed leaked leases');
+  if (reclaimed.length > 0)
+    ctx.log.info({ network: req.network, node: req.node, reclaimed: reclaimed.map((l) => handleText(l.handle)) }, 'GC reclaimed leaked leases');
   return { reclaimed, suspected };
 }

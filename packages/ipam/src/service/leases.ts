@@ -31,60 +31,14 @@ export async function allocate(ctx: ServiceContext, req: AllocateRequest): Promi
         // A retried Allocate (timeout after commit) gets its lease back.
         const existing = await ctx.store.get<LeaseRecord>(lk);
         if (existing) return sameOrReject(toLease(existing), req);
-        let wants = await resolveWants(ctx, req, handle.network);
-        let picks: Pick[];
-        try {
-          picks = await pickAll(ctx, wants, handle.network);
-        } catch (err) {
-          // On a shared store another instance may have freed addresses: re-read once before refusing.
-          if (!ctx.store.shared || !isIpamError(err, 'IPAM_POOL_EXHAUSTED', 'IPAM_ADDRESS_TAKEN')) throw err;
-          await loadNetwork(ctx, handle.network);
-          wants = await resolveWants(ctx, req, handle.network);
-          picks = await pickAll(ctx, wants, handle.network);
-        }
-        const t = ctx.now();
-        const addresses: AssignedAddress[] = picks.map((p) => {
-          const r = rangeOf(p.ps.pool, p.value)!;
-          return {
-            pool: p.ps.pool.id,
-            family: p.ps.pool.family,
-            address: formatIp(p.ps.pool.family, p.value),
-            prefixLength: r.subnet.prefixLength,
-            gateway: formatIp(p.ps.pool.family, r.gateway),
-          };
-        });
-        const record: LeaseRecord = { handle, owner, node: req.node ?? '', addresses, createdAtMs: t, groups: req.groups ?? [], labels: req.labels ?? [] };
-        const conditions: StoreCondition[] = [{ key: lk, modRevision: 0 }];
-        const writes: StoreWrite[] = [{ key: lk, value: record }];
-        for (const p of picks) {
-          const ak = addrKey(handle.network, p.ps.pool.id, formatIp(p.ps.pool.family, p.value));
-          conditions.push({ key: ak, modRevision: p.expectRev });
-          writes.push({ key: ak, value: { state: 'assigned', holder: lk } satisfies AddrRecord });
-        }
-        let res;
-        try {
-          res = await ctx.store.commit(conditions, writes);
-        } catch (err) {
-          unpick(picks);
-          throw err;
-        }
-        if (res.ok) {
-          for (const p of picks) p.ps.set(p.value, { state: 'assigned', rev: res.revision, holder: lk });
-          const lease: Lease = { ...record, epoch: res.revision };
-          ctx.log.debug({ handle, addresses: addresses.map((a) => a.address), epoch: res.revision }, 'allocated');
-          return { lease, existing: false };
-        }
-        // Lost a race: another writer created the lease or took an address. Refresh and retry.
-        ctx.metrics.conflicts.inc();
-        unpick(picks);
-        await Promise.all(
-          picks.map(async (p) => {
-            const e = await ctx.store.get<AddrRecord>(addrKey(handle.network, p.ps.pool.id, formatIp(p.ps.pool.family, p.value)));
-            if (p.ps.entries.get(p.value)?.state !== 'pending') applyAddrRecord(p.ps, p.value, e);
-          }),
-        );
+        const picks = await pickFor(ctx, req, handle.network);
+        const recorded = await recordLease(ctx, req, handle, owner, lk, picks);
+        if (recorded) return recorded;
       }
-      throw new IpamError('IPAM_CONFLICT', `could not allocate for ${handleText(handle)}: lost ${ctx.maxAttempts} races to other writers; nothing was assigned, retry`);
+      throw new IpamError(
+        'IPAM_CONFLICT',
+        `could not allocate for ${handleText(handle)}: lost ${ctx.maxAttempts} races to other writers; nothing was assigned, retry`,
+      );
     });
     ctx.metrics.allocations.inc({ result: result.existing ? 'existing' : 'ok' });
     return result;
@@ -94,6 +48,75 @@ export async function allocate(ctx: ServiceContext, req: AllocateRequest): Promi
   } finally {
     ctx.metrics.allocSeconds.observe(Number(process.hrtime.bigint() - started) / 1e9);
   }
+}
+
+/** The addresses for a request; on a shared store, re-read the network once before refusing. */
+async function pickFor(ctx: ServiceContext, req: AllocateRequest, network: string): Promise<Pick[]> {
+  const wants = await resolveWants(ctx, req, network);
+  try {
+    return await pickAll(ctx, wants, network);
+  } catch (err) {
+    // On a shared store another instance may have freed addresses: re-read once before refusing.
+    if (!ctx.store.shared || !isIpamError(err, 'IPAM_POOL_EXHAUSTED', 'IPAM_ADDRESS_TAKEN')) throw err;
+    await loadNetwork(ctx, network);
+    return pickAll(ctx, await resolveWants(ctx, req, network), network);
+  }
+}
+
+/**
+ * Records the lease and its addresses in one conditional commit. Undefined when another writer won
+ * the race (created the lease or took an address): the picks are undone and refreshed for a retry.
+ */
+async function recordLease(
+  ctx: ServiceContext,
+  req: AllocateRequest,
+  handle: Handle,
+  owner: string,
+  lk: string,
+  picks: Pick[],
+): Promise<AllocateResult | undefined> {
+  const t = ctx.now();
+  const addresses: AssignedAddress[] = picks.map((p) => {
+    const r = rangeOf(p.ps.pool, p.value)!;
+    return {
+      pool: p.ps.pool.id,
+      family: p.ps.pool.family,
+      address: formatIp(p.ps.pool.family, p.value),
+      prefixLength: r.subnet.prefixLength,
+      gateway: formatIp(p.ps.pool.family, r.gateway),
+    };
+  });
+  const record: LeaseRecord = { handle, owner, node: req.node ?? '', addresses, createdAtMs: t, groups: req.groups ?? [], labels: req.labels ?? [] };
+  const conditions: StoreCondition[] = [{ key: lk, modRevision: 0 }];
+  const writes: StoreWrite[] = [{ key: lk, value: record }];
+  for (const p of picks) {
+    const ak = addrKey(handle.network, p.ps.pool.id, formatIp(p.ps.pool.family, p.value));
+    conditions.push({ key: ak, modRevision: p.expectRev });
+    writes.push({ key: ak, value: { state: 'assigned', holder: lk } satisfies AddrRecord });
+  }
+  let res;
+  try {
+    res = await ctx.store.commit(conditions, writes);
+  } catch (err) {
+    unpick(picks);
+    throw err;
+  }
+  if (res.ok) {
+    for (const p of picks) p.ps.set(p.value, { state: 'assigned', rev: res.revision, holder: lk });
+    const lease: Lease = { ...record, epoch: res.revision };
+    ctx.log.debug({ handle, addresses: addresses.map((a) => a.address), epoch: res.revision }, 'allocated');
+    return { lease, existing: false };
+  }
+  // Lost a race: another writer created the lease or took an address. Refresh and retry.
+  ctx.metrics.conflicts.inc();
+  unpick(picks);
+  await Promise.all(
+    picks.map(async (p) => {
+      const e = await ctx.store.get<AddrRecord>(addrKey(handle.network, p.ps.pool.id, formatIp(p.ps.pool.family, p.value)));
+      if (p.ps.entries.get(p.value)?.state !== 'pending') applyAddrRecord(p.ps, p.value, e);
+    }),
+  );
+  return undefined;
 }
 
 function sameOrReject(lease: Lease, req: AllocateRequest): AllocateResult {
@@ -181,7 +204,8 @@ export async function releaseAddress(ctx: ServiceContext, network: string, addre
   if (!isValidName(network)) throw bad(`network name '${network}' is invalid`);
   const ip = parseIp(address);
   if (!ip) throw bad(`'${address}' is not an IP address`);
-  if (!Number.isSafeInteger(epoch) || epoch <= 0) throw bad('epoch is required to release by address (the lease epoch from Allocate or ListLeases): it fences a late release');
+  if (!Number.isSafeInteger(epoch) || epoch <= 0)
+    throw bad('epoch is required to release by address (the lease epoch from Allocate or ListLeases): it fences a late release');
   const pools = await poolsOf(ctx, network);
   const ps = pools.find((p) => p.pool.family === ip.family && rangeOf(p.pool, ip.value));
   if (!ps) throw new IpamError('IPAM_ADDRESS_OUTSIDE_POOL', `${address} is outside every pool of network '${network}'`, { details: { network, address } });

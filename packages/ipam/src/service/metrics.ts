@@ -44,8 +44,18 @@ export function createServiceMetrics(registry: Registry, networks: Map<string, N
       collectPools(this, (ps) => ps.coolingNow(t).count);
     },
   });
-  const allocations = new Counter({ name: 'ippc_ipam_allocations_total', help: 'Allocate calls by result code', labelNames: ['result'], registers: [registry] });
-  const releases = new Counter({ name: 'ippc_ipam_released_leases_total', help: 'Leases released (by handle, owner, address or GC)', labelNames: ['via'], registers: [registry] });
+  const allocations = new Counter({
+    name: 'ippc_ipam_allocations_total',
+    help: 'Allocate calls by result code',
+    labelNames: ['result'],
+    registers: [registry],
+  });
+  const releases = new Counter({
+    name: 'ippc_ipam_released_leases_total',
+    help: 'Leases released (by handle, owner, address or GC)',
+    labelNames: ['via'],
+    registers: [registry],
+  });
   const conflicts = new Counter({ name: 'ippc_ipam_commit_conflicts_total', help: 'Commits that lost a race and were retried', registers: [registry] });
   const allocSeconds = new Histogram({
     name: 'ippc_ipam_allocate_seconds',

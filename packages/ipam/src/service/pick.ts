@@ -53,10 +53,20 @@ function exhausted(ctx: ServiceContext, want: Want, network: string): IpamError 
   const t = ctx.now();
   const parts = want.pools.map((ps) => {
     const c = ps.coolingNow(t);
-    return { pool: ps.pool.id, size: ps.pool.size.toString(), assigned: ps.assigned + ps.pending, cooling: c.count, nextFreeAtMs: c.nextFreeAtMs, ranges: describeRanges(ps.pool) };
+    return {
+      pool: ps.pool.id,
+      size: ps.pool.size.toString(),
+      assigned: ps.assigned + ps.pending,
+      cooling: c.count,
+      nextFreeAtMs: c.nextFreeAtMs,
+      ranges: describeRanges(ps.pool),
+    };
   });
   const cooling = parts.reduce((n, p) => n + p.cooling, 0);
-  const next = parts.map((p) => p.nextFreeAtMs).filter((x): x is number => x !== undefined).sort((a, b) => a - b)[0];
+  const next = parts
+    .map((p) => p.nextFreeAtMs)
+    .filter((x): x is number => x !== undefined)
+    .sort((a, b) => a - b)[0];
   const text = parts.map((p) => `${p.pool} (${p.ranges}): ${p.assigned} assigned, ${p.cooling} cooling of ${p.size}`).join('; ');
   const hint =
     cooling > 0
@@ -90,9 +100,13 @@ async function pickOne(ctx: ServiceContext, want: Want, network: string): Promis
       const pick = markPending(ps, want.address, e);
       if (await guardAllows(ctx, ps, want.address, e)) return pick;
       unpick([pick]);
-      throw new IpamError('IPAM_ADDRESS_TAKEN', `${text} was released by ${holderText(e.holder)} and may still be in an isolation allow-set; retry shortly or request another address`, {
-        details: { network, address: text },
-      });
+      throw new IpamError(
+        'IPAM_ADDRESS_TAKEN',
+        `${text} was released by ${holderText(e.holder)} and may still be in an isolation allow-set; retry shortly or request another address`,
+        {
+          details: { network, address: text },
+        },
+      );
     }
     if (e.state === 'cooling') {
       throw new IpamError(

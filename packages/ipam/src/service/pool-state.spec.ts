@@ -18,7 +18,7 @@ describe('pool state (the in-memory index)', () => {
     };
     assert.equal(take(), '10.210.1.2');
     ps.set(ip('10.210.1.2'), undefined); // released at once
-    assert.deepEqual([take(), take(), take()], ['10.210.1.5', '10.210.1.6', '10.210.2.2'], 'not .2 again before the walk comes round (host-local\'s order)');
+    assert.deepEqual([take(), take(), take()], ['10.210.1.5', '10.210.1.6', '10.210.2.2'], "not .2 again before the walk comes round (host-local's order)");
     assert.equal(take(), '10.210.1.2', 'the walk wraps to the first range');
     assert.equal(ps.freeCount(), 0n);
     assert.equal(take(), undefined);
@@ -34,8 +34,15 @@ describe('pool state (the in-memory index)', () => {
     assert.deepEqual([ps.assigned, ps.cooling, ps.pending, ps.freeCount()], [1, 2, 1, 9n]);
     assert.deepEqual(ps.coolingNow(120), { count: 2, nextFreeAtMs: 150 });
     assert.deepEqual(ps.coolingNow(160), { count: 1, nextFreeAtMs: 200 });
-    assert.deepEqual(ps.reusable(160).map(([v]) => text(v)), ['10.210.1.3']);
-    assert.deepEqual(ps.reusable(300).map(([v]) => text(v)), ['10.210.1.3', '10.210.1.4'], 'oldest release first');
+    assert.deepEqual(
+      ps.reusable(160).map(([v]) => text(v)),
+      ['10.210.1.3'],
+    );
+    assert.deepEqual(
+      ps.reusable(300).map(([v]) => text(v)),
+      ['10.210.1.3', '10.210.1.4'],
+      'oldest release first',
+    );
     ps.set(ip('10.210.1.3'), { state: 'assigned', rev: 4 });
     ps.set(ip('10.210.1.4'), undefined);
     assert.deepEqual([ps.assigned, ps.cooling, ps.pending, ps.freeCount()], [2, 0, 1, 10n]);

@@ -10,7 +10,14 @@ import { netKey, poolKey, type NetRecord } from './records.js';
 // Pools: EnsurePool (create once, idempotent, never overlapping), the pools of a network, usage.
 
 function usage(ctx: ServiceContext, ps: PoolState): PoolUsage {
-  return { spec: ps.pool.spec, family: ps.pool.family, size: ps.pool.size, used: ps.assigned + ps.pending, cooling: ps.coolingNow(ctx.now()).count, reserved: ps.pool.reservedInRanges };
+  return {
+    spec: ps.pool.spec,
+    family: ps.pool.family,
+    size: ps.pool.size,
+    used: ps.assigned + ps.pending,
+    cooling: ps.coolingNow(ctx.now()).count,
+    reserved: ps.pool.reservedInRanges,
+  };
 }
 
 /** Same pool when the ranges match; node/exclude/cooldown must match when the request sets them. */

@@ -37,5 +37,14 @@ export function holderText(leaseKeyText: string | undefined): string {
 
 export function toLease(e: StoreEntry<LeaseRecord>): Lease {
   const r = e.value;
-  return { handle: r.handle, owner: r.owner, node: r.node, addresses: r.addresses, epoch: e.modRevision, createdAtMs: r.createdAtMs, groups: r.groups, labels: r.labels };
+  return {
+    handle: r.handle,
+    owner: r.owner,
+    node: r.node,
+    addresses: r.addresses,
+    epoch: e.modRevision,
+    createdAtMs: r.createdAtMs,
+    groups: r.groups,
+    labels: r.labels,
+  };
 }

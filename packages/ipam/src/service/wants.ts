@@ -42,9 +42,13 @@ export async function resolveWants(ctx: ServiceContext, req: AllocateRequest, ne
     if (r.pool) {
       const p = pools.find((x) => x.pool.id === r.pool);
       if (!p) {
-        throw new IpamError('IPAM_UNKNOWN_NETWORK', `network '${network}' has no pool '${r.pool}' (pools: ${pools.map((x) => x.pool.id).join(', ')}); ensure the pool first`, {
-          details: { network, pool: r.pool },
-        });
+        throw new IpamError(
+          'IPAM_UNKNOWN_NETWORK',
+          `network '${network}' has no pool '${r.pool}' (pools: ${pools.map((x) => x.pool.id).join(', ')}); ensure the pool first`,
+          {
+            details: { network, pool: r.pool },
+          },
+        );
       }
       candidates = [p];
     }
@@ -80,9 +84,13 @@ export async function resolveWants(ctx: ServiceContext, req: AllocateRequest, ne
     const family = r.family ?? (r.pool ? candidates[0]!.pool.family : 4);
     const inFamily = (r.pool ? candidates : defaults).filter((p) => p.pool.family === family);
     if (inFamily.length === 0) {
-      throw new IpamError('IPAM_UNKNOWN_NETWORK', `network '${network}' has no IPv${family} pool${node ? ` for node '${node}'` : ''}; define one or ask for another family`, {
-        details: { network, family },
-      });
+      throw new IpamError(
+        'IPAM_UNKNOWN_NETWORK',
+        `network '${network}' has no IPv${family} pool${node ? ` for node '${node}'` : ''}; define one or ask for another family`,
+        {
+          details: { network, family },
+        },
+      );
     }
     return { family, pools: inFamily };
   });

@@ -36,7 +36,11 @@ export function createEmbeddedStore(options: EmbeddedStoreOptions): IpamStore {
       mapSize: options.mapSizeBytes ?? 1024 ** 3,
     });
   } catch (err) {
-    throw new IpamError('IPAM_UNAVAILABLE', `cannot open the embedded IPAM store at ${options.path}: ${(err as Error).message}; check the path and its permissions`, { cause: err });
+    throw new IpamError(
+      'IPAM_UNAVAILABLE',
+      `cannot open the embedded IPAM store at ${options.path}: ${(err as Error).message}; check the path and its permissions`,
+      { cause: err },
+    );
   }
   let closed = false;
   const group = createGroupCommit(db, options.path);

@@ -39,7 +39,11 @@ export function createEtcdStore(options: EtcdStoreOptions): IpamStore {
   const kv = client.kv;
   const full = (k: string) => Buffer.from(prefix + k);
   const unavailable = (err: unknown, what: string) =>
-    new IpamError('IPAM_UNAVAILABLE', `etcd ${what} failed at ${options.endpoints.join(',')}: ${(err as Error).message}; check that etcd runs and is reachable, then retry`, { cause: err });
+    new IpamError(
+      'IPAM_UNAVAILABLE',
+      `etcd ${what} failed at ${options.endpoints.join(',')}: ${(err as Error).message}; check that etcd runs and is reachable, then retry`,
+      { cause: err },
+    );
   const entry = <T>(kvp: IKeyValue): StoreEntry<T> => ({
     key: kvp.key.toString('utf8').slice(prefix.length),
     value: JSON.parse(kvp.value.toString('utf8')) as T,
@@ -57,22 +61,8 @@ export function createEtcdStore(options: EtcdStoreOptions): IpamStore {
       }
     },
     async list<T>(p: string) {
-      // In pages, all at the revision of the first: one range over tens of thousands of leases
-      // outgrows gRPC's 4 MiB message limit (seen at 15,000 leases), and a snapshot keeps the
-      // pages consistent with each other.
       try {
-        const end = full(p + PREFIX_END);
-        const out: StoreEntry<T>[] = [];
-        let from = full(p);
-        let revision: string | undefined;
-        for (;;) {
-          const res = await kv.range({ key: from, range_end: end, sort_order: 'Ascend', sort_target: 'Key', limit: LIST_PAGE, ...(revision ? { revision } : {}) });
-          revision ??= res.header.revision;
-          for (const k of res.kvs) out.push(entry<T>(k));
-          const last = res.kvs.at(-1);
-          if (!res.more || !last) return out;
-          from = Buffer.concat([last.key, Buffer.from([0])]);
-        }
+        return await listAtOneRevision(kv, full(p), full(p + PREFIX_END), entry<T>);
       } catch (err) {
         throw unavailable(err, 'list');
       }
@@ -95,4 +85,35 @@ export function createEtcdStore(options: EtcdStoreOptions): IpamStore {
       client.close();
     },
   };
+}
+
+/**
+ * Every key in [from, end), in pages, all at the revision of the first: one range over tens of
+ * thousands of leases outgrows gRPC's 4 MiB message limit (seen at 15,000 leases), and a snapshot
+ * keeps the pages consistent with each other.
+ */
+async function listAtOneRevision<T>(
+  kv: Etcd3Module.Etcd3['kv'],
+  start: Buffer,
+  end: Buffer,
+  entry: (kvp: IKeyValue) => StoreEntry<T>,
+): Promise<StoreEntry<T>[]> {
+  const out: StoreEntry<T>[] = [];
+  let from = start;
+  let revision: string | undefined;
+  for (;;) {
+    const res = await kv.range({
+      key: from,
+      range_end: end,
+      sort_order: 'Ascend',
+      sort_target: 'Key',
+      limit: LIST_PAGE,
+      ...(revision ? { revision } : {}),
+    });
+    revision ??= res.header.revision;
+    for (const k of res.kvs) out.push(entry(k));
+    const last = res.kvs.at(-1);
+    if (!res.more || !last) return out;
+    from = Buffer.concat([last.key, Buffer.from([0])]);
+  }
 }

@@ -118,7 +118,8 @@ export async function runCrashStorm(o: CrashStormOptions): Promise<CrashStormRes
     for (const [id, a] of acked) {
       const l = byHandle.get(id);
       if (!l) lost.push(id);
-      else if (l.addresses[0]!.address !== a.address || l.epoch !== a.epoch) changed.push(`${id}: acked ${a.address}@${a.epoch}, stored ${l.addresses[0]!.address}@${l.epoch}`);
+      else if (l.addresses[0]!.address !== a.address || l.epoch !== a.epoch)
+        changed.push(`${id}: acked ${a.address}@${a.epoch}, stored ${l.addresses[0]!.address}@${l.epoch}`);
     }
     check.close();
     return { kills: killed, acknowledged: acked.size, retriedCalls: retried, leases: leases.length, duplicates, lost, changed, ms: Date.now() - started };

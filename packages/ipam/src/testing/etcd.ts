@@ -32,14 +32,22 @@ export async function startEtcd(): Promise<TestEtcd> {
     const child: ChildProcess = spawn(
       'etcd',
       [
-        '--name', 'ipam-test',
-        '--data-dir', join(dir, 'data'),
-        '--listen-client-urls', `http://127.0.0.1:${client}`,
-        '--advertise-client-urls', `http://127.0.0.1:${client}`,
-        '--listen-peer-urls', `http://127.0.0.1:${peer}`,
-        '--initial-advertise-peer-urls', `http://127.0.0.1:${peer}`,
-        '--initial-cluster', `ipam-test=http://127.0.0.1:${peer}`,
-        '--log-level', 'error',
+        '--name',
+        'ipam-test',
+        '--data-dir',
+        join(dir, 'data'),
+        '--listen-client-urls',
+        `http://127.0.0.1:${client}`,
+        '--advertise-client-urls',
+        `http://127.0.0.1:${client}`,
+        '--listen-peer-urls',
+        `http://127.0.0.1:${peer}`,
+        '--initial-advertise-peer-urls',
+        `http://127.0.0.1:${peer}`,
+        '--initial-cluster',
+        `ipam-test=http://127.0.0.1:${peer}`,
+        '--log-level',
+        'error',
       ],
       { stdio: ['ignore', 'ignore', 'pipe'] },
     );
@@ -66,5 +74,7 @@ export async function startEtcd(): Promise<TestEtcd> {
     if (stderr.includes('address already in use')) continue; // lost a race for the port: next pair
     throw new Error(`etcd did not become healthy on ${endpoint}: ${stderr}`);
   }
-  throw new Error(`no free etcd port pair in 127.0.0.1:${clients[0]}-${clients.at(-1)} / ${peers[0]}-${peers.at(-1)}: set IPPC_TEST_ETCD_PORTS to a free range`);
+  throw new Error(
+    `no free etcd port pair in 127.0.0.1:${clients[0]}-${clients.at(-1)} / ${peers[0]}-${peers.at(-1)}: set IPPC_TEST_ETCD_PORTS to a free range`,
+  );
 }

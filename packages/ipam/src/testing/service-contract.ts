@@ -18,7 +18,10 @@ export async function rejectsWith(p: Promise<unknown>, code: IpamErrorCode, mess
   } catch (err) {
     caught = err;
   }
-  assert.ok(isIpamError(caught, code), `expected ${code}, got ${caught instanceof Error ? `${(caught as { code?: string }).code}: ${caught.message}` : String(caught)}`);
+  assert.ok(
+    isIpamError(caught, code),
+    `expected ${code}, got ${caught instanceof Error ? `${(caught as { code?: string }).code}: ${caught.message}` : String(caught)}`,
+  );
   if (message) assert.match((caught as Error).message, message);
   return caught as Error;
 }
@@ -57,14 +60,25 @@ export function describeIpamContract(name: string, fixture: () => Promise<Servic
       assert.equal(first.pool.size, 253n); // .1 gateway, .0 network, .255 broadcast
       const again = await svc.ensurePool({ network: 'blue', ranges: [{ subnet: '10.210.1.0/24', gateway: '10.210.1.1' }] });
       assert.equal(again.created, false);
-      await rejectsWith(svc.ensurePool({ network: 'blue', id: '10.210.1.0/24', ranges: [{ subnet: '10.210.1.0/25' }] }), 'IPAM_POOL_CONFLICT', /another definition/);
+      await rejectsWith(
+        svc.ensurePool({ network: 'blue', id: '10.210.1.0/24', ranges: [{ subnet: '10.210.1.0/25' }] }),
+        'IPAM_POOL_CONFLICT',
+        /another definition/,
+      );
       await rejectsWith(svc.ensurePool({ network: 'blue', ranges: [{ subnet: '10.210.1.128/25' }] }), 'IPAM_POOL_CONFLICT', /overlaps pool '10.210.1.0\/24'/);
       await rejectsWith(svc.ensurePool({ network: 'blue', ranges: [{ subnet: '10.210.1.0/31' }] }), 'IPAM_BAD_REQUEST', /too small/);
       await rejectsWith(svc.ensurePool({ network: 'blue', ranges: [{ subnet: 'nope' }] }), 'IPAM_BAD_REQUEST', /not a CIDR/);
       await rejectsWith(svc.ensurePool({ network: 'b/ad', ranges: [{ subnet: '10.210.9.0/24' }] }), 'IPAM_BAD_REQUEST', /network name/);
-      await rejectsWith(svc.ensurePool({ network: 'blue', ranges: [{ subnet: '10.210.9.0/24' }, { subnet: 'fd10:210::/64' }] }), 'IPAM_BAD_REQUEST', /mixes IPv4 and IPv6/);
+      await rejectsWith(
+        svc.ensurePool({ network: 'blue', ranges: [{ subnet: '10.210.9.0/24' }, { subnet: 'fd10:210::/64' }] }),
+        'IPAM_BAD_REQUEST',
+        /mixes IPv4 and IPv6/,
+      );
       // Rejected specs leave nothing behind.
-      assert.deepEqual((await svc.listPools('blue')).map((p) => p.spec.id), ['10.210.1.0/24']);
+      assert.deepEqual(
+        (await svc.listPools('blue')).map((p) => p.spec.id),
+        ['10.210.1.0/24'],
+      );
     });
 
     it('assigns the first free address after the gateway, one per family, and is idempotent per handle', async () => {
@@ -94,7 +108,11 @@ export function describeIpamContract(name: string, fixture: () => Promise<Servic
 
     it('assigns a requested address, refuses a taken one and one outside the pool with distinct codes', async () => {
       const svc = await make();
-      await svc.ensurePool({ network: 'blue', ranges: [{ subnet: '10.210.2.0/24', rangeStart: '10.210.2.10', rangeEnd: '10.210.2.20' }], exclude: ['10.210.2.15'] });
+      await svc.ensurePool({
+        network: 'blue',
+        ranges: [{ subnet: '10.210.2.0/24', rangeStart: '10.210.2.10', rangeEnd: '10.210.2.20' }],
+        exclude: ['10.210.2.15'],
+      });
       const a = await svc.allocate({ handle: h('c1'), requests: [{ address: '10.210.2.12' }] });
       assert.equal(a.lease.addresses[0]!.address, '10.210.2.12');
       await rejectsWith(svc.allocate({ handle: h('c2'), requests: [{ address: '10.210.2.12' }] }), 'IPAM_ADDRESS_TAKEN', /already assigned to blue\/c1\/eth0/);
@@ -107,7 +125,10 @@ export function describeIpamContract(name: string, fixture: () => Promise<Servic
       await rejectsWith(svc.allocate({ handle: { network: 'blue', containerId: 'c2', ifName: 'x/y' } }), 'IPAM_BAD_REQUEST', /interface name/);
       await rejectsWith(svc.allocate({ handle: h('c1'), requests: [{ address: '10.210.2.13' }] }), 'IPAM_BAD_REQUEST', /already holds 10\.210\.2\.12/);
       // None of the refused requests left anything behind.
-      assert.deepEqual((await svc.listLeases()).map((l) => l.handle.containerId), ['c1']);
+      assert.deepEqual(
+        (await svc.listLeases()).map((l) => l.handle.containerId),
+        ['c1'],
+      );
       assert.equal((await svc.listPools('blue'))[0]!.used, 1);
     });
 
@@ -208,7 +229,10 @@ export function describeIpamContract(name: string, fixture: () => Promise<Servic
       await svc.allocate({ handle: h('b', 'o1'), owner: 'agent-2' });
       const r = await svc.releaseByOwner('agent-1');
       assert.deepEqual(r.released.map((l) => `${l.handle.network}/${l.handle.containerId}`).sort(), ['o1/a', 'o2/a']);
-      assert.deepEqual((await svc.listLeases()).map((l) => l.owner), ['agent-2']);
+      assert.deepEqual(
+        (await svc.listLeases()).map((l) => l.owner),
+        ['agent-2'],
+      );
       await rejectsWith(svc.releaseByOwner(''), 'IPAM_BAD_REQUEST');
     });
 
@@ -221,16 +245,25 @@ export function describeIpamContract(name: string, fixture: () => Promise<Servic
       const valid = [{ containerId: 'live', ifName: 'eth0' }];
       const first = await svc.garbageCollect({ network: 'gc', node: 'n1', valid });
       assert.deepEqual(first.reclaimed, []);
-      assert.deepEqual(first.suspected.map((l) => l.handle.containerId), ['leak']);
+      assert.deepEqual(
+        first.suspected.map((l) => l.handle.containerId),
+        ['leak'],
+      );
       const second = await svc.garbageCollect({ network: 'gc', node: 'n1', valid });
-      assert.deepEqual(second.reclaimed.map((l) => l.handle.containerId), ['leak']);
+      assert.deepEqual(
+        second.reclaimed.map((l) => l.handle.containerId),
+        ['leak'],
+      );
       assert.deepEqual((await svc.listLeases({ network: 'gc' })).map((l) => l.handle.containerId).sort(), ['live', 'other']);
       // A suspect that comes back to life (valid again) is forgotten.
       await svc.garbageCollect({ network: 'gc', node: 'n2', valid: [] });
       await svc.garbageCollect({ network: 'gc', node: 'n2', valid: [{ containerId: 'other', ifName: 'eth0' }] });
       const third = await svc.garbageCollect({ network: 'gc', node: 'n2', valid: [] });
       assert.deepEqual(third.reclaimed, []);
-      assert.deepEqual(third.suspected.map((l) => l.handle.containerId), ['other']);
+      assert.deepEqual(
+        third.suspected.map((l) => l.handle.containerId),
+        ['other'],
+      );
     });
 
     it('does not reclaim a handle that was re-assigned between the two observations (epoch fence)', async () => {

@@ -55,10 +55,13 @@ export function describeStoreContract(name: string, fixture: () => Promise<Store
     });
 
     it('gives every key of one commit the same, strictly growing revision', async () => {
-      const a = await store.commit([], [
-        { key: 't3/a', value: 'a' },
-        { key: 't3/b', value: 'b' },
-      ]);
+      const a = await store.commit(
+        [],
+        [
+          { key: 't3/a', value: 'a' },
+          { key: 't3/b', value: 'b' },
+        ],
+      );
       const b = await store.commit([], [{ key: 't3/c', value: 'c' }]);
       assert.ok(a.ok && b.ok && b.revision > a.revision);
       assert.equal((await store.get('t3/a'))?.modRevision, a.ok ? a.revision : 0);
@@ -77,13 +80,16 @@ export function describeStoreContract(name: string, fixture: () => Promise<Store
     });
 
     it('lists a prefix in key order and nothing outside it', async () => {
-      await store.commit([], [
-        { key: 't5/b', value: 2 },
-        { key: 't5/a', value: 1 },
-        { key: 't5/c/d', value: 3 },
-        { key: 't50', value: 9 },
-        { key: 't4z', value: 9 },
-      ]);
+      await store.commit(
+        [],
+        [
+          { key: 't5/b', value: 2 },
+          { key: 't5/a', value: 1 },
+          { key: 't5/c/d', value: 3 },
+          { key: 't50', value: 9 },
+          { key: 't4z', value: 9 },
+        ],
+      );
       const l = await store.list('t5/');
       assert.deepEqual(
         l.map((e) => [e.key, e.value]),
@@ -99,15 +105,28 @@ export function describeStoreContract(name: string, fixture: () => Promise<Store
       const big = 'x'.repeat(1024);
       const keys = Array.from({ length: 5000 }, (_, i) => `t9/${String(i).padStart(5, '0')}`);
       // 100 writes per commit: etcd refuses transactions of more than 128 operations by default.
-      for (let i = 0; i < keys.length; i += 100) assert.ok((await store.commit([], keys.slice(i, i + 100).map((key) => ({ key, value: big })))).ok);
+      for (let i = 0; i < keys.length; i += 100)
+        assert.ok(
+          (
+            await store.commit(
+              [],
+              keys.slice(i, i + 100).map((key) => ({ key, value: big })),
+            )
+          ).ok,
+        );
       const l = await store.list<string>('t9/');
       assert.equal(l.length, keys.length);
-      assert.deepEqual(l.map((e) => e.key), keys);
+      assert.deepEqual(
+        l.map((e) => e.key),
+        keys,
+      );
       assert.ok(l.every((e) => e.value === big));
     });
 
     it('lets exactly one of 64 concurrent writers create the same key', async () => {
-      const results = await Promise.all(Array.from({ length: 64 }, (_, i) => store.commit([{ key: 't6/race', modRevision: 0 }], [{ key: 't6/race', value: i }])));
+      const results = await Promise.all(
+        Array.from({ length: 64 }, (_, i) => store.commit([{ key: 't6/race', modRevision: 0 }], [{ key: 't6/race', value: i }])),
+      );
       assert.equal(results.filter((r) => r.ok).length, 1);
     });
 

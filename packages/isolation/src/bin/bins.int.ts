@@ -77,8 +77,14 @@ describe('ippc-isolation-server (process)', () => {
     const second = start(args);
     cleanups.push(() => stop(second.child));
     await second.ready;
-    assert.deepEqual((await client.listRules()).map((r) => r.id), ['kept']);
-    assert.deepEqual((await client.listAgents()).agents.map((a) => a.id), ['a1']);
+    assert.deepEqual(
+      (await client.listRules()).map((r) => r.id),
+      ['kept'],
+    );
+    assert.deepEqual(
+      (await client.listAgents()).agents.map((a) => a.id),
+      ['a1'],
+    );
   });
 
   it('refuses to start without a token, saying how to give one', async () => {
@@ -89,7 +95,25 @@ describe('ippc-isolation-server (process)', () => {
 
   for (const [bin, path, flags] of [
     ['ippc-isolation-server', SERVER_BIN_PATH, ['--listen', '--metrics_listen', '--data_file', '--token_file', '--no_auth', '--logging_level']],
-    ['ippc-isolation-node', NODE_BIN_PATH, ['--service', '--agent_id', '--node_address', '--data_dir', '--route_protocol', '--no_routes', '--apply_timeout', '--install_plugin', '--plugin_flavor', '--metrics_listen', '--token_file', '--no_auth', '--logging_level']],
+    [
+      'ippc-isolation-node',
+      NODE_BIN_PATH,
+      [
+        '--service',
+        '--agent_id',
+        '--node_address',
+        '--data_dir',
+        '--route_protocol',
+        '--no_routes',
+        '--apply_timeout',
+        '--install_plugin',
+        '--plugin_flavor',
+        '--metrics_listen',
+        '--token_file',
+        '--no_auth',
+        '--logging_level',
+      ],
+    ],
   ] as const) {
     it(`${bin}: --help lists its flags with their defaults; a bad flag exits 2 with a message`, async () => {
       const help = await runToExit(path, ['--help']);

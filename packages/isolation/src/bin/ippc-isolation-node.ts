@@ -3,7 +3,21 @@
 // agent's network namespace (nftables + routes), serves the `ippc-isolation` CNI plugin on a unix
 // socket, and keeps the agent's members in step with the isolation service.
 import { Option } from 'commander';
-import { FlagError, checkedOption, createDaemonCommand, createLogger, daemonAuth, exitBadFlag, listenAddress, listenOption, loggerLevel, loggingLevelOption, noAuthOption, startHttpServer, tokenFileOption } from '@ippc/core';
+import {
+  FlagError,
+  checkedOption,
+  createDaemonCommand,
+  createLogger,
+  daemonAuth,
+  exitBadFlag,
+  listenAddress,
+  listenOption,
+  loggerLevel,
+  loggingLevelOption,
+  noAuthOption,
+  startHttpServer,
+  tokenFileOption,
+} from '@ippc/core';
 import { parseDuration } from '@ippc/mesos';
 import { createIsolationNodeDaemon } from '../node-daemon/node-daemon.js';
 import { DEFAULT_NODE_DAEMON_SOCKET } from '../cni/handler.js';
@@ -46,7 +60,12 @@ const program = createDaemonCommand('ippc-isolation-node', 'the isolation node d
   .addOption(new Option('--netns <path>', 'enforce in this network namespace instead of our own'))
   .addOption(checkedOption('--apply_timeout <duration>', 'how long a CNI ADD waits for local enforcement', parseDuration).default('5secs'))
   .addOption(new Option('--install_plugin <dir>', 'install the ippc-isolation CNI plugin executable into this folder first'))
-  .addOption(new Option('--plugin_flavor <flavor>', "with --install_plugin: 'native' (static C, needs cc) or 'sh' (sh + curl); default native when cc compiles it").choices(['native', 'sh']))
+  .addOption(
+    new Option(
+      '--plugin_flavor <flavor>',
+      "with --install_plugin: 'native' (static C, needs cc) or 'sh' (sh + curl); default native when cc compiles it",
+    ).choices(['native', 'sh']),
+  )
   .addOption(listenOption('--metrics_listen <host:port>', 'also serve /metrics and /health over TCP'))
   .addOption(tokenFileOption())
   .addOption(noAuthOption('call the service without the shared secret (local play only)'))

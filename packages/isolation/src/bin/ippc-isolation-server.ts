@@ -2,7 +2,20 @@
 // ippc-isolation-server: the isolation service (policy, membership, routes) over gRPC, with
 // Prometheus metrics and /health on a small HTTP listener.
 import { Option } from 'commander';
-import { FlagError, createDaemonCommand, createLogger, daemonAuth, exitBadFlag, listenAddress, listenOption, loggerLevel, loggingLevelOption, noAuthOption, startHttpServer, tokenFileOption } from '@ippc/core';
+import {
+  FlagError,
+  createDaemonCommand,
+  createLogger,
+  daemonAuth,
+  exitBadFlag,
+  listenAddress,
+  listenOption,
+  loggerLevel,
+  loggingLevelOption,
+  noAuthOption,
+  startHttpServer,
+  tokenFileOption,
+} from '@ippc/core';
 import { createIsolationService } from '../service/service.js';
 
 const program = createDaemonCommand('ippc-isolation-server', 'the ippc isolation provider service: groups, rules, members, routes; agents watch it')
@@ -19,7 +32,10 @@ const program = createDaemonCommand('ippc-isolation-server', 'the ippc isolation
     let http: Awaited<ReturnType<typeof startHttpServer>> | undefined;
     const metricsListen = listenAddress(opts.metrics_listen);
     if (metricsListen) {
-      http = await startHttpServer(metricsListen.host, metricsListen.port, { metrics: service.metrics, health: () => ({ status: 'ok', revision: service.store.revision, epoch: service.store.epoch }) });
+      http = await startHttpServer(metricsListen.host, metricsListen.port, {
+        metrics: service.metrics,
+        health: () => ({ status: 'ok', revision: service.store.revision, epoch: service.store.epoch }),
+      });
     }
     // One line on stdout for whoever started us (tests, the testbed): where to connect.
     console.log(JSON.stringify({ ready: true, port, metricsPort: http?.port ?? null }));

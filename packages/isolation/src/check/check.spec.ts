@@ -44,14 +44,24 @@ describe('net check engine', () => {
     assert.equal(report.status, 'pass');
     assert.equal(calls.length, 30);
     assert.equal(new Set(calls).size, 30);
-    assert.deepEqual(report.rows.map((r) => r.control), ['a2', 'a1', 'a1', 'a1', 'a2', 'a2']);
+    assert.deepEqual(
+      report.rows.map((r) => r.control),
+      ['a2', 'a1', 'a1', 'a1', 'a2', 'a2'],
+    );
   });
 
   it('reports a mismatch, after retrying it once', async () => {
     const calls: string[] = [];
-    const report = await runNetCheck({ endpoints, rules: [], prober: tableProber((f, t) => policy(f, t) || (f === 'a1/db' && t === 'a1/web'), calls), retryDelayMs: 1 });
+    const report = await runNetCheck({
+      endpoints,
+      rules: [],
+      prober: tableProber((f, t) => policy(f, t) || (f === 'a1/db' && t === 'a1/web'), calls),
+      retryDelayMs: 1,
+    });
     assert.equal(report.status, 'fail');
-    assert.deepEqual(report.mismatches, [{ from: 'a1/db', to: 'a1/web', expected: false, observed: true, reason: 'no rule admits [db] -> [web]', detail: 'connected' }]);
+    assert.deepEqual(report.mismatches, [
+      { from: 'a1/db', to: 'a1/web', expected: false, observed: true, reason: 'no rule admits [db] -> [web]', detail: 'connected' },
+    ]);
     assert.equal(calls.filter((c) => c === 'a1/db>a1/web').length, 2);
     assert.equal(report.counts.retried, 1);
   });
@@ -100,7 +110,16 @@ describe('net check engine', () => {
     const json = checkReportJson(report) as { status: string; expected: Record<string, Record<string, boolean | null>> };
     assert.equal(json.status, 'fail');
     assert.equal(json.expected['a2']!['a1/db'], false);
-    const svg = renderCheckSvg(report, { agents: [{ id: 'a1', nodeAddresses: ['10.240.0.11'], subnets: ['10.240.1.0/24'] }, { id: 'a2', nodeAddresses: ['10.240.0.12'], subnets: ['10.240.2.0/24'] }], routes: [{ agentId: 'a1', destination: '10.240.2.0/24', via: '10.240.0.12' }, { agentId: 'a9', destination: '10.240.9.0/24', via: '10.240.0.19' }] });
+    const svg = renderCheckSvg(report, {
+      agents: [
+        { id: 'a1', nodeAddresses: ['10.240.0.11'], subnets: ['10.240.1.0/24'] },
+        { id: 'a2', nodeAddresses: ['10.240.0.12'], subnets: ['10.240.2.0/24'] },
+      ],
+      routes: [
+        { agentId: 'a1', destination: '10.240.2.0/24', via: '10.240.0.12' },
+        { agentId: 'a9', destination: '10.240.9.0/24', via: '10.240.0.19' },
+      ],
+    });
     assert.ok(svg.startsWith('<svg xmlns="http://www.w3.org/2000/svg"'));
     assert.equal((svg.match(/<rect x="\d+" y="\d+" width="21" height="21"/g) ?? []).length, 36);
     assert.match(svg, /fill="#e15759"><title>a2 -&gt; a1\/db: expected blocked/);

@@ -104,7 +104,12 @@ export function peerOf(e: Endpoint): Peer {
 }
 
 /** The expected matrix from the policy: [from][to] allowed, with the reason. */
-export function expectedMatrix(endpoints: Endpoint[], rules: Rule[], port: number, protocol: Traffic['protocol'] = 'tcp'): { allowed: (boolean | null)[][]; reasons: string[][] } {
+export function expectedMatrix(
+  endpoints: Endpoint[],
+  rules: Rule[],
+  port: number,
+  protocol: Traffic['protocol'] = 'tcp',
+): { allowed: (boolean | null)[][]; reasons: string[][] } {
   const allowed: (boolean | null)[][] = [];
   const reasons: string[][] = [];
   endpoints.forEach((from, i) => {
@@ -177,17 +182,48 @@ export async function runNetCheck(options: NetCheckOptions): Promise<CheckReport
   const { endpoints } = options;
   const port = options.port ?? 8080;
   const protocol = options.protocol ?? 'tcp';
-  const timeoutMs = options.timeoutMs ?? 1_000;
   const ids = new Set<string>();
   for (const e of endpoints) {
     if (ids.has(e.id)) throw new Error(`endpoint id '${e.id}' is used twice: ids label rows and columns and must be unique`);
     ids.add(e.id);
   }
   const { allowed: expected, reasons } = expectedMatrix(endpoints, options.rules, port, protocol);
-  const observed: (boolean | null)[][] = endpoints.map(() => endpoints.map(() => null));
-  const details: string[][] = endpoints.map(() => endpoints.map(() => ''));
   const cells: [number, number][] = [];
   endpoints.forEach((_, i) => endpoints.forEach((__, j) => i !== j && cells.push([i, j])));
+  const { observed, details, probes, retried } = await probeCells(options, cells, expected, port);
+  const { rows, mismatches } = judge(endpoints, cells, expected, reasons, observed, details, options.controls);
+  const unknownRows = rows.filter((r) => r.status === 'unknown').length;
+  const count = (m: (boolean | null)[][]) => m.flat().filter((v) => v === true).length;
+  return {
+    endpoints,
+    port,
+    protocol,
+    expected,
+    reasons,
+    observed,
+    details,
+    rows,
+    mismatches,
+    counts: {
+      cells: cells.length,
+      probes,
+      expectedAllowed: count(expected),
+      observedAllowed: count(observed),
+      mismatches: mismatches.length,
+      unknownRows,
+      retried,
+    },
+    status: mismatches.length > 0 ? 'fail' : unknownRows > 0 ? 'inconclusive' : 'pass',
+    durationMs: performance.now() - started,
+  };
+}
+
+/** Probes every cell, then once more each one that disagrees with the policy. */
+async function probeCells(options: NetCheckOptions, cells: [number, number][], expected: (boolean | null)[][], port: number) {
+  const { endpoints } = options;
+  const timeoutMs = options.timeoutMs ?? 1_000;
+  const observed: (boolean | null)[][] = endpoints.map(() => endpoints.map(() => null));
+  const details: string[][] = endpoints.map(() => endpoints.map(() => ''));
   let probes = 0;
   const probeCell = async ([i, j]: [number, number]) => {
     const from = endpoints[i]!;
@@ -203,7 +239,10 @@ export async function runNetCheck(options: NetCheckOptions): Promise<CheckReport
     details[i]![j] = res.detail ?? (res.reachable ? 'connected' : 'blocked');
     options.onProbe?.(probes, cells.length);
   };
-  await pool(cells.map((c) => () => probeCell(c)), options.concurrency ?? 16);
+  await pool(
+    cells.map((c) => () => probeCell(c)),
+    options.concurrency ?? 16,
+  );
 
   // One retry of what disagrees with the policy (kubernetes netpol e2e: probe, retry once, report).
   let retried = 0;
@@ -212,10 +251,28 @@ export async function runNetCheck(options: NetCheckOptions): Promise<CheckReport
     if (wrong.length === 0) break;
     retried += wrong.length;
     await sleep(options.retryDelayMs ?? 250);
-    await pool(wrong.map((c) => () => probeCell(c)), options.concurrency ?? 16);
+    await pool(
+      wrong.map((c) => () => probeCell(c)),
+      options.concurrency ?? 16,
+    );
   }
+  return { observed, details, probes, retried };
+}
 
-  const controls = chooseControls(endpoints, expected, options.controls);
+/**
+ * Each row's control (a pair the policy allows that must connect, or the row is unknown), and the
+ * cells of known rows that disagree with the policy. Unknown rows are blanked in `observed`.
+ */
+function judge(
+  endpoints: Endpoint[],
+  cells: [number, number][],
+  expected: (boolean | null)[][],
+  reasons: string[][],
+  observed: (boolean | null)[][],
+  details: string[][],
+  pinned: NetCheckOptions['controls'],
+): { rows: RowStatus[]; mismatches: Mismatch[] } {
+  const controls = chooseControls(endpoints, expected, pinned);
   const rows: RowStatus[] = endpoints.map((e, i) => {
     const c = controls[i];
     if (c === undefined) return { id: e.id, status: 'no-control' };
@@ -225,26 +282,18 @@ export async function runNetCheck(options: NetCheckOptions): Promise<CheckReport
   cells.forEach(([i, j]) => {
     if (rows[i]!.status === 'unknown') return;
     if (observed[i]![j] !== expected[i]![j]) {
-      mismatches.push({ from: endpoints[i]!.id, to: endpoints[j]!.id, expected: expected[i]![j]!, observed: observed[i]![j]!, reason: reasons[i]![j]!, detail: details[i]![j]! });
+      mismatches.push({
+        from: endpoints[i]!.id,
+        to: endpoints[j]!.id,
+        expected: expected[i]![j]!,
+        observed: observed[i]![j]!,
+        reason: reasons[i]![j]!,
+        detail: details[i]![j]!,
+      });
     }
   });
   rows.forEach((r, i) => {
     if (r.status === 'unknown') for (let j = 0; j < endpoints.length; j++) observed[i]![j] = null;
   });
-  const unknownRows = rows.filter((r) => r.status === 'unknown').length;
-  const count = (m: (boolean | null)[][]) => m.flat().filter((v) => v === true).length;
-  return {
-    endpoints,
-    port,
-    protocol,
-    expected,
-    reasons,
-    observed,
-    details,
-    rows,
-    mismatches,
-    counts: { cells: cells.length, probes, expectedAllowed: count(expected), observedAllowed: count(observed), mismatches: mismatches.length, unknownRows, retried },
-    status: mismatches.length > 0 ? 'fail' : unknownRows > 0 ? 'inconclusive' : 'pass',
-    durationMs: performance.now() - started,
-  };
+  return { rows, mismatches };
 }

@@ -26,7 +26,9 @@ function matrix(report: CheckReport, title: string, value: (i: number, j: number
 export function formatCheckText(report: CheckReport): string {
   const out: string[] = [];
   out.push(`reachability over ${report.protocol}, ${report.endpoints.length} endpoints, rows = from, columns = to`);
-  out.push(`legend: ${MARK.allowed} allowed  ${MARK.blocked} blocked  ${MARK.self} self  ${MARK.unknown} unknown (row control failed)  ${MARK.mismatch} differs from the policy`);
+  out.push(
+    `legend: ${MARK.allowed} allowed  ${MARK.blocked} blocked  ${MARK.self} self  ${MARK.unknown} unknown (row control failed)  ${MARK.mismatch} differs from the policy`,
+  );
   out.push('');
   out.push(matrix(report, 'expected (from the policy)', (i, j) => cell(report.expected[i]![j]!, i === j)));
   out.push('');
@@ -50,7 +52,9 @@ export function formatCheckText(report: CheckReport): string {
     out.push('');
     out.push('mismatches:');
     for (const m of report.mismatches) {
-      out.push(`  ${m.from} -> ${m.to}: expected ${m.expected ? 'allowed' : 'blocked'} (${m.reason}), observed ${m.observed ? 'allowed' : 'blocked'} (${m.detail})`);
+      out.push(
+        `  ${m.from} -> ${m.to}: expected ${m.expected ? 'allowed' : 'blocked'} (${m.reason}), observed ${m.observed ? 'allowed' : 'blocked'} (${m.detail})`,
+      );
     }
   }
   out.push('');
@@ -69,7 +73,8 @@ function detailOf(report: CheckReport, from: string, to: string): string {
 
 /** A plain object for `--json`: the matrices keyed by endpoint id. */
 export function checkReportJson(report: CheckReport): Record<string, unknown> {
-  const byId = (m: (boolean | null)[][]) => Object.fromEntries(report.endpoints.map((e, i) => [e.id, Object.fromEntries(report.endpoints.map((t, j) => [t.id, m[i]![j]!]))]));
+  const byId = (m: (boolean | null)[][]) =>
+    Object.fromEntries(report.endpoints.map((e, i) => [e.id, Object.fromEntries(report.endpoints.map((t, j) => [t.id, m[i]![j]!]))]));
   return {
     status: report.status,
     port: report.port,

@@ -117,7 +117,9 @@ export function createNamespaceProber(options: NamespaceProberOptions): Namespac
       await Promise.all(
         [...byNs].map(async ([ns, eps]) => {
           const control = join(options.dir, `probe-${k++}.sock`);
-          const child = spawn('nsenter', [`--net=${ns}`, '--', process.execPath, script, control, ...eps.map((e) => `${e.port ?? port}=${e.id}`)], { stdio: ['ignore', 'pipe', 'pipe'] });
+          const child = spawn('nsenter', [`--net=${ns}`, '--', process.execPath, script, control, ...eps.map((e) => `${e.port ?? port}=${e.id}`)], {
+            stdio: ['ignore', 'pipe', 'pipe'],
+          });
           agents.set(ns, { child, control });
           let err = '';
           child.stderr?.on('data', (d: Buffer) => (err += d.toString()));

@@ -55,7 +55,9 @@ function drawMatrix(report: CheckReport, colors: Map<string, string>, parts: str
   const my = label + 40;
   const wrong = new Set(report.mismatches.map((m) => `${m.from}\u0000${m.to}`));
   const matrixWidth = mx + n * size + 20;
-  parts.push(`<text x="10" y="22" font-size="16" font-weight="bold">ippc net check: ${esc(report.status.toUpperCase())} (${report.counts.mismatches} mismatches, ${report.counts.unknownRows} unknown rows)</text>`);
+  parts.push(
+    `<text x="10" y="22" font-size="16" font-weight="bold">ippc net check: ${esc(report.status.toUpperCase())} (${report.counts.mismatches} mismatches, ${report.counts.unknownRows} unknown rows)</text>`,
+  );
   parts.push(`<text x="10" y="42" font-size="11" fill="#444">row → column: can the row's endpoint open a connection to the column's</text>`);
   eps.forEach((e, i) => {
     const color = e.groups.length > 0 ? colors.get(e.groups[0]!)! : e.kind === 'container' ? '#666' : '#000';
@@ -68,7 +70,10 @@ function drawMatrix(report: CheckReport, colors: Map<string, string>, parts: str
       const y = my + i * size;
       let fill = '#ffffff';
       let mark = '';
-      const title = i === j ? 'self' : `${eps[i]!.id} -> ${eps[j]!.id}: expected ${report.expected[i]![j] ? 'allowed' : 'blocked'} (${report.reasons[i]![j]}), observed ${report.observed[i]![j] === null ? 'unknown' : report.observed[i]![j] ? 'allowed' : 'blocked'}`;
+      const title =
+        i === j
+          ? 'self'
+          : `${eps[i]!.id} -> ${eps[j]!.id}: expected ${report.expected[i]![j] ? 'allowed' : 'blocked'} (${report.reasons[i]![j]}), observed ${report.observed[i]![j] === null ? 'unknown' : report.observed[i]![j] ? 'allowed' : 'blocked'}`;
       if (i === j) fill = '#eeeeee';
       else if (report.rows[i]!.status === 'unknown') {
         fill = '#ffe08a';
@@ -131,7 +136,9 @@ function drawTopology(eps: Endpoint[], topology: Topology | undefined, colors: M
   }
   const groupsY = netY + 50 + routeRows * 14;
   [...colors].forEach(([g, c], k) => {
-    parts.push(`<circle cx="${tx + 6 + (k % 4) * 120}" cy="${groupsY + Math.floor(k / 4) * 18}" r="6" fill="${c}"/><text x="${tx + 16 + (k % 4) * 120}" y="${groupsY + 4 + Math.floor(k / 4) * 18}" font-size="11">${esc(g)}</text>`);
+    parts.push(
+      `<circle cx="${tx + 6 + (k % 4) * 120}" cy="${groupsY + Math.floor(k / 4) * 18}" r="6" fill="${c}"/><text x="${tx + 16 + (k % 4) * 120}" y="${groupsY + 4 + Math.floor(k / 4) * 18}" font-size="11">${esc(g)}</text>`,
+    );
   });
   const topologyColumns = agentIds.length + (columns.has(agentIds.length) ? 1 : 0);
   return { width: tx + topologyColumns * (boxW + 20), height: groupsY + 30 + Math.ceil(colors.size / 4) * 18 };

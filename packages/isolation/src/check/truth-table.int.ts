@@ -21,9 +21,24 @@ const TASK_PORT = 8081;
 
 /** agent → [name, groups] */
 const LAYOUT: Record<string, [string, string[]][]> = {
-  a1: [['web1', ['web']], ['db1', ['db']], ['webdb1', ['web', 'db']], ['pub1', ['public']]],
-  a2: [['web2', ['web']], ['db2', ['db']], ['cache2', ['cache']], ['open2', []]],
-  a3: [['cache3', ['cache']], ['web3', ['web']], ['dbcache3', ['db', 'cache']], ['cache4', ['cache']]],
+  a1: [
+    ['web1', ['web']],
+    ['db1', ['db']],
+    ['webdb1', ['web', 'db']],
+    ['pub1', ['public']],
+  ],
+  a2: [
+    ['web2', ['web']],
+    ['db2', ['db']],
+    ['cache2', ['cache']],
+    ['open2', []],
+  ],
+  a3: [
+    ['cache3', ['cache']],
+    ['web3', ['web']],
+    ['dbcache3', ['db', 'cache']],
+    ['cache4', ['cache']],
+  ],
 };
 
 /**
@@ -85,7 +100,11 @@ describe('truth table on an emulated 3-agent cluster', () => {
       const routes = await emu.scratch.exec(a.id, 'ip', ['route', 'show', 'proto', '241']);
       const others = emu.agents.filter((o) => o.id !== a.id);
       assert.deepEqual(
-        routes.stdout.trim().split('\n').map((l) => l.split(' ').slice(0, 3).join(' ')).sort(),
+        routes.stdout
+          .trim()
+          .split('\n')
+          .map((l) => l.split(' ').slice(0, 3).join(' '))
+          .sort(),
         others.map((o) => `${o.subnet} via ${o.nodeAddress}`).sort(),
         `routes on ${a.id}`,
       );
@@ -103,13 +122,25 @@ describe('truth table on an emulated 3-agent cluster', () => {
     // Every kind of cell is present: cross-agent allowed and blocked, hosts, rules.
     const at = (f: string, t: string) => report.expected[endpoints.findIndex((e) => e.id === f)]![endpoints.findIndex((e) => e.id === t)];
     assert.deepEqual(
-      [at('a2/web2', 'a1/web1'), at('a2/db2', 'a1/web1'), at('a3/web3', 'a2/cache2'), at('a2/cache2', 'a3/web3'), at('a2/db2', 'a1/pub1'), at('a3', 'a1/pub1'), at('a3', 'a1/web1'), at('a1/task', 'a1/db1')],
+      [
+        at('a2/web2', 'a1/web1'),
+        at('a2/db2', 'a1/web1'),
+        at('a3/web3', 'a2/cache2'),
+        at('a2/cache2', 'a3/web3'),
+        at('a2/db2', 'a1/pub1'),
+        at('a3', 'a1/pub1'),
+        at('a3', 'a1/web1'),
+        at('a1/task', 'a1/db1'),
+      ],
       [true, false, true, false, false, true, false, true],
     );
     assert.equal(report.counts.unknownRows, 0);
     assert.deepEqual(report.mismatches, []);
     assert.equal(report.status, 'pass');
-    const svg = renderCheckSvg(report, { agents: emu.agents.map((a) => ({ id: a.id, nodeAddresses: [a.nodeAddress], subnets: [a.subnet] })), routes: await emu.client.listRoutes() });
+    const svg = renderCheckSvg(report, {
+      agents: emu.agents.map((a) => ({ id: a.id, nodeAddresses: [a.nodeAddress], subnets: [a.subnet] })),
+      routes: await emu.client.listRoutes(),
+    });
     assert.ok(svg.includes('ippc net check: PASS'));
   });
 
@@ -123,7 +154,12 @@ describe('truth table on an emulated 3-agent cluster', () => {
     const file = `${emu.scratch.dir}/endpoints.json`;
     const svg = `${emu.scratch.dir}/check.svg`;
     await writeFile(file, JSON.stringify(subset));
-    const res = await emu.scratch.exec(undefined, process.execPath, ['--import', 'tsx', CTL, '--service', emu.serviceAddress, '--no-auth', 'check', '--endpoints', file, '--svg', svg, '--json', '--port', String(PORT)], { timeoutMs: 60_000 });
+    const res = await emu.scratch.exec(
+      undefined,
+      process.execPath,
+      ['--import', 'tsx', CTL, '--service', emu.serviceAddress, '--no-auth', 'check', '--endpoints', file, '--svg', svg, '--json', '--port', String(PORT)],
+      { timeoutMs: 60_000 },
+    );
     assert.equal(res.code, 0, res.stderr + res.stdout);
     const report = JSON.parse(res.stdout) as { status: string; counts: { cells: number }; observed: Record<string, Record<string, boolean | null>> };
     assert.deepEqual([report.status, report.counts.cells], ['pass', 30]);
@@ -195,7 +231,10 @@ describe('truth table on an emulated 3-agent cluster', () => {
     const bridge = a1.baseConflist.plugins[0]!;
     const staticConf = {
       ...a1.conflist,
-      plugins: [{ ...bridge, ipam: { type: 'static', addresses: [{ address: `${address}/24`, gateway: a1.gateway }], routes: [{ dst: '0.0.0.0/0' }] } }, a1.conflist.plugins[1]!],
+      plugins: [
+        { ...bridge, ipam: { type: 'static', addresses: [{ address: `${address}/24`, gateway: a1.gateway }], routes: [{ dst: '0.0.0.0/0' }] } },
+        a1.conflist.plugins[1]!,
+      ],
     };
     const reused = await emu.addContainer('a1', 'reuse1', ['db'], { conflist: staticConf });
     assert.equal(reused.address, address);
@@ -212,7 +251,11 @@ describe('truth table on an emulated 3-agent cluster', () => {
       prober.probe(byId('a2/db2'), reuseEp, PORT, { timeoutMs: 1_000 }),
       prober.probe(byId('a3/web3'), reuseEp, PORT, { timeoutMs: 1_000 }),
     ]);
-    assert.deepEqual(got.map((g) => g.reachable), [false, true, false], `the reused address is in db only: web no longer reaches it (${JSON.stringify(got)})`);
+    assert.deepEqual(
+      got.map((g) => g.reachable),
+      [false, true, false],
+      `the reused address is in db only: web no longer reaches it (${JSON.stringify(got)})`,
+    );
     assert.equal(web1.groups[0], 'web');
   });
 });

@@ -15,7 +15,11 @@ export function addAddressCommand(root: Command, { emit, withClient }: CliContex
         emit(opts.json, { addresses: res }, () =>
           renderTable([
             ['ADDRESS', 'STATE', 'HELD BY / WAITING FOR'],
-            ...res.map((a) => [a.address, a.state, a.state === 'in-use' ? a.holders.map((h) => `${h.agentId}/${h.containerId}/${h.ifName}`).join(',') : a.pendingAgents.join(',') || '-']),
+            ...res.map((a) => [
+              a.address,
+              a.state,
+              a.state === 'in-use' ? a.holders.map((h) => `${h.agentId}/${h.containerId}/${h.ifName}`).join(',') : a.pendingAgents.join(',') || '-',
+            ]),
           ]),
         );
       }),

@@ -15,7 +15,14 @@ export function addAgentsCommand(root: Command, { emit, withClient }: CliContext
         emit(opts.json, res, () =>
           renderTable([
             ['AGENT', 'NODE ADDRESSES', 'SUBNETS', 'CONNECTED', 'APPLIED', 'ERROR'],
-            ...res.agents.map((a) => [a.id, a.nodeAddresses.join(','), a.subnets.join(','), a.connected ? 'yes' : 'no', `${a.appliedEpoch === res.epoch ? a.appliedRevision : 0}/${res.revision}`, a.lastError || '-']),
+            ...res.agents.map((a) => [
+              a.id,
+              a.nodeAddresses.join(','),
+              a.subnets.join(','),
+              a.connected ? 'yes' : 'no',
+              `${a.appliedEpoch === res.epoch ? a.appliedRevision : 0}/${res.revision}`,
+              a.lastError || '-',
+            ]),
           ]),
         );
       }),
@@ -27,7 +34,9 @@ export function addAgentsCommand(root: Command, { emit, withClient }: CliContext
     .action(
       withClient(async (client, id: string, opts: { json?: boolean }) => {
         const res = await client.deregisterAgent(id);
-        emit(opts.json, { removed: id, changed: res.changed, revision: res.revision }, () => (res.changed ? `removed agent ${id} at revision ${res.revision}` : `no agent ${id}`));
+        emit(opts.json, { removed: id, changed: res.changed, revision: res.revision }, () =>
+          res.changed ? `removed agent ${id} at revision ${res.revision}` : `no agent ${id}`,
+        );
       }),
     );
 }

@@ -16,7 +16,15 @@ describe('isolation CLI verbs', () => {
     await admin.registerAgent({ id: 'a1', nodeAddresses: ['10.240.0.11'], subnets: ['10.240.1.0/24'] });
     await admin.registerAgent({ id: 'a2', nodeAddresses: ['10.240.0.12'], subnets: ['10.240.2.0/24'] });
     await admin.attach({ agentId: 'a1', containerId: 'c1', ifName: 'eth0', network: 'isonet', addresses: ['10.240.1.2'], groups: ['web'], attachedAtMs: 0 });
-    await admin.attach({ agentId: 'a2', containerId: 'c2', ifName: 'eth0', network: 'isonet', addresses: ['10.240.2.2'], groups: ['db', 'web'], attachedAtMs: 0 });
+    await admin.attach({
+      agentId: 'a2',
+      containerId: 'c2',
+      ifName: 'eth0',
+      network: 'isonet',
+      addresses: ['10.240.2.2'],
+      groups: ['db', 'web'],
+      attachedAtMs: 0,
+    });
   });
   after(async () => {
     admin?.close();
@@ -32,15 +40,26 @@ describe('isolation CLI verbs', () => {
 
   it('lists groups and members as tables and as JSON', async () => {
     const groups = JSON.parse(await run('groups', '--json')) as { groups: { name: string; members: unknown[] }[] };
-    assert.deepEqual(groups.groups.map((g) => [g.name, g.members.length]), [['db', 1], ['web', 2]]);
+    assert.deepEqual(
+      groups.groups.map((g) => [g.name, g.members.length]),
+      [
+        ['db', 1],
+        ['web', 2],
+      ],
+    );
     assert.match(await run('groups'), /^GROUP\s+MEMBERS\s+ADDRESSES\s+RULES\ndb\s+1\s+10\.240\.2\.2\s+-\nweb\s+2\s+10\.240\.1\.2,10\.240\.2\.2\s+-$/);
     const members = JSON.parse(await run('members', '--group', 'db', '--json')) as { members: { containerId: string }[] };
-    assert.deepEqual(members.members.map((m) => m.containerId), ['c2']);
+    assert.deepEqual(
+      members.members.map((m) => m.containerId),
+      ['c2'],
+    );
     assert.match(await run('members', '--agent', 'a1'), /a1\s+c1\s+eth0\s+isonet\s+10\.240\.1\.2\s+web/);
   });
 
   it('adds and removes rules, waiting for the agents when asked', async () => {
-    const added = JSON.parse(await run('rules', 'add', '--from', 'web', '--to', 'cache', '--port', '6379', '--port', '6380', '--description', 'cache reads', '--json')) as { rule: { id: string; protocol: string; ports: unknown[] }; changed: boolean };
+    const added = JSON.parse(
+      await run('rules', 'add', '--from', 'web', '--to', 'cache', '--port', '6379', '--port', '6380', '--description', 'cache reads', '--json'),
+    ) as { rule: { id: string; protocol: string; ports: unknown[] }; changed: boolean };
     assert.deepEqual([added.rule.protocol, added.rule.ports, added.changed], ['tcp', [{ first: 6379, last: 6380 }], true]);
     assert.match(await run('rules', 'add', '--from', 'web', '--to', 'cache', '--port', '6379-6380'), /^already present: r-/);
     assert.match(await run('rules', 'add', '--deny', '--from', '*', '--to', 'db', '--port', '53/udp'), /added: r-\w+ \(deny \* -> db udp\/53\)/);
@@ -55,11 +74,17 @@ describe('isolation CLI verbs', () => {
 
   it('shows routes, agents and the IPAM view of addresses', async () => {
     const routes = JSON.parse(await run('routes', '--json')) as { routes: { agentId: string; destination: string; via: string }[] };
-    assert.deepEqual(routes.routes.map((r) => `${r.agentId}: ${r.destination} via ${r.via}`), ['a1: 10.240.2.0/24 via 10.240.0.12', 'a2: 10.240.1.0/24 via 10.240.0.11']);
+    assert.deepEqual(
+      routes.routes.map((r) => `${r.agentId}: ${r.destination} via ${r.via}`),
+      ['a1: 10.240.2.0/24 via 10.240.0.12', 'a2: 10.240.1.0/24 via 10.240.0.11'],
+    );
     assert.match(await run('routes', '--agent', 'a2'), /a2\s+10\.240\.1\.0\/24\s+10\.240\.0\.11\s+a1/);
     assert.match(await run('agents'), /a1\s+10\.240\.0\.11\s+10\.240\.1\.0\/24\s+no\s+0\/\d+/);
     const addr = JSON.parse(await run('address', '10.240.1.2', '10.240.1.99', '--json')) as { addresses: { state: string }[] };
-    assert.deepEqual(addr.addresses.map((a) => a.state), ['in-use', 'clear']);
+    assert.deepEqual(
+      addr.addresses.map((a) => a.state),
+      ['in-use', 'clear'],
+    );
     assert.match(await run('address', '10.240.1.2'), /10\.240\.1\.2\s+in-use\s+a1\/c1\/eth0/);
     await admin.attach({ agentId: 'a2', containerId: 'c9', ifName: 'eth0', network: 'isonet', addresses: ['10.240.2.9'], groups: [], attachedAtMs: 0 });
     assert.match(await run('agents', 'remove', 'a2'), /removed agent a2/);

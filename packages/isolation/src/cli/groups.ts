@@ -14,7 +14,10 @@ export function addGroupsCommand(root: Command, { emit, withClient }: CliContext
         emit(opts.json, { groups }, () =>
           groups.length === 0
             ? 'no groups yet: containers join groups through NetworkInfo.groups'
-            : renderTable([['GROUP', 'MEMBERS', 'ADDRESSES', 'RULES'], ...groups.map((g) => [g.name, String(g.members.length), g.members.flatMap((m) => m.addresses).join(',') || '-', g.ruleIds.join(',') || '-'])]),
+            : renderTable([
+                ['GROUP', 'MEMBERS', 'ADDRESSES', 'RULES'],
+                ...groups.map((g) => [g.name, String(g.members.length), g.members.flatMap((m) => m.addresses).join(',') || '-', g.ruleIds.join(',') || '-']),
+              ]),
         );
       }),
     );

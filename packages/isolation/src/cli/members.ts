@@ -4,7 +4,10 @@ import type { Member } from '../model.js';
 import type { CliContext } from './cli.js';
 
 function memberRows(members: Member[]): string[][] {
-  return [['AGENT', 'CONTAINER', 'IF', 'NETWORK', 'ADDRESSES', 'GROUPS'], ...members.map((m) => [m.agentId, m.containerId, m.ifName, m.network, m.addresses.join(','), m.groups.join(',') || '(none: not isolated)'])];
+  return [
+    ['AGENT', 'CONTAINER', 'IF', 'NETWORK', 'ADDRESSES', 'GROUPS'],
+    ...members.map((m) => [m.agentId, m.containerId, m.ifName, m.network, m.addresses.join(','), m.groups.join(',') || '(none: not isolated)']),
+  ];
 }
 
 /** `members`: the attached container interfaces, by agent or group. */

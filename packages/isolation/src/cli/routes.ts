@@ -12,7 +12,9 @@ export function addRoutesCommand(root: Command, { emit, withClient }: CliContext
     .action(
       withClient(async (client, opts: { agent?: string; json?: boolean }) => {
         const routes = await client.listRoutes(opts.agent);
-        emit(opts.json, { routes }, () => renderTable([['AGENT', 'DESTINATION', 'VIA', 'OWNER'], ...routes.map((r) => [r.agentId, r.destination, r.via, r.owner])]));
+        emit(opts.json, { routes }, () =>
+          renderTable([['AGENT', 'DESTINATION', 'VIA', 'OWNER'], ...routes.map((r) => [r.agentId, r.destination, r.via, r.owner])]),
+        );
       }),
     );
 }

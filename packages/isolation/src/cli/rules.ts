@@ -41,14 +41,40 @@ export function addRulesCommand(root: Command, { emit, withClient }: CliContext)
     .option('--wait <ms>', 'wait until every agent applied it (prints how long each took)')
     .option('--json', 'print JSON')
     .action(
-      withClient(async (client, opts: { from: string; to: string; port?: string[]; protocol?: RuleInput['protocol']; deny?: boolean; id?: string; description?: string; wait?: string; json?: boolean }) => {
-        const res = await client.addRule({ id: opts.id, action: opts.deny ? 'deny' : 'allow', from: opts.from, to: opts.to, protocol: opts.protocol, ports: opts.port, description: opts.description });
-        const applied = opts.wait ? await client.awaitApplied(res.revision, Number(opts.wait)) : undefined;
-        emit(opts.json, { rule: res.rule, revision: res.revision, changed: res.changed, applied }, () =>
-          [`${res.changed ? 'added' : 'already present'}: ${res.rule.id} (${describeRule(res.rule)}) at revision ${res.revision}`, ...(applied ? [appliedText(applied)] : [])].join('\n'),
-        );
-        if (applied && !applied.allApplied) process.exitCode = 1;
-      }),
+      withClient(
+        async (
+          client,
+          opts: {
+            from: string;
+            to: string;
+            port?: string[];
+            protocol?: RuleInput['protocol'];
+            deny?: boolean;
+            id?: string;
+            description?: string;
+            wait?: string;
+            json?: boolean;
+          },
+        ) => {
+          const res = await client.addRule({
+            id: opts.id,
+            action: opts.deny ? 'deny' : 'allow',
+            from: opts.from,
+            to: opts.to,
+            protocol: opts.protocol,
+            ports: opts.port,
+            description: opts.description,
+          });
+          const applied = opts.wait ? await client.awaitApplied(res.revision, Number(opts.wait)) : undefined;
+          emit(opts.json, { rule: res.rule, revision: res.revision, changed: res.changed, applied }, () =>
+            [
+              `${res.changed ? 'added' : 'already present'}: ${res.rule.id} (${describeRule(res.rule)}) at revision ${res.revision}`,
+              ...(applied ? [appliedText(applied)] : []),
+            ].join('\n'),
+          );
+          if (applied && !applied.allApplied) process.exitCode = 1;
+        },
+      ),
     );
   rules
     .command('remove <id>')
@@ -59,7 +85,9 @@ export function addRulesCommand(root: Command, { emit, withClient }: CliContext)
       withClient(async (client, id: string, opts: { wait?: string; json?: boolean }) => {
         const res = await client.removeRule(id);
         const applied = opts.wait ? await client.awaitApplied(res.revision, Number(opts.wait)) : undefined;
-        emit(opts.json, { removed: id, revision: res.revision, applied }, () => [`removed ${id} at revision ${res.revision}`, ...(applied ? [appliedText(applied)] : [])].join('\n'));
+        emit(opts.json, { removed: id, revision: res.revision, applied }, () =>
+          [`removed ${id} at revision ${res.revision}`, ...(applied ? [appliedText(applied)] : [])].join('\n'),
+        );
         if (applied && !applied.allApplied) process.exitCode = 1;
       }),
     );

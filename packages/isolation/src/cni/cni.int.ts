@@ -33,15 +33,38 @@ describe('ippc-isolation CNI plugin (chained after bridge + host-local)', () => 
     // The service hears of it in the background (local first).
     await emu.settle();
     const members = await emu.client.listMembers({ agentId: 'a1' });
-    assert.deepEqual(members.map((m) => [m.containerId, m.ifName, m.network, m.groups, m.addresses]), [['ctr-c1', 'eth0', 'isonet', ['web'], [c.address, c.address6]]]);
+    assert.deepEqual(
+      members.map((m) => [m.containerId, m.ifName, m.network, m.groups, m.addresses]),
+      [['ctr-c1', 'eth0', 'isonet', ['web'], [c.address, c.address6]]],
+    );
     // What the plugin printed is exactly what bridge printed: run bridge alone for a second container and compare shapes.
-    const solo = await a1.cni.exec('bridge', 'ADD', { containerId: 'ctr-probe', netns: c.nsPath, ifName: 'eth1' }, { ...a1.baseConflist.plugins[0], cniVersion: '1.0.0', name: 'isonet' });
+    const solo = await a1.cni.exec(
+      'bridge',
+      'ADD',
+      { containerId: 'ctr-probe', netns: c.nsPath, ifName: 'eth1' },
+      { ...a1.baseConflist.plugins[0], cniVersion: '1.0.0', name: 'isonet' },
+    );
     const bridgeResult = JSON.parse(solo.stdout) as Record<string, unknown>;
-    const chained = await a1.cni.exec('ippc-isolation', 'ADD', { containerId: 'ctr-probe', netns: c.nsPath, ifName: 'eth1' }, { type: 'ippc-isolation', socket: a1.socket, cniVersion: '1.0.0', name: 'isonet', prevResult: bridgeResult });
+    const chained = await a1.cni.exec(
+      'ippc-isolation',
+      'ADD',
+      { containerId: 'ctr-probe', netns: c.nsPath, ifName: 'eth1' },
+      { type: 'ippc-isolation', socket: a1.socket, cniVersion: '1.0.0', name: 'isonet', prevResult: bridgeResult },
+    );
     assert.equal(chained.code, 0, chained.stdout + chained.stderr);
     assert.deepEqual(JSON.parse(chained.stdout), bridgeResult);
-    await a1.cni.exec('ippc-isolation', 'DEL', { containerId: 'ctr-probe', ifName: 'eth1' }, { type: 'ippc-isolation', socket: a1.socket, cniVersion: '1.0.0', name: 'isonet' });
-    await a1.cni.exec('bridge', 'DEL', { containerId: 'ctr-probe', netns: c.nsPath, ifName: 'eth1' }, { ...a1.baseConflist.plugins[0], cniVersion: '1.0.0', name: 'isonet' });
+    await a1.cni.exec(
+      'ippc-isolation',
+      'DEL',
+      { containerId: 'ctr-probe', ifName: 'eth1' },
+      { type: 'ippc-isolation', socket: a1.socket, cniVersion: '1.0.0', name: 'isonet' },
+    );
+    await a1.cni.exec(
+      'bridge',
+      'DEL',
+      { containerId: 'ctr-probe', netns: c.nsPath, ifName: 'eth1' },
+      { ...a1.baseConflist.plugins[0], cniVersion: '1.0.0', name: 'isonet' },
+    );
   });
 
   it('containers of one group reach each other on one agent and across agents; other groups do not', async () => {
@@ -54,7 +77,8 @@ describe('ippc-isolation CNI plugin (chained after bridge + host-local)', () => 
     for (const ns of ['a1', 'a2', c1.ns, c2.ns, c3.ns]) {
       assert.equal((await emu.scratch.exec(ns, 'ip', ['-6', '-o', 'addr', 'show', 'tentative'])).stdout.trim(), '', `no tentative IPv6 address in ${ns}`);
     }
-    for (const a of ['a1', 'a2']) assert.equal((await emu.scratch.exec(a, 'cat', ['/proc/sys/net/ipv6/conf/isoc0/accept_dad'])).stdout.trim(), '0', `no DAD on ${a}'s uplink`);
+    for (const a of ['a1', 'a2'])
+      assert.equal((await emu.scratch.exec(a, 'cat', ['/proc/sys/net/ipv6/conf/isoc0/accept_dad'])).stdout.trim(), '0', `no DAD on ${a}'s uplink`);
     const got = await Promise.all([
       tcpConnect(emu.scratch, c3.ns, c1.address, 80),
       tcpConnect(emu.scratch, c3.ns, c1.address6!, 80),
@@ -72,11 +96,20 @@ describe('ippc-isolation CNI plugin (chained after bridge + host-local)', () => 
     const call = { containerId: c1.containerId, netns: c1.nsPath, ifName: 'eth0', networkInfo: { name: 'isonet', groups: ['web'] } };
     await a1.cni.check(a1.conflist, call, c1.result);
     await emu.scratch.sh('a1', `nft delete element inet ippc_iso l_web_v4 { ${c1.address} }`);
-    await assert.rejects(a1.cni.check(a1.conflist, call, c1.result), (e) => e instanceof CniPluginError && e.plugin === 'ippc-isolation' && new RegExp(`missing ${TEST_NET.replace(/\./g, '\\.')}\\.1\\.\\d+ in l_web_v4`).test(e.msg));
+    await assert.rejects(
+      a1.cni.check(a1.conflist, call, c1.result),
+      (e) =>
+        e instanceof CniPluginError &&
+        e.plugin === 'ippc-isolation' &&
+        new RegExp(`missing ${TEST_NET.replace(/\./g, '\\.')}\\.1\\.\\d+ in l_web_v4`).test(e.msg),
+    );
     await a1.resync();
     await a1.cni.check(a1.conflist, call, c1.result);
     // CHECK with other groups than ADD had is a mismatch too.
-    await assert.rejects(a1.cni.check(a1.conflist, { ...call, networkInfo: { name: 'isonet', groups: ['db'] } }, c1.result), /attached with .* in \[web\], not .* in \[db\]/);
+    await assert.rejects(
+      a1.cni.check(a1.conflist, { ...call, networkInfo: { name: 'isonet', groups: ['db'] } }, c1.result),
+      /attached with .* in \[web\], not .* in \[db\]/,
+    );
   });
 
   it('DEL works without CNI_NETNS, is idempotent, and the address leaves every allow-set', async () => {
@@ -97,7 +130,12 @@ describe('ippc-isolation CNI plugin (chained after bridge + host-local)', () => 
     const ns = await emu.scratch.addNs('a1-bad');
     const path = `/run/netns/${ns}`;
     // Standalone (no prevResult): the plugin says where it belongs.
-    const alone = await a1.cni.exec('ippc-isolation', 'ADD', { containerId: 'ctr-bad', netns: path }, { type: 'ippc-isolation', socket: a1.socket, cniVersion: '1.0.0', name: 'isonet' });
+    const alone = await a1.cni.exec(
+      'ippc-isolation',
+      'ADD',
+      { containerId: 'ctr-bad', netns: path },
+      { type: 'ippc-isolation', socket: a1.socket, cniVersion: '1.0.0', name: 'isonet' },
+    );
     assert.equal(alone.code, 1);
     assert.match(JSON.parse(alone.stdout).msg, /chained plugin/);
     // Groups that are not a list: refused by the plugin; the runtime then DELs the chain.
@@ -106,7 +144,18 @@ describe('ippc-isolation CNI plugin (chained after bridge + host-local)', () => 
       (e) => e instanceof CniPluginError && e.plugin === 'ippc-isolation' && e.code === 7,
     );
     // A daemon that is down: "try again later" with the socket named.
-    const down = await a1.cni.exec('ippc-isolation', 'ADD', { containerId: 'ctr-bad', netns: path }, { type: 'ippc-isolation', socket: `${a1.socket}.nope`, cniVersion: '1.0.0', name: 'isonet', prevResult: { cniVersion: '1.0.0', ips: [{ address: `${TEST_NET}.1.250/24` }] } });
+    const down = await a1.cni.exec(
+      'ippc-isolation',
+      'ADD',
+      { containerId: 'ctr-bad', netns: path },
+      {
+        type: 'ippc-isolation',
+        socket: `${a1.socket}.nope`,
+        cniVersion: '1.0.0',
+        name: 'isonet',
+        prevResult: { cniVersion: '1.0.0', ips: [{ address: `${TEST_NET}.1.250/24` }] },
+      },
+    );
     assert.deepEqual([down.code, JSON.parse(down.stdout).code], [1, 11]);
     assert.match(JSON.parse(down.stdout).msg, /no answer from ippc-isolation-node at .*isolation\.sock\.nope/);
     const version = await a1.cni.exec('ippc-isolation', 'VERSION', { containerId: 'x' }, { cniVersion: '0.4.0' });
@@ -115,7 +164,10 @@ describe('ippc-isolation CNI plugin (chained after bridge + host-local)', () => 
     assert.equal(JSON.stringify(await emu.client.listMembers()), before);
     // host-local holds c1's address only: the failed ADD was followed by a DEL that released its own.
     const files = await readdir(join(a1.dataDir, '..', 'ipam', 'isonet'));
-    assert.deepEqual(files.filter((f) => /^\d+\.\d+\.\d+\.\d+$/.test(f)), [emu.containers.get('c1')!.address]);
+    assert.deepEqual(
+      files.filter((f) => /^\d+\.\d+\.\d+\.\d+$/.test(f)),
+      [emu.containers.get('c1')!.address],
+    );
   });
 
   it('a restarted daemon rebuilds from its checkpoint; members survive a service that lost its state', async () => {

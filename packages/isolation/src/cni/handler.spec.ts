@@ -28,9 +28,25 @@ function fakeBackend(fail?: Error) {
   return { backend, calls };
 }
 
-const prev10 = { cniVersion: '1.0.0', interfaces: [{ name: 'isobr1' }, { name: 'veth1' }, { name: 'eth0', sandbox: '/run/netns/x' }], ips: [{ interface: 2, address: '10.240.1.5/24', gateway: '10.240.1.1' }, { interface: 2, address: 'fd10:240:0:1::5/64' }], routes: [{ dst: '0.0.0.0/0' }], dns: {} };
+const prev10 = {
+  cniVersion: '1.0.0',
+  interfaces: [{ name: 'isobr1' }, { name: 'veth1' }, { name: 'eth0', sandbox: '/run/netns/x' }],
+  ips: [
+    { interface: 2, address: '10.240.1.5/24', gateway: '10.240.1.1' },
+    { interface: 2, address: 'fd10:240:0:1::5/64' },
+  ],
+  routes: [{ dst: '0.0.0.0/0' }],
+  dns: {},
+};
 const config = (extra: Record<string, unknown> = {}) =>
-  JSON.stringify({ cniVersion: '1.0.0', name: 'isonet', type: 'ippc-isolation', args: { 'org.apache.mesos': { network_info: { name: 'isonet', groups: ['web', 'db'], labels: { labels: [{ key: 'k', value: 'v' }] } } } }, prevResult: prev10, ...extra });
+  JSON.stringify({
+    cniVersion: '1.0.0',
+    name: 'isonet',
+    type: 'ippc-isolation',
+    args: { 'org.apache.mesos': { network_info: { name: 'isonet', groups: ['web', 'db'], labels: { labels: [{ key: 'k', value: 'v' }] } } } },
+    prevResult: prev10,
+    ...extra,
+  });
 const add = { command: 'ADD', containerId: 'c1', netns: '/run/netns/x', ifName: 'eth0' };
 
 describe('CNI handler', () => {
@@ -40,13 +56,20 @@ describe('CNI handler', () => {
     assert.equal(res.status, 200);
     assert.deepEqual(JSON.parse(res.body), prev10);
     const m = calls[0]?.arg as Member;
-    assert.deepEqual([m.agentId, m.containerId, m.ifName, m.network, m.addresses, m.groups], ['a1', 'c1', 'eth0', 'isonet', ['10.240.1.5', 'fd10:240:0:1::5'], ['db', 'web']]);
+    assert.deepEqual(
+      [m.agentId, m.containerId, m.ifName, m.network, m.addresses, m.groups],
+      ['a1', 'c1', 'eth0', 'isonet', ['10.240.1.5', 'fd10:240:0:1::5'], ['db', 'web']],
+    );
   });
 
   it('reads CNI 0.2.0 results (ip4/ip6) and configs without groups', async () => {
     const { backend, calls } = fakeBackend();
     const prev02 = { cniVersion: '0.2.0', ip4: { ip: '10.240.1.9/24', gateway: '10.240.1.1' }, dns: {} };
-    const res = await handleCni({ ...add, stdin: JSON.stringify({ cniVersion: '0.3.1', name: 'n', type: 'ippc-isolation', prevResult: prev02 }) }, backend, 'a1');
+    const res = await handleCni(
+      { ...add, stdin: JSON.stringify({ cniVersion: '0.3.1', name: 'n', type: 'ippc-isolation', prevResult: prev02 }) },
+      backend,
+      'a1',
+    );
     assert.equal(res.status, 200);
     assert.deepEqual(JSON.parse(res.body), prev02);
     assert.deepEqual([(calls[0]?.arg as Member).addresses, (calls[0]?.arg as Member).groups], [['10.240.1.9'], []]);
@@ -54,11 +77,30 @@ describe('CNI handler', () => {
 
   it('DEL needs neither CNI_NETNS nor prevResult; CHECK verifies; GC keeps the valid attachments of its network', async () => {
     const { backend, calls } = fakeBackend();
-    assert.deepEqual(await handleCni({ command: 'DEL', containerId: 'c1', ifName: 'eth0', stdin: JSON.stringify({ cniVersion: '1.0.0', name: 'n', type: 'ippc-isolation' }) }, backend, 'a1'), { status: 200, body: '' });
+    assert.deepEqual(
+      await handleCni(
+        { command: 'DEL', containerId: 'c1', ifName: 'eth0', stdin: JSON.stringify({ cniVersion: '1.0.0', name: 'n', type: 'ippc-isolation' }) },
+        backend,
+        'a1',
+      ),
+      { status: 200, body: '' },
+    );
     assert.deepEqual(calls[0], { op: 'detach', arg: { agentId: 'a1', containerId: 'c1', ifName: 'eth0' } });
     assert.equal((await handleCni({ ...add, command: 'CHECK', stdin: config() }, backend, 'a1')).status, 200);
     assert.equal(calls[1]?.op, 'check');
-    await handleCni({ command: 'GC', stdin: JSON.stringify({ cniVersion: '1.1.0', name: 'isonet', type: 'ippc-isolation', 'cni.dev/valid-attachments': [{ containerID: 'c7', ifname: 'eth0' }] }) }, backend, 'a1');
+    await handleCni(
+      {
+        command: 'GC',
+        stdin: JSON.stringify({
+          cniVersion: '1.1.0',
+          name: 'isonet',
+          type: 'ippc-isolation',
+          'cni.dev/valid-attachments': [{ containerID: 'c7', ifname: 'eth0' }],
+        }),
+      },
+      backend,
+      'a1',
+    );
     assert.deepEqual(calls[2], { op: 'gc', arg: { network: 'isonet', valid: [{ containerId: 'c7', ifName: 'eth0' }] } });
   });
 

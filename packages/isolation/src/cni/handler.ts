@@ -1,4 +1,13 @@
-import { CNI_SPEC_ERROR_CODES, CniError, IppcError, containerAddresses, type CniRequest, type CniResponse, type CniResultAddresses, messageOf } from '@ippc/core';
+import {
+  CNI_SPEC_ERROR_CODES,
+  CniError,
+  IppcError,
+  containerAddresses,
+  type CniRequest,
+  type CniResponse,
+  type CniResultAddresses,
+  messageOf,
+} from '@ippc/core';
 import { networkInfoOfCniArgs } from '@ippc/mesos';
 import { cniCodeOf } from '../errors.js';
 import { stripPrefix } from '../ip.js';
@@ -80,70 +89,99 @@ function need(value: string | undefined, name: string): string {
 export async function handleCni(req: CniRequest, backend: CniBackend, agentId: string, trace?: CniTrace): Promise<CniResponse> {
   let version = '1.0.0';
   try {
-    let config: IsolationPluginConfig;
-    try {
-      config = JSON.parse(req.stdin) as IsolationPluginConfig;
-    } catch (cause) {
-      throw new CniError(CNI_SPEC_ERROR_CODES.DECODE, `cannot decode the network configuration on stdin: ${(cause as Error).message}`);
-    }
-    if (typeof config !== 'object' || config === null) throw new CniError(CNI_SPEC_ERROR_CODES.DECODE, 'the network configuration on stdin is not a JSON object');
+    const config = decode(req);
     if (typeof config.cniVersion === 'string') version = config.cniVersion;
     if (req.command === 'VERSION') return { status: 200, body: JSON.stringify({ cniVersion: version, supportedVersions: SUPPORTED_CNI_VERSIONS }) };
     if (!(SUPPORTED_CNI_VERSIONS as readonly string[]).includes(version)) {
-      throw new CniError(CNI_SPEC_ERROR_CODES.INCOMPATIBLE_VERSION, `ippc-isolation does not speak CNI ${version}: use one of ${SUPPORTED_CNI_VERSIONS.join(', ')}`);
+      throw new CniError(
+        CNI_SPEC_ERROR_CODES.INCOMPATIBLE_VERSION,
+        `ippc-isolation does not speak CNI ${version}: use one of ${SUPPORTED_CNI_VERSIONS.join(', ')}`,
+      );
     }
-    const member = (): Member => {
-      const prev = config.prevResult;
-      if (!prev) {
-        throw new CniError(CNI_SPEC_ERROR_CODES.INVALID_CONFIG, 'ippc-isolation is a chained plugin: list it after an interface plugin (bridge, ptp) in a conflist so it gets prevResult with the container addresses');
-      }
-      const addresses = addressesOf(prev);
-      if (addresses.length === 0) throw new CniError(CNI_SPEC_ERROR_CODES.INVALID_CONFIG, 'prevResult has no IP addresses: the plugin before ippc-isolation must assign the container an address (check its ipam section)');
-      return normalizeMember({
-        agentId,
-        containerId: need(req.containerId, 'CNI_CONTAINERID'),
-        ifName: need(req.ifName, 'CNI_IFNAME'),
-        network: config.name,
-        addresses,
-        groups: groupsOf(config),
-      });
-    };
-    switch (req.command) {
-      case 'ADD': {
-        need(req.netns, 'CNI_NETNS');
-        const m = member();
-        trace?.mark('decode');
-        await backend.attach(m, trace);
-        // A chained plugin passes the previous result on; ippc-isolation changes nothing in it.
-        return { status: 200, body: JSON.stringify(config.prevResult) };
-      }
-      case 'DEL':
-        // No CNI_NETNS and no prevResult needed: the member is known by its key.
-        trace?.mark('decode');
-        await backend.detach({ agentId, containerId: need(req.containerId, 'CNI_CONTAINERID'), ifName: need(req.ifName, 'CNI_IFNAME') }, trace);
-        return { status: 200, body: '' };
-      case 'CHECK':
-        await backend.check(member());
-        return { status: 200, body: '' };
-      case 'GC': {
-        const valid = config['cni.dev/valid-attachments'] ?? config['cni.dev/attachments'] ?? [];
-        await backend.gc(config.name, valid.map((v) => ({ containerId: v.containerID, ifName: v.ifname })));
-        return { status: 200, body: '' };
-      }
-      case 'STATUS':
-        try {
-          await backend.status();
-        } catch (err) {
-          throw new CniError(CNI_SPEC_ERROR_CODES.STATUS_NOT_AVAILABLE, (err as Error).message);
-        }
-        return { status: 200, body: '' };
-      default:
-        throw new CniError(CNI_SPEC_ERROR_CODES.INVALID_ENV, `unknown CNI_COMMAND '${req.command}': ippc-isolation knows ADD, DEL, CHECK, GC, STATUS and VERSION`);
-    }
+    return await dispatch(req, config, backend, agentId, trace);
   } catch (err) {
     if (err instanceof CniError) return err.toResponse(version);
     const msg = messageOf(err);
     const details = err instanceof IppcError ? err.code : undefined;
     return new CniError(cniCodeOf(err), `ippc-isolation: ${msg}`, details).toResponse(version);
+  }
+}
+
+/** The network configuration on stdin. */
+function decode(req: CniRequest): IsolationPluginConfig {
+  let config: IsolationPluginConfig;
+  try {
+    config = JSON.parse(req.stdin) as IsolationPluginConfig;
+  } catch (cause) {
+    throw new CniError(CNI_SPEC_ERROR_CODES.DECODE, `cannot decode the network configuration on stdin: ${(cause as Error).message}`);
+  }
+  if (typeof config !== 'object' || config === null) throw new CniError(CNI_SPEC_ERROR_CODES.DECODE, 'the network configuration on stdin is not a JSON object');
+  return config;
+}
+
+/** The member a call is about: the container's addresses from prevResult, its groups from the NetworkInfo. */
+function memberOf(req: CniRequest, config: IsolationPluginConfig, agentId: string): Member {
+  const prev = config.prevResult;
+  if (!prev) {
+    throw new CniError(
+      CNI_SPEC_ERROR_CODES.INVALID_CONFIG,
+      'ippc-isolation is a chained plugin: list it after an interface plugin (bridge, ptp) in a conflist so it gets prevResult with the container addresses',
+    );
+  }
+  const addresses = addressesOf(prev);
+  if (addresses.length === 0)
+    throw new CniError(
+      CNI_SPEC_ERROR_CODES.INVALID_CONFIG,
+      'prevResult has no IP addresses: the plugin before ippc-isolation must assign the container an address (check its ipam section)',
+    );
+  return normalizeMember({
+    agentId,
+    containerId: need(req.containerId, 'CNI_CONTAINERID'),
+    ifName: need(req.ifName, 'CNI_IFNAME'),
+    network: config.name,
+    addresses,
+    groups: groupsOf(config),
+  });
+}
+
+/** One verb of the spec, answered by the backend. */
+async function dispatch(req: CniRequest, config: IsolationPluginConfig, backend: CniBackend, agentId: string, trace?: CniTrace): Promise<CniResponse> {
+  switch (req.command) {
+    case 'ADD': {
+      need(req.netns, 'CNI_NETNS');
+      const m = memberOf(req, config, agentId);
+      trace?.mark('decode');
+      await backend.attach(m, trace);
+      // A chained plugin passes the previous result on; ippc-isolation changes nothing in it.
+      return { status: 200, body: JSON.stringify(config.prevResult) };
+    }
+    case 'DEL':
+      // No CNI_NETNS and no prevResult needed: the member is known by its key.
+      trace?.mark('decode');
+      await backend.detach({ agentId, containerId: need(req.containerId, 'CNI_CONTAINERID'), ifName: need(req.ifName, 'CNI_IFNAME') }, trace);
+      return { status: 200, body: '' };
+    case 'CHECK':
+      await backend.check(memberOf(req, config, agentId));
+      return { status: 200, body: '' };
+    case 'GC': {
+      const valid = config['cni.dev/valid-attachments'] ?? config['cni.dev/attachments'] ?? [];
+      await backend.gc(
+        config.name,
+        valid.map((v) => ({ containerId: v.containerID, ifName: v.ifname })),
+      );
+      return { status: 200, body: '' };
+    }
+    case 'STATUS':
+      try {
+        await backend.status();
+      } catch (err) {
+        throw new CniError(CNI_SPEC_ERROR_CODES.STATUS_NOT_AVAILABLE, (err as Error).message);
+      }
+      return { status: 200, body: '' };
+    default:
+      throw new CniError(
+        CNI_SPEC_ERROR_CODES.INVALID_ENV,
+        `unknown CNI_COMMAND '${req.command}': ippc-isolation knows ADD, DEL, CHECK, GC, STATUS and VERSION`,
+      );
   }
 }

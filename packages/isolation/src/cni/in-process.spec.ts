@@ -12,13 +12,23 @@ function target(socketPath: string, serving = true) {
       serving,
       async cni(req: CniRequest) {
         seen.push(req);
-        return req.containerId === 'bad' ? { status: 400 as const, body: '{"cniVersion":"1.0.0","code":7,"msg":"no"}' } : { status: 200 as const, body: '{"cniVersion":"1.0.0"}' };
+        return req.containerId === 'bad'
+          ? { status: 400 as const, body: '{"cniVersion":"1.0.0","code":7,"msg":"no"}' }
+          : { status: 200 as const, body: '{"cniVersion":"1.0.0"}' };
       },
     },
   };
 }
 
-const env = { CNI_COMMAND: 'ADD', CNI_CONTAINERID: 'c1', CNI_NETNS: '/run/netns/c1', CNI_IFNAME: 'eth0', CNI_ARGS: 'A=1', CNI_PATH: '/opt/cni/bin', PATH: '/bin' };
+const env = {
+  CNI_COMMAND: 'ADD',
+  CNI_CONTAINERID: 'c1',
+  CNI_NETNS: '/run/netns/c1',
+  CNI_IFNAME: 'eth0',
+  CNI_ARGS: 'A=1',
+  CNI_PATH: '/opt/cni/bin',
+  PATH: '/bin',
+};
 
 describe('createInProcessCniPlugin', () => {
   it('passes the CNI environment and stdin as the forwarder would, and answers as it prints', async () => {
@@ -27,7 +37,11 @@ describe('createInProcessCniPlugin', () => {
     const stdin = JSON.stringify({ cniVersion: '1.0.0', name: 'n', type: 'ippc-isolation', socket: '/run/x/../x/iso.sock' });
     assert.deepEqual(await plugin({ env, stdin }), { exitCode: 0, stdout: '{"cniVersion":"1.0.0"}', stderr: '' });
     assert.deepEqual(t.seen, [{ command: 'ADD', containerId: 'c1', netns: '/run/netns/c1', ifName: 'eth0', args: 'A=1', stdin }]);
-    assert.deepEqual(await plugin({ env: { ...env, CNI_CONTAINERID: 'bad' }, stdin }), { exitCode: 1, stdout: '{"cniVersion":"1.0.0","code":7,"msg":"no"}', stderr: '' });
+    assert.deepEqual(await plugin({ env: { ...env, CNI_CONTAINERID: 'bad' }, stdin }), {
+      exitCode: 1,
+      stdout: '{"cniVersion":"1.0.0","code":7,"msg":"no"}',
+      stderr: '',
+    });
   });
 
   it('serves the default socket when the config names none, and undecodable configs there', async () => {

@@ -41,7 +41,8 @@ export interface EnforcerContext {
 /** Applies the defaults of `options` and checks the table name. */
 export function createEnforcerContext(options: EnforcerOptions): EnforcerContext {
   const table = options.table ?? 'ippc_isolation';
-  if (!/^[A-Za-z][A-Za-z0-9_]{0,63}$/.test(table)) throw new IsolationError('ISOLATION_BAD_REQUEST', `nftables table name '${table}' is not valid: letters, digits, '_'`);
+  if (!/^[A-Za-z][A-Za-z0-9_]{0,63}$/.test(table))
+    throw new IsolationError('ISOLATION_BAD_REQUEST', `nftables table name '${table}' is not valid: letters, digits, '_'`);
   const log = options.logger ?? silentLogger();
   const longRunning = options.nftSession ?? options.runner === undefined;
   return {

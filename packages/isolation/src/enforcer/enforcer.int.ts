@@ -27,10 +27,20 @@ const CTRS: Record<string, Ctr> = {
 };
 
 function agentInfo(id: string, node4: string, node6: string, subnets: string[]) {
-  return { ...normalizeAgent({ id, nodeAddresses: [node4, node6], subnets }), appliedRevision: 0, appliedEpoch: '', connected: true, lastError: '', lastSeenMs: 0 };
+  return {
+    ...normalizeAgent({ id, nodeAddresses: [node4, node6], subnets }),
+    appliedRevision: 0,
+    appliedEpoch: '',
+    connected: true,
+    lastError: '',
+    lastSeenMs: 0,
+  };
 }
 
-const AGENTS = [agentInfo('a1', `${N4}.0.11`, `${N6}::11`, [`${N4}.1.0/24`, `${N6}:0:1::/64`]), agentInfo('a2', `${N4}.0.12`, `${N6}::12`, [`${N4}.2.0/24`, `${N6}:0:2::/64`])];
+const AGENTS = [
+  agentInfo('a1', `${N4}.0.11`, `${N6}::11`, [`${N4}.1.0/24`, `${N6}:0:1::/64`]),
+  agentInfo('a2', `${N4}.0.12`, `${N6}::12`, [`${N4}.2.0/24`, `${N6}:0:2::/64`]),
+];
 
 function members(names: string[], override: Record<string, string[]> = {}): Member[] {
   return names.map((n) => {
@@ -55,7 +65,10 @@ describe('enforcer in real namespaces', () => {
     await Promise.all(['a1', 'a2', ...Object.keys(CTRS)].map((n) => s.addNs(n)));
     // Two agents joined by a veth (the "cluster network"), each with a bridge of containers.
     await s.sh(undefined, `ip link add isoc0 netns ${s.ns('a1')} type veth peer name isoc0 netns ${s.ns('a2')}`);
-    for (const [agent, n] of [['a1', 1], ['a2', 2]] as const) {
+    for (const [agent, n] of [
+      ['a1', 1],
+      ['a2', 2],
+    ] as const) {
       await s.sh(
         agent,
         [
@@ -187,7 +200,13 @@ describe('enforcer in real namespaces', () => {
     const deny = normalizeRule({ action: 'deny', from: 'web', to: 'web', ports: ['8080'] });
     const st = state(members(Object.keys(CTRS)), [allow, deny]);
     assert.equal((await e1.apply(st)).mode, 'full');
-    const got = await Promise.all([reach('c1', CTRS.c2!.v4, 5432), reach('c1', CTRS.c2!.v4, 80), reach('c3', CTRS.c1!.v4, 8080), reach('c3', CTRS.c1!.v4, 80), reach('c2', CTRS.c1!.v4, 5432)]);
+    const got = await Promise.all([
+      reach('c1', CTRS.c2!.v4, 5432),
+      reach('c1', CTRS.c2!.v4, 80),
+      reach('c3', CTRS.c1!.v4, 8080),
+      reach('c3', CTRS.c1!.v4, 80),
+      reach('c2', CTRS.c1!.v4, 5432),
+    ]);
     assert.deepEqual(got, [true, false, false, true, false]);
   });
 

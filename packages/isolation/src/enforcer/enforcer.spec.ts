@@ -9,17 +9,37 @@ import { compileRuleset, groupSlug, renderDelta, renderFull, renderFullLine } fr
 import type { CommandResult, CommandRunner } from './runner.js';
 
 const agents = [
-  { ...normalizeAgent({ id: 'a1', nodeAddresses: ['10.240.0.11'], subnets: ['10.240.1.0/24'] }), appliedRevision: 0, appliedEpoch: '', connected: true, lastError: '', lastSeenMs: 0 },
-  { ...normalizeAgent({ id: 'a2', nodeAddresses: ['10.240.0.12'], subnets: ['10.240.2.0/24'] }), appliedRevision: 0, appliedEpoch: '', connected: true, lastError: '', lastSeenMs: 0 },
+  {
+    ...normalizeAgent({ id: 'a1', nodeAddresses: ['10.240.0.11'], subnets: ['10.240.1.0/24'] }),
+    appliedRevision: 0,
+    appliedEpoch: '',
+    connected: true,
+    lastError: '',
+    lastSeenMs: 0,
+  },
+  {
+    ...normalizeAgent({ id: 'a2', nodeAddresses: ['10.240.0.12'], subnets: ['10.240.2.0/24'] }),
+    appliedRevision: 0,
+    appliedEpoch: '',
+    connected: true,
+    lastError: '',
+    lastSeenMs: 0,
+  },
 ];
-const m = (agentId: string, containerId: string, addresses: string[], groups: string[]) => normalizeMember({ agentId, containerId, addresses, groups, attachedAtMs: 1 });
+const m = (agentId: string, containerId: string, addresses: string[], groups: string[]) =>
+  normalizeMember({ agentId, containerId, addresses, groups, attachedAtMs: 1 });
 
 function state(revision: number, members: ReturnType<typeof m>[], rules = [normalizeRule({ from: 'web', to: 'db', ports: [5432] })]): PolicyState {
   return { epoch: 'e1', revision, agents, members, rules };
 }
 
 describe('ruleset compiler', () => {
-  const s = state(1, [m('a1', 'c1', ['10.240.1.2', 'fd10:240:0:1::2'], ['web']), m('a1', 'c2', ['10.240.1.3'], ['db', 'public']), m('a2', 'c3', ['10.240.2.2'], ['web']), m('a2', 'c4', ['10.240.2.3'], [])]);
+  const s = state(1, [
+    m('a1', 'c1', ['10.240.1.2', 'fd10:240:0:1::2'], ['web']),
+    m('a1', 'c2', ['10.240.1.3'], ['db', 'public']),
+    m('a2', 'c3', ['10.240.2.2'], ['web']),
+    m('a2', 'c4', ['10.240.2.3'], []),
+  ]);
   const rs = compileRuleset(s, 'a1', 'ippc_iso_t');
 
   it('has a source set per group (all agents) and a destination set per group (this agent)', () => {
@@ -54,9 +74,17 @@ describe('ruleset compiler', () => {
     const base = compileRuleset(state(1, [m('a1', 'c1', ['10.240.1.2'], ['web'])]), 'a1', 't');
     const joined = compileRuleset(state(2, [m('a1', 'c1', ['10.240.1.2'], ['web']), m('a1', 'c5', ['10.240.1.9'], ['web'])]), 'a1', 't');
     const delta = renderDelta(base, joined)!.trim().split('\n').sort();
-    assert.deepEqual(delta, ['add element inet t l_web_v4 { 10.240.1.9 }', 'add element inet t local_v4 { 10.240.1.9 }', 'add element inet t m_web_v4 { 10.240.1.9 }']);
+    assert.deepEqual(delta, [
+      'add element inet t l_web_v4 { 10.240.1.9 }',
+      'add element inet t local_v4 { 10.240.1.9 }',
+      'add element inet t m_web_v4 { 10.240.1.9 }',
+    ]);
     assert.equal(renderDelta(joined, joined), '');
-    assert.deepEqual(renderDelta(joined, base)!.trim().split('\n').sort(), ['delete element inet t l_web_v4 { 10.240.1.9 }', 'delete element inet t local_v4 { 10.240.1.9 }', 'delete element inet t m_web_v4 { 10.240.1.9 }']);
+    assert.deepEqual(renderDelta(joined, base)!.trim().split('\n').sort(), [
+      'delete element inet t l_web_v4 { 10.240.1.9 }',
+      'delete element inet t local_v4 { 10.240.1.9 }',
+      'delete element inet t m_web_v4 { 10.240.1.9 }',
+    ]);
     const newGroup = compileRuleset(state(3, [m('a1', 'c1', ['10.240.1.2'], ['web']), m('a1', 'c6', ['10.240.1.10'], ['ops'])]), 'a1', 't');
     assert.equal(renderDelta(base, newGroup), undefined);
     const newRule = compileRuleset(state(3, [m('a1', 'c1', ['10.240.1.2'], ['web'])], []), 'a1', 't');
@@ -67,16 +95,25 @@ describe('ruleset compiler', () => {
     const text = renderFull(rs);
     assert.ok(text.startsWith('add table inet ippc_iso_t\ndelete table inet ippc_iso_t\ntable inet ippc_iso_t {\n'));
     assert.match(text, /set m_web_v4 \{ type ipv4_addr; comment "members of group web"; elements = \{ 10\.240\.1\.2, 10\.240\.2\.2 \}; \}/);
-    assert.match(text, /type filter hook forward priority filter; policy accept;\n {4}ct state established,related accept\n {4}ip daddr @local_v4 jump ingress/);
+    assert.match(
+      text,
+      /type filter hook forward priority filter; policy accept;\n {4}ct state established,related accept\n {4}ip daddr @local_v4 jump ingress/,
+    );
   });
 
   it('renders the same replace on one line for the nft session', () => {
     const line = renderFullLine(rs);
     assert.ok(!line.includes('\n'));
     assert.ok(line.startsWith('add table inet ippc_iso_t; delete table inet ippc_iso_t; table inet ippc_iso_t { set '), line.slice(0, 120));
-    assert.match(line, /chain forward \{ type filter hook forward priority filter; policy accept;; ct state established,related accept; ip daddr @local_v4 jump ingress; /);
+    assert.match(
+      line,
+      /chain forward \{ type filter hook forward priority filter; policy accept;; ct state established,related accept; ip daddr @local_v4 jump ingress; /,
+    );
     // Every statement of the multi-line form is there, in order.
-    const statements = renderFull(rs).split('\n').map((l) => l.trim()).filter(Boolean);
+    const statements = renderFull(rs)
+      .split('\n')
+      .map((l) => l.trim())
+      .filter(Boolean);
     let at = 0;
     for (const st of statements) {
       const found = line.indexOf(st, at);
@@ -93,7 +130,10 @@ function fakeRunner(overrides: { sysctl?: string; failDelta?: boolean; routes?: 
   const runner: CommandRunner = {
     async run(command, args, input): Promise<CommandResult> {
       calls.push({ command, args: [...args], input });
-      if (command === 'cat') return overrides.sysctl === undefined ? { stdout: '1\n', stderr: '', code: 0 } : { stdout: overrides.sysctl, stderr: overrides.sysctl ? '' : 'No such file', code: overrides.sysctl ? 0 : 1 };
+      if (command === 'cat')
+        return overrides.sysctl === undefined
+          ? { stdout: '1\n', stderr: '', code: 0 }
+          : { stdout: overrides.sysctl, stderr: overrides.sysctl ? '' : 'No such file', code: overrides.sysctl ? 0 : 1 };
       if (command === 'sysctl') return { stdout: '', stderr: 'read-only file system', code: 1 };
       if (command === 'ip' && args[0] === '-j') return { stdout: args[1] === '-4' ? (overrides.routes ?? '[]') : '[]', stderr: '', code: 0 };
       if (command === 'nft' && input && !input.startsWith('add table') && failNextDelta) {
@@ -150,7 +190,10 @@ describe('enforcer convergence (fake kernel)', () => {
 
   it('refuses to run where bridged traffic bypasses netfilter, saying how to fix it', async () => {
     const off = createEnforcer({ agentId: 'a1', runner: fakeRunner({ sysctl: '0\n' }).runner });
-    await assert.rejects(off.apply(s1), (e) => isIppcError(e, 'ISOLATION_BRIDGE_NETFILTER') && /--sysctl net\.bridge\.bridge-nf-call-iptables=1/.test(e.message));
+    await assert.rejects(
+      off.apply(s1),
+      (e) => isIppcError(e, 'ISOLATION_BRIDGE_NETFILTER') && /--sysctl net\.bridge\.bridge-nf-call-iptables=1/.test(e.message),
+    );
     const missing = createEnforcer({ agentId: 'a1', runner: fakeRunner({ sysctl: '' }).runner });
     await assert.rejects(missing.apply(s1), (e) => isIppcError(e, 'ISOLATION_BRIDGE_NETFILTER') && /modprobe br_netfilter/.test(e.message));
     assert.throws(() => createEnforcer({ agentId: 'a1', table: 'bad-name' }), /table name 'bad-name'/);

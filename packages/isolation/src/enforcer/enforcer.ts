@@ -131,7 +131,8 @@ export function createEnforcer(options: EnforcerOptions): Enforcer {
       await ctx.queue.idle();
       await Promise.all([...ctx.flushes]);
       const res = await runner.run('nft', ['delete', 'table', 'inet', table]);
-      if (res.code !== 0 && !/No such file or directory/.test(res.stderr)) await must(runner, 'removing the isolation table', 'nft', ['delete', 'table', 'inet', table]);
+      if (res.code !== 0 && !/No such file or directory/.test(res.stderr))
+        await must(runner, 'removing the isolation table', 'nft', ['delete', 'table', 'inet', table]);
       if (ctx.manageRoutes) await removeRoutes(ctx);
       ctx.appliedRules = undefined;
       ctx.appliedRoutes = undefined;

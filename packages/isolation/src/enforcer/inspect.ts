@@ -27,11 +27,19 @@ export async function inspect(ctx: EnforcerContext): Promise<EnforcerView> {
 
 /** Throws ISOLATION_CHECK_FAILED unless every address of `member` is in the sets of `view` it should be in. */
 export function checkMemberInView(ctx: EnforcerContext, member: Member, view: EnforcerView): void {
-  if (!view.tablePresent) throw new IsolationError('ISOLATION_CHECK_FAILED', `the isolation table inet ${ctx.table} is missing on agent ${ctx.agentId}: restart ippc-isolation-node to rebuild it`);
+  if (!view.tablePresent)
+    throw new IsolationError(
+      'ISOLATION_CHECK_FAILED',
+      `the isolation table inet ${ctx.table} is missing on agent ${ctx.agentId}: restart ippc-isolation-node to rebuild it`,
+    );
   const rs = compileRuleset({ members: [member], rules: [] }, ctx.agentId, ctx.table);
   const missing: string[] = [];
   for (const s of rs.sets.values()) for (const e of s.elements) if (!view.sets[s.name]?.includes(e)) missing.push(`${e} in ${s.name}`);
   if (missing.length > 0) {
-    throw new IsolationError('ISOLATION_CHECK_FAILED', `container ${member.containerId}/${member.ifName} is not isolated as attached: missing ${missing.join(', ')}`, { details: { missing } });
+    throw new IsolationError(
+      'ISOLATION_CHECK_FAILED',
+      `container ${member.containerId}/${member.ifName} is not isolated as attached: missing ${missing.join(', ')}`,
+      { details: { missing } },
+    );
   }
 }

@@ -24,7 +24,12 @@ describe('ip batch session (real ip, scratch namespace)', () => {
     await s?.cleanup();
   });
 
-  const neighbours = async () => (await s.sh('n', 'ip -4 neigh show dev d0')).split('\n').filter(Boolean).map((l) => l.split(' ')[0]).sort();
+  const neighbours = async () =>
+    (await s.sh('n', 'ip -4 neigh show dev d0'))
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => l.split(' ')[0])
+      .sort();
   async function until(cond: () => Promise<boolean>, what: string): Promise<void> {
     const end = Date.now() + 5_000;
     while (!(await cond())) {

@@ -20,7 +20,8 @@ describe('nft session (real nftables, scratch namespace)', () => {
     await s?.cleanup();
   });
 
-  const elements = async (set: string): Promise<string[]> => [...((await s.sh('n', `nft -j list set inet t ${set}`)).match(/\d+\.\d+\.\d+\.\d+/g) ?? [])].sort();
+  const elements = async (set: string): Promise<string[]> =>
+    [...((await s.sh('n', `nft -j list set inet t ${set}`)).match(/\d+\.\d+\.\d+\.\d+/g) ?? [])].sort();
 
   it('builds the libnftables helper where cc and libnftables are present (this machine)', async () => {
     assert.ok(await buildNftBatchHelper(), 'ippc-nft-batch did not build: is gcc installed, and libnftables.so.1 (nftables)?');

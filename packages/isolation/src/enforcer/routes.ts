@@ -12,7 +12,8 @@ export async function readRoutes(ctx: EnforcerContext): Promise<Map<string, stri
   for (const fam of ['-4', '-6']) {
     const res = await must(ctx.runner, 'reading routes', 'ip', ['-j', fam, 'route', 'show', 'proto', String(ctx.proto)]);
     const list = JSON.parse(res.stdout.trim() || '[]') as { dst: string; gateway?: string }[];
-    for (const r of list) routes.set(r.dst.includes('/') ? parseCidr(r.dst, true).text : parseCidr(`${r.dst}/${familyBits(parseAddress(r.dst).family)}`).text, r.gateway ?? '');
+    for (const r of list)
+      routes.set(r.dst.includes('/') ? parseCidr(r.dst, true).text : parseCidr(`${r.dst}/${familyBits(parseAddress(r.dst).family)}`).text, r.gateway ?? '');
   }
   return routes;
 }

@@ -76,7 +76,12 @@ export function compileRuleset(state: Pick<PolicyState, 'members' | 'rules'>, ag
   }
   // Runs on every membership change (the enforcer diffs two compiled rulesets), so the loop below
   // avoids per-element parsing: members hold canonical addresses, where a ':' means IPv6.
-  const byGroup = new Map(groups.map((g) => [g, { m: [sets.get(setName('m', g, 4))!, sets.get(setName('m', g, 6))!], l: [sets.get(setName('l', g, 4))!, sets.get(setName('l', g, 6))!] }]));
+  const byGroup = new Map(
+    groups.map((g) => [
+      g,
+      { m: [sets.get(setName('m', g, 4))!, sets.get(setName('m', g, 6))!], l: [sets.get(setName('l', g, 4))!, sets.get(setName('l', g, 6))!] },
+    ]),
+  );
   const localSets = [sets.get('local_v4')!, sets.get('local_v6')!];
   for (const m of state.members) {
     if (m.groups.length === 0) continue;
@@ -95,9 +100,11 @@ export function compileRuleset(state: Pick<PolicyState, 'members' | 'rules'>, ag
 
   const ingress: string[] = [];
   for (const f of FAMILIES) for (const r of state.rules) if (r.action === 'deny') ingress.push(...ruleLines(r, f, 'drop'));
-  if (groups.includes(PUBLIC_GROUP)) for (const f of FAMILIES) ingress.push(`${L3[f]} daddr @${setName('l', PUBLIC_GROUP, f)} counter accept comment "public group"`);
+  if (groups.includes(PUBLIC_GROUP))
+    for (const f of FAMILIES) ingress.push(`${L3[f]} daddr @${setName('l', PUBLIC_GROUP, f)} counter accept comment "public group"`);
   for (const g of groups) {
-    for (const f of FAMILIES) ingress.push(`${L3[f]} saddr @${setName('m', g, f)} ${L3[f]} daddr @${setName('l', g, f)} counter accept comment "group ${comment(g)}"`);
+    for (const f of FAMILIES)
+      ingress.push(`${L3[f]} saddr @${setName('m', g, f)} ${L3[f]} daddr @${setName('l', g, f)} counter accept comment "group ${comment(g)}"`);
   }
   for (const f of FAMILIES) for (const r of state.rules) if (r.action === 'allow') ingress.push(...ruleLines(r, f, 'accept'));
   ingress.push('counter drop comment "isolated: no rule admits this source"');

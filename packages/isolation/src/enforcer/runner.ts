@@ -62,10 +62,14 @@ export async function must(runner: CommandRunner, what: string, command: string,
     throw new IsolationError('ISOLATION_ENFORCEMENT_FAILED', `${what}: cannot run ${command}: ${(cause as Error).message} (is it installed?)`, { cause });
   }
   if (res.code !== 0) {
-    throw new IsolationError('ISOLATION_ENFORCEMENT_FAILED', `${what}: ${command} ${args.join(' ')} exited with ${res.code}: ${res.stderr.trim() || res.stdout.trim()}`, {
-      output: { stdout: res.stdout, stderr: res.stderr, exitCode: res.code },
-      details: input ? { script: input.slice(0, 4000) } : undefined,
-    });
+    throw new IsolationError(
+      'ISOLATION_ENFORCEMENT_FAILED',
+      `${what}: ${command} ${args.join(' ')} exited with ${res.code}: ${res.stderr.trim() || res.stdout.trim()}`,
+      {
+        output: { stdout: res.stdout, stderr: res.stderr, exitCode: res.code },
+        details: input ? { script: input.slice(0, 4000) } : undefined,
+      },
+    );
   }
   return res;
 }

@@ -31,7 +31,11 @@ function backendOf(ctx: NodeDaemonContext): CniBackend {
       for (const m of [...ctx.local.values()]) if (m.network === network && !keep.has(`${m.containerId}/${m.ifName}`)) await detach(ctx, m);
     },
     async status() {
-      if (!ctx.connected) throw new IsolationError('ISOLATION_UNAVAILABLE', `agent ${ctx.me} is not connected to the isolation service${ctx.lastError ? `: ${ctx.lastError}` : ''}`);
+      if (!ctx.connected)
+        throw new IsolationError(
+          'ISOLATION_UNAVAILABLE',
+          `agent ${ctx.me} is not connected to the isolation service${ctx.lastError ? `: ${ctx.lastError}` : ''}`,
+        );
     },
   };
 }

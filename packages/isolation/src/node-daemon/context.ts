@@ -118,7 +118,8 @@ export function createContext(options: IsolationNodeDaemonOptions): NodeDaemonCo
   const spec = normalizeAgent(options.agent);
   const me = spec.id;
   const log = options.logger ?? silentLogger();
-  const enforcer: Enforcer = options.enforcer && 'apply' in options.enforcer ? options.enforcer : createEnforcer({ ...(options.enforcer ?? {}), agentId: me, logger: log });
+  const enforcer: Enforcer =
+    options.enforcer && 'apply' in options.enforcer ? options.enforcer : createEnforcer({ ...(options.enforcer ?? {}), agentId: me, logger: log });
   const dataDir = options.dataDir ?? '/var/lib/ippc/isolation';
   const retryMs = options.retryMs ?? 500;
   const registry = options.metrics ?? createMetricsRegistry('isolation-node');
@@ -154,7 +155,14 @@ export function createContext(options: IsolationNodeDaemonOptions): NodeDaemonCo
     checkpoint: { lock: new Mutex(), journalFd: undefined, journalEntries: 0, compactPending: false },
     acks: { stateSeq: 0, seqOf: new WeakMap(), cachedSeq: -1, acked: undefined, ackWant: undefined, acking: undefined, ackTimer: undefined },
     apply: { lastApply: undefined, applying: false, reapply: false, forceNext: false, retryTimer: undefined },
-    sync: { sent: new Map(), registeredAt: undefined, pushing: false, pushAgain: false, pushTimer: undefined, backoff: new Backoff({ initialMs: retryMs, maxMs: Math.max(retryMs, options.maxRetryMs ?? 5_000) }) },
+    sync: {
+      sent: new Map(),
+      registeredAt: undefined,
+      pushing: false,
+      pushAgain: false,
+      pushTimer: undefined,
+      backoff: new Backoff({ initialMs: retryMs, maxMs: Math.max(retryMs, options.maxRetryMs ?? 5_000) }),
+    },
     timings: [],
   };
   return ctx;

@@ -29,7 +29,11 @@ function conflict(ctx: NodeDaemonContext, m: Member): IsolationError | undefined
   return undefined;
 }
 const inUse = (address: string, holder: string) =>
-  new IsolationError('ISOLATION_ADDRESS_IN_USE', `address ${address} is still attached to ${holder}: detach that container first (or deregister its agent if it is gone)`, { details: { address, holder } });
+  new IsolationError(
+    'ISOLATION_ADDRESS_IN_USE',
+    `address ${address} is still attached to ${holder}: detach that container first (or deregister its agent if it is gone)`,
+    { details: { address, holder } },
+  );
 
 const notEnforced = (ctx: NodeDaemonContext, what: string) => () =>
   `${what} was not enforced on agent ${ctx.me} within ${ctx.applyTimeoutMs} ms (${ctx.connected ? 'connected' : 'not connected to the isolation service'}${ctx.lastError ? `; last error: ${ctx.lastError}` : ''}): retry, and check ippc-isolation-node's log`;
@@ -99,7 +103,9 @@ export async function detach(ctx: NodeDaemonContext, key: MemberKey, trace?: Cni
   if (version === undefined) return;
   // Gone from the local sets before DEL returns. A DEL that cannot be enforced still succeeds:
   // the member is out of the checkpoint, and the enforcer retries with a rebuild.
-  await waitFor(ctx, () => (ctx.applied?.localVersion ?? -1) >= version, ctx.applyTimeoutMs, notEnforced(ctx, `the removal of ${k}`)).catch((err: unknown) => ctx.log.error({ err }, 'DEL recorded but not yet enforced'));
+  await waitFor(ctx, () => (ctx.applied?.localVersion ?? -1) >= version, ctx.applyTimeoutMs, notEnforced(ctx, `the removal of ${k}`)).catch((err: unknown) =>
+    ctx.log.error({ err }, 'DEL recorded but not yet enforced'),
+  );
   trace?.mark('enforce');
   noteApply(ctx, trace);
   // The service keeps the address "in use" for IPAM until it hears of the removal and every
@@ -114,10 +120,20 @@ export async function check(ctx: NodeDaemonContext, member: Member): Promise<voi
   const key = memberKeyString(m);
   const mine = ctx.local.get(key);
   if (!mine) throw new IsolationError('ISOLATION_CHECK_FAILED', `container ${m.containerId}/${m.ifName} is not attached on agent ${me}: ADD it again`);
-  if (!sameMembership(mine, m)) throw new IsolationError('ISOLATION_CHECK_FAILED', `container ${m.containerId}/${m.ifName} is attached with ${mine.addresses.join(',')} in [${mine.groups.join(',')}], not ${m.addresses.join(',')} in [${m.groups.join(',')}]`);
+  if (!sameMembership(mine, m))
+    throw new IsolationError(
+      'ISOLATION_CHECK_FAILED',
+      `container ${m.containerId}/${m.ifName} is attached with ${mine.addresses.join(',')} in [${mine.groups.join(',')}], not ${m.addresses.join(',')} in [${m.groups.join(',')}]`,
+    );
   // Other agents learn of the member through the service: give a pending sync its time.
   const held = () => ctx.live && ctx.connected && (ctx.base?.members.some((x) => sameMembership(x, m)) ?? false);
-  await waitFor(ctx, held, ctx.applyTimeoutMs, () => `the isolation service does not hold container ${m.containerId}/${m.ifName} as attached${ctx.syncError ? ` (${ctx.syncError})` : ctx.connected ? '' : ' (not connected to it)'}: the node daemon keeps telling it; retry`).catch((err: unknown) => {
+  await waitFor(
+    ctx,
+    held,
+    ctx.applyTimeoutMs,
+    () =>
+      `the isolation service does not hold container ${m.containerId}/${m.ifName} as attached${ctx.syncError ? ` (${ctx.syncError})` : ctx.connected ? '' : ' (not connected to it)'}: the node daemon keeps telling it; retry`,
+  ).catch((err: unknown) => {
     throw new IsolationError('ISOLATION_CHECK_FAILED', (err as Error).message, { cause: err });
   });
   await ctx.enforcer.verifyMember(m);

@@ -19,7 +19,12 @@ export interface NodeDaemonGauges {
 }
 
 export function createNodeDaemonMetrics(registry: Registry, gauges: NodeDaemonGauges): NodeDaemonMetrics {
-  const cniRequests = new Counter({ name: 'ippc_isolation_cni_requests_total', help: 'CNI calls by command and result', labelNames: ['command', 'result'], registers: [registry] });
+  const cniRequests = new Counter({
+    name: 'ippc_isolation_cni_requests_total',
+    help: 'CNI calls by command and result',
+    labelNames: ['command', 'result'],
+    registers: [registry],
+  });
   const cniSeconds = new Histogram({
     name: 'ippc_isolation_cni_seconds',
     help: 'Time the daemon spends on a CNI call (ADD includes the local enforcement)',

@@ -20,7 +20,17 @@ function recordingEnforcer(agentId: string) {
   const calls: { state: PolicyState; options?: ApplyOptions }[] = [];
   const apply = (state: PolicyState, options?: ApplyOptions): Promise<ApplyResult> => {
     calls.push({ state, options });
-    return Promise.resolve({ epoch: state.epoch, revision: state.revision, mode: 'delta', via: 'session', routesAdded: 0, routesRemoved: 0, routeErrors: [], durationMs: 0.5, kernelMs: 0.25 });
+    return Promise.resolve({
+      epoch: state.epoch,
+      revision: state.revision,
+      mode: 'delta',
+      via: 'session',
+      routesAdded: 0,
+      routesRemoved: 0,
+      routeErrors: [],
+      durationMs: 0.5,
+      kernelMs: 0.25,
+    });
   };
   const enforcer: Enforcer & { calls: typeof calls; kernel(): PolicyState | undefined; has(containerId: string): boolean } = {
     agentId,
@@ -43,7 +53,15 @@ function recordingEnforcer(agentId: string) {
 }
 
 const spec = (id: string, i: number) => ({ id, nodeAddresses: [`10.250.0.${10 + i}`], subnets: [`10.250.${i}.0/24`] });
-const member = (containerId: string, address: string, groups = ['web']): Member => ({ agentId: 'a1', containerId, ifName: 'eth0', network: 'n', addresses: [address], groups, attachedAtMs: 0 });
+const member = (containerId: string, address: string, groups = ['web']): Member => ({
+  agentId: 'a1',
+  containerId,
+  ifName: 'eth0',
+  network: 'n',
+  addresses: [address],
+  groups,
+  attachedAtMs: 0,
+});
 
 /** The checkpoint as a restarted daemon reads it: members.json, then the journal members.log. */
 async function checkpointOf(dataDir: string): Promise<string[]> {
@@ -86,7 +104,16 @@ describe('isolation node daemon: local first', () => {
   const startAgent = async (id = 'a1', i = 1) => {
     const enforcer = recordingEnforcer(id);
     const client = createIsolationClient({ address, auth: { disabled: true }, deadlineMs: 2_000 });
-    const agent = createIsolationNodeDaemon({ agent: spec(id, i), client, enforcer, socketPath: join(dir, `${id}.sock`), dataDir: join(dir, id), applyTimeoutMs: 2_000, retryMs: 50, maxRetryMs: 200 });
+    const agent = createIsolationNodeDaemon({
+      agent: spec(id, i),
+      client,
+      enforcer,
+      socketPath: join(dir, `${id}.sock`),
+      dataDir: join(dir, id),
+      applyTimeoutMs: 2_000,
+      retryMs: 50,
+      maxRetryMs: 200,
+    });
     await agent.start();
     agents.push({ agent, client });
     return { agent, enforcer, client };
@@ -98,7 +125,11 @@ describe('isolation node daemon: local first', () => {
     entry!.client.close();
   };
   const checkpoint = (id: string) => checkpointOf(join(dir, id));
-  const serviceMembers = (agentId = 'a1') => service!.store.members({ agentId }).map((m) => m.containerId).sort();
+  const serviceMembers = (agentId = 'a1') =>
+    service!.store
+      .members({ agentId })
+      .map((m) => m.containerId)
+      .sort();
 
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'iso-agent-'));
@@ -125,7 +156,11 @@ describe('isolation node daemon: local first', () => {
     await startService();
     await agent.waitForSynced(10_000);
     assert.deepEqual(serviceMembers(), ['c1']);
-    assert.deepEqual(service!.store.agents().map((a) => a.id), ['a1'], 'the agent registered itself');
+    assert.deepEqual(
+      service!.store.agents().map((a) => a.id),
+      ['a1'],
+      'the agent registered itself',
+    );
     await agent.waitForApplied(5_000);
     assert.equal(enforcer.calls.at(-1)!.options?.routes, true);
     assert.equal(agent.status().unsynced, 0);
@@ -189,7 +224,8 @@ describe('isolation node daemon: local first', () => {
     // members (which a restarted daemon takes from its checkpoint).
     const cached = (JSON.parse(await readFile(join(dir, 'a1', 'state.json'), 'utf8')) as { state: PolicyState }).state;
     const now = service!.store.snapshot();
-    const others = (st: PolicyState) => JSON.stringify([st.epoch, st.members.filter((m) => m.agentId !== 'a1'), st.rules, st.agents.map((a) => [a.id, a.nodeAddresses, a.subnets])]);
+    const others = (st: PolicyState) =>
+      JSON.stringify([st.epoch, st.members.filter((m) => m.agentId !== 'a1'), st.rules, st.agents.map((a) => [a.id, a.nodeAddresses, a.subnets])]);
     assert.equal(others(cached), others(now));
 
     await stopService();
@@ -198,14 +234,28 @@ describe('isolation node daemon: local first', () => {
     const { agent, enforcer } = await startAgent('a1', 1);
     await agent.waitForEnforcing(2_000);
     const kernel = enforcer.kernel()!;
-    assert.deepEqual(kernel.members.filter((m) => m.agentId === 'a1').map((m) => m.containerId).sort(), ['c1', 'c3'], 'the checkpoint');
+    assert.deepEqual(
+      kernel.members
+        .filter((m) => m.agentId === 'a1')
+        .map((m) => m.containerId)
+        .sort(),
+      ['c1', 'c3'],
+      'the checkpoint',
+    );
     assert.deepEqual([kernel.rules.map((r) => r.id), kernel.agents.map((a) => a.id)], [['kept'], ['a1', 'a2']], 'rules and agents from the cache');
     assert.equal(enforcer.calls.at(-1)!.options?.routes, true, 'routes kept from the cached state');
     assert.equal(agent.status().connected, false);
     // Still down: more changes, locally.
     await agent.detach({ agentId: 'a1', containerId: 'c1', ifName: 'eth0' });
     await agent.attach(member('c4', '10.250.1.5'));
-    assert.deepEqual(enforcer.kernel()!.members.filter((m) => m.agentId === 'a1').map((m) => m.containerId).sort(), ['c3', 'c4']);
+    assert.deepEqual(
+      enforcer
+        .kernel()!
+        .members.filter((m) => m.agentId === 'a1')
+        .map((m) => m.containerId)
+        .sort(),
+      ['c3', 'c4'],
+    );
 
     await startService();
     await agent.waitForSynced(10_000);
@@ -216,7 +266,15 @@ describe('isolation node daemon: local first', () => {
   it('the checkpoint is a snapshot plus a journal: compacted as it grows, replayed at start, a torn last line ignored', async () => {
     const dataDir = join(dir, 'j1');
     const client = createIsolationClient({ address: 'unix:/nonexistent/ippc.sock', auth: { disabled: true }, deadlineMs: 500 });
-    const make = () => createIsolationNodeDaemon({ agent: spec('j1', 9), client, enforcer: recordingEnforcer('j1'), socketPath: join(dir, 'j1.sock'), dataDir, applyTimeoutMs: 2_000 });
+    const make = () =>
+      createIsolationNodeDaemon({
+        agent: spec('j1', 9),
+        client,
+        enforcer: recordingEnforcer('j1'),
+        socketPath: join(dir, 'j1.sock'),
+        dataDir,
+        applyTimeoutMs: 2_000,
+      });
     let agent = make();
     try {
       await agent.start();
@@ -224,7 +282,10 @@ describe('isolation node daemon: local first', () => {
         await agent.attach({ ...member(`j${i}`, `10.250.9.${i + 1}`), agentId: 'j1' });
         if (i % 3 === 0) await agent.detach({ agentId: 'j1', containerId: `j${i}`, ifName: 'eth0' });
       }
-      const want = agent.members().map((m) => m.containerId).sort();
+      const want = agent
+        .members()
+        .map((m) => m.containerId)
+        .sort();
       assert.equal(want.length, 100);
       await new Promise((r) => setImmediate(r));
       // 200 changes, fewer than the compaction limit: all of them are in the journal.
@@ -233,7 +294,10 @@ describe('isolation node daemon: local first', () => {
       await new Promise((r) => setTimeout(r, 20));
       const journal = (await readFile(join(dataDir, 'members.log'), 'utf8')).split('\n').filter(Boolean);
       assert.ok(journal.length < 256, `compacted: ${journal.length} lines since the last snapshot`);
-      const all = agent.members().map((m) => m.containerId).sort();
+      const all = agent
+        .members()
+        .map((m) => m.containerId)
+        .sort();
       assert.deepEqual(await checkpointOf(dataDir), all);
       await agent.close();
       // A crash in the middle of an append leaves a torn line: ignored.
@@ -241,7 +305,13 @@ describe('isolation node daemon: local first', () => {
       await appendFile(join(dataDir, 'members.log'), '{"set":{"agentId":"j1","contai');
       agent = make();
       await agent.start();
-      assert.deepEqual(agent.members().map((m) => m.containerId).sort(), all);
+      assert.deepEqual(
+        agent
+          .members()
+          .map((m) => m.containerId)
+          .sort(),
+        all,
+      );
       assert.equal((await readFile(join(dataDir, 'members.log'), 'utf8')).length, 0, 'a fresh snapshot at start');
     } finally {
       await agent.close();
@@ -271,7 +341,13 @@ describe('isolation node daemon: local first', () => {
         req.on('error', reject);
         req.end(body);
       });
-    const config = JSON.stringify({ cniVersion: '1.0.0', name: 'n', type: 'ippc-isolation', args: { 'org.apache.mesos': { network_info: { groups: ['web'] } } }, prevResult: { cniVersion: '1.0.0', ips: [{ address: '10.250.7.2/24' }] } });
+    const config = JSON.stringify({
+      cniVersion: '1.0.0',
+      name: 'n',
+      type: 'ippc-isolation',
+      args: { 'org.apache.mesos': { network_info: { groups: ['web'] } } },
+      prevResult: { cniVersion: '1.0.0', ips: [{ address: '10.250.7.2/24' }] },
+    });
     const headers = (command: string) => ({ 'x-cni-command': command, 'x-cni-containerid': 't1c', 'x-cni-ifname': 'eth0', 'x-cni-netns': '/run/netns/x' });
     assert.equal((await call('POST', '/cni', headers('ADD'), config)).status, 200);
     assert.equal((await call('POST', '/cni', headers('DEL'), config)).status, 200);
@@ -279,7 +355,10 @@ describe('isolation node daemon: local first', () => {
     assert.equal((await call('POST', '/cni', headers('ADD'), '{')).status, 400);
     await until(async () => (JSON.parse((await call('GET', '/timings')).body) as unknown[]).length === 3, 'three timed calls');
     const timings = JSON.parse((await call('GET', '/timings')).body) as { command: string; phases: Record<string, number> }[];
-    assert.deepEqual(timings.map((t) => t.command), ['ADD', 'DEL', 'ADD']);
+    assert.deepEqual(
+      timings.map((t) => t.command),
+      ['ADD', 'DEL', 'ADD'],
+    );
     for (const t of timings.slice(0, 2)) {
       assert.deepEqual(Object.keys(t.phases).sort(), ['answer', 'body', 'decode', 'enforce', 'enforce.compile', 'enforce.nft', 'record']);
       for (const ms of Object.values(t.phases)) assert.ok(ms >= 0 && ms < 2_000);
@@ -308,21 +387,44 @@ describe('isolation node daemon: local first', () => {
         req.end(body);
       });
     const plugin = createInProcessCniPlugin(agent);
-    const env = (command: string, containerId: string) => ({ CNI_COMMAND: command, CNI_CONTAINERID: containerId, CNI_IFNAME: 'eth0', CNI_NETNS: '/run/netns/x', CNI_PATH: '/opt/cni/bin' });
+    const env = (command: string, containerId: string) => ({
+      CNI_COMMAND: command,
+      CNI_CONTAINERID: containerId,
+      CNI_IFNAME: 'eth0',
+      CNI_NETNS: '/run/netns/x',
+      CNI_PATH: '/opt/cni/bin',
+    });
     const config = (address: string) =>
-      JSON.stringify({ cniVersion: '1.0.0', name: 'n', type: 'ippc-isolation', socket: agent.socketPath, args: { 'org.apache.mesos': { network_info: { groups: ['web'] } } }, prevResult: { cniVersion: '1.0.0', ips: [{ address }] } });
+      JSON.stringify({
+        cniVersion: '1.0.0',
+        name: 'n',
+        type: 'ippc-isolation',
+        socket: agent.socketPath,
+        args: { 'org.apache.mesos': { network_info: { groups: ['web'] } } },
+        prevResult: { cniVersion: '1.0.0', ips: [{ address }] },
+      });
 
     const viaSocket = await call('ADD', 's1', config('10.250.8.2/24'));
     const inProcess = await plugin({ env: env('ADD', 'i1'), stdin: config('10.250.8.3/24') });
     assert.ok(enforcer.has('i1'), 'in the kernel when the in-process ADD answers');
     assert.deepEqual(inProcess, { exitCode: 0, stdout: viaSocket.body.replace('10.250.8.2', '10.250.8.3'), stderr: '' });
-    assert.deepEqual(agent.members().map((m) => m.containerId).sort(), ['i1', 's1']);
+    assert.deepEqual(
+      agent
+        .members()
+        .map((m) => m.containerId)
+        .sort(),
+      ['i1', 's1'],
+    );
     assert.deepEqual(await plugin({ env: env('DEL', 'i1'), stdin: config('10.250.8.3/24') }), { exitCode: 0, stdout: '', stderr: '' });
     assert.ok(!enforcer.has('i1'), 'out of the kernel when the in-process DEL answers');
     assert.equal((await call('DEL', 's1', config('10.250.8.2/24'))).status, 200);
 
     // Refusals carry the same CNI error JSON (exit 1 where the socket says 400).
-    for (const [command, stdin] of [['ADD', JSON.stringify({ cniVersion: '1.0.0', name: 'n', socket: agent.socketPath })], ['FROB', config('10.250.8.4/24')], ['ADD', JSON.stringify({ cniVersion: '0.1.0', name: 'n', socket: agent.socketPath })]] as const) {
+    for (const [command, stdin] of [
+      ['ADD', JSON.stringify({ cniVersion: '1.0.0', name: 'n', socket: agent.socketPath })],
+      ['FROB', config('10.250.8.4/24')],
+      ['ADD', JSON.stringify({ cniVersion: '0.1.0', name: 'n', socket: agent.socketPath })],
+    ] as const) {
       const socket = await call(command, 'e1', stdin);
       const local = await plugin({ env: env(command, 'e1'), stdin });
       assert.equal(socket.status, 400);
@@ -344,6 +446,10 @@ describe('isolation node daemon: local first', () => {
     assert.ok(agent.serving);
     await stopAgent(agent);
     assert.equal(agent.serving, false);
-    assert.equal(await plugin({ env: env('ADD', 'x1'), stdin: config('10.250.8.5/24') }), undefined, 'a stopped agent declines: the forwarder reports that nobody answers');
+    assert.equal(
+      await plugin({ env: env('ADD', 'x1'), stdin: config('10.250.8.5/24') }),
+      undefined,
+      'a stopped agent declines: the forwarder reports that nobody answers',
+    );
   });
 });

@@ -34,18 +34,34 @@ export function waitForApplied(ctx: NodeDaemonContext, timeoutMs: number): Promi
   // Judged at each apply against the newest state known then.
   return waitFor(
     ctx,
-    () => ctx.live && ctx.base !== undefined && ctx.applied?.live === true && ctx.applied.base?.epoch === ctx.base.epoch && ctx.applied.base.revision >= ctx.base.revision,
+    () =>
+      ctx.live &&
+      ctx.base !== undefined &&
+      ctx.applied?.live === true &&
+      ctx.applied.base?.epoch === ctx.base.epoch &&
+      ctx.applied.base.revision >= ctx.base.revision,
     timeoutMs,
-    () => `the service's state was not enforced on agent ${ctx.me} within ${timeoutMs} ms (${ctx.connected ? 'connected' : 'not connected to the isolation service'}${ctx.lastError ? `; last error: ${ctx.lastError}` : ''})`,
+    () =>
+      `the service's state was not enforced on agent ${ctx.me} within ${timeoutMs} ms (${ctx.connected ? 'connected' : 'not connected to the isolation service'}${ctx.lastError ? `; last error: ${ctx.lastError}` : ''})`,
   );
 }
 
 /** Resolves once the daemon enforces a policy: the service's, or after a restart the cached one. */
 export function waitForEnforcing(ctx: NodeDaemonContext, timeoutMs: number): Promise<void> {
-  return waitFor(ctx, () => ctx.applied?.base !== undefined, timeoutMs, () => `agent ${ctx.me} has no isolation state to enforce yet (no cache, and the service did not answer within ${timeoutMs} ms)`);
+  return waitFor(
+    ctx,
+    () => ctx.applied?.base !== undefined,
+    timeoutMs,
+    () => `agent ${ctx.me} has no isolation state to enforce yet (no cache, and the service did not answer within ${timeoutMs} ms)`,
+  );
 }
 
 /** Resolves when the service (as watched) holds exactly the checkpointed members. */
 export function waitForSynced(ctx: NodeDaemonContext, timeoutMs: number): Promise<void> {
-  return waitFor(ctx, () => ctx.live && ctx.connected && unsynced(ctx) === 0, timeoutMs, () => `the isolation service does not hold agent ${ctx.me}'s members after ${timeoutMs} ms${ctx.syncError ? `: ${ctx.syncError}` : ''}`);
+  return waitFor(
+    ctx,
+    () => ctx.live && ctx.connected && unsynced(ctx) === 0,
+    timeoutMs,
+    () => `the isolation service does not hold agent ${ctx.me}'s members after ${timeoutMs} ms${ctx.syncError ? `: ${ctx.syncError}` : ''}`,
+  );
 }

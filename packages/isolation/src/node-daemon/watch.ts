@@ -35,7 +35,9 @@ export function watchHandlers(ctx: NodeDaemonContext): WatchHandlers {
     onDelta(delta) {
       const prev = ctx.base!;
       ctx.base = applyDelta(prev, delta);
-      const ownOnly = delta.changes.every((c) => (c.kind === 'member-upserted' && c.member.agentId === me) || (c.kind === 'member-removed' && c.key.agentId === me));
+      const ownOnly = delta.changes.every(
+        (c) => (c.kind === 'member-upserted' && c.member.agentId === me) || (c.kind === 'member-removed' && c.key.agentId === me),
+      );
       acks.seqOf.set(ctx.base, ownOnly ? (acks.seqOf.get(prev) ?? ++acks.stateSeq) : ++acks.stateSeq);
       if (ownOnly && !ctx.apply.applying && ctx.applied?.live && ctx.applied.base === prev && ctx.applied.localVersion === ctx.localVersion) {
         // Only this agent's own members changed at the service: what it enforces comes from the

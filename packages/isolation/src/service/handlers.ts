@@ -63,7 +63,9 @@ const change = (r: ChangeResult): pb.ChangeResponse => ({ epoch: r.epoch, revisi
 export function createIsolationHandlers(ctx: RpcContext): pb.IsolationServer {
   const { store } = ctx;
   return {
-    registerAgent: unary(ctx, 'RegisterAgent', (req: pb.RegisterAgentRequest) => change(store.registerAgent({ id: req.id, nodeAddresses: req.nodeAddresses, subnets: req.subnets }))),
+    registerAgent: unary(ctx, 'RegisterAgent', (req: pb.RegisterAgentRequest) =>
+      change(store.registerAgent({ id: req.id, nodeAddresses: req.nodeAddresses, subnets: req.subnets })),
+    ),
     deregisterAgent: unary(ctx, 'DeregisterAgent', (req: pb.DeregisterAgentRequest) => change(store.deregisterAgent(req.id ?? ''))),
     syncMembers: unary(ctx, 'SyncMembers', (req: pb.SyncMembersRequest) => change(store.syncMembers(req.agentId ?? '', req.members.map(memberFromPb)))),
     attach: unary(ctx, 'Attach', (req: pb.AttachRequest) => {
@@ -98,11 +100,15 @@ export function createIsolationHandlers(ctx: RpcContext): pb.IsolationServer {
     }),
     listRules: unary(ctx, 'ListRules', () => ({ rules: store.rules().map(ruleToPb) })),
     listGroups: unary(ctx, 'ListGroups', () => ({ groups: store.groups().map(groupToPb) })),
-    listMembers: unary(ctx, 'ListMembers', (req: pb.ListMembersRequest) => ({ members: store.members({ agentId: req.agentId || undefined, group: req.group || undefined }).map(memberToPb) })),
+    listMembers: unary(ctx, 'ListMembers', (req: pb.ListMembersRequest) => ({
+      members: store.members({ agentId: req.agentId || undefined, group: req.group || undefined }).map(memberToPb),
+    })),
     listAgents: unary(ctx, 'ListAgents', () => ({ agents: store.agents().map(agentToPb), revision: store.revision, epoch: store.epoch })),
     listRoutes: unary(ctx, 'ListRoutes', (req: pb.ListRoutesRequest) => ({ routes: store.routes(req.agentId || undefined).map(routeToPb) })),
     getState: unary(ctx, 'GetState', () => snapshotToPb(store.snapshot())),
-    awaitApplied: unary(ctx, 'AwaitApplied', async (req: pb.AwaitAppliedRequest) => awaitToPb(await store.awaitApplied(req.revision ?? 0, Math.min(req.timeoutMs ?? 0, ctx.maxAwaitMs)))),
+    awaitApplied: unary(ctx, 'AwaitApplied', async (req: pb.AwaitAppliedRequest) =>
+      awaitToPb(await store.awaitApplied(req.revision ?? 0, Math.min(req.timeoutMs ?? 0, ctx.maxAwaitMs))),
+    ),
     checkAddresses: unary(ctx, 'CheckAddresses', (req: pb.CheckAddressesRequest) => {
       if (req.addresses.length === 0) throw badRequest('check addresses needs at least one address');
       return { addresses: store.checkAddresses(req.addresses).map(addressStatusToPb), revision: store.revision, epoch: store.epoch };

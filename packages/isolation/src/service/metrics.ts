@@ -12,7 +12,12 @@ export interface ServiceMetrics {
 
 /** Registers the service's metrics in `registry` and hooks them to `store`. */
 export function createServiceMetrics(registry: Registry, store: PolicyStore): ServiceMetrics {
-  const requests = new Counter({ name: 'ippc_isolation_requests_total', help: 'gRPC requests by method and result code', labelNames: ['method', 'code'], registers: [registry] });
+  const requests = new Counter({
+    name: 'ippc_isolation_requests_total',
+    help: 'gRPC requests by method and result code',
+    labelNames: ['method', 'code'],
+    registers: [registry],
+  });
   const changes = new Counter({ name: 'ippc_isolation_changes_total', help: 'Changes committed, by kind', labelNames: ['kind'], registers: [registry] });
   const propagation = new Histogram({
     name: 'ippc_isolation_propagation_seconds',

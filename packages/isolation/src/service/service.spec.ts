@@ -13,7 +13,15 @@ import { createIsolationService, ISOLATION_SERVICE_NAME } from './service.js';
 const auth = { token: 'secret-token' };
 const a1 = { id: 'a1', nodeAddresses: ['10.240.0.11'], subnets: ['10.240.1.0/24'] };
 const a2 = { id: 'a2', nodeAddresses: ['10.240.0.12'], subnets: ['10.240.2.0/24'] };
-const member = (agentId: string, containerId: string, address: string, groups: string[]) => ({ agentId, containerId, ifName: 'eth0', network: 'n', addresses: [address], groups, attachedAtMs: 0 });
+const member = (agentId: string, containerId: string, address: string, groups: string[]) => ({
+  agentId,
+  containerId,
+  ifName: 'eth0',
+  network: 'n',
+  addresses: [address],
+  groups,
+  attachedAtMs: 0,
+});
 
 async function until(cond: () => boolean, what: string, ms = 5_000): Promise<void> {
   const end = Date.now() + ms;
@@ -48,7 +56,9 @@ describe('isolation service over gRPC', () => {
     await client.registerAgent(a1);
     await client.registerAgent(a2);
     await assert.rejects(client.attach(member('ghost', 'c1', '10.240.1.2', ['web'])), (e) => isIppcError(e, 'ISOLATION_UNKNOWN_AGENT'));
-    await assert.rejects(client.registerAgent({ id: 'a3', nodeAddresses: ['10.240.0.13'], subnets: ['10.240.2.0/23'] }), (e) => isIppcError(e, 'ISOLATION_SUBNET_CONFLICT'));
+    await assert.rejects(client.registerAgent({ id: 'a3', nodeAddresses: ['10.240.0.13'], subnets: ['10.240.2.0/23'] }), (e) =>
+      isIppcError(e, 'ISOLATION_SUBNET_CONFLICT'),
+    );
     await assert.rejects(client.addRule({ from: 'web', to: 'db', ports: ['99999'] }), (e) => isIppcError(e, 'ISOLATION_BAD_REQUEST'));
     await client.attach(member('a1', 'c1', '10.240.1.2', ['web']));
     await client.attach(member('a2', 'c2', '10.240.2.2', ['web', 'db']));
@@ -58,9 +68,22 @@ describe('isolation service over gRPC', () => {
     assert.equal(deny.rule.protocol, 'udp');
     assert.deepEqual((await client.listRules()).map((r) => r.id).sort(), [rule.id, deny.rule.id].sort());
     const groups = await client.listGroups();
-    assert.deepEqual(groups.map((g) => [g.name, g.members.length, g.ruleIds.length]), [['cache', 0, 1], ['db', 1, 1], ['web', 2, 1]]);
-    assert.deepEqual((await client.listMembers({ group: 'db' })).map((m) => m.containerId), ['c2']);
-    assert.deepEqual((await client.listRoutes('a1')).map((r) => `${r.destination} via ${r.via}`), ['10.240.2.0/24 via 10.240.0.12']);
+    assert.deepEqual(
+      groups.map((g) => [g.name, g.members.length, g.ruleIds.length]),
+      [
+        ['cache', 0, 1],
+        ['db', 1, 1],
+        ['web', 2, 1],
+      ],
+    );
+    assert.deepEqual(
+      (await client.listMembers({ group: 'db' })).map((m) => m.containerId),
+      ['c2'],
+    );
+    assert.deepEqual(
+      (await client.listRoutes('a1')).map((r) => `${r.destination} via ${r.via}`),
+      ['10.240.2.0/24 via 10.240.0.12'],
+    );
     assert.equal((await client.listRoutes()).length, 2);
     await assert.rejects(client.removeRule('nope'), (e) => isIppcError(e, 'ISOLATION_UNKNOWN_RULE'));
     const metrics = await service.metrics.metrics();
@@ -86,7 +109,11 @@ describe('isolation service over gRPC', () => {
     assert.equal((await client.listAgents()).agents.find((a) => a.id === 'a1')?.connected, true);
     const detached = await client.detach({ agentId: 'a1', containerId: 'c1', ifName: 'eth0' });
     await until(() => deltas.length === 1, 'the delta');
-    assert.deepEqual(deltas[0], { epoch: detached.epoch, revision: detached.revision, changes: [{ kind: 'member-removed', key: { agentId: 'a1', containerId: 'c1', ifName: 'eth0' } }] });
+    assert.deepEqual(deltas[0], {
+      epoch: detached.epoch,
+      revision: detached.revision,
+      changes: [{ kind: 'member-removed', key: { agentId: 'a1', containerId: 'c1', ifName: 'eth0' } }],
+    });
     const [draining] = await client.checkAddresses(['10.240.1.2']);
     assert.deepEqual([draining?.state, draining?.pendingAgents], ['draining', ['a1', 'a2']]);
     const waiting = client.awaitApplied(detached.revision, 5_000);
@@ -108,7 +135,12 @@ describe('isolation service over gRPC', () => {
     service.store.registerAgent(a1);
     const snapshots: PolicyState[] = [];
     const statuses: string[] = [];
-    const watch = client.watch({ onSnapshot: (st) => snapshots.push(st), onDelta: () => undefined, onStatus: (st) => statuses.push(st), backoff: { minMs: 10, maxMs: 50 } });
+    const watch = client.watch({
+      onSnapshot: (st) => snapshots.push(st),
+      onDelta: () => undefined,
+      onStatus: (st) => statuses.push(st),
+      backoff: { minMs: 10, maxMs: 50 },
+    });
     cleanups.push(() => watch.close());
     await until(() => snapshots.length === 1, 'the first snapshot');
     // Many changes in one turn of the event loop: the stream cannot drain between writes.
@@ -131,7 +163,12 @@ describe('isolation service over gRPC', () => {
     await client.addRule({ id: 'kept', from: 'web', to: 'db' });
     const states: PolicyState[] = [];
     const statuses: string[] = [];
-    const watch = client.watch({ onSnapshot: (s) => states.push(s), onDelta: () => undefined, onStatus: (s) => statuses.push(s), backoff: { minMs: 20, maxMs: 100 } });
+    const watch = client.watch({
+      onSnapshot: (s) => states.push(s),
+      onDelta: () => undefined,
+      onStatus: (s) => statuses.push(s),
+      backoff: { minMs: 20, maxMs: 100 },
+    });
     cleanups.push(() => watch.close());
     await until(() => states.length === 1, 'the first snapshot');
     await service.close();
@@ -141,6 +178,9 @@ describe('isolation service over gRPC', () => {
     await service.listen(address);
     await until(() => states.length === 2, 'the snapshot after the restart');
     assert.equal(states[1]!.epoch, states[0]!.epoch);
-    assert.deepEqual(states[1]!.rules.map((r) => r.id), ['kept']);
+    assert.deepEqual(
+      states[1]!.rules.map((r) => r.id),
+      ['kept'],
+    );
   });
 });

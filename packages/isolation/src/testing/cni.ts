@@ -84,7 +84,14 @@ export function createCniRunner(scratch: Scratch, agentNs: string, cniPath: stri
     };
   }
 
-  async function run(conf: Conflist, command: string, call: CniRuntimeCall, plugins: Record<string, unknown>[], prev?: Record<string, unknown>, accumulate = false) {
+  async function run(
+    conf: Conflist,
+    command: string,
+    call: CniRuntimeCall,
+    plugins: Record<string, unknown>[],
+    prev?: Record<string, unknown>,
+    accumulate = false,
+  ) {
     let result = prev;
     for (const plugin of plugins) {
       const type = String(plugin.type);

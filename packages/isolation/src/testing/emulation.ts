@@ -133,7 +133,8 @@ export async function waitForNoTentative(scratch: Scratch, ns: string, timeoutMs
   for (;;) {
     const res = await scratch.exec(ns, 'ip', ['-6', '-o', 'addr', 'show', 'tentative']);
     if (res.code === 0 && res.stdout.trim() === '') return;
-    if (Date.now() > deadline) throw new Error(`IPv6 addresses in ${scratch.ns(ns)} still tentative after ${timeoutMs} ms: ${res.stdout.trim() || res.stderr.trim()}`);
+    if (Date.now() > deadline)
+      throw new Error(`IPv6 addresses in ${scratch.ns(ns)} still tentative after ${timeoutMs} ms: ${res.stdout.trim() || res.stderr.trim()}`);
     await new Promise((r) => setTimeout(r, 50));
   }
 }
@@ -151,7 +152,11 @@ export async function createEmulation(options: EmulationOptions = {}): Promise<E
   try {
     const serviceSocket = join(scratch.dir, 'isolation.sock');
     const serviceAddress = `unix:${serviceSocket}`;
-    const serviceOptions = { auth: { disabled: true as const }, logger: log, ...(options.persistService ? { dataFile: join(scratch.dir, 'isolation-state.json') } : {}) };
+    const serviceOptions = {
+      auth: { disabled: true as const },
+      logger: log,
+      ...(options.persistService ? { dataFile: join(scratch.dir, 'isolation-state.json') } : {}),
+    };
     service = await createIsolationService(serviceOptions);
     await service.listen(serviceAddress);
     client = createIsolationClient({ address: serviceAddress, auth: { disabled: true } });
@@ -258,7 +263,17 @@ export async function createEmulation(options: EmulationOptions = {}): Promise<E
             inProcess.push(inproc);
             await inproc.start();
           } else {
-            const args = ['--import', 'tsx', packageBin('@ippc/isolation', 'ippc-isolation-node'), `--service=${serviceAddress}`, '--no_auth', `--agent_id=${id}`, `--socket=${socket}`, `--data_dir=${join(dir, 'data')}`, `--table=${table}`];
+            const args = [
+              '--import',
+              'tsx',
+              packageBin('@ippc/isolation', 'ippc-isolation-node'),
+              `--service=${serviceAddress}`,
+              '--no_auth',
+              `--agent_id=${id}`,
+              `--socket=${socket}`,
+              `--data_dir=${join(dir, 'data')}`,
+              `--table=${table}`,
+            ];
             for (const a of spec.nodeAddresses) args.push(`--node_address=${a}`);
             for (const s of spec.subnets) args.push(`--subnet=${s}`);
             if (options.applyTimeoutMs) args.push(`--apply_timeout=${options.applyTimeoutMs}ms`);
@@ -276,8 +291,12 @@ export async function createEmulation(options: EmulationOptions = {}): Promise<E
             const c = child;
             await Promise.race([
               started,
-              new Promise((_, reject) => c.once('exit', (code) => reject(new Error(`ippc-isolation-node on ${id} exited with ${code}:\n${lines.slice(-20).join('\n')}`)))),
-              new Promise((_, reject) => setTimeout(() => reject(new Error(`ippc-isolation-node on ${id} not ready in 30 s:\n${lines.slice(-20).join('\n')}`)), 30_000).unref()),
+              new Promise((_, reject) =>
+                c.once('exit', (code) => reject(new Error(`ippc-isolation-node on ${id} exited with ${code}:\n${lines.slice(-20).join('\n')}`))),
+              ),
+              new Promise((_, reject) =>
+                setTimeout(() => reject(new Error(`ippc-isolation-node on ${id} not ready in 30 s:\n${lines.slice(-20).join('\n')}`)), 30_000).unref(),
+              ),
             ]);
           }
         },
@@ -305,7 +324,12 @@ export async function createEmulation(options: EmulationOptions = {}): Promise<E
         const ns = `${agentId}-${name}`;
         await scratch.addNs(ns);
         if (dual) await scratch.sh(ns, NO_DAD);
-        const call = { containerId: `ctr-${name}`, netns: scratch.nsPath(ns), ifName: 'eth0', networkInfo: { name: 'isonet', ...(groups.length > 0 ? { groups } : {}) } };
+        const call = {
+          containerId: `ctr-${name}`,
+          netns: scratch.nsPath(ns),
+          ifName: 'eth0',
+          networkInfo: { name: 'isonet', ...(groups.length > 0 ? { groups } : {}) },
+        };
         let result: Record<string, unknown>;
         try {
           result = await agent.cni.add(opts.conflist ?? agent.conflist, call);
@@ -352,7 +376,8 @@ export async function createEmulation(options: EmulationOptions = {}): Promise<E
           for (;;) {
             const st = await a.status();
             if (st.connected && st.unsynced === 0) break;
-            if (Date.now() > deadline) throw new Error(`agent ${a.id} did not sync its members to the service: ${JSON.stringify(st)}\n${a.logs().slice(-10).join('\n')}`);
+            if (Date.now() > deadline)
+              throw new Error(`agent ${a.id} did not sync its members to the service: ${JSON.stringify(st)}\n${a.logs().slice(-10).join('\n')}`);
             await new Promise((r) => setTimeout(r, 10));
           }
         }
@@ -363,7 +388,8 @@ export async function createEmulation(options: EmulationOptions = {}): Promise<E
           for (;;) {
             const st = await a.status();
             if (st.connected && st.epoch === service!.store.epoch && st.appliedRevision >= res.revision) break;
-            if (Date.now() > deadline) throw new Error(`agent ${a.id} did not apply revision ${res.revision}: ${JSON.stringify(st)}\n${a.logs().slice(-10).join('\n')}`);
+            if (Date.now() > deadline)
+              throw new Error(`agent ${a.id} did not apply revision ${res.revision}: ${JSON.stringify(st)}\n${a.logs().slice(-10).join('\n')}`);
             await new Promise((r) => setTimeout(r, 10));
           }
         }

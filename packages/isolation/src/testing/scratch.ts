@@ -28,11 +28,21 @@ export interface Scratch {
   /** Creates a namespace with `lo` up. */
   addNs(name: string): Promise<string>;
   /** Runs a command in a namespace (undefined: the caller's) and returns its output. */
-  exec(ns: string | undefined, command: string, args: readonly string[], options?: { input?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number }): Promise<ExecResult>;
+  exec(
+    ns: string | undefined,
+    command: string,
+    args: readonly string[],
+    options?: { input?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number },
+  ): Promise<ExecResult>;
   /** Like exec, but throws with the output on a non-zero exit. */
   sh(ns: string | undefined, script: string): Promise<string>;
   /** Starts a long-running process in a namespace; killed by cleanup. */
-  spawn(ns: string | undefined, command: string, args: readonly string[], options?: { env?: NodeJS.ProcessEnv; cwd?: string; onLine?: (line: string) => void }): ChildProcess;
+  spawn(
+    ns: string | undefined,
+    command: string,
+    args: readonly string[],
+    options?: { env?: NodeJS.ProcessEnv; cwd?: string; onLine?: (line: string) => void },
+  ): ChildProcess;
   /** Kills every process, deletes every namespace of this run, removes the temp dir. Never throws. */
   cleanup(): Promise<void>;
 }
@@ -141,7 +151,13 @@ export async function createScratch(): Promise<Scratch> {
  * Opens a TCP connection from a namespace with bash's /dev/tcp: `open` (a server accepted),
  * `refused` (a RST came back: the path is open, no server), `timeout` (dropped on the way).
  */
-export async function tcpConnect(scratch: Scratch, fromNs: string | undefined, address: string, port: number, timeoutS = 1): Promise<'open' | 'refused' | 'timeout'> {
+export async function tcpConnect(
+  scratch: Scratch,
+  fromNs: string | undefined,
+  address: string,
+  port: number,
+  timeoutS = 1,
+): Promise<'open' | 'refused' | 'timeout'> {
   const once = async (seconds: number): Promise<'open' | 'refused' | 'timeout'> => {
     // bash takes IPv6 literals unbracketed here: it splits host and port at the last '/'.
     const res = await scratch.exec(fromNs, 'timeout', [String(seconds), 'bash', '-c', `exec 3<>/dev/tcp/${address}/${port}`]);

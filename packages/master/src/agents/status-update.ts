@@ -10,7 +10,8 @@ export function statusUpdate(m: MasterContext, agentId: string, conn: AgentConne
   const agent = m.agents.get(agentId);
   if (!agent || agent.conn !== conn) throw new MasterError('AGENT_INVALID', 'Agent must (re-)register before sending status updates');
   const status = update.status;
-  if (!status?.taskId?.value || status.state === undefined) throw new MasterError('AGENT_INVALID', 'Not initialized: status_update.status.task_id, status_update.status.state');
+  if (!status?.taskId?.value || status.state === undefined)
+    throw new MasterError('AGENT_INVALID', 'Not initialized: status_update.status.task_id, status_update.status.state');
   const fid = update.frameworkId?.value ?? '';
   const f = m.frameworks.get(fid);
   countUpdate(m, status.state, status.source, status.reason);

@@ -43,10 +43,21 @@ try {
   const address = (await waitForLog(master, /"address":"(127\.0\.0\.1:\d+)"/))[1]!;
   agentProc = run(
     AGENT_BIN,
-    [`--master=${address}`, '--ip=127.0.0.2', '--port=0', `--work_dir=${join(dir, 'a')}`, '--resources=cpus:8;mem:4096;ports:[31000-31099]', `--token_file=${join(dir, 'token')}`, '--executor_shutdown_grace_period=0secs'],
+    [
+      `--master=${address}`,
+      '--ip=127.0.0.2',
+      '--port=0',
+      `--work_dir=${join(dir, 'a')}`,
+      '--resources=cpus:8;mem:4096;ports:[31000-31099]',
+      `--token_file=${join(dir, 'token')}`,
+      '--executor_shutdown_grace_period=0secs',
+    ],
     join(dir, 'agent.log'),
   );
-  await eventually(async () => ((await getJson<{ activated_slaves: number }>(`http://${address}/master/state`)).activated_slaves === 1 ? true : undefined), 'the agent');
+  await eventually(
+    async () => ((await getJson<{ activated_slaves: number }>(`http://${address}/master/state`)).activated_slaves === 1 ? true : undefined),
+    'the agent',
+  );
   s = await connectScheduler({ master: address, auth: { token }, framework: { name: 'bench' } });
 
   const floors: number[] = [];
@@ -76,7 +87,9 @@ try {
   console.log(`                        p50          p95`);
   console.log(`  control plane     ${fmt(pct(plane, 50)).padStart(10)}   ${fmt(pct(plane, 95)).padStart(10)}`);
   console.log(`  raw spawn floor   ${fmt(pct(floors, 50)).padStart(10)}   ${fmt(pct(floors, 95)).padStart(10)}`);
-  console.log(`  ratio             ${(pct(plane, 50) / pct(floors, 50)).toFixed(1).padStart(9)}x   ${(pct(plane, 95) / pct(floors, 95)).toFixed(1).padStart(9)}x`);
+  console.log(
+    `  ratio             ${(pct(plane, 50) / pct(floors, 50)).toFixed(1).padStart(9)}x   ${(pct(plane, 95) / pct(floors, 95)).toFixed(1).padStart(9)}x`,
+  );
   console.log(`20 launches at once: control plane ${fmt(parallel)}, raw spawn ${fmt(parallelFloor)} (${(parallel / parallelFloor).toFixed(1)}x)`);
 } finally {
   await s?.close();

@@ -18,8 +18,21 @@ describe('ippc-master flags (process)', () => {
     assert.equal(help.status, 0, help.stderr);
     assert.match(help.stdout, /^Usage: ippc-master \[options\]/);
     const oneLine = help.stdout.replace(/\s+/g, ' ');
-    for (const flag of ['--ip <ip>', '--port <port>', '--advertise_ip', '--token_file <path>', '--no_auth', '--agent_ping_timeout <duration>', '--allocation_interval <duration>', '--logging_level <level>']) assert.ok(oneLine.includes(flag), flag);
-    assert.ok(oneLine.includes('--agent_ping_timeout <duration> with --max_agent_ping_timeouts: how long a disconnected agent may stay away (default: "15secs")'), oneLine);
+    for (const flag of [
+      '--ip <ip>',
+      '--port <port>',
+      '--advertise_ip',
+      '--token_file <path>',
+      '--no_auth',
+      '--agent_ping_timeout <duration>',
+      '--allocation_interval <duration>',
+      '--logging_level <level>',
+    ])
+      assert.ok(oneLine.includes(flag), flag);
+    assert.ok(
+      oneLine.includes('--agent_ping_timeout <duration> with --max_agent_ping_timeouts: how long a disconnected agent may stay away (default: "15secs")'),
+      oneLine,
+    );
     assert.ok(oneLine.includes('--logging_level <level> INFO, WARNING, ERROR or DEBUG (default: "INFO", env: IPPC_LOG_LEVEL)'), oneLine);
     const version = master(['--version']);
     assert.equal(version.status, 0);
@@ -28,7 +41,10 @@ describe('ippc-master flags (process)', () => {
 
   for (const [args, message] of [
     [['--no_auth', '--bogus'], /^error: unknown option '--bogus'/],
-    [['--no_auth', '--agent_ping_timeout=15'], /option '--agent_ping_timeout <duration>' argument '15' is invalid\. Invalid duration '15': write a number and a unit/],
+    [
+      ['--no_auth', '--agent_ping_timeout=15'],
+      /option '--agent_ping_timeout <duration>' argument '15' is invalid\. Invalid duration '15': write a number and a unit/,
+    ],
     [['--no_auth', '--logging_level=LOUD'], /'LOUD' is not a logging level: use INFO, WARNING, ERROR or DEBUG/],
     [['--no_auth', '--port=99999'], /^ippc-master: --port must be a port number, not '99999'$/m],
     [['--port=0'], /^ippc-master: no shared secret: pass --token_file=PATH or set IPPC_TOKEN \(or --no_auth for local play\)$/m],

@@ -2,19 +2,38 @@
 // ippc-master: the master process. Mesos-like flags (`--port=5050`, `--agent_ping_timeout=15secs`);
 // structured JSON logs on standard error.
 import { Option } from 'commander';
-import { checkedOption, createDaemonCommand, createLogger, daemonAuth, exitBadFlag, loggerLevel, loggingLevelOption, messageOf, noAuthOption, tokenFileOption } from '@ippc/core';
+import {
+  checkedOption,
+  createDaemonCommand,
+  createLogger,
+  daemonAuth,
+  exitBadFlag,
+  loggerLevel,
+  loggingLevelOption,
+  messageOf,
+  noAuthOption,
+  tokenFileOption,
+} from '@ippc/core';
 import { parseDuration } from '@ippc/mesos';
 import { startMaster } from '../server.js';
 import { IPPC_VERSION } from '../http/state.js';
 
-const program = createDaemonCommand('ippc-master', 'The ippc master: framework API and agents channel (gRPC) and /master/state, /health, /metrics (HTTP), all on one port.', { version: IPPC_VERSION })
+const program = createDaemonCommand(
+  'ippc-master',
+  'The ippc master: framework API and agents channel (gRPC) and /master/state, /health, /metrics (HTTP), all on one port.',
+  { version: IPPC_VERSION },
+)
   .addOption(new Option('--ip <ip>', 'address to listen on').default('127.0.0.1'))
   .addOption(new Option('--port <port>', 'port to listen on (0: any free port)').default('5050'))
   .addOption(new Option('--advertise_ip <ip>', 'address to advertise in pids and state (default: --ip)'))
   .addOption(new Option('--hostname <name>', 'hostname to advertise (default: the advertised ip)'))
   .addOption(tokenFileOption('file holding the shared secret agents and frameworks must present (else env IPPC_TOKEN)'))
   .addOption(noAuthOption())
-  .addOption(checkedOption('--agent_ping_timeout <duration>', 'with --max_agent_ping_timeouts: how long a disconnected agent may stay away', parseDuration).default('15secs'))
+  .addOption(
+    checkedOption('--agent_ping_timeout <duration>', 'with --max_agent_ping_timeouts: how long a disconnected agent may stay away', parseDuration).default(
+      '15secs',
+    ),
+  )
   .addOption(new Option('--max_agent_ping_timeouts <n>', 'see --agent_ping_timeout').default('5'))
   .addOption(checkedOption('--allocation_interval <duration>', 'period of the allocator', parseDuration).default('1secs'))
   .addOption(checkedOption('--offer_timeout <duration>', 'rescind offers not used within this time (default: never)', parseDuration))
@@ -36,7 +55,11 @@ function fail(message: string): never {
 try {
   const port = Number(o.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535) fail(`--port must be a port number, not '${o.port}'`);
-  const flags = Object.fromEntries(Object.entries(o).filter(([k]) => k !== 'token_file').map(([k, v]) => [k, String(v)]));
+  const flags = Object.fromEntries(
+    Object.entries(o)
+      .filter(([k]) => k !== 'token_file')
+      .map(([k, v]) => [k, String(v)]),
+  );
   const started = await startMaster({
     ip: String(o.ip),
     port,

@@ -28,7 +28,10 @@ function subscribedFramework(m: MasterContext, frameworkId: string, streamId: st
   if (!f.conn || !f.streamId) throw new MasterError('FRAMEWORK_NOT_SUBSCRIBED', `Framework ${frameworkId} is not subscribed: subscribe again`);
   if (!streamId) throw new MasterError('STREAM_MISMATCH', "All non-subscribe calls should include the 'Mesos-Stream-Id' header");
   if (streamId !== f.streamId) {
-    throw new MasterError('STREAM_MISMATCH', `The stream ID '${streamId}' included in this request didn't match the stream ID currently associated with framework ID ${frameworkId}`);
+    throw new MasterError(
+      'STREAM_MISMATCH',
+      `The stream ID '${streamId}' included in this request didn't match the stream ID currently associated with framework ID ${frameworkId}`,
+    );
   }
   return f;
 }
@@ -51,7 +54,12 @@ export function handleCall(m: MasterContext, call: schedulerv1.Call, streamId: s
       accept(m, f, call.accept!);
       return;
     case Call_Type.DECLINE:
-      decline(m, f, call.decline!.offerIds.map((o) => o.value ?? ''), call.decline!.filters?.refuseSeconds);
+      decline(
+        m,
+        f,
+        call.decline!.offerIds.map((o) => o.value ?? ''),
+        call.decline!.filters?.refuseSeconds,
+      );
       return;
     case Call_Type.REVIVE:
       f.filters.clear();
@@ -68,7 +76,11 @@ export function handleCall(m: MasterContext, call: schedulerv1.Call, streamId: s
       acknowledge(m, f, call.acknowledge!);
       return;
     case Call_Type.RECONCILE:
-      reconcile(m, f, call.reconcile!.tasks.map((t) => ({ taskId: t.taskId?.value ?? '', agentId: t.agentId?.value })));
+      reconcile(
+        m,
+        f,
+        call.reconcile!.tasks.map((t) => ({ taskId: t.taskId?.value ?? '', agentId: t.agentId?.value })),
+      );
       return;
     default:
       throw new MasterError('CALL_UNSUPPORTED', `Call ${kind} is not supported by ippc`);

@@ -18,10 +18,13 @@ export function frameworkDisconnected(m: MasterContext, frameworkId: string, str
   for (const offerId of [...f.offers]) removeOffer(m, offerId, false);
   const timeoutMs = Math.max(0, (f.info.failoverTimeout ?? 0) * 1000);
   m.log.info({ frameworkId, failoverTimeoutMs: timeoutMs }, 'framework disconnected');
-  f.failoverTimer = setTimeout(() => {
-    m.log.info({ frameworkId }, 'framework failover timeout: removing it');
-    removeFramework(m, f, `Framework ${f.id} removed`);
-  }, Math.min(timeoutMs, 2 ** 31 - 1));
+  f.failoverTimer = setTimeout(
+    () => {
+      m.log.info({ frameworkId }, 'framework failover timeout: removing it');
+      removeFramework(m, f, `Framework ${f.id} removed`);
+    },
+    Math.min(timeoutMs, 2 ** 31 - 1),
+  );
   f.failoverTimer.unref();
   m.changed();
   m.scheduleAllocation();

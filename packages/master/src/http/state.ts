@@ -1,5 +1,17 @@
 import { frameworkInfo_Capability_TypeToJSON, type Resource } from '@ippc/proto';
-import { agentInfoJson, labelsJson, offerJson, resourcesFullJson, resourcesJson, taskJson, unallocateResources, type Json, type JsonObject, type MasterStateJson, isTerminalState } from '@ippc/mesos';
+import {
+  agentInfoJson,
+  labelsJson,
+  offerJson,
+  resourcesFullJson,
+  resourcesJson,
+  taskJson,
+  unallocateResources,
+  type Json,
+  type JsonObject,
+  type MasterStateJson,
+  isTerminalState,
+} from '@ippc/mesos';
 import { type AgentEntry, type FrameworkEntry, type Master } from '../master.js';
 
 // `GET /master/state` in the Mesos JSON model (src/master/readonly_handler.cpp): the top-level

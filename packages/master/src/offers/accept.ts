@@ -1,5 +1,14 @@
 import { addResources, isPartitionAware, frameworkRole, subtractResources, taskFromTaskInfo } from '@ippc/mesos';
-import { Offer_Operation_Type, schedulerv1, TaskState, TaskStatus_Reason, TaskStatus_Source, type ExecutorInfo, type Resource, type TaskInfo } from '@ippc/proto';
+import {
+  Offer_Operation_Type,
+  schedulerv1,
+  TaskState,
+  TaskStatus_Reason,
+  TaskStatus_Source,
+  type ExecutorInfo,
+  type Resource,
+  type TaskInfo,
+} from '@ippc/proto';
 import { sendToFramework, type AgentEntry, type FrameworkEntry, type MasterContext } from '../model.js';
 import { countUpdate, masterStatusFor } from '../tasks/task-records.js';
 import { taskConsumes, validateTask, type TaskContext } from '../validation/task.js';
@@ -20,7 +29,15 @@ export function accept(m: MasterContext, f: FrameworkEntry, call: schedulerv1.Ca
     for (const task of launches) {
       sendToFramework(f, {
         type: Event_Type.UPDATE,
-        update: { status: masterStatusFor(task.taskId?.value ?? '', task.agentId?.value, isPartitionAware(f.info) ? TaskState.TASK_DROPPED : TaskState.TASK_LOST, 'Task launched with invalid offers: No offers specified', TaskStatus_Reason.REASON_INVALID_OFFERS) },
+        update: {
+          status: masterStatusFor(
+            task.taskId?.value ?? '',
+            task.agentId?.value,
+            isPartitionAware(f.info) ? TaskState.TASK_DROPPED : TaskState.TASK_LOST,
+            'Task launched with invalid offers: No offers specified',
+            TaskStatus_Reason.REASON_INVALID_OFFERS,
+          ),
+        },
       });
     }
     return;
@@ -57,7 +74,15 @@ function dropInvalidOffers(m: MasterContext, f: FrameworkEntry, offerIds: string
   for (const task of launches) {
     sendToFramework(f, {
       type: Event_Type.UPDATE,
-      update: { status: masterStatusFor(task.taskId?.value ?? '', task.agentId?.value, state, `Task launched with invalid offers: ${offerErr}`, TaskStatus_Reason.REASON_INVALID_OFFERS) },
+      update: {
+        status: masterStatusFor(
+          task.taskId?.value ?? '',
+          task.agentId?.value,
+          state,
+          `Task launched with invalid offers: ${offerErr}`,
+          TaskStatus_Reason.REASON_INVALID_OFFERS,
+        ),
+      },
     });
     countUpdate(m, state, TaskStatus_Source.SOURCE_MASTER, TaskStatus_Reason.REASON_INVALID_OFFERS);
   }
@@ -130,7 +155,10 @@ function taskError(m: MasterContext, f: FrameworkEntry, task: TaskInfo, message:
   m.counters.tasksInvalid++;
   countUpdate(m, TaskState.TASK_ERROR, TaskStatus_Source.SOURCE_MASTER, reason);
   m.log.warn({ frameworkId: f.id, taskId: task.taskId?.value, error: message }, 'task is invalid');
-  sendToFramework(f, { type: Event_Type.UPDATE, update: { status: masterStatusFor(task.taskId?.value ?? '', task.agentId?.value, TaskState.TASK_ERROR, message, reason) } });
+  sendToFramework(f, {
+    type: Event_Type.UPDATE,
+    update: { status: masterStatusFor(task.taskId?.value ?? '', task.agentId?.value, TaskState.TASK_ERROR, message, reason) },
+  });
 }
 
 /** Records the task (and a new custom executor) and sends RUN_TASK to the agent. */

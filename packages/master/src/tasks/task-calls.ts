@@ -38,7 +38,12 @@ export function acknowledge(m: MasterContext, f: FrameworkEntry, ack: schedulerv
   const task = f.tasks.get(taskId);
   if (!task) throw new MasterError('TASK_UNKNOWN', `Task ${taskId} of framework ${f.id} is unknown: nothing to acknowledge`);
   if (agent?.conn) {
-    agent.conn.send({ message: { $case: 'statusUpdateAcknowledgement', value: { agentId: { value: agentId }, frameworkId: { value: f.id }, taskId: { value: taskId }, uuid: ack.uuid } } });
+    agent.conn.send({
+      message: {
+        $case: 'statusUpdateAcknowledgement',
+        value: { agentId: { value: agentId }, frameworkId: { value: f.id }, taskId: { value: taskId }, uuid: ack.uuid },
+      },
+    });
   }
   if (isTerminalState(task.statusUpdateState) && task.statusUpdateUuid && ack.uuid && Buffer.compare(task.statusUpdateUuid, Buffer.from(ack.uuid)) === 0) {
     completeTask(m, f, task);
@@ -64,11 +69,29 @@ export function reconcile(m: MasterContext, f: FrameworkEntry, tasks: { taskId: 
     let status: TaskStatus;
     if (task) status = reconciliationStatus(task);
     else if (f.unreachableTasks.has(taskId) || (agentId && m.unreachableAgents.has(agentId))) {
-      status = masterStatusFor(taskId, agentId, pa ? TaskState.TASK_UNREACHABLE : TaskState.TASK_LOST, 'Reconciliation: Task is unreachable', TaskStatus_Reason.REASON_RECONCILIATION);
+      status = masterStatusFor(
+        taskId,
+        agentId,
+        pa ? TaskState.TASK_UNREACHABLE : TaskState.TASK_LOST,
+        'Reconciliation: Task is unreachable',
+        TaskStatus_Reason.REASON_RECONCILIATION,
+      );
     } else if (agentId && m.agents.has(agentId)) {
-      status = masterStatusFor(taskId, agentId, pa ? TaskState.TASK_UNKNOWN : TaskState.TASK_LOST, 'Reconciliation: Task is unknown to the agent', TaskStatus_Reason.REASON_RECONCILIATION);
+      status = masterStatusFor(
+        taskId,
+        agentId,
+        pa ? TaskState.TASK_UNKNOWN : TaskState.TASK_LOST,
+        'Reconciliation: Task is unknown to the agent',
+        TaskStatus_Reason.REASON_RECONCILIATION,
+      );
     } else {
-      status = masterStatusFor(taskId, agentId, pa ? TaskState.TASK_UNKNOWN : TaskState.TASK_LOST, 'Reconciliation: Task is unknown', TaskStatus_Reason.REASON_RECONCILIATION);
+      status = masterStatusFor(
+        taskId,
+        agentId,
+        pa ? TaskState.TASK_UNKNOWN : TaskState.TASK_LOST,
+        'Reconciliation: Task is unknown',
+        TaskStatus_Reason.REASON_RECONCILIATION,
+      );
     }
     sendToFramework(f, { type: Event_Type.UPDATE, update: { status } });
   }

@@ -13,4 +13,3 @@ export { eventually, getJson, waitForLog, type RunningProcess } from '@ippc/core
 export function run(bin: string, args: string[], logFile: string, env: NodeJS.ProcessEnv = {}): RunningProcess {
   return runLogged([process.execPath, '--import', 'tsx', bin, ...args], logFile, dirname(bin), env);
 }
-

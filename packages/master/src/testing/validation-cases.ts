@@ -1,12 +1,4 @@
-import {
-  CheckInfo_Type,
-  ContainerInfo_Type,
-  Environment_Variable_Type,
-  ExecutorInfo_Type,
-  HealthCheck_Type,
-  Value_Type,
-  type TaskInfo,
-} from '@ippc/proto';
+import { CheckInfo_Type, ContainerInfo_Type, Environment_Variable_Type, ExecutorInfo_Type, HealthCheck_Type, Value_Type, type TaskInfo } from '@ippc/proto';
 
 // Mesos's task validation, case by case: a change to a valid task and the message Mesos answers
 // with (TASK_ERROR, SOURCE_MASTER, REASON_TASK_INVALID). Shared by the unit spec (validation in
@@ -27,15 +19,27 @@ export const VALIDATION_CASES: ValidationCase[] = [
   { name: 'task id . ', mutate: (t) => ({ ...t, taskId: { value: '..' } }), message: "'..' is disallowed" },
   { name: 'task id with a slash', mutate: (t) => ({ ...t, taskId: { value: 'a/b' } }), message: "'a/b' contains invalid characters" },
   { name: 'task id too long', mutate: (t) => ({ ...t, taskId: { value: 'x'.repeat(256) } }), message: 'ID must not be greater than 255 characters' },
-  { name: 'another agent', mutate: (t) => ({ ...t, agentId: { value: 'elsewhere-S9' } }), message: ({ agentId }) => `Task uses invalid agent elsewhere-S9 while agent ${agentId} is expected` },
+  {
+    name: 'another agent',
+    mutate: (t) => ({ ...t, agentId: { value: 'elsewhere-S9' } }),
+    message: ({ agentId }) => `Task uses invalid agent elsewhere-S9 while agent ${agentId} is expected`,
+  },
   {
     name: 'negative kill grace period',
     mutate: (t) => ({ ...t, killPolicy: { gracePeriod: { nanoseconds: -1 } } }),
     message: "Task's 'kill_policy.grace_period' must be non-negative",
   },
-  { name: 'negative max completion time', mutate: (t) => ({ ...t, maxCompletionTime: { nanoseconds: -1 } }), message: "Task's `max_completion_time` must be non-negative" },
+  {
+    name: 'negative max completion time',
+    mutate: (t) => ({ ...t, maxCompletionTime: { nanoseconds: -1 } }),
+    message: "Task's `max_completion_time` must be non-negative",
+  },
   { name: 'check without type', mutate: (t) => ({ ...t, check: {} }), message: "Task uses invalid check: CheckInfo must specify 'type'" },
-  { name: 'HTTP check without http', mutate: (t) => ({ ...t, check: { type: CheckInfo_Type.HTTP } }), message: "Task uses invalid check: Expecting 'http' to be set for HTTP check" },
+  {
+    name: 'HTTP check without http',
+    mutate: (t) => ({ ...t, check: { type: CheckInfo_Type.HTTP } }),
+    message: "Task uses invalid check: Expecting 'http' to be set for HTTP check",
+  },
   { name: 'health check without type', mutate: (t) => ({ ...t, healthCheck: {} }), message: "Task uses invalid health check: HealthCheck must specify 'type'" },
   {
     name: 'COMMAND health check without command',
@@ -58,13 +62,24 @@ export const VALIDATION_CASES: ValidationCase[] = [
     message: "Task uses invalid health check: Expecting 'delay_seconds' to be non-negative",
   },
   { name: 'no resources', mutate: (t) => ({ ...t, resources: [] }), message: 'Task uses no resources' },
-  { name: 'negative cpus', mutate: (t) => ({ ...t, resources: [scalar('cpus', -1)] }), message: 'Task uses invalid resources: Invalid resources: Invalid scalar resource: value < 0' },
+  {
+    name: 'negative cpus',
+    mutate: (t) => ({ ...t, resources: [scalar('cpus', -1)] }),
+    message: 'Task uses invalid resources: Invalid resources: Invalid scalar resource: value < 0',
+  },
   {
     name: 'inverted port range',
-    mutate: (t) => ({ ...t, resources: [...t.resources, { name: 'ports', type: Value_Type.RANGES, ranges: { range: [{ begin: 31010, end: 31000 }] }, reservations: [] }] }),
+    mutate: (t) => ({
+      ...t,
+      resources: [...t.resources, { name: 'ports', type: Value_Type.RANGES, ranges: { range: [{ begin: 31010, end: 31000 }] }, reservations: [] }],
+    }),
     message: 'Task uses invalid resources: Invalid resources: Invalid ranges resource: begin > end',
   },
-  { name: 'fractional gpus', mutate: (t) => ({ ...t, resources: [...t.resources, scalar('gpus', 0.5)] }), message: "Task uses invalid resources: Invalid 'gpus' resource: The 'gpus' resource must be an unsigned integer" },
+  {
+    name: 'fractional gpus',
+    mutate: (t) => ({ ...t, resources: [...t.resources, scalar('gpus', 0.5)] }),
+    message: "Task uses invalid resources: Invalid 'gpus' resource: The 'gpus' resource must be an unsigned integer",
+  },
   {
     name: 'environment variable without value',
     mutate: (t) => ({ ...t, command: { ...t.command!, environment: { variables: [{ name: 'FOO', type: Environment_Variable_Type.VALUE }] } } }),
@@ -77,43 +92,79 @@ export const VALIDATION_CASES: ValidationCase[] = [
   },
   {
     name: "docker parameter 'name'",
-    mutate: (t) => ({ ...t, container: { type: ContainerInfo_Type.DOCKER, docker: { image: 'busybox', portMappings: [], parameters: [{ key: 'name', value: 'x' }] }, networkInfos: [] } }),
+    mutate: (t) => ({
+      ...t,
+      container: {
+        type: ContainerInfo_Type.DOCKER,
+        docker: { image: 'busybox', portMappings: [], parameters: [{ key: 'name', value: 'x' }] },
+        networkInfos: [],
+      },
+    }),
     message: "Task's `ContainerInfo` is invalid: Parameter in DockerInfo must not be 'name'",
   },
   { name: 'resource limits', mutate: (t) => ({ ...t, limits: { cpus: { value: 2 } } }), message: 'Agent is not capable of handling task resource limits' },
   {
     name: 'both command and executor',
-    mutate: (t, { frameworkId }) => ({ ...t, executor: { executorId: { value: 'e' }, frameworkId: { value: frameworkId }, command: { value: 'x', uris: [], arguments: [] }, resources: [] } }),
+    mutate: (t, { frameworkId }) => ({
+      ...t,
+      executor: { executorId: { value: 'e' }, frameworkId: { value: frameworkId }, command: { value: 'x', uris: [], arguments: [] }, resources: [] },
+    }),
     message: 'Task should have at least one (but not both) of CommandInfo or ExecutorInfo present',
   },
-  { name: 'neither command nor executor', mutate: (t) => ({ ...t, command: undefined }), message: 'Task should have at least one (but not both) of CommandInfo or ExecutorInfo present' },
+  {
+    name: 'neither command nor executor',
+    mutate: (t) => ({ ...t, command: undefined }),
+    message: 'Task should have at least one (but not both) of CommandInfo or ExecutorInfo present',
+  },
   {
     name: 'DEFAULT executor with a command',
     mutate: (t, { frameworkId }) => ({
       ...t,
       command: undefined,
-      executor: { type: ExecutorInfo_Type.DEFAULT, executorId: { value: 'e' }, frameworkId: { value: frameworkId }, command: { value: 'x', uris: [], arguments: [] }, resources: [] },
+      executor: {
+        type: ExecutorInfo_Type.DEFAULT,
+        executorId: { value: 'e' },
+        frameworkId: { value: frameworkId },
+        command: { value: 'x', uris: [], arguments: [] },
+        resources: [],
+      },
     }),
     message: "'ExecutorInfo.command' must not be set for 'DEFAULT' executor",
   },
   {
     name: 'CUSTOM executor without a command',
-    mutate: (t, { frameworkId }) => ({ ...t, command: undefined, executor: { type: ExecutorInfo_Type.CUSTOM, executorId: { value: 'e' }, frameworkId: { value: frameworkId }, resources: [] } }),
+    mutate: (t, { frameworkId }) => ({
+      ...t,
+      command: undefined,
+      executor: { type: ExecutorInfo_Type.CUSTOM, executorId: { value: 'e' }, frameworkId: { value: frameworkId }, resources: [] },
+    }),
     message: "'ExecutorInfo.command' must be set for 'CUSTOM' executor",
   },
   {
     name: 'executor of another framework',
-    mutate: (t) => ({ ...t, command: undefined, executor: { executorId: { value: 'e' }, frameworkId: { value: 'other-0000' }, command: { value: 'x', uris: [], arguments: [] }, resources: [] } }),
+    mutate: (t) => ({
+      ...t,
+      command: undefined,
+      executor: { executorId: { value: 'e' }, frameworkId: { value: 'other-0000' }, command: { value: 'x', uris: [], arguments: [] }, resources: [] },
+    }),
     message: ({ frameworkId }) => `ExecutorInfo has an invalid FrameworkID (Actual: other-0000 vs Expected: ${frameworkId})`,
   },
   {
     name: 'DEFAULT executor on LAUNCH',
-    mutate: (t, { frameworkId }) => ({ ...t, command: undefined, executor: { type: ExecutorInfo_Type.DEFAULT, executorId: { value: 'e' }, frameworkId: { value: frameworkId }, resources: [] } }),
+    mutate: (t, { frameworkId }) => ({
+      ...t,
+      command: undefined,
+      executor: { type: ExecutorInfo_Type.DEFAULT, executorId: { value: 'e' }, frameworkId: { value: frameworkId }, resources: [] },
+    }),
     message: "'ExecutorInfo.type' must be 'CUSTOM'",
   },
   {
     name: 'executor without command',
-    mutate: (t, { frameworkId }) => ({ ...t, command: undefined, executor: { executorId: { value: 'e' }, frameworkId: { value: frameworkId }, resources: [] } }),
+    mutate: (t, { frameworkId }) => ({
+      ...t,
+      command: undefined,
+      executor: { executorId: { value: 'e' }, frameworkId: { value: frameworkId }, resources: [] },
+    }),
     message: "'ExecutorInfo.command' must be set",
   },
   {
@@ -121,18 +172,29 @@ export const VALIDATION_CASES: ValidationCase[] = [
     mutate: (t, { frameworkId }) => ({
       ...t,
       command: undefined,
-      executor: { executorId: { value: 'e' }, frameworkId: { value: frameworkId }, command: { value: 'x', uris: [], arguments: [] }, container: { type: ContainerInfo_Type.DOCKER, networkInfos: [] }, resources: [] },
+      executor: {
+        executorId: { value: 'e' },
+        frameworkId: { value: frameworkId },
+        command: { value: 'x', uris: [], arguments: [] },
+        container: { type: ContainerInfo_Type.DOCKER, networkInfos: [] },
+        resources: [],
+      },
     }),
     message: "Executor's `ContainerInfo` is invalid: DockerInfo 'docker' is not set for DOCKER typed ContainerInfo",
   },
   {
     name: 'more cpus than offered',
     mutate: (t) => ({ ...t, resources: [scalar('cpus', 1000), scalar('mem', 32)] }),
-    message: ({ offered }) => `Total resources cpus(allocated: *):1000; mem(allocated: *):32 required by task and its executor is more than available ${offered}`,
+    message: ({ offered }) =>
+      `Total resources cpus(allocated: *):1000; mem(allocated: *):32 required by task and its executor is more than available ${offered}`,
   },
   {
     name: 'ports outside the offer',
-    mutate: (t) => ({ ...t, resources: [...t.resources, { name: 'ports', type: Value_Type.RANGES, ranges: { range: [{ begin: 31999, end: 31999 }] }, reservations: [] }] }),
-    message: ({ offered }) => `Total resources cpus(allocated: *):0.1; mem(allocated: *):32; ports(allocated: *):[31999-31999] required by task and its executor is more than available ${offered}`,
+    mutate: (t) => ({
+      ...t,
+      resources: [...t.resources, { name: 'ports', type: Value_Type.RANGES, ranges: { range: [{ begin: 31999, end: 31999 }] }, reservations: [] }],
+    }),
+    message: ({ offered }) =>
+      `Total resources cpus(allocated: *):0.1; mem(allocated: *):32; ports(allocated: *):[31999-31999] required by task and its executor is more than available ${offered}`,
   },
 ];

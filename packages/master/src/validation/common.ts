@@ -20,7 +20,6 @@ import { addResources, normalizeResources, validateResources } from '@ippc/mesos
 // Mesos's common validation (src/common/validation.cpp) and resource validation
 // (src/master/validation.cpp `resource::`), rule for rule and message for message.
 
-
 /** `validateSecret`. */
 function validateSecret(secret: Secret): string | undefined {
   switch (secret.type) {
@@ -72,8 +71,10 @@ export function validateCommandInfo(command: CommandInfo): string | undefined {
  * by Mesos, so `onWarning` receives it and validation passes.
  */
 export function validateContainerInfo(container: ContainerInfo, onWarning?: (message: string) => void): string | undefined {
-  if (container.type === ContainerInfo_Type.MESOS && container.docker) onWarning?.('Protobuf union `mesos.v1.ContainerInfo` with `Type == MESOS` should not have the field `docker` set.');
-  if (container.type === ContainerInfo_Type.DOCKER && container.mesos) onWarning?.('Protobuf union `mesos.v1.ContainerInfo` with `Type == DOCKER` should not have the field `mesos` set.');
+  if (container.type === ContainerInfo_Type.MESOS && container.docker)
+    onWarning?.('Protobuf union `mesos.v1.ContainerInfo` with `Type == MESOS` should not have the field `docker` set.');
+  if (container.type === ContainerInfo_Type.DOCKER && container.mesos)
+    onWarning?.('Protobuf union `mesos.v1.ContainerInfo` with `Type == DOCKER` should not have the field `mesos` set.');
   if (container.type === ContainerInfo_Type.DOCKER) {
     if (!container.docker) return "DockerInfo 'docker' is not set for DOCKER typed ContainerInfo";
     for (const p of container.docker.parameters ?? []) if (p.key === 'name') return "Parameter in DockerInfo must not be 'name'";
@@ -87,7 +88,8 @@ export function validateHealthCheck(check: HealthCheck): string | undefined {
   switch (check.type) {
     case HealthCheck_Type.COMMAND: {
       if (!check.command) return "Expecting 'command' to be set for COMMAND health check";
-      if (check.command.value === undefined) return `Command health check must contain ${(check.command.shell ?? true) ? "'shell command'" : "'executable path'"}`;
+      if (check.command.value === undefined)
+        return `Command health check must contain ${(check.command.shell ?? true) ? "'shell command'" : "'executable path'"}`;
       const err = validateCommandInfo(check.command);
       if (err) return `Health check's \`CommandInfo\` is invalid: ${err}`;
       break;
@@ -119,7 +121,8 @@ export function validateCheckInfo(check: CheckInfo): string | undefined {
     case CheckInfo_Type.COMMAND: {
       if (!check.command) return "Expecting 'command' to be set for COMMAND check";
       const command = check.command.command ?? {};
-      if ((command as CommandInfo).value === undefined) return `Command check must contain ${((command as CommandInfo).shell ?? true) ? "'shell command'" : "'executable path'"}`;
+      if ((command as CommandInfo).value === undefined)
+        return `Command check must contain ${((command as CommandInfo).shell ?? true) ? "'shell command'" : "'executable path'"}`;
       const err = validateCommandInfo(command as CommandInfo);
       if (err) return `Check's \`CommandInfo\` is invalid: ${err}`;
       break;
@@ -142,7 +145,9 @@ export function validateCheckInfo(check: CheckInfo): string | undefined {
 
 /** `validateGpus`: gpus must be whole. */
 function validateGpus(resources: readonly Resource[]): string | undefined {
-  const gpus = resources.filter((r) => r.name === 'gpus' && (r.type ?? Value_Type.SCALAR) === Value_Type.SCALAR).reduce((s, r) => s + (r.scalar?.value ?? 0), 0);
+  const gpus = resources
+    .filter((r) => r.name === 'gpus' && (r.type ?? Value_Type.SCALAR) === Value_Type.SCALAR)
+    .reduce((s, r) => s + (r.scalar?.value ?? 0), 0);
   if (Math.trunc(gpus * 1000) % 1000 !== 0) return "The 'gpus' resource must be an unsigned integer";
   return undefined;
 }
@@ -174,6 +179,10 @@ export function overlaps(a: readonly Resource[], b: readonly Resource[]): boolea
   const count = (rs: readonly Resource[]) =>
     normalizeResources(rs)
       .filter((r) => r.type === Value_Type.RANGES || r.type === Value_Type.SET)
-      .reduce((n, r) => n + (r.type === Value_Type.SET ? (r.set?.item ?? []).length : (r.ranges?.range ?? []).reduce((m, x) => m + (Number(x.end) - Number(x.begin) + 1), 0)), 0);
+      .reduce(
+        (n, r) =>
+          n + (r.type === Value_Type.SET ? (r.set?.item ?? []).length : (r.ranges?.range ?? []).reduce((m, x) => m + (Number(x.end) - Number(x.begin) + 1), 0)),
+        0,
+      );
   return count(a) + count(b) !== count(sum);
 }

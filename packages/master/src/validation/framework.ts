@@ -1,15 +1,10 @@
-import {
-  FrameworkInfo_Capability_Type,
-  schedulerv1,
-  type FrameworkInfo,
-} from '@ippc/proto';
+import { FrameworkInfo_Capability_Type, schedulerv1, type FrameworkInfo } from '@ippc/proto';
 
 // Mesos's validation of scheduler calls and FrameworkInfo (src/master/validation.cpp, src/common/validation.cpp,
 // src/common/resources.cpp at the master branch after 1.11), rule for rule and message for
 // message: a framework sees exactly what a Mesos master would tell it. Each function returns the
 // first error message, or undefined. Rules about things ippc does not model (volumes, disk info,
 // revocable or shared resources, linux_info, secrets stores, authorization) are left out.
-
 
 const { Call_Type } = schedulerv1;
 
@@ -34,7 +29,10 @@ export function validateSchedulerCall(call: schedulerv1.Call): string | undefine
     if (!call.subscribe.frameworkInfo) return 'Not initialized: subscribe.framework_info';
     const info = call.subscribe.frameworkInfo;
     if (info.user === undefined || info.name === undefined) {
-      const missing = [info.user === undefined ? 'subscribe.framework_info.user' : undefined, info.name === undefined ? 'subscribe.framework_info.name' : undefined].filter(Boolean);
+      const missing = [
+        info.user === undefined ? 'subscribe.framework_info.user' : undefined,
+        info.name === undefined ? 'subscribe.framework_info.name' : undefined,
+      ].filter(Boolean);
       return `Not initialized: ${missing.join(', ')}`;
     }
     if ((info.id?.value ?? '') !== (call.frameworkId?.value ?? '')) return "'framework_id' differs from 'subscribe.framework_info.id'";
@@ -96,7 +94,8 @@ export function validateFrameworkInfo(info: FrameworkInfo): string | undefined {
     if (err) return err;
   }
   const timeout = info.failoverTimeout ?? 0;
-  if (!Number.isFinite(timeout) || timeout < 0 || timeout * 1e9 > Number.MAX_SAFE_INTEGER * 1e3) return `The framework failover_timeout (${timeout}) is invalid`;
+  if (!Number.isFinite(timeout) || timeout < 0 || timeout * 1e9 > Number.MAX_SAFE_INTEGER * 1e3)
+    return `The framework failover_timeout (${timeout}) is invalid`;
   return undefined;
 }
 
@@ -116,11 +115,11 @@ export function validateRole(role: string): string | undefined {
   return undefined;
 }
 
-
 /** `validation::framework::validateUpdate`: what a subscribing framework may not change. */
 export function validateFrameworkUpdate(old: FrameworkInfo, next: FrameworkInfo): string | undefined {
   if ((old.principal ?? undefined) !== (next.principal ?? undefined)) return "Changing framework's principal is not allowed.";
-  if ((next.user ?? '') !== (old.user ?? '')) return `Updating 'FrameworkInfo.user' is unsupported; attempted to update from '${old.user ?? ''}' to '${next.user ?? ''}'`;
+  if ((next.user ?? '') !== (old.user ?? ''))
+    return `Updating 'FrameworkInfo.user' is unsupported; attempted to update from '${old.user ?? ''}' to '${next.user ?? ''}'`;
   if ((next.checkpoint ?? false) !== (old.checkpoint ?? false)) {
     return `Updating 'FrameworkInfo.checkpoint' is unsupported; attempted to update from '${old.checkpoint ?? false}' to '${next.checkpoint ?? false}'`;
   }

@@ -23,7 +23,8 @@ export function validateOffers(offerIds: readonly string[], lookup: (id: string)
   for (const id of offerIds) {
     const o = lookup(id)!;
     if (role === undefined) role = o.role;
-    else if (o.role !== role) return `Aggregated offers must be allocated to the same role. Offer ${id} uses role '${o.role} but another is using role '${role}`;
+    else if (o.role !== role)
+      return `Aggregated offers must be allocated to the same role. Offer ${id} uses role '${o.role} but another is using role '${role}`;
   }
   let agent: string | undefined;
   for (const id of offerIds) {

@@ -1,16 +1,17 @@
-import {
-  ContainerInfo_Type,
-  ExecutorInfo_Type,
-  type ExecutorInfo,
-  type Resource,
-  type TaskInfo,
-} from '@ippc/proto';
+import { ContainerInfo_Type, ExecutorInfo_Type, type ExecutorInfo, type Resource, type TaskInfo } from '@ippc/proto';
 import { containsResources, formatResources, normalizeResources } from '@ippc/mesos';
 import { validateId } from './framework.js';
-import { overlaps, validateAllocatedToSingleRole, validateCheckInfo, validateCommandInfo, validateContainerInfo, validateHealthCheck, validateResourceList } from './common.js';
+import {
+  overlaps,
+  validateAllocatedToSingleRole,
+  validateCheckInfo,
+  validateCommandInfo,
+  validateContainerInfo,
+  validateHealthCheck,
+  validateResourceList,
+} from './common.js';
 
 // Mesos's validation of executors and tasks (src/master/validation.cpp `executor::`, `task::`).
-
 
 /** `executor::validate` (type, id, shutdown grace period, command, container). */
 export function validateExecutorInfo(executor: ExecutorInfo, onWarning?: (message: string) => void): string | undefined {
@@ -64,7 +65,8 @@ export function validateTaskFields(task: TaskInfo, ctx: TaskContext): string | u
       if (ctx.unreachableTaskIds.has(taskId)) return `Task reuses the ID of an unreachable task: ${taskId}`;
       return undefined;
     },
-    () => ((task.agentId?.value ?? '') !== ctx.agentId ? `Task uses invalid agent ${task.agentId?.value ?? ''} while agent ${ctx.agentId} is expected` : undefined),
+    () =>
+      (task.agentId?.value ?? '') !== ctx.agentId ? `Task uses invalid agent ${task.agentId?.value ?? ''} while agent ${ctx.agentId} is expected` : undefined,
     () => ((task.killPolicy?.gracePeriod?.nanoseconds ?? 0) < 0 ? "Task's 'kill_policy.grace_period' must be non-negative" : undefined),
     () => ((task.maxCompletionTime?.nanoseconds ?? 0) < 0 ? "Task's `max_completion_time` must be non-negative" : undefined),
     () => {

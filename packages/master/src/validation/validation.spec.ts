@@ -26,7 +26,10 @@ describe('Mesos validation helpers', () => {
     assert.equal(validateSchedulerCall({ type: Call_Type.DECLINE, frameworkId: { value: 'f' } } as schedulerv1.Call), "Expecting 'decline' to be present");
     assert.equal(validateSchedulerCall({ type: Call_Type.KILL, frameworkId: { value: 'f' } } as schedulerv1.Call), "Expecting 'kill' to be present");
     assert.equal(validateSchedulerCall({ type: Call_Type.RECONCILE, frameworkId: { value: 'f' } } as schedulerv1.Call), "Expecting 'reconcile' to be present");
-    assert.equal(validateSchedulerCall({ type: Call_Type.ACKNOWLEDGE, frameworkId: { value: 'f' } } as schedulerv1.Call), "Expecting 'acknowledge' to be present");
+    assert.equal(
+      validateSchedulerCall({ type: Call_Type.ACKNOWLEDGE, frameworkId: { value: 'f' } } as schedulerv1.Call),
+      "Expecting 'acknowledge' to be present",
+    );
     assert.equal(validateSchedulerCall({ type: Call_Type.TEARDOWN, frameworkId: { value: 'f' } } as schedulerv1.Call), undefined);
   });
 

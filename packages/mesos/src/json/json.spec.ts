@@ -60,14 +60,20 @@ describe('Mesos JSON model', () => {
     const json = protobufJson('ContainerInfo', {
       type: ContainerInfo_Type.DOCKER,
       docker: { image: 'busybox', portMappings: [], parameters: [] },
-      networkInfos: [{ name: 'mynet', labels: { labels: [{ key: 'app', value: 'web' }] }, ipAddresses: [{ ipAddress: '10.1.1.1' }], groups: [], portMappings: [] }],
+      networkInfos: [
+        { name: 'mynet', labels: { labels: [{ key: 'app', value: 'web' }] }, ipAddresses: [{ ipAddress: '10.1.1.1' }], groups: [], portMappings: [] },
+      ],
     });
     assert.deepEqual(json, {
       type: 'DOCKER',
       docker: { image: 'busybox', network: 'HOST', privileged: false },
       network_infos: [{ ip_addresses: [{ protocol: 'IPv4', ip_address: '10.1.1.1' }], name: 'mynet', labels: { labels: [{ key: 'app', value: 'web' }] } }],
     });
-    const set = protobufJson('ContainerInfo', { type: ContainerInfo_Type.DOCKER, docker: { image: 'b', network: ContainerInfo_DockerInfo_Network.USER, privileged: true, portMappings: [], parameters: [] }, networkInfos: [] }) as {
+    const set = protobufJson('ContainerInfo', {
+      type: ContainerInfo_Type.DOCKER,
+      docker: { image: 'b', network: ContainerInfo_DockerInfo_Network.USER, privileged: true, portMappings: [], parameters: [] },
+      networkInfos: [],
+    }) as {
       docker: Record<string, unknown>;
     };
     assert.deepEqual(set.docker, { image: 'b', network: 'USER', privileged: true });
@@ -83,14 +89,31 @@ describe('Mesos JSON model', () => {
       state: TaskState.TASK_RUNNING,
       resources: allocateResources(parseResources('cpus:0.1;mem:32;ports:[31000-31000]'), '*'),
       statuses: [
-        { taskId: { value: 'web-1' }, state: TaskState.TASK_STARTING, timestamp: 1, containerStatus: { networkInfos: [{ ipAddresses: [{ ipAddress: '127.0.0.2' }], groups: [], portMappings: [] }] } },
+        {
+          taskId: { value: 'web-1' },
+          state: TaskState.TASK_STARTING,
+          timestamp: 1,
+          containerStatus: { networkInfos: [{ ipAddresses: [{ ipAddress: '127.0.0.2' }], groups: [], portMappings: [] }] },
+        },
       ],
       labels: { labels: [{ key: 'team', value: 'a' }] },
       container: { type: ContainerInfo_Type.MESOS, networkInfos: [{ name: 'blue', groups: [], ipAddresses: [], portMappings: [] }] },
       limits: {},
     };
     const json = taskJson(task);
-    assert.deepEqual(Object.keys(json), ['id', 'name', 'framework_id', 'executor_id', 'slave_id', 'state', 'resources', 'role', 'statuses', 'labels', 'container']);
+    assert.deepEqual(Object.keys(json), [
+      'id',
+      'name',
+      'framework_id',
+      'executor_id',
+      'slave_id',
+      'state',
+      'resources',
+      'role',
+      'statuses',
+      'labels',
+      'container',
+    ]);
     assert.equal(json.executor_id, '');
     assert.equal(json.role, '*');
     assert.deepEqual(json.resources, { cpus: 0.1, disk: 0, gpus: 0, mem: 32, ports: '[31000-31000]' });

@@ -83,7 +83,10 @@ export function convert(kind: string | undefined, value: Json): Json {
 interface ToJson<T> {
   toJSON(message: T): unknown;
 }
-const MESSAGES = { ContainerInfo, DiscoveryInfo, HealthCheck, CheckInfo, CommandInfo, ContainerID, KillPolicy, FrameworkInfo, Resource } satisfies Record<string, ToJson<never>>;
+const MESSAGES = { ContainerInfo, DiscoveryInfo, HealthCheck, CheckInfo, CommandInfo, ContainerID, KillPolicy, FrameworkInfo, Resource } satisfies Record<
+  string,
+  ToJson<never>
+>;
 
 /**
  * stout's `JSON::Protobuf(message)` for the messages the state endpoints embed: snake_case keys,

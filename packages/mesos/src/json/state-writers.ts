@@ -92,7 +92,10 @@ export function containerStatusJson(cs: ContainerStatus): ContainerStatusJson {
   const out: ContainerStatusJson = {};
   if (cs.containerId) out.container_id = protobufJson('ContainerID', cs.containerId) as ContainerStatusJson['container_id'];
   if ((cs.networkInfos ?? []).length > 0) out.network_infos = cs.networkInfos.map(networkInfoJson);
-  if (cs.cgroupInfo) out.cgroup_info = { ...(cs.cgroupInfo.netCls ? { net_cls: { ...(cs.cgroupInfo.netCls.classid !== undefined ? { classid: cs.cgroupInfo.netCls.classid } : {}) } } : {}) };
+  if (cs.cgroupInfo)
+    out.cgroup_info = {
+      ...(cs.cgroupInfo.netCls ? { net_cls: { ...(cs.cgroupInfo.netCls.classid !== undefined ? { classid: cs.cgroupInfo.netCls.classid } : {}) } } : {}),
+    };
   return out;
 }
 
@@ -189,7 +192,6 @@ export function taskInfoJson(task: TaskInfo): TaskInfoJson {
   if (task.discovery) out.discovery = protobufJson('DiscoveryInfo', task.discovery);
   return out;
 }
-
 
 /** Full protobuf JSON of each resource (the `*_full` fields). */
 export function resourcesFullJson(resources: readonly Resource[]): Json[] {

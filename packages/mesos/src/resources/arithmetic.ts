@@ -32,7 +32,6 @@ function isEmptyResource(r: Resource): boolean {
   }
 }
 
-
 function withValue(template: Resource, value: { scalar?: number; ranges?: Range[]; set?: string[] }): Resource {
   const out: Resource = { ...template, scalar: undefined, ranges: undefined, set: undefined, reservations: [...(template.reservations ?? [])] };
   if (value.scalar !== undefined) out.scalar = { value: round3(value.scalar) };
@@ -40,7 +39,6 @@ function withValue(template: Resource, value: { scalar?: number; ranges?: Range[
   if (value.set !== undefined) out.set = { item: value.set };
   return out;
 }
-
 
 /** The same resource with nothing in it, to add to. */
 function zeroOf(r: Resource): Resource {
@@ -60,7 +58,8 @@ function combine(a: Resource, b: Resource, sign: 1 | -1): Resource {
       return withValue(a, { scalar: (a.scalar?.value ?? 0) + sign * (b.scalar?.value ?? 0) });
     case Value_Type.RANGES:
       return withValue(a, {
-        ranges: sign === 1 ? addRanges(toRanges(a.ranges?.range), toRanges(b.ranges?.range)) : subtractRanges(toRanges(a.ranges?.range), toRanges(b.ranges?.range)),
+        ranges:
+          sign === 1 ? addRanges(toRanges(a.ranges?.range), toRanges(b.ranges?.range)) : subtractRanges(toRanges(a.ranges?.range), toRanges(b.ranges?.range)),
       });
     case Value_Type.SET: {
       const bs = new Set(b.set?.item ?? []);
@@ -127,7 +126,9 @@ export function containsResources(outer: readonly Resource[], inner: readonly Re
 
 /** Total of a scalar resource (e.g. `cpus`), 0 if absent. */
 export function scalarOf(resources: readonly Resource[], name: string): number {
-  return round3(resources.filter((r) => r.name === name && (r.type ?? Value_Type.SCALAR) === Value_Type.SCALAR).reduce((s, r) => s + (r.scalar?.value ?? 0), 0));
+  return round3(
+    resources.filter((r) => r.name === name && (r.type ?? Value_Type.SCALAR) === Value_Type.SCALAR).reduce((s, r) => s + (r.scalar?.value ?? 0), 0),
+  );
 }
 
 /** All ranges of a ranges resource (e.g. `ports`), coalesced. */

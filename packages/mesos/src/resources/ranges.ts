@@ -10,10 +10,12 @@ export interface Range {
   end: number;
 }
 
-
 /** Sorts and merges overlapping or adjacent ranges: `[3-4, 1-2]` -> `[1-4]`. */
 export function coalesceRanges(ranges: readonly Range[]): Range[] {
-  const sorted = ranges.filter((r) => r.begin <= r.end).map((r) => ({ begin: r.begin, end: r.end })).sort((a, b) => a.begin - b.begin);
+  const sorted = ranges
+    .filter((r) => r.begin <= r.end)
+    .map((r) => ({ begin: r.begin, end: r.end }))
+    .sort((a, b) => a.begin - b.begin);
   const out: Range[] = [];
   for (const r of sorted) {
     const last = out[out.length - 1];
@@ -76,7 +78,6 @@ export function formatRanges(ranges: readonly Range[]): string {
   return `[${ranges.map((r) => `${r.begin}-${r.end}`).join(', ')}]`;
 }
 
-
 /** Parses `[31000-31005, 31010-31010]` (spaces optional; a bare `N` means `N-N`). */
 export function parseRanges(text: string): Range[] {
   const t = text.trim();
@@ -94,7 +95,6 @@ export function parseRanges(text: string): Range[] {
     return { begin, end };
   });
 }
-
 
 /** Ranges of a protobuf `Value.Ranges` as numbers. */
 export function toRanges(r: readonly Value_Range[] | undefined): Range[] {

@@ -44,15 +44,27 @@ describe('ranges', () => {
   });
 
   it('coalesces overlapping and adjacent ranges', () => {
-    assert.deepEqual(coalesceRanges([{ begin: 5, end: 6 }, { begin: 1, end: 2 }, { begin: 3, end: 4 }, { begin: 10, end: 12 }, { begin: 11, end: 11 }]), [
-      { begin: 1, end: 6 },
-      { begin: 10, end: 12 },
-    ]);
+    assert.deepEqual(
+      coalesceRanges([
+        { begin: 5, end: 6 },
+        { begin: 1, end: 2 },
+        { begin: 3, end: 4 },
+        { begin: 10, end: 12 },
+        { begin: 11, end: 11 },
+      ]),
+      [
+        { begin: 1, end: 6 },
+        { begin: 10, end: 12 },
+      ],
+    );
   });
 
   it('adds, subtracts, contains, sizes and takes', () => {
     const all = [{ begin: 31000, end: 31049 }];
-    const used = [{ begin: 31000, end: 31000 }, { begin: 31010, end: 31019 }];
+    const used = [
+      { begin: 31000, end: 31000 },
+      { begin: 31010, end: 31019 },
+    ];
     const left = subtractRanges(all, used);
     assert.equal(formatRanges(left), '[31001-31009, 31020-31049]');
     assert.equal(rangesSize(left), 39);
@@ -78,7 +90,9 @@ describe('resources', () => {
   });
 
   it('parses the JSON form too', () => {
-    const r = parseResources('[{"name":"cpus","type":"SCALAR","scalar":{"value":1.5}},{"name":"ports","type":"RANGES","ranges":{"range":[{"begin":1,"end":3}]}}]');
+    const r = parseResources(
+      '[{"name":"cpus","type":"SCALAR","scalar":{"value":1.5}},{"name":"ports","type":"RANGES","ranges":{"range":[{"begin":1,"end":3}]}}]',
+    );
     assert.equal(formatResources(r), 'cpus:1.5; ports:[1-3]');
   });
 
@@ -123,12 +137,28 @@ describe('resources', () => {
     assert.equal(validateResource({ name: 'cpus', type: Value_Type.SCALAR, reservations: [] }), 'Invalid scalar resource');
     assert.equal(validateResource({ name: 'cpus', type: Value_Type.SCALAR, scalar: { value: -1 }, reservations: [] }), 'Invalid scalar resource: value < 0');
     assert.equal(validateResource({ name: 'ports', type: Value_Type.RANGES, scalar: { value: 1 }, reservations: [] }), 'Invalid ranges resource');
-    assert.equal(validateResource({ name: 'ports', type: Value_Type.RANGES, ranges: { range: [{ begin: 5, end: 1 }] }, reservations: [] }), 'Invalid ranges resource: begin > end');
     assert.equal(
-      validateResource({ name: 'ports', type: Value_Type.RANGES, ranges: { range: [{ begin: 1, end: 5 }, { begin: 3, end: 7 }] }, reservations: [] }),
+      validateResource({ name: 'ports', type: Value_Type.RANGES, ranges: { range: [{ begin: 5, end: 1 }] }, reservations: [] }),
+      'Invalid ranges resource: begin > end',
+    );
+    assert.equal(
+      validateResource({
+        name: 'ports',
+        type: Value_Type.RANGES,
+        ranges: {
+          range: [
+            { begin: 1, end: 5 },
+            { begin: 3, end: 7 },
+          ],
+        },
+        reservations: [],
+      }),
       'Invalid ranges resource: overlapping ranges',
     );
-    assert.equal(validateResource({ name: 'd', type: Value_Type.SET, set: { item: ['a', 'a'] }, reservations: [] }), 'Invalid set resource: duplicated elements');
+    assert.equal(
+      validateResource({ name: 'd', type: Value_Type.SET, set: { item: ['a', 'a'] }, reservations: [] }),
+      'Invalid set resource: duplicated elements',
+    );
     assert.equal(validateResource({ name: 't', type: Value_Type.TEXT, reservations: [] }), 'Unsupported resource type');
     assert.equal(validateResource(rangesResource('ports', [{ begin: 1, end: 2 }])), undefined);
   });

@@ -59,7 +59,11 @@ export function parseResources(text: string): Resource[] {
     if (v.startsWith('[')) r = rangesResource(name, parseRanges(v));
     else if (v.startsWith('{')) {
       if (!v.endsWith('}')) throw new MesosError('RESOURCES_INVALID', `Bad set '${v}' for resource '${name}': expected {a,b}`);
-      const items = v.slice(1, -1).split(',').map((s) => s.trim()).filter(Boolean);
+      const items = v
+        .slice(1, -1)
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
       r = { name, type: Value_Type.SET, set: { item: items }, reservations: [] };
     } else {
       const n = Number(v);
@@ -91,9 +95,9 @@ function parseResourcesJson(text: string): Resource[] {
         const ranges = ((o.ranges as { range?: Range[] } | undefined)?.range ?? []).map((r) => ({ begin: Number(r.begin), end: Number(r.end) }));
         return rangesResource(name, ranges);
       }
-      if (type === 'SET') return { name, type: Value_Type.SET, set: { item: ((o.set as { item?: string[] } | undefined)?.item ?? []).map(String) }, reservations: [] };
+      if (type === 'SET')
+        return { name, type: Value_Type.SET, set: { item: ((o.set as { item?: string[] } | undefined)?.item ?? []).map(String) }, reservations: [] };
       throw new MesosError('RESOURCES_INVALID', `Unsupported resource type '${type}' for '${name}'`);
     }),
   );
 }
-

@@ -42,4 +42,3 @@ export function validateResources(resources: readonly Resource[]): string | unde
   }
   return undefined;
 }
-

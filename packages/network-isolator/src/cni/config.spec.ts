@@ -29,7 +29,10 @@ describe('parseNetworkConfig', () => {
   it('reads a conflist with its plugins in order and the capabilities they declare', () => {
     const list = parseNetworkConfig(JSON.stringify(conflist));
     assert.equal(list.single, false);
-    assert.deepEqual(list.plugins.map((p) => p.type), ['bridge', 'portmap', 'bandwidth']);
+    assert.deepEqual(
+      list.plugins.map((p) => p.type),
+      ['bridge', 'portmap', 'bandwidth'],
+    );
     assert.deepEqual(declaredCapabilities(list), ['portMappings', 'bandwidth']);
   });
 
@@ -45,7 +48,11 @@ describe('parseNetworkConfig', () => {
       ['{"name": "x", "cniVersion": "1.0.0", "plugins": [{"bridge": "b"}]}', /plugins\[0\]\.type/],
     ];
     for (const [text, re] of cases) {
-      assert.throws(() => parseNetworkConfig(text), (err) => isIppcError(err, 'CNI_INVALID_CONFIG') && re.test((err as Error).message), text);
+      assert.throws(
+        () => parseNetworkConfig(text),
+        (err) => isIppcError(err, 'CNI_INVALID_CONFIG') && re.test((err as Error).message),
+        text,
+      );
     }
   });
 
@@ -103,9 +110,15 @@ describe('injectArgs', () => {
 
   it('refuses a config that sets the key itself, and args that are not an object', () => {
     const reserved = parseNetworkConfig('{"name":"r","type":"bridge","args":{"org.apache.mesos":{}}}');
-    assert.throws(() => injectArgs(reserved, 'org.apache.mesos', {}, messages), (err) => isIppcError(err, 'CNI_RESERVED_ARGS') && (err as Error).message === 'reserved');
+    assert.throws(
+      () => injectArgs(reserved, 'org.apache.mesos', {}, messages),
+      (err) => isIppcError(err, 'CNI_RESERVED_ARGS') && (err as Error).message === 'reserved',
+    );
     const invalid = parseNetworkConfig('{"name":"r","type":"bridge","args":"x"}');
-    assert.throws(() => injectArgs(invalid, 'org.apache.mesos', {}, messages), (err) => isIppcError(err, 'CNI_INVALID_CONFIG') && (err as Error).message === 'bad args');
+    assert.throws(
+      () => injectArgs(invalid, 'org.apache.mesos', {}, messages),
+      (err) => isIppcError(err, 'CNI_INVALID_CONFIG') && (err as Error).message === 'bad args',
+    );
   });
 });
 

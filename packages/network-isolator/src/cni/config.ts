@@ -67,7 +67,9 @@ export function parseNetworkConfig(text: string): NetworkConfigList {
 /** As {@link parseNetworkConfig}, from an already parsed object. */
 export function networkConfigFromObject(obj: Record<string, unknown>): NetworkConfigList {
   const conflist = 'plugins' in obj;
-  const missing = [typeof obj.name === 'string' && obj.name !== '' ? undefined : 'name', !conflist && typeof obj.type !== 'string' ? 'type' : undefined].filter(Boolean);
+  const missing = [typeof obj.name === 'string' && obj.name !== '' ? undefined : 'name', !conflist && typeof obj.type !== 'string' ? 'type' : undefined].filter(
+    Boolean,
+  );
   if (missing.length > 0) invalid(`Protobuf parse failed: Missing required fields: ${missing.join(', ')}`);
   const name = obj.name as string;
   const version = pickVersion(obj);

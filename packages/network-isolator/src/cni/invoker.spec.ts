@@ -51,15 +51,35 @@ describe('createExecInvoker with in-process plugins', () => {
 
   it('answers the plugin of that type in process, with the request the binary would get, and execs the others', async () => {
     const seen: PluginRun[] = [];
-    const runtime = createCniRuntime({ pluginDirs: [dir], invoker: createExecInvoker({ inProcess: { chained: handler(seen) } }), cache: createMemoryCache(), path: '/usr/bin:/bin' });
+    const runtime = createCniRuntime({
+      pluginDirs: [dir],
+      invoker: createExecInvoker({ inProcess: { chained: handler(seen) } }),
+      cache: createMemoryCache(),
+      path: '/usr/bin:/bin',
+    });
     const before = await execCount();
     const { result } = await runtime.addNetworkList(list(), rt('c1'));
-    assert.deepEqual(result.ips.map((i) => i.address), ['10.99.0.5/24'], 'the result of `first` (exec) passed through the in-process plugin');
+    assert.deepEqual(
+      result.ips.map((i) => i.address),
+      ['10.99.0.5/24'],
+      'the result of `first` (exec) passed through the in-process plugin',
+    );
     await runtime.checkNetworkList(list(), rt('c1'));
     await runtime.delNetworkList(list(), rt('c1'));
     assert.equal(await execCount(), before, 'the chained binary never ran');
-    assert.deepEqual(seen.map((r) => r.env.CNI_COMMAND), ['ADD', 'CHECK', 'DEL']);
-    assert.deepEqual(seen[0]!.env, { CNI_COMMAND: 'ADD', CNI_CONTAINERID: 'c1', CNI_IFNAME: 'eth0', CNI_PATH: dir, PATH: '/usr/bin:/bin', CNI_NETNS: '/run/netns/x', CNI_ARGS: 'K=V' });
+    assert.deepEqual(
+      seen.map((r) => r.env.CNI_COMMAND),
+      ['ADD', 'CHECK', 'DEL'],
+    );
+    assert.deepEqual(seen[0]!.env, {
+      CNI_COMMAND: 'ADD',
+      CNI_CONTAINERID: 'c1',
+      CNI_IFNAME: 'eth0',
+      CNI_PATH: dir,
+      PATH: '/usr/bin:/bin',
+      CNI_NETNS: '/run/netns/x',
+      CNI_ARGS: 'K=V',
+    });
     const add = JSON.parse(seen[0]!.stdin) as { type: string; name: string; prevResult: { ips: unknown[] } };
     assert.equal(add.type, 'chained');
     assert.equal(add.name, 'n1');
@@ -71,10 +91,17 @@ describe('createExecInvoker with in-process plugins', () => {
 
   it('runs the binary when the handler declines', async () => {
     const seen: PluginRun[] = [];
-    const runtime = createCniRuntime({ pluginDirs: [dir], invoker: createExecInvoker({ inProcess: { chained: handler(seen, true) } }), cache: createMemoryCache() });
+    const runtime = createCniRuntime({
+      pluginDirs: [dir],
+      invoker: createExecInvoker({ inProcess: { chained: handler(seen, true) } }),
+      cache: createMemoryCache(),
+    });
     const before = await execCount();
     const { result } = await runtime.addNetworkList(list(), rt('c2'));
-    assert.deepEqual(result.ips.map((i) => i.address), ['10.99.0.5/24']);
+    assert.deepEqual(
+      result.ips.map((i) => i.address),
+      ['10.99.0.5/24'],
+    );
     await runtime.delNetworkList(list(), rt('c2'));
     assert.equal(seen.length, 2);
     assert.equal(await execCount(), before + 2);

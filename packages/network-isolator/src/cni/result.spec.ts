@@ -13,14 +13,22 @@ const v020 = {
 };
 const v031 = {
   cniVersion: '0.3.1',
-  interfaces: [{ name: 'cnibr0', mac: '66:75:ab:db:99:8e' }, { name: 'veth1', mac: 'f2:89:75:0e:d5:4d' }, { name: 'eth0', mac: 'f6:80:fa:4d:4c:25', sandbox: '/run/netns/x' }],
+  interfaces: [
+    { name: 'cnibr0', mac: '66:75:ab:db:99:8e' },
+    { name: 'veth1', mac: 'f2:89:75:0e:d5:4d' },
+    { name: 'eth0', mac: 'f6:80:fa:4d:4c:25', sandbox: '/run/netns/x' },
+  ],
   ips: [{ version: '4', interface: 2, address: '10.220.250.4/24', gateway: '10.220.250.1' }],
   routes: [{ dst: '0.0.0.0/0' }],
   dns: {},
 };
 const v100 = {
   cniVersion: '1.0.0',
-  interfaces: [{ name: 'cnibr0', mac: '66:75:ab:db:99:8e' }, { name: 'veth1', mac: 'f2:89:75:0e:d5:4d' }, { name: 'eth0', mac: 'f6:80:fa:4d:4c:25', sandbox: '/run/netns/x' }],
+  interfaces: [
+    { name: 'cnibr0', mac: '66:75:ab:db:99:8e' },
+    { name: 'veth1', mac: 'f2:89:75:0e:d5:4d' },
+    { name: 'eth0', mac: 'f6:80:fa:4d:4c:25', sandbox: '/run/netns/x' },
+  ],
   ips: [
     { interface: 2, address: '10.220.250.5/24', gateway: '10.220.250.1' },
     { interface: 2, address: 'fd10:220::5/64', gateway: 'fd10:220::1' },
@@ -36,7 +44,10 @@ describe('parseResult', () => {
     assert.deepEqual(a.ips, [{ address: '10.220.250.2/24', gateway: '10.220.250.1' }]);
     assert.deepEqual(a.interfaces, []);
     const b = parseResult(v020);
-    assert.deepEqual(b.ips.map((i) => i.address), ['10.220.250.3/24', 'fd10:220::3/64']);
+    assert.deepEqual(
+      b.ips.map((i) => i.address),
+      ['10.220.250.3/24', 'fd10:220::3/64'],
+    );
     assert.deepEqual(b.routes, [{ dst: '0.0.0.0/0' }, { dst: '::/0' }]);
     assert.deepEqual(b.dns, { nameservers: ['10.220.250.1'], search: ['cluster'] });
   });
@@ -58,7 +69,11 @@ describe('parseResult', () => {
 
   it('rejects what is not a result with CNI_INVALID_RESULT', () => {
     for (const bad of [null, [], 'x', { ip4: { ip: 5 } }, { ips: [{ gateway: '1.1.1.1' }] }, { interfaces: 'eth0' }, { ips: [], dns: { nameservers: 'x' } }]) {
-      assert.throws(() => parseResult(bad), (err) => isIppcError(err, 'CNI_INVALID_RESULT'), JSON.stringify(bad));
+      assert.throws(
+        () => parseResult(bad),
+        (err) => isIppcError(err, 'CNI_INVALID_RESULT'),
+        JSON.stringify(bad),
+      );
     }
   });
 });
@@ -70,7 +85,10 @@ describe('formatResult', () => {
     assert.equal(one.ips[0]!.version, undefined);
     const old = formatResult(r, '0.4.0') as { cniVersion: string; ips: Array<Record<string, unknown>> };
     assert.equal(old.cniVersion, '0.4.0');
-    assert.deepEqual(old.ips.map((i) => i.version), ['4', '6']);
+    assert.deepEqual(
+      old.ips.map((i) => i.version),
+      ['4', '6'],
+    );
   });
 
   it('converts down to 0.2.0 keeping the first address of each family and its routes', () => {
@@ -85,7 +103,10 @@ describe('formatResult', () => {
 
   it('round-trips 0.2.0 → internal → 1.0.0 → internal without losing addresses', () => {
     const up = parseResult(formatResult(parseResult(v020), '1.0.0'));
-    assert.deepEqual(up.ips.map((i) => i.address), ['10.220.250.3/24', 'fd10:220::3/64']);
+    assert.deepEqual(
+      up.ips.map((i) => i.address),
+      ['10.220.250.3/24', 'fd10:220::3/64'],
+    );
     assert.deepEqual(up.dns.nameservers, ['10.220.250.1']);
   });
 });

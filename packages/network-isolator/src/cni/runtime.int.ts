@@ -17,14 +17,20 @@ let s: Scratch;
 let runtime: CniRuntime;
 before(async () => {
   s = await createScratch({ subnet: '10.220.240' });
-  runtime = createCniRuntime({ pluginDirs: s.pluginDirs, invoker: createExecInvoker({ netns: s.hostNsPath }), cache: createDirectoryCache(join(s.dir, 'cache')) });
+  runtime = createCniRuntime({
+    pluginDirs: s.pluginDirs,
+    invoker: createExecInvoker({ netns: s.hostNsPath }),
+    cache: createDirectoryCache(join(s.dir, 'cache')),
+  });
 });
 after(async () => {
   await s?.dispose();
 });
 
 async function addressesIn(netns: string, dev: string): Promise<string[]> {
-  const out = JSON.parse(await s.inNetns(netns, 'ip', ['-j', 'addr', 'show', 'dev', dev])) as Array<{ addr_info: Array<{ local: string; prefixlen: number; scope: string }> }>;
+  const out = JSON.parse(await s.inNetns(netns, 'ip', ['-j', 'addr', 'show', 'dev', dev])) as Array<{
+    addr_info: Array<{ local: string; prefixlen: number; scope: string }>;
+  }>;
   return out[0]!.addr_info.filter((a) => a.scope === 'global').map((a) => `${a.local}/${a.prefixlen}`);
 }
 
@@ -64,7 +70,13 @@ describe('CNI runtime on real plugins', () => {
         cniVersion: '1.0.0',
         name: 'chain',
         plugins: [
-          { type: 'bridge', bridge: `cnibr${s.id.slice(0, 4)}c`, isGateway: true, ipMasq: false, ipam: { type: 'host-local', dataDir: s.dataDir, subnet: '10.220.242.0/24' } },
+          {
+            type: 'bridge',
+            bridge: `cnibr${s.id.slice(0, 4)}c`,
+            isGateway: true,
+            ipMasq: false,
+            ipam: { type: 'host-local', dataDir: s.dataDir, subnet: '10.220.242.0/24' },
+          },
           { type: 'portmap', capabilities: { portMappings: true }, snat: true },
           { type: 'firewall' },
           { type: 'bandwidth', capabilities: { bandwidth: true } },
@@ -85,7 +97,11 @@ describe('CNI runtime on real plugins', () => {
     const ip = result.ips[0]!.address.split('/')[0]!;
     const nat = await s.inNetns(s.hostNs, 'iptables', ['-t', 'nat', '-S']);
     assert.match(nat, new RegExp(`--dport 33010 -j DNAT --to-destination ${ip.replace(/\./g, '\\.')}:8080`), 'portmap got the port mapping');
-    assert.match(await s.inNetns(s.hostNs, 'iptables', ['-S', 'CNI-FORWARD']), new RegExp(ip.replace(/\./g, '\\.')), 'firewall opened FORWARD for the container');
+    assert.match(
+      await s.inNetns(s.hostNs, 'iptables', ['-S', 'CNI-FORWARD']),
+      new RegExp(ip.replace(/\./g, '\\.')),
+      'firewall opened FORWARD for the container',
+    );
     const hostVeth = result.interfaces.find((i) => i.name.startsWith('veth'))!.name;
     assert.match(await s.inNetns(s.hostNs, 'tc', ['qdisc', 'show', 'dev', hostVeth]), /tbf/, 'bandwidth shaped the host veth');
     await runtime.delNetworkList(list, rt);
@@ -111,7 +127,12 @@ describe('CNI runtime on real plugins', () => {
       }),
     );
     const netns = await s.addNetns('check');
-    const rt = { containerId: 'check1', netns, ifName: 'eth0', capabilityArgs: { bandwidth: { ingressRate: 8_000_000, ingressBurst: 80_000, egressRate: 8_000_000, egressBurst: 80_000 } } };
+    const rt = {
+      containerId: 'check1',
+      netns,
+      ifName: 'eth0',
+      capabilityArgs: { bandwidth: { ingressRate: 8_000_000, ingressBurst: 80_000, egressRate: 8_000_000, egressBurst: 80_000 } },
+    };
     const { result } = await runtime.addNetworkList(list, rt);
     await runtime.checkNetworkList(list, rt);
     const ip = result.ips[0]!.address.split('/')[0]!;
@@ -125,7 +146,11 @@ describe('CNI runtime on real plugins', () => {
 
   it('gives a requested address through the ips capability (static IPAM)', async () => {
     const list = parseNetworkConfig(
-      JSON.stringify({ cniVersion: '1.0.0', name: 'static', plugins: [{ type: 'bridge', bridge: `cnibr${s.id.slice(0, 4)}s`, ipam: { type: 'static' }, capabilities: { ips: true } }] }),
+      JSON.stringify({
+        cniVersion: '1.0.0',
+        name: 'static',
+        plugins: [{ type: 'bridge', bridge: `cnibr${s.id.slice(0, 4)}s`, ipam: { type: 'static' }, capabilities: { ips: true } }],
+      }),
     );
     const netns = await s.addNetns('static');
     const rt = { containerId: 'st1', netns, ifName: 'eth0', capabilityArgs: { ips: ['10.220.243.77/24'] } };
@@ -155,7 +180,10 @@ describe('CNI runtime on real plugins', () => {
     );
     const rt = { containerId: 'dual1', netns, ifName: 'eth0' };
     const { result } = await runtime.addNetworkList(list, rt);
-    assert.deepEqual(result.ips.map((i) => (i.address.includes(':') ? 6 : 4)), [4, 6]);
+    assert.deepEqual(
+      result.ips.map((i) => (i.address.includes(':') ? 6 : 4)),
+      [4, 6],
+    );
     const old = formatResult(result, '0.2.0') as { ip4: { ip: string }; ip6: { ip: string } };
     assert.match(old.ip4.ip, /^10\.220\.244\./);
     assert.match(old.ip6.ip, /^fd10:220:244::/);

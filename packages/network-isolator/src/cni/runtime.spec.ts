@@ -16,14 +16,15 @@ const chain = (cniVersion = '1.0.0', extra: Record<string, unknown> = {}) =>
       cniVersion,
       name: 'blue',
       ...extra,
-      plugins: [
-        { type: 'bridge', ipam: { type: 'host-local' } },
-        { type: 'portmap', capabilities: { portMappings: true } },
-        { type: 'firewall' },
-      ],
+      plugins: [{ type: 'bridge', ipam: { type: 'host-local' } }, { type: 'portmap', capabilities: { portMappings: true } }, { type: 'firewall' }],
     }),
   );
-const rt = { containerId: 'c1', netns: '/run/netns/c1', ifName: 'eth0', capabilityArgs: { portMappings: [{ hostPort: 33001, containerPort: 80, protocol: 'tcp' }] } };
+const rt = {
+  containerId: 'c1',
+  netns: '/run/netns/c1',
+  ifName: 'eth0',
+  capabilityArgs: { portMappings: [{ hostPort: 33001, containerPort: 80, protocol: 'tcp' }] },
+};
 
 function setup(plugins = { bridge: fakeBridge('10.220.7'), portmap: passThrough, firewall: passThrough }) {
   const invoker = createFakeInvoker(plugins, ['host-local']);
@@ -36,13 +37,16 @@ describe('CniRuntime ADD', () => {
   it('runs the chain in order, each plugin getting the previous result, and caches the final one', async () => {
     const { invoker, cache, runtime } = setup();
     const { result, raw } = await runtime.addNetworkList(chain(), rt);
-    assert.deepEqual(invoker.calls.map((c) => `${c.command} ${c.type}`), ['ADD bridge', 'ADD portmap', 'ADD firewall']);
+    assert.deepEqual(
+      invoker.calls.map((c) => `${c.command} ${c.type}`),
+      ['ADD bridge', 'ADD portmap', 'ADD firewall'],
+    );
     assert.equal(invoker.calls[0]!.request.prevResult, undefined);
     assert.deepEqual((invoker.calls[1]!.request.prevResult as { ips: unknown[] }).ips, [{ interface: 2, address: '10.220.7.2/24', gateway: '10.220.7.1' }]);
     assert.deepEqual(invoker.calls[1]!.request.runtimeConfig, { portMappings: rt.capabilityArgs.portMappings });
     assert.equal(result.ips[0]!.address, '10.220.7.2/24');
     assert.equal(JSON.parse(raw).cniVersion, '1.0.0');
-    assert.equal((await cache.read({ networkName: 'blue', containerId: 'c1', ifName: 'eth0' })), raw);
+    assert.equal(await cache.read({ networkName: 'blue', containerId: 'c1', ifName: 'eth0' }), raw);
   });
 
   it('gives plugins exactly the CNI environment (no CNI_ARGS unless asked, nothing of the caller)', async () => {
@@ -56,7 +60,14 @@ describe('CniRuntime ADD', () => {
       CNI_PATH: '/fake/cni:/other',
       PATH: '/usr/sbin:/usr/bin',
     });
-    await runtime.addNetworkList(chain(), { ...rt, containerId: 'c2', args: [['IP', '10.0.0.1'], ['K', 'v']] });
+    await runtime.addNetworkList(chain(), {
+      ...rt,
+      containerId: 'c2',
+      args: [
+        ['IP', '10.0.0.1'],
+        ['K', 'v'],
+      ],
+    });
     assert.equal(invoker.calls.at(-1)!.env.CNI_ARGS, 'IP=10.0.0.1;K=v');
   });
 
@@ -72,7 +83,10 @@ describe('CniRuntime ADD', () => {
       assert.equal(err.message, 'plugin portmap failed (add): no iptables');
       return true;
     });
-    assert.deepEqual(invoker.calls.map((c) => c.type), ['bridge', 'portmap']);
+    assert.deepEqual(
+      invoker.calls.map((c) => c.type),
+      ['bridge', 'portmap'],
+    );
     assert.equal(cache.entries.size, 0);
   });
 
@@ -89,7 +103,10 @@ describe('CniRuntime ADD', () => {
 
   it('reports output that is not a result as CNI_INVALID_RESULT', async () => {
     const { runtime } = setup({ bridge: () => ({ exitCode: 0, stdout: 'hello', stderr: '' }), portmap: passThrough, firewall: passThrough });
-    await assert.rejects(runtime.addNetworkList(chain(), rt), (err) => isIppcError(err, 'CNI_INVALID_RESULT') && /Failed to parse the output of the CNI plugin '\/fake\/cni\/bridge'/.test((err as Error).message));
+    await assert.rejects(
+      runtime.addNetworkList(chain(), rt),
+      (err) => isIppcError(err, 'CNI_INVALID_RESULT') && /Failed to parse the output of the CNI plugin '\/fake\/cni\/bridge'/.test((err as Error).message),
+    );
   });
 });
 
@@ -99,7 +116,10 @@ describe('CniRuntime DEL', () => {
     await runtime.addNetworkList(chain(), rt);
     invoker.calls.length = 0;
     await runtime.delNetworkList(chain(), rt);
-    assert.deepEqual(invoker.calls.map((c) => `${c.command} ${c.type}`), ['DEL firewall', 'DEL portmap', 'DEL bridge']);
+    assert.deepEqual(
+      invoker.calls.map((c) => `${c.command} ${c.type}`),
+      ['DEL firewall', 'DEL portmap', 'DEL bridge'],
+    );
     for (const c of invoker.calls) assert.equal((c.request.prevResult as { ips: Array<{ address: string }> }).ips[0]!.address, '10.220.7.2/24');
     assert.equal(cache.entries.size, 0);
   });
@@ -109,7 +129,10 @@ describe('CniRuntime DEL', () => {
     await assert.rejects(runtime.addNetworkList(chain(), rt));
     invoker.calls.length = 0;
     await runtime.delNetworkList(chain(), rt);
-    assert.deepEqual(invoker.calls.map((c) => c.type), ['firewall', 'portmap', 'bridge']);
+    assert.deepEqual(
+      invoker.calls.map((c) => c.type),
+      ['firewall', 'portmap', 'bridge'],
+    );
     for (const c of invoker.calls) assert.equal(c.request.prevResult, undefined);
   });
 
@@ -146,7 +169,10 @@ describe('CniRuntime CHECK', () => {
     await runtime.addNetworkList(chain('0.4.0'), rt);
     invoker.calls.length = 0;
     await runtime.checkNetworkList(chain('0.4.0'), rt);
-    assert.deepEqual(invoker.calls.map((c) => `${c.command} ${c.type}`), ['CHECK bridge', 'CHECK portmap', 'CHECK firewall']);
+    assert.deepEqual(
+      invoker.calls.map((c) => `${c.command} ${c.type}`),
+      ['CHECK bridge', 'CHECK portmap', 'CHECK firewall'],
+    );
     assert.ok(invoker.calls.every((c) => c.request.prevResult !== undefined));
   });
 
@@ -161,7 +187,10 @@ describe('CniRuntime CHECK', () => {
   it('reports a plugin that finds the attachment broken', async () => {
     const { runtime } = setup({ bridge: fakeBridge('10.220.7'), portmap: passThrough, firewall: failing(['CHECK'], 'rule missing') });
     await runtime.addNetworkList(chain(), rt);
-    await assert.rejects(runtime.checkNetworkList(chain(), rt), (err) => err instanceof CniPluginError && err.message === 'plugin firewall failed (check): rule missing');
+    await assert.rejects(
+      runtime.checkNetworkList(chain(), rt),
+      (err) => err instanceof CniPluginError && err.message === 'plugin firewall failed (check): rule missing',
+    );
   });
 });
 

@@ -98,10 +98,16 @@ export function createCniRuntime(options: CniRuntimeOptions): CniRuntime {
 
 function validateNames(list: NetworkConfigList, rt: RuntimeConf): void {
   if (!CNI_NAME.test(rt.containerId)) {
-    throw new NetworkIsolatorError('CNI_INVALID_REQUEST', `Invalid container id '${rt.containerId}': CNI accepts letters, digits, '_', '.' and '-', starting with a letter or digit`);
+    throw new NetworkIsolatorError(
+      'CNI_INVALID_REQUEST',
+      `Invalid container id '${rt.containerId}': CNI accepts letters, digits, '_', '.' and '-', starting with a letter or digit`,
+    );
   }
   if (!CNI_NAME.test(list.name)) {
-    throw new NetworkIsolatorError('CNI_INVALID_REQUEST', `Invalid network name '${list.name}': CNI accepts letters, digits, '_', '.' and '-', starting with a letter or digit`);
+    throw new NetworkIsolatorError(
+      'CNI_INVALID_REQUEST',
+      `Invalid network name '${list.name}': CNI accepts letters, digits, '_', '.' and '-', starting with a letter or digit`,
+    );
   }
   if (!isValidInterfaceName(rt.ifName)) {
     throw new NetworkIsolatorError('CNI_INVALID_REQUEST', `Invalid interface name '${rt.ifName}': 1 to 15 characters without '/', ':' or spaces`);
@@ -135,7 +141,14 @@ async function locate(ctx: RuntimeContext, plugin: PluginConfig): Promise<string
   return path;
 }
 
-async function run(ctx: RuntimeContext, command: string, list: NetworkConfigList, plugin: PluginConfig, rt: RuntimeConf, prev?: CniResult): Promise<{ path: string; out: PluginOutput }> {
+async function run(
+  ctx: RuntimeContext,
+  command: string,
+  list: NetworkConfigList,
+  plugin: PluginConfig,
+  rt: RuntimeConf,
+  prev?: CniResult,
+): Promise<{ path: string; out: PluginOutput }> {
   const path = await locate(ctx, plugin);
   const stdin = JSON.stringify(pluginRequest(list, plugin, rt, prev));
   const out = await ctx.invoker.exec(path, { env: env(ctx, command, rt), stdin });
@@ -192,12 +205,18 @@ async function addNetworkList(ctx: RuntimeContext, list: NetworkConfigList, rt: 
 async function checkNetworkList(ctx: RuntimeContext, list: NetworkConfigList, rt: RuntimeConf): Promise<void> {
   validateNames(list, rt);
   if (compareVersions(list.cniVersion, '0.4.0') < 0) {
-    throw new NetworkIsolatorError('CNI_INCOMPATIBLE_VERSION', `configuration version "${list.cniVersion}" does not support the CHECK command (CNI 0.4.0 or later needed)`);
+    throw new NetworkIsolatorError(
+      'CNI_INCOMPATIBLE_VERSION',
+      `configuration version "${list.cniVersion}" does not support the CHECK command (CNI 0.4.0 or later needed)`,
+    );
   }
   if (list.disableCheck) return;
   const cached = await cachedResult(ctx, list, rt);
   if (!cached) {
-    throw new NetworkIsolatorError('CNI_NO_CACHED_RESULT', `no cached result for network '${list.name}', container ${rt.containerId}, interface ${rt.ifName}: it was never added or was deleted`);
+    throw new NetworkIsolatorError(
+      'CNI_NO_CACHED_RESULT',
+      `no cached result for network '${list.name}', container ${rt.containerId}, interface ${rt.ifName}: it was never added or was deleted`,
+    );
   }
   for (const plugin of list.plugins) await run(ctx, 'CHECK', list, plugin, rt, cached);
 }

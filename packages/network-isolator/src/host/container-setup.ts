@@ -46,7 +46,13 @@ export async function setupContainer(tools: SetupTools, pid: number, setup: Cont
 }
 
 /** `HostOps.enterContainer`: the handle and the setup by one helper request, else `ops.holdNetns` and `ops.setupContainer`. */
-export function enterContainer(tools: SetupTools, ops: Pick<HostOps, 'holdNetns' | 'setupContainer'>, pid: number, handle: string, setup: ContainerSetup): { held: Promise<void>; done: Promise<void> } {
+export function enterContainer(
+  tools: SetupTools,
+  ops: Pick<HostOps, 'holdNetns' | 'setupContainer'>,
+  pid: number,
+  handle: string,
+  setup: ContainerSetup,
+): { held: Promise<void>; done: Promise<void> } {
   const { perlSyscalls } = tools;
   const checked = Promise.all([refuseShared(pid, ['net', 'mnt', 'uts']), needsRslave(pid), perlSyscalls()]);
   const both = checked.then(([, rslave, sys]) =>

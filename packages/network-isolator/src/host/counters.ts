@@ -12,7 +12,11 @@ export function parseNetDev(text: string): Map<string, NetworkUsage> {
     const colon = line.indexOf(':');
     if (colon < 0) continue;
     const name = line.slice(0, colon).trim();
-    const f = line.slice(colon + 1).trim().split(/\s+/).map(Number);
+    const f = line
+      .slice(colon + 1)
+      .trim()
+      .split(/\s+/)
+      .map(Number);
     if (f.length < 16) continue;
     out.set(name, {
       rxBytes: f[0]!,
@@ -29,7 +33,11 @@ export function parseNetDev(text: string): Map<string, NetworkUsage> {
 }
 
 /** `HostOps.interfaceCounters`: from `/proc/<pid>/net/dev` while `pid` runs in the handle's namespace, else through the handle. */
-export async function interfaceCounters({ pid, handle }: { pid?: number; handle: string }, nsenter: string, isRunningIn: (pid: number, handle: string) => Promise<boolean>): Promise<Map<string, NetworkUsage>> {
+export async function interfaceCounters(
+  { pid, handle }: { pid?: number; handle: string },
+  nsenter: string,
+  isRunningIn: (pid: number, handle: string) => Promise<boolean>,
+): Promise<Map<string, NetworkUsage>> {
   if (pid !== undefined && (await isRunningIn(pid, handle))) {
     try {
       return parseNetDev(await readFile(`/proc/${pid}/net/dev`, 'utf8'));

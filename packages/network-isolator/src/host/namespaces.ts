@@ -30,7 +30,10 @@ export async function refuseShared(pid: number, kinds: ReadonlyArray<'net' | 'mn
       throw new NetworkIsolatorError('CNI_SETUP_FAILED', `The container's process ${pid} is gone`, { cause: err });
     }
     if (shared) {
-      throw new NetworkIsolatorError('CNI_SETUP_FAILED', `The container's process ${pid} shares the agent's ${kind} namespace: launch it in the new namespaces prepare() returned`);
+      throw new NetworkIsolatorError(
+        'CNI_SETUP_FAILED',
+        `The container's process ${pid} shares the agent's ${kind} namespace: launch it in the new namespaces prepare() returned`,
+      );
     }
   }
 }
@@ -44,7 +47,11 @@ export async function holdNetns(pid: number, handle: string): Promise<void> {
   try {
     await exec('mount', ['--bind', `/proc/${pid}/ns/net`, handle]);
   } catch (err) {
-    throw new NetworkIsolatorError('CNI_CHECKPOINT_FAILED', `Failed to mount the network namespace handle from '/proc/${pid}/ns/net' to '${handle}': ${(err as Error).message}`, { cause: err });
+    throw new NetworkIsolatorError(
+      'CNI_CHECKPOINT_FAILED',
+      `Failed to mount the network namespace handle from '/proc/${pid}/ns/net' to '${handle}': ${(err as Error).message}`,
+      { cause: err },
+    );
   }
 }
 

@@ -98,7 +98,8 @@ export function choosePerlHelper(options: HostOpsOptions): () => Promise<Syscall
       if (options.helper === 'util-linux') return undefined;
       const sys = SYSCALLS[process.arch];
       if (sys && (await onPath('perl'))) return sys;
-      if (options.helper === 'perl') throw new NetworkIsolatorError('CNI_BAD_OPTIONS', `The perl namespace helper needs perl on PATH and an x64 or arm64 host (this is ${process.arch})`);
+      if (options.helper === 'perl')
+        throw new NetworkIsolatorError('CNI_BAD_OPTIONS', `The perl namespace helper needs perl on PATH and an x64 or arm64 host (this is ${process.arch})`);
       return undefined;
     })());
 }

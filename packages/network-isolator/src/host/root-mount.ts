@@ -31,7 +31,9 @@ export async function prepareRoot(rootDir: string): Promise<void> {
     !mountinfo.split('\n').some((l) => {
       const f = l.split(' ');
       const target = f[4] ? unescapeMountPath(f[4]) : '';
-      return f !== line && target !== rootDir && rootDir.startsWith(target) && !target.startsWith(`${rootDir}/`) && f.slice(6, f.indexOf('-')).includes(peerGroup);
+      return (
+        f !== line && target !== rootDir && rootDir.startsWith(target) && !target.startsWith(`${rootDir}/`) && f.slice(6, f.indexOf('-')).includes(peerGroup)
+      );
     });
   if (alone) return;
   const q = shellQuote(rootDir);

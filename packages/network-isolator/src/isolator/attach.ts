@@ -23,10 +23,15 @@ export async function attach(ctx: IsolatorContext, info: Info, net: ContainerNet
   } catch (err) {
     throw new NetworkIsolatorError('CNI_ATTACH_FAILED', `Could not get valid CNI configuration for network '${net.name}': ${message(err)}`, { cause: err });
   }
-  list = injectArgs(list, MESOS_CNI_ARGS_KEY, { network_info: networkInfoToMesosJson(net.networkInfo) }, {
-    invalidArgs: `Invalid 'args' found in CNI network configuration file '${source}': Found JSON value of wrong type`,
-    reserved: `'${MESOS_CNI_ARGS_KEY}' in 'args' should not be set in CNI network configuration file. It is reserved by Mesos`,
-  });
+  list = injectArgs(
+    list,
+    MESOS_CNI_ARGS_KEY,
+    { network_info: networkInfoToMesosJson(net.networkInfo) },
+    {
+      invalidArgs: `Invalid 'args' found in CNI network configuration file '${source}': Found JSON value of wrong type`,
+      reserved: `'${MESOS_CNI_ARGS_KEY}' in 'args' should not be set in CNI network configuration file. It is reserved by Mesos`,
+    },
+  );
   for (const { type, ipam } of requiredPlugins(list)) {
     if (ipam) continue; // the interface plugin finds its IPAM plugin itself
     if (!(await invoker.find(type, pluginDirs))) {

@@ -15,7 +15,10 @@ describe('cleanup', () => {
     await writeFile(join(w.configDir, '10-blue.conflist'), JSON.stringify({ cniVersion: '1.0.0', name: 'blue', plugins: [{ type: 'bridge', changed: true }] }));
     w.invoker.calls.length = 0;
     await w.isolator.cleanup({ value: 'x1' });
-    assert.deepEqual(w.invoker.calls.map((c) => `${c.command} ${c.type}`), ['DEL bandwidth', 'DEL portmap', 'DEL bridge']);
+    assert.deepEqual(
+      w.invoker.calls.map((c) => `${c.command} ${c.type}`),
+      ['DEL bandwidth', 'DEL portmap', 'DEL bridge'],
+    );
     assert.equal(w.invoker.calls[2]!.request.changed, undefined);
     assert.deepEqual(w.invoker.calls[1]!.request.runtimeConfig, { portMappings: [{ hostPort: 33005, containerPort: 80, protocol: 'tcp' }] });
     assert.equal(w.invoker.calls[0]!.env.CNI_NETNS, join(w.rootDir, 'x1', 'ns'));
@@ -41,7 +44,10 @@ describe('cleanup', () => {
     const w = await world({ ptp: (call) => (call.command === 'DEL' && broken ? { exitCode: 1, stdout: 'busy', stderr: '' } : fakeBridge('10.220.8')(call)) });
     await w.isolator.prepare(config('x3', [net('green')]));
     await w.isolator.isolate({ value: 'x3' }, 1002);
-    await assert.rejects(w.isolator.cleanup({ value: 'x3' }), (err) => (err as Error).message === `The CNI plugin '/fake/cni/ptp' failed to detach container x3 from CNI network 'green': stdout='busy', stderr=''`);
+    await assert.rejects(
+      w.isolator.cleanup({ value: 'x3' }),
+      (err) => (err as Error).message === `The CNI plugin '/fake/cni/ptp' failed to detach container x3 from CNI network 'green': stdout='busy', stderr=''`,
+    );
     assert.equal(existsSync(join(w.rootDir, 'x3', 'green', 'network.conf')), true);
     broken = false;
     await w.isolator.cleanup({ value: 'x3' });
@@ -66,7 +72,10 @@ describe('cleanup', () => {
     assert.equal(existsSync(join(w.rootDir, 'x9')), false, 'the checkpoint went once a retried DEL succeeded');
     assert.equal(dels.length, 4, 'the failed DEL, two failed retries, one that succeeded');
     assert.ok(dels[3]! - dels[2]! >= dels[2]! - dels[1]!, 'backing off');
-    assert.ok(w.lines.some((l) => l.msg === 'Cleaned up container x9 on retry 3'), JSON.stringify(w.lines.map((l) => l.msg)));
+    assert.ok(
+      w.lines.some((l) => l.msg === 'Cleaned up container x9 on retry 3'),
+      JSON.stringify(w.lines.map((l) => l.msg)),
+    );
     assert.deepEqual(isolator.containers(), []);
   });
 });

@@ -11,18 +11,20 @@ import { detach } from './detach.js';
 export function cleanup(ctx: IsolatorContext, containerId: ContainerID): Promise<void> {
   const { infos } = ctx;
   const cid = containerIdToString(containerId);
-  return ctx.locks.run(cid, async () => {
-    const info = infos.get(cid);
-    if (!info) return;
-    if (info.joinsParent) {
-      infos.delete(cid);
-      return;
-    }
-    await teardown(ctx, info);
-  }).catch((err: unknown) => {
-    retryTeardown(ctx, cid);
-    throw err;
-  });
+  return ctx.locks
+    .run(cid, async () => {
+      const info = infos.get(cid);
+      if (!info) return;
+      if (info.joinsParent) {
+        infos.delete(cid);
+        return;
+      }
+      await teardown(ctx, info);
+    })
+    .catch((err: unknown) => {
+      retryTeardown(ctx, cid);
+      throw err;
+    });
 }
 
 /** DEL every network (in parallel, each list in reverse), then drop the handle and the checkpoint. */
@@ -49,22 +51,24 @@ export function retryTeardown(ctx: IsolatorContext, cid: string): void {
 function scheduleTeardown(ctx: IsolatorContext, cid: string, backoff: Backoff, delayMs: number, attempt: number): void {
   const { logger, infos, retrying } = ctx;
   const timer = setTimeout(() => {
-    void ctx.locks.run(cid, async () => {
-      const info = infos.get(cid);
-      if (!info) return false; // cleaned up meanwhile by a cleanup() call
-      await teardown(ctx, info);
-      return true;
-    }).then(
-      (done) => {
-        retrying.delete(cid);
-        if (done) logger.info({ containerId: cid, attempt }, `Cleaned up container ${cid} on retry ${attempt}`);
-      },
-      (err: unknown) => {
-        const next = backoff.next();
-        logger.warn({ containerId: cid, attempt, retryInMs: next, err: message(err) }, `Cleanup of container ${cid} failed again; retrying in ${next} ms`);
-        scheduleTeardown(ctx, cid, backoff, next, attempt + 1);
-      },
-    );
+    void ctx.locks
+      .run(cid, async () => {
+        const info = infos.get(cid);
+        if (!info) return false; // cleaned up meanwhile by a cleanup() call
+        await teardown(ctx, info);
+        return true;
+      })
+      .then(
+        (done) => {
+          retrying.delete(cid);
+          if (done) logger.info({ containerId: cid, attempt }, `Cleaned up container ${cid} on retry ${attempt}`);
+        },
+        (err: unknown) => {
+          const next = backoff.next();
+          logger.warn({ containerId: cid, attempt, retryInMs: next, err: message(err) }, `Cleanup of container ${cid} failed again; retrying in ${next} ms`);
+          scheduleTeardown(ctx, cid, backoff, next, attempt + 1);
+        },
+      );
   }, delayMs);
   timer.unref();
   retrying.set(cid, timer);

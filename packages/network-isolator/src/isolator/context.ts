@@ -60,7 +60,8 @@ export interface IsolatorContext {
 
 export function createContext(options: NetworkIsolatorOptions): IsolatorContext {
   const rootDir = options.rootDir ?? '/var/run/ippc/isolators/network/cni';
-  const pluginDirs = typeof options.pluginDirs === 'string' ? options.pluginDirs.split(':').filter(Boolean) : [...(options.pluginDirs ?? ['/usr/lib/cni', '/opt/cni/bin'])];
+  const pluginDirs =
+    typeof options.pluginDirs === 'string' ? options.pluginDirs.split(':').filter(Boolean) : [...(options.pluginDirs ?? ['/usr/lib/cni', '/opt/cni/bin'])];
   const logger = options.logger ?? createLogger({ component: 'network-isolator' });
   const invoker = options.invoker ?? createExecInvoker(options.pluginNetns ? { netns: options.pluginNetns } : {});
   const host = options.host ?? createHostOps();
@@ -69,20 +70,40 @@ export function createContext(options: NetworkIsolatorOptions): IsolatorContext 
   const hostResolvConf = options.hostResolvConf ?? '/etc/resolv.conf';
   const retryFirstMs = options.cleanupRetry === false ? 0 : (options.cleanupRetry?.firstMs ?? 1000);
   const retryMaxMs = options.cleanupRetry === false ? 0 : (options.cleanupRetry?.maxMs ?? 60_000);
-  return { options, rootDir, pluginDirs, logger, invoker, host, store, runtime, hostResolvConf, infos: new Map(), locks: new KeyedMutex(), retrying: new Map(), retryFirstMs, retryMaxMs, ready: undefined };
+  return {
+    options,
+    rootDir,
+    pluginDirs,
+    logger,
+    invoker,
+    host,
+    store,
+    runtime,
+    hostResolvConf,
+    infos: new Map(),
+    locks: new KeyedMutex(),
+    retrying: new Map(),
+    retryFirstMs,
+    retryMaxMs,
+    ready: undefined,
+  };
 }
 
 /** Checks the config folder and makes the checkpoint root a mount of its own, once (again after a failure). */
 export function init(ctx: IsolatorContext): Promise<void> {
   const { options, rootDir, host } = ctx;
-  return (ctx.ready ??= checkConfigDir(options.configDir).then(() => host.prepareRoot(rootDir)).catch((err) => {
-    if (err instanceof NetworkIsolatorError && err.code === 'CNI_BAD_OPTIONS') {
+  return (ctx.ready ??= checkConfigDir(options.configDir)
+    .then(() => host.prepareRoot(rootDir))
+    .catch((err) => {
+      if (err instanceof NetworkIsolatorError && err.code === 'CNI_BAD_OPTIONS') {
+        ctx.ready = undefined;
+        throw err;
+      }
       ctx.ready = undefined;
-      throw err;
-    }
-    ctx.ready = undefined;
-    throw new NetworkIsolatorError('CNI_SETUP_FAILED', `Failed to create CNI network information root directory at '${rootDir}': ${message(err)}`, { cause: err });
-  }));
+      throw new NetworkIsolatorError('CNI_SETUP_FAILED', `Failed to create CNI network information root directory at '${rootDir}': ${message(err)}`, {
+        cause: err,
+      });
+    }));
 }
 
 async function checkConfigDir(configDir: string): Promise<void> {

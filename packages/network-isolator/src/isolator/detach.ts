@@ -20,7 +20,10 @@ export async function detach(ctx: IsolatorContext, info: Info, net: ContainerNet
   try {
     text = await readFile(confPath, 'utf8');
   } catch {
-    logger.info({ containerId: cid, network: net.name }, `Skip detach since network config file for container ${cid} and network name '${net.name}' does not exist`);
+    logger.info(
+      { containerId: cid, network: net.name },
+      `Skip detach since network config file for container ${cid} and network name '${net.name}' does not exist`,
+    );
     return;
   }
   let list: NetworkConfigList;
@@ -51,7 +54,11 @@ export async function detach(ctx: IsolatorContext, info: Info, net: ContainerNet
       );
     }
     if (err instanceof NetworkIsolatorError && err.code === 'CNI_PLUGIN_NOT_FOUND') {
-      throw new NetworkIsolatorError('CNI_DETACH_FAILED', `Unable to find the plugin ${(err.details.type as string) ?? '?'} required to detach ${cid} to network '${net.name}'`, { cause: err });
+      throw new NetworkIsolatorError(
+        'CNI_DETACH_FAILED',
+        `Unable to find the plugin ${(err.details.type as string) ?? '?'} required to detach ${cid} to network '${net.name}'`,
+        { cause: err },
+      );
     }
     throw err;
   }

@@ -16,7 +16,8 @@ describe('isolate', () => {
     await w.isolator.isolate({ value: 'c1' }, 100);
     const conf = await readFile(join(w.rootDir, 'c1', 'blue', 'network.conf'), 'utf8');
     assert.equal(w.seenConf[0], conf);
-    const mesosArgs = '{"org.apache.mesos":{"network_info":{"groups":["web"],"labels":{"labels":[{"key":"app","value":"a"}]},"name":"blue","port_mappings":[{"container_port":80,"host_port":33001}]}}}';
+    const mesosArgs =
+      '{"org.apache.mesos":{"network_info":{"groups":["web"],"labels":{"labels":[{"key":"app","value":"a"}]},"name":"blue","port_mappings":[{"container_port":80,"host_port":33001}]}}}';
     assert.equal(
       conf,
       `{"cniVersion":"1.0.0","name":"blue","plugins":[{"args":${mesosArgs},"ipam":{"type":"host-local"},"type":"bridge"},` +
@@ -33,15 +34,31 @@ describe('isolate', () => {
     const w = await world();
     const blue = net('blue', {
       portMappings: [{ hostPort: 33002, containerPort: 8080, protocol: 'UDP' }],
-      labels: { labels: [{ key: 'org.ippc.bandwidth.egressRate', value: '1000000' }, { key: 'org.ippc.bandwidth.egressBurst', value: '100000' }] },
+      labels: {
+        labels: [
+          { key: 'org.ippc.bandwidth.egressRate', value: '1000000' },
+          { key: 'org.ippc.bandwidth.egressBurst', value: '100000' },
+        ],
+      },
     });
-    const green = net('green', { ipAddresses: [{ protocol: NetworkInfo_Protocol.IPv4, ipAddress: '10.220.8.77/24' }, { protocol: NetworkInfo_Protocol.IPv4 }] });
+    const green = net('green', {
+      ipAddresses: [{ protocol: NetworkInfo_Protocol.IPv4, ipAddress: '10.220.8.77/24' }, { protocol: NetworkInfo_Protocol.IPv4 }],
+    });
     await w.isolator.prepare(config('c2', [blue, green]));
     await w.isolator.isolate({ value: 'c2' }, 100);
     const bridge = w.invoker.calls.find((c) => c.type === 'bridge')!;
-    assert.deepEqual(bridge.env, { CNI_COMMAND: 'ADD', CNI_CONTAINERID: 'c2', CNI_IFNAME: 'eth0', CNI_NETNS: join(w.rootDir, 'c2', 'ns'), CNI_PATH: '/fake/cni', PATH: process.env.PATH });
+    assert.deepEqual(bridge.env, {
+      CNI_COMMAND: 'ADD',
+      CNI_CONTAINERID: 'c2',
+      CNI_IFNAME: 'eth0',
+      CNI_NETNS: join(w.rootDir, 'c2', 'ns'),
+      CNI_PATH: '/fake/cni',
+      PATH: process.env.PATH,
+    });
     assert.equal(bridge.request.runtimeConfig, undefined);
-    assert.deepEqual(w.invoker.calls.find((c) => c.type === 'portmap')!.request.runtimeConfig, { portMappings: [{ hostPort: 33002, containerPort: 8080, protocol: 'udp' }] });
+    assert.deepEqual(w.invoker.calls.find((c) => c.type === 'portmap')!.request.runtimeConfig, {
+      portMappings: [{ hostPort: 33002, containerPort: 8080, protocol: 'udp' }],
+    });
     assert.deepEqual(w.invoker.calls.find((c) => c.type === 'bandwidth')!.request.runtimeConfig, { bandwidth: { egressRate: 1000000, egressBurst: 100000 } });
     const ptp = w.invoker.calls.find((c) => c.type === 'ptp')!;
     const greenConf = await readFile(join(w.rootDir, 'c2', 'green', 'network.conf'), 'utf8');
@@ -77,12 +94,22 @@ describe('isolate', () => {
   });
 
   it('writes resolv.conf from the plugin DNS, else the default DNS for the network, and binds it', async () => {
-    const w = await world({}, { defaultDns: { networks: { green: { nameservers: ['10.220.8.53'], domain: 'green.local' } }, default: { nameservers: ['9.9.9.9'] } } });
+    const w = await world(
+      {},
+      { defaultDns: { networks: { green: { nameservers: ['10.220.8.53'], domain: 'green.local' } }, default: { nameservers: ['9.9.9.9'] } } },
+    );
     await w.isolator.prepare(config('d1', [net('red'), net('green'), net('blue')]));
     await w.isolator.isolate({ value: 'd1' }, 400);
-    assert.equal(await readFile(join(w.rootDir, 'd1', 'resolv.conf'), 'utf8'), 'domain green.local\nsearch mesos\nnameserver 10.220.9.53\nnameserver 10.220.8.53\nnameserver 9.9.9.9\n');
+    assert.equal(
+      await readFile(join(w.rootDir, 'd1', 'resolv.conf'), 'utf8'),
+      'domain green.local\nsearch mesos\nnameserver 10.220.9.53\nnameserver 10.220.8.53\nnameserver 9.9.9.9\n',
+    );
     assert.deepEqual(w.host.setups.at(-1)!.setup, { binds: [{ source: join(w.rootDir, 'd1', 'resolv.conf'), target: '/etc/resolv.conf' }], loopbackUp: false });
-    assert.equal(await readFile(join(w.rootDir, 'd1', 'hosts'), 'utf8'), '127.0.0.1 localhost\n10.220.9.2 d1\n', 'the first network in request order names the host');
+    assert.equal(
+      await readFile(join(w.rootDir, 'd1', 'hosts'), 'utf8'),
+      '127.0.0.1 localhost\n10.220.9.2 d1\n',
+      'the first network in request order names the host',
+    );
   });
 
   it("fails a plugin with Mesos's message, runs DEL for every network (also the failed one) and leaves nothing", async () => {
@@ -122,7 +149,9 @@ describe('isolate', () => {
     await w.isolator.prepare(config('e1', [net('evil')]));
     await assert.rejects(
       w.isolator.isolate({ value: 'e1' }, 600),
-      (err) => isIppcError(err, 'CNI_RESERVED_ARGS') && (err as Error).message === "'org.apache.mesos' in 'args' should not be set in CNI network configuration file. It is reserved by Mesos",
+      (err) =>
+        isIppcError(err, 'CNI_RESERVED_ARGS') &&
+        (err as Error).message === "'org.apache.mesos' in 'args' should not be set in CNI network configuration file. It is reserved by Mesos",
     );
     assert.equal(w.invoker.calls.length, 0);
     assert.equal(existsSync(join(w.rootDir, 'e1')), false);
@@ -132,7 +161,10 @@ describe('isolate', () => {
     const w = await world();
     w.host.failSetup = 'mount: permission denied';
     await w.isolator.prepare(config('s1', [net('blue')]));
-    await assert.rejects(w.isolator.isolate({ value: 's1' }, 700), (err) => (err as Error).message === 'Failed to setup hostname and network files: mount: permission denied');
+    await assert.rejects(
+      w.isolator.isolate({ value: 's1' }, 700),
+      (err) => (err as Error).message === 'Failed to setup hostname and network files: mount: permission denied',
+    );
     assert.equal(w.invoker.calls.filter((c) => c.command === 'DEL').length, 3);
     assert.equal(existsSync(join(w.rootDir, 's1')), false);
   });

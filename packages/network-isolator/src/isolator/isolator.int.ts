@@ -41,7 +41,10 @@ function newIsolator(): NetworkIsolator {
 }
 
 /** A containerizer's launch: prepare, create the held process with what prepare asked for, isolate, release. */
-async function launch(networks: NetworkInfo[], options: { hostname?: string; id?: string; command?: string[] } = {}): Promise<{ id: ContainerID; proc: ContainerProcess }> {
+async function launch(
+  networks: NetworkInfo[],
+  options: { hostname?: string; id?: string; command?: string[] } = {},
+): Promise<{ id: ContainerID; proc: ContainerProcess }> {
   const id = { value: options.id ?? `c${++seq}-${s.id}` };
   const launchInfo = await iso.prepare(config(id.value!, networks, options.hostname));
   assert.deepEqual(launchInfo?.namespaces, ['net', 'uts', 'mnt']);
@@ -77,7 +80,11 @@ before(async () => {
   s = await createScratch({ subnet: '10.220.230' });
   const br = (x: string) => `cnibr${s.id.slice(0, 4)}${x}`;
   const hostLocal = (subnet: string, extra: Record<string, unknown> = {}) => ({ type: 'host-local', dataDir: s.dataDir, subnet, ...extra });
-  await s.writeConfig('10-blue.conflist', { cniVersion: '1.0.0', name: 'blue', plugins: [{ type: 'bridge', bridge: br('b'), isGateway: true, ipMasq: false, ipam: hostLocal('10.220.231.0/24') }] });
+  await s.writeConfig('10-blue.conflist', {
+    cniVersion: '1.0.0',
+    name: 'blue',
+    plugins: [{ type: 'bridge', bridge: br('b'), isGateway: true, ipMasq: false, ipam: hostLocal('10.220.231.0/24') }],
+  });
   await s.writeConfig('anything.json', { cniVersion: '0.2.0', name: 'green', type: 'ptp', ipMasq: false, ipam: hostLocal('10.220.232.0/24') });
   await s.writeConfig('30-dns.conf', {
     cniVersion: '1.0.0',
@@ -88,8 +95,18 @@ before(async () => {
     ipam: hostLocal('10.220.233.0/24'),
     dns: { nameservers: ['10.220.233.53'], domain: 'ippc.test', search: ['ippc.test', 'svc.ippc.test'], options: ['ndots:2'] },
   });
-  await s.writePlugin('cni-spy', `#!/bin/sh\necho "$CNI_COMMAND $CNI_CONTAINERID $CNI_IFNAME netns=\${CNI_NETNS:-}" >> ${join(s.dir, 'spy.log')}\nexec /usr/lib/cni/bridge\n`);
-  await s.writeConfig('40-spied.conf', { cniVersion: '1.0.0', name: 'spied', type: 'cni-spy', bridge: br('s'), isGateway: true, ipam: hostLocal('10.220.234.0/24') });
+  await s.writePlugin(
+    'cni-spy',
+    `#!/bin/sh\necho "$CNI_COMMAND $CNI_CONTAINERID $CNI_IFNAME netns=\${CNI_NETNS:-}" >> ${join(s.dir, 'spy.log')}\nexec /usr/lib/cni/bridge\n`,
+  );
+  await s.writeConfig('40-spied.conf', {
+    cniVersion: '1.0.0',
+    name: 'spied',
+    type: 'cni-spy',
+    bridge: br('s'),
+    isGateway: true,
+    ipam: hostLocal('10.220.234.0/24'),
+  });
   await s.writePlugin('cni-fail', '#!/bin/sh\ncat >/dev/null\nif [ "$CNI_COMMAND" = ADD ]; then echo "Plugin failed"; exit 1; fi\nexit 0\n');
   await s.writeConfig('50-fails.conf', { cniVersion: '1.0.0', name: 'fails', type: 'cni-fail' });
   await s.writeConfig('60-chain.conflist', {
@@ -105,7 +122,14 @@ before(async () => {
   await s.writeConfig('70-dual.conflist', {
     cniVersion: '1.0.0',
     name: 'dual',
-    plugins: [{ type: 'bridge', bridge: br('6'), isGateway: true, ipam: { type: 'host-local', dataDir: s.dataDir, ranges: [[{ subnet: '10.220.236.0/24' }], [{ subnet: 'fd10:220:236::/64' }]] } }],
+    plugins: [
+      {
+        type: 'bridge',
+        bridge: br('6'),
+        isGateway: true,
+        ipam: { type: 'host-local', dataDir: s.dataDir, ranges: [[{ subnet: '10.220.236.0/24' }], [{ subnet: 'fd10:220:236::/64' }]] },
+      },
+    ],
   });
   iso = newIsolator();
   await iso.recover([], []);
@@ -142,7 +166,9 @@ describe('network/cni isolator on real plugins', () => {
     assert.ok(ifs.lo!.includes('127.0.0.1'), 'lo is up');
     assert.equal(inside.remote, '::ffff:10.220.231.1', 'the agent reaches it through the bridge gateway');
     // The container's loopback works from inside.
-    const self = JSON.parse(await sh('nsenter', [`--target=${live.get(id.value!)!.pid}`, '--net', '--', 'curl', '-sS', '-m', '3', 'http://127.0.0.1:8080/'])) as { hostname: string };
+    const self = JSON.parse(
+      await sh('nsenter', [`--target=${live.get(id.value!)!.pid}`, '--net', '--', 'curl', '-sS', '-m', '3', 'http://127.0.0.1:8080/']),
+    ) as { hostname: string };
     assert.equal(self.hostname, id.value);
     // The host keeps its own hostname and files.
     assert.equal(hostHostname(), agentHostname);
@@ -163,7 +189,10 @@ describe('network/cni isolator on real plugins', () => {
   it('two networks: eth0 and eth1 in request order, both reachable, both in status', async () => {
     const { id } = await launch([net('green'), net('blue')]);
     const status = await iso.status(id);
-    assert.deepEqual(status.networkInfos.map((n) => n.name), ['green', 'blue']);
+    assert.deepEqual(
+      status.networkInfos.map((n) => n.name),
+      ['green', 'blue'],
+    );
     const [green, blue] = [await ipOf(id, 0), await ipOf(id, 1)];
     assert.match(green, /^10\.220\.232\./);
     assert.match(blue, /^10\.220\.231\./);
@@ -191,15 +220,24 @@ describe('network/cni isolator on real plugins', () => {
   it('IPv4 and IPv6 from a dual-stack network, in that order', async () => {
     const { id } = await launch([net('dual')]);
     const addrs = (await iso.status(id)).networkInfos[0]!.ipAddresses;
-    assert.deepEqual(addrs.map((a) => a.protocol), [NetworkInfo_Protocol.IPv4, NetworkInfo_Protocol.IPv6]);
+    assert.deepEqual(
+      addrs.map((a) => a.protocol),
+      [NetworkInfo_Protocol.IPv4, NetworkInfo_Protocol.IPv6],
+    );
     assert.match(addrs[1]!.ipAddress!, /^fd10:220:236::[0-9a-f]+\/64$/, 'as Mesos reports ip6: prefix kept');
     await destroy(id);
   });
 
   it("unknown network and the same network twice fail at prepare with Mesos's messages and create nothing", async () => {
     const before = await s.census();
-    await assert.rejects(iso.prepare(config('u1', [net('blue'), net('nope')])), (err) => isIppcError(err, 'CNI_UNKNOWN_NETWORK') && (err as Error).message === "Unknown CNI network 'nope'");
-    await assert.rejects(iso.prepare(config('u2', [net('blue'), net('blue')])), (err) => (err as Error).message === "Attempted to join CNI network 'blue' multiple times");
+    await assert.rejects(
+      iso.prepare(config('u1', [net('blue'), net('nope')])),
+      (err) => isIppcError(err, 'CNI_UNKNOWN_NETWORK') && (err as Error).message === "Unknown CNI network 'nope'",
+    );
+    await assert.rejects(
+      iso.prepare(config('u2', [net('blue'), net('blue')])),
+      (err) => (err as Error).message === "Attempted to join CNI network 'blue' multiple times",
+    );
     assert.deepEqual(await s.census(), before);
   });
 
@@ -226,7 +264,10 @@ describe('network/cni isolator on real plugins', () => {
     const sleeper = spawn('unshare', ['--uts', '--mount', '--propagation=slave', 'sleep', '60'], { stdio: 'ignore' });
     try {
       await new Promise((r) => setTimeout(r, 200));
-      await assert.rejects(iso.isolate(id, sleeper.pid!), (err) => isIppcError(err, 'CNI_SETUP_FAILED') && /shares the agent's net namespace/.test((err as Error).message));
+      await assert.rejects(
+        iso.isolate(id, sleeper.pid!),
+        (err) => isIppcError(err, 'CNI_SETUP_FAILED') && /shares the agent's net namespace/.test((err as Error).message),
+      );
     } finally {
       sleeper.kill('SIGKILL');
     }
@@ -235,7 +276,13 @@ describe('network/cni isolator on real plugins', () => {
 
   it('networks added and removed at run time: a new config is used at once, a deleted one is gone, running containers keep theirs', async () => {
     await assert.rejects(iso.prepare(config('d0', [net('late')])), /Unknown CNI network 'late'/);
-    const path = await s.writeConfig('zz-late.conf', { cniVersion: '1.0.0', name: 'late', type: 'bridge', bridge: `cnibr${s.id.slice(0, 4)}l`, ipam: { type: 'host-local', dataDir: s.dataDir, subnet: '10.220.237.0/24' } });
+    const path = await s.writeConfig('zz-late.conf', {
+      cniVersion: '1.0.0',
+      name: 'late',
+      type: 'bridge',
+      bridge: `cnibr${s.id.slice(0, 4)}l`,
+      ipam: { type: 'host-local', dataDir: s.dataDir, subnet: '10.220.237.0/24' },
+    });
     const { id } = await launch([net('late')]);
     assert.match(await ipOf(id), /^10\.220\.237\./);
     await rm(path);
@@ -270,7 +317,14 @@ describe('network/cni isolator on real plugins', () => {
     const before = await s.census();
     const chain = net('chain', {
       portMappings: [{ hostPort: 33020, containerPort: 8080, protocol: 'tcp' }],
-      labels: { labels: [{ key: 'org.ippc.bandwidth.ingressRate', value: '80000000' }, { key: 'org.ippc.bandwidth.ingressBurst', value: '800000' }, { key: 'org.ippc.bandwidth.egressRate', value: '80000000' }, { key: 'org.ippc.bandwidth.egressBurst', value: '800000' }] },
+      labels: {
+        labels: [
+          { key: 'org.ippc.bandwidth.ingressRate', value: '80000000' },
+          { key: 'org.ippc.bandwidth.ingressBurst', value: '800000' },
+          { key: 'org.ippc.bandwidth.egressRate', value: '80000000' },
+          { key: 'org.ippc.bandwidth.egressBurst', value: '800000' },
+        ],
+      },
     });
     const { id } = await launch([chain]);
     const ip = await ipOf(id);
@@ -291,7 +345,14 @@ describe('network/cni isolator on real plugins', () => {
 
   it('the same container set-up through the util-linux path (nsenter, mount, ip) as through the perl helper', async () => {
     const before = await s.census();
-    const viaUtilLinux = createNetworkIsolator({ configDir: s.configDir, rootDir: s.rootDir, pluginDirs: s.pluginDirs, pluginNetns: s.hostNsPath, logger: log.logger, host: createHostOps({ helper: 'util-linux' }) });
+    const viaUtilLinux = createNetworkIsolator({
+      configDir: s.configDir,
+      rootDir: s.rootDir,
+      pluginDirs: s.pluginDirs,
+      pluginNetns: s.hostNsPath,
+      logger: log.logger,
+      host: createHostOps({ helper: 'util-linux' }),
+    });
     const main = iso;
     iso = viaUtilLinux;
     try {
@@ -327,7 +388,11 @@ describe('network/cni isolator on real plugins', () => {
     assert.equal(found.has('ippc-bridge') || found.has('ippc-ptp'), false);
     for (const name of ['ippc-bridge', 'ippc-ptp']) {
       assert.ok(
-        log.lines.some((l) => l.msg === `Skipping network '${name}' , from configuration file '${join(s.configDir, `${name}.conflist`)}', since we failed to find IPAM plugin 'ippc-ipam' used by this network.`),
+        log.lines.some(
+          (l) =>
+            l.msg ===
+            `Skipping network '${name}' , from configuration file '${join(s.configDir, `${name}.conflist`)}', since we failed to find IPAM plugin 'ippc-ipam' used by this network.`,
+        ),
         `${name} skipped with Mesos's log line`,
       );
     }
@@ -371,7 +436,10 @@ describe('network/cni isolator on real plugins', () => {
     const files = await readFile(join(s.rootDir, id.value!, 'spied', 'eth0', 'network.info'), 'utf8');
     const calls = (await spyLog()).length;
     const agent2 = newIsolator(); // the agent restarted: a new isolator over the same checkpoints
-    await agent2.recover([{ containerId: id, config: config(id.value!, [net('spied', { labels: { labels: [{ key: 'k', value: 'v' }] } })]), pid: proc.pid }], []);
+    await agent2.recover(
+      [{ containerId: id, config: config(id.value!, [net('spied', { labels: { labels: [{ key: 'k', value: 'v' }] } })]), pid: proc.pid }],
+      [],
+    );
     assert.deepEqual(await agent2.status(id), before);
     assert.equal((await spyLog()).length, calls, 'no plugin call at all');
     assert.equal(await readFile(join(s.rootDir, id.value!, 'spied', 'eth0', 'network.info'), 'utf8'), files);

@@ -46,7 +46,11 @@ async function stop(cid: ContainerID): Promise<void> {
 before(async () => {
   s = await createScratch({ subnet: '10.220.220' });
   const br = (x: string) => `cnibr${s.id.slice(0, 4)}${x}`;
-  await s.writeConfig('blue.conflist', { cniVersion: '1.0.0', name: 'blue', plugins: [{ type: 'bridge', bridge: br('b'), isGateway: true, ipMasq: false, ipam: { type: 'host-local', dataDir: s.dataDir, subnet: '10.220.221.0/24' } }] });
+  await s.writeConfig('blue.conflist', {
+    cniVersion: '1.0.0',
+    name: 'blue',
+    plugins: [{ type: 'bridge', bridge: br('b'), isGateway: true, ipMasq: false, ipam: { type: 'host-local', dataDir: s.dataDir, subnet: '10.220.221.0/24' } }],
+  });
   await s.writeConfig('chain.conflist', {
     cniVersion: '1.0.0',
     name: 'chain',
@@ -56,10 +60,22 @@ before(async () => {
       { type: 'firewall' },
     ],
   });
-  await s.writeConfig('green.conf', { cniVersion: '0.3.1', name: 'green', type: 'ptp', ipMasq: false, ipam: { type: 'host-local', dataDir: s.dataDir, subnet: '10.220.223.0/24' } });
+  await s.writeConfig('green.conf', {
+    cniVersion: '0.3.1',
+    name: 'green',
+    type: 'ptp',
+    ipMasq: false,
+    ipam: { type: 'host-local', dataDir: s.dataDir, subnet: '10.220.223.0/24' },
+  });
   await s.writePlugin('cni-fail', '#!/bin/sh\ncat >/dev/null\n[ "$CNI_COMMAND" = ADD ] && { echo "Plugin failed"; exit 1; }\nexit 0\n');
   await s.writeConfig('fails.conf', { cniVersion: '1.0.0', name: 'fails', type: 'cni-fail' });
-  iso = createNetworkIsolator({ configDir: s.configDir, rootDir: s.rootDir, pluginDirs: s.pluginDirs, pluginNetns: s.hostNsPath, logger: captureLogger().logger });
+  iso = createNetworkIsolator({
+    configDir: s.configDir,
+    rootDir: s.rootDir,
+    pluginDirs: s.pluginDirs,
+    pluginNetns: s.hostNsPath,
+    logger: captureLogger().logger,
+  });
   await iso.recover([], []);
   // Plugins' permanent top-level chains (portmap, firewall) exist after their first use.
   await stop(await launch(`warm-${s.id}`, [net('chain', { portMappings: [{ hostPort: 33030, containerPort: 80 }] })]));
@@ -113,7 +129,9 @@ describe('leftovers', () => {
     // Each address answers from its own container: after a connection attempt from the agent, the
     // agent's neighbour entry for the address carries that container's eth0 MAC (from its result).
     for (const [i, ip] of ips.entries()) {
-      const result = JSON.parse(await readFile(join(s.rootDir, ids[i]!.value!, 'blue', 'eth0', 'network.info'), 'utf8')) as { interfaces: Array<{ mac: string; sandbox?: string }> };
+      const result = JSON.parse(await readFile(join(s.rootDir, ids[i]!.value!, 'blue', 'eth0', 'network.info'), 'utf8')) as {
+        interfaces: Array<{ mac: string; sandbox?: string }>;
+      };
       const mac = result.interfaces.find((x) => x.sandbox)!.mac;
       await s.inNetns(s.hostNs, 'curl', ['-s', '-m', '2', `http://${ip}:1/`]).catch(() => undefined); // refused: fine
       assert.match(await s.inNetns(s.hostNs, 'ip', ['neigh', 'show', ip]), new RegExp(`lladdr ${mac}`), `${ip} answered from its container`);
@@ -132,7 +150,10 @@ describe('leftovers', () => {
     await stop(a);
     const after = await s.census();
     assert.equal(after.veths, before.veths + 1, "A's veth is gone while B still runs");
-    assert.doesNotMatch(await sh('nsenter', [`--target=${procs.get(b.value!)!.pid}`, '--mount', '--', 'cat', '/proc/self/mountinfo']), new RegExp(`${a.value}/ns`));
+    assert.doesNotMatch(
+      await sh('nsenter', [`--target=${procs.get(b.value!)!.pid}`, '--mount', '--', 'cat', '/proc/self/mountinfo']),
+      new RegExp(`${a.value}/ns`),
+    );
     assert.doesNotMatch(await s.inNetns(s.hostNs, 'ip', ['neigh', 'show']), new RegExp(`${ipA!.replace(/\./g, '\\.')} .*PERMANENT`));
     assert.ok(ipB);
     await stop(b);

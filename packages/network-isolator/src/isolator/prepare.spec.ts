@@ -15,7 +15,10 @@ describe('prepare', () => {
     assert.equal(existsSync(join(w.rootDir, 'c1')), false, 'prepare writes nothing');
     await w.isolator.isolate({ value: 'c1' }, 4242);
     assert.deepEqual(
-      w.invoker.calls.filter((c) => c.command === 'ADD' && (c.type === 'ptp' || c.type === 'bridge')).map((c) => `${c.type}:${c.env.CNI_IFNAME}`).sort(),
+      w.invoker.calls
+        .filter((c) => c.command === 'ADD' && (c.type === 'ptp' || c.type === 'bridge'))
+        .map((c) => `${c.type}:${c.env.CNI_IFNAME}`)
+        .sort(),
       ['bridge:eth1', 'ptp:eth0'],
     );
   });
@@ -49,9 +52,15 @@ describe('prepare', () => {
   it('refuses bad request values up front: bandwidth labels, port mappings, container ids', async () => {
     const w = await world();
     const bw = net('blue', { labels: { labels: [{ key: 'org.ippc.bandwidth.ingressRate', value: 'fast' }] } });
-    await assert.rejects(w.isolator.prepare(config('c', [bw])), (err) => isIppcError(err, 'CNI_INVALID_REQUEST') && /'fast'.*ingressRate/.test((err as Error).message));
+    await assert.rejects(
+      w.isolator.prepare(config('c', [bw])),
+      (err) => isIppcError(err, 'CNI_INVALID_REQUEST') && /'fast'.*ingressRate/.test((err as Error).message),
+    );
     await assert.rejects(w.isolator.prepare(config('c', [net('blue', { portMappings: [{ hostPort: 0, containerPort: 80 }] })])), /Invalid port mapping 0:80/);
-    await assert.rejects(w.isolator.prepare(config('c', [net('blue', { portMappings: [{ hostPort: 33000, containerPort: 80, protocol: 'icmp' }] })])), /Invalid protocol 'icmp'/);
+    await assert.rejects(
+      w.isolator.prepare(config('c', [net('blue', { portMappings: [{ hostPort: 33000, containerPort: 80, protocol: 'icmp' }] })])),
+      /Invalid protocol 'icmp'/,
+    );
     await assert.rejects(w.isolator.prepare(config('-c', [net('blue')])), (err) => isIppcError(err, 'CNI_INVALID_REQUEST'));
     await assert.rejects(w.isolator.prepare(config('c', [net('blue')], { hostname: 'h'.repeat(65) })), /at most 64 bytes/);
     assert.deepEqual(w.isolator.containers(), []);
@@ -60,7 +69,12 @@ describe('prepare', () => {
   it('refuses a NetworkInfo too large for a CNI request (its DEL would fail too and the checkpoint stay forever)', async () => {
     const w = await world();
     const big = net('blue', { labels: { labels: Array.from({ length: 300 }, (_, i) => ({ key: `k${i}`, value: 'v'.repeat(1024) })) } });
-    await assert.rejects(w.isolator.prepare(config('c', [big])), (err) => isIppcError(err, 'CNI_INVALID_REQUEST') && /^The NetworkInfo of CNI network 'blue' is \d+ bytes; at most 262144 bytes fit in a CNI request: shorten its labels$/.test((err as Error).message));
+    await assert.rejects(
+      w.isolator.prepare(config('c', [big])),
+      (err) =>
+        isIppcError(err, 'CNI_INVALID_REQUEST') &&
+        /^The NetworkInfo of CNI network 'blue' is \d+ bytes; at most 262144 bytes fit in a CNI request: shorten its labels$/.test((err as Error).message),
+    );
     assert.deepEqual(w.isolator.containers(), []);
     assert.equal(w.invoker.calls.length, 0);
     await w.isolator.prepare(config('c', [net('blue', { labels: { labels: [{ key: 'k', value: 'v'.repeat(1024) }] } })]));
@@ -69,6 +83,10 @@ describe('prepare', () => {
   it("refuses to start without the config folder, with Mesos's message", async () => {
     const w = await world();
     const iso = w.make({ configDir: join(w.base, 'nope') });
-    await assert.rejects(iso.recover([], []), (err) => isIppcError(err, 'CNI_BAD_OPTIONS') && (err as Error).message === `The CNI network configuration directory '${join(w.base, 'nope')}' does not exist`);
+    await assert.rejects(
+      iso.recover([], []),
+      (err) =>
+        isIppcError(err, 'CNI_BAD_OPTIONS') && (err as Error).message === `The CNI network configuration directory '${join(w.base, 'nope')}' does not exist`,
+    );
   });
 });

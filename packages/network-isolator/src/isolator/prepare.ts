@@ -43,7 +43,10 @@ export async function prepare(ctx: IsolatorContext, config: ContainerConfig): Pr
   if (networks.length === 0) return undefined; // host network: nothing of ours
   if (!CNI_NAME.test(cid)) {
     // CNI_CONTAINERID must match this; refuse now rather than after the namespaces exist.
-    throw new NetworkIsolatorError('CNI_INVALID_REQUEST', `Invalid container id '${cid}': CNI accepts letters, digits, '_', '.' and '-', starting with a letter or digit`);
+    throw new NetworkIsolatorError(
+      'CNI_INVALID_REQUEST',
+      `Invalid container id '${cid}': CNI accepts letters, digits, '_', '.' and '-', starting with a letter or digit`,
+    );
   }
   const hostname = ci.hostname || config.containerId.value || cid;
   if (Buffer.byteLength(hostname) > 64) {

@@ -12,7 +12,12 @@ describe('recover', () => {
   it('keeps live containers as they were (no DEL), DELs vanished and unknown ones, leaves known orphans to cleanup', async () => {
     const w = await world();
     const blue = net('blue', { groups: ['web'] });
-    for (const [id, pid] of [['live', 1], ['dead', 2], ['stray', 3], ['orphan', 4]] as const) {
+    for (const [id, pid] of [
+      ['live', 1],
+      ['dead', 2],
+      ['stray', 3],
+      ['orphan', 4],
+    ] as const) {
       await w.isolator.prepare(config(id, [blue, net('green')]));
       await w.isolator.isolate({ value: id }, pid);
     }
@@ -62,9 +67,10 @@ describe('recover', () => {
   it('says when a plugin was killed for running past the plugin timeout (its output alone is empty)', async () => {
     const w = await world({ ptp: (call: FakeCall) => (call.command === 'ADD' ? { exitCode: null, stdout: '', stderr: '', timedOut: true } : undefined) });
     await w.isolator.prepare(config('slow', [net('green')]));
-    await assert.rejects(
-      w.isolator.isolate({ value: 'slow' }, 4243),
-      (err) => /^The CNI plugin '.*ptp' failed to attach container slow to CNI network 'green': stdout='', stderr=''; the plugin was killed after running past the plugin timeout \(the agent's --network_cni_plugin_timeout\)$/.test((err as Error).message),
+    await assert.rejects(w.isolator.isolate({ value: 'slow' }, 4243), (err) =>
+      /^The CNI plugin '.*ptp' failed to attach container slow to CNI network 'green': stdout='', stderr=''; the plugin was killed after running past the plugin timeout \(the agent's --network_cni_plugin_timeout\)$/.test(
+        (err as Error).message,
+      ),
     );
   });
 
@@ -85,7 +91,10 @@ describe('recover', () => {
     await again.recover([], [{ value: 'k9' }]);
     w.invoker.calls.length = 0;
     await again.cleanup({ value: 'k9' });
-    assert.deepEqual(w.invoker.calls.map((c) => `${c.command} ${c.type} ${c.env.CNI_IFNAME}`), ['DEL ptp eth0']);
+    assert.deepEqual(
+      w.invoker.calls.map((c) => `${c.command} ${c.type} ${c.env.CNI_IFNAME}`),
+      ['DEL ptp eth0'],
+    );
   });
 
   it('recovers a container whose ADD never finished (no network.info) so cleanup still runs DEL', async () => {
@@ -95,7 +104,10 @@ describe('recover', () => {
     await w.isolator.recover([], [{ value: 'half' }]);
     assert.deepEqual(await w.isolator.status({ value: 'half' }), { networkInfos: [] });
     await w.isolator.cleanup({ value: 'half' });
-    assert.deepEqual(w.invoker.calls.map((c) => `${c.command} ${c.type} ${c.env.CNI_IFNAME}`), ['DEL ptp eth0']);
+    assert.deepEqual(
+      w.invoker.calls.map((c) => `${c.command} ${c.type} ${c.env.CNI_IFNAME}`),
+      ['DEL ptp eth0'],
+    );
     assert.ok(w.lines.some((l) => l.level === 'warn' && /network\.info/.test(l.msg)));
   });
 
@@ -103,6 +115,9 @@ describe('recover', () => {
     const w = await world();
     await mkdir(join(w.rootDir, 'bad', 'green', 'eth0'), { recursive: true });
     await writeFile(join(w.rootDir, 'bad', 'green', 'eth0', 'network.info'), 'garbage');
-    await assert.rejects(w.isolator.recover([], []), (err) => isIppcError(err, 'CNI_RECOVERY_FAILED') && /^Failed to parse CNI network information file '.*network\.info': /.test((err as Error).message));
+    await assert.rejects(
+      w.isolator.recover([], []),
+      (err) => isIppcError(err, 'CNI_RECOVERY_FAILED') && /^Failed to parse CNI network information file '.*network\.info': /.test((err as Error).message),
+    );
   });
 });

@@ -48,10 +48,12 @@ export async function recover(ctx: IsolatorContext, states: ContainerState[], or
   }
   await Promise.all(
     cleanNow.map((info) =>
-      ctx.locks.run(info.cid, () => teardown(ctx, info)).catch((err) => {
-        logger.error({ containerId: info.cid, err: message(err) }, `Failed to cleanup container ${info.cid}: ${message(err)}`);
-        retryTeardown(ctx, info.cid);
-      }),
+      ctx.locks
+        .run(info.cid, () => teardown(ctx, info))
+        .catch((err) => {
+          logger.error({ containerId: info.cid, err: message(err) }, `Failed to cleanup container ${info.cid}: ${message(err)}`);
+          retryTeardown(ctx, info.cid);
+        }),
     ),
   );
 }
@@ -93,7 +95,10 @@ async function recoverInfo(ctx: IsolatorContext, cid: string, id: ContainerID, s
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') {
         throw new NetworkIsolatorError('CNI_RECOVERY_FAILED', `Failed to read CNI network information file '${infoPath}': ${message(err)}`, { cause: err });
       }
-      logger.warn({ containerId: cid, network: name }, `The CNI network information file '${infoPath}' does not exist for network '${name}' of container ${cid}`);
+      logger.warn(
+        { containerId: cid, network: name },
+        `The CNI network information file '${infoPath}' does not exist for network '${name}' of container ${cid}`,
+      );
     }
     if (text !== undefined) {
       try {

@@ -47,21 +47,33 @@ export function validateRequest(info: NetworkInfo): void {
   // never be cleaned. Refuse it here, before anything exists.
   const size = Buffer.byteLength(JSON.stringify(networkInfoToMesosJson(info)));
   if (size > MAX_NETWORK_INFO_BYTES) {
-    throw new NetworkIsolatorError('CNI_INVALID_REQUEST', `The NetworkInfo of CNI network '${info.name}' is ${size} bytes; at most ${MAX_NETWORK_INFO_BYTES} bytes fit in a CNI request: shorten its labels`);
+    throw new NetworkIsolatorError(
+      'CNI_INVALID_REQUEST',
+      `The NetworkInfo of CNI network '${info.name}' is ${size} bytes; at most ${MAX_NETWORK_INFO_BYTES} bytes fit in a CNI request: shorten its labels`,
+    );
   }
   for (const [key, label] of Object.entries(BANDWIDTH_LABELS)) {
     const value = info.labels?.labels.find((l) => l.key === label)?.value;
     if (value !== undefined && !/^\d+$/.test(value)) {
-      throw new NetworkIsolatorError('CNI_INVALID_REQUEST', `Invalid value '${value}' of label '${label}' on CNI network '${info.name}': ${key} must be a non-negative integer (bits per second for rates, bits for bursts)`);
+      throw new NetworkIsolatorError(
+        'CNI_INVALID_REQUEST',
+        `Invalid value '${value}' of label '${label}' on CNI network '${info.name}': ${key} must be a non-negative integer (bits per second for rates, bits for bursts)`,
+      );
     }
   }
   for (const pm of info.portMappings) {
     const ok = (p: number | undefined) => p !== undefined && Number.isInteger(p) && p >= 1 && p <= 65535;
     if (!ok(pm.hostPort) || !ok(pm.containerPort)) {
-      throw new NetworkIsolatorError('CNI_INVALID_REQUEST', `Invalid port mapping ${pm.hostPort}:${pm.containerPort} on CNI network '${info.name}': host_port and container_port must be between 1 and 65535`);
+      throw new NetworkIsolatorError(
+        'CNI_INVALID_REQUEST',
+        `Invalid port mapping ${pm.hostPort}:${pm.containerPort} on CNI network '${info.name}': host_port and container_port must be between 1 and 65535`,
+      );
     }
     if (pm.protocol !== undefined && !['tcp', 'udp', 'sctp'].includes(pm.protocol.toLowerCase())) {
-      throw new NetworkIsolatorError('CNI_INVALID_REQUEST', `Invalid protocol '${pm.protocol}' of port mapping ${pm.hostPort}:${pm.containerPort} on CNI network '${info.name}': use tcp, udp or sctp`);
+      throw new NetworkIsolatorError(
+        'CNI_INVALID_REQUEST',
+        `Invalid protocol '${pm.protocol}' of port mapping ${pm.hostPort}:${pm.containerPort} on CNI network '${info.name}': use tcp, udp or sctp`,
+      );
     }
   }
 }

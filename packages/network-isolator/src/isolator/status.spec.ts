@@ -7,7 +7,12 @@ import { config, net, world } from '../testing/world.js';
 describe('status, usage, check', () => {
   it('copies each requested NetworkInfo in request order with the addresses CNI returned (IPv4, then IPv6 as Mesos reports it)', async () => {
     const w = await world();
-    const blue = net('blue', { groups: ['g'], labels: { labels: [{ key: 'k', value: 'v' }] }, ipAddresses: [{ protocol: NetworkInfo_Protocol.IPv6 }], portMappings: [{ hostPort: 33004, containerPort: 80 }] });
+    const blue = net('blue', {
+      groups: ['g'],
+      labels: { labels: [{ key: 'k', value: 'v' }] },
+      ipAddresses: [{ protocol: NetworkInfo_Protocol.IPv6 }],
+      portMappings: [{ hostPort: 33004, containerPort: 80 }],
+    });
     await w.isolator.prepare(config('s2', [net('green'), blue]));
     assert.deepEqual(await w.isolator.status({ value: 's2' }), { networkInfos: [] }, 'nothing before isolate');
     await w.isolator.isolate({ value: 's2' }, 800);
@@ -56,7 +61,10 @@ describe('status, usage, check', () => {
     await w.isolator.prepare(config('k1', [net('blue')]));
     await w.isolator.isolate({ value: 'k1' }, 901);
     await w.isolator.check({ value: 'k1' });
-    assert.deepEqual(w.invoker.calls.filter((c) => c.command === 'CHECK').map((c) => c.type), ['bridge', 'portmap', 'bandwidth']);
+    assert.deepEqual(
+      w.invoker.calls.filter((c) => c.command === 'CHECK').map((c) => c.type),
+      ['bridge', 'portmap', 'bandwidth'],
+    );
     await assert.rejects(w.isolator.check({ value: 'nope' }), (err) => isIppcError(err, 'CNI_CHECK_FAILED'));
   });
 });

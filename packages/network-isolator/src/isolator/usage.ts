@@ -19,7 +19,18 @@ export async function usage(ctx: IsolatorContext, containerId: ContainerID): Pro
     const c = counters.get(n.ifName);
     if (!c) continue;
     for (const k of Object.keys(sum) as Array<keyof typeof sum>) sum[k] += c[k];
-    interfaces.push({ ifName: n.ifName, network: n.name, rxBytes: c.rxBytes, rxPackets: c.rxPackets, rxErrors: c.rxErrors, rxDropped: c.rxDropped, txBytes: c.txBytes, txPackets: c.txPackets, txErrors: c.txErrors, txDropped: c.txDropped });
+    interfaces.push({
+      ifName: n.ifName,
+      network: n.name,
+      rxBytes: c.rxBytes,
+      rxPackets: c.rxPackets,
+      rxErrors: c.rxErrors,
+      rxDropped: c.rxDropped,
+      txBytes: c.txBytes,
+      txPackets: c.txPackets,
+      txErrors: c.txErrors,
+      txDropped: c.txDropped,
+    });
   }
   return { ...sum, interfaces };
 }

@@ -170,10 +170,11 @@ export async function createScratch(options: { subnet?: string } = {}): Promise<
           const line = buf.slice(0, nl);
           buf = buf.slice(nl + 1);
           output.push(line);
-          for (const w of [...waiters]) if (w.re.test(line)) {
-            waiters.splice(waiters.indexOf(w), 1);
-            w.resolve(line);
-          }
+          for (const w of [...waiters])
+            if (w.re.test(line)) {
+              waiters.splice(waiters.indexOf(w), 1);
+              w.resolve(line);
+            }
         }
       };
       child.stdout!.on('data', onData);

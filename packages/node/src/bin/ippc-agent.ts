@@ -8,7 +8,20 @@
 // the agent shuts down for good).
 import { join } from 'node:path';
 import { InvalidArgumentError, Option } from 'commander';
-import { checkedOption, createDaemonCommand, createLogger, createMetricsRegistry, daemonAuth, exitBadFlag, loggerLevel, loggingLevelOption, messageOf, noAuthOption, tokenFileOption, type AuthConfig } from '@ippc/core';
+import {
+  checkedOption,
+  createDaemonCommand,
+  createLogger,
+  createMetricsRegistry,
+  daemonAuth,
+  exitBadFlag,
+  loggerLevel,
+  loggingLevelOption,
+  messageOf,
+  noAuthOption,
+  tokenFileOption,
+  type AuthConfig,
+} from '@ippc/core';
 import { parseDuration } from '@ippc/mesos';
 import { parseNetworkSubnets, type DefaultNetworkName } from '../cni-networks.js';
 import { flagBool, parseDefaultContainerDns } from '../cni-options.js';
@@ -17,7 +30,11 @@ import { buildContainerizers, loadModules, resolveIsolation } from '../modules.j
 import { startNodeServices, type NodeServices, type NodeServicesOptions } from '../node-services.js';
 import { startAgent } from '@ippc/agent';
 
-const list = (s: string | undefined) => (s ?? '').split(',').map((x) => x.trim()).filter(Boolean);
+const list = (s: string | undefined) =>
+  (s ?? '')
+    .split(',')
+    .map((x) => x.trim())
+    .filter(Boolean);
 const DEFAULT_PLUGIN_DIRS = '/usr/lib/cni:/opt/cni/bin';
 
 /** A Mesos-style boolean flag: `--name`, `--name=true`, `--name=false`; any other value is a bad flag. */
@@ -33,7 +50,11 @@ const bool = (flags: string, description: string, fallback: boolean) =>
       }
     });
 
-const program = createDaemonCommand('ippc-agent', 'The ippc agent: runs tasks through containerizers for the master, serves /state, /health, /metrics; optionally runs the node daemons of ippc.', { version: '0.1.0' })
+const program = createDaemonCommand(
+  'ippc-agent',
+  'The ippc agent: runs tasks through containerizers for the master, serves /state, /health, /metrics; optionally runs the node daemons of ippc.',
+  { version: '0.1.0' },
+)
   .addOption(new Option('--master <host:port>', 'the master to register with').makeOptionMandatory())
   .addOption(new Option('--work_dir <dir>', 'checkpoints and sandboxes').makeOptionMandatory())
   .addOption(new Option('--runtime_dir <dir>', 'runtime checkpoints of containers (default: <work_dir>/run)'))
@@ -51,22 +72,45 @@ const program = createDaemonCommand('ippc-agent', 'The ippc agent: runs tasks th
   .addOption(new Option('--network_cni_plugins_dir <dirs>', `CNI plugin search path, ':'-separated (e.g. ${DEFAULT_PLUGIN_DIRS})`))
   .addOption(bool('--network_cni_root_dir_persist', 'keep CNI checkpoints under --work_dir instead of --runtime_dir (DEL after a reboot)', false))
   .addOption(bool('--network_cni_metrics', 'per-container network counters on /metrics, /state and /monitor/statistics', true))
-  .addOption(checkedOption('--network_cni_plugin_timeout <duration>', 'kill a CNI plugin run that takes longer (the launch fails; ippc, not Mesos)', parseDuration).default('120secs'))
+  .addOption(
+    checkedOption(
+      '--network_cni_plugin_timeout <duration>',
+      'kill a CNI plugin run that takes longer (the launch fails; ippc, not Mesos)',
+      parseDuration,
+    ).default('120secs'),
+  )
   .addOption(new Option('--default_container_dns <json>', 'Mesos ContainerDNSInfo JSON (or file:///path): DNS for CNI networks whose plugins return none'))
   // docker
   .addOption(new Option('--docker <path>', 'accepted for Mesos compatibility; ippc drives the daemon through its API (--docker_socket)').default('docker'))
   .addOption(new Option('--docker_socket <path>', "the Docker daemon's socket").default('/var/run/docker.sock'))
-  .addOption(new Option('--docker_host_network <mode>', "what HOST means: 'host', or 'container:<id>' when the agent itself runs in that container").default('host'))
+  .addOption(
+    new Option('--docker_host_network <mode>', "what HOST means: 'host', or 'container:<id>' when the agent itself runs in that container").default('host'),
+  )
   .addOption(new Option('--docker_work_dir_host_path <dir>', "the daemon-side path of --work_dir (an agent in a container), or 'none' to mount no sandbox"))
-  .addOption(new Option('--docker_scope <name>', "tells this agent's containers apart on a shared daemon; its orphans are reaped (default: --hostname if given, else the machine's host name)"))
+  .addOption(
+    new Option(
+      '--docker_scope <name>',
+      "tells this agent's containers apart on a shared daemon; its orphans are reaped (default: --hostname if given, else the machine's host name)",
+    ),
+  )
   .addOption(new Option('--docker_labels <list>', "extra labels on every container, 'k1=v1;k2=v2'"))
   .addOption(bool('--docker_kill_orphans', 'remove containers of this scope the agent does not know, at start', true))
   .addOption(bool('--docker_pull_images', 'pull images missing on the daemon (ippc builds its images offline)', false))
   .addOption(new Option('--sandbox_directory <dir>', 'where the sandbox appears inside Docker containers').default('/mnt/mesos/sandbox'))
   .addOption(bool('--cgroups_enable_cfs', 'cap Docker tasks at their cpus (CFS quota)', false))
   // node daemons and installation (ippc)
-  .addOption(new Option('--install_cni_plugins <dir>', 'install ippc-ipam (and ippc-isolation with --isolation_service) into this folder at start; put first in the search path'))
-  .addOption(new Option('--install_cni_networks <spec>', "write the default networks with this agent's subnets into --network_cni_config_dir, e.g. 'ippc-bridge=10.236.1.0/24,fd10:236:1::/64;ippc-ptp=10.236.2.0/24;ippc-local=10.236.3.0/24'"))
+  .addOption(
+    new Option(
+      '--install_cni_plugins <dir>',
+      'install ippc-ipam (and ippc-isolation with --isolation_service) into this folder at start; put first in the search path',
+    ),
+  )
+  .addOption(
+    new Option(
+      '--install_cni_networks <spec>',
+      "write the default networks with this agent's subnets into --network_cni_config_dir, e.g. 'ippc-bridge=10.236.1.0/24,fd10:236:1::/64;ippc-ptp=10.236.2.0/24;ippc-local=10.236.3.0/24'",
+    ),
+  )
   .addOption(new Option('--cni_bridge_name <name>', 'Linux bridge of ippc-bridge').default('ippc0'))
   .addOption(new Option('--cni_local_bridge_name <name>', 'Linux bridge of ippc-local').default('ippc1'))
   .addOption(new Option('--cni_local_data_dir <dir>', "host-local's store for ippc-local (default: <work_dir>/cni/networks)"))
@@ -82,10 +126,18 @@ const program = createDaemonCommand('ippc-agent', 'The ippc agent: runs tasks th
   .addOption(bool('--isolation_routes', "install routes to other agents' subnets", true))
   .addOption(new Option('--isolation_data_dir <dir>', "the enforcer's checkpoint (default: <work_dir>/isolation)"))
   // control plane
-  .addOption(checkedOption('--executor_shutdown_grace_period <duration>', 'grace period of a kill when the task has no kill policy', parseDuration).default('5secs'))
-  .addOption(checkedOption('--status_update_retry_interval <duration>', 'first retry interval of unacknowledged status updates', parseDuration).default('10secs'))
+  .addOption(
+    checkedOption('--executor_shutdown_grace_period <duration>', 'grace period of a kill when the task has no kill policy', parseDuration).default('5secs'),
+  )
+  .addOption(
+    checkedOption('--status_update_retry_interval <duration>', 'first retry interval of unacknowledged status updates', parseDuration).default('10secs'),
+  )
   .addOption(checkedOption('--registration_backoff_factor <duration>', 'first delay before re-registering', parseDuration).default('1secs'))
-  .addOption(new Option('--recover <mode>', 'reconnect: recover running tasks; cleanup: kill them and start afresh').choices(['reconnect', 'cleanup']).default('reconnect'))
+  .addOption(
+    new Option('--recover <mode>', 'reconnect: recover running tasks; cleanup: kill them and start afresh')
+      .choices(['reconnect', 'cleanup'])
+      .default('reconnect'),
+  )
   .addOption(tokenFileOption('file holding the shared secret (else env IPPC_TOKEN); also used with the IPAM and isolation services'))
   .addOption(noAuthOption('talk to a master (and services) without authentication (local play only)'))
   .addOption(loggingLevelOption());
@@ -118,7 +170,10 @@ function nodeServicesOptions(workDir: string, hostname: string, ip: string, auth
     if (!configDir) fail('--install_cni_networks writes into --network_cni_config_dir: give that folder too');
     if (!str('network_cni_plugins_dir')) o.network_cni_plugins_dir = DEFAULT_PLUGIN_DIRS;
     const usesIpam = (['ippc-bridge', 'ippc-ptp'] as DefaultNetworkName[]).some((n) => subnets[n]);
-    if (usesIpam && !str('ipam_service')) log.warn('--install_cni_networks writes networks on ippc-ipam but no --ipam_service is given: a node daemon must listen on --ipam_socket, or their ADDs fail');
+    if (usesIpam && !str('ipam_service'))
+      log.warn(
+        '--install_cni_networks writes networks on ippc-ipam but no --ipam_service is given: a node daemon must listen on --ipam_socket, or their ADDs fail',
+      );
     out.networks = {
       configDir,
       subnets,
@@ -140,7 +195,11 @@ function nodeServicesOptions(workDir: string, hostname: string, ip: string, auth
     const installed = Object.values(subnets).flat();
     const isolationSubnets = str('isolation_subnets') ? list(str('isolation_subnets')) : installed.filter((x) => families.has(x.includes(':') ? 6 : 4));
     const unrouted = str('isolation_subnets') ? [] : installed.filter((x) => !isolationSubnets.includes(x));
-    if (unrouted.length > 0) log.warn({ subnets: unrouted }, 'not announced to the isolation service: this agent has no node address of their family (--ip6 or --isolation_node_address)');
+    if (unrouted.length > 0)
+      log.warn(
+        { subnets: unrouted },
+        'not announced to the isolation service: this agent has no node address of their family (--ip6 or --isolation_node_address)',
+      );
     out.isolation = {
       service: isolationService,
       auth: authConfig,
@@ -172,7 +231,11 @@ try {
   const metrics = createMetricsRegistry('agent');
   const nodeOptions = nodeServicesOptions(workDir, hostname, ip, authConfig);
   // After nodeServicesOptions: it may have put the plugin folder into the search path.
-  const flags = Object.fromEntries(Object.entries(o).filter(([k, v]) => k !== 'token_file' && v !== undefined).map(([k, v]) => [k, String(v)]));
+  const flags = Object.fromEntries(
+    Object.entries(o)
+      .filter(([k, v]) => k !== 'token_file' && v !== undefined)
+      .map(([k, v]) => [k, String(v)]),
+  );
   const containerizerNames = list(String(o.containerizers));
   const isolation = resolveIsolation(list(String(o.isolation)), containerizerNames);
   const modules = await loadModules(list(o.modules as string | undefined));
@@ -212,13 +275,14 @@ try {
     ...(services ? { health: services.health } : {}),
     onFatal: (err) => {
       process.stderr.write(`ippc-agent: ${err.message}\n`);
-      void (running.agent?.close() ?? Promise.resolve())
-        .then(() => services?.close())
-        .finally(() => process.exit(1));
+      void (running.agent?.close() ?? Promise.resolve()).then(() => services?.close()).finally(() => process.exit(1));
     },
   });
   running.agent = started;
-  log.info({ url: started.url, master: o.master, containerizers: containerizers.map((c) => c.name), isolation, daemons: Object.keys(services?.health() ?? {}) }, 'agent ready');
+  log.info(
+    { url: started.url, master: o.master, containerizers: containerizers.map((c) => c.name), isolation, daemons: Object.keys(services?.health() ?? {}) },
+    'agent ready',
+  );
   const stop = (signal: string, killTasks: boolean) => {
     log.info({ signal, killTasks }, 'stopping');
     started

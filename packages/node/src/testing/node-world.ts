@@ -257,18 +257,26 @@ export async function createNodeWorld(options: NodeWorldOptions = {}): Promise<N
     `--install_cni_plugins=${world.pluginDir}`,
     ...(options.defaultNetworks === false
       ? []
-      : [`--install_cni_networks=ippc-bridge=${world.subnets.bridge},${world.subnets.bridge6};ippc-ptp=${world.subnets.ptp};ippc-local=${world.subnets.local}`]),
+      : [
+          `--install_cni_networks=ippc-bridge=${world.subnets.bridge},${world.subnets.bridge6};ippc-ptp=${world.subnets.ptp};ippc-local=${world.subnets.local}`,
+        ]),
     `--cni_bridge_name=${world.bridgeName}`,
     `--cni_local_bridge_name=${px}br${id}l`,
     `--ipam_service=${world.ipam.address}`,
     `--ipam_socket=${world.ipamSocket}`,
-    ...(world.isolation ? [`--isolation_service=${world.isolation.address}`, `--isolation_socket=${world.isolation.socket}`, `--isolation_agent_id=${px}-node-${id}`] : []),
+    ...(world.isolation
+      ? [`--isolation_service=${world.isolation.address}`, `--isolation_socket=${world.isolation.socket}`, `--isolation_agent_id=${px}-node-${id}`]
+      : []),
     ...(options.agentArgs ?? []),
     ...extra,
   ];
   world.startAgent = async (extra = []) => {
     const args = world.agentArgs(extra);
-    const proc = runLogged(['nsenter', `--net=${world.hostNsPath}`, '--', process.execPath, '--import', 'tsx', AGENT_BIN, ...args], join(dir, 'agent.log'), dirname(AGENT_BIN));
+    const proc = runLogged(
+      ['nsenter', `--net=${world.hostNsPath}`, '--', process.execPath, '--import', 'tsx', AGENT_BIN, ...args],
+      join(dir, 'agent.log'),
+      dirname(AGENT_BIN),
+    );
     const before = existsSync(proc.logFile) ? proc.log().length : 0;
     const m = await waitForLog(proc, /"url":"(http:\/\/[0-9.]+:\d+)"[^\n]*"msg":"agent listening"/, 60_000, before);
     agentProc = { ...proc, url: m[1]!, args };
@@ -315,10 +323,13 @@ export async function createNodeWorld(options: NodeWorldOptions = {}): Promise<N
       veths: links.split('\n').filter((l) => l.trim() && !l.includes(nodeIf)).length,
       leases: await count(async () => (await world.ipam.client.listLeases()).length),
       hostLocalAddresses: await walk(join(world.workDir, 'cni', 'networks')),
-      checkpoints: await count(async () => (await readdir(world.cniRootDir).catch(() => [])).length + (await readdir(join(world.runtimeDir, 'containers')).catch(() => [])).length),
+      checkpoints: await count(
+        async () => (await readdir(world.cniRootDir).catch(() => [])).length + (await readdir(join(world.runtimeDir, 'containers')).catch(() => [])).length,
+      ),
       iptablesRules: await count(async () => {
         let k = 0;
-        for (const table of ['filter', 'nat', 'mangle']) k += (await world.inNode('iptables', ['-t', table, '-S'])).split('\n').filter((l) => l.startsWith('-A')).length;
+        for (const table of ['filter', 'nat', 'mangle'])
+          k += (await world.inNode('iptables', ['-t', table, '-S'])).split('\n').filter((l) => l.startsWith('-A')).length;
         return k;
       }),
       processes: procs.size,
@@ -358,7 +369,11 @@ export async function createNodeWorld(options: NodeWorldOptions = {}): Promise<N
     await world.inNode('sysctl', ['-qw', 'net.ipv4.ip_forward=1']);
     await world.inNode('sysctl', ['-qw', 'net.ipv6.conf.all.forwarding=1']);
 
-    const service = createIpamService({ store: createEmbeddedStore({ path: join(dir, 'ipam') }), cooldownMs: options.cooldownMs ?? 1000, logger: silentLogger() });
+    const service = createIpamService({
+      store: createEmbeddedStore({ path: join(dir, 'ipam') }),
+      cooldownMs: options.cooldownMs ?? 1000,
+      logger: silentLogger(),
+    });
     const server = createIpamServer({ service, auth: { token }, logger: silentLogger() });
     const port = await server.listen(`${rootIp}:0`);
     await service.ready();
@@ -383,7 +398,11 @@ export async function createNodeWorld(options: NodeWorldOptions = {}): Promise<N
       });
     }
 
-    const master = runLogged([process.execPath, '--import', 'tsx', MASTER_BIN, `--ip=${rootIp}`, '--port=0', `--token_file=${tokenFile}`, '--allocation_interval=50ms'], join(dir, 'master.log'), dirname(MASTER_BIN));
+    const master = runLogged(
+      [process.execPath, '--import', 'tsx', MASTER_BIN, `--ip=${rootIp}`, '--port=0', `--token_file=${tokenFile}`, '--allocation_interval=50ms'],
+      join(dir, 'master.log'),
+      dirname(MASTER_BIN),
+    );
     cleanups.push(async () => {
       master.proc.kill('SIGKILL');
       await master.exited;

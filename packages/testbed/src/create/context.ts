@@ -38,7 +38,11 @@ export function createContext(options: StartClusterOptions): CreateContext {
     return out;
   };
   const docker = options.docker ?? new Docker();
-  const config = compileConfig({ ...(options.config ?? {}), ...(options.name ? { name: options.name } : {}), ...(options.agents ? { agents: options.agents } : {}) });
+  const config = compileConfig({
+    ...(options.config ?? {}),
+    ...(options.name ? { name: options.name } : {}),
+    ...(options.agents ? { agents: options.agents } : {}),
+  });
   const workspaceDir = options.workspaceDir ?? defaultWorkspaceDir();
   const session = options.detached ? undefined : `s-${randomUUID()}`;
   const deadline = Date.now() + (options.timeoutMs ?? 60_000);

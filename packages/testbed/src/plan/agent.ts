@@ -39,7 +39,10 @@ export function planAgent(pc: PlanContext, i: number): AgentPlan {
   const routedSubnets = Object.values(subnets).flatMap((s) => [s.ipv4, ...(s.ipv6 && address6 ? [s.ipv6] : [])]);
   const volume = `${name}-work`;
   const daemon = agentDaemon(pc, { name, address, ...(address6 ? { address6 } : {}), portsText: ports.text, install, routedSubnets, volume });
-  const files = own.map((n) => ({ path: `${PATHS.cniConfigDir}/${n.name}.conflist`, content: JSON.stringify(containerNetworkConflist(n, config.containerNetworks.indexOf(n), subnets[n.name]!), null, 2) }));
+  const files = own.map((n) => ({
+    path: `${PATHS.cniConfigDir}/${n.name}.conflist`,
+    content: JSON.stringify(containerNetworkConflist(n, config.containerNetworks.indexOf(n), subnets[n.name]!), null, 2),
+  }));
   return {
     address,
     daemon,
@@ -65,7 +68,12 @@ function agentDaemon(
   const { name, address, address6, install, routedSubnets, volume } = agent;
   const dns = JSON.stringify({ mesos: [{ network_mode: 'CNI', dns: { nameservers: [services] } }] });
   const dockerRoot = options.dockerRootDir ?? '/var/lib/docker';
-  const dockerLabels = [`${LABEL.owner}=ippc`, `${LABEL.cluster}=${config.name}`, `${LABEL.role}=task`, ...(options.session ? [`${LABEL.session}=${options.session}`] : [])];
+  const dockerLabels = [
+    `${LABEL.owner}=ippc`,
+    `${LABEL.cluster}=${config.name}`,
+    `${LABEL.role}=task`,
+    ...(options.session ? [`${LABEL.session}=${options.session}`] : []),
+  ];
   return {
     name: 'agent',
     probe: { http: { port: PORTS.agent, path: '/health' } },

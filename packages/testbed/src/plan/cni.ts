@@ -9,7 +9,11 @@ export const AGENT_NETWORKS: Record<string, { type: 'bridge' | 'ptp'; ipam: 'ipp
 };
 
 /** A CNI network the testbed writes itself (a name or settings the agent's default networks do not cover). */
-export function containerNetworkConflist(net: ClusterConfig['containerNetworks'][number], index: number, subnets: { ipv4: string; ipv6?: string }): Record<string, unknown> {
+export function containerNetworkConflist(
+  net: ClusterConfig['containerNetworks'][number],
+  index: number,
+  subnets: { ipv4: string; ipv6?: string },
+): Record<string, unknown> {
   const range = (subnet: string) => ({
     subnet,
     ...(net.hostsPerAgent && !subnet.includes(':') ? { rangeStart: hostAddress(subnet, 2), rangeEnd: hostAddress(subnet, 1 + net.hostsPerAgent) } : {}),
@@ -21,7 +25,10 @@ export function containerNetworkConflist(net: ClusterConfig['containerNetworks']
       ? { type: 'ippc-ipam', ranges, routes, daemonSocket: PATHS.ipamSocket }
       : { type: 'host-local', ranges, routes, dataDir: `${PATHS.agentWorkDir}/cni/networks` };
   // ipMasq off: containers keep their own source address across agents (groups are enforced by it).
-  const main = net.type === 'bridge' ? { type: 'bridge', bridge: `ippcn${index}`, isGateway: true, ipMasq: false, hairpinMode: true, ipam } : { type: 'ptp', ipMasq: false, mtu: 1500, ipam };
+  const main =
+    net.type === 'bridge'
+      ? { type: 'bridge', bridge: `ippcn${index}`, isGateway: true, ipMasq: false, hairpinMode: true, ipam }
+      : { type: 'ptp', ipMasq: false, mtu: 1500, ipam };
   return {
     cniVersion: '1.0.0',
     name: net.name,

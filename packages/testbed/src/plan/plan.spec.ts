@@ -7,7 +7,13 @@ import { planCluster } from './plan.js';
 import type { NodeSpec } from './types.js';
 
 const resolve = (pkg: string, bin: string) => ({ package: pkg, bin, argv: ['node', `/opt/ippc/packages/${pkg}/dist/${bin}.mjs`], bundled: true });
-const flag = (node: NodeSpec, daemon: string, name: string) => node.daemons.find((d) => d.name === daemon)?.argv.find((a) => a.startsWith(`--${name}=`))?.split('=').slice(1).join('=');
+const flag = (node: NodeSpec, daemon: string, name: string) =>
+  node.daemons
+    .find((d) => d.name === daemon)
+    ?.argv.find((a) => a.startsWith(`--${name}=`))
+    ?.split('=')
+    .slice(1)
+    .join('=');
 
 describe('cluster plan', () => {
   const config = compileConfig({ name: 'demo', agents: 3, network: { subnet: '10.99.3.0/24' }, agent: { ports: '35000-35299' } });
@@ -26,7 +32,10 @@ describe('cluster plan', () => {
     );
     assert.equal(plan.networkName, 'ippc-demo');
     assert.equal(plan.gateway, '10.99.3.1');
-    assert.deepEqual(plan.nodes.find((n) => n.role === 'services')!.daemons.map((d) => d.name), ['ipam', 'isolation', 'dns']);
+    assert.deepEqual(
+      plan.nodes.find((n) => n.role === 'services')!.daemons.map((d) => d.name),
+      ['ipam', 'isolation', 'dns'],
+    );
   });
 
   it('labels every node with owner, cluster, role, session and what it runs', () => {
@@ -71,7 +80,7 @@ describe('cluster plan', () => {
     assert.ok(!master.daemons[0]!.argv.includes('--no_auth'));
   });
 
-  it('gives every daemon its flags in Mesos\'s style: snake_case, --flag=value, durations with a unit', () => {
+  it("gives every daemon its flags in Mesos's style: snake_case, --flag=value, durations with a unit", () => {
     for (const n of plan.nodes) {
       for (const d of n.daemons) {
         for (const a of d.argv.slice(2).filter((x) => x.startsWith('--'))) assert.match(a, /^--[a-z0-9_]+(=|$)/, `${d.name}: ${a}`);
@@ -121,18 +130,33 @@ describe('cluster plan', () => {
   });
 
   it('writes the networks the agent does not (another name, a small pool) with ippc-isolation chained in', () => {
-    const cfg = compileConfig({ agents: 2, containerNetworks: [{ name: 'ippc-bridge', type: 'bridge', cidr: '10.100.0.0/16' }, { name: 'small', type: 'bridge', cidr: '10.104.0.0/16', hostsPerAgent: 3 }] });
+    const cfg = compileConfig({
+      agents: 2,
+      containerNetworks: [
+        { name: 'ippc-bridge', type: 'bridge', cidr: '10.100.0.0/16' },
+        { name: 'small', type: 'bridge', cidr: '10.104.0.0/16', hostsPerAgent: 3 },
+      ],
+    });
     const agent = planCluster(cfg, { workspaceDir: '/ws', resolve }).nodes.find((n) => n.role === 'agent' && n.index === 1)!;
     assert.equal(flag(agent, 'agent', 'install_cni_networks'), 'ippc-bridge=10.100.1.0/24');
     assert.equal(flag(agent, 'agent', 'isolation_subnets'), '10.100.1.0/24,10.104.1.0/24');
-    assert.deepEqual(agent.files.map((f) => f.path), ['/etc/ippc/cni/small.conflist']);
-    const conf = JSON.parse(agent.files[0]!.content) as ReturnType<typeof containerNetworkConflist> & { plugins: { type: string; bridge?: string; ipMasq?: boolean; ipam?: { ranges: unknown } }[] };
-    assert.deepEqual(conf.plugins.map((p) => p.type), ['bridge', 'ippc-isolation', 'portmap']);
+    assert.deepEqual(
+      agent.files.map((f) => f.path),
+      ['/etc/ippc/cni/small.conflist'],
+    );
+    const conf = JSON.parse(agent.files[0]!.content) as ReturnType<typeof containerNetworkConflist> & {
+      plugins: { type: string; bridge?: string; ipMasq?: boolean; ipam?: { ranges: unknown } }[];
+    };
+    assert.deepEqual(
+      conf.plugins.map((p) => p.type),
+      ['bridge', 'ippc-isolation', 'portmap'],
+    );
     assert.equal(conf.plugins[0]!.ipMasq, false);
     assert.equal(conf.plugins[0]!.bridge, 'ippcn1');
     assert.deepEqual(conf.plugins[0]!.ipam!.ranges, [[{ subnet: '10.104.1.0/24', rangeStart: '10.104.1.2', rangeEnd: '10.104.1.4' }]]);
-    const local = containerNetworkConflist({ name: 'l', type: 'ptp', ipam: 'host-local', cidr: '10.105.0.0/16' }, 0, { ipv4: '10.105.0.0/24' }) as { plugins: { type: string; ipam: { type: string } }[] };
+    const local = containerNetworkConflist({ name: 'l', type: 'ptp', ipam: 'host-local', cidr: '10.105.0.0/16' }, 0, { ipv4: '10.105.0.0/24' }) as {
+      plugins: { type: string; ipam: { type: string } }[];
+    };
     assert.deepEqual([local.plugins[0]!.type, local.plugins[0]!.ipam.type], ['ptp', 'host-local']);
   });
 });
-

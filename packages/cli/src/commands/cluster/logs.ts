@@ -15,12 +15,23 @@ export function registerLogs(cluster: Command, testbed: Testbed): void {
     .addHelpText('after', '\nExamples:\n  ippc cluster logs --node agent-0 --tail 50\n  ippc cluster logs --json')
     .action(async (opts: { name?: string; node?: string; tail?: string; json?: boolean }) => {
       const tail = opts.tail === undefined ? undefined : Number(opts.tail);
-      if (tail !== undefined && (!Number.isInteger(tail) || tail < 1)) throw new CliError('CLI_USAGE', `--tail '${opts.tail}' must be a whole number of lines, 1 or more`);
+      if (tail !== undefined && (!Number.isInteger(tail) || tail < 1))
+        throw new CliError('CLI_USAGE', `--tail '${opts.tail}' must be a whole number of lines, 1 or more`);
       const c = await testbed.attachCluster(clusterName(opts.name));
-      const nodes = opts.node ? c.nodes.filter((n) => n.name === opts.node || n.name === `ippc-${c.name}-${opts.node}` || (n.role === opts.node && n.role !== 'agent')) : c.nodes;
-      if (nodes.length === 0) throw new CliError('CLI_USAGE', `--node '${opts.node}' matches no node of ${c.name}; nodes: ${c.nodes.map((n) => n.name.replace(`ippc-${c.name}-`, '')).join(', ')}`);
+      const nodes = opts.node
+        ? c.nodes.filter((n) => n.name === opts.node || n.name === `ippc-${c.name}-${opts.node}` || (n.role === opts.node && n.role !== 'agent'))
+        : c.nodes;
+      if (nodes.length === 0)
+        throw new CliError(
+          'CLI_USAGE',
+          `--node '${opts.node}' matches no node of ${c.name}; nodes: ${c.nodes.map((n) => n.name.replace(`ippc-${c.name}-`, '')).join(', ')}`,
+        );
       const logs: Record<string, string> = {};
       for (const n of nodes) logs[n.name] = await n.logs(tail ? { tail } : {}).catch((e: Error) => `(cannot read the log of ${n.name}: ${e.message})`);
-      emit(opts.json, { logs }, () => Object.entries(logs).map(([n, text]) => `==> ${n} <==\n${text.trimEnd()}`).join('\n\n'));
+      emit(opts.json, { logs }, () =>
+        Object.entries(logs)
+          .map(([n, text]) => `==> ${n} <==\n${text.trimEnd()}`)
+          .join('\n\n'),
+      );
     });
 }

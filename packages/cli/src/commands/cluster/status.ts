@@ -32,7 +32,12 @@ export function registerStatus(cluster: Command, testbed: Testbed): void {
             ? 'no ippc clusters on this Docker daemon'
             : renderTable([
                 ['CLUSTER', 'CONTAINERS', 'RUNNING', 'KIND'],
-                ...clusters.map((c) => [c.name, String(c.containers.length), String(c.containers.filter((x) => x.state === 'running').length), c.retained ? 'detached (ippc cluster up)' : 'test session']),
+                ...clusters.map((c) => [
+                  c.name,
+                  String(c.containers.length),
+                  String(c.containers.filter((x) => x.state === 'running').length),
+                  c.retained ? 'detached (ippc cluster up)' : 'test session',
+                ]),
               ]),
         );
         return;
@@ -44,16 +49,29 @@ export function registerStatus(cluster: Command, testbed: Testbed): void {
       ]);
       const tasks = taskViews(state);
       const agents = state.slaves.map((s) => ({ id: s.id, address: s.hostname, active: s.active, resources: s.resources, used: s.used_resources }));
-      emit(opts.json, { ...summary(c), services, masterAgents: agents, tasks: { running: tasks.filter((t) => t.state === 'TASK_RUNNING').length, total: tasks.length } }, () =>
-        [
-          `cluster ${c.name}: master ${c.master.url}, ${agents.filter((a) => a.active).length}/${c.agents.length} agents active, ${tasks.filter((t) => t.state === 'TASK_RUNNING').length} tasks running`,
-          '',
-          renderTable(nodeRows(c)),
-          '',
-          renderTable([['SERVICE', 'ADDRESS', 'HEALTH'], ...services.map((s) => [s.service, s.address, s.health])]),
-          '',
-          renderTable([['AGENT ID', 'ADDRESS', 'ACTIVE', 'CPUS', 'MEM', 'PORTS'], ...agents.map((a) => [a.id, a.address, a.active ? 'yes' : 'no', `${a.used.cpus ?? 0}/${a.resources.cpus ?? 0}`, `${a.used.mem ?? 0}/${a.resources.mem ?? 0}`, String(a.resources.ports ?? '-')])]),
-        ].join('\n'),
+      emit(
+        opts.json,
+        { ...summary(c), services, masterAgents: agents, tasks: { running: tasks.filter((t) => t.state === 'TASK_RUNNING').length, total: tasks.length } },
+        () =>
+          [
+            `cluster ${c.name}: master ${c.master.url}, ${agents.filter((a) => a.active).length}/${c.agents.length} agents active, ${tasks.filter((t) => t.state === 'TASK_RUNNING').length} tasks running`,
+            '',
+            renderTable(nodeRows(c)),
+            '',
+            renderTable([['SERVICE', 'ADDRESS', 'HEALTH'], ...services.map((s) => [s.service, s.address, s.health])]),
+            '',
+            renderTable([
+              ['AGENT ID', 'ADDRESS', 'ACTIVE', 'CPUS', 'MEM', 'PORTS'],
+              ...agents.map((a) => [
+                a.id,
+                a.address,
+                a.active ? 'yes' : 'no',
+                `${a.used.cpus ?? 0}/${a.resources.cpus ?? 0}`,
+                `${a.used.mem ?? 0}/${a.resources.mem ?? 0}`,
+                String(a.resources.ports ?? '-'),
+              ]),
+            ]),
+          ].join('\n'),
       );
       if (services.some((s) => s.health !== 'ok') || agents.some((a) => !a.active)) process.exitCode = 1;
     });

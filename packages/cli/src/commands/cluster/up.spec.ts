@@ -40,12 +40,15 @@ describe('cluster up', () => {
     assert.equal(good.agents, 3);
     const json = await readClusterFile(await file('a.json', JSON.stringify({ apiVersion: 'ippc.dev/v1alpha1', kind: 'Cluster', agents: 1 })));
     assert.equal(json.agents, 1);
-    await assert.rejects(readClusterFile(await file('b.yaml', 'apiVersion: ippc.dev/v1alpha1\nkind: Cluster\nagentz: 3\nnetwork:\n  subnett: 10.0.0.0/24\n')), (err: Error & { code?: string }) => {
-      assert.equal(err.code, 'CONFIG_INVALID');
-      assert.match(err.message, /agentz/);
-      assert.match(err.message, /network.*subnett/s);
-      return true;
-    });
+    await assert.rejects(
+      readClusterFile(await file('b.yaml', 'apiVersion: ippc.dev/v1alpha1\nkind: Cluster\nagentz: 3\nnetwork:\n  subnett: 10.0.0.0/24\n')),
+      (err: Error & { code?: string }) => {
+        assert.equal(err.code, 'CONFIG_INVALID');
+        assert.match(err.message, /agentz/);
+        assert.match(err.message, /network.*subnett/s);
+        return true;
+      },
+    );
     await assert.rejects(readClusterFile(join(dir, 'missing.yaml')), { code: 'CLI_CONFIG_FILE' });
   });
 
@@ -53,7 +56,10 @@ describe('cluster up', () => {
     const seen: StartClusterOptions[] = [];
     const lines: string[] = [];
     const path = await file('c.yaml', 'apiVersion: ippc.dev/v1alpha1\nkind: Cluster\nname: from-file\nagents: 1\n');
-    const { readyAfterMs } = await clusterUp({ config: path, agents: '3', name: 'cli-flag', wait: '90s', retain: true }, { testbed: fakeTestbed(seen), progress: (l) => lines.push(l) });
+    const { readyAfterMs } = await clusterUp(
+      { config: path, agents: '3', name: 'cli-flag', wait: '90s', retain: true },
+      { testbed: fakeTestbed(seen), progress: (l) => lines.push(l) },
+    );
     assert.equal(readyAfterMs, 4321);
     assert.equal(seen[0]!.name, 'cli-flag');
     assert.equal(seen[0]!.agents, 3);

@@ -49,7 +49,10 @@ export interface UpOptions {
 }
 
 /** `cluster up` as a function (the showcase calls it too). Returns the started cluster (detached). */
-export async function clusterUp(opts: UpOptions, deps: { testbed?: Testbed; progress?: Progress } = {}): Promise<{ cluster: Cluster; readyAfterMs: number; timings: Record<string, number> }> {
+export async function clusterUp(
+  opts: UpOptions,
+  deps: { testbed?: Testbed; progress?: Progress } = {},
+): Promise<{ cluster: Cluster; readyAfterMs: number; timings: Record<string, number> }> {
   const testbed = deps.testbed ?? realTestbed;
   const progress = deps.progress ?? stderrProgress;
   const file = opts.config ? await readClusterFile(opts.config) : undefined;

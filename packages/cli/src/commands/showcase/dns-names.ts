@@ -6,7 +6,10 @@ import type { Cluster } from '@ippc/testbed';
  * cluster's DNS, a few times while the DNS catches up with the master's state (it reads it every
  * 500 ms). Returns the answer per task id (`error: CODE` when none came).
  */
-export async function resolveNames(cluster: Cluster, tasks: { id: string; name: string; framework: string; address?: string }[]): Promise<Map<string, { name: string; answer: string }>> {
+export async function resolveNames(
+  cluster: Cluster,
+  tasks: { id: string; name: string; framework: string; address?: string }[],
+): Promise<Map<string, { name: string; answer: string }>> {
   const resolver = new Resolver({ timeout: 1000, tries: 1 });
   resolver.setServers([cluster.dns.address]);
   const out = new Map<string, { name: string; answer: string }>();

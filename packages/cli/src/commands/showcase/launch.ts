@@ -19,13 +19,17 @@ export interface Outcome {
 /** Kills the running tasks a previous showcase left (by label), so a second run starts clean. */
 async function clearPrevious(scheduler: Scheduler, cluster: Cluster, progress: Progress): Promise<void> {
   const state = await cluster.masterState();
-  const previous = state.frameworks.flatMap((f) => f.tasks.filter((t) => (t.labels ?? []).some((l) => l.key === SHOWCASE_LABEL)).map((t) => ({ id: t.id, agentId: t.slave_id })));
+  const previous = state.frameworks.flatMap((f) =>
+    f.tasks.filter((t) => (t.labels ?? []).some((l) => l.key === SHOWCASE_LABEL)).map((t) => ({ id: t.id, agentId: t.slave_id })),
+  );
   if (previous.length === 0) return;
   progress(`removing ${previous.length} tasks of a previous showcase`);
   await Promise.all(
     previous.map(async (t) => {
       await scheduler.kill(t.id, { agentId: t.agentId });
-      await scheduler.waitForState(t.id, ['TASK_KILLED', 'TASK_FINISHED', 'TASK_FAILED', 'TASK_LOST', 'TASK_GONE', 'TASK_ERROR', 'TASK_DROPPED'], 30_000).catch(() => undefined);
+      await scheduler
+        .waitForState(t.id, ['TASK_KILLED', 'TASK_FINISHED', 'TASK_FAILED', 'TASK_LOST', 'TASK_GONE', 'TASK_ERROR', 'TASK_DROPPED'], 30_000)
+        .catch(() => undefined);
     }),
   );
 }
@@ -45,7 +49,11 @@ export async function launchShowcase(cluster: Cluster, specs: ShowcaseTask[], pr
     for (const spec of specs) {
       const plan = planTaskRun(spec.name, undefined, { ...spec.flags, label: [`${SHOWCASE_LABEL}=true`] });
       try {
-        const { task } = await launchTask(scheduler, cluster, (o) => scheduler.taskFromOffer(o, plan.spec), { agent: String(spec.agent % cluster.agents.length), wait: false, timeoutMs: 20_000 });
+        const { task } = await launchTask(scheduler, cluster, (o) => scheduler.taskFromOffer(o, plan.spec), {
+          agent: String(spec.agent % cluster.agents.length),
+          wait: false,
+          timeoutMs: 20_000,
+        });
         launched.push({ spec, plan, id: task.taskId!.value! });
       } catch (err) {
         launched.push({ spec, plan, error: isIppcError(err) ? `${err.code}: ${err.message}` : (err as Error).message });
@@ -62,7 +70,13 @@ export async function launchShowcase(cluster: Cluster, specs: ShowcaseTask[], pr
           outcomes.push({ name: l.spec.name, why: l.spec.why, id: l.id, state: 'TASK_RUNNING' });
         } catch {
           const last = scheduler.latestStatus(l.id);
-          outcomes.push({ name: l.spec.name, why: l.spec.why, id: l.id, state: last ? taskStateToJSON(last.state ?? 0) : 'NO UPDATE', ...(last?.message ? { message: last.message } : {}) });
+          outcomes.push({
+            name: l.spec.name,
+            why: l.spec.why,
+            id: l.id,
+            state: last ? taskStateToJSON(last.state ?? 0) : 'NO UPDATE',
+            ...(last?.message ? { message: last.message } : {}),
+          });
         }
         progress(`  ${l.spec.name}: ${outcomes.at(-1)!.state}`);
       }),

@@ -32,7 +32,17 @@ export function showcaseReport(findings: ShowcaseFindings): { ok: boolean; repor
     ['TASK', 'STATE', 'AGENT', 'CONTAINERIZER', 'NETWORKS', 'GROUPS', 'ADDRESSES', 'DNS NAME', 'SHOWS'],
     ...outcomes.map((o) => {
       const v = views.find((t) => t.id === o.id);
-      return [o.name, o.state.replace(/^TASK_/, ''), v?.agent ?? '-', v ? containerizerText(v) : '-', v ? networksText(v) : '-', v?.groups.join(',') || '-', v?.addresses.join(',') || '-', dnsText(o.id ?? '', v?.addresses[0]), o.why];
+      return [
+        o.name,
+        o.state.replace(/^TASK_/, ''),
+        v?.agent ?? '-',
+        v ? containerizerText(v) : '-',
+        v ? networksText(v) : '-',
+        v?.groups.join(',') || '-',
+        v?.addresses.join(',') || '-',
+        dnsText(o.id ?? '', v?.addresses[0]),
+        o.why,
+      ];
     }),
   ];
   const failed = outcomes.filter((o) => o.state !== 'TASK_RUNNING');
@@ -50,9 +60,20 @@ export function showcaseReport(findings: ShowcaseFindings): { ok: boolean; repor
     `tear down: ${down}   (from the repository: npm run -s ippc -- cluster down)`,
   ].join('\n');
   const report = {
-    cluster: { name: cluster.name, agents: cluster.agents.map((a) => a.address), master: cluster.master.url, ...(readyAfterMs !== undefined ? { readyAfterMs } : {}) },
+    cluster: {
+      name: cluster.name,
+      agents: cluster.agents.map((a) => a.address),
+      master: cluster.master.url,
+      ...(readyAfterMs !== undefined ? { readyAfterMs } : {}),
+    },
     tasks: outcomes.map((o) => ({ ...o, view: views.find((t) => t.id === o.id), dns: dns.get(o.id ?? '') })),
-    netCheck: { status: check.report.status, mismatches: check.report.mismatches, counts: check.report.counts, endpoints: check.endpoints.map(({ netns: _n, ...e }) => e), skipped: check.skipped },
+    netCheck: {
+      status: check.report.status,
+      mismatches: check.report.mismatches,
+      counts: check.report.counts,
+      endpoints: check.endpoints.map(({ netns: _n, ...e }) => e),
+      skipped: check.skipped,
+    },
     svg: check.svgPath,
     teardown: down,
   };

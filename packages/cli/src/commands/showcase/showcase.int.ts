@@ -28,7 +28,12 @@ function ippc(...args: string[]): Promise<{ code: number; stdout: string; stderr
 
 interface ShowcaseJson {
   ok: boolean;
-  tasks: { name: string; state: string; view?: { containerizer: string; dockerNetwork?: string; groups: string[]; addresses: string[]; optedIn: boolean }; dns?: { name: string; answer: string } }[];
+  tasks: {
+    name: string;
+    state: string;
+    view?: { containerizer: string; dockerNetwork?: string; groups: string[]; addresses: string[]; optedIn: boolean };
+    dns?: { name: string; answer: string };
+  }[];
   netCheck: { status: string; mismatches: unknown[]; endpoints: { id: string; kind: string }[]; skipped: { name: string }[] };
   svg: string;
   teardown: string;
@@ -44,7 +49,16 @@ describe('ippc showcase', () => {
     const file = join(dir, 'cluster.yaml');
     await writeFile(
       file,
-      ['apiVersion: ippc.dev/v1alpha1', 'kind: Cluster', `name: ${name}`, 'agents: 3', 'network: {subnet: 10.99.243.0/24}', 'agent: {ports: 36500-36799}', `dockerNetworks: [{name: ${name}-user, subnet: 10.103.243.0/24}]`, ''].join('\n'),
+      [
+        'apiVersion: ippc.dev/v1alpha1',
+        'kind: Cluster',
+        `name: ${name}`,
+        'agents: 3',
+        'network: {subnet: 10.99.243.0/24}',
+        'agent: {ports: 36500-36799}',
+        `dockerNetworks: [{name: ${name}-user, subnet: 10.103.243.0/24}]`,
+        '',
+      ].join('\n'),
     );
     const svg = join(dir, 'matrix.svg');
     const first = await ippc('showcase', '-f', file, '--svg', svg, '--json');
@@ -57,7 +71,10 @@ describe('ippc showcase', () => {
     );
     const modes = new Set(report.tasks.filter((t) => t.view?.containerizer === 'DOCKER').map((t) => t.view!.dockerNetwork));
     assert.deepEqual([...modes].sort(), ['BRIDGE', 'HOST', 'NONE', 'USER']);
-    assert.ok(report.tasks.some((t) => t.view?.containerizer === 'MESOS' && !t.view.optedIn), 'a plain task');
+    assert.ok(
+      report.tasks.some((t) => t.view?.containerizer === 'MESOS' && !t.view.optedIn),
+      'a plain task',
+    );
     assert.ok(report.tasks.filter((t) => t.view?.optedIn && t.view.containerizer === 'MESOS').length >= 6, 'opt-in tasks');
     for (const t of report.tasks) assert.equal(t.dns?.answer, t.view?.addresses[0], `${t.name}: DNS ${t.dns?.name} answers ${t.dns?.answer}`);
     assert.equal(report.netCheck.status, 'pass');
@@ -83,7 +100,11 @@ describe('ippc showcase', () => {
     const down = await ippc('cluster', 'down', '--name', name);
     assert.equal(down.code, 0);
     const filters = JSON.stringify({ label: [`${LABEL.owner}=${OWNER}`, `${LABEL.cluster}=${name}`] });
-    const [containers, networks, volumes] = await Promise.all([docker.listContainers({ all: true, filters }), docker.listNetworks({ filters }), docker.listVolumes({ filters })]);
+    const [containers, networks, volumes] = await Promise.all([
+      docker.listContainers({ all: true, filters }),
+      docker.listNetworks({ filters }),
+      docker.listVolumes({ filters }),
+    ]);
     assert.deepEqual([containers.length, networks.length, (volumes.Volumes ?? []).length], [0, 0, 0]);
   });
 });

@@ -25,7 +25,11 @@ export interface ShowcaseOptions {
 }
 
 /** The cluster to show: the running one of that name, else a new one started as `cluster up` does. */
-async function showcaseCluster(opts: ShowcaseOptions, testbed: Testbed, progress: Progress): Promise<{ cluster: Cluster; name: string; readyAfterMs: number | undefined }> {
+async function showcaseCluster(
+  opts: ShowcaseOptions,
+  testbed: Testbed,
+  progress: Progress,
+): Promise<{ cluster: Cluster; name: string; readyAfterMs: number | undefined }> {
   const file = opts.config ? await readClusterFile(opts.config) : undefined;
   const name = opts.name ?? process.env.IPPC_CLUSTER ?? file?.name ?? 'ippc';
   const existing = (await testbed.listClusters()).find((c) => c.name === name);
@@ -35,7 +39,10 @@ async function showcaseCluster(opts: ShowcaseOptions, testbed: Testbed, progress
     progress(`cluster ${name} is already running: using it (ippc cluster down${name === 'ippc' ? '' : ` --name ${name}`} first for a fresh one)`);
     cluster = await testbed.attachCluster(name);
   } else {
-    const up = await clusterUp({ name, ...(opts.config ? { config: opts.config } : {}), ...(opts.agents || !file ? { agents: opts.agents ?? '3' } : {}) }, { testbed, progress });
+    const up = await clusterUp(
+      { name, ...(opts.config ? { config: opts.config } : {}), ...(opts.agents || !file ? { agents: opts.agents ?? '3' } : {}) },
+      { testbed, progress },
+    );
     cluster = up.cluster;
     readyAfterMs = up.readyAfterMs;
   }
@@ -43,7 +50,10 @@ async function showcaseCluster(opts: ShowcaseOptions, testbed: Testbed, progress
 }
 
 /** `ippc showcase` as a function: the cluster, the tasks, their DNS names and the net check; resolves with the report. */
-export async function runShowcase(opts: ShowcaseOptions, deps: { testbed?: Testbed; progress?: Progress } = {}): Promise<{ ok: boolean; report: Record<string, unknown>; text: string }> {
+export async function runShowcase(
+  opts: ShowcaseOptions,
+  deps: { testbed?: Testbed; progress?: Progress } = {},
+): Promise<{ ok: boolean; report: Record<string, unknown>; text: string }> {
   const testbed = deps.testbed ?? realTestbed;
   const progress = deps.progress ?? stderrProgress;
   const { cluster, name, readyAfterMs } = await showcaseCluster(opts, testbed, progress);
@@ -53,7 +63,9 @@ export async function runShowcase(opts: ShowcaseOptions, deps: { testbed?: Testb
   const views = taskViews(await cluster.masterState()).filter((t) => outcomes.some((o) => o.id === t.id));
   const dns = await resolveNames(
     cluster,
-    views.filter((v) => v.state === 'TASK_RUNNING').map((v) => ({ id: v.id, name: v.name, framework: v.framework, ...(v.addresses[0] ? { address: v.addresses[0] } : {}) })),
+    views
+      .filter((v) => v.state === 'TASK_RUNNING')
+      .map((v) => ({ id: v.id, name: v.name, framework: v.framework, ...(v.addresses[0] ? { address: v.addresses[0] } : {}) })),
   );
 
   progress('checking reachability between every pair (net check)');
@@ -70,7 +82,10 @@ export function registerShowcase(program: Command, deps: { testbed?: Testbed } =
     .option('--agents <n>', 'agents of a new cluster (default: the file’s, or 3)')
     .option('--svg <file>', 'where to write the matrix picture (default $TMPDIR/ippc-net-check-<cluster>.svg)')
     .option('--json', 'print the report as JSON')
-    .addHelpText('after', '\nExits 1 when a task did not run or the matrix differs from the policy.\n\nExamples:\n  ippc showcase\n  ippc showcase --name demo --agents 2 --svg /tmp/demo.svg')
+    .addHelpText(
+      'after',
+      '\nExits 1 when a task did not run or the matrix differs from the policy.\n\nExamples:\n  ippc showcase\n  ippc showcase --name demo --agents 2 --svg /tmp/demo.svg',
+    )
     .action(async (opts: ShowcaseOptions) => {
       const { ok, report, text } = await runShowcase(opts, deps);
       emit(opts.json, { ok, ...report }, () => text);

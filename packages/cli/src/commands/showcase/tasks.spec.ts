@@ -8,7 +8,10 @@ describe('showcase tasks', () => {
     const tasks = showcaseTasks({ bridge: 'ippc-bridge', ptp: 'ippc-ptp', userNetwork: 'ippc-user', image: 'ippc/node:x' });
     const plans = tasks.map((t) => planTaskRun(t.name, undefined, t.flags));
     assert.deepEqual([...new Set(plans.filter((p) => p.containerizer === 'DOCKER').map((p) => p.dockerNetwork))].sort(), ['BRIDGE', 'HOST', 'NONE', 'USER']);
-    assert.ok(plans.some((p) => p.containerizer === 'MESOS' && p.networks.length === 0), 'a plain task');
+    assert.ok(
+      plans.some((p) => p.containerizer === 'MESOS' && p.networks.length === 0),
+      'a plain task',
+    );
     assert.deepEqual([...new Set(plans.flatMap((p) => p.groups))].sort(), ['db', 'public', 'web']);
     assert.equal(new Set(tasks.map((t) => t.name)).size, tasks.length);
   });

@@ -27,14 +27,32 @@ export function showcaseTasks(options: { bridge: string; ptp?: string; userNetwo
     { name: 'api-1', agent: 0, flags: { network: [options.bridge], group: ['web', 'db'], cmd: httpd }, why: 'opt-in, groups web+db (the union)' },
     { name: 'pub-1', agent: 1, flags: { network: [options.bridge], group: ['public'], cmd: httpd }, why: 'opt-in, group public: open to all' },
     { name: 'free-1', agent: 2, flags: { network: [options.bridge], cmd: httpd }, why: 'opt-in, no group: not isolated' },
-    ...(options.ptp ? [{ name: 'ptp-1', agent: 1, flags: { network: [options.ptp], group: ['db'], cmd: httpd }, why: 'opt-in on a ptp network, group db' }] : []),
+    ...(options.ptp
+      ? [{ name: 'ptp-1', agent: 1, flags: { network: [options.ptp], group: ['db'], cmd: httpd }, why: 'opt-in on a ptp network, group db' }]
+      : []),
     { name: 'plain-1', agent: 0, flags: { port: '1', cmd: 'exec busybox httpd -f -p $PORT0' }, why: 'no network: the agent address, an offered port' },
     { name: 'plain-2', agent: 1, flags: { port: '1', cmd: 'exec busybox httpd -f -p $PORT0' }, why: 'no network, beside opt-in tasks (mixed mode)' },
     { name: 'd-host', agent: 0, flags: { image: options.image, dockerNetwork: 'host', cmd: 'exec sleep 86400' }, why: 'Docker HOST: the agent address' },
-    { name: 'd-bridge', agent: 1, flags: { image: options.image, dockerNetwork: 'bridge', portMapping: [], cmd: httpd }, why: 'Docker BRIDGE: the Docker bridge address' },
-    { name: 'd-none', agent: 2, flags: { image: options.image, dockerNetwork: 'none', cmd: 'exec sleep 86400' }, why: 'Docker NONE: no network, the agent address reported' },
+    {
+      name: 'd-bridge',
+      agent: 1,
+      flags: { image: options.image, dockerNetwork: 'bridge', portMapping: [], cmd: httpd },
+      why: 'Docker BRIDGE: the Docker bridge address',
+    },
+    {
+      name: 'd-none',
+      agent: 2,
+      flags: { image: options.image, dockerNetwork: 'none', cmd: 'exec sleep 86400' },
+      why: 'Docker NONE: no network, the agent address reported',
+    },
   ];
-  if (options.userNetwork) tasks.push({ name: 'd-user', agent: 2, flags: { image: options.image, dockerNetwork: 'user', network: [options.userNetwork], cmd: httpd }, why: 'Docker USER: a user network made with the cluster' });
+  if (options.userNetwork)
+    tasks.push({
+      name: 'd-user',
+      agent: 2,
+      flags: { image: options.image, dockerNetwork: 'user', network: [options.userNetwork], cmd: httpd },
+      why: 'Docker USER: a user network made with the cluster',
+    });
   return tasks;
 }
 

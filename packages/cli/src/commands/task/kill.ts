@@ -13,7 +13,8 @@ export function findTask(tasks: TaskView[], idOrName: string): TaskView {
   if (byId) return byId;
   const byName = tasks.filter((t) => t.name === idOrName);
   if (byName.length === 1) return byName[0]!;
-  if (byName.length > 1) throw new CliError('CLI_USAGE', `${byName.length} tasks are named '${idOrName}' (${byName.map((t) => t.id).join(', ')}); give the task id`);
+  if (byName.length > 1)
+    throw new CliError('CLI_USAGE', `${byName.length} tasks are named '${idOrName}' (${byName.map((t) => t.id).join(', ')}); give the task id`);
   throw new CliError('CLI_TASK_NOT_FOUND', `no live task with id or name '${idOrName}'; 'ippc task list' shows them`);
 }
 
@@ -34,14 +35,21 @@ export function registerKill(task: Command, testbed: Testbed): void {
       const cluster = await testbed.attachCluster(clusterName(opts.cluster));
       const t = findTask(taskViews(await cluster.masterState()), idOrName);
       if (t.framework !== CLI_FRAMEWORK) {
-        throw new CliError('CLI_USAGE', `task ${t.id} belongs to framework '${t.framework}' (${t.frameworkId}); ippc kills only the tasks it launched (framework ${CLI_FRAMEWORK})`);
+        throw new CliError(
+          'CLI_USAGE',
+          `task ${t.id} belongs to framework '${t.framework}' (${t.frameworkId}); ippc kills only the tasks it launched (framework ${CLI_FRAMEWORK})`,
+        );
       }
       const scheduler = await connectCliFramework(cluster);
       try {
         await scheduler.kill(t.id, { agentId: t.agentId });
         let state = 'KILL_SENT';
         if (opts.wait !== false) {
-          const s = await scheduler.waitForState(t.id, ['TASK_KILLED', 'TASK_FINISHED', 'TASK_FAILED', 'TASK_LOST', 'TASK_GONE', 'TASK_DROPPED', 'TASK_ERROR'], timeoutMs);
+          const s = await scheduler.waitForState(
+            t.id,
+            ['TASK_KILLED', 'TASK_FINISHED', 'TASK_FAILED', 'TASK_LOST', 'TASK_GONE', 'TASK_DROPPED', 'TASK_ERROR'],
+            timeoutMs,
+          );
           state = taskStateToJSON(s.state ?? 0);
         }
         emit(opts.json, { id: t.id, name: t.name, state }, () => `task ${t.id} ${state}`);

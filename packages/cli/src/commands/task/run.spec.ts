@@ -9,7 +9,18 @@ describe('task run', () => {
   });
 
   it('says where a started task runs and with which address', () => {
-    const text = resultText({ id: 'web-1', name: 'web', state: 'TASK_RUNNING', agentId: 'S0', agent: '10.99.0.11', containerizer: 'MESOS', networks: ['ippc-bridge'], groups: ['web'], addresses: [{ network: 'ippc-bridge', address: '10.100.0.2' }], ports: [] });
+    const text = resultText({
+      id: 'web-1',
+      name: 'web',
+      state: 'TASK_RUNNING',
+      agentId: 'S0',
+      agent: '10.99.0.11',
+      containerizer: 'MESOS',
+      networks: ['ippc-bridge'],
+      groups: ['web'],
+      addresses: [{ network: 'ippc-bridge', address: '10.100.0.2' }],
+      ports: [],
+    });
     assert.equal(text, 'task web-1 TASK_RUNNING on agent 10.99.0.11: 10.100.0.2 (ippc-bridge)');
   });
 });

@@ -31,7 +31,9 @@ export interface TaskRunResult {
 }
 
 export function resultOf(plan: TaskRunPlan, taskId: string, agent: string, agentId: string, status: TaskStatus | undefined, ports: string[]): TaskRunResult {
-  const addresses = (status?.containerStatus?.networkInfos ?? []).flatMap((n) => n.ipAddresses.map((a) => ({ ...(n.name ? { network: n.name } : {}), address: a.ipAddress ?? '' }))).filter((a) => a.address);
+  const addresses = (status?.containerStatus?.networkInfos ?? [])
+    .flatMap((n) => n.ipAddresses.map((a) => ({ ...(n.name ? { network: n.name } : {}), address: a.ipAddress ?? '' })))
+    .filter((a) => a.address);
   return {
     id: taskId,
     name: plan.spec.name,
@@ -65,7 +67,9 @@ export async function runTask(scheduler: Scheduler, cluster: Cluster, plan: Task
     ...(options.wait !== undefined ? { wait: options.wait } : {}),
     ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}),
   });
-  const ports = task.resources.filter((r) => r.name === 'ports').flatMap((r) => (r.ranges?.range ?? []).map((x) => (x.begin === x.end ? `${x.begin}` : `${x.begin}-${x.end}`)));
+  const ports = task.resources
+    .filter((r) => r.name === 'ports')
+    .flatMap((r) => (r.ranges?.range ?? []).map((x) => (x.begin === x.end ? `${x.begin}` : `${x.begin}-${x.end}`)));
   return resultOf(plan, task.taskId!.value!, offer.hostname ?? '', offer.agentId?.value ?? '', status, ports);
 }
 
@@ -108,16 +112,22 @@ export function registerRun(task: Command, testbed: Testbed): void {
         "  ippc task run dbr --image ippc/node:TAG --docker-network bridge --port-mapping 35010:80 --cmd 'exec busybox httpd -f -p 80'",
       ].join('\n'),
     )
-    .action(async (name: string, command: string[], opts: TaskRunFlags & { agent?: string; wait?: boolean; timeout?: string; cluster?: string; json?: boolean }) => {
-      const plan = planTaskRun(name, command.length > 0 ? shellJoin(command) : undefined, opts);
-      const timeoutMs = opts.timeout ? parseWait(opts.timeout) : undefined;
-      const cluster = await testbed.attachCluster(clusterName(opts.cluster));
-      const scheduler = await connectCliFramework(cluster);
-      try {
-        const result = await runTask(scheduler, cluster, plan, { ...(opts.agent !== undefined ? { agent: opts.agent } : {}), wait: opts.wait !== false, ...(timeoutMs ? { timeoutMs } : {}) });
-        emit(opts.json, result, () => resultText(result));
-      } finally {
-        await closeCliFramework(scheduler);
-      }
-    });
+    .action(
+      async (name: string, command: string[], opts: TaskRunFlags & { agent?: string; wait?: boolean; timeout?: string; cluster?: string; json?: boolean }) => {
+        const plan = planTaskRun(name, command.length > 0 ? shellJoin(command) : undefined, opts);
+        const timeoutMs = opts.timeout ? parseWait(opts.timeout) : undefined;
+        const cluster = await testbed.attachCluster(clusterName(opts.cluster));
+        const scheduler = await connectCliFramework(cluster);
+        try {
+          const result = await runTask(scheduler, cluster, plan, {
+            ...(opts.agent !== undefined ? { agent: opts.agent } : {}),
+            wait: opts.wait !== false,
+            ...(timeoutMs ? { timeoutMs } : {}),
+          });
+          emit(opts.json, result, () => resultText(result));
+        } finally {
+          await closeCliFramework(scheduler);
+        }
+      },
+    );
 }

@@ -16,10 +16,18 @@ export function registerAgent(s: StoreState, spec: Partial<AgentSpec>): ChangeRe
     for (const sub of agent.subnets) {
       const mine = parseCidr(sub);
       const clash = other.subnets.find((o) => cidrsOverlap(mine, parseCidr(o)));
-      if (clash) throw new IsolationError('ISOLATION_SUBNET_CONFLICT', `subnet ${sub} of agent '${agent.id}' overlaps ${clash} of agent '${other.id}': give each agent its own subnet`, { details: { subnet: sub, agentId: other.id } });
+      if (clash)
+        throw new IsolationError(
+          'ISOLATION_SUBNET_CONFLICT',
+          `subnet ${sub} of agent '${agent.id}' overlaps ${clash} of agent '${other.id}': give each agent its own subnet`,
+          { details: { subnet: sub, agentId: other.id } },
+        );
     }
     const shared = agent.nodeAddresses.find((a) => other.nodeAddresses.includes(a));
-    if (shared) throw new IsolationError('ISOLATION_ADDRESS_IN_USE', `node address ${shared} is already agent '${other.id}''s: each agent needs its own address`, { details: { address: shared, agentId: other.id } });
+    if (shared)
+      throw new IsolationError('ISOLATION_ADDRESS_IN_USE', `node address ${shared} is already agent '${other.id}''s: each agent needs its own address`, {
+        details: { address: shared, agentId: other.id },
+      });
   }
   const existing = s.agents.get(agent.id);
   if (existing) {
@@ -51,6 +59,11 @@ export function setConnected(s: StoreState, agentId: string, delta: 1 | -1): voi
 
 export function requireAgent(s: StoreState, id: string): AgentRecord {
   const a = s.agents.get(validateAgentId(id));
-  if (!a) throw new IsolationError('ISOLATION_UNKNOWN_AGENT', `agent '${id}' is not registered: start ippc-isolation-node on it (it registers the agent) or check the id`, { details: { agentId: id } });
+  if (!a)
+    throw new IsolationError(
+      'ISOLATION_UNKNOWN_AGENT',
+      `agent '${id}' is not registered: start ippc-isolation-node on it (it registers the agent) or check the id`,
+      { details: { agentId: id } },
+    );
   return a;
 }

@@ -40,7 +40,10 @@ export function syncMembers(s: StoreState, agentId: string, list: Partial<Member
     checkAddresses(s, m, mine);
     for (const addr of m.addresses) {
       const other = seen.get(addr);
-      if (other) throw new IsolationError('ISOLATION_ADDRESS_IN_USE', `address ${addr} is listed for both ${other} and ${memberKeyString(m)}`, { details: { address: addr } });
+      if (other)
+        throw new IsolationError('ISOLATION_ADDRESS_IN_USE', `address ${addr} is listed for both ${other} and ${memberKeyString(m)}`, {
+          details: { address: addr },
+        });
       seen.set(addr, memberKeyString(m));
     }
   }

@@ -29,7 +29,11 @@ export async function loadState(s: StoreState, file: string): Promise<void> {
     data = JSON.parse(text) as Persisted;
     if (data.version !== 1) throw new Error(`unknown version ${String(data.version)}`);
   } catch (cause) {
-    throw new IsolationError('ISOLATION_BAD_REQUEST', `cannot read the isolation state in ${file}: ${(cause as Error).message}; move the file away to start empty`, { cause });
+    throw new IsolationError(
+      'ISOLATION_BAD_REQUEST',
+      `cannot read the isolation state in ${file}: ${(cause as Error).message}; move the file away to start empty`,
+      { cause },
+    );
   }
   s.epoch = data.epoch;
   s.revision = data.revision;
@@ -68,7 +72,14 @@ export function createStateWriter(s: StoreState, file: string | undefined): Stat
           version: 1,
           epoch: s.epoch,
           revision: s.revision,
-          agents: [...s.agents.values()].map((a) => ({ id: a.id, nodeAddresses: a.nodeAddresses, subnets: a.subnets, appliedRevision: a.appliedRevision, appliedEpoch: a.appliedEpoch, registeredRevision: a.registeredRevision })),
+          agents: [...s.agents.values()].map((a) => ({
+            id: a.id,
+            nodeAddresses: a.nodeAddresses,
+            subnets: a.subnets,
+            appliedRevision: a.appliedRevision,
+            appliedEpoch: a.appliedEpoch,
+            registeredRevision: a.registeredRevision,
+          })),
           members: [...s.members.values()],
           rules: [...s.rules.values()],
           released: [...s.released.entries()],

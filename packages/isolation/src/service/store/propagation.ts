@@ -6,7 +6,8 @@ import type { AwaitResult } from './store.js';
 
 const MAX_ACKS = 256;
 
-export const appliedBy = (s: StoreState, a: AgentRecord, rev: number): boolean => a.registeredRevision >= rev || (a.appliedEpoch === s.epoch && a.appliedRevision >= rev);
+export const appliedBy = (s: StoreState, a: AgentRecord, rev: number): boolean =>
+  a.registeredRevision >= rev || (a.appliedEpoch === s.epoch && a.appliedRevision >= rev);
 
 export const agentsBehind = (s: StoreState, rev: number): AgentRecord[] => [...s.agents.values()].filter((a) => !appliedBy(s, a, rev));
 

@@ -9,7 +9,14 @@ import { createPolicyStore } from './store.js';
 
 const a1 = { id: 'a1', nodeAddresses: ['10.240.0.11'], subnets: ['10.240.1.0/24'] };
 const a2 = { id: 'a2', nodeAddresses: ['10.240.0.12'], subnets: ['10.240.2.0/24'] };
-const m = (agentId: string, containerId: string, address: string, groups: string[]) => ({ agentId, containerId, ifName: 'eth0', network: 'n', addresses: [address], groups });
+const m = (agentId: string, containerId: string, address: string, groups: string[]) => ({
+  agentId,
+  containerId,
+  ifName: 'eth0',
+  network: 'n',
+  addresses: [address],
+  groups,
+});
 
 describe('policy store', () => {
   const dirs: string[] = [];
@@ -34,15 +41,36 @@ describe('policy store', () => {
     const s = await createPolicyStore();
     s.registerAgent(a1);
     const before = JSON.stringify(s.snapshot());
-    assert.throws(() => s.attach(m('nope', 'c1', '10.240.1.2', ['web'])), (e) => isIppcError(e, 'ISOLATION_UNKNOWN_AGENT') && /start ippc-isolation-node/.test(e.message));
-    assert.throws(() => s.attach(m('a1', 'c1', 'not-an-ip', ['web'])), (e) => isIppcError(e, 'ISOLATION_BAD_REQUEST'));
-    assert.throws(() => s.registerAgent({ id: 'a2', nodeAddresses: ['10.240.0.12'], subnets: ['10.240.1.128/25'] }), (e) => isIppcError(e, 'ISOLATION_SUBNET_CONFLICT') && /overlaps 10\.240\.1\.0\/24 of agent 'a1'/.test(e.message));
-    assert.throws(() => s.registerAgent({ id: 'a2', nodeAddresses: ['10.240.0.11'], subnets: [] }), (e) => isIppcError(e, 'ISOLATION_ADDRESS_IN_USE'));
-    assert.throws(() => s.removeRule('r-none'), (e) => isIppcError(e, 'ISOLATION_UNKNOWN_RULE'));
+    assert.throws(
+      () => s.attach(m('nope', 'c1', '10.240.1.2', ['web'])),
+      (e) => isIppcError(e, 'ISOLATION_UNKNOWN_AGENT') && /start ippc-isolation-node/.test(e.message),
+    );
+    assert.throws(
+      () => s.attach(m('a1', 'c1', 'not-an-ip', ['web'])),
+      (e) => isIppcError(e, 'ISOLATION_BAD_REQUEST'),
+    );
+    assert.throws(
+      () => s.registerAgent({ id: 'a2', nodeAddresses: ['10.240.0.12'], subnets: ['10.240.1.128/25'] }),
+      (e) => isIppcError(e, 'ISOLATION_SUBNET_CONFLICT') && /overlaps 10\.240\.1\.0\/24 of agent 'a1'/.test(e.message),
+    );
+    assert.throws(
+      () => s.registerAgent({ id: 'a2', nodeAddresses: ['10.240.0.11'], subnets: [] }),
+      (e) => isIppcError(e, 'ISOLATION_ADDRESS_IN_USE'),
+    );
+    assert.throws(
+      () => s.removeRule('r-none'),
+      (e) => isIppcError(e, 'ISOLATION_UNKNOWN_RULE'),
+    );
     s.attach(m('a1', 'c1', '10.240.1.2', ['web']));
     const withMember = JSON.stringify(s.snapshot());
-    assert.throws(() => s.attach(m('a1', 'c2', '10.240.1.2', ['db'])), (e) => isIppcError(e, 'ISOLATION_ADDRESS_IN_USE') && /still attached to a1\/c1\/eth0/.test(e.message));
-    assert.throws(() => s.syncMembers('a1', [m('a1', 'c3', '10.240.1.9', []), m('a1', 'c4', '10.240.1.9', [])]), (e) => isIppcError(e, 'ISOLATION_ADDRESS_IN_USE'));
+    assert.throws(
+      () => s.attach(m('a1', 'c2', '10.240.1.2', ['db'])),
+      (e) => isIppcError(e, 'ISOLATION_ADDRESS_IN_USE') && /still attached to a1\/c1\/eth0/.test(e.message),
+    );
+    assert.throws(
+      () => s.syncMembers('a1', [m('a1', 'c3', '10.240.1.9', []), m('a1', 'c4', '10.240.1.9', [])]),
+      (e) => isIppcError(e, 'ISOLATION_ADDRESS_IN_USE'),
+    );
     assert.equal(JSON.stringify(s.snapshot()), withMember);
     assert.notEqual(before, withMember);
   });
@@ -57,7 +85,13 @@ describe('policy store', () => {
     s.addRule({ from: 'web', to: 'db' });
     w.unsubscribe();
     s.attach(m('a1', 'c2', '10.240.1.3', ['web']));
-    assert.deepEqual(seen.map((d) => [d.revision, d.changes.map((c) => c.kind)]), [[2, ['member-upserted']], [3, ['rule-upserted']]]);
+    assert.deepEqual(
+      seen.map((d) => [d.revision, d.changes.map((c) => c.kind)]),
+      [
+        [2, ['member-upserted']],
+        [3, ['rule-upserted']],
+      ],
+    );
   });
 
   it('rules: same content is one rule; an explicit id must not be reused', async () => {
@@ -67,9 +101,15 @@ describe('policy store', () => {
     assert.equal(first.rule.id, again.rule.id);
     assert.equal(again.changed, false);
     s.addRule({ id: 'mine', from: 'a', to: 'b' });
-    assert.throws(() => s.addRule({ id: 'mine', from: 'a', to: 'c' }), (e) => isIppcError(e, 'ISOLATION_RULE_CONFLICT'));
+    assert.throws(
+      () => s.addRule({ id: 'mine', from: 'a', to: 'c' }),
+      (e) => isIppcError(e, 'ISOLATION_RULE_CONFLICT'),
+    );
     assert.equal(s.removeRule('mine').changed, true);
-    assert.deepEqual(s.rules().map((r) => r.id), [first.rule.id]);
+    assert.deepEqual(
+      s.rules().map((r) => r.id),
+      [first.rule.id],
+    );
   });
 
   it('syncMembers replaces what an agent holds in one revision', async () => {
@@ -83,10 +123,16 @@ describe('policy store', () => {
     // c1 is gone, c2 changed groups, c3 is new and took c1's address.
     const r = s.syncMembers('a1', [m('a1', 'c2', '10.240.1.3', ['web']), m('a1', 'c3', '10.240.1.2', ['cache'])]);
     assert.equal(r.revision, rev + 1);
-    assert.deepEqual(s.members({ agentId: 'a1' }).map((x) => `${x.containerId}:${x.groups.join('+')}`), ['c2:web', 'c3:cache']);
+    assert.deepEqual(
+      s.members({ agentId: 'a1' }).map((x) => `${x.containerId}:${x.groups.join('+')}`),
+      ['c2:web', 'c3:cache'],
+    );
     assert.equal(s.members({ agentId: 'a2' }).length, 1);
     assert.equal(s.syncMembers('a1', [m('a1', 'c2', '10.240.1.3', ['web']), m('a1', 'c3', '10.240.1.2', ['cache'])]).changed, false);
-    assert.throws(() => s.syncMembers('a1', [m('a1', 'c5', '10.240.2.2', [])]), (e) => isIppcError(e, 'ISOLATION_ADDRESS_IN_USE'));
+    assert.throws(
+      () => s.syncMembers('a1', [m('a1', 'c5', '10.240.2.2', [])]),
+      (e) => isIppcError(e, 'ISOLATION_ADDRESS_IN_USE'),
+    );
   });
 
   it('a released address drains until every agent applied the release, then is clear', async () => {
@@ -141,7 +187,13 @@ describe('policy store', () => {
     s.reportApplied('a2', s.epoch, revision);
     const done = await waiting;
     assert.equal(done.allApplied, true);
-    assert.deepEqual(done.agents.map((a) => [a.agentId, a.latencyMs]), [['a1', 7], ['a2', 12]]);
+    assert.deepEqual(
+      done.agents.map((a) => [a.agentId, a.latencyMs]),
+      [
+        ['a1', 7],
+        ['a2', 12],
+      ],
+    );
     // Revision 2 (a2 registered: a1 needed routes) was everywhere once a1 acknowledged at 7 ms.
     assert.deepEqual(latencies, [7, 12]);
   });
@@ -159,7 +211,10 @@ describe('policy store', () => {
     const again = await createPolicyStore({ dataFile: file });
     assert.equal(again.epoch, s.epoch);
     assert.equal(again.revision, 4);
-    assert.deepEqual(again.rules().map((r) => r.id), ['keep']);
+    assert.deepEqual(
+      again.rules().map((r) => r.id),
+      ['keep'],
+    );
     assert.equal(again.checkAddresses(['10.240.1.2'])[0]?.state, 'draining');
     await writeFile(file, '{not json');
     await assert.rejects(createPolicyStore({ dataFile: file }), /move the file away/);

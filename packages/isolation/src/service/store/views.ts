@@ -38,7 +38,9 @@ export function checkAddresses(s: StoreState, addresses: string[]): AddressStatu
     }
     const rev = s.released.get(address);
     if (rev === undefined) return { address, state: 'clear' as const, holders: [], pendingAgents: [], releasedRevision: 0 };
-    const pending = agentsBehind(s, rev).map((a) => a.id).sort();
+    const pending = agentsBehind(s, rev)
+      .map((a) => a.id)
+      .sort();
     return { address, state: pending.length > 0 ? ('draining' as const) : ('clear' as const), holders: [], pendingAgents: pending, releasedRevision: rev };
   });
 }

@@ -23,7 +23,11 @@ export async function createNetworks(ctx: CreateContext, plan: ClusterPlan): Pro
       });
       return n.id;
     } catch (err) {
-      throw new TestbedError('TESTBED_START_FAILED', `cannot create Docker network ${name} (${subnet}): ${(err as Error).message}; pick another subnet in the cluster file if another network uses it`, { cause: err });
+      throw new TestbedError(
+        'TESTBED_START_FAILED',
+        `cannot create Docker network ${name} (${subnet}): ${(err as Error).message}; pick another subnet in the cluster file if another network uses it`,
+        { cause: err },
+      );
     }
   };
   const [clusterId, ...dockerIds] = await Promise.all([

@@ -10,7 +10,9 @@ import { MOUNT } from '../../../workspace.js';
 class NodeContainer extends GenericContainer {
   withAddress(network: string, address: string, address6?: string): this {
     this.networkMode = network;
-    this.createOpts.NetworkingConfig = { EndpointsConfig: { [network]: { IPAMConfig: { IPv4Address: address, ...(address6 ? { IPv6Address: address6 } : {}) } } } };
+    this.createOpts.NetworkingConfig = {
+      EndpointsConfig: { [network]: { IPAMConfig: { IPv4Address: address, ...(address6 ? { IPv6Address: address6 } : {}) } } },
+    };
     return this;
   }
 
@@ -31,7 +33,11 @@ class NodeContainer extends GenericContainer {
 }
 
 /** Creates the node's volumes and starts its container (its daemons start afterwards), then sets its routes; resolves with the container id. */
-export async function startContainer(docker: Docker, spec: NodeSpec, ctx: { image: string; workspaceDir: string; token: string | undefined; networkName: string }): Promise<string> {
+export async function startContainer(
+  docker: Docker,
+  spec: NodeSpec,
+  ctx: { image: string; workspaceDir: string; token: string | undefined; networkName: string },
+): Promise<string> {
   // Named volumes carry the node's labels, so teardown and the reaper find them like the containers.
   await Promise.all(spec.volumes.map((v) => docker.createVolume({ Name: v.name, Labels: { ...spec.labels, [LABEL.role]: 'volume' } })));
   let c = new NodeContainer(ctx.image)

@@ -21,9 +21,16 @@ export async function prepare(ctx: CreateContext): Promise<{ image: string; plan
       .catch(() => false),
     docker.listContainers({ all: true, filters: JSON.stringify({ label: [`${LABEL.owner}=${OWNER}`, `${LABEL.cluster}=${config.name}`] }) }),
   ]);
-  if (!exists) throw new TestbedError('TESTBED_IMAGE_MISSING', `the node image ${image} is not on the Docker daemon; build it with scripts/setup (ippc-host bootstrap): images are built offline, never pulled`);
+  if (!exists)
+    throw new TestbedError(
+      'TESTBED_IMAGE_MISSING',
+      `the node image ${image} is not on the Docker daemon; build it with scripts/setup (ippc-host bootstrap): images are built offline, never pulled`,
+    );
   if (taken.length > 0) {
-    throw new TestbedError('TESTBED_CLUSTER_EXISTS', `a cluster named '${config.name}' already exists (${taken.length} containers); remove it ('ippc cluster down --name ${config.name}') or choose another name`);
+    throw new TestbedError(
+      'TESTBED_CLUSTER_EXISTS',
+      `a cluster named '${config.name}' already exists (${taken.length} containers); remove it ('ippc cluster down --name ${config.name}') or choose another name`,
+    );
   }
   return { image, plan: planCluster(config, { workspaceDir: ctx.workspaceDir, dockerRootDir, ...(session ? { session } : {}), retain: !!options.detached }) };
 }
@@ -34,6 +41,10 @@ async function ping(docker: Docker): Promise<string> {
     const info = (await docker.info()) as { DockerRootDir?: string };
     return info.DockerRootDir ?? '/var/lib/docker';
   } catch (err) {
-    throw new TestbedError('TESTBED_DOCKER_UNAVAILABLE', `no Docker daemon answers (${(err as Error).message}); start one (scripts/setup does) or set DOCKER_HOST`, { cause: err });
+    throw new TestbedError(
+      'TESTBED_DOCKER_UNAVAILABLE',
+      `no Docker daemon answers (${(err as Error).message}); start one (scripts/setup does) or set DOCKER_HOST`,
+      { cause: err },
+    );
   }
 }

@@ -9,7 +9,11 @@ import { settleAll } from '../../settle-all.js';
 /** The `services` phase: the master, the IPAM, the isolation provider and DNS answer their protocols. */
 export async function waitForServices(ctx: CreateContext, cluster: ClusterHandle): Promise<void> {
   const { deadline, mark } = ctx;
-  await settleAll([cluster.master, cluster.ipam, cluster.isolation, cluster.dns].map((svc) => (svc.node as NodeHandle).waitReady(svc.daemon, deadline).then(() => mark(`${svc.daemon} ready at`))));
+  await settleAll(
+    [cluster.master, cluster.ipam, cluster.isolation, cluster.dns].map((svc) =>
+      (svc.node as NodeHandle).waitReady(svc.daemon, deadline).then(() => mark(`${svc.daemon} ready at`)),
+    ),
+  );
 }
 
 /** The `agents` phase: every agent answers and is registered and active at the master. */

@@ -18,8 +18,8 @@ import {
   type Resource,
   type TaskInfo,
 } from '@ippc/proto';
-import { createDockerContainerizer, type DockerContainerizer, type DockerContainerizerOptions } from './docker-containerizer.js';
-import { SCOPE_LABEL } from './labels.js';
+import { createDockerContainerizer, type DockerContainerizer, type DockerContainerizerOptions } from '../docker-containerizer.js';
+import { SCOPE_LABEL } from '../labels.js';
 
 export const TEST_LABEL = 'org.ippc.test';
 export const TEST_VALUE = 'docker-containerizer';
@@ -84,8 +84,15 @@ export async function createHarness(): Promise<Harness> {
       for (const n of stale.filter((s) => s.Name === name)) {
         const info = (await docker.getNetwork(n.Id).inspect()) as { Containers?: Record<string, unknown> };
         for (const id of Object.keys(info.Containers ?? {})) {
-          const c = await docker.getContainer(id).inspect().catch(() => undefined);
-          if (c?.Config.Labels?.[TEST_LABEL] === TEST_VALUE) await docker.getContainer(id).remove({ force: true }).catch(() => undefined);
+          const c = await docker
+            .getContainer(id)
+            .inspect()
+            .catch(() => undefined);
+          if (c?.Config.Labels?.[TEST_LABEL] === TEST_VALUE)
+            await docker
+              .getContainer(id)
+              .remove({ force: true })
+              .catch(() => undefined);
         }
         await docker.getNetwork(n.Id).remove();
       }
@@ -104,8 +111,16 @@ export async function createHarness(): Promise<Harness> {
     async teardown() {
       const errors: unknown[] = [];
       for (const c of containerizers) await c.close().catch((e) => errors.push(e));
-      for (const c of await leftovers()) await docker.getContainer(c.Id).remove({ force: true, v: true }).catch((e) => errors.push(e));
-      for (const n of networks) await docker.getNetwork(n).remove().catch((e) => errors.push(e));
+      for (const c of await leftovers())
+        await docker
+          .getContainer(c.Id)
+          .remove({ force: true, v: true })
+          .catch((e) => errors.push(e));
+      for (const n of networks)
+        await docker
+          .getNetwork(n)
+          .remove()
+          .catch((e) => errors.push(e));
       rmSync(tmp, { recursive: true, force: true });
       if (errors.length > 0) throw new AggregateError(errors, 'teardown left something behind');
     },
@@ -189,7 +204,15 @@ export function dockerTask(h: Harness, options: TaskOptions): TestTask {
     sandbox,
     statuses,
     spec,
-    known: () => ({ containerId: spec.containerId, frameworkId: spec.frameworkId, task, executor: spec.executor, containerInfo: container, sandboxDirectory: sandbox, containerizer: 'docker' }),
+    known: () => ({
+      containerId: spec.containerId,
+      frameworkId: spec.frameworkId,
+      task,
+      executor: spec.executor,
+      containerInfo: container,
+      sandboxDirectory: sandbox,
+      containerizer: 'docker',
+    }),
     stdout: () => read('stdout'),
     stderr: () => read('stderr'),
   };

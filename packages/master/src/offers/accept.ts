@@ -26,20 +26,8 @@ export function accept(m: MasterContext, f: FrameworkEntry, call: schedulerv1.Ca
   const offerIds = call.offerIds.map((o) => o.value ?? '');
   const launches = call.operations.filter((op) => op.type === Offer_Operation_Type.LAUNCH).flatMap((op) => op.launch?.taskInfos ?? []);
   if (offerIds.length === 0) {
-    for (const task of launches) {
-      sendToFramework(f, {
-        type: Event_Type.UPDATE,
-        update: {
-          status: masterStatusFor(
-            task.taskId?.value ?? '',
-            task.agentId?.value,
-            isPartitionAware(f.info) ? TaskState.TASK_DROPPED : TaskState.TASK_LOST,
-            'Task launched with invalid offers: No offers specified',
-            TaskStatus_Reason.REASON_INVALID_OFFERS,
-          ),
-        },
-      });
-    }
+    // An ACCEPT without offers: every task is lost, as with invalid offers (Mesos's message).
+    loseLaunches(f, launches, 'No offers specified');
     return;
   }
   const offerErr = validateOffers(
@@ -70,24 +58,26 @@ function dropInvalidOffers(m: MasterContext, f: FrameworkEntry, offerIds: string
     const o = m.offers.get(id);
     if (o && o.frameworkId === f.id) removeOffer(m, id, false);
   }
-  const state = isPartitionAware(f.info) ? TaskState.TASK_DROPPED : TaskState.TASK_LOST;
-  for (const task of launches) {
-    sendToFramework(f, {
-      type: Event_Type.UPDATE,
-      update: {
-        status: masterStatusFor(
-          task.taskId?.value ?? '',
-          task.agentId?.value,
-          state,
-          `Task launched with invalid offers: ${offerErr}`,
-          TaskStatus_Reason.REASON_INVALID_OFFERS,
-        ),
-      },
-    });
-    countUpdate(m, state, TaskStatus_Source.SOURCE_MASTER, TaskStatus_Reason.REASON_INVALID_OFFERS);
-  }
+  const state = loseLaunches(f, launches, offerErr);
+  for (let i = 0; i < launches.length; i++) countUpdate(m, state, TaskStatus_Source.SOURCE_MASTER, TaskStatus_Reason.REASON_INVALID_OFFERS);
   m.log.warn({ frameworkId: f.id, offerIds, error: offerErr }, 'ACCEPT used invalid offers');
   m.scheduleAllocation();
+}
+
+/** Every task to launch is lost (dropped, for a partition-aware framework): `Task launched with invalid offers: <why>`. */
+function loseLaunches(f: FrameworkEntry, launches: TaskInfo[], why: string): TaskState {
+  const state = isPartitionAware(f.info) ? TaskState.TASK_DROPPED : TaskState.TASK_LOST;
+  for (const task of launches) {
+    const status = masterStatusFor(
+      task.taskId?.value ?? '',
+      task.agentId?.value,
+      state,
+      `Task launched with invalid offers: ${why}`,
+      TaskStatus_Reason.REASON_INVALID_OFFERS,
+    );
+    sendToFramework(f, { type: Event_Type.UPDATE, update: { status } });
+  }
+  return state;
 }
 
 /** Each operation in order, against what is left of the offered resources. */

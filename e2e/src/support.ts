@@ -22,8 +22,8 @@ export const E2E = {
   bridge6: `fd10:${slot}::/56`,
   userNetwork: { name: slot === 250 ? 'e2e-user' : `e2e-user-${slot}`, subnet: `10.103.${slot}.0/24` },
   ports: '35600-35899',
-  /** A container network with a pool of 3 addresses per agent: recycling and exhaustion. */
-  small: { name: 'e2e-small', type: 'bridge', ipam: 'ippc-ipam', cidr: '10.104.0.0/16', hostsPerAgent: 3 },
+  /** A container network with a pool of 3 addresses per agent and no cool-down: recycling and exhaustion. */
+  small: { name: 'e2e-small', type: 'bridge', ipam: 'ippc-ipam', cidr: '10.104.0.0/16', hostsPerAgent: 3, cooldownSeconds: 0 },
 } as const;
 
 export const net = (name: string, extra: Partial<NetworkInfo> = {}): NetworkInfo => ({ name, groups: [], ipAddresses: [], portMappings: [], ...extra });

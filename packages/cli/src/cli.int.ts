@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { packageBin } from '@ippc/core/testing';
 import Docker from 'dockerode';
+import { planBootstrap } from '@ippc/host';
 import { LABEL, OWNER, removeCluster } from '@ippc/testbed';
 
 const bin = packageBin('@ippc/cli', 'ippc');
@@ -188,6 +189,33 @@ describe('ippc against a real cluster', () => {
     const err = json<{ error: { code: string; message: string } }>(unknown).error;
     assert.equal(err.code, 'CLI_TASK_FAILED');
     assert.match(err.message, /TASK_FAILED.*Unknown CNI network 'nope'/);
+    // A host port no agent offers is sent anyway and judged by the master (Mesos's TASK_ERROR and
+    // message), not waited for until --timeout.
+    const image = (await planBootstrap()).images.node;
+    const outside = await ippc(
+      'task',
+      'run',
+      'dbr',
+      '--cluster',
+      name,
+      '--image',
+      image,
+      '--docker-network',
+      'bridge',
+      '--port-mapping',
+      '40000:80',
+      '--timeout',
+      '60s',
+      '--json',
+      '--',
+      'sleep',
+      '60',
+    );
+    assert.equal(outside.code, 1, outside.stderr);
+    const refused = json<{ error: { code: string; message: string; details: { state: string; reason: string; message: string } } }>(outside).error;
+    assert.equal(refused.code, 'CLI_TASK_FAILED', refused.message);
+    assert.deepEqual([refused.details.state, refused.details.reason], ['TASK_ERROR', 'REASON_TASK_INVALID']);
+    assert.match(refused.details.message, /ports\(allocated: \*\):\[40000-40000\] required by task and its executor is more than available/);
     const usage = await ippc('task', 'run', 'bad2', '--cluster', name, '--group', 'web', '--cmd', 'sleep 1');
     assert.equal(usage.code, 1);
     assert.match(usage.stderr, /CLI_USAGE: --group needs --network/);

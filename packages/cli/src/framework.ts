@@ -117,15 +117,16 @@ function agentMatches(cluster: Cluster, offer: Offer, selector: AgentSelector): 
 }
 
 /**
- * Launches `spec` on the first offer that holds it (on `agent` if given) and, with `wait`, waits for
- * TASK_RUNNING. Throws CLI_NO_OFFER when no fitting offer comes in `timeoutMs`, CLI_TASK_FAILED
- * (with Mesos's state, reason and message) when the task ends instead of running.
+ * Launches the task `build` makes on the first offer it accepts (on `agent` if given; among the
+ * offers at hand, the first that `prefer` likes) and, with `wait`, waits for TASK_RUNNING. Throws
+ * CLI_NO_OFFER when no fitting offer comes in `timeoutMs`, CLI_TASK_FAILED (with Mesos's state,
+ * reason and message in the message and in `details`) when the task ends instead of running.
  */
 export async function launchTask(
   scheduler: Scheduler,
   cluster: Cluster,
   build: (offer: Offer) => TaskInfo,
-  options: { agent?: AgentSelector; wait?: boolean; timeoutMs?: number } = {},
+  options: { agent?: AgentSelector; wait?: boolean; timeoutMs?: number; prefer?: (offer: Offer) => boolean } = {},
 ): Promise<{ task: TaskInfo; offer: Offer; status?: TaskStatus }> {
   const timeoutMs = options.timeoutMs ?? 30_000;
   if (options.agent !== undefined && /^\d+$/.test(options.agent) && !cluster.agents[Number(options.agent)]) {
@@ -152,7 +153,7 @@ export async function launchTask(
       { cause: err },
     );
   }
-  const offer = offers[0]!;
+  const offer = (options.prefer && offers.find(options.prefer)) || offers[0]!;
   const task = build(offer);
   await scheduler.launch(offer, [task]);
   if (options.wait === false) return { task, offer };

@@ -178,9 +178,37 @@ export function poolsOverlap(a: CompiledPool, b: CompiledPool): boolean {
   return false;
 }
 
-/** Human text of a pool's ranges, for error messages: "10.210.1.2-10.210.1.254". */
+/** Human text of a pool's ranges as configured (reserved addresses included), for messages about the ranges themselves: "10.210.1.1-10.210.1.254". */
 export function describeRanges(pool: CompiledPool): string {
   return pool.ranges.map((r) => `${formatIp(pool.family, r.start)}-${formatIp(pool.family, r.end)}`).join(', ');
+}
+
+/** The assignable stretches of a pool: its ranges minus the reserved intervals, in order. */
+export function assignableIntervals(pool: CompiledPool): Array<[bigint, bigint]> {
+  const out: Array<[bigint, bigint]> = [];
+  for (const r of [...pool.ranges].sort((a, b) => (a.start < b.start ? -1 : 1))) {
+    let from = r.start;
+    for (const [a, b] of pool.reserved) {
+      if (b < from || a > r.end) continue;
+      if (a > from) out.push([from, a - 1n]);
+      from = b + 1n;
+    }
+    if (from <= r.end) out.push([from, r.end]);
+  }
+  return out;
+}
+
+/**
+ * Human text of what a pool can hand out, for messages that tell the caller what to ask for
+ * instead: "10.210.1.2-10.210.1.254", never naming the network address, gateway, broadcast or an
+ * excluded address. Long lists are cut after `limit` stretches ("... and 7 more").
+ */
+export function describeAssignable(pool: CompiledPool, limit = 4): string {
+  const parts = assignableIntervals(pool);
+  if (parts.length === 0) return 'no assignable address (every address of its ranges is reserved)';
+  const text = (a: bigint, b: bigint) => (a === b ? formatIp(pool.family, a) : `${formatIp(pool.family, a)}-${formatIp(pool.family, b)}`);
+  const shown = parts.slice(0, limit).map(([a, b]) => text(a, b));
+  return parts.length > limit ? `${shown.join(', ')} and ${parts.length - limit} more` : shown.join(', ');
 }
 
 /** Same pool definition (canonical specs equal). */

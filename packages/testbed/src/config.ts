@@ -56,6 +56,8 @@ export const ClusterConfigSchema = z.strictObject({
          * pool makes recycling and exhaustion easy to see.
          */
         hostsPerAgent: z.number().int().min(1).max(253).optional(),
+        /** This network's cool-down before a released address is picked again (ippc-ipam only; default: `ipam.cooldownSeconds`). */
+        cooldownSeconds: z.number().int().min(0).max(3600).optional(),
       }),
     )
     .default([
@@ -159,6 +161,9 @@ function checkOverlaps(config: ClusterConfig, source: string): void {
     }
   }
   for (const n of config.containerNetworks) {
+    if (n.cooldownSeconds !== undefined && n.ipam !== 'ippc-ipam') {
+      throw new ConfigError(`${source}: containerNetworks ${n.name}: cooldownSeconds needs ipam ippc-ipam (host-local has no cool-down)`);
+    }
     if (!nthSubnet(parseCidr(n.cidr)!, 24, config.agents - 1)) {
       throw new ConfigError(`${source}: containerNetworks ${n.name} ${n.cidr} cannot give each of ${config.agents} agents a /24; use a wider cidr`);
     }

@@ -4,7 +4,7 @@ import { isIpamError } from '../errors.js';
 import type { AddressRequest, Label, RangeSpec } from '../types.js';
 import type { HandlerContext } from './cni-handler.js';
 import { CNI_ERROR_CODES } from './cni-errors.js';
-import { familyOfSet, ipsFromCniArgs, mesosNetworkInfo, rangeSets, requireEnv, setContains, type NetConf } from './net-conf.js';
+import { familyOfSet, ipsFromCniArgs, mesosNetworkInfo, poolOptions, rangeSets, requireEnv, setContains, type NetConf } from './net-conf.js';
 import { formatResult } from './result.js';
 
 /**
@@ -19,7 +19,7 @@ export async function add(ctx: HandlerContext, req: CniRequest, conf: NetConf): 
   const network = conf.name;
   const mesos = mesosNetworkInfo(conf);
   const poolIds: Array<{ id: string; set: RangeSpec[]; family: IpFamily | undefined }> = [];
-  for (const set of sets) poolIds.push({ id: await pools.ensure(network, set, conf.ipam.exclude), set, family: familyOfSet(set) });
+  for (const set of sets) poolIds.push({ id: await pools.ensure(network, set, poolOptions(conf.ipam)), set, family: familyOfSet(set) });
 
   const requested: string[] = [...(conf.runtimeConfig?.ips ?? []), ...(conf.args?.cni?.ips ?? []), ...ipsFromCniArgs(req.args)];
   const requests: AddressRequest[] = [];
@@ -73,7 +73,7 @@ export async function add(ctx: HandlerContext, req: CniRequest, conf: NetConf): 
     // The service lost its pools (a wiped store): ensure again once.
     if (!isIpamError(err, 'IPAM_UNKNOWN_NETWORK') || sets.length === 0) throw err;
     pools.forget(network);
-    for (const set of sets) await pools.ensure(network, set, conf.ipam.exclude);
+    for (const set of sets) await pools.ensure(network, set, poolOptions(conf.ipam));
     result = await allocate();
   }
   log.debug({ network, containerId: env.containerId, addresses: result.lease.addresses.map((a) => a.address), existing: result.existing }, 'CNI ADD');

@@ -185,6 +185,18 @@ describe('ippc-ipam CNI handler', () => {
     assert.match(String(cooling.msg), /cooling down/);
   });
 
+  it("takes the network's cool-down from ipam.cooldownSeconds; one that is not a number is an invalid config", async () => {
+    const quick = (id: string, extra: Record<string, unknown> = {}) =>
+      call('ADD', conf({ name: 'quick' }, { ranges: [[{ subnet: '10.210.33.0/30' }]], cooldownSeconds: 0, ...extra }), { containerId: id });
+    assert.equal((await cni.handle(quick('q1'))).ok, true);
+    await cni.handle({ ...quick('q1'), command: 'DEL' });
+    assert.equal((await cni.handle(quick('q2'))).ok, true, 'no cool-down on this network: the only address comes back at once');
+    assert.equal((await service.listPools('quick'))[0]!.spec.cooldownSeconds, 0);
+    const bad = parse((await cni.handle(quick('q3', { cooldownSeconds: 'soon' }))).output);
+    assert.equal(bad.code, CNI_ERROR_CODES.INVALID_CONFIG);
+    assert.match(String(bad.msg), /ipam\.cooldownSeconds must be a whole number/);
+  });
+
   it('DEL releases without a netns, twice is fine; CHECK verifies the lease against prevResult', async () => {
     const add = parse((await cni.handle(call('ADD', conf(), { containerId: 'd1' }))).output);
     const prev = { prevResult: add };

@@ -16,6 +16,8 @@ export interface IpamSection {
   routes?: Array<{ dst: string; gw?: string }>;
   dns?: Record<string, unknown>;
   exclude?: string[];
+  /** The network's cool-down before a released address is picked again (default: the service's). */
+  cooldownSeconds?: number;
 }
 
 export interface NetConf {
@@ -52,6 +54,15 @@ export function parseConf(text: string): NetConf {
   if (typeof c.name !== 'string' || c.name === '') throw new CniError(CNI_ERROR_CODES.INVALID_CONFIG, 'the network config has no "name"');
   if (!c.ipam || typeof c.ipam !== 'object') throw new CniError(CNI_ERROR_CODES.INVALID_CONFIG, 'the network config has no "ipam" section');
   return c as unknown as NetConf;
+}
+
+/** What the `ipam` section says of its pools beyond the ranges; a cool-down that is not a number is an invalid config. */
+export function poolOptions(ipam: IpamSection): { exclude?: string[]; cooldownSeconds?: number } {
+  const { exclude, cooldownSeconds } = ipam;
+  if (cooldownSeconds !== undefined && typeof cooldownSeconds !== 'number') {
+    throw new CniError(CNI_ERROR_CODES.INVALID_CONFIG, `ipam.cooldownSeconds must be a whole number of seconds, not ${JSON.stringify(cooldownSeconds)}`);
+  }
+  return { ...(exclude ? { exclude } : {}), ...(cooldownSeconds !== undefined ? { cooldownSeconds } : {}) };
 }
 
 /** host-local's two shapes: `ranges` (list of range sets), or one range at the top of `ipam`. */

@@ -1,7 +1,7 @@
 import { formatIp } from '@ippc/core';
 import { IpamError } from '../errors.js';
-import { describeRanges } from '../pool.js';
-import { cooldownOf, type ServiceContext } from './context.js';
+import { describeAssignable } from '../pool.js';
+import type { ServiceContext } from './context.js';
 import type { Entry, PoolState } from './pool-state.js';
 import { holderText } from './records.js';
 import type { Want } from './wants.js';
@@ -59,7 +59,7 @@ function exhausted(ctx: ServiceContext, want: Want, network: string): IpamError 
       assigned: ps.assigned + ps.pending,
       cooling: c.count,
       nextFreeAtMs: c.nextFreeAtMs,
-      ranges: describeRanges(ps.pool),
+      ranges: describeAssignable(ps.pool),
     };
   });
   const cooling = parts.reduce((n, p) => n + p.cooling, 0);
@@ -96,7 +96,12 @@ async function pickOne(ctx: ServiceContext, want: Want, network: string): Promis
     const e = ps.entries.get(want.address);
     const text = formatIp(want.family, want.address);
     if (!e) return markPending(ps, want.address, undefined);
-    if (e.state === 'cooling' && (e.coolUntilMs ?? 0) <= t) {
+    // A request that names a released address gets it at once, cooling or not (as Calico gives a
+    // requested address): the caller chose it, typically a fixed-address task restarted, and Mesos
+    // has no window in which that fails. The cool-down keeps protecting automatic picks. The commit
+    // is conditional on the cooling record's revision, and the old lease is gone, so a late release
+    // of it (by handle, or by address with its epoch) frees nothing of the new one.
+    if (e.state === 'cooling') {
       const pick = markPending(ps, want.address, e);
       if (await guardAllows(ctx, ps, want.address, e)) return pick;
       unpick([pick]);
@@ -106,14 +111,6 @@ async function pickOne(ctx: ServiceContext, want: Want, network: string): Promis
         {
           details: { network, address: text },
         },
-      );
-    }
-    if (e.state === 'cooling') {
-      throw new IpamError(
-        'IPAM_ADDRESS_TAKEN',
-        `${text} was released by ${holderText(e.holder)} and is cooling down until ${new Date(e.coolUntilMs ?? 0).toISOString()} ` +
-          `(cool-down ${cooldownOf(ctx, ps.pool) / 1000} s); retry after that or request another address`,
-        { details: { network, address: text, coolingUntilMs: e.coolUntilMs, retryAfterMs: Math.max(0, (e.coolUntilMs ?? 0) - t) } },
       );
     }
     throw new IpamError(

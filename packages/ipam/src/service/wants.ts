@@ -1,6 +1,6 @@
 import { formatIp, parseIp, type IpFamily } from '@ippc/core';
 import { bad, IpamError } from '../errors.js';
-import { describeRanges, isReserved, rangeOf } from '../pool.js';
+import { describeAssignable, isReserved, rangeOf } from '../pool.js';
 import type { AddressRequest, AllocateRequest } from '../types.js';
 import type { ServiceContext } from './context.js';
 import type { PoolState } from './pool-state.js';
@@ -62,7 +62,7 @@ export async function resolveWants(ctx: ServiceContext, req: AllocateRequest, ne
       const inRange = candidates.filter((p) => p.pool.family === ip.family && rangeOf(p.pool, ip.value));
       const holder = inRange[0];
       if (!holder) {
-        const ranges = candidates.filter((p) => p.pool.family === ip.family).map((p) => `${p.pool.id}: ${describeRanges(p.pool)}`);
+        const ranges = candidates.filter((p) => p.pool.family === ip.family).map((p) => `${p.pool.id}: ${describeAssignable(p.pool)}`);
         throw new IpamError(
           'IPAM_ADDRESS_OUTSIDE_POOL',
           `${text} is outside every pool of network '${network}'${r.pool ? ` named in the request (${r.pool})` : ''}; ` +
@@ -75,7 +75,7 @@ export async function resolveWants(ctx: ServiceContext, req: AllocateRequest, ne
         throw new IpamError(
           'IPAM_ADDRESS_OUTSIDE_POOL',
           `${text} is ${gw ? 'the gateway' : 'reserved (network, broadcast or excluded address)'} of pool '${holder.pool.id}' in network '${network}' and is never assigned; ` +
-            `request another address within ${describeRanges(holder.pool)}`,
+            `request another address within ${describeAssignable(holder.pool)}`,
           { details: { network, address: text, pool: holder.pool.id } },
         );
       }

@@ -116,9 +116,17 @@ export function describeIpamContract(name: string, fixture: () => Promise<Servic
       const a = await svc.allocate({ handle: h('c1'), requests: [{ address: '10.210.2.12' }] });
       assert.equal(a.lease.addresses[0]!.address, '10.210.2.12');
       await rejectsWith(svc.allocate({ handle: h('c2'), requests: [{ address: '10.210.2.12' }] }), 'IPAM_ADDRESS_TAKEN', /already assigned to blue\/c1\/eth0/);
-      await rejectsWith(svc.allocate({ handle: h('c2'), requests: [{ address: '10.210.3.1' }] }), 'IPAM_ADDRESS_OUTSIDE_POOL', /10\.210\.2\.10-10\.210\.2\.20/);
+      await rejectsWith(
+        svc.allocate({ handle: h('c2'), requests: [{ address: '10.210.3.1' }] }),
+        'IPAM_ADDRESS_OUTSIDE_POOL',
+        /within 10\.210\.2\.0\/24: 10\.210\.2\.10-10\.210\.2\.14, 10\.210\.2\.16-10\.210\.2\.20$/,
+      );
       await rejectsWith(svc.allocate({ handle: h('c2'), requests: [{ address: '10.210.2.30' }] }), 'IPAM_ADDRESS_OUTSIDE_POOL');
-      await rejectsWith(svc.allocate({ handle: h('c2'), requests: [{ address: '10.210.2.15' }] }), 'IPAM_ADDRESS_OUTSIDE_POOL', /reserved/);
+      await rejectsWith(
+        svc.allocate({ handle: h('c2'), requests: [{ address: '10.210.2.15' }] }),
+        'IPAM_ADDRESS_OUTSIDE_POOL',
+        /reserved .*; request another address within 10\.210\.2\.10-10\.210\.2\.14, 10\.210\.2\.16-10\.210\.2\.20$/,
+      );
       await rejectsWith(svc.allocate({ handle: h('c2', 'green') }), 'IPAM_UNKNOWN_NETWORK', /no address pools/);
       await rejectsWith(svc.allocate({ handle: h('c2'), requests: [{ address: 'not-an-ip' }] }), 'IPAM_BAD_REQUEST');
       await rejectsWith(svc.allocate({ handle: { network: 'blue', containerId: '-bad', ifName: 'eth0' } }), 'IPAM_BAD_REQUEST', /container id/);
@@ -130,6 +138,33 @@ export function describeIpamContract(name: string, fixture: () => Promise<Servic
         ['c1'],
       );
       assert.equal((await svc.listPools('blue'))[0]!.used, 1);
+    });
+
+    it('offers in its messages only addresses it can assign (never the network, gateway, broadcast or an excluded one)', async () => {
+      const svc = await make();
+      await svc.ensurePool({ network: 'msg', ranges: [{ subnet: '10.210.12.0/24' }] });
+      const gw = await rejectsWith(svc.allocate({ handle: h('g', 'msg'), requests: [{ address: '10.210.12.1' }] }), 'IPAM_ADDRESS_OUTSIDE_POOL');
+      assert.match(gw.message, /^10\.210\.12\.1 is the gateway of pool '10\.210\.12\.0\/24'/);
+      assert.match(gw.message, /request another address within 10\.210\.12\.2-10\.210\.12\.254$/);
+      const bcast = await rejectsWith(svc.allocate({ handle: h('b', 'msg'), requests: [{ address: '10.210.12.255' }] }), 'IPAM_ADDRESS_OUTSIDE_POOL');
+      assert.match(bcast.message, /within 10\.210\.12\.0\/24: 10\.210\.12\.2-10\.210\.12\.254$/);
+      const outside = await rejectsWith(svc.allocate({ handle: h('o', 'msg'), requests: [{ address: '10.210.13.9' }] }), 'IPAM_ADDRESS_OUTSIDE_POOL');
+      assert.match(outside.message, /request an address within 10\.210\.12\.0\/24: 10\.210\.12\.2-10\.210\.12\.254$/);
+      // Many excluded addresses: the first stretches and how many more.
+      await svc.ensurePool({
+        network: 'holes',
+        ranges: [{ subnet: '10.210.14.0/24' }],
+        exclude: ['10.210.14.10', '10.210.14.20', '10.210.14.30', '10.210.14.40', '10.210.14.50'],
+      });
+      const holes = await rejectsWith(svc.allocate({ handle: h('x', 'holes'), requests: [{ address: '10.210.14.20' }] }), 'IPAM_ADDRESS_OUTSIDE_POOL');
+      assert.match(
+        holes.message,
+        /within 10\.210\.14\.2-10\.210\.14\.9, 10\.210\.14\.11-10\.210\.14\.19, 10\.210\.14\.21-10\.210\.14\.29, 10\.210\.14\.31-10\.210\.14\.39 and 2 more$/,
+      );
+      // An exhausted pool names what it hands out.
+      await svc.ensurePool({ network: 'two', ranges: [{ subnet: '10.210.15.0/30' }] }); // .1 gateway, .2 the only address
+      await svc.allocate({ handle: h('a', 'two') });
+      await rejectsWith(svc.allocate({ handle: h('b', 'two') }), 'IPAM_POOL_EXHAUSTED', /10\.210\.15\.0\/30 \(10\.210\.15\.2\): 1 assigned/);
     });
 
     it('assigns nothing when one address of a multi-address request fails (no half assignment)', async () => {
@@ -163,11 +198,43 @@ export function describeIpamContract(name: string, fixture: () => Promise<Servic
       const err = await rejectsWith(svc.allocate({ handle: h('c5', 'tiny') }), 'IPAM_POOL_EXHAUSTED', /still cooling down \(the first is free again in 10 s\)/);
       assert.equal((err as { details?: { retryAfterMs?: number } }).details?.retryAfterMs, 10_000);
       assert.equal((await svc.listPools('tiny'))[0]!.cooling, 1);
-      await rejectsWith(svc.allocate({ handle: h('c6', 'tiny'), requests: [{ address: '10.210.4.2' }] }), 'IPAM_ADDRESS_TAKEN', /cooling down until/);
       clock += 10_000;
       const reused = await svc.allocate({ handle: h('c5', 'tiny') });
       assert.equal(reused.lease.addresses[0]!.address, '10.210.4.2');
       assert.equal((await svc.listPools('tiny'))[0]!.cooling, 0);
+    });
+
+    it('gives a cooling address at once to a request that names it, fenced against late releases of the old lease', async () => {
+      const svc = await make({ cooldownMs: 30_000 });
+      await svc.ensurePool({ network: 'named', ranges: [{ subnet: '10.210.11.0/29' }] }); // .2-.6
+      const old = (await svc.allocate({ handle: h('old', 'named'), requests: [{ address: '10.210.11.4' }] })).lease;
+      await svc.release(old.handle, old.epoch);
+      // An automatic pick never gets it while it cools...
+      const others = [];
+      for (let i = 0; i < 4; i++) others.push((await svc.allocate({ handle: h(`o${i}`, 'named') })).lease.addresses[0]!.address);
+      assert.ok(!others.includes('10.210.11.4'), others.join());
+      await rejectsWith(svc.allocate({ handle: h('auto', 'named') }), 'IPAM_POOL_EXHAUSTED', /1 cooling/);
+      // ...but the restarted task that asks for it by name gets it straight back.
+      const again = (await svc.allocate({ handle: h('new', 'named'), requests: [{ address: '10.210.11.4' }] })).lease;
+      assert.equal(again.addresses[0]!.address, '10.210.11.4');
+      assert.ok(again.epoch > old.epoch);
+      assert.equal((await svc.listPools('named'))[0]!.cooling, 0);
+      // A late or repeated release of the old lease frees nothing of the new one.
+      assert.deepEqual(await svc.release(old.handle, old.epoch), { released: [], stale: false });
+      assert.deepEqual(await svc.release(old.handle), { released: [], stale: false });
+      assert.equal((await svc.releaseAddress('named', '10.210.11.4', old.epoch)).stale, true);
+      assert.deepEqual(await svc.getLease(h('new', 'named')), again);
+      await rejectsWith(
+        svc.allocate({ handle: h('third', 'named'), requests: [{ address: '10.210.11.4' }] }),
+        'IPAM_ADDRESS_TAKEN',
+        /already assigned to named\/new\/eth0/,
+      );
+      // Released again, the same handle asking again also gets it at once (a restart in place).
+      await svc.release(again.handle, again.epoch);
+      const same = (await svc.allocate({ handle: h('new', 'named'), requests: [{ address: '10.210.11.4' }] })).lease;
+      assert.ok(same.epoch > again.epoch);
+      assert.equal((await svc.release(again.handle, again.epoch)).stale, true, 'the earlier epoch of the same handle is fenced');
+      assert.deepEqual(await svc.getLease(h('new', 'named')), same);
     });
 
     it('does not hand a released address out again before the ranges run through (round robin)', async () => {

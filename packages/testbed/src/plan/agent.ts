@@ -29,10 +29,10 @@ export function planAgent(pc: PlanContext, i: number): AgentPlan {
     // IPv6 container subnets are routed (and announced to isolation) through the agent's IPv6 address.
     if (s.ipv6 && address6) routes.push({ dst: s.ipv6, via: address6 });
   }
-  // The agent writes its default networks itself; others (another name, a small pool) the testbed writes.
+  // The agent writes its default networks itself; others (another name, a small pool, a cool-down of their own) the testbed writes.
   const byAgent = config.containerNetworks.filter((n) => {
     const d = AGENT_NETWORKS[n.name];
-    return d && d.type === n.type && d.ipam === n.ipam && !n.hostsPerAgent;
+    return d && d.type === n.type && d.ipam === n.ipam && !n.hostsPerAgent && n.cooldownSeconds === undefined;
   });
   const own = config.containerNetworks.filter((n) => !byAgent.includes(n));
   const install = byAgent.map((n) => `${n.name}=${[subnets[n.name]!.ipv4, ...(subnets[n.name]!.ipv6 ? [subnets[n.name]!.ipv6!] : [])].join(',')}`).join(';');

@@ -22,7 +22,13 @@ export function containerNetworkConflist(
   const routes = [{ dst: '0.0.0.0/0' }, ...(subnets.ipv6 ? [{ dst: '::/0' }] : [])];
   const ipam =
     net.ipam === 'ippc-ipam'
-      ? { type: 'ippc-ipam', ranges, routes, daemonSocket: PATHS.ipamSocket }
+      ? {
+          type: 'ippc-ipam',
+          ranges,
+          routes,
+          daemonSocket: PATHS.ipamSocket,
+          ...(net.cooldownSeconds !== undefined ? { cooldownSeconds: net.cooldownSeconds } : {}),
+        }
       : { type: 'host-local', ranges, routes, dataDir: `${PATHS.agentWorkDir}/cni/networks` };
   // ipMasq off: containers keep their own source address across agents (groups are enforced by it).
   const main =

@@ -159,4 +159,16 @@ describe('cluster plan', () => {
     };
     assert.deepEqual([local.plugins[0]!.type, local.plugins[0]!.ipam.type], ['ptp', 'host-local']);
   });
+
+  it("writes a network's own cool-down into its ippc-ipam section, and refuses one on host-local", () => {
+    const cfg = compileConfig({ agents: 1, containerNetworks: [{ name: 'ippc-bridge', type: 'bridge', cidr: '10.100.0.0/16', cooldownSeconds: 0 }] });
+    const agent = planCluster(cfg, { workspaceDir: '/ws', resolve }).nodes.find((n) => n.role === 'agent')!;
+    assert.equal(flag(agent, 'agent', 'install_cni_networks'), undefined, 'the agent would write it without the cool-down');
+    const conf = JSON.parse(agent.files[0]!.content) as { plugins: { ipam?: { cooldownSeconds?: number } }[] };
+    assert.equal(conf.plugins[0]!.ipam!.cooldownSeconds, 0);
+    assert.throws(
+      () => compileConfig({ containerNetworks: [{ name: 'l', type: 'bridge', ipam: 'host-local', cidr: '10.105.0.0/16', cooldownSeconds: 5 }] }),
+      /containerNetworks l: cooldownSeconds needs ipam ippc-ipam/,
+    );
+  });
 });

@@ -1,6 +1,6 @@
 import { Option, type Command } from 'commander';
-import { taskStateToJSON, type TaskStatus } from '@ippc/proto';
-import type { Scheduler } from '@ippc/scheduler';
+import { taskStateToJSON, type Offer, type TaskInfo, type TaskStatus } from '@ippc/proto';
+import { taskFromOffer, type Scheduler, type TaskSpec } from '@ippc/scheduler';
 import type { Cluster } from '@ippc/testbed';
 import { clusterName, type Testbed } from '../../context.js';
 import { closeCliFramework, connectCliFramework, launchTask } from '../../framework.js';
@@ -60,9 +60,35 @@ export interface RunTaskOptions {
   timeoutMs?: number;
 }
 
+/**
+ * The task for an offer, judged only by what the CLI can know: cpus, mem and how many ports. Named
+ * host ports (`--port-mapping`) go into the task's resources as named, whether or not the offer
+ * holds them, so the master judges them and answers with Mesos's status and message (TASK_ERROR,
+ * "... is more than available ...") instead of the CLI waiting for an offer that never comes.
+ * Throws when the offer cannot hold cpus, mem or the count of ports.
+ */
+export function taskForOffer(offer: Offer, spec: TaskSpec): TaskInfo {
+  if (!Array.isArray(spec.ports) || spec.ports.length === 0 || holdsNamedPorts(offer, spec)) return taskFromOffer(offer, spec);
+  const named = spec.ports;
+  const task = taskFromOffer(offer, { ...spec, ports: named.length });
+  for (const r of task.resources) if (r.name === 'ports') r.ranges = { range: named.map((p) => ({ begin: p, end: p })) };
+  return task;
+}
+
+/** Whether the offer holds the spec's named host ports (then the task takes exactly those). */
+function holdsNamedPorts(offer: Offer, spec: TaskSpec): boolean {
+  try {
+    taskFromOffer(offer, spec);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** Launches one task through an already connected CLI framework. */
 export async function runTask(scheduler: Scheduler, cluster: Cluster, plan: TaskRunPlan, options: RunTaskOptions = {}): Promise<TaskRunResult> {
-  const { task, offer, status } = await launchTask(scheduler, cluster, (o) => scheduler.taskFromOffer(o, plan.spec), {
+  const { task, offer, status } = await launchTask(scheduler, cluster, (o) => taskForOffer(o, plan.spec), {
+    prefer: (o) => holdsNamedPorts(o, plan.spec),
     ...(options.agent !== undefined ? { agent: options.agent } : {}),
     ...(options.wait !== undefined ? { wait: options.wait } : {}),
     ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}),

@@ -21,7 +21,7 @@ export function poolSpecToWire(s: PoolSpec): ipamv1.PoolSpec {
     ranges: s.ranges.map(rangeToWire),
     node: s.node ?? '',
     exclude: s.exclude ?? [],
-    cooldownSeconds: s.cooldownSeconds ?? 0,
+    ...(s.cooldownSeconds !== undefined ? { cooldownSeconds: s.cooldownSeconds } : {}),
   };
 }
 
@@ -32,7 +32,7 @@ export function poolSpecFromWire(s: ipamv1.PoolSpec | undefined): PoolSpec {
     ranges: (s?.ranges ?? []).map(rangeFromWire),
     node: opt(s?.node),
     exclude: s?.exclude && s.exclude.length > 0 ? s.exclude : undefined,
-    cooldownSeconds: s?.cooldownSeconds ? s.cooldownSeconds : undefined,
+    cooldownSeconds: s?.cooldownSeconds,
   };
 }
 

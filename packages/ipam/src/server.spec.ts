@@ -63,6 +63,14 @@ describe('IPAM over gRPC (typed client, auth, health, metrics)', () => {
     assert.equal(pools[0]!.cooling, 1);
     const gc = await client.garbageCollect({ network: 'blue', valid: [] });
     assert.deepEqual(gc, { reclaimed: [], suspected: [] });
+    // A cool-down of 0 (none) is not the same as no cool-down given (the service's default).
+    const none = await client.ensurePool({ network: 'quick', ranges: [{ subnet: '10.210.21.0/24' }], cooldownSeconds: 0 });
+    assert.equal(none.pool.spec.cooldownSeconds, 0);
+    const unset = await client.ensurePool({ network: 'slow', ranges: [{ subnet: '10.210.22.0/24' }] });
+    assert.equal(unset.pool.spec.cooldownSeconds, undefined);
+    const q = await client.allocate({ handle: { network: 'quick', containerId: 'q', ifName: 'eth0' } });
+    await client.release(q.lease.handle);
+    assert.equal((await client.listPools('quick'))[0]!.cooling, 0, 'released straight back to free');
   });
 
   it('rethrows the service error as a typed IpamError with its code and details', async () => {

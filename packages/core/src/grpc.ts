@@ -14,6 +14,14 @@ export type AuthConfig = { token: string } | { disabled: true };
 /** Methods anyone may call: health checks must work before a peer has credentials. */
 const OPEN_METHODS = ['/grpc.health.v1.Health/'];
 
+/**
+ * Whether an `authorization` header carries the cluster's shared secret (`Bearer <token>`); always
+ * true when authentication is disabled. Compared in constant time. gRPC and HTTP edges share it.
+ */
+export function bearerAuthorizes(auth: AuthConfig, header: string | undefined): boolean {
+  return 'disabled' in auth || tokenMatches(auth.token, header);
+}
+
 function tokenMatches(expected: string, header: string | undefined): boolean {
   if (!header?.startsWith('Bearer ')) return false;
   const given = Buffer.from(header.slice('Bearer '.length));

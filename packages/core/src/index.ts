@@ -33,6 +33,7 @@ export {
 export {
   authClientInterceptor,
   authServerInterceptor,
+  bearerAuthorizes,
   checkHealth,
   clientOptions,
   createGrpcServer,

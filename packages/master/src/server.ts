@@ -9,12 +9,15 @@ import type { Registry } from 'prom-client';
 import { MasterError } from './errors.js';
 import { masterRoutes } from './http/endpoints.js';
 import { registerMasterMetrics } from './http/metrics.js';
+import { schedulerApi } from './http/scheduler-api.js';
 import { shareOnePort } from './http/one-port.js';
 import { Master, type MasterOptions } from './master.js';
 import { agentsService, schedulerService } from './services.js';
 
-// startMaster: the master on one port (http/one-port.ts), its gRPC services (services.ts) and its
-// HTTP endpoints (http/endpoints.ts).
+// startMaster: the master on one port (http/one-port.ts), its gRPC services (services.ts), its
+// HTTP endpoints (http/endpoints.ts) and Mesos's scheduler HTTP API (http/scheduler-api.ts).
+
+const V1_SCHEDULER = new Set(['/api/v1/scheduler', '/api/v1/scheduler/']);
 
 export interface StartMasterOptions extends Omit<MasterOptions, 'ip' | 'port' | 'log'> {
   /** Address to listen on. Default `127.0.0.1`. */
@@ -61,7 +64,12 @@ export async function startMaster(options: StartMasterOptions): Promise<StartedM
   const grpcServer = await startGrpc(master, options.auth, grpcSocket, log);
   const metrics = createMetricsRegistry('master');
   registerMasterMetrics(metrics, master);
-  const http = createHttpServer(createHttpRouter(masterRoutes(master, metrics, options.maxWatchSeconds ?? 300)));
+  const router = createHttpRouter(masterRoutes(master, metrics, options.maxWatchSeconds ?? 300));
+  const scheduler = schedulerApi(master, { auth: options.auth, log });
+  // The v1 APIs take POSTs; everything else is the read-only router's.
+  const http = createHttpServer((req, res) =>
+    V1_SCHEDULER.has(new URL(req.url ?? '/', 'http://localhost').pathname) ? scheduler(req, res) : router(req, res),
+  );
   http.keepAliveTimeout = 5_000;
   const sockets = shareOnePort(net, grpcSocket, http);
 

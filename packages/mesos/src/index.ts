@@ -86,5 +86,9 @@ export {
   networkInfoToMesosJson,
 } from './cni-args.js';
 
+// The v1 HTTP APIs' wire forms: RecordIO framing (src/common/recordio.hpp) and messages as JSON.
+export { encodeRecord, RECORDIO_MAX_RECORD_BYTES, RecordIoDecoder } from './recordio.js';
+export { fromV1Json, toV1Json, type JsonCodec } from './json/v1-json.js';
+
 export { parseDuration } from './duration.js';
 export { MesosError, type MesosErrorCode } from './errors.js';

@@ -1,0 +1,342 @@
+import assert from 'node:assert/strict';
+import { request, type IncomingMessage } from 'node:http';
+import { after, before, describe, it } from 'node:test';
+import { silentLogger } from '@ippc/core';
+import { parseResources, RecordIoDecoder } from '@ippc/mesos';
+import { agentv1, schedulerv1, TaskState, TaskStatus_Source } from '@ippc/proto';
+import type { AgentConnection } from '../master.js';
+import { startMaster, type StartedMaster } from '../server.js';
+
+// The scheduler HTTP API against a real master listening on loopback: JSON and protobuf bodies
+// (protobuf written by hand from the field numbers of Mesos's scheduler.proto), RecordIO event
+// streams, and Mesos's status codes and messages for every refusal.
+
+const TOKEN = 'spec-token';
+const JSON_TYPE = 'application/json';
+const PROTOBUF = 'application/x-protobuf';
+
+interface Answer {
+  status: number;
+  headers: IncomingMessage['headers'];
+  body: string;
+}
+
+interface Stream {
+  status: number;
+  headers: IncomingMessage['headers'];
+  /** Records as they arrive (JSON parsed, or raw bytes for protobuf). */
+  records: Buffer[];
+  /** Records completed by each data chunk: one record per write shows as one per chunk. */
+  perChunk: number[];
+  ended: boolean;
+  next(pred: (r: Buffer) => boolean, timeoutMs?: number): Promise<Buffer>;
+  close(): void;
+}
+
+class FakeAgent implements AgentConnection {
+  messages: agentv1.MasterMessage[] = [];
+  send(message: agentv1.MasterMessage): void {
+    this.messages.push(message);
+  }
+  close(): void {}
+}
+
+describe('scheduler HTTP API (/api/v1/scheduler)', () => {
+  let started: StartedMaster;
+  let agent: FakeAgent;
+  let agentId: string;
+
+  before(async () => {
+    started = await startMaster({ port: 0, auth: { token: TOKEN }, log: silentLogger(), allocationIntervalMs: 50, heartbeatIntervalSeconds: 1 });
+    agent = new FakeAgent();
+    agentId = started.master.registerAgent(
+      {
+        agent: { hostname: 'a1', resources: parseResources('cpus:2;mem:1024;ports:[31000-31004]'), attributes: [] },
+        version: 't',
+        pid: 'slave(1)@127.0.0.2:5051',
+      },
+      agent,
+    );
+  });
+  after(async () => started?.close());
+
+  function post(body: string | Buffer, headers: Record<string, string | undefined> = {}, method = 'POST'): Promise<Answer> {
+    return new Promise((resolve, reject) => {
+      const req = request(
+        `${started.url}/api/v1/scheduler`,
+        { method, headers: clean({ authorization: `Bearer ${TOKEN}`, 'content-type': JSON_TYPE, ...headers }) },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }));
+        },
+      );
+      req.on('error', reject);
+      req.end(body);
+    });
+  }
+
+  function subscribe(body: string | Buffer, headers: Record<string, string | undefined> = {}): Promise<Stream> {
+    return new Promise((resolve, reject) => {
+      const req = request(
+        `${started.url}/api/v1/scheduler`,
+        { method: 'POST', headers: clean({ authorization: `Bearer ${TOKEN}`, 'content-type': JSON_TYPE, accept: JSON_TYPE, ...headers }) },
+        (res) => {
+          const decoder = new RecordIoDecoder();
+          const waiters: { pred: (r: Buffer) => boolean; resolve: (r: Buffer) => void }[] = [];
+          const stream: Stream = {
+            status: res.statusCode!,
+            headers: res.headers,
+            records: [],
+            perChunk: [],
+            ended: false,
+            next(pred, timeoutMs = 3000) {
+              const found = stream.records.find(pred);
+              if (found) return Promise.resolve(found);
+              return new Promise((res2, rej2) => {
+                const timer = setTimeout(() => rej2(new Error(`no matching record within ${timeoutMs} ms; have ${stream.records.length}`)), timeoutMs);
+                waiters.push({ pred, resolve: (r) => (clearTimeout(timer), res2(r)) });
+              });
+            },
+            close: () => req.destroy(),
+          };
+          res.on('data', (chunk: Buffer) => {
+            const got = decoder.push(chunk);
+            stream.perChunk.push(got.length);
+            for (const r of got) {
+              stream.records.push(r);
+              for (const w of [...waiters]) {
+                if (!w.pred(r)) continue;
+                waiters.splice(waiters.indexOf(w), 1);
+                w.resolve(r);
+              }
+            }
+          });
+          res.on('end', () => (stream.ended = true));
+          res.on('error', () => (stream.ended = true));
+          resolve(stream);
+        },
+      );
+      req.on('error', reject);
+      req.end(body);
+    });
+  }
+
+  const json = (r: Buffer) => JSON.parse(r.toString('utf8')) as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+  const ofType = (type: string) => (r: Buffer) => json(r).type === type;
+  const subscribeJson = (name: string, id?: string) =>
+    JSON.stringify({
+      ...(id ? { framework_id: { value: id } } : {}),
+      type: 'SUBSCRIBE',
+      subscribe: { framework_info: { user: 'root', name, ...(id ? { id: { value: id } } : {}), failover_timeout: 60, unknown_key: 'ignored' } },
+    });
+
+  it('SUBSCRIBE in JSON: 200, Mesos-Stream-Id, SUBSCRIBED first in Mesos JSON, then offers and heartbeats, one record per write', async () => {
+    const s = await subscribe(subscribeJson('json-fw'));
+    assert.equal(s.status, 200);
+    assert.equal(s.headers['content-type'], JSON_TYPE);
+    assert.match(String(s.headers['mesos-stream-id']), /^[0-9a-f-]{36}$/);
+    const first = json(await s.next(() => true));
+    assert.equal(first.type, 'SUBSCRIBED');
+    assert.match(first.subscribed.framework_id.value, /-\d{4}$/);
+    assert.equal(first.subscribed.heartbeat_interval_seconds, 1);
+    const offers = json(await s.next(ofType('OFFERS')));
+    const offer = offers.offers.offers[0];
+    assert.equal(offer.agent_id.value, agentId);
+    assert.ok(
+      offer.resources.some((r: { name: string; type: string }) => r.name === 'ports' && r.type === 'RANGES'),
+      'enums by name, fields by proto name',
+    );
+    await s.next(ofType('HEARTBEAT'), 2500);
+    assert.ok(
+      s.perChunk.every((n) => n <= 1),
+      `one record per write: ${s.perChunk.join(',')}`,
+    );
+    s.close();
+  });
+
+  it('ACCEPT with LAUNCH, UPDATE with container_status.network_infos, ACKNOWLEDGE with a base64 uuid, KILL: 202 each', async () => {
+    const s = await subscribe(subscribeJson('launcher'));
+    const streamId = String(s.headers['mesos-stream-id']);
+    const frameworkId = json(await s.next(ofType('SUBSCRIBED'))).subscribed.framework_id.value as string;
+    const offer = json(await s.next(ofType('OFFERS'))).offers.offers[0];
+    const call = (body: object) => post(JSON.stringify({ framework_id: { value: frameworkId }, ...body }), { 'mesos-stream-id': streamId });
+    const accepted = await call({
+      type: 'ACCEPT',
+      accept: {
+        offer_ids: [offer.id],
+        operations: [
+          {
+            type: 'LAUNCH',
+            launch: {
+              task_infos: [
+                {
+                  name: 'web',
+                  task_id: { value: 'web-1' },
+                  agent_id: { value: agentId },
+                  resources: [
+                    { name: 'cpus', type: 'SCALAR', scalar: { value: 0.1 }, allocation_info: { role: '*' } },
+                    { name: 'mem', type: 'SCALAR', scalar: { value: 32 }, allocation_info: { role: '*' } },
+                  ],
+                  command: { value: 'sleep 100' },
+                  container: { type: 'MESOS', network_infos: [{ name: 'blue', groups: ['web'] }] },
+                },
+              ],
+            },
+          },
+        ],
+        filters: { refuse_seconds: 0 },
+      },
+    });
+    assert.equal(accepted.status, 202, accepted.body);
+    assert.equal(accepted.body, '');
+    const run = agent.messages.find((m) => m.message?.$case === 'runTask' && m.message.value.task?.taskId?.value === 'web-1');
+    assert.ok(run, 'the agent was told to run it');
+    started.master.statusUpdate(agentId, agent, {
+      frameworkId: { value: frameworkId },
+      status: {
+        taskId: { value: 'web-1' },
+        state: TaskState.TASK_RUNNING,
+        source: TaskStatus_Source.SOURCE_EXECUTOR,
+        uuid: Buffer.alloc(16, 7),
+        containerStatus: { networkInfos: [{ name: 'blue', ipAddresses: [{ ipAddress: '10.100.0.5' }], groups: ['web'], portMappings: [] }] },
+      },
+    });
+    const update = json(await s.next((r) => json(r).type === 'UPDATE')).update.status;
+    assert.equal(update.state, 'TASK_RUNNING');
+    assert.equal(update.container_status.network_infos[0].ip_addresses[0].ip_address, '10.100.0.5');
+    assert.equal(update.uuid, Buffer.alloc(16, 7).toString('base64'), 'bytes as base64');
+    const ack = await call({ type: 'ACKNOWLEDGE', acknowledge: { agent_id: { value: agentId }, task_id: { value: 'web-1' }, uuid: update.uuid } });
+    assert.equal(ack.status, 202, ack.body);
+    const forwarded = agent.messages.find((m) => m.message?.$case === 'statusUpdateAcknowledgement');
+    assert.ok(forwarded?.message?.$case === 'statusUpdateAcknowledgement', 'the acknowledgement went on to the agent');
+    assert.deepEqual(Buffer.from(forwarded.message.value.uuid!), Buffer.alloc(16, 7), 'with the uuid decoded from base64');
+    const kill = await call({ type: 'KILL', kill: { task_id: { value: 'web-1' }, agent_id: { value: agentId } } });
+    assert.equal(kill.status, 202, kill.body);
+    assert.ok(agent.messages.some((m) => m.message?.$case === 'killTask'));
+    for (const type of ['REVIVE', 'SUPPRESS']) assert.equal((await call({ type })).status, 202, type);
+    assert.equal((await call({ type: 'RECONCILE', reconcile: { tasks: [] } })).status, 202);
+    assert.equal((await call({ type: 'DECLINE', decline: { offer_ids: [{ value: 'no-such-offer' }] } })).status, 202);
+    assert.equal((await call({ type: 'TEARDOWN' })).status, 202);
+    await waitFor(() => s.ended, 'the stream ends after TEARDOWN');
+  });
+
+  it('SUBSCRIBE in protobuf, bytes written by hand from the field numbers; events decode as Event', async () => {
+    const text = (field: number, value: string) => Buffer.concat([Buffer.from([(field << 3) | 2, Buffer.byteLength(value)]), Buffer.from(value)]);
+    const message = (field: number, body: Buffer) => Buffer.concat([Buffer.from([(field << 3) | 2, body.length]), body]);
+    // Call { type (2) = SUBSCRIBE (1), subscribe (3) { framework_info (1) { user (1), name (2) } } }
+    const body = Buffer.concat([Buffer.from([0x10, 0x01]), message(3, message(1, Buffer.concat([text(1, 'root'), text(2, 'pb-fw')])))]);
+    const s = await subscribe(body, { 'content-type': PROTOBUF, accept: PROTOBUF });
+    assert.equal(s.status, 200);
+    assert.equal(s.headers['content-type'], PROTOBUF);
+    const first = schedulerv1.Event.decode(await s.next(() => true));
+    assert.equal(first.type, schedulerv1.Event_Type.SUBSCRIBED);
+    // Event { type (1) = SUBSCRIBED (1), subscribed (2) { framework_id (1) { value (1) } ... } }
+    const raw = s.records[0]!;
+    assert.deepEqual([raw[0], raw[1], raw[2]], [0x08, 0x01, 0x12]);
+    s.close();
+  });
+
+  it("answers Mesos's status and message for every bad request, and launches nothing", async () => {
+    const launchesBefore = agent.messages.filter((m) => m.message?.$case === 'runTask').length;
+    const cases: [string, Promise<Answer>, number, RegExp][] = [
+      ['no token', post('{}', { authorization: undefined }), 401, /Bearer/],
+      ['GET', post('', {}, 'GET'), 405, /^Expecting one of \{ 'POST' \}, but received 'GET'$/],
+      ['no content type', post('{}', { 'content-type': undefined }), 400, /^Expecting 'Content-Type' to be present$/],
+      ['text/plain', post('{}', { 'content-type': 'text/plain' }), 415, /^Expecting 'Content-Type' of application\/json or application\/x-protobuf$/],
+      ['truncated JSON', post('{"type": "SUBSC'), 400, /^Failed to parse body into JSON: /],
+      ['an array', post('[]'), 400, /^Failed to convert JSON into Call protobuf: Expecting a JSON object/],
+      ['garbage protobuf', post(Buffer.from([0x0a, 0xff, 0xff]), { 'content-type': PROTOBUF }), 400, /^Failed to parse body into Call protobuf$/],
+      ['no type', post('{}'), 400, /^Failed to validate scheduler::Call: Expecting 'type' to be present$/],
+      ['an unknown type', post('{"type":"NOPE"}'), 400, /^Failed to convert JSON into Call protobuf: Failed to find enum for 'NOPE'$/],
+      [
+        'no user',
+        post('{"type":"SUBSCRIBE","subscribe":{"framework_info":{"name":"x"}}}'),
+        400,
+        /^Failed to convert JSON into Call protobuf: Not initialized: subscribe\.framework_info\.user$/,
+      ],
+      [
+        'no framework id',
+        post('{"type":"KILL","kill":{"task_id":{"value":"t"}}}'),
+        400,
+        /^Failed to validate scheduler::Call: Expecting 'framework_id' to be present$/,
+      ],
+      ['unknown framework', post('{"type":"REVIVE","framework_id":{"value":"nope"}}', { 'mesos-stream-id': 'x' }), 400, /^Framework cannot be found$/],
+      [
+        'SUBSCRIBE with a stream id',
+        post(subscribeJson('sid'), { 'mesos-stream-id': 'x' }),
+        400,
+        /^Subscribe calls should not include the 'Mesos-Stream-Id' header$/,
+      ],
+      [
+        'SUBSCRIBE accepting only HTML',
+        post(subscribeJson('html'), { accept: 'text/html' }),
+        406,
+        /^Expecting 'Accept' to allow 'application\/x-protobuf' or 'application\/json'$/,
+      ],
+      ['a body over the limit', post('x'.repeat(17 * 1024 * 1024)), 413, /larger than the limit/],
+    ];
+    for (const [what, answer, status, message] of cases) {
+      const a = await answer;
+      assert.equal(a.status, status, `${what}: ${a.status} ${a.body}`);
+      assert.match(a.body, message, what);
+    }
+    const unauthorized = await post('{}', { authorization: 'Bearer wrong' });
+    assert.equal(unauthorized.headers['www-authenticate'], 'Bearer realm="mesos"');
+    assert.equal((await post('', {}, 'GET')).headers.allow, 'POST');
+    assert.equal(agent.messages.filter((m) => m.message?.$case === 'runTask').length, launchesBefore);
+  });
+
+  it('calls need the current stream id; a closed stream leaves the framework unsubscribed (403); a failed-over stream gets ERROR', async () => {
+    const s = await subscribe(subscribeJson('streams'));
+    const frameworkId = json(await s.next(ofType('SUBSCRIBED'))).subscribed.framework_id.value as string;
+    const revive = (streamId?: string) => post(JSON.stringify({ type: 'REVIVE', framework_id: { value: frameworkId } }), { 'mesos-stream-id': streamId });
+    const missing = await revive();
+    assert.deepEqual([missing.status, missing.body], [400, "All non-subscribe calls should include the 'Mesos-Stream-Id' header"]);
+    const wrong = await revive('other');
+    assert.equal(wrong.status, 400);
+    assert.equal(wrong.body, `The stream ID 'other' included in this request didn't match the stream ID currently associated with framework ID ${frameworkId}`);
+    // Failover: the same framework subscribes again; the old stream gets ERROR and ends.
+    const again = await subscribe(subscribeJson('streams', frameworkId));
+    assert.equal(json(await again.next(ofType('SUBSCRIBED'))).subscribed.framework_id.value, frameworkId);
+    assert.equal(json(await s.next(ofType('ERROR'))).error.message, 'Framework failed over');
+    await waitFor(() => s.ended, 'the old stream ends');
+    assert.equal((await revive(String(again.headers['mesos-stream-id']))).status, 202);
+    // The scheduler goes away: the framework waits for its failover timeout, unsubscribed.
+    again.close();
+    await waitFor(async () => (await revive(String(again.headers['mesos-stream-id']))).status === 403, 'the master sees the stream closed');
+    assert.equal((await revive(String(again.headers['mesos-stream-id']))).body, 'Framework is not subscribed');
+  });
+
+  it('a SUBSCRIBE the master refuses after validation gets 200, an ERROR event and the end of the stream', async () => {
+    const s = await subscribe(JSON.stringify({ type: 'SUBSCRIBE', subscribe: { framework_info: { user: 'root', name: 'bad', role: '/bad' } } }));
+    assert.equal(s.status, 200);
+    const error = json(await s.next(() => true));
+    assert.equal(error.type, 'ERROR');
+    assert.equal(error.error.message, "'FrameworkInfo.role' is not a valid role: Role '/bad' cannot start with a slash");
+    await waitFor(() => s.ended, 'the stream ends');
+  });
+
+  it('a call ippc does not implement answers 501', async () => {
+    const s = await subscribe(subscribeJson('unsupported'));
+    const frameworkId = json(await s.next(ofType('SUBSCRIBED'))).subscribed.framework_id.value as string;
+    const a = await post(JSON.stringify({ type: 'SHUTDOWN', framework_id: { value: frameworkId } }), {
+      'mesos-stream-id': String(s.headers['mesos-stream-id']),
+    });
+    assert.equal(a.status, 501, a.body);
+    assert.match(a.body, /SHUTDOWN/);
+    s.close();
+  });
+});
+
+function clean(headers: Record<string, string | undefined>): Record<string, string> {
+  return Object.fromEntries(Object.entries(headers).filter((e): e is [string, string] => e[1] !== undefined));
+}
+
+async function waitFor(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 3000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > end) throw new Error(`timed out waiting until ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}

@@ -1,0 +1,182 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { isIppcError, messageOf, type AuthConfig, type Logger } from '@ippc/core';
+import { encodeRecord, fromV1Json, toV1Json } from '@ippc/mesos';
+import { schedulerv1 } from '@ippc/proto';
+import type { MasterErrorCode } from '../errors.js';
+import type { FrameworkConnection, Master } from '../master.js';
+import { validateSchedulerCall } from '../validation/framework.js';
+import { checkBearer } from './auth.js';
+import { APPLICATION_JSON, APPLICATION_PROTOBUF, HttpAnswer, mediaTypeOf, negotiate, readBody, sendText, type ContentType } from './media.js';
+
+const { Call, Call_Type, Event } = schedulerv1;
+
+// The scheduler HTTP API (`POST /api/v1/scheduler`, Mesos's `Master::Http::scheduler`): a second
+// front door onto the same master core as the gRPC framework API. SUBSCRIBE answers 200 with a
+// `Mesos-Stream-Id` header and a RecordIO stream of events, one record per write; every other
+// call needs that stream id and answers 202. Statuses and messages are Mesos's.
+
+export interface SchedulerApiOptions {
+  auth: AuthConfig;
+  log: Logger;
+  /** Largest request body read. Default 16 MiB. */
+  maxBodyBytes?: number;
+}
+
+/** The handler of `/api/v1/scheduler`. */
+export function schedulerApi(master: Master, options: SchedulerApiOptions): (req: IncomingMessage, res: ServerResponse) => void {
+  const maxBodyBytes = options.maxBodyBytes ?? 16 * 1024 * 1024;
+  return (req, res) => {
+    handle(master, options, maxBodyBytes, req, res).catch((err: unknown) => {
+      if (err instanceof HttpAnswer) return sendText(res, err.status, err.message, err.headers);
+      options.log.error({ err: messageOf(err) }, 'scheduler API call failed');
+      sendText(res, 500, messageOf(err));
+    });
+  };
+}
+
+async function handle(master: Master, options: SchedulerApiOptions, maxBodyBytes: number, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  checkBearer(options.auth, req);
+  if (req.method !== 'POST') throw new HttpAnswer(405, `Expecting one of { 'POST' }, but received '${req.method}'`, { allow: 'POST' });
+  const call = decodeCall(req, await readBody(req, maxBodyBytes));
+  if (call.type === Call_Type.SUBSCRIBE) return subscribe(master, options.log, call, req, res);
+  const streamId = req.headers['mesos-stream-id'];
+  try {
+    master.handleCall(call, typeof streamId === 'string' ? streamId : undefined);
+  } catch (err) {
+    if (!isIppcError(err)) throw err;
+    answerCallError(options.log, err.code as MasterErrorCode, err.message);
+  }
+  res.writeHead(202, { 'content-length': '0' });
+  res.end();
+}
+
+/** The call in the body, in JSON or protobuf, validated as Mesos validates it before dispatch. */
+function decodeCall(req: IncomingMessage, body: Buffer): schedulerv1.Call {
+  const type = mediaTypeOf(req.headers['content-type']);
+  if (type === undefined) throw new HttpAnswer(400, "Expecting 'Content-Type' to be present");
+  let call: schedulerv1.Call;
+  if (type === APPLICATION_PROTOBUF) {
+    try {
+      call = Call.decode(body);
+    } catch {
+      throw new HttpAnswer(400, 'Failed to parse body into Call protobuf');
+    }
+  } else if (type === APPLICATION_JSON) {
+    let json: unknown;
+    try {
+      json = JSON.parse(body.toString('utf8'));
+    } catch (err) {
+      throw new HttpAnswer(400, `Failed to parse body into JSON: ${(err as Error).message}`);
+    }
+    try {
+      call = fromV1Json(Call, json, 'a scheduler Call');
+    } catch (err) {
+      throw new HttpAnswer(400, `Failed to convert JSON into Call protobuf: ${(err as Error).message}`);
+    }
+    if (call.type === Call_Type.UNRECOGNIZED) {
+      throw new HttpAnswer(400, `Failed to convert JSON into Call protobuf: Failed to find enum for '${String((json as { type?: unknown }).type)}'`);
+    }
+  } else {
+    throw new HttpAnswer(415, `Expecting 'Content-Type' of ${APPLICATION_JSON} or ${APPLICATION_PROTOBUF}`);
+  }
+  const invalid = validateSchedulerCall(call);
+  if (invalid) {
+    // Mesos finds missing required fields while parsing (proto2), the rest in validation.
+    if (invalid.startsWith('Not initialized: ')) {
+      throw new HttpAnswer(
+        400,
+        type === APPLICATION_JSON ? `Failed to convert JSON into Call protobuf: ${invalid}` : 'Failed to parse body into Call protobuf',
+      );
+    }
+    throw new HttpAnswer(400, `Failed to validate scheduler::Call: ${invalid}`);
+  }
+  return call;
+}
+
+/** The master's refusal of a call as Mesos answers it over HTTP; returns for what Mesos accepts with 202. */
+function answerCallError(log: Logger, code: MasterErrorCode, message: string): void {
+  switch (code) {
+    case 'FRAMEWORK_UNKNOWN':
+    case 'FRAMEWORK_REMOVED':
+      throw new HttpAnswer(400, 'Framework cannot be found');
+    case 'FRAMEWORK_NOT_SUBSCRIBED':
+      throw new HttpAnswer(403, 'Framework is not subscribed');
+    case 'STREAM_MISMATCH':
+    case 'CALL_INVALID':
+      throw new HttpAnswer(400, message);
+    case 'CALL_UNSUPPORTED':
+      throw new HttpAnswer(501, message);
+    case 'AGENT_UNKNOWN':
+    case 'TASK_UNKNOWN':
+      // Mesos accepts the call and drops what it cannot deliver (an acknowledgement for an agent
+      // or task it no longer knows), counting it; the framework learns nothing more.
+      log.warn({ code, message }, 'dropping a scheduler call the master cannot deliver');
+      return;
+    default:
+      throw new HttpAnswer(500, message);
+  }
+}
+
+/**
+ * SUBSCRIBE: 200, `Mesos-Stream-Id`, then the events as RecordIO in the negotiated type. A
+ * FrameworkInfo the master refuses (or a removed framework) gets an ERROR event and the stream
+ * ends, as in Mesos. The framework is disconnected (failover timeout) when the client goes away.
+ */
+function subscribe(master: Master, log: Logger, call: schedulerv1.Call, req: IncomingMessage, res: ServerResponse): void {
+  const type = negotiate(req);
+  if (!type) throw new HttpAnswer(406, `Expecting 'Accept' to allow '${APPLICATION_PROTOBUF}' or '${APPLICATION_JSON}'`);
+  if (req.headers['mesos-stream-id'] !== undefined) throw new HttpAnswer(400, "Subscribe calls should not include the 'Mesos-Stream-Id' header");
+  const stream = eventStream(res, type);
+  let ids: { frameworkId: string; streamId: string };
+  try {
+    ids = master.subscribe(call, stream.conn);
+  } catch (err) {
+    if (!isIppcError(err)) throw err;
+    stream.open(randomUUID());
+    stream.conn.send({ type: schedulerv1.Event_Type.ERROR, error: { message: err.message } });
+    stream.conn.close();
+    return;
+  }
+  stream.open(ids.streamId);
+  log.info({ frameworkId: ids.frameworkId, accept: type }, 'framework subscribed over HTTP');
+  res.on('close', () => {
+    if (!stream.ended) master.frameworkDisconnected(ids.frameworkId, ids.streamId);
+  });
+}
+
+/** A framework's event stream on an HTTP response; events sent before `open` wait for the headers. */
+function eventStream(res: ServerResponse, type: ContentType) {
+  const queue: schedulerv1.Event[] = [];
+  let opened = false;
+  const state = { ended: false };
+  const write = (event: schedulerv1.Event) => {
+    const body = type === APPLICATION_JSON ? JSON.stringify(toV1Json(Event, event)) : Event.encode(event).finish();
+    res.write(encodeRecord(body));
+  };
+  const conn: FrameworkConnection = {
+    send: (event) => {
+      if (state.ended || res.destroyed) return;
+      if (!opened) queue.push(event);
+      else write(event);
+    },
+    close: () => {
+      if (state.ended) return;
+      state.ended = true;
+      if (opened) res.end();
+    },
+  };
+  return {
+    conn,
+    get ended() {
+      return state.ended;
+    },
+    open(streamId: string) {
+      res.writeHead(200, { 'content-type': type, 'mesos-stream-id': streamId, 'cache-control': 'no-cache' });
+      res.flushHeaders();
+      opened = true;
+      for (const e of queue.splice(0)) write(e);
+      if (state.ended) res.end();
+    },
+  };
+}

@@ -36,6 +36,8 @@ export function createMetricsRegistry(component: string): Registry {
 export function createHttpRouter(routes: Record<string, Route>): (req: IncomingMessage, res: ServerResponse) => void {
   return (req, res) => {
     const url = new URL(req.url ?? '/', 'http://localhost');
+    // A trailing slash names the same endpoint (`/master/state/`), as libprocess treats it.
+    if (url.pathname.length > 1 && url.pathname.endsWith('/')) url.pathname = url.pathname.replace(/\/+$/, '') || '/';
     const route = routes[url.pathname];
     const send = (code: number, body: unknown) => {
       if (res.headersSent) return;

@@ -2,10 +2,13 @@ import type { ServerResponse } from 'node:http';
 import { metricsRoute, type Route } from '@ippc/core';
 import type { Registry } from 'prom-client';
 import type { Master } from '../master.js';
-import { masterState } from './state.js';
+import { metricsSnapshot } from './snapshot.js';
+import { IPPC_VERSION, masterState } from './state.js';
+import { masterTasks } from './tasks.js';
 
-// The master's HTTP endpoints, as Mesos serves them on 5050 (`/master/state` and its aliases,
-// `/master/slaves`, `/master/frameworks`), plus `/health` and Prometheus `/metrics`.
+// The master's HTTP endpoints, as Mesos serves them on 5050 (`/master/state`, `/master/slaves`,
+// `/master/frameworks`, `/master/tasks` and their aliases without `/master`, `/version`,
+// `/metrics/snapshot`), plus `/health` and Prometheus `/metrics`.
 
 function sendJson(res: ServerResponse, code: number, body: unknown, headers: Record<string, string> = {}): void {
   if (res.headersSent) return;
@@ -32,22 +35,36 @@ function stateRoute(master: Master, maxWatchSeconds: number): Route {
   };
 }
 
-/** Every route of the master's HTTP side, for `createHttpRouter`. */
+/** `GET /version`, as libprocess's version endpoint answers it. */
+function versionJson(): Record<string, string | number> {
+  return { version: IPPC_VERSION, build_user: 'ippc', build_date: '', build_time: 0, git_sha: '', git_branch: '', git_tag: '' };
+}
+
+/** Every route of the master's HTTP side, for `createHttpRouter`; each `/master/x` also answers as `/x`, as in libprocess. */
 export function masterRoutes(master: Master, metrics: Registry, maxWatchSeconds: number): Record<string, Route> {
   const state = stateRoute(master, maxWatchSeconds);
+  const slaves: Route = () => {
+    const s = masterState(master);
+    return { slaves: s.slaves, recovered_slaves: [] };
+  };
+  const frameworks: Route = () => {
+    const s = masterState(master);
+    return { frameworks: s.frameworks, completed_frameworks: s.completed_frameworks, unregistered_frameworks: [] };
+  };
+  const tasks: Route = (_req, _res, url) => masterTasks(master, url.searchParams);
   return {
     '/master/state': state,
     '/master/state.json': state,
     '/state': state,
     '/state.json': state,
-    '/master/slaves': () => {
-      const s = masterState(master);
-      return { slaves: s.slaves, recovered_slaves: [] };
-    },
-    '/master/frameworks': () => {
-      const s = masterState(master);
-      return { frameworks: s.frameworks, completed_frameworks: s.completed_frameworks, unregistered_frameworks: [] };
-    },
+    '/master/slaves': slaves,
+    '/slaves': slaves,
+    '/master/frameworks': frameworks,
+    '/frameworks': frameworks,
+    '/master/tasks': tasks,
+    '/tasks': tasks,
+    '/version': versionJson,
+    '/metrics/snapshot': () => metricsSnapshot(master),
     '/health': () => ({ status: 'ok', id: master.id, agents: master.agents.size, frameworks: master.frameworks.size }),
     '/master/health': () => ({ status: 'ok' }),
     '/metrics': metricsRoute(metrics),

@@ -270,6 +270,77 @@ describe('Docker containerizer: HOST, BRIDGE, NONE, USER', () => {
   });
 });
 
+describe('Docker host ports at the agent address', () => {
+  // The daemon publishes a BRIDGE or USER task's host ports on the machine; the agent forwards its
+  // own address and its localhost there (--docker_host_ports_via), so <agent address>:<host port>
+  // reaches the task as on a Mesos agent (Mesos's ROOT_DOCKER_NC_PortMapping connects to localhost).
+  type Framework = Parameters<Parameters<typeof withFramework>[2]>[0];
+
+  /** Launches on agent `index` a task that maps the lowest port of the agent's offer (which the task holds); resolves with that port. */
+  async function launchWithHostPort(
+    s: Framework,
+    index: number,
+    spec: (hostPort: number) => { name: string; command: string; container: ReturnType<typeof dockerContainer> },
+  ): Promise<{ id: string; hostPort: number }> {
+    const [offer] = await s.awaitOffers({ filter: (o) => o.hostname === agentIp(index), timeoutMs: 20_000 });
+    const begins = offer!.resources.filter((r) => r.name === 'ports').flatMap((r) => (r.ranges?.range ?? []).map((x) => x.begin ?? 0));
+    assert.ok(begins.length > 0, `the offer of agent ${index} holds ports`);
+    const hostPort = Math.min(...begins);
+    const task = s.taskFromOffer(offer!, { cpus: 0.1, mem: 32, ...spec(hostPort), ports: [hostPort] });
+    await s.launch(offer!, [task], { refuseSeconds: 0 });
+    return { id: task.taskId!.value!, hostPort };
+  }
+
+  it('BRIDGE and USER tasks are reached at <agent address>:<host port> from another agent and inside their agent; killed, the port closes', async () => {
+    await withFramework(cluster, 'e2e-docker-ports', async (s) => {
+      const httpd = 'mkdir -p /tmp/www && echo hello-$MESOS_TASK_ID > /tmp/www/index.html && exec busybox httpd -f -p 80 -h /tmp/www';
+      const mapped = (hostPort: number) => ({ portMappings: [{ hostPort, containerPort: 80, protocol: 'tcp' }] });
+      const bridge = await launchWithHostPort(s, 0, (p) => ({
+        name: 'p-bridge',
+        command: httpd,
+        container: dockerContainer(image, 'BRIDGE', [], mapped(p)),
+      }));
+      const user = await launchWithHostPort(s, 2, (p) => ({
+        name: 'p-user',
+        command: httpd,
+        container: dockerContainer(image, 'USER', [net(E2E.userNetwork.name)], mapped(p)),
+      }));
+      const tasks = [
+        { agent: 0, ...bridge },
+        { agent: 2, ...user },
+      ];
+      await Promise.all(tasks.map((t) => s.waitForState(t.id, 'TASK_RUNNING', 60_000)));
+      const url = (host: string, t: (typeof tasks)[number]) => `http://${host}:${t.hostPort}/`;
+      // From a task on agent 1 (on its agent's network): each at its agent's address and host port.
+      const script = tasks.map((t) => `(${probeTask(url(agentIp(t.agent), t), `hello-${t.id}`)})`).join(' && ');
+      const client = await launchOn(s, cluster, 1, { name: 'p-client', command: script });
+      const done = await s.waitForState(client.id, ['TASK_FINISHED', 'TASK_FAILED'], 60_000);
+      assert.equal(TaskState[done.state!], 'TASK_FINISHED', 'both tasks reached at <agent address>:<host port> from another agent');
+      const curl = (i: number, target: string) => cluster.agents[i]!.exec(['curl', '-sS', '--max-time', '3', target], { timeoutMs: 15_000 });
+      // Inside the agent: at its localhost and at its own address.
+      for (const t of tasks) {
+        for (const host of ['127.0.0.1', agentIp(t.agent)]) {
+          const r = await curl(t.agent, url(host, t));
+          assert.equal(r.stdout.trim(), `hello-${t.id}`, `${url(host, t)} inside agent ${t.agent}: exit ${r.exitCode} ${r.stderr}`);
+        }
+      }
+      // Killed: the container and the forwarding are gone before TASK_KILLED, so the port is closed (refused, curl's exit 7).
+      for (const t of tasks) {
+        await s.kill(t.id);
+        await s.waitForState(t.id, 'TASK_KILLED', 30_000);
+        for (const [i, host] of [
+          [t.agent, '127.0.0.1'],
+          [t.agent, agentIp(t.agent)],
+          [1, agentIp(t.agent)],
+        ] as const) {
+          const r = await curl(i, url(host, t));
+          assert.equal(r.exitCode, 7, `${url(host, t)} from agent ${i} after the kill: exit ${r.exitCode} ${r.stdout}${r.stderr}`);
+        }
+      }
+    });
+  });
+});
+
 describe('DNS: <task>.<framework>.ippc', () => {
   it('a task reaches web.<framework>.ippc by name on port 80; a plain task resolves to its agent; a killed task goes away', async () => {
     const resolver = new Resolver({ timeout: 1000, tries: 1 });

@@ -11,6 +11,7 @@ import { status } from './containerizer/status.js';
 import { usage } from './containerizer/usage.js';
 import { wait } from './containerizer/wait.js';
 import { DockerContainerizerError } from './errors.js';
+import type { HostPortForwarder } from './host-ports/host-port-forwarder.js';
 import type { HostNetwork } from './run-options.js';
 
 export type { DockerContainerDescription };
@@ -58,6 +59,15 @@ export interface DockerContainerizerOptions {
   pullImages?: boolean;
   /** Mesos's `--cgroups_enable_cfs`: cap CPU at the task's `cpus` too. Default false. */
   cgroupsEnableCfs?: boolean;
+  /**
+   * Carries the host ports Docker publishes for a container (BRIDGE, USER: on the daemon's host) to
+   * the agent's addresses and its localhost, for an agent that is a container on another host than
+   * the daemon's: see `createNftHostPortForwarder`. They are forwarded before TASK_RUNNING,
+   * only those inside the task's `ports` resources, and no longer once the container is gone; a
+   * launch whose ports cannot be forwarded fails its task. Default: none, the ports are reachable
+   * only where the daemon publishes them (right when the agent runs on the daemon's machine).
+   */
+  hostPorts?: HostPortForwarder;
   /** Default: a structured logger with component `docker-containerizer`. */
   logger?: Logger;
 }
@@ -97,6 +107,7 @@ export function createDockerContainerizer(options: DockerContainerizerOptions = 
     pullImages: options.pullImages ?? false,
     cgroupsEnableCfs: options.cgroupsEnableCfs,
     labels: options.labels,
+    hostPorts: options.hostPorts,
     log: options.logger ?? createLogger({ component: 'docker-containerizer' }),
     live: new Map(),
     ended: new Map(),

@@ -23,4 +23,7 @@ export { createRunOptions, portRanges, type DockerRunOptions, type HostNetwork, 
 export { SUPPORTED_DOCKER_PARAMETERS, parseBytes } from './parameters.js';
 export { addressesFromInspect, runningNetworkInfo, inspectData, type ContainerAddresses } from './inspect.js';
 export { DockerContainerizerError, type DockerContainerizerErrorCode } from './errors.js';
+// Published host ports at the agent's addresses, for an agent that is a container (the `hostPorts` option).
+export type { HostPort, HostPortForwarder } from './host-ports/host-port-forwarder.js';
+export { createNftHostPortForwarder, type NftHostPortForwarderOptions } from './host-ports/nft-host-port-forwarder.js';
 export { containerName, OWNER_LABEL, OWNER_VALUE, SCOPE_LABEL } from './labels.js';

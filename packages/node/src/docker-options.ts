@@ -1,5 +1,5 @@
 import { isAbsolute, relative, resolve } from 'node:path';
-import type { Containerizer, Logger } from '@ippc/core';
+import { parseIp, type Containerizer, type Logger } from '@ippc/core';
 import type { DockerContainerizerOptions, HostNetwork } from '@ippc/docker-containerizer';
 import { flagBool } from './cni-options.js';
 import { AgentError } from '@ippc/agent';
@@ -7,12 +7,14 @@ import { AgentError } from '@ippc/agent';
 // The built-in `docker` containerizer from the agent's flags. Mesos's: --docker_socket,
 // --sandbox_directory, --docker_kill_orphans, --cgroups_enable_cfs, --executor_shutdown_grace_period.
 // ippc's, for an agent that is itself a container: --docker_host_network (what HOST means),
-// --docker_work_dir_host_path (where the daemon finds the sandboxes), --docker_scope; and
+// --docker_work_dir_host_path (where the daemon finds the sandboxes), --docker_scope,
+// --docker_host_ports_via (where the daemon's published host ports are); and
 // --docker_pull_images (ippc never reaches a registry unless asked).
 
 export interface DockerFlags {
   docker_socket?: string;
   docker_host_network?: string;
+  docker_host_ports_via?: string;
   docker_work_dir_host_path?: string;
   docker_scope?: string;
   docker_labels?: string;
@@ -28,6 +30,23 @@ export function parseHostNetwork(value: string | undefined): HostNetwork {
   const m = /^container:(.+)$/.exec(value);
   if (!m) throw new AgentError('AGENT_CONFIG_INVALID', `--docker_host_network=${value}: use 'host' or 'container:<the agent's container id or name>'`);
   return { container: m[1]! };
+}
+
+/**
+ * `--docker_host_ports_via=<IPv4 address>`: this agent is a container, and the daemon publishes a
+ * task's host ports on its own host, which the agent reaches at this address (its gateway); the
+ * agent forwards its own addresses and its localhost there, for the host ports of its BRIDGE and
+ * USER tasks. Unset: none (the ports are where the daemon publishes them).
+ */
+export function parseHostPortsVia(value: string | undefined): string | undefined {
+  if (value === undefined || value === '') return undefined;
+  const ip = parseIp(value);
+  if (!ip || ip.family !== 4)
+    throw new AgentError(
+      'AGENT_CONFIG_INVALID',
+      `--docker_host_ports_via=${value}: give the IPv4 address at which this agent reaches the Docker daemon's host (its container's gateway), e.g. 10.99.0.1`,
+    );
+  return value;
 }
 
 /**
@@ -88,7 +107,13 @@ export function dockerContainerizerOptions(
 /** The `docker` containerizer of the agent's flags (the built-in module). Loads dockerode only when asked for. */
 export async function createDockerFromFlags(flags: DockerFlags, ctx: { workDir: string; defaultGracePeriodMs?: number; log: Logger }): Promise<Containerizer> {
   const options = dockerContainerizerOptions(flags, ctx);
-  const [{ createDockerContainerizer }, { default: Docker }] = await Promise.all([import('@ippc/docker-containerizer'), import('dockerode')]);
+  const via = parseHostPortsVia(flags.docker_host_ports_via);
+  const [{ createDockerContainerizer, createNftHostPortForwarder }, { default: Docker }] = await Promise.all([
+    import('@ippc/docker-containerizer'),
+    import('dockerode'),
+  ]);
   const docker = new Docker({ socketPath: flags.docker_socket || '/var/run/docker.sock' });
-  return createDockerContainerizer({ ...options, docker });
+  // In the agent's own network namespace: its addresses and its localhost are the ones to forward.
+  const hostPorts = via ? createNftHostPortForwarder({ via, logger: ctx.log.child({ part: 'host-ports' }) }) : undefined;
+  return createDockerContainerizer({ ...options, docker, ...(hostPorts ? { hostPorts } : {}) });
 }

@@ -8,7 +8,7 @@ import { ContainerInfo_Type } from '@ippc/proto';
 import { Registry } from 'prom-client';
 import { installDefaultNetworks, parseNetworkSubnets } from './cni-networks.js';
 import { cniRootDir, createCniIsolatorFromFlags, flagBool, networkIsolatorOptions, parseDefaultContainerDns } from './cni-options.js';
-import { dockerContainerizerOptions, parseDockerLabels, parseHostNetwork, sandboxHostPath } from './docker-options.js';
+import { dockerContainerizerOptions, parseDockerLabels, parseHostNetwork, parseHostPortsVia, sandboxHostPath } from './docker-options.js';
 import { BUILTIN_MODULES, buildContainerizers, resolveIsolation, timedIsolator } from './modules.js';
 
 const invalid = (re: RegExp) => (err: unknown) => isIppcError(err, 'AGENT_CONFIG_INVALID') && re.test((err as Error).message);
@@ -266,6 +266,30 @@ describe('docker from flags', () => {
     assert.equal(sandboxHostPath('none', '/var/lib/ippc')!('/var/lib/ippc/x'), undefined);
     assert.equal(sandboxHostPath(undefined, '/w'), undefined);
     assert.throws(() => sandboxHostPath('relative', '/w'), invalid(/absolute path/));
+  });
+
+  it("--docker_host_ports_via: the IPv4 address of the daemon's host, or nothing", () => {
+    assert.equal(parseHostPortsVia(undefined), undefined);
+    assert.equal(parseHostPortsVia(''), undefined);
+    assert.equal(parseHostPortsVia('10.99.0.1'), '10.99.0.1');
+    for (const bad of ['gateway', '10.99.0.1/24', 'fd99::1', '10.99.0', '10.99.0.256']) {
+      const message = `--docker_host_ports_via=${bad}: give the IPv4 address at which this agent reaches the Docker daemon's host`;
+      assert.throws(
+        () => parseHostPortsVia(bad),
+        (e: unknown) => isIppcError(e, 'AGENT_CONFIG_INVALID') && e.message.startsWith(message),
+      );
+    }
+  });
+
+  it('builds the docker containerizer with --docker_host_ports_via, and refuses a bad one', async () => {
+    const ctx = { workDir: '/tmp/an-unit', runtimeDir: '/tmp/an-unit/run', agentIp: '127.0.0.1', hostname: 'h', log };
+    const flags = { docker_socket: '/nonexistent/docker.sock', docker_scope: 'unit' };
+    const [docker] = await buildContainerizers(['docker'], [], BUILTIN_MODULES, { ...ctx, flags: { ...flags, docker_host_ports_via: '10.99.0.1' } });
+    assert.equal(docker?.name, 'docker');
+    await assert.rejects(
+      buildContainerizers(['docker'], [], BUILTIN_MODULES, { ...ctx, flags: { ...flags, docker_host_ports_via: 'gateway' } }),
+      invalid(/^--docker_host_ports_via=gateway: /),
+    );
   });
 
   it("maps Mesos's flags to the containerizer's options", () => {

@@ -249,6 +249,10 @@ describe('the agent refuses bad flags with a clear message', () => {
       "'10.236.0.0/33' (ippc-bridge) is not a subnet in CIDR form",
     ],
     [['--containerizers=docker,mesos', '--docker_host_network=bridge'], "--docker_host_network=bridge: use 'host' or 'container:"],
+    [
+      ['--containerizers=docker,mesos', '--docker_host_ports_via=gateway'],
+      "--docker_host_ports_via=gateway: give the IPv4 address at which this agent reaches the Docker daemon's host",
+    ],
     [['--work-dir=/tmp/an-never'], "error: unknown option '--work-dir=/tmp/an-never'"],
     [
       ['--executor_shutdown_grace_period=5'],

@@ -3,6 +3,7 @@ import type { ExecutorStatus, Logger, Termination } from '@ippc/core';
 import type { ContainerInfo, NetworkInfo, TaskInfo } from '@ippc/proto';
 import { watchDaemon, type DaemonWatch } from '../daemon-watch.js';
 import { SCOPE_LABEL } from '../labels.js';
+import type { HostPort, HostPortForwarder } from '../host-ports/host-port-forwarder.js';
 import type { LogPump } from '../log-pump.js';
 import type { HostNetwork } from '../run-options.js';
 
@@ -22,6 +23,10 @@ export interface Entry {
   dockerId?: string;
   networkMode?: string;
   networkInfo?: NetworkInfo;
+  /** Host ports handed to the forwarder (set before it is asked, so an exit racing the launch takes them back). */
+  hostPorts?: HostPort[];
+  /** Why the launch gave up on a started container: its terminal status, whatever it exits with. */
+  failure?: Termination;
   killed: boolean;
   killGraceMs?: number;
   stopping?: Promise<void>;
@@ -49,6 +54,8 @@ export interface DockerContext {
   readonly cgroupsEnableCfs?: boolean;
   /** Extra labels on every container. */
   readonly labels?: Record<string, string>;
+  /** Carries published host ports to the agent's addresses; none: they stay where the daemon publishes them. */
+  readonly hostPorts?: HostPortForwarder;
   readonly log: Logger;
   /** Containers launching or running, by container id. */
   readonly live: Map<string, Entry>;

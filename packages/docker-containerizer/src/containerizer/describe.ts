@@ -1,5 +1,6 @@
 import type { Termination } from '@ippc/core';
 import type { NetworkInfo } from '@ippc/proto';
+import type { HostPort } from '../host-ports/host-port-forwarder.js';
 import { containerName } from '../labels.js';
 import type { DockerContext } from './context.js';
 
@@ -15,6 +16,8 @@ export interface DockerContainerDescription {
   networkMode?: string;
   /** The NetworkInfo reported in TASK_RUNNING (absent for HOST and NONE). */
   networkInfo?: NetworkInfo;
+  /** The host ports forwarded to the agent's addresses (with a `hostPorts` forwarder). */
+  hostPorts?: HostPort[];
   termination?: Termination;
 }
 
@@ -28,6 +31,7 @@ export function describe(ctx: DockerContext, containerId: string): DockerContain
       dockerId: entry.dockerId,
       networkMode: entry.networkMode,
       networkInfo: entry.networkInfo,
+      ...(entry.hostPorts ? { hostPorts: entry.hostPorts } : {}),
     };
   }
   const t = ctx.ended.get(containerId);

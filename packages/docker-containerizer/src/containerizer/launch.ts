@@ -10,6 +10,7 @@ import { createRunOptions, type DockerRunOptions } from '../run-options.js';
 import { INSPECT_TIMEOUT_MS, type DockerContext, type Entry } from './context.js';
 import { stopContainer } from './destroy.js';
 import { fail, finish, newEntry, send } from './entries.js';
+import { forwardHostPorts } from './host-ports.js';
 import { ensureImage } from './image.js';
 import { startLogs } from './logs.js';
 import { removeContainer } from './remove.js';
@@ -23,8 +24,9 @@ export function supports(containerInfo: ContainerInfo | undefined): boolean {
 
 /**
  * Launches a task as a container: the image (the containerizer's part: a failure throws), then, as
- * Mesos's docker executor, TASK_STARTING, the run options, create and start, the log copy, and
- * TASK_RUNNING with the addresses read from inspect. Resolves once TASK_RUNNING was sent (or never will be).
+ * Mesos's docker executor, TASK_STARTING, the run options, create and start, the log copy, the
+ * host ports forwarded (with a `hostPorts` forwarder) and TASK_RUNNING with the addresses read
+ * from inspect. Resolves once TASK_RUNNING was sent (or never will be).
  */
 export async function launch(ctx: DockerContext, spec: LaunchSpec): Promise<void> {
   const { live, ended, log } = ctx;
@@ -75,7 +77,9 @@ export async function launch(ctx: DockerContext, spec: LaunchSpec): Promise<void
   if (entry.killed) entry.stopping ??= stopContainer(ctx, entry, entry.killGraceMs ?? ctx.defaultGraceMs);
 
   const inspected = await inspectUntilStarted(ctx, entry);
-  if (inspected && !entry.killed && !entry.terminated) {
+  const going = () => !entry.killed && !entry.terminated;
+  // Reachable before reported running: the host ports first (with a forwarder), then TASK_RUNNING.
+  if (inspected && going() && (await forwardHostPorts(ctx, entry, inspected, [...spec.task.resources, ...spec.executor.resources])) && going()) {
     entry.networkInfo = runningNetworkInfo(info, addressesFromInspect(inspected));
     send(ctx, entry, {
       state: TaskState.TASK_RUNNING,

@@ -5,8 +5,9 @@ import { TaskState, TaskStatus_Reason } from '@ippc/proto';
 import { daemonMessage } from '../errors.js';
 import { addressesFromInspect, runningNetworkInfo } from '../inspect.js';
 import { CONTAINER_ID_LABEL, LOG_OFFSETS_LABEL, OWNER_LABEL, OWNER_VALUE, SCOPE_LABEL } from '../labels.js';
-import type { DockerContext } from './context.js';
+import type { DockerContext, Entry } from './context.js';
 import { fail, finish, newEntry } from './entries.js';
+import { noteHostPorts, recoverHostPorts } from './host-ports.js';
 import { startLogs } from './logs.js';
 import { removeContainer } from './remove.js';
 import { exited, watch } from './watch.js';
@@ -14,7 +15,8 @@ import { exited, watch } from './watch.js';
 /**
  * Takes over this scope's containers after an agent restart, from their labels alone: re-attaches
  * to the known running ones (wait, logs), reports the known ones that exited or vanished meanwhile,
- * and removes the others unless `killOrphans` is off.
+ * and removes the others unless `killOrphans` is off; then forwards the host ports of the running
+ * ones (and no others) with a `hostPorts` forwarder.
  */
 export async function recover(ctx: DockerContext, known: KnownContainer[]): Promise<void> {
   const { docker, live, log, scope } = ctx;
@@ -27,6 +29,7 @@ export async function recover(ctx: DockerContext, known: KnownContainer[]): Prom
     else unlabelled.push(c);
   }
   let recovered = 0;
+  const watched: Entry[] = [];
   for (const k of known) {
     if (k.containerizer !== 'docker') continue;
     const id = containerIdToString(k.containerId);
@@ -64,6 +67,8 @@ export async function recover(ctx: DockerContext, known: KnownContainer[]): Prom
     startLogs(ctx, entry, { stdout: offsets[0] || 0, stderr: offsets[1] || 0 });
     if (inspected?.State?.Running || !inspected) {
       entry.phase = 'running';
+      if (inspected) noteHostPorts(ctx, entry, inspected, [...k.task.resources, ...k.executor.resources]);
+      watched.push(entry);
       watch(ctx, entry);
     } else {
       // Exited while the agent was away: report how, once its log is in the sandbox.
@@ -73,5 +78,6 @@ export async function recover(ctx: DockerContext, known: KnownContainer[]): Prom
   }
   const orphans = [...byId.values(), ...unlabelled];
   if (ctx.killOrphans) await Promise.all(orphans.map((o) => removeContainer(ctx, o.Id)));
+  await recoverHostPorts(ctx, watched);
   log.info({ recovered, orphans: orphans.length, reaped: ctx.killOrphans ? orphans.length : 0, scope }, 'recovered docker containers');
 }

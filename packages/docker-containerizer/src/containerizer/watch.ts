@@ -4,6 +4,7 @@ import { TaskState, TaskStatus_Reason } from '@ippc/proto';
 import { daemonMessage, daemonStatus } from '../errors.js';
 import { daemon, INSPECT_TIMEOUT_MS, type DockerContext, type Entry } from './context.js';
 import { finish } from './entries.js';
+import { stopForwarding } from './host-ports.js';
 import { removeContainer } from './remove.js';
 
 // How long to keep trying `wait` while the daemon does not answer before reporting
@@ -63,7 +64,10 @@ export function watch(ctx: DockerContext, entry: Entry): void {
   })();
 }
 
-/** Reports a container that exited (`exitCode` undefined: unknown, `gone`: removed by someone) once its log is in the sandbox, and removes it. */
+/**
+ * Reports a container that exited (`exitCode` undefined: unknown, `gone`: removed by someone) once
+ * its log is in the sandbox, and removes it and the forwarding of its host ports.
+ */
 export async function exited(ctx: DockerContext, entry: Entry, exitCode: number | undefined, gone = false): Promise<void> {
   // Mesos sends the terminal status only after TASK_RUNNING (or after giving up on inspect).
   await within(entry.running, INSPECT_TIMEOUT_MS);
@@ -71,6 +75,7 @@ export async function exited(ctx: DockerContext, entry: Entry, exitCode: number 
   // Past the drain time (the daemon is away): stop trying to copy the rest.
   await entry.logs?.close();
   if (entry.dockerId) await removeContainer(ctx, entry.dockerId);
+  await stopForwarding(ctx, entry);
   let termination: Termination;
   if (exitCode === undefined) {
     termination = gone
@@ -81,5 +86,6 @@ export async function exited(ctx: DockerContext, entry: Entry, exitCode: number 
     const state = entry.killed ? TaskState.TASK_KILLED : exitCode === 0 ? TaskState.TASK_FINISHED : TaskState.TASK_FAILED;
     termination = { state, message: `Container exited with status ${exitCode}`, exitCode };
   }
-  finish(ctx, entry, termination);
+  // The launch gave up on it (its host ports could not be forwarded): that is how it ended.
+  finish(ctx, entry, entry.failure ?? termination);
 }

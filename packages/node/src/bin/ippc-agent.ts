@@ -86,6 +86,12 @@ const program = createDaemonCommand(
   .addOption(
     new Option('--docker_host_network <mode>', "what HOST means: 'host', or 'container:<id>' when the agent itself runs in that container").default('host'),
   )
+  .addOption(
+    new Option(
+      '--docker_host_ports_via <address>',
+      "the agent is a container and the daemon publishes host ports on its own host, reached from here at this IPv4 address (the gateway): forward the agent's addresses and localhost there",
+    ),
+  )
   .addOption(new Option('--docker_work_dir_host_path <dir>', "the daemon-side path of --work_dir (an agent in a container), or 'none' to mount no sandbox"))
   .addOption(
     new Option(

@@ -102,9 +102,12 @@ function agentDaemon(
       // Containers resolve <task>.<framework>.<domain> through the cluster's DNS.
       `--default_container_dns=${dns}`,
       // Docker tasks are siblings on the machine's daemon: HOST means the agent's own network
-      // namespace, sandboxes live in the work dir's volume, and they carry the cluster's labels.
+      // namespace, the host ports the daemon publishes on the machine (the cluster network's
+      // gateway) are forwarded to the agent's address and localhost, sandboxes live in the work
+      // dir's volume, and they carry the cluster's labels.
       '--docker_socket=/var/run/docker.sock',
       `--docker_host_network=container:${name}`,
+      `--docker_host_ports_via=${pc.at(HOST.gateway)}`,
       `--docker_work_dir_host_path=${dockerRoot}/volumes/${volume}/_data`,
       `--docker_scope=${name}`,
       `--docker_labels=${dockerLabels.join(';')}`,

@@ -14,7 +14,7 @@ export const PORTS = {
 } as const;
 
 /** Host numbers on the cluster subnet: .1 is Docker's gateway; agents from .11 on. */
-export const HOST = { master: 2, services: 3, firstAgent: 11 } as const;
+export const HOST = { gateway: 1, master: 2, services: 3, firstAgent: 11 } as const;
 
 /** Inside every node: work dirs and pid files. */
 export const PATHS = {

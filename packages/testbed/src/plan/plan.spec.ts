@@ -111,6 +111,11 @@ describe('cluster plan', () => {
     assert.equal(flag(agent, 'agent', 'isolation_subnets'), '10.100.1.0/24,10.101.1.0/24,10.102.1.0/24');
     assert.deepEqual(JSON.parse(flag(agent, 'agent', 'default_container_dns')!), { mesos: [{ network_mode: 'CNI', dns: { nameservers: ['10.99.3.3'] } }] });
     assert.equal(flag(agent, 'agent', 'docker_host_network'), 'container:ippc-demo-agent-1');
+    assert.equal(
+      flag(agent, 'agent', 'docker_host_ports_via'),
+      '10.99.3.1',
+      "Docker tasks' host ports at the agent's address: the daemon publishes them at the gateway",
+    );
     assert.equal(flag(agent, 'agent', 'docker_work_dir_host_path'), '/var/lib/docker/volumes/ippc-demo-agent-1-work/_data');
     assert.equal(flag(agent, 'agent', 'docker_labels'), 'org.ippc.owner=ippc;org.ippc.cluster=demo;org.ippc.role=task;org.ippc.session=s-1');
     assert.deepEqual(agent.volumes, [{ name: 'ippc-demo-agent-1-work', target: '/var/lib/ippc/agent' }]);

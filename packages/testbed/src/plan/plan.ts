@@ -35,7 +35,7 @@ export function planCluster(config: ClusterConfig, options: PlanOptions): Cluste
     name: config.name,
     networkName: `ippc-${config.name}`,
     subnet,
-    gateway: at(1),
+    gateway: at(HOST.gateway),
     nodes,
     dockerNetworks: config.dockerNetworks,
     masterAddress: pc.master,

@@ -100,6 +100,25 @@ describe('ippc against a real cluster', () => {
     assert.match(up.stderr, new RegExp(`cluster ${name}: ready after \\d+\\.\\d s`));
     const [a0, a1] = cluster.agents.map((a) => a.address) as [string, string];
 
+    // `cluster env`: its exports, evaluated by a shell outside the repository, reach the master
+    // with the token (the scheduler HTTP API's door), and --json says the same.
+    const env = await ippc('cluster', 'env', '--name', name);
+    assert.equal(env.code, 0, env.stderr);
+    const reader = `fetch(process.env.IPPC_MASTER_URL + '/api/v1/scheduler', { method: 'POST', headers: { authorization: 'Bearer ' + process.env.IPPC_TOKEN, 'content-type': 'application/json' }, body: '{}' })
+      .then(async (r) => console.log(r.status + ' ' + (await r.text()) + ' ' + process.env.MESOS_MASTER))`;
+    const fromOutside = await new Promise<string>((resolve, reject) =>
+      execFile('sh', ['-c', 'eval "$1" && node -e "$2"', 'sh', env.stdout, reader], { cwd: dir, timeout: 30_000 }, (err, stdout, stderr) =>
+        err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(stdout.trim()),
+      ),
+    );
+    const envJson = json<{ IPPC_MASTER_URL: string; MESOS_MASTER: string; IPPC_TOKEN: string }>(await ippc('cluster', 'env', '--name', name, '--json'));
+    assert.equal(
+      fromOutside,
+      `400 Failed to validate scheduler::Call: Expecting 'type' to be present ${envJson.MESOS_MASTER}`,
+      'authorized, and judged by the master',
+    );
+    assert.match(envJson.IPPC_MASTER_URL, /^http:\/\/10\.99\.242\.\d+:5050$/);
+
     // The cluster outlived `cluster up`: found again by name.
     const status = await ippc('cluster', 'status', '--name', name, '--json');
     assert.equal(status.code, 0, status.stderr);

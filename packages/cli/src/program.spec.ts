@@ -16,6 +16,7 @@ describe('the ippc command tree', () => {
     const verbs = all.map((l) => l.path).filter((p) => !p.startsWith('isolation '));
     assert.deepEqual(verbs.sort(), [
       'cluster down',
+      'cluster env',
       'cluster logs',
       'cluster status',
       'cluster up',

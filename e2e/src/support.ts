@@ -14,8 +14,9 @@ const slot = Number(process.env.IPPC_E2E_SLOT ?? 250);
 if (!Number.isInteger(slot) || slot < 1 || slot > 254) throw new Error(`IPPC_E2E_SLOT must be an integer in 1..254, not '${process.env.IPPC_E2E_SLOT}'`);
 
 /** The e2e cluster's resources (reserved for the suite): name, subnets, ports. */
+const name = slot === 250 ? 'e2e' : `e2e-${slot}`;
 export const E2E = {
-  name: slot === 250 ? 'e2e' : `e2e-${slot}`,
+  name,
   subnet: `10.99.${slot}.0/24`,
   /** Used when the machine has IPv6: the cluster network's and ippc-bridge's (a /64 per agent, inside the agents only). */
   subnet6: `fd99:${slot}::/64`,
@@ -24,6 +25,8 @@ export const E2E = {
   ports: '35600-35899',
   /** A container network with a pool of 3 addresses per agent and no cool-down: recycling and exhaustion. */
   small: { name: 'e2e-small', type: 'bridge', ipam: 'ippc-ipam', cidr: '10.104.0.0/16', hostsPerAgent: 3, cooldownSeconds: 0 },
+  /** The small cluster of its own that http-framework.e2e.ts starts beside this one (any slot's run may overlap it). */
+  http: { name: `${name}-http`, subnet: `10.98.${slot}.0/24`, ports: '35900-35949' },
 } as const;
 
 export const net = (name: string, extra: Partial<NetworkInfo> = {}): NetworkInfo => ({ name, groups: [], ipAddresses: [], portMappings: [], ...extra });

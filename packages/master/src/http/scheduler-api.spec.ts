@@ -221,6 +221,56 @@ describe('scheduler HTTP API (/api/v1/scheduler)', () => {
     await waitFor(() => s.ended, 'the stream ends after TEARDOWN');
   });
 
+  it('reads calls as mesos-framework 0.5.3 writes them: every unset field as null, no Accept header (e2e/src/http-framework.e2e.ts)', async () => {
+    // Verbatim shapes from the library (protobuf.js 5 messages through JSON.stringify); stout's
+    // JSON parser takes null as an unset field, and so must the master.
+    const nulls = (...keys: string[]) => Object.fromEntries(keys.map((k) => [k, null]));
+    const framework_info = {
+      user: 'root',
+      name: 'npm-lib',
+      ...nulls('id', 'checkpoint', 'role', 'hostname', 'principal', 'webui_url', 'capabilities', 'labels'),
+    };
+    const callNulls = nulls('accept', 'decline', 'kill', 'shutdown', 'acknowledge', 'reconcile', 'message', 'request');
+    const s = await subscribe(JSON.stringify({ framework_id: null, type: 'SUBSCRIBE', subscribe: { framework_info }, ...callNulls }), {
+      accept: undefined,
+      'transfer-encoding': 'chunked',
+    });
+    assert.equal(s.headers['content-type'], JSON_TYPE, 'JSON when Accept is absent');
+    const frameworkId = json(await s.next(ofType('SUBSCRIBED'))).subscribed.framework_id.value as string;
+    const offer = json(await s.next(ofType('OFFERS'))).offers.offers[0];
+    const resource = (name: string, value: number) => ({
+      name,
+      type: 'SCALAR',
+      scalar: { value },
+      ...nulls('ranges', 'set', 'role', 'reservation', 'disk', 'revocable'),
+    });
+    const task = {
+      name: 'web-1',
+      task_id: { value: 'npm-lib.web-1' },
+      agent_id: offer.agent_id,
+      resources: [resource('cpus', 0.1), resource('mem', 32)],
+      command: { uris: [], environment: { variables: [{ name: 'HOST', value: '127.0.0.2' }] }, shell: true, value: 'sleep 100', arguments: [], user: null },
+      container: {
+        type: 'MESOS',
+        ...nulls('volumes', 'hostname', 'docker', 'mesos'),
+        network_infos: [{ ip_addresses: [], name: 'blue', protocol: null, ip_address: null, groups: [], labels: null }],
+      },
+      ...nulls('executor', 'health_check', 'kill_policy', 'data', 'labels', 'discovery'),
+    };
+    const operation = { type: 'LAUNCH', launch: { task_infos: [task] }, ...nulls('reserve', 'unreserve', 'create', 'destroy') };
+    const accept = { offer_ids: [offer.id], operations: [operation], filters: null };
+    const body = JSON.stringify({ framework_id: { value: frameworkId }, type: 'ACCEPT', subscribe: null, ...callNulls, accept });
+    const accepted = await post(body, { 'mesos-stream-id': String(s.headers['mesos-stream-id']), 'transfer-encoding': 'chunked' });
+    assert.equal(accepted.status, 202, accepted.body);
+    const run = agent.messages.find((m) => m.message?.$case === 'runTask' && m.message.value.task?.taskId?.value === 'npm-lib.web-1');
+    assert.ok(run?.message?.$case === 'runTask', 'the agent was told to run it');
+    assert.deepEqual(
+      run.message.value.task?.container?.networkInfos.map((n) => n.name),
+      ['blue'],
+    );
+    s.close();
+  });
+
   it('SUBSCRIBE in protobuf, bytes written by hand from the field numbers; events decode as Event', async () => {
     const text = (field: number, value: string) => Buffer.concat([Buffer.from([(field << 3) | 2, Buffer.byteLength(value)]), Buffer.from(value)]);
     const message = (field: number, body: Buffer) => Buffer.concat([Buffer.from([(field << 3) | 2, body.length]), body]);

@@ -5,11 +5,8 @@
 //
 //   npm run bench -w @ippc/master            (N=50 by default; BENCH_N=100 to change)
 import { spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { connectScheduler, type Scheduler } from '@ippc/scheduler';
-import { AGENT_BIN, eventually, getJson, MASTER_BIN, run, waitForLog } from '../testing/processes.js';
+import { startBenchCluster } from './cluster.js';
 
 const N = Number(process.env.BENCH_N ?? 50);
 const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]!;
@@ -33,31 +30,10 @@ async function launchOne(s: Scheduler, name: string): Promise<{ ms: number; id: 
   return { ms: performance.now() - t0, id: task.taskId!.value! };
 }
 
-const dir = mkdtempSync('/tmp/cp-bench-');
-const token = randomBytes(16).toString('hex');
-writeFileSync(join(dir, 'token'), token);
-const master = run(MASTER_BIN, ['--port=0', `--token_file=${join(dir, 'token')}`, '--allocation_interval=100ms'], join(dir, 'master.log'));
-let agentProc: ReturnType<typeof run> | undefined;
+const cluster = await startBenchCluster();
 let s: Scheduler | undefined;
 try {
-  const address = (await waitForLog(master, /"address":"(127\.0\.0\.1:\d+)"/))[1]!;
-  agentProc = run(
-    AGENT_BIN,
-    [
-      `--master=${address}`,
-      '--ip=127.0.0.2',
-      '--port=0',
-      `--work_dir=${join(dir, 'a')}`,
-      '--resources=cpus:8;mem:4096;ports:[31000-31099]',
-      `--token_file=${join(dir, 'token')}`,
-      '--executor_shutdown_grace_period=0secs',
-    ],
-    join(dir, 'agent.log'),
-  );
-  await eventually(
-    async () => ((await getJson<{ activated_slaves: number }>(`http://${address}/master/state`)).activated_slaves === 1 ? true : undefined),
-    'the agent',
-  );
+  const { address, token } = cluster;
   s = await connectScheduler({ master: address, auth: { token }, framework: { name: 'bench' } });
 
   const floors: number[] = [];
@@ -93,10 +69,5 @@ try {
   console.log(`20 launches at once: control plane ${fmt(parallel)}, raw spawn ${fmt(parallelFloor)} (${(parallel / parallelFloor).toFixed(1)}x)`);
 } finally {
   await s?.close();
-  agentProc?.proc.kill('SIGUSR1');
-  await Promise.race([agentProc?.exited, new Promise((r) => setTimeout(r, 10_000))]);
-  agentProc?.proc.kill('SIGKILL');
-  master.proc.kill('SIGKILL');
-  if (process.env.BENCH_KEEP) console.log(`kept ${dir}`);
-  else rmSync(dir, { recursive: true, force: true });
+  await cluster.stop();
 }

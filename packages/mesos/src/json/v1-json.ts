@@ -12,7 +12,13 @@ export interface JsonCodec<T> {
   toJSON(message: T): unknown;
 }
 
-const snake = (name: string): string => name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+// Field names repeat in every event, so each is converted once (the set of names is the proto's).
+const SNAKE = new Map<string, string>();
+const snake = (name: string): string => {
+  let s = SNAKE.get(name);
+  if (s === undefined) SNAKE.set(name, (s = name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)));
+  return s;
+};
 
 function snakeKeys(value: unknown): Json {
   if (Array.isArray(value)) return value.map(snakeKeys);

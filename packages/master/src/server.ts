@@ -4,9 +4,11 @@ import { createServer as createNetServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createGrpcServer, createHttpRouter, createLogger, createMetricsRegistry, type AuthConfig, type IppcGrpcServer, type Logger } from '@ippc/core';
+import type { Credential } from '@ippc/mesos';
 import { agentv1, schedulerv1 } from '@ippc/proto';
 import type { Registry } from 'prom-client';
 import { MasterError } from './errors.js';
+import type { HttpAccess } from './http/auth.js';
 import { masterRoutes } from './http/endpoints.js';
 import { registerMasterMetrics } from './http/metrics.js';
 import { schedulerApi } from './http/scheduler-api.js';
@@ -28,6 +30,10 @@ export interface StartMasterOptions extends Omit<MasterOptions, 'ip' | 'port' | 
   advertiseIp?: string;
   /** The shared secret frameworks and agents must present, or `{ disabled: true }` explicitly. */
   auth: AuthConfig;
+  /** Principals and secrets for HTTP Basic on the HTTP APIs (Mesos's `--credentials`), beside the token. */
+  credentials?: Credential[];
+  /** Require credentials on the read-only endpoints too (`/master/state`, `/master/tasks`, ...), as Mesos's `--authenticate_http_readonly`. Default false. */
+  authenticateHttpReadonly?: boolean;
   log?: Logger;
   /** Longest `timeout` a long-poll of `/master/state?since=N` may ask for. Default 300 s. */
   maxWatchSeconds?: number;
@@ -64,8 +70,9 @@ export async function startMaster(options: StartMasterOptions): Promise<StartedM
   const grpcServer = await startGrpc(master, options.auth, grpcSocket, log);
   const metrics = createMetricsRegistry('master');
   registerMasterMetrics(metrics, master);
-  const router = createHttpRouter(masterRoutes(master, metrics, options.maxWatchSeconds ?? 300));
-  const scheduler = schedulerApi(master, { auth: options.auth, log });
+  const access: HttpAccess = { auth: options.auth, ...(options.credentials ? { credentials: options.credentials } : {}) };
+  const router = createHttpRouter(masterRoutes(master, metrics, options.maxWatchSeconds ?? 300, options.authenticateHttpReadonly ? access : undefined));
+  const scheduler = schedulerApi(master, { access, log });
   // The v1 APIs take POSTs; everything else is the read-only router's.
   const http = createHttpServer((req, res) =>
     V1_SCHEDULER.has(new URL(req.url ?? '/', 'http://localhost').pathname) ? scheduler(req, res) : router(req, res),

@@ -12,7 +12,9 @@ export type MesosErrorCode =
   /** A RecordIO stream whose framing is broken (a length that is not a number, or too large). */
   | 'RECORDIO_INVALID'
   /** A JSON body that does not convert into the protobuf message Mesos expects. */
-  | 'JSON_INVALID';
+  | 'JSON_INVALID'
+  /** A credentials file (`--credentials`) that is neither Mesos's JSON nor 'principal secret' lines. */
+  | 'CREDENTIALS_INVALID';
 
 const GRPC: Record<MesosErrorCode, GrpcCode> = {
   RESOURCES_INVALID: status.INVALID_ARGUMENT,
@@ -20,6 +22,7 @@ const GRPC: Record<MesosErrorCode, GrpcCode> = {
   NETWORK_INFO_INVALID: status.INVALID_ARGUMENT,
   RECORDIO_INVALID: status.INVALID_ARGUMENT,
   JSON_INVALID: status.INVALID_ARGUMENT,
+  CREDENTIALS_INVALID: status.INVALID_ARGUMENT,
 };
 
 /** Input that does not fit Mesos's model; the message says what is wrong and what is expected. */

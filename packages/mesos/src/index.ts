@@ -89,6 +89,7 @@ export {
 // The v1 HTTP APIs' wire forms: RecordIO framing (src/common/recordio.hpp) and messages as JSON.
 export { encodeRecord, RECORDIO_MAX_RECORD_BYTES, RecordIoDecoder } from './recordio.js';
 export { fromV1Json, toV1Json, type JsonCodec } from './json/v1-json.js';
+export { basicPrincipal, parseCredentials, type Credential } from './credentials.js';
 
 export { parseDuration } from './duration.js';
 export { MesosError, type MesosErrorCode } from './errors.js';

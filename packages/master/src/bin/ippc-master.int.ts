@@ -24,6 +24,8 @@ describe('ippc-master flags (process)', () => {
       '--advertise_ip',
       '--token_file <path>',
       '--no_auth',
+      '--credentials <path>',
+      '--authenticate_http_readonly',
       '--agent_ping_timeout <duration>',
       '--allocation_interval <duration>',
       '--logging_level <level>',
@@ -49,6 +51,8 @@ describe('ippc-master flags (process)', () => {
     [['--no_auth', '--port=99999'], /^ippc-master: --port must be a port number, not '99999'$/m],
     [['--port=0'], /^ippc-master: no shared secret: pass --token_file=PATH or set IPPC_TOKEN \(or --no_auth for local play\)$/m],
     [['--port=0', '--token_file=/nonexistent/token'], /^ippc-master: cannot read --token_file \/nonexistent\/token: ENOENT/m],
+    [['--no_auth', '--port=0', '--credentials=file:///nonexistent/creds'], /^ippc-master: cannot read --credentials \/nonexistent\/creds: ENOENT/m],
+    [['--no_auth', '--port=0', `--credentials=${import.meta.filename}`], /^ippc-master: --credentials .*: credentials line 1: expected 'principal secret'/m],
   ] as const) {
     it(`exits 2 on ${args.join(' ')}`, () => {
       const r = master([...args]);

@@ -1,6 +1,7 @@
 #!/usr/bin/env -S node --import tsx
 // ippc-master: the master process. Mesos-like flags (`--port=5050`, `--agent_ping_timeout=15secs`);
 // structured JSON logs on standard error.
+import { readFileSync } from 'node:fs';
 import { Option } from 'commander';
 import {
   checkedOption,
@@ -14,7 +15,7 @@ import {
   noAuthOption,
   tokenFileOption,
 } from '@ippc/core';
-import { parseDuration } from '@ippc/mesos';
+import { parseCredentials, parseDuration } from '@ippc/mesos';
 import { startMaster } from '../server.js';
 import { IPPC_VERSION } from '../http/state.js';
 
@@ -29,6 +30,10 @@ const program = createDaemonCommand(
   .addOption(new Option('--hostname <name>', 'hostname to advertise (default: the advertised ip)'))
   .addOption(tokenFileOption('file holding the shared secret agents and frameworks must present (else env IPPC_TOKEN)'))
   .addOption(noAuthOption())
+  .addOption(
+    new Option('--credentials <path>', "principals and secrets for HTTP Basic on the HTTP APIs: Mesos's JSON or 'principal secret' lines (file:// accepted)"),
+  )
+  .addOption(new Option('--authenticate_http_readonly', 'require credentials on /master/state, /master/tasks and the other read-only endpoints').default(false))
   .addOption(
     checkedOption('--agent_ping_timeout <duration>', 'with --max_agent_ping_timeouts: how long a disconnected agent may stay away', parseDuration).default(
       '15secs',
@@ -45,6 +50,22 @@ const program = createDaemonCommand(
 program.parse();
 const o = program.opts<Record<string, string | boolean | undefined>>();
 const log = createLogger({ component: 'master', level: loggerLevel(String(o.logging_level)) });
+
+/** `--credentials`: the file (a `file://` URL too, as Mesos takes it) parsed, or a bad flag. */
+function readCredentials(path: string) {
+  const file = path.startsWith('file://') ? path.slice('file://'.length) : path;
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    return fail(`cannot read --credentials ${file}: ${messageOf(err)}`);
+  }
+  try {
+    return parseCredentials(text);
+  } catch (err) {
+    return fail(`--credentials ${file}: ${messageOf(err)}`);
+  }
+}
 
 /** A flag it cannot use, or a failure to start: logged, `ippc-master: <message>` on standard error, exit status 2. */
 function fail(message: string): never {
@@ -66,6 +87,8 @@ try {
     ...(o.advertise_ip ? { advertiseIp: String(o.advertise_ip) } : {}),
     ...(o.hostname ? { hostname: String(o.hostname) } : {}),
     auth: daemonAuth(o),
+    ...(o.credentials ? { credentials: readCredentials(String(o.credentials)) } : {}),
+    authenticateHttpReadonly: o.authenticate_http_readonly === true,
     agentReregisterTimeoutMs: parseDuration(String(o.agent_ping_timeout)) * Number(o.max_agent_ping_timeouts),
     allocationIntervalMs: parseDuration(String(o.allocation_interval)),
     ...(o.offer_timeout ? { offerTimeoutMs: parseDuration(String(o.offer_timeout)) } : {}),

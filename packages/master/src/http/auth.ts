@@ -1,14 +1,31 @@
 import type { IncomingMessage } from 'node:http';
 import { bearerAuthorizes, type AuthConfig } from '@ippc/core';
+import { basicPrincipal, type Credential } from '@ippc/mesos';
 import { HttpAnswer } from './media.js';
 
-// Who may call the master's v1 HTTP APIs: the same shared secret as its gRPC API, as a bearer
-// token, unless the master runs with authentication explicitly disabled. A missing or wrong one
-// is a 401 with a challenge, and nothing of the request reaches the master.
+// Who may call the master's HTTP APIs, as Mesos offers it: HTTP Basic with a principal and secret
+// from the credentials file (`--credentials`), or the cluster's shared secret as a bearer token;
+// nothing when the master runs with authentication explicitly disabled (`--no_auth`). A missing
+// or wrong credential is a 401 with the challenges (`WWW-Authenticate: Basic realm="mesos"`, as
+// Mesos's basic authenticator answers), and nothing of the request reaches the master.
 
-export function checkBearer(auth: AuthConfig, req: IncomingMessage): void {
-  if (bearerAuthorizes(auth, req.headers.authorization)) return;
-  throw new HttpAnswer(401, 'Missing or wrong credentials: send the cluster token as "Authorization: Bearer <token>"', {
-    'www-authenticate': 'Bearer realm="mesos"',
-  });
+export interface HttpAccess {
+  /** The cluster token, or `{ disabled: true }`. */
+  auth: AuthConfig;
+  /** Principals for HTTP Basic (Mesos's `--credentials`). */
+  credentials?: readonly Credential[];
+}
+
+/** The caller: the Basic principal it authenticated as, none for the cluster token (or when auth is off). Throws a 401 otherwise. */
+export function authenticate(access: HttpAccess, req: IncomingMessage): { principal?: string } {
+  const header = req.headers.authorization;
+  const principal = access.credentials ? basicPrincipal(access.credentials, header) : undefined;
+  if (principal) return { principal };
+  if (bearerAuthorizes(access.auth, header)) return {};
+  const challenges = [...(access.credentials ? ['Basic realm="mesos"'] : []), 'Bearer realm="mesos"'];
+  throw new HttpAnswer(
+    401,
+    `Missing or wrong credentials: send ${access.credentials ? 'a principal and secret of the credentials file (HTTP Basic) or ' : ''}the cluster token as "Authorization: Bearer <token>"`,
+    { 'www-authenticate': challenges.join(', ') },
+  );
 }

@@ -2,6 +2,8 @@ import type { ServerResponse } from 'node:http';
 import { metricsRoute, type Route } from '@ippc/core';
 import type { Registry } from 'prom-client';
 import type { Master } from '../master.js';
+import { authenticate, type HttpAccess } from './auth.js';
+import { HttpAnswer, sendText } from './media.js';
 import { metricsSnapshot } from './snapshot.js';
 import { IPPC_VERSION, masterState } from './state.js';
 import { masterTasks } from './tasks.js';
@@ -40,18 +42,37 @@ function versionJson(): Record<string, string | number> {
   return { version: IPPC_VERSION, build_user: 'ippc', build_date: '', build_time: 0, git_sha: '', git_branch: '', git_tag: '' };
 }
 
-/** Every route of the master's HTTP side, for `createHttpRouter`; each `/master/x` also answers as `/x`, as in libprocess. */
-export function masterRoutes(master: Master, metrics: Registry, maxWatchSeconds: number): Record<string, Route> {
-  const state = stateRoute(master, maxWatchSeconds);
-  const slaves: Route = () => {
+/** `route` behind the credential check: a caller without valid credentials gets Mesos's 401. */
+function guarded(access: HttpAccess, route: Route): Route {
+  return (req, res, url) => {
+    try {
+      authenticate(access, req);
+    } catch (err) {
+      if (!(err instanceof HttpAnswer)) throw err;
+      sendText(res, err.status, err.message, err.headers);
+      return undefined;
+    }
+    return route(req, res, url);
+  };
+}
+
+/**
+ * Every route of the master's HTTP side, for `createHttpRouter`; each `/master/x` also answers as
+ * `/x`, as in libprocess. With `readonly` (Mesos's `--authenticate_http_readonly`) the endpoints
+ * that reveal tasks and addresses need credentials; `/health`, `/version` and `/metrics` never do.
+ */
+export function masterRoutes(master: Master, metrics: Registry, maxWatchSeconds: number, readonly?: HttpAccess): Record<string, Route> {
+  const guard = (route: Route) => (readonly ? guarded(readonly, route) : route);
+  const state = guard(stateRoute(master, maxWatchSeconds));
+  const slaves: Route = guard(() => {
     const s = masterState(master);
     return { slaves: s.slaves, recovered_slaves: [] };
-  };
-  const frameworks: Route = () => {
+  });
+  const frameworks: Route = guard(() => {
     const s = masterState(master);
     return { frameworks: s.frameworks, completed_frameworks: s.completed_frameworks, unregistered_frameworks: [] };
-  };
-  const tasks: Route = (_req, _res, url) => masterTasks(master, url.searchParams);
+  });
+  const tasks: Route = guard((_req, _res, url) => masterTasks(master, url.searchParams));
   return {
     '/master/state': state,
     '/master/state.json': state,
@@ -64,7 +85,7 @@ export function masterRoutes(master: Master, metrics: Registry, maxWatchSeconds:
     '/master/tasks': tasks,
     '/tasks': tasks,
     '/version': versionJson,
-    '/metrics/snapshot': () => metricsSnapshot(master),
+    '/metrics/snapshot': guard(() => metricsSnapshot(master)),
     '/health': () => ({ status: 'ok', id: master.id, agents: master.agents.size, frameworks: master.frameworks.size }),
     '/master/health': () => ({ status: 'ok' }),
     '/metrics': metricsRoute(metrics),

@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { isIppcError, messageOf, type AuthConfig, type Logger } from '@ippc/core';
+import { isIppcError, messageOf, type Logger } from '@ippc/core';
 import { encodeRecord, fromV1Json, toV1Json } from '@ippc/mesos';
 import { schedulerv1 } from '@ippc/proto';
 import type { MasterErrorCode } from '../errors.js';
 import type { FrameworkConnection, Master } from '../master.js';
 import { validateSchedulerCall } from '../validation/framework.js';
-import { checkBearer } from './auth.js';
+import { authenticate, type HttpAccess } from './auth.js';
 import { APPLICATION_JSON, APPLICATION_PROTOBUF, HttpAnswer, mediaTypeOf, negotiate, readBody, sendText, type ContentType } from './media.js';
 
 const { Call, Call_Type, Event } = schedulerv1;
@@ -17,7 +17,8 @@ const { Call, Call_Type, Event } = schedulerv1;
 // call needs that stream id and answers 202. Statuses and messages are Mesos's.
 
 export interface SchedulerApiOptions {
-  auth: AuthConfig;
+  /** Who may call: the cluster token, the credentials for HTTP Basic, or nobody checked. */
+  access: HttpAccess;
   log: Logger;
   /** Largest request body read. Default 16 MiB. */
   maxBodyBytes?: number;
@@ -36,9 +37,10 @@ export function schedulerApi(master: Master, options: SchedulerApiOptions): (req
 }
 
 async function handle(master: Master, options: SchedulerApiOptions, maxBodyBytes: number, req: IncomingMessage, res: ServerResponse): Promise<void> {
-  checkBearer(options.auth, req);
+  const { principal } = authenticate(options.access, req);
   if (req.method !== 'POST') throw new HttpAnswer(405, `Expecting one of { 'POST' }, but received '${req.method}'`, { allow: 'POST' });
   const call = decodeCall(req, await readBody(req, maxBodyBytes));
+  if (principal) checkPrincipal(master, call, principal);
   if (call.type === Call_Type.SUBSCRIBE) return subscribe(master, options.log, call, req, res);
   const streamId = req.headers['mesos-stream-id'];
   try {
@@ -92,6 +94,24 @@ function decodeCall(req: IncomingMessage, body: Buffer): schedulerv1.Call {
     throw new HttpAnswer(400, `Failed to validate scheduler::Call: ${invalid}`);
   }
   return call;
+}
+
+/**
+ * A caller authenticated as `principal` acts only for frameworks of that principal (Mesos's
+ * implicit authorization): a SUBSCRIBE naming another principal is invalid, one naming none gets
+ * the caller's; a call for a framework of another principal is refused.
+ */
+function checkPrincipal(master: Master, call: schedulerv1.Call, principal: string): void {
+  const mismatch = (other: string) => `Authenticated principal '${principal}' does not match principal '${other}' set in \`FrameworkInfo\``;
+  if (call.type === Call_Type.SUBSCRIBE) {
+    const info = call.subscribe!.frameworkInfo!;
+    if (info.principal !== undefined && info.principal !== principal)
+      throw new HttpAnswer(400, `Failed to validate scheduler::Call: ${mismatch(info.principal)}`);
+    info.principal = principal;
+    return;
+  }
+  const known = master.frameworks.get(call.frameworkId?.value ?? '');
+  if (known && (known.info.principal ?? '') !== principal) throw new HttpAnswer(400, mismatch(known.info.principal ?? ''));
 }
 
 /** The master's refusal of a call as Mesos answers it over HTTP; returns for what Mesos accepts with 202. */

@@ -96,6 +96,14 @@ describe('master read-only endpoints', () => {
     assert.equal((await get('/frameworks')).body.frameworks[0].id, frameworkId);
   });
 
+  it('/master/redirect answers 307 to the leading master, protocol-relative, as Mesos does', async () => {
+    for (const path of ['/master/redirect', '/redirect']) {
+      const res = await fetch(`${started.url}${path}`, { redirect: 'manual' });
+      assert.equal(res.status, 307, path);
+      assert.equal(res.headers.get('location'), `//${started.master.hostname}:${started.port}`);
+    }
+  });
+
   it('/version and /metrics/snapshot with the Mesos names that apply', async () => {
     const v = (await get('/version')).body;
     assert.equal(v.version, (await get('/master/state')).body.version);

@@ -72,6 +72,11 @@ export function masterRoutes(master: Master, metrics: Registry, maxWatchSeconds:
     const s = masterState(master);
     return { frameworks: s.frameworks, completed_frameworks: s.completed_frameworks, unregistered_frameworks: [] };
   });
+  const redirect: Route = (_req, res) => {
+    res.writeHead(307, { location: `//${master.hostname}:${master.port}`, 'content-length': '0' });
+    res.end();
+    return undefined;
+  };
   const tasks: Route = guard((_req, _res, url) => masterTasks(master, url.searchParams));
   return {
     '/master/state': state,
@@ -85,6 +90,9 @@ export function masterRoutes(master: Master, metrics: Registry, maxWatchSeconds:
     '/master/tasks': tasks,
     '/tasks': tasks,
     '/version': versionJson,
+    // The leading master's base URL, protocol-relative as Mesos writes it (one master: itself).
+    '/master/redirect': redirect,
+    '/redirect': redirect,
     '/metrics/snapshot': guard(() => metricsSnapshot(master)),
     '/health': () => ({ status: 'ok', id: master.id, agents: master.agents.size, frameworks: master.frameworks.size }),
     '/master/health': () => ({ status: 'ok' }),

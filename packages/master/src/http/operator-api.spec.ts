@@ -3,9 +3,11 @@ import { after, before, describe, it } from 'node:test';
 import { silentLogger } from '@ippc/core';
 import { allocateResources, parseResources } from '@ippc/mesos';
 import { agentv1, masterv1, Offer_Operation_Type, schedulerv1, TaskState, TaskStatus_Source, type Offer, type TaskInfo } from '@ippc/proto';
-import type { AgentConnection, FrameworkConnection } from '../master.js';
+import type { ServerResponse } from 'node:http';
+import { Master, type AgentConnection, type FrameworkConnection } from '../master.js';
 import { startMaster, type StartedMaster } from '../server.js';
 import { call, JSON_TYPE, openStream, PROTOBUF, waitFor, type Answer, type Headers, type Stream } from '../testing/v1-client.js';
+import { operatorSubscribe, OPERATOR_STREAM_MAX_BUFFERED } from './operator-events.js';
 import { IPPC_VERSION } from './state.js';
 
 // The operator HTTP API against a real master listening on loopback, driven by in-process fake
@@ -381,5 +383,29 @@ describe('operator HTTP API and the master stopping', () => {
     } finally {
       await started.close();
     }
+  });
+});
+
+describe('operator event stream and a subscriber that does not read', () => {
+  it('is cut at the next event once more than the limit waits unread, and its observer goes', () => {
+    const master = new Master({ ip: '127.0.0.1', port: 5050, log: silentLogger() });
+    const fake = {
+      writableLength: 0,
+      destroyed: false,
+      writes: 0,
+      ended: false,
+      writeHead: () => fake,
+      write: () => ((fake.writes += 1), true),
+      end: () => void (fake.ended = true),
+      on: () => fake,
+    };
+    operatorSubscribe(master, JSON_TYPE, fake as unknown as ServerResponse, silentLogger());
+    assert.deepEqual([fake.writes, master.observers.size], [1, 1], 'SUBSCRIBED went out; the stream is live');
+    master.registerAgent(registration('a1', 'p1'), new FakeAgent());
+    assert.equal(fake.writes, 2, 'AGENT_ADDED went out');
+    fake.writableLength = OPERATOR_STREAM_MAX_BUFFERED + 1;
+    master.registerAgent(registration('a2', 'p2'), new FakeAgent());
+    assert.deepEqual([fake.writes, fake.ended, master.observers.size], [2, true, 0]);
+    master.stop();
   });
 });

@@ -14,7 +14,7 @@ const { Event, Event_Type } = masterv1;
 // change into its event, and HEARTBEAT keeps the stream alive. The stream ends when the client
 // goes away (the observer is removed), when the master stops, or when the client stops reading.
 
-/** Bytes a subscriber may leave unread before the master cuts its stream (a stuck reader must not hold the master's memory). */
+/** Bytes a subscriber may leave unread before the master cuts its stream at the next event (a stuck reader must not hold the master's memory). */
 export const OPERATOR_STREAM_MAX_BUFFERED = 16 * 1024 * 1024;
 
 /** Answers a SUBSCRIBE call on `res` and keeps the stream going until one side ends it. */
@@ -32,11 +32,12 @@ export function operatorSubscribe(master: Master, type: ContentType, res: Server
   };
   const send = (event: masterv1.Event) => {
     if (ended || res.destroyed) return;
-    res.write(encodeRecord(encodeMessage(type, Event, event)));
+    // Checked before the write, so one large record (a big SUBSCRIBED) always goes out whole.
     if (res.writableLength > OPERATOR_STREAM_MAX_BUFFERED) {
       log.warn({ buffered: res.writableLength }, 'operator subscriber does not read its events: ending its stream');
-      end();
+      return end();
     }
+    res.write(encodeRecord(encodeMessage(type, Event, event)));
   };
   res.on('close', end);
   const heartbeatSeconds = master.settings.heartbeatSeconds;

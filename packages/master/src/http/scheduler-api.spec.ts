@@ -5,7 +5,7 @@ import { parseResources } from '@ippc/mesos';
 import { agentv1, schedulerv1, TaskState, TaskStatus_Source } from '@ippc/proto';
 import type { AgentConnection } from '../master.js';
 import { startMaster, type StartedMaster } from '../server.js';
-import { call, JSON_TYPE, openStream, PROTOBUF, waitFor, type Answer, type Headers, type Stream } from '../testing/v1-client.js';
+import { call as callV1, JSON_TYPE, openStream, PROTOBUF, waitFor, type Answer, type Headers, type Stream } from '../testing/v1-client.js';
 
 // The scheduler HTTP API against a real master listening on loopback: JSON and protobuf bodies
 // (protobuf written by hand from the field numbers of Mesos's scheduler.proto), RecordIO event
@@ -42,7 +42,7 @@ describe('scheduler HTTP API (/api/v1/scheduler)', () => {
 
   const url = () => `${started.url}/api/v1/scheduler`;
   const post = (body: string | Buffer, headers: Headers = {}, method = 'POST'): Promise<Answer> =>
-    call(url(), body, { authorization: `Bearer ${TOKEN}`, 'content-type': JSON_TYPE, ...headers }, method);
+    callV1(url(), body, { authorization: `Bearer ${TOKEN}`, 'content-type': JSON_TYPE, ...headers }, method);
   const subscribe = (body: string | Buffer, headers: Headers = {}): Promise<Stream> =>
     openStream(url(), body, { authorization: `Bearer ${TOKEN}`, 'content-type': JSON_TYPE, accept: JSON_TYPE, ...headers });
 

@@ -20,6 +20,7 @@ import {
   type MasterSettings,
   type OfferEntry,
 } from './model.js';
+import { MasterObservers } from './observers.js';
 import { allocate, available, offered, used } from './offers/allocator.js';
 import { rescindOffer } from './offers/offers.js';
 import { reconcile } from './tasks/task-calls.js';
@@ -88,6 +89,8 @@ export class Master implements MasterContext {
   readonly unreachableAgents = new Map<string, { info: AgentInfo; time: number }>();
   readonly offers = new Map<string, OfferEntry>();
   readonly sequence = { framework: 0, agent: 0, offer: 0 };
+  /** Who watches the records change (the operator API's SUBSCRIBE); see observers.ts. */
+  readonly observers: MasterObservers;
   stopped = false;
 
   private allocationPending = false;
@@ -103,6 +106,7 @@ export class Master implements MasterContext {
     this.hostname = options.hostname ?? options.ip;
     this.log = options.log ?? silentLogger();
     this.flags = options.flags ?? {};
+    this.observers = new MasterObservers(this.log);
     this.settings = {
       heartbeatSeconds: options.heartbeatIntervalSeconds ?? 15,
       reregisterTimeoutMs: options.agentReregisterTimeoutMs ?? 75_000,
@@ -168,6 +172,7 @@ export class Master implements MasterContext {
       a.conn?.close();
     }
     for (const o of this.offers.values()) if (o.timer) clearTimeout(o.timer);
+    this.observers.masterStopped();
     this.changes.emit('change');
   }
 
@@ -259,3 +264,4 @@ export class Master implements MasterContext {
 }
 
 export type { AgentConnection, AgentEntry, FrameworkConnection, FrameworkEntry, MasterCounters, OfferEntry } from './model.js';
+export type { MasterObserver } from './observers.js';

@@ -1,5 +1,6 @@
 import type { Logger } from '@ippc/core';
 import type { agentv1, AgentInfo, ExecutorInfo, FrameworkInfo, Offer, Resource, schedulerv1, Task } from '@ippc/proto';
+import type { MasterObserver } from './observers.js';
 
 // What the master knows, as plain records, and the context every part of the master works on.
 // The parts (frameworks/, offers/, tasks/, agents/) are functions over a MasterContext; the Master
@@ -89,7 +90,7 @@ export interface MasterSettings {
   maxCompletedTasks: number;
 }
 
-/** What every part of the master works on: its records, its settings and two signals. */
+/** What every part of the master works on: its records, its settings, two signals and its observers. */
 export interface MasterContext {
   readonly id: string;
   readonly log: Logger;
@@ -107,6 +108,8 @@ export interface MasterContext {
   changed(): void;
   /** Runs the allocator soon (bursts of changes coalesce into one run). */
   scheduleAllocation(): void;
+  /** Told what each part just did to the records (see observers.ts). */
+  readonly observers: MasterObserver;
 }
 
 /** Seconds since the epoch, as Mesos's state endpoints give times. */

@@ -11,15 +11,18 @@ import { MasterError } from './errors.js';
 import type { HttpAccess } from './http/auth.js';
 import { masterRoutes } from './http/endpoints.js';
 import { registerMasterMetrics } from './http/metrics.js';
+import { operatorApi } from './http/operator-api.js';
 import { schedulerApi } from './http/scheduler-api.js';
 import { shareOnePort } from './http/one-port.js';
 import { Master, type MasterOptions } from './master.js';
 import { agentsService, schedulerService } from './services.js';
 
 // startMaster: the master on one port (http/one-port.ts), its gRPC services (services.ts), its
-// HTTP endpoints (http/endpoints.ts) and Mesos's scheduler HTTP API (http/scheduler-api.ts).
+// HTTP endpoints (http/endpoints.ts), Mesos's scheduler HTTP API (http/scheduler-api.ts) and its
+// operator HTTP API (http/operator-api.ts).
 
 const V1_SCHEDULER = new Set(['/api/v1/scheduler', '/api/v1/scheduler/']);
+const V1_OPERATOR = new Set(['/api/v1', '/api/v1/']);
 
 export interface StartMasterOptions extends Omit<MasterOptions, 'ip' | 'port' | 'log'> {
   /** Address to listen on. Default `127.0.0.1`. */
@@ -73,10 +76,14 @@ export async function startMaster(options: StartMasterOptions): Promise<StartedM
   const access: HttpAccess = { auth: options.auth, ...(options.credentials ? { credentials: options.credentials } : {}) };
   const router = createHttpRouter(masterRoutes(master, metrics, options.maxWatchSeconds ?? 300, options.authenticateHttpReadonly ? access : undefined));
   const scheduler = schedulerApi(master, { access, log });
+  const operator = operatorApi(master, { access, log });
   // The v1 APIs take POSTs; everything else is the read-only router's.
-  const http = createHttpServer((req, res) =>
-    V1_SCHEDULER.has(new URL(req.url ?? '/', 'http://localhost').pathname) ? scheduler(req, res) : router(req, res),
-  );
+  const http = createHttpServer((req, res) => {
+    const path = new URL(req.url ?? '/', 'http://localhost').pathname;
+    if (V1_SCHEDULER.has(path)) scheduler(req, res);
+    else if (V1_OPERATOR.has(path)) operator(req, res);
+    else router(req, res);
+  });
   http.keepAliveTimeout = 5_000;
   const sockets = shareOnePort(net, grpcSocket, http);
 

@@ -47,6 +47,7 @@ function markUnreachable(m: MasterContext, agent: AgentEntry): void {
   m.unreachableAgents.set(agent.id, { info: agent.info, time });
   m.counters.agentsUnreachable++;
   m.log.warn({ agentId: agent.id }, 'agent marked unreachable');
+  m.observers.agentRemoved(agent.id);
   m.changed();
 }
 
@@ -67,5 +68,6 @@ export function removeAgent(m: MasterContext, agent: AgentEntry, message: string
   }
   agent.conn?.close(message);
   m.agents.delete(agent.id);
+  m.observers.agentRemoved(agent.id);
   m.changed();
 }

@@ -25,6 +25,7 @@ export function registerAgent(m: MasterContext, msg: agentv1.RegisterAgent, conn
   m.counters.agentRegistrations++;
   m.log.info({ agentId: id, hostname: info.hostname, pid: msg.pid }, 'agent registered');
   conn.send({ message: { $case: 'agentRegistered', value: { agentId: { value: id } } } });
+  m.observers.agentAdded(agent);
   m.changed();
   m.scheduleAllocation();
   return id;
@@ -55,6 +56,7 @@ export function reregisterAgent(m: MasterContext, msg: agentv1.ReregisterAgent, 
   if (!info || !id) throw new MasterError('AGENT_INVALID', 'Not initialized: agent.id');
   const err = validateReregistration(msg, id);
   if (err) throw new MasterError('AGENT_INVALID', err);
+  const known = m.agents.has(id);
   const agent = reconnectAgent(m, id, info, msg, conn);
   m.counters.agentReregistrations++;
   recoverFrameworks(m, agent, msg);
@@ -65,6 +67,8 @@ export function reregisterAgent(m: MasterContext, msg: agentv1.ReregisterAgent, 
   }
   m.log.info({ agentId: id, hostname: info.hostname, tasks: msg.tasks.length }, 'agent re-registered');
   conn.send({ message: { $case: 'agentReregistered', value: { agentId: { value: id } } } });
+  // Mesos's `addSlave`: the agent's tasks are added first, then the agent is announced.
+  if (!known) m.observers.agentAdded(agent);
   m.changed();
   m.scheduleAllocation();
   return id;
@@ -98,7 +102,9 @@ function recoverFrameworks(m: MasterContext, agent: AgentEntry, msg: agentv1.Rer
     const fid = fi.id?.value ?? '';
     if (!m.frameworks.has(fid) && !m.completedFrameworks.some((c) => c.id === fid)) {
       // Mesos's recovered framework: known from an agent, waiting for its scheduler to subscribe.
-      m.frameworks.set(fid, newFrameworkEntry(fid, fi, true));
+      const f = newFrameworkEntry(fid, fi, true);
+      m.frameworks.set(fid, f);
+      m.observers.frameworkAdded(f);
     }
   }
   agent.executors.clear();
@@ -123,14 +129,19 @@ function adoptTasks(m: MasterContext, id: string, msg: agentv1.ReregisterAgent, 
       conn.send({ message: { $case: 'shutdownFramework', value: { frameworkId: { value: fid } } } });
       continue;
     }
-    const known = f.tasks.get(tid) ?? f.unreachableTasks.get(tid);
+    const running = f.tasks.get(tid);
+    const known = running ?? f.unreachableTasks.get(tid);
     f.unreachableTasks.delete(tid);
     if (known) {
       known.state = t.state;
       if ((t.statuses ?? []).length > (known.statuses ?? []).length) known.statuses = t.statuses;
       f.tasks.set(tid, known);
+      // Back from unreachable: the task is the master's again (Mesos adds it anew).
+      if (!running) m.observers.taskAdded(known);
     } else {
-      f.tasks.set(tid, { ...t, agentId: { value: id } });
+      const task = { ...t, agentId: { value: id } };
+      f.tasks.set(tid, task);
+      m.observers.taskAdded(task);
     }
   }
   // Tasks the master has on this agent that the agent did not report: ask the agent about them.

@@ -26,6 +26,7 @@ export function frameworkDisconnected(m: MasterContext, frameworkId: string, str
     Math.min(timeoutMs, 2 ** 31 - 1),
   );
   f.failoverTimer.unref();
+  m.observers.frameworkUpdated(f);
   m.changed();
   m.scheduleAllocation();
 }
@@ -59,6 +60,7 @@ export function removeFramework(m: MasterContext, f: FrameworkEntry, message: st
   m.completedFrameworks.push(f);
   while (m.completedFrameworks.length > m.settings.maxCompletedFrameworks) m.completedFrameworks.shift();
   m.log.info({ frameworkId: f.id }, 'framework removed');
+  m.observers.frameworkRemoved(f);
   m.changed();
   m.scheduleAllocation();
 }

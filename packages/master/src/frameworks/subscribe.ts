@@ -38,6 +38,8 @@ export function subscribe(m: MasterContext, call: schedulerv1.Call, conn: Framew
   conn.send({ type: Event_Type.SUBSCRIBED, subscribed: { frameworkId: { value: f.id }, heartbeatIntervalSeconds: m.settings.heartbeatSeconds } });
   f.heartbeat = setInterval(() => f.conn?.send({ type: Event_Type.HEARTBEAT }), m.settings.heartbeatSeconds * 1000);
   f.heartbeat.unref();
+  if (known) m.observers.frameworkUpdated(f);
+  else m.observers.frameworkAdded(f);
   m.changed();
   m.scheduleAllocation();
   return { frameworkId: f.id, streamId };

@@ -1,11 +1,13 @@
 import type { ServerResponse } from 'node:http';
 import { metricsRoute, type Route } from '@ippc/core';
+import { toV1Json, type Json } from '@ippc/mesos';
+import { VersionInfo } from '@ippc/proto';
 import type { Registry } from 'prom-client';
 import type { Master } from '../master.js';
 import { authenticate, type HttpAccess } from './auth.js';
 import { HttpAnswer, sendText } from './media.js';
 import { metricsSnapshot } from './snapshot.js';
-import { IPPC_VERSION, masterState } from './state.js';
+import { masterState, versionInfo } from './state.js';
 import { masterTasks } from './tasks.js';
 
 // The master's HTTP endpoints, as Mesos serves them on 5050 (`/master/state`, `/master/slaves`,
@@ -38,8 +40,8 @@ function stateRoute(master: Master, maxWatchSeconds: number): Route {
 }
 
 /** `GET /version`, as libprocess's version endpoint answers it. */
-function versionJson(): Record<string, string | number> {
-  return { version: IPPC_VERSION, build_user: 'ippc', build_date: '', build_time: 0, git_sha: '', git_branch: '', git_tag: '' };
+function versionJson(): Json {
+  return toV1Json(VersionInfo, versionInfo());
 }
 
 /** `route` behind the credential check: a caller without valid credentials gets Mesos's 401. */

@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { toV1Json, type JsonCodec } from '@ippc/mesos';
 
 // Content negotiation of Mesos's v1 HTTP APIs: bodies in JSON or protobuf (`Content-Type`),
 // answers in what `Accept` allows (libprocess's `Request::acceptsMediaType`), and the plain-text
@@ -37,6 +38,16 @@ export function negotiate(req: IncomingMessage): ContentType | undefined {
   if (acceptsMediaType(accept, APPLICATION_JSON)) return APPLICATION_JSON;
   if (acceptsMediaType(accept, APPLICATION_PROTOBUF)) return APPLICATION_PROTOBUF;
   return undefined;
+}
+
+/** What a v1 API writes its answers with: the generated codec of a message. */
+export interface MessageCodec<T> extends JsonCodec<T> {
+  encode(message: T): { finish(): Uint8Array };
+}
+
+/** A message in the negotiated type: Mesos's JSON form (proto field names, enums by name) or protobuf bytes. */
+export function encodeMessage<T>(type: ContentType, codec: MessageCodec<T>, message: T): string | Uint8Array {
+  return type === APPLICATION_JSON ? JSON.stringify(toV1Json(codec, message)) : codec.encode(message).finish();
 }
 
 /** A plain-text answer, as libprocess writes its error responses. */

@@ -1,37 +1,17 @@
 import assert from 'node:assert/strict';
-import { request, type IncomingMessage } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import { silentLogger } from '@ippc/core';
-import { parseResources, RecordIoDecoder } from '@ippc/mesos';
+import { parseResources } from '@ippc/mesos';
 import { agentv1, schedulerv1, TaskState, TaskStatus_Source } from '@ippc/proto';
 import type { AgentConnection } from '../master.js';
 import { startMaster, type StartedMaster } from '../server.js';
+import { call as callV1, JSON_TYPE, openStream, PROTOBUF, waitFor, type Answer, type Headers, type Stream } from '../testing/v1-client.js';
 
 // The scheduler HTTP API against a real master listening on loopback: JSON and protobuf bodies
 // (protobuf written by hand from the field numbers of Mesos's scheduler.proto), RecordIO event
 // streams, and Mesos's status codes and messages for every refusal.
 
 const TOKEN = 'spec-token';
-const JSON_TYPE = 'application/json';
-const PROTOBUF = 'application/x-protobuf';
-
-interface Answer {
-  status: number;
-  headers: IncomingMessage['headers'];
-  body: string;
-}
-
-interface Stream {
-  status: number;
-  headers: IncomingMessage['headers'];
-  /** Records as they arrive (JSON parsed, or raw bytes for protobuf). */
-  records: Buffer[];
-  /** Records completed by each data chunk: one record per write shows as one per chunk. */
-  perChunk: number[];
-  ended: boolean;
-  next(pred: (r: Buffer) => boolean, timeoutMs?: number): Promise<Buffer>;
-  close(): void;
-}
 
 class FakeAgent implements AgentConnection {
   messages: agentv1.MasterMessage[] = [];
@@ -60,67 +40,11 @@ describe('scheduler HTTP API (/api/v1/scheduler)', () => {
   });
   after(async () => started?.close());
 
-  function post(body: string | Buffer, headers: Record<string, string | undefined> = {}, method = 'POST'): Promise<Answer> {
-    return new Promise((resolve, reject) => {
-      const req = request(
-        `${started.url}/api/v1/scheduler`,
-        { method, headers: clean({ authorization: `Bearer ${TOKEN}`, 'content-type': JSON_TYPE, ...headers }) },
-        (res) => {
-          const chunks: Buffer[] = [];
-          res.on('data', (c: Buffer) => chunks.push(c));
-          res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }));
-        },
-      );
-      req.on('error', reject);
-      req.end(body);
-    });
-  }
-
-  function subscribe(body: string | Buffer, headers: Record<string, string | undefined> = {}): Promise<Stream> {
-    return new Promise((resolve, reject) => {
-      const req = request(
-        `${started.url}/api/v1/scheduler`,
-        { method: 'POST', headers: clean({ authorization: `Bearer ${TOKEN}`, 'content-type': JSON_TYPE, accept: JSON_TYPE, ...headers }) },
-        (res) => {
-          const decoder = new RecordIoDecoder();
-          const waiters: { pred: (r: Buffer) => boolean; resolve: (r: Buffer) => void }[] = [];
-          const stream: Stream = {
-            status: res.statusCode!,
-            headers: res.headers,
-            records: [],
-            perChunk: [],
-            ended: false,
-            next(pred, timeoutMs = 3000) {
-              const found = stream.records.find(pred);
-              if (found) return Promise.resolve(found);
-              return new Promise((res2, rej2) => {
-                const timer = setTimeout(() => rej2(new Error(`no matching record within ${timeoutMs} ms; have ${stream.records.length}`)), timeoutMs);
-                waiters.push({ pred, resolve: (r) => (clearTimeout(timer), res2(r)) });
-              });
-            },
-            close: () => req.destroy(),
-          };
-          res.on('data', (chunk: Buffer) => {
-            const got = decoder.push(chunk);
-            stream.perChunk.push(got.length);
-            for (const r of got) {
-              stream.records.push(r);
-              for (const w of [...waiters]) {
-                if (!w.pred(r)) continue;
-                waiters.splice(waiters.indexOf(w), 1);
-                w.resolve(r);
-              }
-            }
-          });
-          res.on('end', () => (stream.ended = true));
-          res.on('error', () => (stream.ended = true));
-          resolve(stream);
-        },
-      );
-      req.on('error', reject);
-      req.end(body);
-    });
-  }
+  const url = () => `${started.url}/api/v1/scheduler`;
+  const post = (body: string | Buffer, headers: Headers = {}, method = 'POST'): Promise<Answer> =>
+    callV1(url(), body, { authorization: `Bearer ${TOKEN}`, 'content-type': JSON_TYPE, ...headers }, method);
+  const subscribe = (body: string | Buffer, headers: Headers = {}): Promise<Stream> =>
+    openStream(url(), body, { authorization: `Bearer ${TOKEN}`, 'content-type': JSON_TYPE, accept: JSON_TYPE, ...headers });
 
   const json = (r: Buffer) => JSON.parse(r.toString('utf8')) as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
   const ofType = (type: string) => (r: Buffer) => json(r).type === type;
@@ -378,15 +302,3 @@ describe('scheduler HTTP API (/api/v1/scheduler)', () => {
     s.close();
   });
 });
-
-function clean(headers: Record<string, string | undefined>): Record<string, string> {
-  return Object.fromEntries(Object.entries(headers).filter((e): e is [string, string] => e[1] !== undefined));
-}
-
-async function waitFor(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 3000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error(`timed out waiting until ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}

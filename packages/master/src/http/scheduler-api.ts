@@ -1,13 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isIppcError, messageOf, type Logger } from '@ippc/core';
-import { encodeRecord, fromV1Json, toV1Json } from '@ippc/mesos';
+import { encodeRecord } from '@ippc/mesos';
 import { schedulerv1 } from '@ippc/proto';
 import type { MasterErrorCode } from '../errors.js';
 import type { FrameworkConnection, Master } from '../master.js';
 import { validateSchedulerCall } from '../validation/framework.js';
-import { authenticate, type HttpAccess } from './auth.js';
-import { APPLICATION_JSON, APPLICATION_PROTOBUF, HttpAnswer, mediaTypeOf, negotiate, readBody, sendText, type ContentType } from './media.js';
+import type { HttpAccess } from './auth.js';
+import { APPLICATION_JSON, APPLICATION_PROTOBUF, encodeMessage, HttpAnswer, negotiate, sendText, type ContentType } from './media.js';
+import { readCall } from './v1-call.js';
 
 const { Call, Call_Type, Event } = schedulerv1;
 
@@ -37,9 +38,13 @@ export function schedulerApi(master: Master, options: SchedulerApiOptions): (req
 }
 
 async function handle(master: Master, options: SchedulerApiOptions, maxBodyBytes: number, req: IncomingMessage, res: ServerResponse): Promise<void> {
-  const { principal } = authenticate(options.access, req);
-  if (req.method !== 'POST') throw new HttpAnswer(405, `Expecting one of { 'POST' }, but received '${req.method}'`, { allow: 'POST' });
-  const call = decodeCall(req, await readBody(req, maxBodyBytes));
+  const { call, principal } = await readCall(req, {
+    access: options.access,
+    maxBodyBytes,
+    codec: Call,
+    kind: 'scheduler::Call',
+    validate: validateSchedulerCall,
+  });
   if (principal) checkPrincipal(master, call, principal);
   if (call.type === Call_Type.SUBSCRIBE) return subscribe(master, options.log, call, req, res);
   const streamId = req.headers['mesos-stream-id'];
@@ -51,49 +56,6 @@ async function handle(master: Master, options: SchedulerApiOptions, maxBodyBytes
   }
   res.writeHead(202, { 'content-length': '0' });
   res.end();
-}
-
-/** The call in the body, in JSON or protobuf, validated as Mesos validates it before dispatch. */
-function decodeCall(req: IncomingMessage, body: Buffer): schedulerv1.Call {
-  const type = mediaTypeOf(req.headers['content-type']);
-  if (type === undefined) throw new HttpAnswer(400, "Expecting 'Content-Type' to be present");
-  let call: schedulerv1.Call;
-  if (type === APPLICATION_PROTOBUF) {
-    try {
-      call = Call.decode(body);
-    } catch {
-      throw new HttpAnswer(400, 'Failed to parse body into Call protobuf');
-    }
-  } else if (type === APPLICATION_JSON) {
-    let json: unknown;
-    try {
-      json = JSON.parse(body.toString('utf8'));
-    } catch (err) {
-      throw new HttpAnswer(400, `Failed to parse body into JSON: ${(err as Error).message}`);
-    }
-    try {
-      call = fromV1Json(Call, json, 'a scheduler Call');
-    } catch (err) {
-      throw new HttpAnswer(400, `Failed to convert JSON into Call protobuf: ${(err as Error).message}`);
-    }
-    if (call.type === Call_Type.UNRECOGNIZED) {
-      throw new HttpAnswer(400, `Failed to convert JSON into Call protobuf: Failed to find enum for '${String((json as { type?: unknown }).type)}'`);
-    }
-  } else {
-    throw new HttpAnswer(415, `Expecting 'Content-Type' of ${APPLICATION_JSON} or ${APPLICATION_PROTOBUF}`);
-  }
-  const invalid = validateSchedulerCall(call);
-  if (invalid) {
-    // Mesos finds missing required fields while parsing (proto2), the rest in validation.
-    if (invalid.startsWith('Not initialized: ')) {
-      throw new HttpAnswer(
-        400,
-        type === APPLICATION_JSON ? `Failed to convert JSON into Call protobuf: ${invalid}` : 'Failed to parse body into Call protobuf',
-      );
-    }
-    throw new HttpAnswer(400, `Failed to validate scheduler::Call: ${invalid}`);
-  }
-  return call;
 }
 
 /**
@@ -171,8 +133,7 @@ function eventStream(res: ServerResponse, type: ContentType) {
   let opened = false;
   const state = { ended: false };
   const write = (event: schedulerv1.Event) => {
-    const body = type === APPLICATION_JSON ? JSON.stringify(toV1Json(Event, event)) : Event.encode(event).finish();
-    res.write(encodeRecord(body));
+    res.write(encodeRecord(encodeMessage(type, Event, event)));
   };
   const conn: FrameworkConnection = {
     send: (event) => {

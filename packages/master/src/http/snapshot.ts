@@ -2,6 +2,7 @@ import { cpus, freemem, loadavg, totalmem } from 'node:os';
 import { scalarOf } from '@ippc/mesos';
 import { TaskState, taskStateToJSON, type Task } from '@ippc/proto';
 import type { Master } from '../master.js';
+import { knownFrameworks } from './records.js';
 
 // `GET /metrics/snapshot`: the master's figures under Mesos's metric names (docs "Monitoring"),
 // for tools written against Mesos. Only the names whose meaning ippc shares are given; Prometheus
@@ -21,11 +22,7 @@ const TERMINAL_STATES = [
 ];
 
 function allTasks(master: Master): Task[] {
-  return [...master.frameworkEntries(), ...master.completedFrameworks].flatMap((f) => [
-    ...f.tasks.values(),
-    ...f.unreachableTasks.values(),
-    ...f.completedTasks,
-  ]);
+  return knownFrameworks(master).flatMap((f) => [...f.tasks.values(), ...f.unreachableTasks.values(), ...f.completedTasks]);
 }
 
 function resourceFigures(master: Master, name: 'cpus' | 'mem' | 'disk'): Record<string, number> {

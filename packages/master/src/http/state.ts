@@ -1,4 +1,4 @@
-import { frameworkInfo_Capability_TypeToJSON, type Resource } from '@ippc/proto';
+import { agentInfo_Capability_TypeToJSON, frameworkInfo_Capability_TypeToJSON, type VersionInfo } from '@ippc/proto';
 import {
   agentInfoJson,
   labelsJson,
@@ -10,9 +10,9 @@ import {
   type Json,
   type JsonObject,
   type MasterStateJson,
-  isTerminalState,
 } from '@ippc/mesos';
 import { type AgentEntry, type FrameworkEntry, type Master } from '../master.js';
+import { AGENT_CAPABILITIES, frameworkExecutors, frameworkOffers, frameworkUsed } from './records.js';
 
 // `GET /master/state` in the Mesos JSON model (src/master/readonly_handler.cpp): the top-level
 // keys, `slaves[]` and `frameworks[]` with their tasks, unreachable and completed tasks and
@@ -22,8 +22,9 @@ import { type AgentEntry, type FrameworkEntry, type Master } from '../master.js'
 
 export const IPPC_VERSION = '0.1.0';
 
-function sum(resources: Resource[][]): Resource[] {
-  return resources.flat();
+/** ippc's version as Mesos's VersionInfo (`/version`, GET_VERSION); the build details ippc does not record are empty. */
+export function versionInfo(): VersionInfo {
+  return { version: IPPC_VERSION, buildDate: '', buildTime: 0, buildUser: 'ippc', gitSha: '', gitBranch: '', gitTag: '' };
 }
 
 function agentJson(master: Master, a: AgentEntry): JsonObject {
@@ -42,7 +43,7 @@ function agentJson(master: Master, a: AgentEntry): JsonObject {
     active: !!a.conn,
     deactivated: !a.conn,
     version: a.version,
-    capabilities: ['MULTI_ROLE', 'HIERARCHICAL_ROLE', 'RESERVATION_REFINEMENT'],
+    capabilities: AGENT_CAPABILITIES.map(agentInfo_Capability_TypeToJSON),
     reserved_resources_full: {},
     unreserved_resources_full: resourcesFullJson(a.total),
     used_resources_full: resourcesFullJson(used),
@@ -52,9 +53,9 @@ function agentJson(master: Master, a: AgentEntry): JsonObject {
 
 function frameworkJson(master: Master, f: FrameworkEntry): JsonObject {
   const tasks = [...f.tasks.values()];
-  const used = unallocateResources(sum(tasks.filter((t) => !isTerminalState(t.state)).map((t) => t.resources ?? [])));
-  const offers = [...f.offers].map((id) => master.offers.get(id)).filter((o) => o !== undefined);
-  const offered = unallocateResources(sum(offers.map((o) => o.offer.resources ?? [])));
+  const used = unallocateResources(frameworkUsed(f));
+  const offers = frameworkOffers(master, f);
+  const offered = unallocateResources(offers.flatMap((o) => o.resources ?? []));
   const role = f.info.roles?.[0] ?? f.info.role ?? '*';
   const out: JsonObject = {
     id: f.id,
@@ -80,16 +81,14 @@ function frameworkJson(master: Master, f: FrameworkEntry): JsonObject {
     tasks: tasks.map((t) => taskJson(t) as unknown as Json),
     unreachable_tasks: [...f.unreachableTasks.values()].map((t) => taskJson(t) as unknown as Json),
     completed_tasks: f.completedTasks.map((t) => taskJson(t) as unknown as Json),
-    offers: offers.map((o) => offerJson(o.offer)),
-    executors: [...master.agents.values()].flatMap((a) =>
-      [...(a.executors.get(f.id)?.values() ?? [])].map((e) => ({
-        executor_id: e.executorId?.value ?? '',
-        name: e.name ?? '',
-        framework_id: f.id,
-        slave_id: a.id,
-        resources: resourcesJson(e.resources ?? []),
-      })),
-    ),
+    offers: offers.map(offerJson),
+    executors: frameworkExecutors(master, f).map(({ agentId, executor: e }) => ({
+      executor_id: e.executorId?.value ?? '',
+      name: e.name ?? '',
+      framework_id: f.id,
+      slave_id: agentId,
+      resources: resourcesJson(e.resources ?? []),
+    })),
   };
   return out;
 }

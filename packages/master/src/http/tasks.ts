@@ -1,6 +1,7 @@
 import { taskJson, type TaskJson } from '@ippc/mesos';
 import type { Task } from '@ippc/proto';
-import type { FrameworkEntry, Master } from '../master.js';
+import type { Master } from '../master.js';
+import { knownFrameworks } from './records.js';
 
 // `GET /master/tasks` (Mesos's `ReadOnlyHandler::tasks`): the tasks of active and completed
 // frameworks, running and completed, sorted by their first status's timestamp (descending unless
@@ -33,9 +34,7 @@ export function masterTasks(master: Master, params: URLSearchParams): { tasks: T
   const offset = wholeNumber(params.get('offset')) ?? 0;
   const frameworkId = params.get('framework_id');
   const taskId = params.get('task_id');
-  const frameworks: FrameworkEntry[] = [...master.frameworkEntries(), ...master.completedFrameworks].filter(
-    (f) => frameworkId === null || f.id === frameworkId,
-  );
+  const frameworks = knownFrameworks(master).filter((f) => frameworkId === null || f.id === frameworkId);
   const tasks = frameworks
     .flatMap((f) => [...f.tasks.values(), ...f.unreachableTasks.values(), ...f.completedTasks])
     .filter((t) => taskId === null || t.taskId?.value === taskId);

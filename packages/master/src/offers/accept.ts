@@ -156,6 +156,7 @@ function launch(m: MasterContext, f: FrameworkEntry, agent: AgentEntry, task: Ta
   const taskId = task.taskId!.value!;
   const record = taskFromTaskInfo(task, { frameworkId: f.id, agentId: agent.id, ...(f.info.user !== undefined ? { frameworkUser: f.info.user } : {}) });
   f.tasks.set(taskId, record);
+  m.observers.taskAdded(record);
   if (task.executor) {
     const byId = agent.executors.get(f.id) ?? new Map<string, ExecutorInfo>();
     byId.set(task.executor.executorId?.value ?? '', task.executor);

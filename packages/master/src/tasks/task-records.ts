@@ -53,6 +53,7 @@ export function updateTask(m: MasterContext, task: Task, status: TaskStatus, lat
   task.statusUpdateState = status.state;
   task.statusUpdateUuid = status.uuid;
   if (!wasTerminal && isTerminalState(task.state)) m.scheduleAllocation();
+  m.observers.taskUpdated(task, status);
   m.changed();
 }
 

@@ -18,6 +18,7 @@ import {
   launchOn,
   net,
   hostHasIpv6,
+  operatorSubscribe,
   ipv6Of,
   probeTask,
   releaseOffers,
@@ -89,6 +90,30 @@ describe('opt-in: a Mesos-containerizer task on the bridge network', () => {
       const done = await s.waitForState(client.id, ['TASK_FINISHED', 'TASK_FAILED'], 40_000);
       assert.equal(TaskState[done.state!], 'TASK_FINISHED', 'the client on agent 2 reached web on agent 1 at its own address, port 80');
     });
+  });
+});
+
+describe("the master's operator API, read as an operator tool reads it", () => {
+  it('SUBSCRIBE on /api/v1 sees the task added, then updated with its address in container_status, then killed', async () => {
+    const ops = await operatorSubscribe(cluster);
+    try {
+      const subscribed = await ops.next((e) => e.type === 'SUBSCRIBED');
+      assert.ok(subscribed.subscribed.get_state.get_agents.agents.length >= 3, 'the whole state first');
+      await withFramework(cluster, 'e2e-operator', async (s) => {
+        const t = await launchOn(s, cluster, 1, { name: 'watched', command: serve(80), networks: [net('ippc-bridge')] });
+        const ip = ipOf(await s.waitForState(t.id, 'TASK_RUNNING', 30_000));
+        const isTask = (e: Record<string, any>) => (e.task_added?.task ?? e.task_updated?.status)?.task_id?.value === t.id; // eslint-disable-line @typescript-eslint/no-explicit-any
+        assert.equal((await ops.next((e) => e.type === 'TASK_ADDED' && isTask(e))).task_added.task.name, 'watched');
+        const running = await ops.next((e) => e.type === 'TASK_UPDATED' && isTask(e) && e.task_updated.status.state === 'TASK_RUNNING');
+        assert.equal(running.task_updated.state, 'TASK_RUNNING');
+        assert.equal(running.task_updated.status.container_status.network_infos[0].ip_addresses[0].ip_address, ip);
+        await s.kill(t.id);
+        await s.waitForState(t.id, 'TASK_KILLED', 30_000);
+        await ops.next((e) => e.type === 'TASK_UPDATED' && isTask(e) && e.task_updated.state === 'TASK_KILLED');
+      });
+    } finally {
+      ops.close();
+    }
   });
 });
 

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { networkInterfaces } from 'node:os';
 import type { ContainerInfo, NetworkInfo, Offer, TaskStatus } from '@ippc/proto';
 import { ContainerInfo_DockerInfo_Network, ContainerInfo_Type, NetworkInfo_Protocol } from '@ippc/proto';
-import type { TaskJson } from '@ippc/mesos';
+import { RecordIoDecoder, type TaskJson } from '@ippc/mesos';
 import type { Scheduler, TaskSpec } from '@ippc/scheduler';
 import type { Cluster } from '@ippc/testbed';
 
@@ -129,4 +129,50 @@ export async function releaseOffers(s: Scheduler): Promise<void> {
   await s.suppress();
   const ids = [...s.offers.keys()];
   if (ids.length > 0) await s.decline(ids, 3600);
+}
+
+/** An operator-side reader: `SUBSCRIBE` on the master's operator API (`/api/v1`), events in Mesos JSON. */
+export interface OperatorStream {
+  events: Record<string, any>[]; // eslint-disable-line @typescript-eslint/no-explicit-any
+  /** The first event (from the start of the stream) that `pred` accepts, within `timeoutMs`. */
+  next(pred: (e: Record<string, any>) => boolean, timeoutMs?: number): Promise<Record<string, any>>; // eslint-disable-line @typescript-eslint/no-explicit-any
+  close(): void;
+}
+
+export async function operatorSubscribe(cluster: Cluster): Promise<OperatorStream> {
+  const ac = new AbortController();
+  const res = await fetch(`${cluster.master.url}/api/v1`, {
+    method: 'POST',
+    signal: ac.signal,
+    headers: {
+      'content-type': 'application/json',
+      accept: 'application/json',
+      ...('token' in cluster.auth ? { authorization: `Bearer ${cluster.auth.token}` } : {}),
+    },
+    body: JSON.stringify({ type: 'SUBSCRIBE' }),
+  });
+  assert.equal(res.status, 200, await (res.status === 200 ? Promise.resolve('') : res.text()));
+  const stream: OperatorStream = {
+    events: [],
+    async next(pred, timeoutMs = 30_000) {
+      const end = Date.now() + timeoutMs;
+      for (;;) {
+        const found = stream.events.find(pred);
+        if (found) return found;
+        if (Date.now() > end) throw new Error(`no matching operator event within ${timeoutMs} ms: ${stream.events.map((e) => e.type).join(', ')}`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    },
+    close: () => ac.abort(),
+  };
+  const decoder = new RecordIoDecoder();
+  void (async () => {
+    const reader = res.body!.getReader();
+    for (;;) {
+      const { value, done } = await reader.read().catch(() => ({ value: undefined, done: true }));
+      if (done || !value) return;
+      for (const r of decoder.push(value)) stream.events.push(JSON.parse(r.toString('utf8')));
+    }
+  })();
+  return stream;
 }

@@ -111,3 +111,4 @@ export { sleep, within } from './timers.js';
 export { exists, writeAtomic } from './files.js';
 export { processAlive } from './process.js';
 export { percentile, summarize, type SampleStats } from './stats.js';
+export { createCommandRunner, type CommandResult, type CommandRunner, type CommandRunnerOptions } from './command.js';

@@ -1,46 +1,10 @@
-import { spawn } from 'node:child_process';
+import type { CommandResult, CommandRunner } from '@ippc/core';
 import { DockerContainerizerError } from '../errors.js';
 
-// How the nft forwarder reaches the kernel's tools (`nft`, `sysctl`): specs pass a fake runner;
-// the real one runs the command, in another network namespace when asked (`nsenter --net=`).
+// How the nft forwarder reaches the kernel's tools (`nft`, `sysctl`): core's CommandRunner seam
+// (specs pass a fake); `must` gives failures this package's error code.
 
-/** What a command printed and how it ended (`code` null: killed). */
-export interface CommandResult {
-  stdout: string;
-  stderr: string;
-  code: number | null;
-}
-
-export interface CommandRunner {
-  run(command: string, args: readonly string[], input?: string): Promise<CommandResult>;
-}
-
-/** Runs commands in `netns` (a path such as `/run/netns/agent`; default: this process's namespace), killed after `timeoutMs`. */
-export function createCommandRunner(options: { netns?: string; timeoutMs?: number } = {}): CommandRunner {
-  const timeoutMs = options.timeoutMs ?? 30_000;
-  return {
-    run: (command, args, input) =>
-      new Promise((resolve, reject) => {
-        const [cmd, argv] = options.netns ? ['nsenter', [`--net=${options.netns}`, '--', command, ...args]] : [command, [...args]];
-        const child = spawn(cmd, argv, { stdio: ['pipe', 'pipe', 'pipe'] });
-        let stdout = '';
-        let stderr = '';
-        const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-        child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-        child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-        child.on('error', (err) => {
-          clearTimeout(timer);
-          reject(err);
-        });
-        child.on('close', (code) => {
-          clearTimeout(timer);
-          resolve({ stdout, stderr, code });
-        });
-        child.stdin.on('error', () => undefined);
-        child.stdin.end(input ?? '');
-      }),
-  };
-}
+export { createCommandRunner, type CommandResult, type CommandRunner } from '@ippc/core';
 
 /** Runs a command that must succeed; otherwise `DOCKER_HOST_PORTS_FAILED` saying `what` failed, with the command's output. */
 export async function must(runner: CommandRunner, what: string, command: string, args: readonly string[], input?: string): Promise<CommandResult> {

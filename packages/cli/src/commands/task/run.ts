@@ -1,5 +1,6 @@
 import { Option, type Command } from 'commander';
 import { taskStateToJSON, type Offer, type TaskInfo, type TaskStatus } from '@ippc/proto';
+import { rangesContain, rangesOf, rangesOfValues } from '@ippc/mesos';
 import { taskFromOffer, type Scheduler, type TaskSpec } from '@ippc/scheduler';
 import type { Cluster } from '@ippc/testbed';
 import { clusterName, type Testbed } from '../../context.js';
@@ -68,8 +69,8 @@ export interface RunTaskOptions {
  * Throws when the offer cannot hold cpus, mem or the count of ports.
  */
 export function taskForOffer(offer: Offer, spec: TaskSpec): TaskInfo {
-  if (!Array.isArray(spec.ports) || spec.ports.length === 0 || holdsNamedPorts(offer, spec)) return taskFromOffer(offer, spec);
-  const named = spec.ports;
+  const named = Array.isArray(spec.ports) && spec.ports.length > 0 ? spec.ports : undefined;
+  if (!named || holdsNamedPorts(offer, spec)) return taskFromOffer(offer, spec);
   const task = taskFromOffer(offer, { ...spec, ports: named.length });
   for (const r of task.resources) if (r.name === 'ports') r.ranges = { range: named.map((p) => ({ begin: p, end: p })) };
   return task;
@@ -77,12 +78,7 @@ export function taskForOffer(offer: Offer, spec: TaskSpec): TaskInfo {
 
 /** Whether the offer holds the spec's named host ports (then the task takes exactly those). */
 function holdsNamedPorts(offer: Offer, spec: TaskSpec): boolean {
-  try {
-    taskFromOffer(offer, spec);
-    return true;
-  } catch {
-    return false;
-  }
+  return Array.isArray(spec.ports) && rangesContain(rangesOf(offer.resources, 'ports'), rangesOfValues(spec.ports));
 }
 
 /** Launches one task through an already connected CLI framework. */

@@ -91,5 +91,22 @@ export { encodeRecord, RECORDIO_MAX_RECORD_BYTES, RecordIoDecoder } from './reco
 export { fromV1Json, toV1Json, type JsonCodec } from './json/v1-json.js';
 export { basicPrincipal, parseCredentials, type Credential } from './credentials.js';
 
+// The front matter of every v1 HTTP API (master and agent): authentication, media types, the call.
+export { authenticate, type HttpAccess } from './http/auth.js';
+export {
+  acceptsMediaType,
+  APPLICATION_JSON,
+  APPLICATION_PROTOBUF,
+  encodeMessage,
+  HttpAnswer,
+  mediaTypeOf,
+  negotiate,
+  readBody,
+  sendText,
+  type ContentType,
+  type MessageCodec,
+} from './http/media.js';
+export { readCall, type CallCodec, type ReadCallOptions } from './http/v1-call.js';
+
 export { parseDuration } from './duration.js';
 export { MesosError, type MesosErrorCode } from './errors.js';

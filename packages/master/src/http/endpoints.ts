@@ -1,11 +1,9 @@
 import type { ServerResponse } from 'node:http';
 import { metricsRoute, type Route } from '@ippc/core';
-import { toV1Json, type Json } from '@ippc/mesos';
+import { authenticate, type HttpAccess, HttpAnswer, type Json, sendText, toV1Json } from '@ippc/mesos';
 import { VersionInfo } from '@ippc/proto';
 import type { Registry } from 'prom-client';
 import type { Master } from '../master.js';
-import { authenticate, type HttpAccess } from './auth.js';
-import { HttpAnswer, sendText } from './media.js';
 import { metricsSnapshot } from './snapshot.js';
 import { masterState, versionInfo } from './state.js';
 import { masterTasks } from './tasks.js';

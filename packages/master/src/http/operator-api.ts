@@ -1,17 +1,15 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { messageOf, type Logger } from '@ippc/core';
-import type { HttpAccess } from './auth.js';
+import { APPLICATION_JSON, APPLICATION_PROTOBUF, encodeMessage, type HttpAccess, HttpAnswer, negotiate, readCall, sendText } from '@ippc/mesos';
 import { masterv1 } from '@ippc/proto';
 import type { Master } from '../master.js';
-import { APPLICATION_JSON, APPLICATION_PROTOBUF, encodeMessage, HttpAnswer, negotiate, sendText } from './media.js';
 import { operatorSubscribe } from './operator-events.js';
 import { OPERATOR_READS } from './operator-responses.js';
-import { readCall } from './v1-call.js';
 
 const { Call, Call_Type, call_TypeToJSON, Response } = masterv1;
 
 // The operator HTTP API (`POST /api/v1`, Mesos's `Master::Http::api`): the same front matter as
-// the scheduler API (v1-call.ts), then `Accept` for every call (406, JSON by default), then the
+// the scheduler API (`readCall` of @ippc/mesos), then `Accept` for every call (406, JSON by default), then the
 // call: the reads answer 200 and a Response (operator-responses.ts), SUBSCRIBE answers 200 and a
 // RecordIO stream of events (operator-events.ts), and every call outside IP-per-container answers
 // 501 with why. Statuses and messages are Mesos's.

@@ -1,9 +1,8 @@
 import type { ServerResponse } from 'node:http';
 import type { Logger } from '@ippc/core';
-import { encodeRecord } from '@ippc/mesos';
+import { type ContentType, encodeMessage, encodeRecord } from '@ippc/mesos';
 import { masterv1 } from '@ippc/proto';
 import type { Master, MasterObserver } from '../master.js';
-import { encodeMessage, type ContentType } from './media.js';
 import { agentModel, frameworkEventModel, getState } from './operator-responses.js';
 
 const { Event, Event_Type } = masterv1;

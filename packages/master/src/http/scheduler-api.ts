@@ -1,14 +1,22 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isIppcError, messageOf, type Logger } from '@ippc/core';
-import { encodeRecord } from '@ippc/mesos';
+import {
+  APPLICATION_JSON,
+  APPLICATION_PROTOBUF,
+  type ContentType,
+  encodeMessage,
+  encodeRecord,
+  type HttpAccess,
+  HttpAnswer,
+  negotiate,
+  readCall,
+  sendText,
+} from '@ippc/mesos';
 import { schedulerv1 } from '@ippc/proto';
 import type { MasterErrorCode } from '../errors.js';
 import type { FrameworkConnection, Master } from '../master.js';
 import { validateSchedulerCall } from '../validation/framework.js';
-import type { HttpAccess } from './auth.js';
-import { APPLICATION_JSON, APPLICATION_PROTOBUF, encodeMessage, HttpAnswer, negotiate, sendText, type ContentType } from './media.js';
-import { readCall } from './v1-call.js';
 
 const { Call, Call_Type, Event } = schedulerv1;
 

@@ -1,10 +1,10 @@
 import type { IncomingMessage } from 'node:http';
-import { fromV1Json, type JsonCodec } from '@ippc/mesos';
+import { fromV1Json, type JsonCodec } from '../json/v1-json.js';
 import { authenticate, type HttpAccess } from './auth.js';
 import { APPLICATION_JSON, APPLICATION_PROTOBUF, HttpAnswer, mediaTypeOf, readBody } from './media.js';
 
 // The front matter every v1 API call goes through before it reaches its handler, as Mesos's
-// `Master::Http::scheduler` and `Master::Http::api` share it: the credentials (401), POST only
+// `Master::Http::scheduler`, `Master::Http::api` and the agent's `Http::api` share it: the credentials (401), POST only
 // (405), the body (413 over the limit, 400 cut short), its `Content-Type` (400 without one, 415
 // for anything but JSON or protobuf), the call parsed from it (400 with Mesos's messages) and
 // validated (400 `Failed to validate <kind>: <why>`).
@@ -19,7 +19,7 @@ export interface ReadCallOptions<T> {
   access: HttpAccess;
   maxBodyBytes: number;
   codec: CallCodec<T>;
-  /** Mesos's name of the call in its validation message: `scheduler::Call`, `master::Call`. */
+  /** Mesos's name of the call in its validation message: `scheduler::Call`, `master::Call`, `agent::Call`. */
   kind: string;
   /** Mesos's validation of the call: the first error, or undefined. "Not initialized: ..." is a parse error, as in proto2. */
   validate(call: T): string | undefined;

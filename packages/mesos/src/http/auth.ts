@@ -1,13 +1,13 @@
 import type { IncomingMessage } from 'node:http';
 import { bearerAuthorizes, type AuthConfig } from '@ippc/core';
-import { basicPrincipal, type Credential } from '@ippc/mesos';
+import { basicPrincipal, type Credential } from '../credentials.js';
 import { HttpAnswer } from './media.js';
 
-// Who may call the master's HTTP APIs, as Mesos offers it: HTTP Basic with a principal and secret
+// Who may call a master's or agent's HTTP APIs, as Mesos offers it: HTTP Basic with a principal and secret
 // from the credentials file (`--credentials`), or the cluster's shared secret as a bearer token;
-// nothing when the master runs with authentication explicitly disabled (`--no_auth`). A missing
+// nothing when the daemon runs with authentication explicitly disabled (`--no_auth`). A missing
 // or wrong credential is a 401 with the challenges (`WWW-Authenticate: Basic realm="mesos"`, as
-// Mesos's basic authenticator answers), and nothing of the request reaches the master.
+// Mesos's basic authenticator answers), and nothing of the request reaches the daemon's core.
 
 export interface HttpAccess {
   /** The cluster token, or `{ disabled: true }`. */

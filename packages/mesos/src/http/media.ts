@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { toV1Json, type JsonCodec } from '@ippc/mesos';
+import { toV1Json, type JsonCodec } from '../json/v1-json.js';
 
 // Content negotiation of Mesos's v1 HTTP APIs: bodies in JSON or protobuf (`Content-Type`),
 // answers in what `Accept` allows (libprocess's `Request::acceptsMediaType`), and the plain-text

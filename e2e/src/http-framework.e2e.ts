@@ -2,8 +2,9 @@
 // e2e/package.json), on a testbed cluster of its own, through the master's scheduler HTTP API only
 // (`POST /api/v1/scheduler`, JSON, RecordIO): it subscribes, accepts offers, launches an opt-in
 // task on ippc-bridge and a plain task, reads the opt-in task's address from the UPDATE event's
-// `container_status`, and kills both. Every assertion is on what the library reports; the tasks
-// are reached from an agent. Issue #15, item 6 (scheduler half).
+// `container_status`, sends the plain task's executor a MESSAGE, and kills both. Every assertion
+// is on what the library reports; the tasks are reached from an agent. Issue #15, item 6
+// (scheduler half).
 //
 // The library sends no credentials (it has no option for them): the cluster runs with
 // authentication disabled, as a Mesos master without `--authenticate_http_frameworks` (Mesos's
@@ -111,6 +112,13 @@ describe('a third-party Mesos framework library (mesos-framework 0.5.3) over the
     const webProbe = cluster.agents.find((a) => a !== webAgent)!;
     await reach(webProbe, `http://${webIp}/`, `hello-${web.status.task_id.value}`);
     await reach(cluster.agents[1]!, `http://${plainAgent.address}:${plainPort}/`, `hello-${plain.status.task_id.value}`);
+
+    // MESSAGE for the plain task's executor (a command executor has its task's id, as in Mesos):
+    // accepted, forwarded to the agent, and ignored there by the command executor, as Mesos's is.
+    fw.message(plain.status.agent_id.value, plain.status.task_id.value, 'hello, executor');
+    await fw.next('sent_message');
+    const snapshot = (await (await fetch(`${cluster.master.url}/metrics/snapshot`)).json()) as Record<string, number>;
+    assert.equal(snapshot['master/valid_framework_to_executor_messages'], 1, JSON.stringify(snapshot));
 
     fw.kill(web.status.task_id.value, web.status.agent_id.value);
     fw.kill(plain.status.task_id.value, plain.status.agent_id.value);

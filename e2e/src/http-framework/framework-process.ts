@@ -40,16 +40,17 @@ export class FrameworkProcess {
 
   /** The data of the first `event` (from the start) for which `match` holds; rejects after `timeoutMs`. */
   next<T>(event: string, match: (data: T) => boolean = () => true, timeoutMs = 30_000): Promise<T> {
-    const find = () => this.events.find((e) => e.event === event && match(e.data as T))?.data as T | undefined;
+    // The entry, not its data: some events carry none (`sent_message`, `sent_kill`).
+    const find = () => this.events.find((e) => e.event === event && match(e.data as T));
     const found = find();
-    if (found !== undefined) return Promise.resolve(found);
+    if (found) return Promise.resolve(found.data as T);
     return new Promise((resolve, reject) => {
       const wake = () => {
-        const data = find();
-        if (data === undefined) return;
+        const entry = find();
+        if (!entry) return;
         this.waiters.delete(wake);
         clearTimeout(timer);
-        resolve(data);
+        resolve(entry.data as T);
       };
       const timer = setTimeout(() => {
         this.waiters.delete(wake);
@@ -62,6 +63,11 @@ export class FrameworkProcess {
   /** The library's `kill(taskId, agentId)`. */
   kill(taskId: string, agentId: string): void {
     this.send({ call: 'kill', taskId, agentId });
+  }
+
+  /** The library's `message(agentId, executorId, data)`: a MESSAGE for the executor. */
+  message(agentId: string, executorId: string, data: string): void {
+    this.send({ call: 'message', agentId, executorId, data });
   }
 
   /** The library's `teardown()`; resolves with the process's exit code (it exits once TEARDOWN is accepted). */

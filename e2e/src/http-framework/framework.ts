@@ -1,7 +1,7 @@
 // A Mesos framework written with mesos-framework (npm, pinned in e2e/package.json), run as a
 // process of its own as the library's examples run: its Scheduler subscribes, matches offers to its
 // two tasks, launches them and acknowledges every update. The test (framework-process.ts) drives it
-// over the IPC channel with the library's public calls (`kill`, `teardown`) and hears every event
+// over the IPC channel with the library's public calls (`kill`, `message`, `teardown`) and hears every event
 // the library emits. Nothing here reaches into the library.
 //
 // Why a process: the library owns the process it runs in. After its event stream ends it
@@ -23,7 +23,8 @@ export interface FrameworkConfig {
 }
 
 /** A call the test asks for. */
-export type FrameworkCommand = { call: 'kill'; taskId: string; agentId: string } | { call: 'teardown' };
+export type FrameworkCommand =
+  { call: 'kill'; taskId: string; agentId: string } | { call: 'message'; agentId: string; executorId: string; data: string } | { call: 'teardown' };
 
 /** An event the library emitted, as it emitted it (an Error as its message). */
 export interface LibraryEvent {
@@ -44,6 +45,7 @@ export const LIBRARY_EVENTS = [
   'sent_accept',
   'sent_decline',
   'sent_kill',
+  'sent_message',
   'sent_acknowledge',
   'sent_teardown',
   'task_launched',
@@ -80,6 +82,7 @@ function main(config: FrameworkConfig): void {
   scheduler.on('ready', () => scheduler.subscribe());
   process.on('message', (command: FrameworkCommand) => {
     if (command.call === 'kill') return scheduler.kill(command.taskId, command.agentId);
+    if (command.call === 'message') return scheduler.message(command.agentId, command.executorId, command.data);
     scheduler.once('sent_teardown', () => process.exit(0));
     scheduler.teardown();
   });

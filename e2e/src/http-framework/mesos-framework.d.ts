@@ -44,6 +44,8 @@ declare module 'mesos-framework' {
       constructor(options: SchedulerOptions);
       subscribe(): void;
       kill(taskId: string, agentId: string): void;
+      /** MESSAGE: `data`'s bytes, base64 in the call; emits `sent_message` once the master accepted it. */
+      message(agentId: string, executorId: string, data: string): void;
       teardown(): void;
     }
 

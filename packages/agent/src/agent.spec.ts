@@ -355,6 +355,31 @@ describe('agent', () => {
     );
   });
 
+  it("SHUTDOWN of a command executor kills its task within the agent's shutdown grace (TASK_KILLED); MESSAGE is delivered or dropped, and counted", async () => {
+    fake = new FakeContainerizer();
+    const a = await start({ statusUpdateRetryIntervalMs: 60_000, defaultKillGracePeriodMs: 2500 });
+    const from = master.updates.length;
+    master.send({ $case: 'runTask', value: { framework: framework(), task: task('t4b') } });
+    master.ack(await master.next((u) => u.status?.taskId?.value === 't4b' && u.status.state === TaskState.TASK_STARTING, from));
+    master.ack(await master.next((u) => u.status?.taskId?.value === 't4b' && u.status.state === TaskState.TASK_RUNNING, from));
+    // The command executor of a task has the task's id (Mesos's getExecutorInfo).
+    master.send({ $case: 'frameworkToExecutor', value: { frameworkId: { value: 'M-0000' }, executorId: { value: 't4b' }, data: Buffer.from('ping') } });
+    master.send({ $case: 'frameworkToExecutor', value: { frameworkId: { value: 'M-0000' }, executorId: { value: 'nope' }, data: Buffer.from('ping') } });
+    master.send({ $case: 'shutdownExecutor', value: { frameworkId: { value: 'M-0000' }, executorId: { value: 'nope' } } });
+    master.send({ $case: 'shutdownExecutor', value: { frameworkId: { value: 'M-0000' }, executorId: { value: 't4b' } } });
+    const killed = (await master.next((u) => u.status?.taskId?.value === 't4b' && u.status.state === TaskState.TASK_KILLED, from)).status!;
+    assert.equal(killed.source, TaskStatus_Source.SOURCE_EXECUTOR);
+    assert.deepEqual(
+      fake.destroyed.map((d) => d.gracePeriodMs),
+      [2500],
+      'one destroy, with the shutdown grace; the unknown executor was left alone',
+    );
+    assert.deepEqual(a.agent.counters, { validFrameworkMessages: 1, invalidFrameworkMessages: 1 });
+    const metrics = await (await fetch(`${a.url}/metrics`)).text();
+    assert.match(metrics, /ippc_agent_framework_messages_total\{[^}]*outcome="valid"[^}]*\} 1/);
+    assert.match(metrics, /ippc_agent_framework_messages_total\{[^}]*outcome="invalid"[^}]*\} 1/);
+  });
+
   it('survives a restart: re-registers with its id and running tasks, and resends what was not acknowledged', async () => {
     fake = new FakeContainerizer();
     const workDir = join(dir, 'work-restart');

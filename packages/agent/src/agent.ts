@@ -31,6 +31,7 @@ export class Agent implements AgentContext {
   info: AgentInfo;
   masterHostname: string | undefined;
   launchFailures = 0;
+  readonly counters = { validFrameworkMessages: 0, invalidFrameworkMessages: 0 };
   stopped = false;
   private link: MasterLink | undefined;
 

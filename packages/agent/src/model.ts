@@ -90,6 +90,8 @@ export interface AgentContext {
   /** The id the master gave (undefined until the first registration). */
   readonly id: string | undefined;
   launchFailures: number;
+  /** Framework messages for executors: delivered (valid) or dropped (invalid), as Mesos's `slave/*_framework_messages`. */
+  readonly counters: { validFrameworkMessages: number; invalidFrameworkMessages: number };
   readonly stopped: boolean;
   executorOfTask(fid: string, tid: string): ExecutorRecord | undefined;
 }

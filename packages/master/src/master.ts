@@ -81,6 +81,11 @@ export class Master implements MasterContext {
     agentRegistrations: 0,
     agentReregistrations: 0,
     agentsUnreachable: 0,
+    messagesShutdownExecutor: 0,
+    messagesFrameworkToExecutor: 0,
+    validFrameworkToExecutorMessages: 0,
+    invalidFrameworkToExecutorMessages: 0,
+    messagesResourceRequest: 0,
   };
 
   readonly frameworks = new Map<string, FrameworkEntry>();

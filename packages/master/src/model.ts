@@ -79,6 +79,11 @@ export interface MasterCounters {
   agentRegistrations: number;
   agentReregistrations: number;
   agentsUnreachable: number;
+  messagesShutdownExecutor: number;
+  messagesFrameworkToExecutor: number;
+  validFrameworkToExecutorMessages: number;
+  invalidFrameworkToExecutorMessages: number;
+  messagesResourceRequest: number;
 }
 
 /** The master's settings, with their defaults applied (see MasterOptions). */

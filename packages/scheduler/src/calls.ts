@@ -38,6 +38,19 @@ export async function reconcile(ctx: SchedulerContext, tasks: readonly { taskId:
   });
 }
 
+/** SHUTDOWN: the executor kills its tasks (TASK_KILLED) and ends. */
+export async function shutdownExecutor(ctx: SchedulerContext, agentId: string, executorId: string): Promise<void> {
+  await ctx.send({ type: Call_Type.SHUTDOWN, shutdown: { agentId: { value: agentId }, executorId: { value: executorId } } });
+}
+
+/** MESSAGE: opaque bytes for an executor, delivered at most once (Mesos makes no promise). */
+export async function messageExecutor(ctx: SchedulerContext, agentId: string, executorId: string, data: Uint8Array | string): Promise<void> {
+  await ctx.send({
+    type: Call_Type.MESSAGE,
+    message: { agentId: { value: agentId }, executorId: { value: executorId }, data: Buffer.from(typeof data === 'string' ? Buffer.from(data) : data) },
+  });
+}
+
 export async function revive(ctx: SchedulerContext): Promise<void> {
   await ctx.send({ type: Call_Type.REVIVE, revive: { roles: [] } });
 }

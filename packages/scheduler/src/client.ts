@@ -1,5 +1,5 @@
 import { schedulerv1, type FrameworkID, type Offer, type Resource, type TaskInfo, type TaskState, type TaskStatus } from '@ippc/proto';
-import { acknowledge, kill, reconcile, revive, send, suppress } from './calls.js';
+import { acknowledge, kill, messageExecutor, reconcile, revive, send, shutdownExecutor, suppress } from './calls.js';
 import { createContext, type SchedulerContext } from './context.js';
 import { events, on, type SchedulerEvent } from './events.js';
 import { accept, decline, launch, taskFromOffer, type TaskSpec } from './launch.js';
@@ -116,6 +116,16 @@ export class Scheduler {
   /** RECONCILE: explicit for the given tasks, implicit (every task the master knows) without. */
   async reconcile(tasks: readonly { taskId: string; agentId?: string }[] = []): Promise<void> {
     await reconcile(this.ctx, tasks);
+  }
+
+  /** SHUTDOWN: the executor on `agentId` kills its tasks (TASK_KILLED) and ends. */
+  async shutdownExecutor(agentId: string, executorId: string): Promise<void> {
+    await shutdownExecutor(this.ctx, agentId, executorId);
+  }
+
+  /** MESSAGE: opaque bytes for an executor, delivered at most once; its answers come as MESSAGE events. */
+  async message(agentId: string, executorId: string, data: Uint8Array | string): Promise<void> {
+    await messageExecutor(this.ctx, agentId, executorId, data);
   }
 
   async revive(): Promise<void> {

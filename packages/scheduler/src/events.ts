@@ -7,6 +7,7 @@ export type SchedulerEvent =
   | { type: 'OFFERS'; offers: Offer[] }
   | { type: 'RESCIND'; offerId: string }
   | { type: 'UPDATE'; status: TaskStatus }
+  | { type: 'MESSAGE'; agentId: string; executorId: string; data: Uint8Array }
   | { type: 'FAILURE'; agentId?: string; executorId?: string; status?: number }
   | { type: 'ERROR'; message: string }
   | { type: 'HEARTBEAT' }

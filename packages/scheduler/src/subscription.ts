@@ -149,6 +149,14 @@ export function onEvent(ctx: SchedulerContext, event: Event): void {
       }
       break;
     }
+    case Event_Type.MESSAGE:
+      emit(ctx, {
+        type: 'MESSAGE',
+        agentId: event.message?.agentId?.value ?? '',
+        executorId: event.message?.executorId?.value ?? '',
+        data: event.message?.data ?? new Uint8Array(),
+      });
+      break;
     case Event_Type.FAILURE:
       emit(ctx, {
         type: 'FAILURE',

@@ -70,6 +70,17 @@ function registerAgentGauges(registry: Registry, agent: Agent): void {
       this.inc(agent.launchFailures);
     },
   });
+  new Counter({
+    name: 'ippc_agent_framework_messages_total',
+    help: "Schedulers' messages for executors: delivered (valid) or dropped because the executor is unknown or ending (invalid), as Mesos's slave/valid_framework_messages and slave/invalid_framework_messages",
+    labelNames: ['outcome'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc({ outcome: 'valid' }, agent.counters.validFrameworkMessages);
+      this.inc({ outcome: 'invalid' }, agent.counters.invalidFrameworkMessages);
+    },
+  });
 }
 
 /** Each running container's network counters, per interface. */

@@ -2,6 +2,7 @@ import type { agentv1, ExecutorInfo, FrameworkInfo, Task } from '@ippc/proto';
 import { checkpointAgent } from '../checkpoint.js';
 import { runTask } from '../launch/run-task.js';
 import type { AgentContext } from '../model.js';
+import { frameworkMessage, shutdownExecutor } from '../executors/executor-messages.js';
 import { acknowledge, killTask, reconcileTasks, shutdownFramework } from './master-messages.js';
 
 // The agent's side of its session with the master: what it says when it (re-)connects, and what it
@@ -55,6 +56,12 @@ export function onMasterMessage(a: AgentContext, m: agentv1.MasterMessage): void
       break;
     case 'shutdownFramework':
       void run(shutdownFramework(a, msg.value.frameworkId?.value ?? ''), 'framework shutdown');
+      break;
+    case 'shutdownExecutor':
+      void run(shutdownExecutor(a, msg.value.frameworkId?.value ?? '', msg.value.executorId?.value ?? ''), 'executor shutdown');
+      break;
+    case 'frameworkToExecutor':
+      frameworkMessage(a, msg.value.frameworkId?.value ?? '', msg.value.executorId?.value ?? '', msg.value.data ?? new Uint8Array());
       break;
   }
 }

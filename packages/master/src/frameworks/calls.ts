@@ -3,6 +3,7 @@ import { MasterError } from '../errors.js';
 import type { FrameworkEntry, MasterContext } from '../model.js';
 import { accept } from '../offers/accept.js';
 import { decline } from '../offers/offers.js';
+import { messageExecutor, shutdownExecutor } from '../tasks/executor-calls.js';
 import { acknowledge, kill, reconcile } from '../tasks/task-calls.js';
 import { validateSchedulerCall } from '../validation/framework.js';
 import { removeFramework } from './lifecycle.js';
@@ -71,6 +72,17 @@ export function handleCall(m: MasterContext, call: schedulerv1.Call, streamId: s
       return;
     case Call_Type.KILL:
       kill(m, f, call.kill!);
+      return;
+    case Call_Type.SHUTDOWN:
+      shutdownExecutor(m, f, call.shutdown!);
+      return;
+    case Call_Type.MESSAGE:
+      messageExecutor(m, f, call.message!);
+      return;
+    case Call_Type.REQUEST:
+      // Mesos hands it to the allocator, whose built-in one ignores it; so does ippc's.
+      m.counters.messagesResourceRequest++;
+      m.log.debug({ frameworkId: f.id, requests: call.request!.requests.length }, "resource request ignored, as by Mesos's allocator");
       return;
     case Call_Type.ACKNOWLEDGE:
       acknowledge(m, f, call.acknowledge!);

@@ -294,11 +294,60 @@ describe('scheduler HTTP API (/api/v1/scheduler)', () => {
   it('a call ippc does not implement answers 501', async () => {
     const s = await subscribe(subscribeJson('unsupported'));
     const frameworkId = json(await s.next(ofType('SUBSCRIBED'))).subscribed.framework_id.value as string;
-    const a = await post(JSON.stringify({ type: 'SHUTDOWN', framework_id: { value: frameworkId } }), {
-      'mesos-stream-id': String(s.headers['mesos-stream-id']),
+    for (const type of ['UPDATE_FRAMEWORK', 'ACCEPT_INVERSE_OFFERS', 'RECONCILE_OPERATIONS']) {
+      const a = await post(JSON.stringify({ type, framework_id: { value: frameworkId } }), { 'mesos-stream-id': String(s.headers['mesos-stream-id']) });
+      assert.equal(a.status, 501, a.body);
+      assert.equal(a.body, `Call ${type} is not supported by ippc`);
+    }
+    s.close();
+  });
+
+  it('SHUTDOWN and MESSAGE go on to the agent (202); REQUEST is accepted and ignored; a missing part is 400', async () => {
+    const s = await subscribe(subscribeJson('executors'));
+    const frameworkId = json(await s.next(ofType('SUBSCRIBED'))).subscribed.framework_id.value as string;
+    const call = (body: object) =>
+      post(JSON.stringify({ framework_id: { value: frameworkId }, ...body }), { 'mesos-stream-id': String(s.headers['mesos-stream-id']) });
+    const before = agent.messages.length;
+    const shutdown = await call({ type: 'SHUTDOWN', shutdown: { executor_id: { value: 'e1' }, agent_id: { value: agentId } } });
+    assert.equal(shutdown.status, 202, shutdown.body);
+    const message = await call({
+      type: 'MESSAGE',
+      message: { executor_id: { value: 'e1' }, agent_id: { value: agentId }, data: Buffer.from('héllo').toString('base64') },
     });
-    assert.equal(a.status, 501, a.body);
-    assert.match(a.body, /SHUTDOWN/);
+    assert.equal(message.status, 202, message.body);
+    const request = await call({ type: 'REQUEST', request: { requests: [{ agent_id: { value: agentId }, resources: [] }] } });
+    assert.equal(request.status, 202, request.body);
+    const sent = agent.messages.slice(before).map((m) => m.message);
+    assert.deepEqual(
+      sent.map((m) => m?.$case),
+      ['shutdownExecutor', 'frameworkToExecutor'],
+    );
+    assert.ok(sent[0]?.$case === 'shutdownExecutor' && sent[0].value.executorId?.value === 'e1' && sent[0].value.frameworkId?.value === frameworkId);
+    assert.ok(sent[1]?.$case === 'frameworkToExecutor');
+    assert.equal(Buffer.from(sent[1].value.data!).toString('utf8'), 'héllo', 'the bytes decoded from base64');
+    // An agent the master does not know: accepted (Mesos drops it without telling the framework), counted as invalid.
+    const lost = await call({ type: 'MESSAGE', message: { executor_id: { value: 'e1' }, agent_id: { value: 'nope' }, data: '' } });
+    assert.equal(lost.status, 202, lost.body);
+    const snapshot = (await (await fetch(`${started.url}/metrics/snapshot`)).json()) as Record<string, number>;
+    assert.equal(snapshot['master/messages_shutdown_executor'], 1);
+    assert.equal(snapshot['master/messages_framework_to_executor'], 2);
+    assert.equal(snapshot['master/valid_framework_to_executor_messages'], 1);
+    assert.equal(snapshot['master/invalid_framework_to_executor_messages'], 1);
+    assert.equal(snapshot['master/messages_resource_request'], 1);
+    const bad: [object, string][] = [
+      [{ type: 'SHUTDOWN' }, "Failed to validate scheduler::Call: Expecting 'shutdown' to be present"],
+      [{ type: 'SHUTDOWN', shutdown: { executor_id: { value: 'e1' } } }, 'Failed to convert JSON into Call protobuf: Not initialized: shutdown.agent_id'],
+      [
+        { type: 'MESSAGE', message: { executor_id: { value: 'e1' }, agent_id: { value: agentId } } },
+        'Failed to convert JSON into Call protobuf: Not initialized: message.data',
+      ],
+      [{ type: 'REQUEST' }, "Failed to validate scheduler::Call: Expecting 'request' to be present"],
+    ];
+    for (const [body, text] of bad) {
+      const a = await call(body);
+      assert.deepEqual([a.status, a.body], [400, text]);
+    }
+    assert.equal(agent.messages.length, before + 2, 'nothing more reached the agent');
     s.close();
   });
 });

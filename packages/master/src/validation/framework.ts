@@ -49,18 +49,33 @@ export function validateSchedulerCall(call: schedulerv1.Call): string | undefine
       return call.kill.taskId?.value === undefined ? 'Not initialized: kill.task_id' : undefined;
     case Call_Type.ACKNOWLEDGE: {
       if (!call.acknowledge) return "Expecting 'acknowledge' to be present";
-      const missing = [
+      const missing = notInitialized([
         call.acknowledge.agentId?.value === undefined ? 'acknowledge.agent_id' : undefined,
         call.acknowledge.taskId?.value === undefined ? 'acknowledge.task_id' : undefined,
         call.acknowledge.uuid === undefined ? 'acknowledge.uuid' : undefined,
-      ].filter(Boolean);
-      if (missing.length > 0) return `Not initialized: ${missing.join(', ')}`;
+      ]);
+      if (missing) return missing;
       // id::UUID::fromBytes: a UUID is exactly 16 bytes.
       if (call.acknowledge.uuid!.length !== 16) return `Not a valid UUID: expected 16 bytes, got ${call.acknowledge.uuid!.length}`;
       return undefined;
     }
     case Call_Type.RECONCILE:
       return call.reconcile ? undefined : "Expecting 'reconcile' to be present";
+    case Call_Type.SHUTDOWN:
+      if (!call.shutdown) return "Expecting 'shutdown' to be present";
+      return notInitialized([
+        call.shutdown.executorId?.value === undefined ? 'shutdown.executor_id' : undefined,
+        call.shutdown.agentId?.value === undefined ? 'shutdown.agent_id' : undefined,
+      ]);
+    case Call_Type.MESSAGE:
+      if (!call.message) return "Expecting 'message' to be present";
+      return notInitialized([
+        call.message.agentId?.value === undefined ? 'message.agent_id' : undefined,
+        call.message.executorId?.value === undefined ? 'message.executor_id' : undefined,
+        call.message.data === undefined ? 'message.data' : undefined,
+      ]);
+    case Call_Type.REQUEST:
+      return call.request ? undefined : "Expecting 'request' to be present";
     case Call_Type.TEARDOWN:
     case Call_Type.REVIVE:
     case Call_Type.SUPPRESS:
@@ -69,6 +84,12 @@ export function validateSchedulerCall(call: schedulerv1.Call): string | undefine
     default:
       return undefined;
   }
+}
+
+/** proto2's parse error for required fields left out (`Not initialized: a, b`), or undefined. */
+function notInitialized(missing: (string | undefined)[]): string | undefined {
+  const names = missing.filter((m): m is string => m !== undefined);
+  return names.length > 0 ? `Not initialized: ${names.join(', ')}` : undefined;
 }
 
 /** `validation::framework::validate` (roles, framework id, failover timeout). */

@@ -11,6 +11,7 @@ import { TaskState, type NetworkInfo, type TaskStatus } from '@ippc/proto';
 import { startCluster, type AgentNode, type StartedCluster } from '@ippc/testbed';
 import {
   addressesOf,
+  agentApiCall,
   dockerContainer,
   E2E,
   eventually,
@@ -69,7 +70,7 @@ function inTask(agent: AgentNode, st: TaskStatus, command: string[]) {
 }
 
 describe('opt-in: a Mesos-containerizer task on the bridge network', () => {
-  it('gets a unique address, reported in TASK_RUNNING and /master/state, and serves port 80 to a task on another agent', async () => {
+  it("gets a unique address, reported in TASK_RUNNING, /master/state and the agent's GET_CONTAINERS, and serves port 80 to a task on another agent", async () => {
     await withFramework(cluster, 'e2e-optin', async (s) => {
       const web = await launchOn(s, cluster, 1, { name: 'web', command: serve(80), networks: [net('ippc-bridge', { groups: [] })] });
       const others = [];
@@ -79,6 +80,19 @@ describe('opt-in: a Mesos-containerizer task on the bridge network', () => {
       const ip = ipOf(st);
       assert.match(ip, /^10\.100\.1\.\d+$/, "an address from agent 1's subnet");
       assert.deepEqual(await stateAddresses(cluster, web.id), [ip], '/master/state says the same');
+      // And the agent's operator API: GET_CONTAINERS shows web's container with its address and counters.
+      const { get_containers } = await agentApiCall(cluster, 1, { type: 'GET_CONTAINERS' });
+      const container = get_containers.containers.find((c: { executor_id: { value: string } }) => c.executor_id.value === web.id);
+      assert.ok(container, `web's container in GET_CONTAINERS: ${JSON.stringify(get_containers)}`);
+      assert.deepEqual(
+        container.container_status.network_infos
+          .flatMap((n: { ip_addresses: { ip_address: string }[] }) => n.ip_addresses.map((a) => a.ip_address))
+          .filter((a: string) => !a.includes(':')),
+        [ip],
+        "the agent's GET_CONTAINERS says the same",
+      );
+      assert.equal(container.container_status.network_infos[0].name, 'ippc-bridge');
+      assert.ok(container.resource_statistics.timestamp > 0, JSON.stringify(container.resource_statistics));
       const ips = [ip];
       for (const o of others) ips.push(ipOf(await s.waitForState(o.id, 'TASK_RUNNING', 30_000)));
       assert.equal(new Set(ips).size, 4, `unique addresses: ${ips.join(', ')}`);

@@ -131,6 +131,29 @@ export async function releaseOffers(s: Scheduler): Promise<void> {
   if (ids.length > 0) await s.decline(ids, 3600);
 }
 
+/**
+ * One call of an agent's operator API (`POST /api/v1` on the agent's HTTP port, found as an
+ * operator tool finds it: the agent's pid in /master/state), answered in Mesos JSON.
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export async function agentApiCall(cluster: Cluster, index: number, call: Record<string, unknown>): Promise<Record<string, any>> {
+  const address = cluster.agents[index]!.address;
+  const agent = (await cluster.masterState()).slaves.find((a) => a.hostname === address);
+  assert.ok(agent, `agent ${address} is in /master/state`);
+  const res = await fetch(`http://${agent.pid.split('@')[1]}/api/v1`, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      accept: 'application/json',
+      ...('token' in cluster.auth ? { authorization: `Bearer ${cluster.auth.token}` } : {}),
+    },
+    body: JSON.stringify(call),
+  });
+  const body = await res.text();
+  assert.equal(res.status, 200, body);
+  return JSON.parse(body) as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+}
+
 /** An operator-side reader: `SUBSCRIBE` on the master's operator API (`/api/v1`), events in Mesos JSON. */
 export interface OperatorStream {
   events: Record<string, any>[]; // eslint-disable-line @typescript-eslint/no-explicit-any

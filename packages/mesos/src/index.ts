@@ -92,7 +92,7 @@ export { fromV1Json, toV1Json, type JsonCodec } from './json/v1-json.js';
 export { basicPrincipal, parseCredentials, type Credential } from './credentials.js';
 
 // The front matter of every v1 HTTP API (master and agent): authentication, media types, the call.
-export { authenticate, type HttpAccess } from './http/auth.js';
+export { authenticate, guarded, type HttpAccess } from './http/auth.js';
 export {
   acceptsMediaType,
   APPLICATION_JSON,

@@ -1,6 +1,8 @@
+import { readFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
+import { FlagError } from '@ippc/core';
 import { Value_Type, type Attribute, type Resource } from '@ippc/proto';
-import { normalizeResources, parseResources, rangesResource, scalarResource } from '@ippc/mesos';
+import { normalizeResources, parseCredentials, parseResources, rangesResource, scalarResource, type Credential } from '@ippc/mesos';
 
 /**
  * Mesos's default resources when `--resources` is not given: all CPUs, memory minus 1 GB (half
@@ -38,4 +40,23 @@ export function parseAttributes(text: string | undefined): Attribute[] {
       const n = Number(value);
       return value !== '' && Number.isFinite(n) ? { name, type: Value_Type.SCALAR, scalar: { value: n } } : { name, type: Value_Type.TEXT, text: { value } };
     });
+}
+
+/**
+ * `--http_credentials=<path>` (a `file://` URL too, as Mesos takes it): Mesos's JSON or
+ * `principal secret` lines. Throws a FlagError saying what is wrong.
+ */
+export function readHttpCredentials(path: string): Credential[] {
+  const file = path.startsWith('file://') ? path.slice('file://'.length) : path;
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new FlagError(`cannot read --http_credentials ${file}: ${(err as Error).message}`, { cause: err });
+  }
+  try {
+    return parseCredentials(text);
+  } catch (err) {
+    throw new FlagError(`--http_credentials ${file}: ${(err as Error).message}`, { cause: err });
+  }
 }

@@ -441,7 +441,7 @@ describe('IP-per-container through the agent (network/cni, real plugins, real IP
     await expectClean('a 0.2.0 network');
   });
 
-  it('network statistics per container, task and network: /metrics, /state and /monitor/statistics', async () => {
+  it('network statistics per container, task and network: /metrics, /state, /monitor/statistics and GET_CONTAINERS of /api/v1 (with the addresses)', async () => {
     const { id } = await launch({ name: 'stats', networks: [net('ippc-ptp'), net('ippc-bridge')] });
     const ip = v4Of(await s.waitForState(id, 'TASK_RUNNING', 30_000), 'ippc-bridge');
     await inspect(id);
@@ -481,6 +481,31 @@ describe('IP-per-container through the agent (network/cni, real plugins, real IP
     );
     const monitor = await getJson<Array<{ executor_id: string; statistics: { net_tx_bytes: number } }>>(`${w.agent!.url}/monitor/statistics`);
     assert.ok(monitor.find((m) => m.executor_id === id)!.statistics.net_tx_bytes > 0);
+    // The agent's operator API: GET_CONTAINERS carries the same container, its addresses and counters.
+    const api = await fetch(`${w.agent!.url}/api/v1`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/json', authorization: `Bearer ${w.token}` },
+      body: JSON.stringify({ type: 'GET_CONTAINERS' }),
+    });
+    assert.equal(api.status, 200, await api.clone().text());
+    type Container = {
+      executor_id: { value: string };
+      container_id: { value: string };
+      container_status: { network_infos: Array<{ name: string; ip_addresses: Array<{ ip_address: string }> }> };
+      resource_statistics: { net_rx_bytes: number; net_tx_packets: number };
+    };
+    const { get_containers } = (await api.json()) as { get_containers: { containers: Container[] } };
+    const c = get_containers.containers.find((x) => x.executor_id.value === id)!;
+    assert.equal(c.container_id.value, container);
+    assert.deepEqual(
+      c.container_status.network_infos.map((n) => n.name),
+      ['ippc-ptp', 'ippc-bridge'],
+    );
+    assert.ok(
+      c.container_status.network_infos[1]!.ip_addresses.some((a) => a.ip_address === ip),
+      JSON.stringify(c.container_status),
+    );
+    assert.ok(c.resource_statistics.net_rx_bytes > 0 && c.resource_statistics.net_tx_packets > 0, JSON.stringify(c.resource_statistics));
     await kill(id);
     await expectClean('statistics');
   });

@@ -260,6 +260,8 @@ describe('the agent refuses bad flags with a clear message', () => {
     ],
     [['--docker_kill_orphans=maybe'], "option '--docker_kill_orphans [bool]' argument 'maybe' is invalid. 'maybe' is not a boolean: use true or false"],
     [['--logging_level=LOUD'], "'LOUD' is not a logging level: use INFO, WARNING, ERROR or DEBUG"],
+    [['--http_credentials=file:///tmp/an-none/creds'], 'cannot read --http_credentials /tmp/an-none/creds: ENOENT'],
+    [['--authenticate_http_readwrite=maybe'], "option '--authenticate_http_readwrite [bool]' argument 'maybe' is invalid."],
   ] as const) {
     it(message, () => {
       const r = agent([...args]);
@@ -278,5 +280,7 @@ describe('the agent refuses bad flags with a clear message', () => {
       oneLine,
     );
     assert.ok(oneLine.includes('--logging_level <level> INFO, WARNING, ERROR or DEBUG (default: "INFO", env: IPPC_LOG_LEVEL)'), oneLine);
+    assert.ok(oneLine.includes('--authenticate_http_readwrite [bool] require the cluster token (or --http_credentials) on the operator API'), oneLine);
+    assert.ok(oneLine.includes('POST /api/v1 (Mesos: false) (default: "true"'), oneLine);
   });
 });

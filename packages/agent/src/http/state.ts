@@ -11,6 +11,7 @@ import {
   type Json,
 } from '@ippc/mesos';
 import type { Agent, ExecutorRecord, FrameworkRecord } from '../agent.js';
+import { AGENT_VERSION } from './snapshot.js';
 import type { StatisticsJson } from './statistics.js';
 
 // `GET /state` (also `/slave(1)/state`) of the agent in the Mesos JSON model (src/slave/http.cpp):
@@ -63,7 +64,7 @@ function frameworkJson(f: FrameworkRecord, stats?: ReadonlyMap<string, Statistic
 export function agentState(agent: Agent, statistics?: ReadonlyMap<string, StatisticsJson>): AgentStateJson {
   const resources = agent.info.resources ?? [];
   return {
-    version: '0.1.0',
+    version: AGENT_VERSION,
     start_time: agent.startTime,
     id: agent.id ?? '',
     pid: agent.pid,

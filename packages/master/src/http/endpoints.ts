@@ -1,6 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import { metricsRoute, type Route } from '@ippc/core';
-import { authenticate, type HttpAccess, HttpAnswer, type Json, sendText, toV1Json } from '@ippc/mesos';
+import { guarded, type HttpAccess, type Json, toV1Json } from '@ippc/mesos';
 import { VersionInfo } from '@ippc/proto';
 import type { Registry } from 'prom-client';
 import type { Master } from '../master.js';
@@ -40,20 +40,6 @@ function stateRoute(master: Master, maxWatchSeconds: number): Route {
 /** `GET /version`, as libprocess's version endpoint answers it. */
 function versionJson(): Json {
   return toV1Json(VersionInfo, versionInfo());
-}
-
-/** `route` behind the credential check: a caller without valid credentials gets Mesos's 401. */
-function guarded(access: HttpAccess, route: Route): Route {
-  return (req, res, url) => {
-    try {
-      authenticate(access, req);
-    } catch (err) {
-      if (!(err instanceof HttpAnswer)) throw err;
-      sendText(res, err.status, err.message, err.headers);
-      return undefined;
-    }
-    return route(req, res, url);
-  };
 }
 
 /**

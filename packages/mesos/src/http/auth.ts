@@ -1,7 +1,7 @@
 import type { IncomingMessage } from 'node:http';
-import { bearerAuthorizes, type AuthConfig } from '@ippc/core';
+import { bearerAuthorizes, type AuthConfig, type Route } from '@ippc/core';
 import { basicPrincipal, type Credential } from '../credentials.js';
-import { HttpAnswer } from './media.js';
+import { HttpAnswer, sendText } from './media.js';
 
 // Who may call a master's or agent's HTTP APIs, as Mesos offers it: HTTP Basic with a principal and secret
 // from the credentials file (`--credentials`), or the cluster's shared secret as a bearer token;
@@ -28,4 +28,18 @@ export function authenticate(access: HttpAccess, req: IncomingMessage): { princi
     `Missing or wrong credentials: send ${access.credentials ? 'a principal and secret of the credentials file (HTTP Basic) or ' : ''}the cluster token as "Authorization: Bearer <token>"`,
     { 'www-authenticate': challenges.join(', ') },
   );
+}
+
+/** A read-only route behind the credential check (Mesos's `--authenticate_http_readonly`): a caller without valid credentials gets the 401. */
+export function guarded(access: HttpAccess, route: Route): Route {
+  return (req, res, url) => {
+    try {
+      authenticate(access, req);
+    } catch (err) {
+      if (!(err instanceof HttpAnswer)) throw err;
+      sendText(res, err.status, err.message, err.headers);
+      return undefined;
+    }
+    return route(req, res, url);
+  };
 }

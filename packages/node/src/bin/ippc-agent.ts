@@ -25,7 +25,7 @@ import {
 import { parseDuration } from '@ippc/mesos';
 import { parseNetworkSubnets, type DefaultNetworkName } from '../cni-networks.js';
 import { flagBool, parseDefaultContainerDns } from '../cni-options.js';
-import { agentResources, parseAttributes } from '../agent-flags.js';
+import { agentResources, parseAttributes, readHttpCredentials } from '../agent-flags.js';
 import { buildContainerizers, loadModules, resolveIsolation } from '../modules.js';
 import { startNodeServices, type NodeServices, type NodeServicesOptions } from '../node-services.js';
 import { startAgent } from '@ippc/agent';
@@ -145,7 +145,21 @@ const program = createDaemonCommand(
       .default('reconnect'),
   )
   .addOption(tokenFileOption('file holding the shared secret (else env IPPC_TOKEN); also used with the IPAM and isolation services'))
-  .addOption(noAuthOption('talk to a master (and services) without authentication (local play only)'))
+  .addOption(noAuthOption('talk to a master (and services) without authentication, and take any caller on /api/v1 (local play only)'))
+  .addOption(
+    new Option(
+      '--http_credentials <path>',
+      "principals and secrets for HTTP Basic on the agent's HTTP endpoints, beside the cluster token: Mesos's JSON or 'principal secret' lines (file:// accepted)",
+    ),
+  )
+  .addOption(bool('--authenticate_http_readwrite', 'require the cluster token (or --http_credentials) on the operator API, POST /api/v1 (Mesos: false)', true))
+  .addOption(
+    bool(
+      '--authenticate_http_readonly',
+      'require the cluster token (or --http_credentials) on /state, /monitor/statistics, /containers, /metrics/snapshot',
+      false,
+    ),
+  )
   .addOption(loggingLevelOption());
 
 program.parse();
@@ -232,6 +246,7 @@ try {
   // Two agents on one machine (one daemon) must not reap each other's containers.
   if (!str('docker_scope') && str('hostname')) o.docker_scope = String(o.hostname);
   const authConfig = daemonAuth(o);
+  const credentials = str('http_credentials') ? readHttpCredentials(String(o.http_credentials)) : undefined;
   // Mesos validates this flag at start, whatever the isolators.
   parseDefaultContainerDns(str('default_container_dns'));
   const metrics = createMetricsRegistry('agent');
@@ -275,6 +290,9 @@ try {
     statusUpdateRetryIntervalMs: parseDuration(String(o.status_update_retry_interval)),
     registrationBackoffMs: parseDuration(String(o.registration_backoff_factor)),
     recover: o.recover === 'cleanup' ? 'cleanup' : 'reconnect',
+    ...(credentials ? { credentials } : {}),
+    authenticateHttpReadwrite: o.authenticate_http_readwrite !== 'false',
+    authenticateHttpReadonly: o.authenticate_http_readonly === 'true',
     flags,
     log,
     metrics,

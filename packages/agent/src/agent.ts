@@ -1,6 +1,6 @@
 import { mkdir } from 'node:fs/promises';
 import { silentLogger, type Containerizer, type Logger } from '@ippc/core';
-import type { AgentInfo, FrameworkInfo, KillPolicy, TaskInfo, TaskStatus } from '@ippc/proto';
+import type { AgentInfo, agentv1, FrameworkInfo, KillPolicy, TaskInfo, TaskStatus } from '@ippc/proto';
 import { AgentPaths, appendUpdate } from './checkpoint.js';
 import { runTask } from './launch/run-task.js';
 import { MasterLink } from './master/master-link.js';
@@ -73,6 +73,10 @@ export class Agent implements AgentContext {
   executorOfTask(fid: string, tid: string): ExecutorRecord | undefined {
     for (const e of this.frameworks.get(fid)?.executors.values() ?? []) if (e.tasks.has(tid)) return e;
     return undefined;
+  }
+
+  sendToMaster(message: NonNullable<agentv1.AgentMessage['message']>): boolean {
+    return this.link?.send({ message }) ?? false;
   }
 
   /** Recovers from checkpoints, then opens the session with the master. */

@@ -1,5 +1,5 @@
 import type { AuthConfig, Containerizer, Logger, Mutex } from '@ippc/core';
-import type { AgentInfo, Attribute, ExecutorInfo, FrameworkInfo, Resource, Task } from '@ippc/proto';
+import type { AgentInfo, agentv1, Attribute, ExecutorInfo, executorv1, FrameworkInfo, Resource, Task, TaskInfo, TaskStatus_Reason } from '@ippc/proto';
 import type { AgentPaths } from './checkpoint.js';
 import type { AgentError } from './errors.js';
 import type { StatusUpdateManager } from './status/status-update-manager.js';
@@ -33,6 +33,8 @@ export interface AgentOptions {
   registrationBackoffMs?: number;
   /** Grace period of a kill when neither the kill nor the task has a kill policy. Default 5 s (Mesos `--executor_shutdown_grace_period`). */
   defaultKillGracePeriodMs?: number;
+  /** How long a custom executor has to subscribe after its container started. Default 60 s (Mesos `--executor_registration_timeout`). */
+  executorRegistrationTimeoutMs?: number;
   /** `reconnect` (default): recover what runs. `cleanup`: kill it all and start as a new agent. */
   recover?: 'reconnect' | 'cleanup';
   /** Flags shown on `/state`. */
@@ -50,10 +52,26 @@ export interface TaskRecord {
   terminalSent: boolean;
   /** The framework asked to kill it (checkpointed): its end is TASK_KILLED, also after a restart. */
   killRequested?: boolean;
+  /** A custom executor's task: the TaskInfo it is given in LAUNCH. */
+  info?: TaskInfo;
+  /** Waiting for its custom executor to subscribe (Mesos's queued tasks): LAUNCH not sent yet. */
+  queued?: boolean;
+}
+
+/** A subscribed custom executor's event stream (the response of its SUBSCRIBE). */
+export interface ExecutorStream {
+  send(event: executorv1.Event): void;
+  close(): void;
 }
 
 export interface ExecutorRecord {
   id: string;
+  /**
+   * Who reports the tasks: `command`, the agent itself playing Mesos's command executor (one task,
+   * statuses from the containerizer); `custom`, the framework's executor over the executor API
+   * (several tasks, statuses from its UPDATE calls).
+   */
+  kind: 'command' | 'custom';
   frameworkId: string;
   info: ExecutorInfo;
   containerId: string;
@@ -68,6 +86,14 @@ export interface ExecutorRecord {
   destroying?: Promise<void>;
   /** The containerizer reported the container's end (its wait() resolved). */
   ended?: boolean;
+  /** A custom executor's event stream while it is subscribed. */
+  stream?: ExecutorStream;
+  /** A custom executor subscribed once (Mesos: it left REGISTERING); it may send calls while reconnecting. */
+  subscribed?: boolean;
+  /** Fires when a custom executor has not subscribed in time. */
+  registrationTimer?: NodeJS.Timeout;
+  /** Why the agent ended a custom executor (registration timeout, shutdown): its tasks' terminal reason. */
+  ending?: { reason: TaskStatus_Reason; message: string };
 }
 
 export interface FrameworkRecord {
@@ -94,6 +120,8 @@ export interface AgentContext {
   readonly counters: { validFrameworkMessages: number; invalidFrameworkMessages: number };
   readonly stopped: boolean;
   executorOfTask(fid: string, tid: string): ExecutorRecord | undefined;
+  /** Sends a message to the master now; false when there is no session (the message is not kept). */
+  sendToMaster(message: NonNullable<agentv1.AgentMessage['message']>): boolean;
 }
 
 /** Seconds since the epoch, as Mesos's state endpoints give times. */

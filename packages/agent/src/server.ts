@@ -5,14 +5,17 @@ import type { Credential, HttpAccess } from '@ippc/mesos';
 import type { Registry } from 'prom-client';
 import { Agent, type AgentOptions } from './agent.js';
 import { agentRoutes } from './http/endpoints.js';
+import { executorApi } from './http/executor-api.js';
 import { registerAgentMetrics } from './http/metrics.js';
 import { agentOperatorApi } from './http/operator-api.js';
 import { createUsageCache, type ContainerUsage } from './http/statistics.js';
 
 // startAgent: the agent's HTTP side (the read-only routes of http/endpoints.ts, `/health`,
-// `/metrics`, and the operator API's POSTs on `/api/v1`), then the agent, recovered and registered.
+// `/metrics`, the operator API's POSTs on `/api/v1` and the executor API's on `/api/v1/executor`),
+// then the agent, recovered and registered.
 
 const V1_OPERATOR = new Set(['/api/v1', '/api/v1/']);
+const V1_EXECUTOR = new Set(['/api/v1/executor', '/api/v1/executor/']);
 
 export interface StartAgentOptions extends Omit<AgentOptions, 'port' | 'log'> {
   /** HTTP port (`/state`, `/health`, `/metrics`, `/api/v1`). Default 5051 (Mesos); 0 picks a free one. */
@@ -108,10 +111,13 @@ function httpHandler(options: StartAgentOptions, metrics: Registry, log: Logger,
     '/metrics': metricsRoute(metrics),
     ...agentRoutes(() => holder.agent!, usages, access.readonly),
   });
-  const operator = agentOperatorApi({ access: access.readwrite, log, agent: () => (holder.recovered ? holder.agent : undefined), usages });
+  const recovered = () => (holder.recovered ? holder.agent : undefined);
+  const operator = agentOperatorApi({ access: access.readwrite, log, agent: recovered, usages });
+  const executor = executorApi(recovered, { log });
   return (req: IncomingMessage, res: ServerResponse) => {
     const path = new URL(req.url ?? '/', 'http://localhost').pathname;
     if (V1_OPERATOR.has(path)) operator(req, res);
+    else if (V1_EXECUTOR.has(path)) executor(req, res);
     else router(req, res);
   };
 }

@@ -5,6 +5,7 @@ import { containsResources } from '@ippc/mesos';
 import type { agentv1, AgentInfo, Resource, schedulerv1 } from '@ippc/proto';
 import { agentDisconnected } from './agents/lifecycle.js';
 import { registerAgent, reregisterAgent } from './agents/register.js';
+import { executorExited, executorMessage } from './agents/executor-messages.js';
 import { statusUpdate } from './agents/status-update.js';
 import { handleCall } from './frameworks/calls.js';
 import { frameworkDisconnected } from './frameworks/lifecycle.js';
@@ -86,6 +87,9 @@ export class Master implements MasterContext {
     validFrameworkToExecutorMessages: 0,
     invalidFrameworkToExecutorMessages: 0,
     messagesResourceRequest: 0,
+    messagesExecutorToFramework: 0,
+    validExecutorToFrameworkMessages: 0,
+    invalidExecutorToFrameworkMessages: 0,
   };
 
   readonly frameworks = new Map<string, FrameworkEntry>();
@@ -249,6 +253,16 @@ export class Master implements MasterContext {
   /** A status update from an agent's status update manager, forwarded to the framework. */
   statusUpdate(agentId: string, conn: AgentConnection, update: agentv1.StatusUpdate): void {
     statusUpdate(this, agentId, conn, update);
+  }
+
+  /** An executor's MESSAGE for its framework, forwarded as a MESSAGE event. */
+  executorMessage(agentId: string, conn: AgentConnection, msg: agentv1.ExecutorToFramework): void {
+    executorMessage(this, agentId, conn, msg);
+  }
+
+  /** A custom executor ended: its resources are free again and its framework hears FAILURE. */
+  executorExited(agentId: string, conn: AgentConnection, msg: agentv1.ExitedExecutor): void {
+    executorExited(this, agentId, conn, msg);
   }
 
   // Views for the state endpoint and tests ------------------------------------------------------

@@ -84,6 +84,9 @@ export interface MasterCounters {
   validFrameworkToExecutorMessages: number;
   invalidFrameworkToExecutorMessages: number;
   messagesResourceRequest: number;
+  messagesExecutorToFramework: number;
+  validExecutorToFrameworkMessages: number;
+  invalidExecutorToFrameworkMessages: number;
 }
 
 /** The master's settings, with their defaults applied (see MasterOptions). */

@@ -112,6 +112,12 @@ export function agentsService(master: Master, log: Logger): agentv1.AgentsServer
               if (!agentId) throw new MasterError('AGENT_INVALID', 'Agent must (re-)register before sending status updates');
               master.statusUpdate(agentId, conn, msg.message.value);
               break;
+            case 'executorToFramework':
+              master.executorMessage(agentId ?? '', conn, msg.message.value);
+              break;
+            case 'exitedExecutor':
+              master.executorExited(agentId ?? '', conn, msg.message.value);
+              break;
             default:
               throw new MasterError('AGENT_INVALID', 'Empty or unknown agent message: send register_agent, reregister_agent or status_update');
           }

@@ -16,6 +16,8 @@ export * from './gen/mesos/v1/mesos.js';
 export * as masterv1 from './gen/mesos/v1/master/master.js';
 // Mesos's agent operator API (`mesos.v1.agent`); `agentv1` below is ippc's own master-agent channel.
 export * as agentapiv1 from './gen/mesos/v1/agent/agent.js';
+// Mesos's executor API (`mesos.v1.executor`).
+export * as executorv1 from './gen/mesos/v1/executor/executor.js';
 export * as ipamv1 from './gen/ippc/ipam/v1/ipam.js';
 export * as isolationv1 from './gen/ippc/isolation/v1/isolation.js';
 export * as schedulerv1 from './gen/ippc/master/v1/scheduler.js';

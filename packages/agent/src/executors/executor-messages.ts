@@ -1,12 +1,14 @@
 import { isTerminalState } from '@ippc/mesos';
+import { executorv1 } from '@ippc/proto';
 import type { AgentContext, ExecutorRecord } from '../model.js';
 import { killTask } from '../master/master-messages.js';
+import { shutdownCustomExecutor } from './custom.js';
 
 // What a scheduler asks of an executor through the master: SHUTDOWN and MESSAGE (Mesos's
-// ShutdownExecutorMessage and FrameworkToExecutorMessage). The executors ippc runs today are
-// command executors, whose behaviour Mesos defines (src/launcher/executor.cpp): on SHUTDOWN the
-// command executor kills its task within the executor's shutdown grace period and reports
-// TASK_KILLED; a MESSAGE reaches it and is ignored.
+// ShutdownExecutorMessage and FrameworkToExecutorMessage). A custom executor gets them as events
+// (executors/custom.ts). For a command executor the agent does what Mesos's does
+// (src/launcher/executor.cpp): on SHUTDOWN it kills its task within the executor's shutdown grace
+// period and reports TASK_KILLED; a MESSAGE reaches it and is ignored.
 
 /** The executor a message names, or why it cannot be reached (Mesos's log lines). */
 function findExecutor(a: AgentContext, fid: string, eid: string): { exec: ExecutorRecord } | { why: string } {
@@ -30,6 +32,7 @@ export async function shutdownExecutor(a: AgentContext, fid: string, eid: string
     return;
   }
   const { exec } = found;
+  if (exec.kind === 'custom') return shutdownCustomExecutor(a, exec);
   const grace = exec.info.shutdownGracePeriod;
   a.log.info({ frameworkId: fid, executorId: eid }, 'shutting down executor');
   const live = [...exec.tasks.values()].filter((t) => !t.terminalSent && !isTerminalState(t.task.state));
@@ -44,6 +47,17 @@ export function frameworkMessage(a: AgentContext, fid: string, eid: string, data
     a.log.warn({ frameworkId: fid, executorId: eid, bytes: data.length }, `dropping a framework message for ${found.why}`);
     return;
   }
+  const { exec } = found;
+  if (exec.kind === 'custom') {
+    if (!exec.stream) {
+      // Mesos drops it for an executor that has not subscribed (or is not connected).
+      a.counters.invalidFrameworkMessages++;
+      a.log.warn({ frameworkId: fid, executorId: eid }, 'dropping a framework message for an executor that is not subscribed');
+      return;
+    }
+    exec.stream.send({ type: executorv1.Event_Type.MESSAGE, message: { data: Buffer.from(data) } });
+  } else {
+    a.log.debug({ frameworkId: fid, executorId: eid, bytes: data.length }, 'framework message delivered; the command executor ignores it');
+  }
   a.counters.validFrameworkMessages++;
-  a.log.debug({ frameworkId: fid, executorId: eid, bytes: data.length }, 'framework message delivered; the command executor ignores it');
 }

@@ -3,6 +3,7 @@ import { TaskState, TaskStatus_Reason, TaskStatus_Source } from '@ippc/proto';
 import { markRunCompleted } from '../checkpoint.js';
 import type { AgentContext, ExecutorRecord } from '../model.js';
 import { queueExecutorStatus } from '../status/status-updates.js';
+import { customExecutorTerminated } from './custom.js';
 
 // An executor's container from launch to its end: the agent waits for it, reports its tasks'
 // terminal statuses, destroys it, and moves the executor to the completed ones.
@@ -20,6 +21,12 @@ export function watch(a: AgentContext, exec: ExecutorRecord): void {
 
 async function onTermination(a: AgentContext, exec: ExecutorRecord, t: Termination): Promise<void> {
   a.log.info({ containerId: exec.containerId, state: TaskState[t.state], message: t.message }, 'container terminated');
+  if (exec.kind === 'custom') {
+    await customExecutorTerminated(a, exec, t);
+    for (const rec of exec.tasks.values()) await rec.queue.idle();
+    await destroy(a, exec, 0);
+    return;
+  }
   for (const rec of exec.tasks.values()) {
     if (rec.terminalSent) continue;
     const agentSide = t.reason === TaskStatus_Reason.REASON_EXECUTOR_TERMINATED || t.reason === TaskStatus_Reason.REASON_CONTAINER_LAUNCH_FAILED;

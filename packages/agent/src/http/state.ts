@@ -5,6 +5,7 @@ import {
   labelsJson,
   resourcesFullJson,
   resourcesJson,
+  taskInfoJson,
   taskJson,
   type AgentStateJson,
   type ExecutorJson,
@@ -23,7 +24,9 @@ import type { StatisticsJson } from './statistics.js';
 // Terminal tasks whose last update waits for acknowledgement are listed with the completed ones,
 // as Mesos's agent lists its executors' terminated tasks.
 function executorJson(e: ExecutorRecord, statistics?: StatisticsJson): ExecutorJson {
-  const all = [...e.tasks.values()].map((t) => t.task);
+  const all = [...e.tasks.values()].filter((t) => !t.queued).map((t) => t.task);
+  // A custom executor's tasks that wait for it to subscribe are Mesos's queued tasks (TaskInfo).
+  const queued = [...e.tasks.values()].flatMap((t) => (t.queued && t.info ? [t.info] : []));
   const tasks = all.filter((t) => !isTerminalState(t.state));
   const terminated = all.filter((t) => isTerminalState(t.state));
   const resources = [...(e.info.resources ?? []), ...tasks.flatMap((t) => t.resources ?? [])];
@@ -37,7 +40,7 @@ function executorJson(e: ExecutorRecord, statistics?: StatisticsJson): ExecutorJ
     role: e.info.resources?.[0]?.allocationInfo?.role ?? '*',
     ...(e.info.labels ? { labels: labelsJson(e.info.labels) as unknown as Json } : {}),
     tasks: tasks.map(taskJson),
-    queued_tasks: [],
+    queued_tasks: queued.map(taskInfoJson),
     completed_tasks: [...terminated, ...e.completedTasks].map(taskJson),
     // Not in Mesos's agent state (Mesos serves it on /monitor/statistics only): the container's
     // ResourceStatistics net_* counters beside the executor that owns it.

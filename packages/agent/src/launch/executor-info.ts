@@ -51,6 +51,37 @@ export interface LaunchPlace {
   sandbox: string;
 }
 
+/**
+ * The environment of a custom executor's container (Mesos's `executorEnvironment`): where the
+ * agent's executor API is, who the executor is, its sandbox, and how long it may take to
+ * reconnect and to shut down, then the executor command's own variables. An executor written
+ * for Mesos finds everything it reads at start here.
+ */
+export function executorEnvironment(frameworkInfo: FrameworkInfo, executor: ExecutorInfo, place: LaunchPlace, shutdownGraceMs: number): Record<string, string> {
+  const environment: Record<string, string> = {
+    MESOS_FRAMEWORK_ID: frameworkInfo.id?.value ?? '',
+    MESOS_EXECUTOR_ID: executor.executorId?.value ?? '',
+    MESOS_AGENT_ID: place.agentId,
+    MESOS_SLAVE_ID: place.agentId,
+    MESOS_AGENT_ENDPOINT: place.endpoint,
+    MESOS_SLAVE_PID: `slave(1)@${place.endpoint}`,
+    MESOS_CONTAINER_ID: place.containerId,
+    MESOS_DIRECTORY: place.sandbox,
+    MESOS_SANDBOX: place.sandbox,
+    MESOS_CHECKPOINT: frameworkInfo.checkpoint ? '1' : '0',
+    // Mesos's defaults for `--recovery_timeout` (15mins) and the subscription backoff (2secs).
+    MESOS_RECOVERY_TIMEOUT: '15mins',
+    MESOS_SUBSCRIPTION_BACKOFF_MAX: '2secs',
+    MESOS_EXECUTOR_SHUTDOWN_GRACE_PERIOD: `${shutdownGraceMs / 1000}secs`,
+    MESOS_HTTP_COMMAND_EXECUTOR: '0',
+    HOST: place.hostname,
+  };
+  for (const v of executor.command?.environment?.variables ?? []) {
+    if ((v.type ?? Environment_Variable_Type.VALUE) === Environment_Variable_Type.VALUE && v.name && v.value !== undefined) environment[v.name] = v.value;
+  }
+  return environment;
+}
+
 /** The environment of the task's container: Mesos's variables, the ports, then the command's own. */
 export function taskEnvironment(frameworkInfo: FrameworkInfo, task: TaskInfo, executor: ExecutorInfo, place: LaunchPlace): Record<string, string> {
   const environment: Record<string, string> = {

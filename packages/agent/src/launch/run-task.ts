@@ -1,17 +1,19 @@
 import { randomUUID } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { Mutex, type Containerizer } from '@ippc/core';
-import { createTaskStatus, taskFromTaskInfo } from '@ippc/mesos';
-import { TaskState, TaskStatus_Reason, TaskStatus_Source, type FrameworkInfo, type TaskInfo } from '@ippc/proto';
+import { createTaskStatus, isPartitionAware, taskFromTaskInfo } from '@ippc/mesos';
+import { ContainerInfo_Type, TaskState, TaskStatus_Reason, TaskStatus_Source, type FrameworkInfo, type TaskInfo } from '@ippc/proto';
 import { checkpointFramework, checkpointRun, markRunCompleted } from '../checkpoint.js';
-import { destroy, watch } from '../executors/lifecycle.js';
+import { awaitSubscription, deliverQueued, DEFAULT_EXECUTOR_REGISTRATION_TIMEOUT_MS, shutdownGraceMs } from '../executors/custom.js';
+import { destroy, maybeCompleteExecutor, watch } from '../executors/lifecycle.js';
 import { frameworkRecord, type AgentContext, type ExecutorRecord, type FrameworkRecord } from '../model.js';
 import { queueExecutorStatus, sendAgentStatus } from '../status/status-updates.js';
-import { commandExecutorInfo, taskEnvironment } from './executor-info.js';
+import { commandExecutorInfo, executorEnvironment, taskEnvironment } from './executor-info.js';
 
 // RUN_TASK (Mesos's `Slave::runTask`): the task gets its executor record (the command executor
-// unless it brings its own), a sandbox and a checkpoint, then a containerizer launches it. Anything
-// that goes wrong before the container runs fails the task with Mesos's status.
+// unless it brings its own), a sandbox and a checkpoint, then a containerizer launches it. A task
+// for a custom executor that already runs here joins it (no new container, no new address).
+// Anything that goes wrong before the container runs fails the task with Mesos's status.
 
 /** RUN_TASK from the master. Anything that goes wrong before the container runs fails the task (never silence). */
 export async function runTask(a: AgentContext, frameworkInfo: FrameworkInfo, task: TaskInfo): Promise<void> {
@@ -55,6 +57,8 @@ async function doRunTask(a: AgentContext, frameworkInfo: FrameworkInfo, task: Ta
     a.log.warn({ frameworkId: fid, taskId: tid }, 'ignoring a task that already runs here');
     return;
   }
+  const running = task.executor ? f.executors.get(task.executor.executorId?.value ?? '') : undefined;
+  if (running) return runOnExecutor(a, frameworkInfo, running, task);
   const { exec, containerizer } = executorFor(a, a.id, frameworkInfo, task);
   const existing = f.executors.get(exec.id);
   if (existing && existing.state !== 'terminated') {
@@ -83,10 +87,44 @@ async function doRunTask(a: AgentContext, frameworkInfo: FrameworkInfo, task: Ta
     );
     return;
   }
+  if (exec.kind === 'custom' && exec.info.container && exec.info.container.type !== ContainerInfo_Type.MESOS) {
+    await launchFailed(a, f, exec, tid, 'ippc runs custom executors in MESOS containers only; use ContainerInfo.type MESOS for the executor');
+    return;
+  }
   if (!(await launchContainer(a, f, exec, frameworkInfo, task))) return;
   exec.state = 'running';
   watch(a, exec);
+  if (exec.kind === 'custom') {
+    const timeoutMs = a.options.executorRegistrationTimeoutMs ?? DEFAULT_EXECUTOR_REGISTRATION_TIMEOUT_MS;
+    awaitSubscription(a, exec, timeoutMs, TaskStatus_Reason.REASON_EXECUTOR_REGISTRATION_TIMEOUT, 'register');
+  }
   if (exec.pendingKillGraceMs !== undefined) await destroy(a, exec, exec.pendingKillGraceMs);
+}
+
+/**
+ * A task for a custom executor that already exists here (Mesos's `Slave::run` for a known
+ * executor): queued until the executor subscribes, or sent to it at once; refused with Mesos's
+ * status when the executor is terminating or gone. No container is launched and nothing is
+ * attached: the task shares the executor's container and addresses.
+ */
+async function runOnExecutor(a: AgentContext, frameworkInfo: FrameworkInfo, exec: ExecutorRecord, task: TaskInfo): Promise<void> {
+  const fid = exec.frameworkId;
+  const tid = task.taskId?.value ?? '';
+  if (exec.state === 'terminated' || exec.destroying) {
+    const which = exec.state === 'terminated' ? 'terminated' : 'terminating';
+    a.log.warn({ frameworkId: fid, executorId: exec.id, taskId: tid }, `asked to run a task for an executor which is ${which}`);
+    const state = isPartitionAware(frameworkInfo) ? TaskState.TASK_DROPPED : TaskState.TASK_LOST;
+    await sendAgentStatus(a, fid, exec, tid, state, `Executor ${which}`, TaskStatus_Reason.REASON_EXECUTOR_TERMINATED, false);
+    return;
+  }
+  const record = taskFromTaskInfo(task, {
+    frameworkId: fid,
+    agentId: a.id ?? '',
+    ...(frameworkInfo.user !== undefined ? { frameworkUser: frameworkInfo.user } : {}),
+  });
+  exec.tasks.set(tid, { task: record, queue: new Mutex(), terminalSent: false, info: task, queued: true });
+  await checkpointRun(a.paths, a.id ?? '', fid, exec.info, exec.containerId, exec.containerizer.name, record);
+  deliverQueued(a, exec);
 }
 
 /**
@@ -104,19 +142,22 @@ function executorFor(
   const role = task.resources?.[0]?.allocationInfo?.role ?? frameworkInfo.role ?? '*';
   const executor = task.executor ?? commandExecutorInfo(fid, task, role);
   const eid = executor.executorId?.value ?? tid;
-  const containerInfo = task.container ?? executor.container;
+  const kind = task.executor ? 'custom' : 'command';
+  // A custom executor's container is the executor's (Mesos copies TaskInfo.container only into the command executor).
+  const containerInfo = kind === 'custom' ? executor.container : (task.container ?? executor.container);
   const record = taskFromTaskInfo(task, { frameworkId: fid, agentId, ...(frameworkInfo.user !== undefined ? { frameworkUser: frameworkInfo.user } : {}) });
   const containerId = randomUUID();
   const containerizer = a.options.containerizers.find((c) => c.supports(containerInfo));
   const exec: ExecutorRecord = {
     id: eid,
+    kind,
     frameworkId: fid,
     info: executor,
     containerId,
     containerizer: containerizer ?? a.options.containerizers[0]!,
     sandbox: a.paths.sandbox(agentId, fid, eid, containerId),
     state: 'launching',
-    tasks: new Map([[tid, { task: record, queue: new Mutex(), terminalSent: false }]]),
+    tasks: new Map([[tid, { task: record, queue: new Mutex(), terminalSent: false, ...(kind === 'custom' ? { info: task, queued: true } : {}) }]]),
     completedTasks: [],
   };
   return { exec, containerizer };
@@ -126,14 +167,18 @@ function executorFor(
 async function launchContainer(a: AgentContext, f: FrameworkRecord, exec: ExecutorRecord, frameworkInfo: FrameworkInfo, task: TaskInfo): Promise<boolean> {
   const tid = task.taskId?.value ?? '';
   const agentId = a.id ?? '';
-  const containerInfo = task.container ?? exec.info.container;
-  const environment = taskEnvironment(frameworkInfo, task, exec.info, {
+  const custom = exec.kind === 'custom';
+  const containerInfo = custom ? exec.info.container : (task.container ?? exec.info.container);
+  const place = {
     agentId,
     endpoint: `${a.options.ip}:${a.options.port}`,
     hostname: a.info.hostname ?? a.options.ip,
     containerId: exec.containerId,
     sandbox: exec.sandbox,
-  });
+  };
+  const environment = custom
+    ? executorEnvironment(frameworkInfo, exec.info, place, shutdownGraceMs(a, exec))
+    : taskEnvironment(frameworkInfo, task, exec.info, place);
   a.log.info({ frameworkId: f.id, taskId: tid, containerId: exec.containerId, containerizer: exec.containerizer.name }, 'launching container');
   const taskRecord = exec.tasks.get(tid)!;
   exec.launch = exec.containerizer
@@ -146,7 +191,8 @@ async function launchContainer(a: AgentContext, f: FrameworkRecord, exec: Execut
       ...(containerInfo ? { containerInfo } : {}),
       sandboxDirectory: exec.sandbox,
       environment,
-      sendStatus: (s) => queueExecutorStatus(a, exec, taskRecord, s),
+      // The containerizer plays the command executor; a custom executor reports its tasks itself.
+      sendStatus: (s) => (custom ? undefined : queueExecutorStatus(a, exec, taskRecord, s)),
     })
     .then(
       () => true,
@@ -163,18 +209,22 @@ async function launchFailed(a: AgentContext, f: FrameworkRecord, exec: ExecutorR
   a.launchFailures++;
   a.log.warn({ frameworkId: f.id, taskId: tid, containerId: exec.containerId, err: message }, 'container launch failed');
   exec.state = 'terminated';
-  const t = exec.tasks.get(tid);
-  if (t && !t.terminalSent) {
+  clearTimeout(exec.registrationTimer);
+  // Every task waiting for this container fails (a custom executor's may be several).
+  for (const [id, t] of exec.tasks) {
+    if (t.terminalSent || (id !== tid && exec.kind !== 'custom')) continue;
+    t.queued = false;
     await sendAgentStatus(
       a,
       f.id,
       exec,
-      tid,
+      id,
       TaskState.TASK_FAILED,
       `Failed to launch container: ${message}`,
       TaskStatus_Reason.REASON_CONTAINER_LAUNCH_FAILED,
       false,
     );
   }
+  if (exec.kind === 'custom') maybeCompleteExecutor(a, exec);
   if (a.id) await markRunCompleted(a.paths, a.id, f.id, exec.id, exec.containerId).catch(() => undefined);
 }

@@ -1,6 +1,7 @@
 import { createTaskStatus, hasCapability, isPartitionAware, isTerminalState } from '@ippc/mesos';
-import { FrameworkInfo_Capability_Type, TaskState, TaskStatus_Reason, TaskStatus_Source, type KillPolicy, type TaskStatus } from '@ippc/proto';
+import { executorv1, FrameworkInfo_Capability_Type, TaskState, TaskStatus_Reason, TaskStatus_Source, type KillPolicy, type TaskStatus } from '@ippc/proto';
 import { appendUpdate, removeFrameworkCheckpoint } from '../checkpoint.js';
+import { killOnCustomExecutor } from '../executors/custom.js';
 import { destroy, maybeCompleteExecutor } from '../executors/lifecycle.js';
 import type { AgentContext } from '../model.js';
 import { queueExecutorStatus } from '../status/status-updates.js';
@@ -29,6 +30,7 @@ export async function killTask(a: AgentContext, fid: string, tid: string, killPo
     return;
   }
   if (rec.terminalSent || exec.state === 'terminated') return;
+  if (exec.kind === 'custom') return killOnCustomExecutor(a, exec, rec, killPolicy);
   const graceNs = killPolicy?.gracePeriod?.nanoseconds ?? rec.task.killPolicy?.gracePeriod?.nanoseconds;
   const graceMs = graceNs !== undefined ? graceNs / 1e6 : (a.options.defaultKillGracePeriodMs ?? 5000);
   if (!rec.killRequested) {
@@ -50,11 +52,16 @@ export async function killTask(a: AgentContext, fid: string, tid: string, killPo
   await destroy(a, exec, graceMs);
 }
 
-/** An acknowledgement: once a terminal update is acknowledged, the task is completed. */
+/**
+ * An acknowledgement: a custom executor hears it (ACKNOWLEDGED, and stops resending that update);
+ * once a terminal update is acknowledged, the task is completed.
+ */
 export async function acknowledge(a: AgentContext, fid: string, tid: string, uuid: Uint8Array): Promise<void> {
   const acked = await a.sum.acknowledge(fid, tid, uuid);
-  if (!acked || !isTerminalState(acked.state)) return;
+  if (!acked) return;
   const exec = a.executorOfTask(fid, tid);
+  exec?.stream?.send({ type: executorv1.Event_Type.ACKNOWLEDGED, acknowledged: { taskId: { value: tid }, uuid: Buffer.from(uuid) } });
+  if (!isTerminalState(acked.state)) return;
   const rec = exec?.tasks.get(tid);
   if (!exec || !rec) return;
   exec.tasks.delete(tid);
@@ -92,6 +99,7 @@ export async function shutdownFramework(a: AgentContext, fid: string): Promise<v
   await Promise.all(
     [...f.executors.values()].map(async (e) => {
       if (e.launch) await e.launch;
+      e.stream?.send({ type: executorv1.Event_Type.SHUTDOWN });
       for (const t of e.tasks.values()) t.terminalSent = true;
       await destroy(a, e, a.options.defaultKillGracePeriodMs ?? 5000);
     }),

@@ -90,6 +90,9 @@ function rebuildRun(a: AgentContext, aid: string, run: RecoveredRun): Unsettled[
   const containerizer = a.options.containerizers.find((c) => c.name === run.containerizer) ?? a.options.containerizers[0]!;
   const exec: ExecutorRecord = {
     id: run.executor.executorId!.value!,
+    // A task run by a custom executor carries its executor's id (Mesos's Task.executor_id).
+    kind: run.tasks.some((t) => t.task.executorId) ? 'custom' : 'command',
+    ...(run.tasks.some((t) => t.task.executorId) ? { subscribed: true } : {}),
     frameworkId: fid,
     info: run.executor,
     containerId: run.containerId,

@@ -119,3 +119,37 @@ export function queueExecutorStatus(a: AgentContext, exec: ExecutorRecord, rec: 
     })
     .catch((err: Error) => a.log.error({ err: err.message }, 'failed to record a status update'));
 }
+
+/**
+ * An UPDATE from a custom executor (Mesos's `Slave::statusUpdate`): its uuid kept (the executor
+ * waits for ACKNOWLEDGED with it), the agent's and executor's ids stamped, the containerizer's
+ * ContainerStatus merged in (the executor's addresses), in order per task. A repeated uuid (an
+ * executor resending after it re-subscribed) is not recorded twice. For a task the executor does
+ * not run, Mesos still forwards the update, without a container status; so does the agent.
+ */
+export async function queueCustomExecutorStatus(a: AgentContext, exec: ExecutorRecord, status: TaskStatus): Promise<void> {
+  const tid = status.taskId?.value ?? '';
+  const stamped: TaskStatus = {
+    ...status,
+    agentId: { value: a.id ?? '' },
+    executorId: { value: exec.id },
+    source: TaskStatus_Source.SOURCE_EXECUTOR,
+    timestamp: status.timestamp ?? Date.now() / 1000,
+  };
+  const rec = exec.tasks.get(tid);
+  if (!rec) {
+    a.log.warn({ frameworkId: exec.frameworkId, executorId: exec.id, taskId: tid }, 'status update for a task the executor does not run; forwarding it');
+    await a.sum.update(exec.frameworkId, stamped);
+    return;
+  }
+  const uuid = Buffer.from(status.uuid ?? []);
+  await rec.queue.run(async () => {
+    if (rec.task.statuses.some((s) => s.uuid && Buffer.from(s.uuid).equals(uuid))) return;
+    if (rec.terminalSent) {
+      a.log.warn({ taskId: tid, state: TaskState[status.state ?? 0] }, 'ignoring an update after the task ended');
+      return;
+    }
+    if (isTerminalState(status.state)) rec.terminalSent = true;
+    await record(a, exec.frameworkId, rec, { ...stamped, containerStatus: await containerStatus(a, exec, status.containerStatus) });
+  });
+}

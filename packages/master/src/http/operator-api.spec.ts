@@ -6,7 +6,7 @@ import { agentv1, masterv1, Offer_Operation_Type, schedulerv1, TaskState, TaskSt
 import type { ServerResponse } from 'node:http';
 import { Master, type AgentConnection, type FrameworkConnection } from '../master.js';
 import { startMaster, type StartedMaster } from '../server.js';
-import { call, JSON_TYPE, openStream, PROTOBUF, waitFor, type Answer, type Headers, type Stream } from '../testing/v1-client.js';
+import { call, JSON_TYPE, openStream, PROTOBUF, waitFor, type Answer, type Headers, type Stream } from '@ippc/mesos/testing';
 import { operatorSubscribe, OPERATOR_STREAM_MAX_BUFFERED } from './operator-events.js';
 import { IPPC_VERSION } from './state.js';
 

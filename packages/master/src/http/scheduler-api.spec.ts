@@ -5,7 +5,7 @@ import { parseResources } from '@ippc/mesos';
 import { agentv1, schedulerv1, TaskState, TaskStatus_Source } from '@ippc/proto';
 import type { AgentConnection } from '../master.js';
 import { startMaster, type StartedMaster } from '../server.js';
-import { call as callV1, JSON_TYPE, openStream, PROTOBUF, waitFor, type Answer, type Headers, type Stream } from '../testing/v1-client.js';
+import { call as callV1, JSON_TYPE, openStream, PROTOBUF, waitFor, type Answer, type Headers, type Stream } from '@ippc/mesos/testing';
 
 // The scheduler HTTP API against a real master listening on loopback: JSON and protobuf bodies
 // (protobuf written by hand from the field numbers of Mesos's scheduler.proto), RecordIO event
@@ -299,6 +299,55 @@ describe('scheduler HTTP API (/api/v1/scheduler)', () => {
       assert.equal(a.status, 501, a.body);
       assert.equal(a.body, `Call ${type} is not supported by ippc`);
     }
+    s.close();
+  });
+
+  it("an executor's MESSAGE reaches its framework as a MESSAGE event; an executor's exit is a FAILURE event and frees it", async () => {
+    const s = await subscribe(subscribeJson('executor-events'));
+    const frameworkId = json(await s.next(ofType('SUBSCRIBED'))).subscribed.framework_id.value as string;
+    started.master
+      .agentEntries()
+      .find((a) => a.id === agentId)!
+      .executors.set(frameworkId, new Map([['ex9', { executorId: { value: 'ex9' }, resources: [] }]]));
+    started.master.executorMessage(agentId, agent, {
+      agentId: { value: agentId },
+      frameworkId: { value: frameworkId },
+      executorId: { value: 'ex9' },
+      data: Buffer.from('héllo'),
+    });
+    const message = json(await s.next(ofType('MESSAGE'))).message;
+    assert.deepEqual([message.agent_id.value, message.executor_id.value, Buffer.from(message.data, 'base64').toString()], [agentId, 'ex9', 'héllo']);
+    started.master.executorExited(agentId, agent, {
+      agentId: { value: agentId },
+      frameworkId: { value: frameworkId },
+      executorId: { value: 'ex9' },
+      status: 3,
+    });
+    const failure = json(await s.next(ofType('FAILURE'))).failure;
+    assert.deepEqual([failure.agent_id.value, failure.executor_id.value, failure.status], [agentId, 'ex9', 3]);
+    assert.equal(
+      started.master
+        .agentEntries()
+        .find((a) => a.id === agentId)!
+        .executors.has(frameworkId),
+      false,
+      "the executor's resources are free again",
+    );
+    started.master.executorMessage(agentId, agent, {
+      agentId: { value: agentId },
+      frameworkId: { value: 'gone' },
+      executorId: { value: 'ex9' },
+      data: Buffer.from('x'),
+    });
+    const snapshot = (await (await fetch(`${started.url}/metrics/snapshot`)).json()) as Record<string, number>;
+    assert.deepEqual(
+      [
+        snapshot['master/messages_executor_to_framework'],
+        snapshot['master/valid_executor_to_framework_messages'],
+        snapshot['master/invalid_executor_to_framework_messages'],
+      ],
+      [2, 1, 1],
+    );
     s.close();
   });
 

@@ -1,7 +1,7 @@
 import { request, type IncomingMessage } from 'node:http';
-import { RecordIoDecoder } from '@ippc/mesos';
+import { RecordIoDecoder } from './recordio.js';
 
-// Test support for Mesos's v1 HTTP APIs (scheduler and operator) against a master on loopback: a
+// Test support for Mesos's v1 HTTP APIs (scheduler, operator, executor) against a daemon on loopback: a
 // plain call and its whole answer, and a RecordIO event stream read record by record.
 
 export const JSON_TYPE = 'application/json';

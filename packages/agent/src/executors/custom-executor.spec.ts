@@ -1,0 +1,261 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, afterEach, before, describe, it } from 'node:test';
+import { silentLogger } from '@ippc/core';
+import { parseResources } from '@ippc/mesos';
+import { call, JSON_TYPE, openStream, waitFor, type Stream } from '@ippc/mesos/testing';
+import { TaskState, TaskStatus_Reason, TaskStatus_Source, type ExecutorInfo, type TaskInfo } from '@ippc/proto';
+import { startAgent, type StartedAgent } from '../server.js';
+import { FakeContainerizer, FakeMaster, framework, task } from '../testing/fakes.js';
+
+// A custom executor over the executor HTTP API, played by the test against a real agent (a
+// scripted master and a fake containerizer at its seams): SUBSCRIBE and the queued tasks as LAUNCH,
+// UPDATE with the executor's uuid and the container's addresses merged in, ACKNOWLEDGED, a second
+// task on the same executor (no new container), KILL, MESSAGE both ways, Mesos's refusals, the
+// end of the executor's container, the registration timeout and SHUTDOWN.
+
+const FID = 'M-0000';
+const json = (r: Buffer) => JSON.parse(r.toString('utf8')) as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+const ofType = (type: string) => (r: Buffer) => json(r).type === type;
+const uuid = (n: number) => Buffer.alloc(16, n).toString('base64');
+
+const executorInfo = (id: string, extra: Partial<ExecutorInfo> = {}): ExecutorInfo => ({
+  executorId: { value: id },
+  frameworkId: { value: FID },
+  command: { value: 'my-executor', uris: [], arguments: [] },
+  resources: parseResources('cpus:0.1;mem:32'),
+  ...extra,
+});
+/** A task for the executor: `executor` set, no `command` (Mesos: one or the other). */
+const taskFor = (id: string, executor: ExecutorInfo): TaskInfo => {
+  const t = task(id, { executor });
+  delete t.command;
+  return t;
+};
+
+describe('custom executors over the executor API', () => {
+  let dir: string;
+  let master: FakeMaster;
+  let fake: FakeContainerizer;
+  let agent: StartedAgent | undefined;
+  const start = async (extra: Partial<Parameters<typeof startAgent>[0]> = {}) => {
+    const regs = master.registrations.length;
+    agent = await startAgent({
+      master: master.address,
+      auth: { token: 'secret' },
+      ip: '127.0.0.1',
+      port: 0,
+      workDir: mkdtempSync(join(dir, 'work-')),
+      resources: parseResources('cpus:2;mem:1024;ports:[31000-31049]'),
+      containerizers: [fake],
+      statusUpdateRetryIntervalMs: 60_000,
+      registrationBackoffMs: 50,
+      log: silentLogger(),
+      ...extra,
+    });
+    await master.registered(regs + 1);
+    return agent;
+  };
+  const api = () => `${agent!.url}/api/v1/executor`;
+  const post = (body: object) => call(api(), JSON.stringify(body), { 'content-type': JSON_TYPE });
+  const subscribe = (eid: string, extra: object = {}): Promise<Stream> =>
+    openStream(api(), JSON.stringify({ type: 'SUBSCRIBE', framework_id: { value: FID }, executor_id: { value: eid }, subscribe: extra }), {
+      'content-type': JSON_TYPE,
+      accept: JSON_TYPE,
+    });
+  const update = (eid: string, tid: string, state: string, n: number, extra: object = {}) =>
+    post({
+      type: 'UPDATE',
+      framework_id: { value: FID },
+      executor_id: { value: eid },
+      update: { status: { task_id: { value: tid }, state, source: 'SOURCE_EXECUTOR', uuid: uuid(n), ...extra } },
+    });
+  const updateOf = (tid: string, state: TaskState, from = 0) => master.next((u) => u.status?.taskId?.value === tid && u.status.state === state, from);
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'cp-custom-'));
+    master = new FakeMaster();
+    await master.start();
+  });
+  afterEach(async () => {
+    await agent?.close();
+    agent = undefined;
+  });
+  after(async () => {
+    await master.server.close(100);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('queues tasks until SUBSCRIBE, forwards UPDATEs with the container address, ACKNOWLEDGED, a second task on the same container, KILL, MESSAGE both ways', async () => {
+    fake = new FakeContainerizer();
+    fake.networkInfos = [{ name: 'blue', ipAddresses: [{ ipAddress: '10.1.2.3' }], groups: [], portMappings: [] }];
+    const a = await start();
+    const ex = executorInfo('ex1');
+    const from = master.updates.length;
+    master.send({ $case: 'runTask', value: { framework: framework(), task: taskFor('c1', ex) } });
+    await waitFor(() => fake.launched.length === 1, 'the executor container launched');
+    const spec = fake.launched[0]!;
+    assert.equal(spec.environment.MESOS_AGENT_ENDPOINT, `127.0.0.1:${a.port}`);
+    assert.equal(spec.environment.MESOS_EXECUTOR_ID, 'ex1');
+    assert.equal(spec.environment.MESOS_FRAMEWORK_ID, FID);
+    assert.equal(spec.environment.MESOS_DIRECTORY, spec.sandboxDirectory);
+    assert.equal(spec.environment.MESOS_EXECUTOR_SHUTDOWN_GRACE_PERIOD, '5secs');
+    assert.equal(spec.environment.MESOS_TASK_ID, undefined, 'an executor is not a task');
+    const state = (await (await fetch(`${a.url}/state`)).json()) as {
+      frameworks: { executors: { id: string; queued_tasks: { id: string; executor_id: string }[] }[] }[];
+    };
+    assert.deepEqual(
+      state.frameworks[0]!.executors[0]!.queued_tasks.map((t) => [t.id, t.executor_id]),
+      [['c1', 'ex1']],
+      'the task waits for its executor',
+    );
+    assert.deepEqual(
+      [(await update('ex1', 'c1', 'TASK_RUNNING', 1)).status, (await update('ex1', 'c1', 'TASK_RUNNING', 1)).body],
+      [403, 'Executor is not subscribed'],
+    );
+    assert.equal(master.updates.length, from, 'the containerizer statuses of a custom executor are not the tasks statuses');
+
+    const s = await subscribe('ex1');
+    assert.equal(s.status, 200);
+    const subscribed = json(await s.next(ofType('SUBSCRIBED'))).subscribed;
+    assert.equal(subscribed.executor_info.executor_id.value, 'ex1');
+    assert.equal(subscribed.framework_info.id.value, FID);
+    assert.equal(subscribed.container_id.value, spec.containerId.value);
+    assert.equal(json(await s.next(ofType('LAUNCH'))).launch.task.task_id.value, 'c1');
+
+    assert.equal((await update('ex1', 'c1', 'TASK_RUNNING', 1)).status, 202);
+    const running = (await updateOf('c1', TaskState.TASK_RUNNING, from)).status!;
+    assert.equal(Buffer.from(running.uuid!).toString('base64'), uuid(1), "the executor's uuid");
+    assert.equal(running.executorId?.value, 'ex1');
+    assert.equal(running.source, TaskStatus_Source.SOURCE_EXECUTOR);
+    assert.equal(running.containerStatus?.networkInfos[0]?.ipAddresses[0]?.ipAddress, '10.1.2.3', "the container's address");
+    master.ack(master.updates.find((u) => u.status === running)!);
+    const acked = json(await s.next(ofType('ACKNOWLEDGED'))).acknowledged;
+    assert.deepEqual([acked.task_id.value, acked.uuid], ['c1', uuid(1)]);
+
+    // A second task: LAUNCH at once on the same container, the same address.
+    master.send({ $case: 'runTask', value: { framework: framework(), task: taskFor('c2', ex) } });
+    assert.equal(json(await s.next((r) => json(r).type === 'LAUNCH' && json(r).launch.task.task_id.value === 'c2')).launch.task.name, 'c2');
+    assert.equal(fake.launched.length, 1, 'no second container');
+    assert.equal((await update('ex1', 'c2', 'TASK_RUNNING', 2)).status, 202);
+    const running2 = await updateOf('c2', TaskState.TASK_RUNNING, from);
+    assert.equal(running2.status!.containerStatus?.networkInfos[0]?.ipAddresses[0]?.ipAddress, '10.1.2.3');
+    master.ack(running2);
+
+    master.send({ $case: 'killTask', value: { frameworkId: { value: FID }, taskId: { value: 'c2' }, killPolicy: { gracePeriod: { nanoseconds: 1e9 } } } });
+    const kill = json(await s.next(ofType('KILL'))).kill;
+    assert.deepEqual([kill.task_id.value, kill.kill_policy.grace_period.nanoseconds], ['c2', 1e9]);
+    assert.equal((await update('ex1', 'c2', 'TASK_KILLED', 3)).status, 202);
+    await updateOf('c2', TaskState.TASK_KILLED, from);
+
+    master.send({ $case: 'frameworkToExecutor', value: { frameworkId: { value: FID }, executorId: { value: 'ex1' }, data: Buffer.from('to-executor') } });
+    assert.equal(Buffer.from(json(await s.next(ofType('MESSAGE'))).message.data, 'base64').toString(), 'to-executor');
+    const sent = await post({
+      type: 'MESSAGE',
+      framework_id: { value: FID },
+      executor_id: { value: 'ex1' },
+      message: { data: Buffer.from('to-framework').toString('base64') },
+    });
+    assert.equal(sent.status, 202, sent.body);
+    await waitFor(() => master.others.some((m) => m.$case === 'executorToFramework'), 'the message reached the master');
+    const forwarded = master.others.find((m) => m.$case === 'executorToFramework');
+    assert.ok(forwarded?.$case === 'executorToFramework');
+    assert.deepEqual([forwarded.value.executorId?.value, Buffer.from(forwarded.value.data!).toString()], ['ex1', 'to-framework']);
+
+    // The executor's container ends with c1 still running: TASK_FAILED from the agent, the master told.
+    fake.end(spec.containerId.value!, { state: TaskState.TASK_FAILED, message: 'Command exited with status 1', exitCode: 1 });
+    const failed = (await updateOf('c1', TaskState.TASK_FAILED, from)).status!;
+    assert.equal(failed.reason, TaskStatus_Reason.REASON_EXECUTOR_TERMINATED);
+    assert.equal(failed.source, TaskStatus_Source.SOURCE_AGENT);
+    assert.equal(failed.message, 'Executor terminated: Command exited with status 1');
+    await waitFor(() => master.others.some((m) => m.$case === 'exitedExecutor'), 'the master heard the executor exit');
+    const exited = master.others.find((m) => m.$case === 'exitedExecutor');
+    assert.ok(exited?.$case === 'exitedExecutor');
+    assert.deepEqual([exited.value.executorId?.value, exited.value.status], ['ex1', 1]);
+    await waitFor(() => s.ended, 'the event stream ends');
+  });
+
+  it("answers Mesos's refusals of bad executor calls", async () => {
+    fake = new FakeContainerizer();
+    await start();
+    master.send({ $case: 'runTask', value: { framework: framework(), task: taskFor('r1', executorInfo('ex2')) } });
+    await waitFor(() => fake.launched.length === 1, 'the executor container launched');
+    const s = await subscribe('ex2');
+    await s.next(ofType('LAUNCH'));
+    const ids = { framework_id: { value: FID }, executor_id: { value: 'ex2' } };
+    const status = (extra: object) => ({
+      ...ids,
+      type: 'UPDATE',
+      update: { status: { task_id: { value: 'r1' }, state: 'TASK_RUNNING', source: 'SOURCE_EXECUTOR', uuid: uuid(9), ...extra } },
+    });
+    const cases: [object, number, string][] = [
+      [{ ...ids, type: 'UPDATE', framework_id: { value: 'nope' } }, 400, "Failed to validate executor::Call: Expecting 'update' to be present"],
+      [
+        status({ source: 'SOURCE_AGENT' }),
+        400,
+        `Failed to validate executor::Call: Received Call from executor ex2 of framework ${FID} with invalid source, expecting 'SOURCE_EXECUTOR'`,
+      ],
+      [
+        status({ state: 'TASK_STAGING' }),
+        400,
+        `Failed to validate executor::Call: Received TASK_STAGING from executor ex2 of framework ${FID} which is not allowed`,
+      ],
+      [
+        status({ executor_id: { value: 'other' } }),
+        400,
+        'Failed to validate executor::Call: ExecutorID in Call: ex2 does not match ExecutorID in TaskStatus: other',
+      ],
+      [status({ uuid: undefined }), 400, "Failed to validate executor::Call: Expecting 'uuid' to be present"],
+      [{ type: 'MESSAGE', framework_id: { value: FID } }, 400, 'Failed to convert JSON into Call protobuf: Not initialized: executor_id'],
+      [{ ...ids, framework_id: { value: 'nope' }, type: 'MESSAGE', message: { data: '' } }, 400, 'Framework cannot be found'],
+      [{ ...ids, executor_id: { value: 'nope' }, type: 'MESSAGE', message: { data: '' } }, 400, 'Executor cannot be found'],
+    ];
+    for (const [body, code, text] of cases) {
+      const r = await post(body);
+      assert.deepEqual([r.status, r.body], [code, text], JSON.stringify(body));
+    }
+    assert.equal((await call(api(), '{}', { 'content-type': 'text/plain' })).status, 415);
+    assert.equal((await post({ ...ids, type: 'HEARTBEAT' })).status, 202);
+    s.close();
+  });
+
+  it('an executor that never subscribes is destroyed after the registration timeout; its tasks fail with Mesos reason', async () => {
+    fake = new FakeContainerizer();
+    await start({ executorRegistrationTimeoutMs: 300 });
+    const from = master.updates.length;
+    master.send({ $case: 'runTask', value: { framework: framework(), task: taskFor('t1', executorInfo('ex3')) } });
+    const failed = (await updateOf('t1', TaskState.TASK_FAILED, from)).status!;
+    assert.equal(failed.reason, TaskStatus_Reason.REASON_EXECUTOR_REGISTRATION_TIMEOUT);
+    assert.equal(failed.message, 'Executor did not register within 0.3 secs');
+    assert.deepEqual(
+      fake.destroyed.map((d) => d.id),
+      [fake.launched[0]!.containerId.value],
+    );
+  });
+
+  it('a task killed before delivery ends TASK_KILLED at once; SHUTDOWN sends the event and destroys the container after the grace', async () => {
+    fake = new FakeContainerizer();
+    await start({ defaultKillGracePeriodMs: 300 });
+    const from = master.updates.length;
+    master.send({ $case: 'runTask', value: { framework: framework(), task: taskFor('q1', executorInfo('ex4')) } });
+    await waitFor(() => fake.launched.length === 1, 'the executor container launched');
+    master.send({ $case: 'killTask', value: { frameworkId: { value: FID }, taskId: { value: 'q1' } } });
+    const killed = (await updateOf('q1', TaskState.TASK_KILLED, from)).status!;
+    assert.equal(killed.reason, TaskStatus_Reason.REASON_TASK_KILLED_DURING_LAUNCH);
+    await waitFor(() => fake.destroyed.length === 1, 'an executor left with nothing to run is shut down');
+
+    master.send({ $case: 'runTask', value: { framework: framework(), task: taskFor('q2', executorInfo('ex5')) } });
+    await waitFor(() => fake.launched.length === 2, 'the second executor launched');
+    const s = await subscribe('ex5');
+    await s.next(ofType('LAUNCH'));
+    const asked = Date.now();
+    master.send({ $case: 'shutdownExecutor', value: { frameworkId: { value: FID }, executorId: { value: 'ex5' } } });
+    await s.next(ofType('SHUTDOWN'));
+    await waitFor(() => fake.destroyed.length === 2, 'the container is destroyed after the grace');
+    assert.ok(Date.now() - asked >= 250, `destroyed after the grace period (${Date.now() - asked} ms)`);
+    const failed = (await updateOf('q2', TaskState.TASK_FAILED, from)).status!;
+    assert.equal(failed.reason, TaskStatus_Reason.REASON_EXECUTOR_TERMINATED, 'the executor did not report its task: the agent fails it');
+  });
+});

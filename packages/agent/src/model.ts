@@ -35,6 +35,8 @@ export interface AgentOptions {
   defaultKillGracePeriodMs?: number;
   /** How long a custom executor has to subscribe after its container started. Default 60 s (Mesos `--executor_registration_timeout`). */
   executorRegistrationTimeoutMs?: number;
+  /** How long a custom executor has to subscribe again after an agent restart. Default 2 s (Mesos `--executor_reregistration_timeout`). */
+  executorReregistrationTimeoutMs?: number;
   /** `reconnect` (default): recover what runs. `cleanup`: kill it all and start as a new agent. */
   recover?: 'reconnect' | 'cleanup';
   /** Flags shown on `/state`. */

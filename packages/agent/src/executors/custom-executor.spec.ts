@@ -258,4 +258,43 @@ describe('custom executors over the executor API', () => {
     const failed = (await updateOf('q2', TaskState.TASK_FAILED, from)).status!;
     assert.equal(failed.reason, TaskStatus_Reason.REASON_EXECUTOR_TERMINATED, 'the executor did not report its task: the agent fails it');
   });
+
+  it('after an agent restart an executor that re-subscribes keeps its container; one that does not is destroyed with Mesos reason', async () => {
+    fake = new FakeContainerizer();
+    const workDir = mkdtempSync(join(dir, 'restart-'));
+    const first = await start({ workDir });
+    const from = master.updates.length;
+    for (const [tid, eid] of [
+      ['k1', 'ex6'],
+      ['k2', 'ex7'],
+    ] as const) {
+      master.send({ $case: 'runTask', value: { framework: framework(), task: taskFor(tid, executorInfo(eid)) } });
+      await waitFor(() => fake.launched.some((l) => l.executor.executorId?.value === eid), `${eid} launched`);
+      const s = await subscribe(eid);
+      await s.next(ofType('LAUNCH'));
+      assert.equal((await update(eid, tid, 'TASK_RUNNING', tid === 'k1' ? 11 : 12)).status, 202);
+      master.ack(await updateOf(tid, TaskState.TASK_RUNNING, from));
+    }
+    const containerOf = (eid: string) => fake.launched.find((l) => l.executor.executorId?.value === eid)!.containerId.value!;
+    const [ex6, ex7] = [containerOf('ex6'), containerOf('ex7')];
+    await waitFor(() => first.agent.sum.pendingCount() === 0, 'the acknowledgements were taken');
+    await first.close();
+    agent = undefined;
+    // The same work dir, a containerizer that finds both containers again.
+    fake = new FakeContainerizer();
+    const from2 = master.updates.length;
+    await start({ workDir, executorReregistrationTimeoutMs: 500 });
+    assert.deepEqual(fake.recovered.map((k) => k.containerId.value).sort(), [ex6, ex7].sort());
+    const back = await subscribe('ex6', { unacknowledged_tasks: [], unacknowledged_updates: [] });
+    assert.equal(json(await back.next(ofType('SUBSCRIBED'))).subscribed.container_id.value, ex6, 'the same container');
+    const failed = (await updateOf('k2', TaskState.TASK_FAILED, from2)).status!;
+    assert.equal(failed.reason, TaskStatus_Reason.REASON_EXECUTOR_REREGISTRATION_TIMEOUT);
+    assert.equal(failed.message, 'Executor did not re-register within 0.5 secs');
+    assert.deepEqual(
+      fake.destroyed.map((d) => d.id),
+      [ex7],
+      'only the executor that did not come back is destroyed',
+    );
+    back.close();
+  });
 });

@@ -16,6 +16,8 @@ const { Event_Type } = executorv1;
 
 /** Mesos's default `--executor_registration_timeout`. */
 export const DEFAULT_EXECUTOR_REGISTRATION_TIMEOUT_MS = 60_000;
+/** Mesos's default `--executor_reregistration_timeout`. */
+export const DEFAULT_EXECUTOR_REREGISTRATION_TIMEOUT_MS = 2_000;
 /** Mesos's default `--executor_shutdown_grace_period`. */
 const DEFAULT_SHUTDOWN_GRACE_MS = 5_000;
 

@@ -1,9 +1,10 @@
 import { mkdir, rm } from 'node:fs/promises';
 import { Mutex, type KnownContainer } from '@ippc/core';
 import { isTerminalState, recordStatus } from '@ippc/mesos';
-import { TaskState, type Task } from '@ippc/proto';
+import { TaskState, TaskStatus_Reason, type Task } from '@ippc/proto';
 import { readLatestAgent, readRuns, type AgentPaths, type RecoveredRun } from '../checkpoint.js';
 import { AgentError } from '../errors.js';
+import { awaitSubscription, DEFAULT_EXECUTOR_REREGISTRATION_TIMEOUT_MS } from '../executors/custom.js';
 import { destroy, watch } from '../executors/lifecycle.js';
 import { frameworkRecord, type AgentContext, type ExecutorRecord, type TaskRecord } from '../model.js';
 import { queueExecutorStatus } from '../status/status-updates.js';
@@ -117,12 +118,20 @@ function rebuildRun(a: AgentContext, aid: string, run: RecoveredRun): Unsettled[
     if (acked.some((s) => isTerminalState(s.state))) exec.completedTasks.push(rebuilt);
     else {
       exec.tasks.set(tid, rec);
-      if (!run.completed && !rec.terminalSent) unsettled.push({ exec, rec, killGraceMs: kill?.type === 'KILL' ? kill.graceMs : undefined });
+      // A custom executor speaks for its tasks itself once it re-subscribes.
+      if (!run.completed && !rec.terminalSent && exec.kind === 'command')
+        unsettled.push({ exec, rec, killGraceMs: kill?.type === 'KILL' ? kill.graceMs : undefined });
     }
   }
   if (exec.state === 'terminated' && exec.tasks.size === 0) f.completedExecutors.push(exec);
   else f.executors.set(exec.id, exec);
   if (!run.completed) watch(a, exec);
+  if (!run.completed && exec.kind === 'custom') {
+    // Its connection broke with the agent; it has `--executor_reregistration_timeout` to come back,
+    // and keeps its container and addresses if it does (Mesos's recovery of HTTP executors).
+    const timeoutMs = a.options.executorReregistrationTimeoutMs ?? DEFAULT_EXECUTOR_REREGISTRATION_TIMEOUT_MS;
+    awaitSubscription(a, exec, timeoutMs, TaskStatus_Reason.REASON_EXECUTOR_REREGISTRATION_TIMEOUT, 're-register');
+  }
   return unsettled;
 }
 

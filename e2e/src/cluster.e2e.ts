@@ -9,6 +9,7 @@ import { planBootstrap } from '@ippc/host';
 import { runNetCheck, type Endpoint, type Prober } from '@ippc/isolation';
 import { TaskState, type NetworkInfo, type TaskStatus } from '@ippc/proto';
 import { startCluster, type AgentNode, type StartedCluster } from '@ippc/testbed';
+import { customExecutorScenarios } from './scenarios/custom-executor.js';
 import {
   addressesOf,
   agentApiCall,
@@ -130,6 +131,8 @@ describe("the master's operator API, read as an operator tool reads it", () => {
     }
   });
 });
+
+customExecutorScenarios(() => cluster);
 
 describe('mixed mode: opt-in and plain tasks on the same agents at the same time', () => {
   it('plain tasks share the agent address and use offered host ports; a framework that knows nothing of NetworkInfo works unchanged', async () => {

@@ -59,7 +59,7 @@ export async function launchOn(
 ): Promise<{ id: string; offer: Offer }> {
   const address = cluster.agents[index]!.address;
   const [offer] = await s.awaitOffers({ filter: (o) => o.hostname === address, timeoutMs: 20_000 });
-  const task = s.taskFromOffer(offer!, { cpus: 0.1, mem: 32, command: 'exec sleep 600', ...spec });
+  const task = s.taskFromOffer(offer!, { cpus: 0.1, mem: 32, ...(spec.executor ? {} : { command: 'exec sleep 600' }), ...spec });
   await s.launch(offer!, [task], { refuseSeconds: 0 });
   return { id: task.taskId!.value!, offer: offer! };
 }

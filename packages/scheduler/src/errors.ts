@@ -5,6 +5,8 @@ import { IppcError, type GrpcCode, type IppcErrorOptions } from '@ippc/core';
 export type SchedulerErrorCode =
   /** An offer that cannot hold the task asked of it. */
   | 'RESOURCES_INVALID'
+  /** A TaskSpec that cannot become a TaskInfo (neither or both of command and executor). */
+  | 'TASK_SPEC_INVALID'
   /** The master refused the subscription or a call; `grpcCode` is the master's status, the message its words. */
   | 'SCHEDULER_CALL_FAILED'
   /** A call was made before SUBSCRIBED arrived (or while re-subscribing). */
@@ -18,6 +20,7 @@ export type SchedulerErrorCode =
 
 const GRPC: Record<SchedulerErrorCode, GrpcCode> = {
   RESOURCES_INVALID: status.INVALID_ARGUMENT,
+  TASK_SPEC_INVALID: status.INVALID_ARGUMENT,
   SCHEDULER_CALL_FAILED: status.FAILED_PRECONDITION,
   SCHEDULER_NOT_SUBSCRIBED: status.FAILED_PRECONDITION,
   SCHEDULER_DISCONNECTED: status.UNAVAILABLE,

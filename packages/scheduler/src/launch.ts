@@ -7,6 +7,7 @@ import {
   TaskInfo,
   type AgentID,
   type CommandInfo,
+  type ExecutorInfo,
   type Labels,
   type NetworkInfo,
   type Offer,
@@ -25,8 +26,17 @@ export interface TaskSpec {
   name: string;
   /** Default: `<name>-<random>`. */
   id?: string;
-  /** A shell command (`sh -c`), or a full CommandInfo. */
-  command: string | CommandInfo;
+  /** A shell command (`sh -c`), or a full CommandInfo. Not with `executor`. */
+  command?: string | CommandInfo;
+  /**
+   * A custom executor to run the task (Mesos: one of `command` or `executor`). The executor's
+   * container joins `executor.container.network_infos` once; every task of the executor on the
+   * agent shares its addresses. Its `resources` (allocated to the framework's role) come from the
+   * offer too when the executor is not running there yet.
+   */
+  executor?: ExecutorInfo;
+  /** Bytes for a custom executor (TaskInfo.data): what to run, in whatever form it reads. */
+  data?: Uint8Array | string;
   cpus?: number;
   mem?: number;
   disk?: number;
@@ -96,7 +106,8 @@ export async function decline(ctx: SchedulerContext, offerIds: readonly string[]
 
 /** A command TaskInfo from a friendly spec and chosen resources. */
 export function buildTask(agentId: AgentID, resources: Resource[], spec: TaskSpec): TaskInfo {
-  const command: CommandInfo = typeof spec.command === 'string' ? { shell: true, value: spec.command, uris: [], arguments: [] } : spec.command;
+  if (!spec.executor === !spec.command) throw new SchedulerError('TASK_SPEC_INVALID', `task '${spec.name}' needs a command or an executor (one, not both)`);
+  const command: CommandInfo | undefined = typeof spec.command === 'string' ? { shell: true, value: spec.command, uris: [], arguments: [] } : spec.command;
   let container = spec.container ? ContainerInfo.fromPartial(spec.container) : undefined;
   if (spec.networks?.length) {
     container = ContainerInfo.fromPartial({ type: 2, ...(container ?? {}), networkInfos: [...(container?.networkInfos ?? []), ...spec.networks] });
@@ -106,7 +117,9 @@ export function buildTask(agentId: AgentID, resources: Resource[], spec: TaskSpe
     taskId: { value: spec.id ?? `${spec.name}-${randomUUID().slice(0, 8)}` },
     agentId,
     resources,
-    command,
+    ...(command ? { command } : {}),
+    ...(spec.executor ? { executor: spec.executor } : {}),
+    ...(spec.data !== undefined ? { data: Buffer.from(spec.data) } : {}),
     ...(container ? { container } : {}),
     ...(spec.labels ? { labels: spec.labels } : {}),
     ...(spec.killGracePeriodMs !== undefined ? { killPolicy: { gracePeriod: { nanoseconds: spec.killGracePeriodMs * 1e6 } } } : {}),

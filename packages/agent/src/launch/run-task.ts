@@ -68,7 +68,8 @@ async function doRunTask(a: AgentContext, frameworkInfo: FrameworkInfo, task: Ta
       exec,
       tid,
       TaskState.TASK_FAILED,
-      `Executor ${exec.id} already runs a task: ippc runs one task per executor`,
+      // A command task's executor has the task's id: one already running here under that id is another executor.
+      `The command executor of task ${tid} would have id '${exec.id}', which an executor running here already has`,
       TaskStatus_Reason.REASON_EXECUTOR_TERMINATED,
       false,
     );

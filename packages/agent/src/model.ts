@@ -58,6 +58,10 @@ export interface TaskRecord {
   info?: TaskInfo;
   /** Waiting for its custom executor to subscribe (Mesos's queued tasks): LAUNCH not sent yet. */
   queued?: boolean;
+  /** The task group it came in (LAUNCH_GROUP): its tasks are delivered, and on the default executor killed, together. */
+  group?: string;
+  /** On the default executor: the id of its nested container (child of the executor's container). */
+  nested?: string;
 }
 
 /** A subscribed custom executor's event stream (the response of its SUBSCRIBE). */
@@ -71,9 +75,10 @@ export interface ExecutorRecord {
   /**
    * Who reports the tasks: `command`, the agent itself playing Mesos's command executor (one task,
    * statuses from the containerizer); `custom`, the framework's executor over the executor API
-   * (several tasks, statuses from its UPDATE calls).
+   * (several tasks, statuses from its UPDATE calls); `default`, Mesos's default executor for task
+   * groups, played by the agent (each task a nested container in the executor's container).
    */
-  kind: 'command' | 'custom';
+  kind: 'command' | 'custom' | 'default';
   frameworkId: string;
   info: ExecutorInfo;
   containerId: string;

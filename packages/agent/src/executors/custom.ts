@@ -31,6 +31,14 @@ export function shutdownGraceMs(a: AgentContext, exec: ExecutorRecord): number {
 export function deliverQueued(a: AgentContext, exec: ExecutorRecord): void {
   for (const rec of exec.tasks.values()) {
     if (!rec.queued || !rec.info || !exec.stream) continue;
+    if (rec.group !== undefined) {
+      // A task group arrives whole, in one LAUNCH_GROUP.
+      const group = [...exec.tasks.values()].filter((t) => t.group === rec.group && t.queued && t.info);
+      for (const t of group) t.queued = false;
+      a.log.info({ frameworkId: exec.frameworkId, executorId: exec.id, tasks: group.length }, 'sending a task group to its executor');
+      exec.stream.send({ type: Event_Type.LAUNCH_GROUP, launchGroup: { taskGroup: { tasks: group.map((t) => t.info!) } } });
+      continue;
+    }
     rec.queued = false;
     a.log.info({ frameworkId: exec.frameworkId, executorId: exec.id, taskId: rec.info.taskId?.value }, 'sending task to its executor');
     exec.stream.send({ type: Event_Type.LAUNCH, launch: { task: rec.info } });

@@ -33,6 +33,7 @@ export async function shutdownExecutor(a: AgentContext, fid: string, eid: string
   }
   const { exec } = found;
   if (exec.kind === 'custom') return shutdownCustomExecutor(a, exec);
+  // The default executor, like the command executor, kills its tasks; it ends once none is left.
   const grace = exec.info.shutdownGracePeriod;
   a.log.info({ frameworkId: fid, executorId: eid }, 'shutting down executor');
   const live = [...exec.tasks.values()].filter((t) => !t.terminalSent && !isTerminalState(t.task.state));

@@ -21,7 +21,8 @@ export function watch(a: AgentContext, exec: ExecutorRecord): void {
 
 async function onTermination(a: AgentContext, exec: ExecutorRecord, t: Termination): Promise<void> {
   a.log.info({ containerId: exec.containerId, state: TaskState[t.state], message: t.message }, 'container terminated');
-  if (exec.kind === 'custom') {
+  if (exec.kind !== 'command') {
+    // A custom executor, or the agent's default executor: its tasks did not end with it.
     await customExecutorTerminated(a, exec, t);
     for (const rec of exec.tasks.values()) await rec.queue.idle();
     await destroy(a, exec, 0);

@@ -2,6 +2,7 @@ import { createTaskStatus, hasCapability, isPartitionAware, isTerminalState } fr
 import { executorv1, FrameworkInfo_Capability_Type, TaskState, TaskStatus_Reason, TaskStatus_Source, type KillPolicy, type TaskStatus } from '@ippc/proto';
 import { appendUpdate, removeFrameworkCheckpoint } from '../checkpoint.js';
 import { killOnCustomExecutor } from '../executors/custom.js';
+import { killOnDefaultExecutor } from '../executors/default-executor.js';
 import { destroy, maybeCompleteExecutor } from '../executors/lifecycle.js';
 import type { AgentContext } from '../model.js';
 import { queueExecutorStatus } from '../status/status-updates.js';
@@ -31,6 +32,7 @@ export async function killTask(a: AgentContext, fid: string, tid: string, killPo
   }
   if (rec.terminalSent || exec.state === 'terminated') return;
   if (exec.kind === 'custom') return killOnCustomExecutor(a, exec, rec, killPolicy);
+  if (exec.kind === 'default') return killOnDefaultExecutor(a, exec, rec, killPolicy);
   const graceNs = killPolicy?.gracePeriod?.nanoseconds ?? rec.task.killPolicy?.gracePeriod?.nanoseconds;
   const graceMs = graceNs !== undefined ? graceNs / 1e6 : (a.options.defaultKillGracePeriodMs ?? 5000);
   if (!rec.killRequested) {

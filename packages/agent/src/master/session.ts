@@ -3,6 +3,7 @@ import { checkpointAgent } from '../checkpoint.js';
 import { runTask } from '../launch/run-task.js';
 import type { AgentContext } from '../model.js';
 import { frameworkMessage, shutdownExecutor } from '../executors/executor-messages.js';
+import { runTaskGroup } from '../launch/run-task-group.js';
 import { acknowledge, killTask, reconcileTasks, shutdownFramework } from './master-messages.js';
 
 // The agent's side of its session with the master: what it says when it (re-)connects, and what it
@@ -44,6 +45,9 @@ export function onMasterMessage(a: AgentContext, m: agentv1.MasterMessage): void
       break;
     case 'runTask':
       void run(runTask(a, msg.value.framework!, msg.value.task!), 'run task');
+      break;
+    case 'runTaskGroup':
+      void run(runTaskGroup(a, msg.value.framework!, msg.value.executor!, msg.value.taskGroup ?? { tasks: [] }), 'run task group');
       break;
     case 'killTask':
       void run(killTask(a, msg.value.frameworkId?.value ?? '', msg.value.taskId?.value ?? '', msg.value.killPolicy), 'kill task');

@@ -9,7 +9,7 @@ import {
   type LaunchSpec,
   type Termination,
 } from '@ippc/core';
-import { allocateResources, parseResources } from '@ippc/mesos';
+import { allocateResources, containerIdToString, parseResources } from '@ippc/mesos';
 import { agentv1, FrameworkInfo_Capability_Type, TaskState, Value_Type, type FrameworkInfo, type NetworkInfo, type TaskInfo } from '@ippc/proto';
 
 // Fakes at the agent's two seams, for specs: a scripted master (the real Agents gRPC service,
@@ -116,7 +116,8 @@ export class FakeContainerizer implements Containerizer {
       throw new ContainerizerError('CONTAINER_LAUNCH_FAILED', this.executorFailure);
     }
     if (this.failLaunch) throw new ContainerizerError('CONTAINER_LAUNCH_FAILED', this.failLaunch);
-    this.track(spec.containerId.value!);
+    // A nested container is known by Mesos's `parent.child` id.
+    this.track(containerIdToString(spec.containerId));
     if (this.silentStart) return;
     spec.sendStatus({ state: TaskState.TASK_STARTING });
     spec.sendStatus({ state: TaskState.TASK_RUNNING });
@@ -129,6 +130,8 @@ export class FakeContainerizer implements Containerizer {
   }
   async destroy(id: string, options?: { gracePeriodMs?: number }): Promise<boolean> {
     if (!this.waits.has(id)) return false;
+    // Nested containers go first, as the Mesos containerizer destroys them.
+    for (const child of [...this.waits.keys()].filter((k) => k.startsWith(`${id}.`))) await this.destroy(child, options);
     this.destroyed.push({ id, ...(options?.gracePeriodMs !== undefined ? { gracePeriodMs: options.gracePeriodMs } : {}) });
     if (this.holdDestroy) return new Promise<boolean>(() => undefined);
     this.end(id, { state: TaskState.TASK_KILLED, message: 'Command terminated with signal Terminated' });

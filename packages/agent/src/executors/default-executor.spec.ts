@@ -1,0 +1,123 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, afterEach, before, describe, it } from 'node:test';
+import { silentLogger } from '@ippc/core';
+import { containerIdToString, parseResources } from '@ippc/mesos';
+import { waitFor } from '@ippc/mesos/testing';
+import { ContainerInfo_Type, ExecutorInfo_Type, TaskState, TaskStatus_Reason, type ExecutorInfo, type TaskInfo } from '@ippc/proto';
+import { startAgent, type StartedAgent } from '../server.js';
+import { FakeContainerizer, FakeMaster, framework, task } from '../testing/fakes.js';
+import { POD_HOLDER } from './default-executor.js';
+
+// Task groups on the agent's default executor, against a scripted master and a fake containerizer:
+// one executor container (the pod, on its network) and each task a nested container in it; a
+// second group joins the running pod; a task that fails takes its group down (not the other
+// group); a kill kills the group; the pod ends, and the master hears it, when no task is left.
+
+const FID = 'M-0000';
+const pod = (id: string): ExecutorInfo => ({
+  executorId: { value: id },
+  frameworkId: { value: FID },
+  type: ExecutorInfo_Type.DEFAULT,
+  resources: parseResources('cpus:0.1;mem:32'),
+  container: { type: ContainerInfo_Type.MESOS, networkInfos: [{ name: 'blue', groups: [], ipAddresses: [], portMappings: [] }] },
+});
+const groupTask = (id: string): TaskInfo => task(id, { command: { shell: true, value: `serve ${id}`, uris: [], arguments: [] } });
+
+describe('task groups on the default executor', () => {
+  let dir: string;
+  let master: FakeMaster;
+  let fake: FakeContainerizer;
+  let agent: StartedAgent | undefined;
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'cp-pod-'));
+    master = new FakeMaster();
+    await master.start();
+  });
+  afterEach(async () => {
+    await agent?.close();
+    agent = undefined;
+  });
+  after(async () => {
+    await master.server.close(100);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('runs a group as nested containers of one pod container, adds a second group to it, and applies the group rules', async () => {
+    fake = new FakeContainerizer();
+    fake.networkInfos = [{ name: 'blue', ipAddresses: [{ ipAddress: '10.1.2.9' }], groups: [], portMappings: [] }];
+    const regs = master.registrations.length;
+    agent = await startAgent({
+      master: master.address,
+      auth: { token: 'secret' },
+      ip: '127.0.0.1',
+      port: 0,
+      workDir: mkdtempSync(join(dir, 'work-')),
+      resources: parseResources('cpus:2;mem:1024;ports:[31000-31049]'),
+      containerizers: [fake],
+      statusUpdateRetryIntervalMs: 60_000,
+      registrationBackoffMs: 50,
+      log: silentLogger(),
+    });
+    await master.registered(regs + 1);
+    const from = master.updates.length;
+    const latest = (tid: string) => master.updates.filter((u) => u.status?.taskId?.value === tid).at(-1)?.status;
+    const reach = (tid: string, state: TaskState) =>
+      master
+        .next((u) => u.status?.taskId?.value === tid && u.status.state === state, from)
+        .then((u) => {
+          master.ack(u);
+          return u.status!;
+        });
+
+    master.send({ $case: 'runTaskGroup', value: { framework: framework(), executor: pod('pod1'), taskGroup: { tasks: [groupTask('g1'), groupTask('g2')] } } });
+    const running = await Promise.all(['g1', 'g2'].map(async (t) => (await reach(t, TaskState.TASK_STARTING), await reach(t, TaskState.TASK_RUNNING))));
+    const [holder, ...nested] = fake.launched;
+    assert.equal(holder!.containerId.parent, undefined, 'the pod container first');
+    assert.equal(holder!.executor.command?.value, POD_HOLDER);
+    assert.deepEqual(
+      holder!.containerInfo?.networkInfos.map((n) => n.name),
+      ['blue'],
+      'the pod joins the executor network',
+    );
+    assert.deepEqual(
+      nested.map((l) => [l.task.taskId?.value, l.containerId.parent?.value]),
+      [
+        ['g1', holder!.containerId.value],
+        ['g2', holder!.containerId.value],
+      ],
+    );
+    assert.equal(nested[0]!.containerInfo?.networkInfos?.length ?? 0, 0, 'a nested container has no network of its own');
+    for (const s of running) {
+      assert.equal(s.executorId?.value, 'pod1');
+      assert.equal(s.containerStatus?.networkInfos[0]?.ipAddresses[0]?.ipAddress, '10.1.2.9', "the pod's address");
+    }
+
+    // A second group joins the running pod: one nested container more, no new pod.
+    master.send({ $case: 'runTaskGroup', value: { framework: framework(), executor: pod('pod1'), taskGroup: { tasks: [groupTask('h1')] } } });
+    await reach('h1', TaskState.TASK_STARTING);
+    await reach('h1', TaskState.TASK_RUNNING);
+    assert.equal(fake.launched.length, 4);
+    assert.equal(fake.launched[3]!.containerId.parent?.value, holder!.containerId.value);
+
+    // g1 fails: g2 (same group) is killed, h1 (another group) runs on.
+    fake.end(containerIdToString(nested[0]!.containerId), { state: TaskState.TASK_FAILED, message: 'Command exited with status 3', exitCode: 3 });
+    assert.equal((await reach('g1', TaskState.TASK_FAILED)).message, 'Command exited with status 3');
+    await reach('g2', TaskState.TASK_KILLED);
+    assert.equal(latest('h1')?.state, TaskState.TASK_RUNNING);
+    assert.ok(!fake.destroyed.some((d) => d.id === holder!.containerId.value), 'the pod lives on while a task runs');
+
+    // h1 killed: no task left, the pod ends and the master hears the executor exited.
+    master.send({ $case: 'killTask', value: { frameworkId: { value: FID }, taskId: { value: 'h1' } } });
+    await reach('h1', TaskState.TASK_KILLED);
+    await waitFor(() => fake.destroyed.some((d) => d.id === holder!.containerId.value), 'the pod container is destroyed');
+    await waitFor(
+      () => master.others.some((m) => m.$case === 'exitedExecutor' && m.value.executorId?.value === 'pod1'),
+      'the master hears the executor exited',
+    );
+    assert.equal(master.updates.filter((u) => u.status?.reason === TaskStatus_Reason.REASON_EXECUTOR_TERMINATED).length, 0, 'no task outlived the pod');
+  });
+});

@@ -1,0 +1,160 @@
+import { randomUUID } from 'node:crypto';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Mutex } from '@ippc/core';
+import { containerIdToString, taskFromTaskInfo } from '@ippc/mesos';
+import { TaskState, TaskStatus_Reason, type FrameworkInfo, type KillPolicy, type TaskInfo } from '@ippc/proto';
+import { appendUpdate, checkpointRun } from '../checkpoint.js';
+import { taskEnvironment } from '../launch/executor-info.js';
+import type { AgentContext, ExecutorRecord, TaskRecord } from '../model.js';
+import { queueExecutorStatus, sendAgentStatus } from '../status/status-updates.js';
+import { destroy } from './lifecycle.js';
+
+// The default executor (Mesos's `mesos-default-executor`, src/launcher/default_executor.cpp),
+// played by the agent as it plays the command executor: the executor's container holds the pod's
+// namespaces and addresses (joined once to ExecutorInfo.container.network_infos), and every task of
+// a task group is a nested container in it (one address, shared ports, 127.0.0.1 between tasks).
+// Its semantics are Mesos's: a task that fails or is killed takes the rest of its group down; a
+// kill of one task kills its group; the executor ends (its container and addresses with it) once
+// none of its tasks is alive. Statuses come from the nested containers, as from the command
+// executor's container, with the pod's network in `container_status`.
+
+/** What the executor's container runs: nothing but holding the pod's namespaces. */
+export const POD_HOLDER = 'exec sleep infinity';
+
+/** The task of a group that runs in nested container `id`. */
+function nestedIdOf(exec: ExecutorRecord, rec: TaskRecord): string {
+  return containerIdToString({ value: rec.nested!, parent: { value: exec.containerId } });
+}
+
+/** Records a group's tasks on the default executor (checkpointed, before any container starts for them). */
+export async function addGroup(a: AgentContext, frameworkInfo: FrameworkInfo, exec: ExecutorRecord, tasks: TaskInfo[]): Promise<TaskRecord[]> {
+  const group = randomUUID();
+  const records = tasks.map((task) => {
+    const rec: TaskRecord = {
+      task: taskFromTaskInfo(task, {
+        frameworkId: exec.frameworkId,
+        agentId: a.id ?? '',
+        ...(frameworkInfo.user !== undefined ? { frameworkUser: frameworkInfo.user } : {}),
+      }),
+      queue: new Mutex(),
+      terminalSent: false,
+      info: task,
+      group,
+      nested: randomUUID(),
+    };
+    exec.tasks.set(task.taskId?.value ?? '', rec);
+    return rec;
+  });
+  for (const rec of records) await checkpointRun(a.paths, a.id ?? '', exec.frameworkId, exec.info, exec.containerId, exec.containerizer.name, rec.task);
+  return records;
+}
+
+/** Launches each task of a group as a nested container of the running executor. A launch that fails fails its task (and so its group). */
+export async function startGroup(a: AgentContext, frameworkInfo: FrameworkInfo, exec: ExecutorRecord, records: TaskRecord[]): Promise<void> {
+  await Promise.all(records.map((rec) => launchNested(a, frameworkInfo, exec, rec)));
+}
+
+async function launchNested(a: AgentContext, frameworkInfo: FrameworkInfo, exec: ExecutorRecord, rec: TaskRecord): Promise<void> {
+  const task = rec.info!;
+  const tid = task.taskId?.value ?? '';
+  const sandbox = join(exec.sandbox, 'tasks', tid);
+  await mkdir(sandbox, { recursive: true });
+  const containerId = { value: rec.nested!, parent: { value: exec.containerId } };
+  const environment = taskEnvironment(frameworkInfo, task, exec.info, {
+    agentId: a.id ?? '',
+    endpoint: `${a.options.ip}:${a.options.port}`,
+    hostname: a.info.hostname ?? a.options.ip,
+    containerId: containerIdToString(containerId),
+    sandbox,
+  });
+  a.log.info({ frameworkId: exec.frameworkId, taskId: tid, containerId: containerIdToString(containerId) }, 'launching a task of a group');
+  try {
+    await exec.containerizer.launch({
+      containerId,
+      frameworkId: { value: exec.frameworkId },
+      agentId: { value: a.id ?? '' },
+      task,
+      executor: exec.info,
+      ...(task.container ? { containerInfo: task.container } : {}),
+      sandboxDirectory: sandbox,
+      environment,
+      sendStatus: (s) => queueExecutorStatus(a, exec, rec, s),
+    });
+  } catch (err) {
+    a.launchFailures++;
+    await sendAgentStatus(
+      a,
+      exec.frameworkId,
+      exec,
+      tid,
+      TaskState.TASK_FAILED,
+      `Failed to launch container: ${(err as Error).message}`,
+      TaskStatus_Reason.REASON_CONTAINER_LAUNCH_FAILED,
+      false,
+    );
+    await groupMemberEnded(a, exec, rec);
+    return;
+  }
+  watchNested(a, exec, rec);
+}
+
+/** Waits for a task's nested container; its end is the task's terminal status, then the group's rule. */
+function watchNested(a: AgentContext, exec: ExecutorRecord, rec: TaskRecord): void {
+  exec.containerizer.wait(nestedIdOf(exec, rec)).then(
+    async (t) => {
+      if (!rec.terminalSent) {
+        const killed = rec.killRequested === true && t.state !== TaskState.TASK_KILLED;
+        queueExecutorStatus(a, exec, rec, {
+          state: killed ? TaskState.TASK_KILLED : t.state,
+          ...(t.message !== undefined ? { message: t.message } : {}),
+          ...(t.reason !== undefined ? { reason: t.reason } : {}),
+        });
+        await rec.queue.idle();
+      }
+      await groupMemberEnded(a, exec, rec);
+    },
+    (err: Error) => a.log.error({ taskId: rec.task.taskId?.value, err: err.message }, 'lost track of a nested container'),
+  );
+}
+
+/**
+ * Mesos's default executor: a task of a group that did not finish well (failed, killed, lost)
+ * kills the rest of its group; once no task of the executor is alive, the executor ends.
+ */
+async function groupMemberEnded(a: AgentContext, exec: ExecutorRecord, rec: TaskRecord): Promise<void> {
+  const last = rec.task.statuses.at(-1)?.state ?? rec.task.state;
+  if (last !== TaskState.TASK_FINISHED) {
+    const rest = [...exec.tasks.values()].filter((t) => t.group === rec.group && t !== rec && !t.terminalSent);
+    if (rest.length > 0) a.log.info({ taskId: rec.task.taskId?.value, rest: rest.length }, 'a task of the group ended badly: killing the rest of its group');
+    await Promise.all(rest.map((t) => killNested(a, exec, t, undefined)));
+  }
+  const alive = [...exec.tasks.values()].some((t) => !t.terminalSent);
+  if (!alive && exec.state !== 'terminated' && !exec.destroying) {
+    a.log.info({ frameworkId: exec.frameworkId, executorId: exec.id }, 'the default executor has no task left: ending it');
+    await destroy(a, exec, 0);
+  }
+}
+
+/** Kills one task's nested container within its grace; its end (TASK_KILLED) is reported by watchNested. */
+async function killNested(a: AgentContext, exec: ExecutorRecord, rec: TaskRecord, killPolicy: KillPolicy | undefined): Promise<void> {
+  if (rec.terminalSent || rec.killRequested) return;
+  rec.killRequested = true;
+  const graceNs = killPolicy?.gracePeriod?.nanoseconds ?? rec.task.killPolicy?.gracePeriod?.nanoseconds;
+  const graceMs = graceNs !== undefined ? graceNs / 1e6 : (a.options.defaultKillGracePeriodMs ?? 5000);
+  const tid = rec.task.taskId?.value ?? '';
+  if (a.id) {
+    await appendUpdate(a.paths, a.id, exec.frameworkId, exec.id, exec.containerId, tid, { type: 'KILL', graceMs }).catch((err: Error) =>
+      a.log.warn({ taskId: tid, err: err.message }, 'cannot checkpoint the kill'),
+    );
+  }
+  await exec.containerizer
+    .destroy(nestedIdOf(exec, rec), { gracePeriodMs: graceMs })
+    .catch((err: Error) => a.log.warn({ taskId: tid, err: err.message }, 'destroy of a nested container failed'));
+}
+
+/** KILL of a task of a group: Mesos's default executor kills the whole group. */
+export async function killOnDefaultExecutor(a: AgentContext, exec: ExecutorRecord, rec: TaskRecord, killPolicy: KillPolicy | undefined): Promise<void> {
+  const group = [...exec.tasks.values()].filter((t) => t.group === rec.group && !t.terminalSent);
+  await Promise.all(group.map((t) => killNested(a, exec, t, t === rec ? killPolicy : undefined)));
+}

@@ -141,6 +141,11 @@ export async function removeFrameworkCheckpoint(paths: AgentPaths, aid: string, 
   await rm(paths.framework(aid, fid), { recursive: true, force: true });
 }
 
+/** The task group a task of the default executor came in (its group is killed together, also after a restart). */
+export async function checkpointTaskGroup(paths: AgentPaths, aid: string, fid: string, eid: string, cid: string, tid: string, group: string): Promise<void> {
+  await writeAtomic(join(paths.task(aid, fid, eid, cid, tid), 'group'), group);
+}
+
 /** Everything checkpointed about one run of one executor. */
 export interface RecoveredRun {
   frameworkInfo: FrameworkInfo;
@@ -148,7 +153,7 @@ export interface RecoveredRun {
   containerId: string;
   containerizer: string;
   completed: boolean;
-  tasks: { task: Task; records: UpdateRecord[] }[];
+  tasks: { task: Task; records: UpdateRecord[]; group?: string }[];
 }
 
 async function list(dir: string): Promise<string[]> {
@@ -206,7 +211,8 @@ export async function readRuns(paths: AgentPaths, aid: string): Promise<Recovere
           const tdir = paths.task(aid, fid, eid, cid, tid);
           const task = await readProtoIfPresent(join(tdir, 'task.info'), (b) => Task.decode(b));
           if (!task) continue;
-          tasks.push({ task, records: await readRecords(join(tdir, 'task.updates')) });
+          const group = (await readFile(join(tdir, 'group'), 'utf8').catch(() => '')).trim();
+          tasks.push({ task, records: await readRecords(join(tdir, 'task.updates')), ...(group ? { group } : {}) });
         }
         out.push({ frameworkInfo, executor, containerId: cid, containerizer, completed, tasks });
       }

@@ -120,4 +120,49 @@ describe('task groups on the default executor', () => {
     );
     assert.equal(master.updates.filter((u) => u.status?.reason === TaskStatus_Reason.REASON_EXECUTOR_TERMINATED).length, 0, 'no task outlived the pod');
   });
+
+  it('after an agent restart the pod and its nested containers are found again and its group rule still holds', async () => {
+    fake = new FakeContainerizer();
+    const workDir = mkdtempSync(join(dir, 'restart-'));
+    const opts = {
+      master: master.address,
+      auth: { token: 'secret' },
+      ip: '127.0.0.1',
+      port: 0,
+      workDir,
+      resources: parseResources('cpus:2;mem:1024;ports:[31000-31049]'),
+      statusUpdateRetryIntervalMs: 60_000,
+      registrationBackoffMs: 50,
+      log: silentLogger(),
+    };
+    let regs = master.registrations.length;
+    agent = await startAgent({ ...opts, containerizers: [fake] });
+    await master.registered(regs + 1);
+    const from = master.updates.length;
+    const reach = (tid: string, state: TaskState) =>
+      master
+        .next((u) => u.status?.taskId?.value === tid && u.status.state === state, from)
+        .then((u) => {
+          master.ack(u);
+          return u.status!;
+        });
+    master.send({ $case: 'runTaskGroup', value: { framework: framework(), executor: pod('pod2'), taskGroup: { tasks: [groupTask('r1'), groupTask('r2')] } } });
+    for (const t of ['r1', 'r2']) {
+      await reach(t, TaskState.TASK_STARTING);
+      await reach(t, TaskState.TASK_RUNNING);
+    }
+    const ids = fake.launched.map((l) => containerIdToString(l.containerId));
+    await waitFor(() => agent!.agent.sum.pendingCount() === 0, 'the acknowledgements were taken');
+    await agent.close();
+    fake = new FakeContainerizer();
+    regs = master.registrations.length;
+    agent = await startAgent({ ...opts, containerizers: [fake] });
+    await master.registered(regs + 1);
+    assert.deepEqual(fake.recovered.map((k) => containerIdToString(k.containerId)).sort(), [...ids].sort(), 'the pod and both nested containers');
+    // r1's container ends: r2 (its group) is killed, then the pod ends.
+    fake.end(ids[1]!, { state: TaskState.TASK_FAILED, message: 'Command exited with status 1', exitCode: 1 });
+    await reach('r1', TaskState.TASK_FAILED);
+    await reach('r2', TaskState.TASK_KILLED);
+    await waitFor(() => fake.destroyed.some((d) => d.id === ids[0]), 'the pod container is destroyed');
+  });
 });

@@ -1,10 +1,10 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Mutex } from '@ippc/core';
 import { containerIdToString, taskFromTaskInfo } from '@ippc/mesos';
 import { TaskState, TaskStatus_Reason, type FrameworkInfo, type KillPolicy, type TaskInfo } from '@ippc/proto';
-import { appendUpdate, checkpointRun } from '../checkpoint.js';
+import { appendUpdate, checkpointRun, checkpointTaskGroup } from '../checkpoint.js';
 import { taskEnvironment } from '../launch/executor-info.js';
 import type { AgentContext, ExecutorRecord, TaskRecord } from '../model.js';
 import { queueExecutorStatus, sendAgentStatus } from '../status/status-updates.js';
@@ -22,9 +22,31 @@ import { destroy } from './lifecycle.js';
 /** What the executor's container runs: nothing but holding the pod's namespaces. */
 export const POD_HOLDER = 'exec sleep infinity';
 
-/** The task of a group that runs in nested container `id`. */
+/** The `parent.child` id of the nested container a task of the pod runs in. */
 function nestedIdOf(exec: ExecutorRecord, rec: TaskRecord): string {
   return containerIdToString({ value: rec.nested!, parent: { value: exec.containerId } });
+}
+
+/**
+ * The nested container id of a task, derived from its framework and task ids (a UUID's form) so
+ * that an agent restarted from its checkpoints finds the same container again.
+ */
+export function nestedContainerId(frameworkId: string, taskId: string): string {
+  const h = createHash('sha256').update(`${frameworkId}/${taskId}`).digest('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
+}
+
+/** A task's nested container as the containerizer knows it: id and sandbox. */
+export function nestedPlace(exec: ExecutorRecord, taskId: string): { containerId: { value: string; parent: { value: string } }; sandbox: string } {
+  return {
+    containerId: { value: nestedContainerId(exec.frameworkId, taskId), parent: { value: exec.containerId } },
+    sandbox: join(exec.sandbox, 'tasks', taskId),
+  };
+}
+
+/** After an agent restart: watches again the nested container of every task of the pod not ended yet. */
+export function adoptRecovered(a: AgentContext, exec: ExecutorRecord): void {
+  for (const rec of exec.tasks.values()) if (!rec.terminalSent) watchNested(a, exec, rec);
 }
 
 /** Records a group's tasks on the default executor (checkpointed, before any container starts for them). */
@@ -41,12 +63,15 @@ export async function addGroup(a: AgentContext, frameworkInfo: FrameworkInfo, ex
       terminalSent: false,
       info: task,
       group,
-      nested: randomUUID(),
+      nested: nestedContainerId(exec.frameworkId, task.taskId?.value ?? ''),
     };
     exec.tasks.set(task.taskId?.value ?? '', rec);
     return rec;
   });
-  for (const rec of records) await checkpointRun(a.paths, a.id ?? '', exec.frameworkId, exec.info, exec.containerId, exec.containerizer.name, rec.task);
+  for (const rec of records) {
+    await checkpointRun(a.paths, a.id ?? '', exec.frameworkId, exec.info, exec.containerId, exec.containerizer.name, rec.task);
+    await checkpointTaskGroup(a.paths, a.id ?? '', exec.frameworkId, exec.id, exec.containerId, rec.task.taskId?.value ?? '', group);
+  }
   return records;
 }
 
@@ -58,9 +83,8 @@ export async function startGroup(a: AgentContext, frameworkInfo: FrameworkInfo, 
 async function launchNested(a: AgentContext, frameworkInfo: FrameworkInfo, exec: ExecutorRecord, rec: TaskRecord): Promise<void> {
   const task = rec.info!;
   const tid = task.taskId?.value ?? '';
-  const sandbox = join(exec.sandbox, 'tasks', tid);
+  const { containerId, sandbox } = nestedPlace(exec, tid);
   await mkdir(sandbox, { recursive: true });
-  const containerId = { value: rec.nested!, parent: { value: exec.containerId } };
   const environment = taskEnvironment(frameworkInfo, task, exec.info, {
     agentId: a.id ?? '',
     endpoint: `${a.options.ip}:${a.options.port}`,

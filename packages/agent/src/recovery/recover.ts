@@ -1,10 +1,12 @@
+import { join } from 'node:path';
 import { mkdir, rm } from 'node:fs/promises';
 import { Mutex, type KnownContainer } from '@ippc/core';
 import { isTerminalState, recordStatus } from '@ippc/mesos';
-import { TaskState, TaskStatus_Reason, type Task } from '@ippc/proto';
+import { ExecutorInfo_Type, TaskState, TaskStatus_Reason, type Task } from '@ippc/proto';
 import { readLatestAgent, readRuns, type AgentPaths, type RecoveredRun } from '../checkpoint.js';
 import { AgentError } from '../errors.js';
 import { awaitSubscription, DEFAULT_EXECUTOR_REREGISTRATION_TIMEOUT_MS } from '../executors/custom.js';
+import { adoptRecovered, nestedContainerId } from '../executors/default-executor.js';
 import { destroy, watch } from '../executors/lifecycle.js';
 import { frameworkRecord, type AgentContext, type ExecutorRecord, type TaskRecord } from '../model.js';
 import { queueExecutorStatus } from '../status/status-updates.js';
@@ -56,6 +58,10 @@ function knownContainers(a: AgentContext, runs: RecoveredRun[], aid: string): Kn
         `Container ${run.containerId} was launched by the '${run.containerizer}' containerizer, which this agent does not run: add it to --containerizers or use --recover=cleanup`,
       );
     }
+    if (run.executor.type === ExecutorInfo_Type.DEFAULT) {
+      known.push(...podContainers(a, run, aid));
+      continue;
+    }
     const t = run.tasks[0]?.task;
     known.push({
       containerId: { value: run.containerId },
@@ -80,6 +86,45 @@ function knownContainers(a: AgentContext, runs: RecoveredRun[], aid: string): Kn
   return known;
 }
 
+/**
+ * A default executor's run: the pod's container (holding its network), then the nested container
+ * of each task not ended (its id derived from the task's, so it is found again).
+ */
+function podContainers(a: AgentContext, run: RecoveredRun, aid: string): KnownContainer[] {
+  const fid = run.frameworkInfo.id!.value!;
+  const eid = run.executor.executorId!.value!;
+  const sandbox = sandboxOf(a.paths, aid, run);
+  const pod: KnownContainer = {
+    containerId: { value: run.containerId },
+    frameworkId: run.frameworkInfo.id!,
+    task: { name: `default executor ${eid}`, taskId: { value: eid }, resources: run.executor.resources ?? [], limits: {} },
+    executor: run.executor,
+    ...(run.executor.container ? { containerInfo: run.executor.container } : {}),
+    sandboxDirectory: sandbox,
+    containerizer: run.containerizer,
+  };
+  const live = run.tasks.filter(({ records }) => !records.some((r) => r.type === 'UPDATE' && isTerminalState(r.status.state)));
+  return [
+    pod,
+    ...live.map(({ task }) => ({
+      containerId: { value: nestedContainerId(fid, task.taskId!.value!), parent: { value: run.containerId } },
+      frameworkId: run.frameworkInfo.id!,
+      task: {
+        name: task.name,
+        taskId: task.taskId,
+        agentId: task.agentId,
+        resources: task.resources ?? [],
+        ...(task.container ? { container: task.container } : {}),
+        limits: {},
+      },
+      executor: run.executor,
+      ...(task.container ? { containerInfo: task.container } : {}),
+      sandboxDirectory: join(sandbox, 'tasks', task.taskId!.value!),
+      containerizer: run.containerizer,
+    })),
+  ];
+}
+
 const sandboxOf = (paths: AgentPaths, aid: string, run: RecoveredRun): string =>
   paths.sandbox(aid, run.frameworkInfo.id!.value!, run.executor.executorId!.value!, run.containerId);
 
@@ -92,8 +137,8 @@ function rebuildRun(a: AgentContext, aid: string, run: RecoveredRun): Unsettled[
   const exec: ExecutorRecord = {
     id: run.executor.executorId!.value!,
     // A task run by a custom executor carries its executor's id (Mesos's Task.executor_id).
-    kind: run.tasks.some((t) => t.task.executorId) ? 'custom' : 'command',
-    ...(run.tasks.some((t) => t.task.executorId) ? { subscribed: true } : {}),
+    kind: run.executor.type === ExecutorInfo_Type.DEFAULT ? 'default' : run.tasks.some((t) => t.task.executorId) ? 'custom' : 'command',
+    ...(run.executor.type !== ExecutorInfo_Type.DEFAULT && run.tasks.some((t) => t.task.executorId) ? { subscribed: true } : {}),
     frameworkId: fid,
     info: run.executor,
     containerId: run.containerId,
@@ -103,7 +148,7 @@ function rebuildRun(a: AgentContext, aid: string, run: RecoveredRun): Unsettled[
     tasks: new Map(),
     completedTasks: [],
   };
-  for (const { task, records } of run.tasks) {
+  for (const { task, records, group } of run.tasks) {
     const tid = task.taskId!.value!;
     const { acked, pending } = a.sum.recover(fid, tid, records);
     const rebuilt: Task = { ...task, statuses: [] };
@@ -114,6 +159,7 @@ function rebuildRun(a: AgentContext, aid: string, run: RecoveredRun): Unsettled[
       queue: new Mutex(),
       terminalSent: [...acked, ...pending].some((s) => isTerminalState(s.state)),
       ...(kill ? { killRequested: true } : {}),
+      ...(exec.kind === 'default' ? { group: group ?? tid, nested: nestedContainerId(fid, tid) } : {}),
     };
     if (acked.some((s) => isTerminalState(s.state))) exec.completedTasks.push(rebuilt);
     else {
@@ -126,6 +172,8 @@ function rebuildRun(a: AgentContext, aid: string, run: RecoveredRun): Unsettled[
   if (exec.state === 'terminated' && exec.tasks.size === 0) f.completedExecutors.push(exec);
   else f.executors.set(exec.id, exec);
   if (!run.completed) watch(a, exec);
+  // The agent plays the default executor: it watches the pod's nested containers again.
+  if (!run.completed && exec.kind === 'default') adoptRecovered(a, exec);
   if (!run.completed && exec.kind === 'custom') {
     // Its connection broke with the agent; it has `--executor_reregistration_timeout` to come back,
     // and keeps its container and addresses if it does (Mesos's recovery of HTTP executors).

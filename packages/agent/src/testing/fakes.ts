@@ -103,9 +103,10 @@ export class FakeContainerizer implements Containerizer {
   async recover(known: KnownContainer[]): Promise<void> {
     this.recovered = known;
     for (const k of known) {
-      this.track(k.containerId.value!);
-      const ended = this.endedWhileDown.get(k.containerId.value!);
-      if (ended) this.end(k.containerId.value!, ended);
+      const id = containerIdToString(k.containerId);
+      this.track(id);
+      const ended = this.endedWhileDown.get(id);
+      if (ended) this.end(id, ended);
     }
   }
   async launch(spec: LaunchSpec): Promise<void> {

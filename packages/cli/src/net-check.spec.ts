@@ -30,4 +30,35 @@ describe('net check on a cluster', () => {
       [['dbr', "Docker BRIDGE task: on a Docker network of the machine, outside the cluster's isolation provider"]],
     );
   });
+
+  it("tasks of one executor (no network asked themselves; their statuses name the executor's) are one endpoint", () => {
+    const state = fixtureState();
+    const status = {
+      state: 'TASK_RUNNING',
+      timestamp: 1,
+      container_status: {
+        container_id: { value: 'c-pod' },
+        network_infos: [{ name: 'ippc-bridge', groups: ['api'], ip_addresses: [{ ip_address: '10.100.0.9' }] }],
+      },
+    };
+    const executorTask = (id: string) => ({
+      ...state.frameworks[0]!.tasks[0]!,
+      id,
+      name: id,
+      executor_id: 'pod',
+      slave_id: 'M-S1',
+      container: undefined,
+      statuses: [status],
+    });
+    state.frameworks[0]!.tasks = [executorTask('ex-web'), executorTask('ex-api')] as never;
+    const agents = [{ index: 1, address: '10.99.0.12', isolationId: 'agent-1', hostPid: 200, cniRoot: '/c' }];
+    const { endpoints } = planEndpoints(state, agents, 8080);
+    assert.deepEqual(
+      endpoints.map((e) => [e.id, e.kind, e.address, e.groups.join(','), e.netns]),
+      [
+        ['a1', 'agent', '10.99.0.12', '', '/proc/200/ns/net'],
+        ['a1/ex-web+ex-api', 'container', '10.100.0.9', 'api', '/proc/200/root/c/c-pod/ns'],
+      ],
+    );
+  });
 });

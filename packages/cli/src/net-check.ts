@@ -53,7 +53,8 @@ export interface AgentPlace {
 /**
  * Lays out the endpoints (pure): one per agent (`a<i>`), one per host-network task (`a<i>/<name>`,
  * each on its own probe port after `port`), one per running Mesos-containerizer task with an address
- * of its own. Docker HOST tasks count as host-network tasks (the testbed runs them in the agent's
+ * of its own — tasks sharing an executor's container (a custom executor's, a task group's) are one
+ * endpoint, `a<i>/<task>+<task>`. Docker HOST tasks count as host-network tasks (the testbed runs them in the agent's
  * network namespace); Docker BRIDGE and USER tasks are skipped: they live on the machine's Docker
  * networks, outside the cluster's isolation provider, so the policy says nothing about them.
  */
@@ -107,6 +108,12 @@ export function planEndpoints(state: MasterStateJson, agents: AgentPlace[], port
     const address = t.addresses.find((x) => !x.includes(':'));
     if (!address || !t.containerId) {
       skipped.push({ id: t.id, name: t.name, reason: 'no IPv4 address or container id reported yet' });
+      continue;
+    }
+    // Tasks of one executor (a custom executor's, a task group's) share its container: one endpoint.
+    const shared = endpoints.find((e) => e.kind === 'container' && e.agentId === a.isolationId && e.netns.endsWith(`/${t.containerId}/ns`));
+    if (shared) {
+      shared.id = `${shared.id}+${t.name}`;
       continue;
     }
     endpoints.push({

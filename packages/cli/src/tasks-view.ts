@@ -55,8 +55,11 @@ export function taskView(task: TaskJson, state: MasterStateJson, frameworkName: 
   const agent = state.slaves.find((s) => s.id === task.slave_id);
   const addresses = infos.flatMap((n) => (n.ip_addresses ?? []).map((a) => a.ip_address ?? '')).filter(Boolean);
   const dockerNetwork = containerizer === 'DOCKER' ? (container.docker?.network ?? 'HOST') : undefined;
-  // Opted in: a named network of its own (Mesos containerizer, Docker USER) or Docker BRIDGE's own address.
-  const optedIn = containerizer === 'MESOS' ? asked.length > 0 : dockerNetwork === 'BRIDGE' || dockerNetwork === 'USER';
+  // Opted in: a named network of its own (Mesos containerizer, Docker USER) or Docker BRIDGE's own
+  // address. A task of a custom or default executor asks for none itself: its executor's container
+  // did, and its statuses report those named networks.
+  const joined = infos.map((n) => n.name ?? '').filter(Boolean);
+  const optedIn = containerizer === 'MESOS' ? asked.length > 0 || joined.length > 0 : dockerNetwork === 'BRIDGE' || dockerNetwork === 'USER';
   const ports = task.resources.ports;
   return {
     id: task.id,
@@ -69,7 +72,7 @@ export function taskView(task: TaskJson, state: MasterStateJson, frameworkName: 
     containerizer,
     ...(dockerNetwork ? { dockerNetwork } : {}),
     ...(containerId ? { containerId } : {}),
-    networks: asked.map((n) => n.name ?? '').filter(Boolean),
+    networks: asked.length > 0 ? asked.map((n) => n.name ?? '').filter(Boolean) : containerizer === 'MESOS' ? [...new Set(joined)] : [],
     groups: [...new Set([...asked, ...infos].flatMap((n) => n.groups ?? []))],
     addresses,
     optedIn,

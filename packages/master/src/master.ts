@@ -32,7 +32,7 @@ import { reconcile } from './tasks/task-calls.js';
 // the unit tests drive it directly with fake connections. The Master holds the records; what it
 // does lives beside it, one folder per part:
 //   frameworks/  SUBSCRIBE, the scheduler calls, disconnection and removal
-//   offers/      the allocator, outstanding offers, ACCEPT with LAUNCH
+//   offers/      the allocator, outstanding offers, ACCEPT with LAUNCH and LAUNCH_GROUP
 //   tasks/       the task records and the statuses the master writes, KILL, ACKNOWLEDGE, RECONCILE
 //   agents/      registration and re-registration, disconnection, status updates
 //   validation/  Mesos's validation rules and messages

@@ -1,8 +1,9 @@
-import { schedulerv1, type FrameworkID, type Offer, type Resource, type TaskInfo, type TaskState, type TaskStatus } from '@ippc/proto';
+import { schedulerv1, type ExecutorInfo, type FrameworkID, type Offer, type Resource, type TaskInfo, type TaskState, type TaskStatus } from '@ippc/proto';
 import { acknowledge, kill, messageExecutor, reconcile, revive, send, shutdownExecutor, suppress } from './calls.js';
 import { createContext, type SchedulerContext } from './context.js';
 import { events, on, type SchedulerEvent } from './events.js';
 import { accept, decline, launch, taskFromOffer, type TaskSpec } from './launch.js';
+import { groupFromOffer, launchGroup, type ExecutorSpec } from './launch-group.js';
 import { awaitOffers } from './offers.js';
 import type { SchedulerOptions } from './options.js';
 import { latestStatus, waitForState, type StateName } from './statuses.js';
@@ -13,8 +14,8 @@ type Call = schedulerv1.Call;
 
 // The Scheduler is the framework's handle; its parts are in files of their own, over one
 // SchedulerContext (context.ts): the subscription and its re-subscription (subscription.ts),
-// listeners (events.ts), offers (offers.ts), launches and accepts (launch.ts), statuses and waits
-// (statuses.ts), the other calls and `send` (calls.ts).
+// listeners (events.ts), offers (offers.ts), launches and accepts (launch.ts), task groups
+// (launch-group.ts), statuses and waits (statuses.ts), the other calls and `send` (calls.ts).
 
 /**
  * A framework's connection to the master: subscribe, receive offers and status updates, launch,
@@ -92,6 +93,29 @@ export class Scheduler {
   /** ACCEPT with one LAUNCH operation. Outcomes arrive as status updates. */
   async launch(offers: Offer | readonly Offer[] | readonly string[], tasks: readonly TaskInfo[], options: { refuseSeconds?: number } = {}): Promise<void> {
     await launch(this.ctx, offers, tasks, options);
+  }
+
+  /**
+   * Builds a task group on `offer`'s agent: a DEFAULT executor (joining `executor.networks`, whose
+   * addresses every task shares) and a command task per spec, all from what is left of the offer.
+   * Throws RESOURCES_INVALID when the offer cannot hold them.
+   */
+  groupFromOffer(
+    offer: Offer,
+    spec: { executor?: ExecutorSpec; tasks: readonly TaskSpec[] },
+    available: readonly Resource[] = offer.resources,
+  ): { executor: ExecutorInfo; tasks: TaskInfo[] } {
+    return groupFromOffer(offer, spec, available);
+  }
+
+  /** ACCEPT with one LAUNCH_GROUP operation: the tasks start together under `executor`, or none does. */
+  async launchGroup(
+    offers: Offer | readonly Offer[] | readonly string[],
+    executor: ExecutorInfo,
+    tasks: readonly TaskInfo[],
+    options: { refuseSeconds?: number } = {},
+  ): Promise<void> {
+    await launchGroup(this.ctx, offers, executor, tasks, options);
   }
 
   /** ACCEPT with arbitrary operations (e.g. to test the master's answers). */

@@ -5,7 +5,7 @@ import { IppcError, type GrpcCode, type IppcErrorOptions } from '@ippc/core';
 export type SchedulerErrorCode =
   /** An offer that cannot hold the task asked of it. */
   | 'RESOURCES_INVALID'
-  /** A TaskSpec that cannot become a TaskInfo (neither or both of command and executor). */
+  /** A TaskSpec that cannot become a TaskInfo (neither or both of command and executor; an executor in a task of a group). */
   | 'TASK_SPEC_INVALID'
   /** The master refused the subscription or a call; `grpcCode` is the master's status, the message its words. */
   | 'SCHEDULER_CALL_FAILED'

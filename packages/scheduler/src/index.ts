@@ -18,6 +18,7 @@
 export { connectScheduler, createScheduler, Scheduler, type FrameworkID } from './client.js';
 export type { SchedulerEvent } from './events.js';
 export { buildTask, taskFromOffer, type TaskSpec } from './launch.js';
+export { buildDefaultExecutor, groupFromOffer, type ExecutorSpec } from './launch-group.js';
 export type { FrameworkOptions, SchedulerOptions } from './options.js';
 export { SchedulerError, type SchedulerErrorCode, type SchedulerErrorOptions } from './errors.js';
 export { fetchAgentState, fetchMasterState, watchMasterState } from './state.js';

@@ -1,6 +1,16 @@
 import { createTaskStatus, isTerminalState, recordStatus } from '@ippc/mesos';
-import { TaskState, TaskStatus_Reason, TaskStatus_Source, taskStateToJSON, type Task, type TaskStatus, type TimeInfo } from '@ippc/proto';
-import type { FrameworkEntry, MasterContext } from '../model.js';
+import {
+  schedulerv1,
+  TaskState,
+  TaskStatus_Reason,
+  TaskStatus_Source,
+  taskStateToJSON,
+  type Task,
+  type TaskInfo,
+  type TaskStatus,
+  type TimeInfo,
+} from '@ippc/proto';
+import { sendToFramework, type FrameworkEntry, type MasterContext } from '../model.js';
 
 // The master's record of each task: the statuses it writes itself (always SOURCE_MASTER, without a
 // uuid: there is nothing to acknowledge), the status history, and the move to completed tasks.
@@ -8,6 +18,17 @@ import type { FrameworkEntry, MasterContext } from '../model.js';
 /** A status the master generates about a task it may not know (an invalid launch, reconciliation). */
 export function masterStatusFor(taskId: string, agentId: string | undefined, state: TaskState, message: string, reason: TaskStatus_Reason): TaskStatus {
   return createTaskStatus({ taskId, state, message, source: TaskStatus_Source.SOURCE_MASTER, reason, agentId: agentId || undefined });
+}
+
+/** TASK_ERROR for a task that failed validation (Mesos: REASON_TASK_INVALID; REASON_TASK_GROUP_INVALID for a group's tasks). */
+export function taskError(m: MasterContext, f: FrameworkEntry, task: TaskInfo, message: string, reason = TaskStatus_Reason.REASON_TASK_INVALID): void {
+  m.counters.tasksInvalid++;
+  countUpdate(m, TaskState.TASK_ERROR, TaskStatus_Source.SOURCE_MASTER, reason);
+  m.log.warn({ frameworkId: f.id, taskId: task.taskId?.value, error: message }, 'task is invalid');
+  sendToFramework(f, {
+    type: schedulerv1.Event_Type.UPDATE,
+    update: { status: masterStatusFor(task.taskId?.value ?? '', task.agentId?.value, TaskState.TASK_ERROR, message, reason) },
+  });
 }
 
 /** A status the master generates about a task it knows (framework removed, agent lost). */

@@ -41,7 +41,7 @@ export function validateSchedulerCall(call: schedulerv1.Call): string | undefine
   if (!call.frameworkId) return "Expecting 'framework_id' to be present";
   switch (call.type) {
     case Call_Type.ACCEPT:
-      return call.accept ? undefined : "Expecting 'accept' to be present";
+      return call.accept ? launchGroupsInitialized(call.accept) : "Expecting 'accept' to be present";
     case Call_Type.DECLINE:
       return call.decline ? undefined : "Expecting 'decline' to be present";
     case Call_Type.KILL:
@@ -84,6 +84,23 @@ export function validateSchedulerCall(call: schedulerv1.Call): string | undefine
     default:
       return undefined;
   }
+}
+
+/** LaunchGroup's required fields (`executor` with its `executor_id`, `task_group`), as protobuf's parse checks them. */
+function launchGroupsInitialized(accept: schedulerv1.Call_Accept): string | undefined {
+  return notInitialized(
+    accept.operations.flatMap((op, i) => {
+      const group = op.launchGroup;
+      if (!group) return [];
+      const at = `accept.operations[${i}].launch_group`;
+      return [
+        group.executor ? undefined : `${at}.executor`,
+        group.executor && !group.executor.executorId ? `${at}.executor.executor_id` : undefined,
+        group.executor?.executorId && group.executor.executorId.value === undefined ? `${at}.executor.executor_id.value` : undefined,
+        group.taskGroup ? undefined : `${at}.task_group`,
+      ];
+    }),
+  );
 }
 
 /** proto2's parse error for required fields left out (`Not initialized: a, b`), or undefined. */

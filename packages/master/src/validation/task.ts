@@ -1,4 +1,4 @@
-import { ContainerInfo_Type, ExecutorInfo_Type, type ExecutorInfo, type Resource, type TaskInfo } from '@ippc/proto';
+import { ContainerInfo_Type, ExecutorInfo, ExecutorInfo_Type, type Resource, type TaskInfo } from '@ippc/proto';
 import { containsResources, formatResources, normalizeResources } from '@ippc/mesos';
 import { validateId } from './framework.js';
 import {
@@ -38,6 +38,33 @@ export function validateExecutorInfo(executor: ExecutorInfo, onWarning?: (messag
     const err = validateContainerInfo(executor.container, onWarning);
     if (err) return `Executor's \`ContainerInfo\` is invalid: ${err}`;
   }
+  return undefined;
+}
+
+/** Whether two ExecutorInfos are the same message (Mesos's `operator==`: field by field, whatever the key order). */
+export function sameExecutorInfo(a: ExecutorInfo, b: ExecutorInfo): boolean {
+  return Buffer.compare(Buffer.from(ExecutorInfo.encode(a).finish()), Buffer.from(ExecutorInfo.encode(b).finish())) === 0;
+}
+
+/**
+ * `executor::internal::validate`: the executor's own fields, then against the framework and the
+ * agent (its framework id, its resources, an executor of the same id already there). Shared by
+ * LAUNCH (an executor in a task) and LAUNCH_GROUP (the group's executor).
+ */
+export function validateExecutorForLaunch(executor: ExecutorInfo, ctx: TaskContext): string | undefined {
+  const err = validateExecutorInfo(executor, ctx.onWarning);
+  if (err) return err;
+  if (!executor.frameworkId) return "'ExecutorInfo.framework_id' must be set";
+  if (executor.frameworkId.value !== ctx.frameworkId) {
+    return `ExecutorInfo has an invalid FrameworkID (Actual: ${executor.frameworkId.value ?? ''} vs Expected: ${ctx.frameworkId})`;
+  }
+  const resErr = validateResourceList(executor.resources ?? []);
+  if (resErr) return `Executor uses invalid resources: ${resErr}`;
+  const single = validateAllocatedToSingleRole(executor.resources ?? []);
+  if (single) return `Invalid executor resources: ${single}`;
+  const existing = ctx.executors.get(executor.executorId?.value ?? '');
+  // Mesos appends both ExecutorInfos in protobuf text format after the newline; ippc stops at it.
+  if (existing && !sameExecutorInfo(existing, executor)) return 'ExecutorInfo is not compatible with existing ExecutorInfo with same ExecutorID.\n';
   return undefined;
 }
 
@@ -117,23 +144,11 @@ export function validateTaskExecutor(task: TaskInfo, ctx: TaskContext, offered: 
   let total: Resource[] = [...(task.resources ?? [])];
   if (task.executor) {
     const executor = task.executor;
-    const err = validateExecutorInfo(executor, ctx.onWarning);
+    const err = validateExecutorForLaunch(executor, ctx);
     if (err) return err;
-    if (!executor.frameworkId) return "'ExecutorInfo.framework_id' must be set";
-    if (executor.frameworkId.value !== ctx.frameworkId) {
-      return `ExecutorInfo has an invalid FrameworkID (Actual: ${executor.frameworkId.value ?? ''} vs Expected: ${ctx.frameworkId})`;
-    }
-    const resErr = validateResourceList(executor.resources ?? []);
-    if (resErr) return `Executor uses invalid resources: ${resErr}`;
-    const single = validateAllocatedToSingleRole(executor.resources ?? []);
-    if (single) return `Invalid executor resources: ${single}`;
-    const existing = ctx.executors.get(executor.executorId?.value ?? '');
-    if (existing && JSON.stringify(existing) !== JSON.stringify(executor)) {
-      return 'ExecutorInfo is not compatible with existing ExecutorInfo with same ExecutorID.\n';
-    }
     if (executor.type !== undefined && executor.type !== ExecutorInfo_Type.CUSTOM) return "'ExecutorInfo.type' must be 'CUSTOM'";
     if (!executor.command) return "'ExecutorInfo.command' must be set";
-    if (!existing) total = [...total, ...(executor.resources ?? [])];
+    if (!ctx.executors.has(executor.executorId?.value ?? '')) total = [...total, ...(executor.resources ?? [])];
   }
   // validateTaskAndExecutorResources
   const all = [...(task.resources ?? []), ...(task.executor?.resources ?? [])];

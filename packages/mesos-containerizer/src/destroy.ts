@@ -62,7 +62,8 @@ export async function release(ctx: ContainerizerContext, c: Container): Promise<
       errors.push(`${iso.name}: ${(err as Error).message}`);
     }
   }
-  await rm(c.runDir, { recursive: true, force: true });
+  // A supervisor may still be writing its last word in there: retry a removal that found new files.
+  await rm(c.runDir, { recursive: true, force: true, maxRetries: 3 });
   if (errors.length > 0) {
     ctx.log.error({ containerId: c.id, errors }, 'isolator cleanup failed');
     throw new ContainerizerError('CONTAINER_DESTROY_FAILED', `Failed to clean up container ${c.id}: ${errors.join('; ')}`);

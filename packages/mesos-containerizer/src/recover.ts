@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { processAlive, type ContainerConfig, type ContainerState, type KnownContainer } from '@ippc/core';
@@ -66,8 +67,11 @@ async function recoverParentGone(ctx: ContainerizerContext, id: string, k: Known
   const pidInfo = await readJson<{ pid: number; startTime?: string }>(join(c.runDir, 'pid'));
   if (pidInfo) {
     c.pid = pidInfo.pid;
-    if (processAlive(pidInfo.pid) && (pidInfo.startTime === undefined || (await startTime(pidInfo.pid)) === pidInfo.startTime))
+    if (processAlive(pidInfo.pid) && (pidInfo.startTime === undefined || (await startTime(pidInfo.pid)) === pidInfo.startTime)) {
       killGroup(pidInfo.pid, 'SIGKILL');
+      // Its supervisor records the end in the run directory: let it finish before that goes.
+      for (let i = 0; i < 100 && !existsSync(join(c.runDir, 'status')); i++) await new Promise((r) => setTimeout(r, 20));
+    }
   }
   c.exit = {};
   const parent = containerIdToString(k.containerId.parent!);

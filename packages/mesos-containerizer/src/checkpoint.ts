@@ -1,11 +1,12 @@
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeAtomic, type LaunchSpec } from '@ippc/core';
 import { ContainerID, ContainerInfo, ExecutorInfo } from '@ippc/proto';
 
-// The per-container checkpoint, `<runtimeDir>/containers/<id>/`: `config.json` (below) and `pid`
-// written at launch, `started` once the task was let go; the supervisor writes `supervised` and
-// `status` (see supervisor.ts).
+// The per-container checkpoint, `<runtimeDir>/containers/<id>/` (a nested container's under its
+// parent's, `<runtimeDir>/containers/<parent>/containers/<child>/`, Mesos's runtime layout):
+// `config.json` (below) and `pid` written at launch, `started` once the task was let go; the
+// supervisor writes `supervised` and `status` (see supervisor.ts).
 
 /** `config.json`: what the container was launched with, as protobuf JSON. */
 export interface Checkpoint {
@@ -32,4 +33,25 @@ export async function checkpointConfig(runDir: string, spec: LaunchSpec): Promis
     sandboxDirectory: spec.sandboxDirectory,
   };
   await writeAtomic(join(runDir, 'config.json'), JSON.stringify(checkpoint));
+}
+
+/** A container's run directory under `root` (`<runtimeDir>/containers`); a nested one's is inside its parent's. */
+export function runDirOf(root: string, id: ContainerID): string {
+  return id.parent ? join(runDirOf(root, id.parent), 'containers', id.value ?? '') : join(root, id.value ?? '');
+}
+
+/** The containers that have a run directory under `root`, each parent before its nested containers. */
+export async function containersOnDisk(root: string): Promise<ContainerID[]> {
+  const found: ContainerID[] = [];
+  const walk = async (dir: string, parent: ContainerID | undefined): Promise<void> => {
+    const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
+    for (const e of entries) {
+      if (!e.isDirectory() || e.name.endsWith('.tmp')) continue;
+      const id: ContainerID = parent ? { value: e.name, parent } : { value: e.name };
+      found.push(id);
+      await walk(join(dir, e.name, 'containers'), id);
+    }
+  };
+  await walk(root, undefined);
+  return found;
 }

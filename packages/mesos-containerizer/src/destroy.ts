@@ -1,8 +1,27 @@
 import { rm } from 'node:fs/promises';
-import { ContainerizerError } from '@ippc/core';
+import { ContainerizerError, messageOf } from '@ippc/core';
 import type { Container, ContainerizerContext } from './container.js';
+import { childrenOf } from './nested.js';
 import { killGroup } from './processes.js';
 import { reap, stopWatching } from './reap.js';
+
+/**
+ * `destroy()`: the container's nested containers first (each killed with the same grace, as
+ * Mesos's destroy of a parent does), then the container itself. Memoized per container, so a
+ * concurrent destroy of a nested container and of its parent kill it once. If a nested container
+ * cannot be destroyed, the parent is left running and the destroy can be tried again (Mesos).
+ */
+export function destroyTree(ctx: ContainerizerContext, c: Container, graceMs: number): Promise<boolean> {
+  return (c.destroying ??= (async () => {
+    const children = await Promise.allSettled(childrenOf(ctx, c.id).map((child) => destroyTree(ctx, child, graceMs)));
+    const failed = children.filter((r): r is PromiseRejectedResult => r.status === 'rejected').map((r) => messageOf(r.reason));
+    if (failed.length > 0) {
+      c.destroying = undefined;
+      throw new ContainerizerError('CONTAINER_DESTROY_FAILED', `Failed to destroy nested containers: ${failed.join('; ')}`);
+    }
+    return doDestroy(ctx, c, graceMs);
+  })());
+}
 
 /** Kills the task's process group (SIGTERM, SIGKILL after `graceMs`), then {@link cleanup}. */
 export async function doDestroy(ctx: ContainerizerContext, c: Container, graceMs: number): Promise<boolean> {
@@ -26,6 +45,15 @@ export async function doDestroy(ctx: ContainerizerContext, c: Container, graceMs
 /** Isolators in reverse, then the checkpoint; the container is forgotten. */
 export async function cleanup(ctx: ContainerizerContext, c: Container): Promise<void> {
   stopWatching(c);
+  try {
+    await release(ctx, c);
+  } finally {
+    ctx.containersById.delete(c.id);
+  }
+}
+
+/** Isolators' cleanup in reverse, then the run directory; the container stays known (its `wait()` and `status()`). */
+export async function release(ctx: ContainerizerContext, c: Container): Promise<void> {
   const errors: string[] = [];
   for (const iso of [...ctx.isolators].reverse()) {
     try {
@@ -34,8 +62,8 @@ export async function cleanup(ctx: ContainerizerContext, c: Container): Promise<
       errors.push(`${iso.name}: ${(err as Error).message}`);
     }
   }
-  await rm(c.runDir, { recursive: true, force: true });
-  ctx.containersById.delete(c.id);
+  // A supervisor may still be writing its last word in there: retry a removal that found new files.
+  await rm(c.runDir, { recursive: true, force: true, maxRetries: 3 });
   if (errors.length > 0) {
     ctx.log.error({ containerId: c.id, errors }, 'isolator cleanup failed');
     throw new ContainerizerError('CONTAINER_DESTROY_FAILED', `Failed to clean up container ${c.id}: ${errors.join('; ')}`);

@@ -2,12 +2,13 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdir, open, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
-import { ContainerizerError, writeAtomic, type ContainerConfig, type LaunchSpec, type Namespace } from '@ippc/core';
+import { ContainerizerError, messageOf, writeAtomic, type ContainerConfig, type LaunchSpec, type Namespace } from '@ippc/core';
 import { containerIdToString } from '@ippc/mesos';
 import { TaskState, TaskStatus_Reason, type ExecutorInfo, type TaskInfo } from '@ippc/proto';
-import { checkpointConfig } from './checkpoint.js';
+import { checkpointConfig, runDirOf } from './checkpoint.js';
 import { supports, track, type ContainerizerContext } from './container.js';
 import { cleanup } from './destroy.js';
+import { joinParentArgv, parentFor } from './nested.js';
 import { killGroup, startTime } from './processes.js';
 import { reap } from './reap.js';
 import { HOLDER, SUPERVISOR } from './supervisor.js';
@@ -21,7 +22,10 @@ export async function launch(ctx: ContainerizerContext, spec: LaunchSpec): Promi
   if (ctx.containersById.has(id)) throw new ContainerizerError('CONTAINER_LAUNCH_FAILED', `Container ${id} already exists`);
   if (!supports(spec.containerInfo)) throw new ContainerizerError('CONTAINER_LAUNCH_FAILED', 'The Mesos containerizer only launches MESOS containers');
   const argv = commandArgv(spec.task, spec.executor);
-  const runDir = join(ctx.root, id);
+  // A nested container joins its running parent's network and UTS namespaces (checked before anything is written).
+  const parent = spec.containerId.parent ? parentFor(ctx, spec.containerId.parent) : undefined;
+  const joinArgv = parent ? await joinParentArgv(parent.pid) : [];
+  const runDir = runDirOf(ctx.root, spec.containerId);
   const config: ContainerConfig = {
     containerId: spec.containerId,
     executor: spec.executor,
@@ -41,19 +45,8 @@ export async function launch(ctx: ContainerizerContext, spec: LaunchSpec): Promi
   await checkpointConfig(runDir, spec);
 
   // prepare: validation and the launch decision. A throw leaves nothing behind.
-  const namespaces = new Set<Namespace>();
-  const environment: Record<string, string> = {};
-  for (const iso of ctx.isolators) {
-    try {
-      const info = await iso.prepare(config);
-      for (const ns of info?.namespaces ?? []) namespaces.add(ns);
-      Object.assign(environment, info?.environment ?? {});
-    } catch (err) {
-      return fail((err as Error).message ?? String(err), err);
-    }
-  }
-
-  const child = await spawnSupervisor(ctx, spec, runDir, taskArgv(argv, namespaces), environment);
+  const prepared = await prepareIsolators(ctx, config).catch((err: unknown) => fail(messageOf(err), err));
+  const child = await spawnSupervisor(ctx, spec, runDir, [...joinArgv, ...taskArgv(argv, prepared.namespaces)], prepared.environment);
   c.child = child;
   const report = child.stdio[3] as Readable;
   const control = child.stdio[4] as Writable;
@@ -67,7 +60,7 @@ export async function launch(ctx: ContainerizerContext, spec: LaunchSpec): Promi
     await waitSupervisor(child);
     const why = (await tail(join(spec.sandboxDirectory, 'stderr')))
       .split('\n')
-      .filter((l) => /unshare|ippc-supervisor|cannot/.test(l))
+      .filter((l) => /unshare|nsenter|ippc-supervisor|cannot/.test(l))
       .at(-1);
     return fail(why ?? (err as Error).message, err);
   }
@@ -82,7 +75,7 @@ export async function launch(ctx: ContainerizerContext, spec: LaunchSpec): Promi
       control.end('abort\n');
       await waitSupervisor(child);
       killGroup(pid, 'SIGKILL');
-      return fail((err as Error).message ?? String(err), err);
+      return fail(messageOf(err), err);
     }
   }
 
@@ -92,7 +85,22 @@ export async function launch(ctx: ContainerizerContext, spec: LaunchSpec): Promi
   report.destroy();
   await writeAtomic(join(runDir, 'started'), String(Date.now()));
   spec.sendStatus({ state: TaskState.TASK_RUNNING });
-  ctx.log.info({ containerId: id, pid, namespaces: [...namespaces] }, 'container running');
+  ctx.log.info({ containerId: id, pid, namespaces: [...prepared.namespaces], ...(parent ? { parent: parent.id } : {}) }, 'container running');
+}
+
+/** Every isolator's `prepare`, in order: the union of the namespaces they ask for and their environment. */
+async function prepareIsolators(
+  ctx: ContainerizerContext,
+  config: ContainerConfig,
+): Promise<{ namespaces: Set<Namespace>; environment: Record<string, string> }> {
+  const namespaces = new Set<Namespace>();
+  const environment: Record<string, string> = {};
+  for (const iso of ctx.isolators) {
+    const info = await iso.prepare(config);
+    for (const ns of info?.namespaces ?? []) namespaces.add(ns);
+    Object.assign(environment, info?.environment ?? {});
+  }
+  return { namespaces, environment };
 }
 
 /** The argv a task runs: `sh -c value` for a shell command, `value args[1..]` otherwise (Mesos). */

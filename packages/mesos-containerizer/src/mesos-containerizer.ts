@@ -12,7 +12,7 @@ import {
 } from '@ippc/core';
 import type { ContainerInfo, ContainerStatus } from '@ippc/proto';
 import { supports, type ContainerizerContext } from './container.js';
-import { doDestroy } from './destroy.js';
+import { destroyTree } from './destroy.js';
 import { launch } from './launch.js';
 import { stopWatching } from './reap.js';
 import { recover } from './recover.js';
@@ -106,7 +106,7 @@ export class MesosContainerizer implements Containerizer {
   destroy(containerId: string, options: { gracePeriodMs?: number } = {}): Promise<boolean> {
     const c = this.ctx.containersById.get(containerId);
     if (!c) return Promise.resolve(false);
-    return (c.destroying ??= doDestroy(this.ctx, c, options.gracePeriodMs ?? this.grace));
+    return destroyTree(this.ctx, c, options.gracePeriodMs ?? this.grace);
   }
 
   /**

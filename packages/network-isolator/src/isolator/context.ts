@@ -32,6 +32,8 @@ export interface Info {
   pid?: number;
   /** A nested container that shares its parent's network. */
   joinsParent?: boolean;
+  /** For a nested container whose root container has networks: the root's id, whose network files it gets. */
+  root?: string;
 }
 
 /** The isolator's shared context, made once per isolator by {@link createContext}. */

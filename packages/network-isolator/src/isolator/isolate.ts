@@ -19,6 +19,7 @@ export function isolate(ctx: IsolatorContext, containerId: ContainerID, pid: num
   const cid = containerIdToString(containerId);
   return ctx.locks.run(cid, async () => {
     const info = infos.get(cid);
+    if (info?.root !== undefined) return bindRootFiles(ctx, info.root, pid);
     if (!info || info.joinsParent || info.networks.length === 0) return;
     if (info.pid !== undefined) throw new NetworkIsolatorError('CNI_ALREADY_PREPARED', `Container ${cid} has already been isolated`);
     await init(ctx);
@@ -37,6 +38,23 @@ export function isolate(ctx: IsolatorContext, containerId: ContainerID, pid: num
       }
       throw err;
     }
+  });
+}
+
+/**
+ * A nested container in its root's network and UTS namespaces, with a mount namespace of its own:
+ * the root's hosts, hostname and resolv.conf (else the host's, as the root sees it) bound over
+ * `/etc/...` in it, so it resolves names as the root does. No hostname to set: the UTS is the root's.
+ */
+async function bindRootFiles(ctx: IsolatorContext, root: string, pid: number): Promise<void> {
+  const { rootDir, host } = ctx;
+  const binds = [
+    { source: paths.hosts(rootDir, root), target: '/etc/hosts' },
+    { source: paths.hostname(rootDir, root), target: '/etc/hostname' },
+    ...(existsSync(paths.resolvConf(rootDir, root)) ? [{ source: paths.resolvConf(rootDir, root), target: '/etc/resolv.conf' }] : []),
+  ];
+  await host.setupContainer(pid, { binds, loopbackUp: false }).catch((err: unknown) => {
+    throw new NetworkIsolatorError('CNI_SETUP_FAILED', `Failed to setup hostname and network files: ${message(err)}`, { cause: err });
   });
 }
 

@@ -15,15 +15,9 @@ export async function prepare(ctx: IsolatorContext, config: ContainerConfig): Pr
   await init(ctx);
   const cid = containerIdToString(config.containerId);
   if (infos.has(cid)) throw new NetworkIsolatorError('CNI_ALREADY_PREPARED', 'Container has already been prepared');
+  if (config.containerId.parent) return prepareNested(ctx, config, cid);
   // The executor's ContainerInfo carries the task's (the agent copies it for command tasks).
   const ci = config.containerInfo ?? config.executor?.container;
-  const nested = config.containerId.parent !== undefined;
-  const joinsParent = !ci || ci.networkInfos.length === 0;
-  if (nested && joinsParent) {
-    // Shares the parent's namespaces: the containerizer enters them; status() answers the parent's.
-    infos.set(cid, { id: config.containerId, cid, networks: [], joinsParent: true });
-    return undefined;
-  }
   if (!ci) return undefined;
   if (ci.type !== undefined && ci.type !== ContainerInfo_Type.MESOS) {
     throw new NetworkIsolatorError('CNI_NOT_MESOS_CONTAINER', 'Can only prepare CNI networks for a MESOS container');
@@ -57,4 +51,28 @@ export async function prepare(ctx: IsolatorContext, config: ContainerConfig): Pr
   if (ci.hostname) info.hostname = ci.hostname;
   infos.set(cid, info);
   return { namespaces: ['net', 'uts', 'mnt'], environment: { LIBPROCESS_IP: '0.0.0.0' } };
+}
+
+/**
+ * A nested container (a task of a task group) shares its root container's network and UTS
+ * namespaces, which the containerizer enters; it is attached to nothing and `status()` answers the
+ * root's. Only its own ContainerInfo counts: the executor's is the root's. When the root has
+ * networks of its own, the nested container gets a mount namespace of its own with the root's
+ * hosts, hostname and resolv.conf bound in it by `isolate` (Mesos's network/cni isolator).
+ */
+function prepareNested(ctx: IsolatorContext, config: ContainerConfig, cid: string): LaunchInfo | undefined {
+  if ((config.containerInfo?.networkInfos.length ?? 0) > 0) {
+    // Mesos's message (network/cni isolator, prepare of a nested container).
+    throw new NetworkIsolatorError('CNI_INVALID_REQUEST', "Currently, we don't support different network namespaces for parent and nested containers.", {
+      details: { hint: "leave the task's ContainerInfo.network_infos empty: the task group's networks are named in its executor's ContainerInfo" },
+    });
+  }
+  let root = config.containerId;
+  while (root.parent) root = root.parent;
+  const rootCid = containerIdToString(root);
+  const rootInfo = ctx.infos.get(rootCid);
+  const onNetwork = rootInfo !== undefined && rootInfo.networks.length > 0;
+  ctx.infos.set(cid, { id: config.containerId, cid, networks: [], joinsParent: true, ...(onNetwork ? { root: rootCid } : {}) });
+  // On the host network (or a root without networks) there is nothing to enter nor to bind.
+  return onNetwork ? { namespaces: ['mnt'], environment: { LIBPROCESS_IP: '0.0.0.0' } } : undefined;
 }

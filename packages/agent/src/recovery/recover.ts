@@ -31,7 +31,8 @@ export async function recover(a: AgentContext): Promise<void> {
     for (const c of a.options.containerizers) {
       const mine = known.filter((k) => k.containerizer === c.name);
       await c.recover(mine);
-      for (const k of mine) await c.destroy(k.containerId.value!, { gracePeriodMs: 0 });
+      // The top-level containers: destroying one destroys its nested containers first.
+      for (const k of mine.filter((x) => !x.containerId.parent)) await c.destroy(k.containerId.value!, { gracePeriodMs: 0 });
     }
     await rm(a.paths.meta, { recursive: true, force: true });
     await mkdir(a.paths.meta, { recursive: true });

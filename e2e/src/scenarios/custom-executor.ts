@@ -1,5 +1,5 @@
 // A custom executor on the shared e2e cluster (cluster.e2e.ts runs this scenario): an executor
-// written from Mesos's documentation alone (executor/shell-executor.mjs, no ippc code in it) runs
+// written from Mesos's documentation alone (packages/agent/executors/shell-executor.mjs, no ippc code in it) runs
 // two tasks of one framework on one agent. Its container joins ippc-bridge once, so both tasks
 // report the executor's one address, are listed with it on /master/state and in DNS, and are reached on it
 // from another agent; a second task starts no new container. KILL ends one task; SHUTDOWN ends the
@@ -20,7 +20,7 @@ function shellExecutor(frameworkId: string, id: string): ExecutorInfo {
     executorId: { value: id },
     frameworkId: { value: frameworkId },
     name: 'shell executor (e2e)',
-    command: { shell: true, value: `exec node ${MOUNT}/e2e/src/executor/shell-executor.mjs`, uris: [], arguments: [] },
+    command: { shell: true, value: `exec node ${MOUNT}/packages/agent/executors/shell-executor.mjs`, uris: [], arguments: [] },
     resources: allocateResources(parseResources('cpus:0.1;mem:32'), '*'),
     container: { type: ContainerInfo_Type.MESOS, networkInfos: [net('ippc-bridge')] },
   };

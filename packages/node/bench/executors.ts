@@ -19,8 +19,8 @@
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { summarize as stats, type SampleStats } from '@ippc/core';
-import { allocateResources, parseResources } from '@ippc/mesos';
-import { ContainerInfo_Type, NetworkInfo_Protocol, type ExecutorInfo, type NetworkInfo, type TaskStatus } from '@ippc/proto';
+import { addResources, allocateResources, parseResources, subtractResources } from '@ippc/mesos';
+import { ContainerInfo_Type, NetworkInfo_Protocol, type ExecutorInfo, type NetworkInfo, type Offer, type Resource, type TaskStatus } from '@ippc/proto';
 import type { Scheduler } from '@ippc/scheduler';
 import { createNodeWorld, eventually, type NodeWorld } from '../src/testing/node-world.js';
 
@@ -49,6 +49,13 @@ interface Bench {
   s: Scheduler;
 }
 
+/** Every outstanding offer (one agent) and their resources together: freed resources come back in pieces. */
+async function offers(b: Bench): Promise<{ offers: Offer[]; first: Offer; resources: Resource[] }> {
+  await b.s.awaitOffers({ timeoutMs: 30_000 });
+  const all = [...b.s.offers.values()];
+  return { offers: all, first: all[0]!, resources: all.reduce<Resource[]>((acc, o) => addResources(acc, o.resources), []) };
+}
+
 /** Waits until every id is TASK_RUNNING; resolves the time since `t0` and the addresses they report. */
 async function running(b: Bench, ids: string[], t0: number): Promise<{ ms: number; ips: string[] }> {
   const sts = await Promise.all(ids.map((id) => b.s.waitForState(id, 'TASK_RUNNING', 60_000)));
@@ -61,10 +68,10 @@ async function killAll(b: Bench, ids: string[]): Promise<void> {
 }
 
 async function oneTask(b: Bench, name: string): Promise<number> {
-  const [offer] = await b.s.awaitOffers({ timeoutMs: 30_000 });
-  const t = b.s.taskFromOffer(offer!, { name, command: 'exec sleep 600', cpus: 0.01, mem: 1, networks: [net(NETWORK)] });
+  const o = await offers(b);
+  const t = b.s.taskFromOffer(o.first, { name, command: 'exec sleep 600', cpus: 0.01, mem: 1, networks: [net(NETWORK)] }, o.resources);
   const t0 = performance.now();
-  await b.s.launch(offer!, [t], { refuseSeconds: 0 });
+  await b.s.launch(o.offers, [t], { refuseSeconds: 0 });
   const r = await running(b, [t.taskId!.value!], t0);
   if (!r.ips[0]) throw new Error(`${name}: TASK_RUNNING without an address`);
   await killAll(b, [t.taskId!.value!]);
@@ -73,13 +80,17 @@ async function oneTask(b: Bench, name: string): Promise<number> {
 
 /** A group of `n` on a new pod; returns its time to all RUNNING (with one shared address), then ends it. */
 async function group(b: Bench, name: string, n: number): Promise<number> {
-  const [offer] = await b.s.awaitOffers({ timeoutMs: 30_000 });
-  const { executor, tasks } = b.s.groupFromOffer(offer!, {
-    executor: { id: `${name}-pod`, networks: [net(NETWORK)], cpus: 0.01, mem: 32, disk: 1 },
-    tasks: Array.from({ length: n }, (_, i) => ({ name: `${name}-${i}`, command: 'exec sleep 600', cpus: 0.01, mem: 1 })),
-  });
+  const o = await offers(b);
+  const { executor, tasks } = b.s.groupFromOffer(
+    o.first,
+    {
+      executor: { id: `${name}-pod`, networks: [net(NETWORK)], cpus: 0.01, mem: 32, disk: 1 },
+      tasks: Array.from({ length: n }, (_, i) => ({ name: `${name}-${i}`, command: 'exec sleep 600', cpus: 0.01, mem: 1 })),
+    },
+    o.resources,
+  );
   const t0 = performance.now();
-  await b.s.launchGroup(offer!, executor, tasks, { refuseSeconds: 0 });
+  await b.s.launchGroup(o.offers, executor, tasks, { refuseSeconds: 0 });
   const ids = tasks.map((t) => t.taskId!.value!);
   const r = await running(b, ids, t0);
   if (new Set(r.ips).size !== 1 || !r.ips[0]) throw new Error(`${name}: the group does not share one address: ${r.ips.join(',')}`);
@@ -90,20 +101,24 @@ async function group(b: Bench, name: string, n: number): Promise<number> {
 
 /** A pod that stays up (one long task), and a function that adds a group of one to it and times it. */
 async function podSide(b: Bench): Promise<{ add(name: string): Promise<number>; end(): Promise<void> }> {
-  const [offer] = await b.s.awaitOffers({ timeoutMs: 30_000 });
-  const { executor, tasks } = b.s.groupFromOffer(offer!, {
-    executor: { id: 'bench-pod', networks: [net(NETWORK)], cpus: 0.01, mem: 32, disk: 1 },
-    tasks: [{ name: 'anchor', command: 'exec sleep 3600', cpus: 0.01, mem: 1 }],
-  });
-  await b.s.launchGroup(offer!, executor, tasks, { refuseSeconds: 0 });
-  const launched = await b.s.waitForState(tasks[0]!.taskId!.value!, 'TASK_RUNNING', 60_000);
+  const o = await offers(b);
+  const { executor, tasks } = b.s.groupFromOffer(
+    o.first,
+    {
+      executor: { id: 'bench-pod', networks: [net(NETWORK)], cpus: 0.01, mem: 32, disk: 1 },
+      tasks: [{ name: 'anchor', command: 'exec sleep 3600', cpus: 0.01, mem: 1 }],
+    },
+    o.resources,
+  );
+  await b.s.launchGroup(o.offers, executor, tasks, { refuseSeconds: 0 });
+  await b.s.waitForState(tasks[0]!.taskId!.value!, 'TASK_RUNNING', 60_000);
   const fullExecutor = { ...executor, frameworkId: { value: b.s.frameworkId! } };
   return {
     add: async (name) => {
-      const [o] = await b.s.awaitOffers({ filter: (x) => x.agentId?.value === launched.agentId?.value, timeoutMs: 30_000 });
-      const t = b.s.taskFromOffer(o!, { name, command: 'exec sleep 600', cpus: 0.01, mem: 1 });
+      const o2 = await offers(b);
+      const t = b.s.taskFromOffer(o2.first, { name, command: 'exec sleep 600', cpus: 0.01, mem: 1 }, o2.resources);
       const t0 = performance.now();
-      await b.s.launchGroup(o!, fullExecutor, [t], { refuseSeconds: 0 });
+      await b.s.launchGroup(o2.offers, fullExecutor, [t], { refuseSeconds: 0 });
       const r = await running(b, [t.taskId!.value!], t0);
       await killAll(b, [t.taskId!.value!]);
       return r.ms;
@@ -122,10 +137,11 @@ async function customSide(b: Bench): Promise<{ add(name: string): Promise<number
     container: { type: ContainerInfo_Type.MESOS, networkInfos: [net(NETWORK)] },
   };
   const launchOne = async (name: string, data: string) => {
-    const [o] = await b.s.awaitOffers({ timeoutMs: 30_000 });
-    const t = b.s.taskFromOffer(o!, { name, executor, data, cpus: 0.01, mem: 1 });
+    const o = await offers(b);
+    // A new executor's resources come from the offer too.
+    const t = b.s.taskFromOffer(o.first, { name, executor, data, cpus: 0.01, mem: 1 }, subtractResources(o.resources, executor.resources ?? []));
     const t0 = performance.now();
-    await b.s.launch(o!, [t], { refuseSeconds: 0 });
+    await b.s.launch(o.offers, [t], { refuseSeconds: 0 });
     return { id: t.taskId!.value!, ...(await running(b, [t.taskId!.value!], t0)) };
   };
   const anchor = await launchOne('shell-anchor', 'exec sleep 3600');

@@ -2,7 +2,7 @@ import { open, readFile, unlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isIppcError, processAlive } from '@ippc/core';
-import { taskStateToJSON, taskStatus_ReasonToJSON, type Offer, type TaskInfo, type TaskStatus } from '@ippc/proto';
+import { taskStateToJSON, taskStatus_ReasonToJSON, type ExecutorInfo, type Offer, type TaskInfo, type TaskStatus } from '@ippc/proto';
 import type { Scheduler } from '@ippc/scheduler';
 import type { Cluster } from '@ippc/testbed';
 import { CliError } from './errors.js';
@@ -116,36 +116,30 @@ function agentMatches(cluster: Cluster, offer: Offer, selector: AgentSelector): 
   return offer.hostname === selector || offer.agentId?.value === selector;
 }
 
+/** What a launch waits for and where it may go. */
+export interface LaunchOptions {
+  agent?: AgentSelector;
+  /** Wait for TASK_RUNNING (default true). */
+  wait?: boolean;
+  /** How long to wait for an offer, and then for TASK_RUNNING. Default 30 s. */
+  timeoutMs?: number;
+  /** Among the fitting offers at hand, the first this likes wins. */
+  prefer?: (offer: Offer) => boolean;
+}
+
 /**
- * Launches the task `build` makes on the first offer it accepts (on `agent` if given; among the
- * offers at hand, the first that `prefer` likes) and, with `wait`, waits for TASK_RUNNING. Throws
- * CLI_NO_OFFER when no fitting offer comes in `timeoutMs`, CLI_TASK_FAILED (with Mesos's state,
- * reason and message in the message and in `details`) when the task ends instead of running.
+ * The first offer `fits` accepts (on `agent` if given; among those at hand, the first `prefer`
+ * likes). Throws CLI_USAGE for an agent index the cluster lacks, CLI_NO_OFFER when no fitting
+ * offer comes in `timeoutMs`.
  */
-export async function launchTask(
-  scheduler: Scheduler,
-  cluster: Cluster,
-  build: (offer: Offer) => TaskInfo,
-  options: { agent?: AgentSelector; wait?: boolean; timeoutMs?: number; prefer?: (offer: Offer) => boolean } = {},
-): Promise<{ task: TaskInfo; offer: Offer; status?: TaskStatus }> {
+export async function awaitFittingOffer(scheduler: Scheduler, cluster: Cluster, fits: (offer: Offer) => boolean, options: LaunchOptions = {}): Promise<Offer> {
   const timeoutMs = options.timeoutMs ?? 30_000;
   if (options.agent !== undefined && /^\d+$/.test(options.agent) && !cluster.agents[Number(options.agent)]) {
     throw new CliError('CLI_USAGE', `--agent ${options.agent}: the cluster has agents 0..${cluster.agents.length - 1}`);
   }
   let offers: Offer[];
   try {
-    offers = await scheduler.awaitOffers({
-      timeoutMs,
-      filter: (o) => {
-        if (!agentMatches(cluster, o, options.agent)) return false;
-        try {
-          build(o);
-          return true;
-        } catch {
-          return false;
-        }
-      },
-    });
+    offers = await scheduler.awaitOffers({ timeoutMs, filter: (o) => agentMatches(cluster, o, options.agent) && fits(o) });
   } catch (err) {
     throw new CliError(
       'CLI_NO_OFFER',
@@ -153,27 +147,74 @@ export async function launchTask(
       { cause: err },
     );
   }
-  const offer = (options.prefer && offers.find(options.prefer)) || offers[0]!;
-  const task = build(offer);
-  await scheduler.launch(offer, [task]);
-  if (options.wait === false) return { task, offer };
+  return (options.prefer && offers.find(options.prefer)) || offers[0]!;
+}
+
+/** Whether `build` makes something of the offer (it throws when the offer cannot hold it). */
+export function builds(build: (offer: Offer) => unknown): (offer: Offer) => boolean {
+  return (offer) => {
+    try {
+      build(offer);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+}
+
+/**
+ * Waits for the task's TASK_RUNNING. Throws CLI_TASK_FAILED (with Mesos's state, reason and message
+ * in the message and in `details`) when the task ends instead of running.
+ */
+export async function waitRunning(scheduler: Scheduler, taskId: string, timeoutMs = 30_000): Promise<TaskStatus> {
   try {
-    const status = await scheduler.waitForState(task.taskId!.value!, 'TASK_RUNNING', timeoutMs);
-    return { task, offer, status };
+    return await scheduler.waitForState(taskId, 'TASK_RUNNING', timeoutMs);
   } catch (err) {
-    const last = scheduler.latestStatus(task.taskId!.value!);
+    const last = scheduler.latestStatus(taskId);
     if (last && isIppcError(err)) {
       const state = taskStateToJSON(last.state ?? 0);
       const reason = last.reason !== undefined ? taskStatus_ReasonToJSON(last.reason) : undefined;
-      throw new CliError(
-        'CLI_TASK_FAILED',
-        `task ${task.taskId!.value} reached ${state}${reason ? ` (${reason})` : ''}${last.message ? `: ${last.message}` : ''}`,
-        {
-          details: { taskId: task.taskId!.value, state, reason, message: last.message },
-          cause: err,
-        },
-      );
+      throw new CliError('CLI_TASK_FAILED', `task ${taskId} reached ${state}${reason ? ` (${reason})` : ''}${last.message ? `: ${last.message}` : ''}`, {
+        details: { taskId, state, reason, message: last.message },
+        cause: err,
+      });
     }
     throw err;
   }
+}
+
+/**
+ * Launches the task `build` makes on the first offer it accepts (see {@link awaitFittingOffer})
+ * and, with `wait`, waits for TASK_RUNNING (see {@link waitRunning}).
+ */
+export async function launchTask(
+  scheduler: Scheduler,
+  cluster: Cluster,
+  build: (offer: Offer) => TaskInfo,
+  options: LaunchOptions = {},
+): Promise<{ task: TaskInfo; offer: Offer; status?: TaskStatus }> {
+  const offer = await awaitFittingOffer(scheduler, cluster, builds(build), options);
+  const task = build(offer);
+  await scheduler.launch(offer, [task]);
+  if (options.wait === false) return { task, offer };
+  return { task, offer, status: await waitRunning(scheduler, task.taskId!.value!, options.timeoutMs) };
+}
+
+/**
+ * Launches the task group `build` makes (an executor and its tasks, e.g. by `groupFromOffer`) on
+ * the first offer it accepts, as one LAUNCH_GROUP, and, with `wait`, waits for every task's
+ * TASK_RUNNING; throws as {@link launchTask} does (the first task that ends instead).
+ */
+export async function launchTaskGroup(
+  scheduler: Scheduler,
+  cluster: Cluster,
+  build: (offer: Offer) => { executor: ExecutorInfo; tasks: TaskInfo[] },
+  options: LaunchOptions = {},
+): Promise<{ executor: ExecutorInfo; tasks: TaskInfo[]; offer: Offer; statuses?: TaskStatus[] }> {
+  const offer = await awaitFittingOffer(scheduler, cluster, builds(build), options);
+  const { executor, tasks } = build(offer);
+  await scheduler.launchGroup(offer, executor, tasks);
+  if (options.wait === false) return { executor, tasks, offer };
+  const statuses = await Promise.all(tasks.map((t) => waitRunning(scheduler, t.taskId!.value!, options.timeoutMs)));
+  return { executor, tasks, offer, statuses };
 }

@@ -16,10 +16,13 @@ export { netCheck } from './commands/net.js';
 export { runShowcase } from './commands/showcase/showcase.js';
 export { showcaseTasks } from './commands/showcase/tasks.js';
 export { findTask } from './commands/task/kill.js';
-export { runTask, shellJoin } from './commands/task/run.js';
+export { runTaskGroup, type TaskGroupResult } from './commands/task/group.js';
+export { placeTask, runTask, shellJoin } from './commands/task/run.js';
 export { realTestbed, type Testbed } from './context.js';
 export { CliError, type CliErrorCode } from './errors.js';
-export { CLI_FRAMEWORK, closeCliFramework, connectCliFramework, launchTask } from './framework.js';
+export { CLI_FRAMEWORK, closeCliFramework, connectCliFramework, launchTask, launchTaskGroup } from './framework.js';
+export { SHELL_EXECUTOR_COMMAND, placeOnExecutor, shellExecutorInfo } from './executor-spec.js';
+export { planTaskGroup, type TaskGroupFlags, type TaskGroupPlan } from './group-spec.js';
 export { checkCluster, cniRootFromArgv, planEndpoints, type NetCheckRun, type PlacedEndpoint } from './net-check.js';
 export { emit, fail } from './output.js';
 // `table` was the CLI's own copy of core's renderTable; the name stays for whoever imported it.

@@ -23,6 +23,7 @@ describe('the ippc command tree', () => {
       'doctor',
       'net check',
       'showcase',
+      'task group',
       'task kill',
       'task list',
       'task run',

@@ -88,6 +88,34 @@ describe('task run flags', () => {
     assert.throws(() => parseLabel('=v'), usage(/KEY=VALUE/));
   });
 
+  it('--executor: the command is the task’s data, the networks and groups are the executor container’s', () => {
+    const plan = planTaskRun('ex-web', undefined, {
+      executor: 'ex',
+      cmd: 'exec busybox httpd -f -p 80',
+      network: ['ippc-bridge'],
+      group: ['web'],
+      cpus: '0.2',
+    });
+    assert.equal(plan.spec.command, undefined);
+    assert.equal(plan.spec.data, 'exec busybox httpd -f -p 80');
+    assert.equal(plan.spec.container, undefined, 'the task asks for no network itself');
+    assert.equal(plan.spec.cpus, 0.2);
+    assert.equal(plan.spec.executor!.executorId?.value, 'ex');
+    assert.deepEqual(plain(plan.spec.executor!.container!.networkInfos.map((n) => [n.name, n.groups])), [['ippc-bridge', ['web']]]);
+    assert.deepEqual([plan.containerizer, plan.networks, plan.groups, plan.executor?.id], ['MESOS', ['ippc-bridge'], ['web'], 'ex']);
+    assert.equal(planTaskRun('t', 'sleep 1', { executor: 'ex' }).spec.executor!.container, undefined, 'no --network: the agent’s network');
+  });
+
+  it('--executor refuses what a task of the shell executor cannot have', () => {
+    assert.throws(() => planTaskRun('t', 'x', { executor: 'bad id' }), usage(/--executor 'bad id'/));
+    assert.throws(() => planTaskRun('t', 'x', { executor: 'ex', image: 'i' }), usage(/Mesos container/));
+    assert.throws(() => planTaskRun('t', 'x', { executor: 'ex', containerizer: 'docker' }), usage(/Mesos container/));
+    assert.throws(() => planTaskRun('t', 'x', { executor: 'ex', port: '1' }), usage(/--port and --port-mapping/));
+    assert.throws(() => planTaskRun('t', 'x', { executor: 'ex', portMapping: ['35010:80'] }), usage(/--port and --port-mapping/));
+    assert.throws(() => planTaskRun('t', 'x', { executor: 'ex', group: ['web'] }), usage(/--group needs --network/));
+    assert.throws(() => planTaskRun('t', undefined, { executor: 'ex' }), usage(/a command is required/));
+  });
+
   it('accepts an IPv6 address request', () => {
     const plan = planTaskRun('w', 'x', { network: ['n'], ip: ['fd00::5'] });
     assert.deepEqual(plain(plan.spec.container!.networkInfos[0]!.ipAddresses), [{ protocol: NetworkInfo_Protocol.IPv6, ipAddress: 'fd00::5' }]);

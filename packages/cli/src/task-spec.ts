@@ -1,14 +1,7 @@
-import { parseIp } from '@ippc/core';
-import {
-  ContainerInfo,
-  ContainerInfo_DockerInfo_Network,
-  ContainerInfo_Type,
-  NetworkInfo_Protocol,
-  type ContainerInfo as ContainerInfoT,
-  type NetworkInfo,
-} from '@ippc/proto';
+import { ContainerInfo, ContainerInfo_DockerInfo_Network, ContainerInfo_Type, type ContainerInfo as ContainerInfoT } from '@ippc/proto';
 import type { TaskSpec } from '@ippc/scheduler';
-import { CliError } from './errors.js';
+import { shellExecutorInfo, type ExecutorPlan } from './executor-spec.js';
+import { checkName, planNetworks, positiveNumber, usage, type NetworkFlags } from './flags.js';
 
 // `ippc task run` flags → a scheduler TaskSpec (TaskInfo with ContainerInfo and NetworkInfo). Pure,
 // so every flag combination is a unit test. Only the CLI's own syntax is checked here: combinations
@@ -18,15 +11,14 @@ import { CliError } from './errors.js';
 export type DockerNetworkMode = 'HOST' | 'BRIDGE' | 'NONE' | 'USER';
 
 /** The flags of `ippc task run`, as commander hands them over. */
-export interface TaskRunFlags {
+export interface TaskRunFlags extends NetworkFlags {
   cmd?: string;
   containerizer?: string;
   docker?: boolean;
   image?: string;
-  network?: string[];
   dockerNetwork?: string;
-  ip?: string[];
-  group?: string[];
+  /** Run the task on the shell executor of this id (one container and address for all its tasks). */
+  executor?: string;
   label?: string[];
   portMapping?: string[];
   port?: string;
@@ -44,12 +36,8 @@ export interface TaskRunPlan {
   groups: string[];
   /** Host ports that must come from the offer (port mappings' host side). */
   hostPorts: number[];
-}
-
-const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
-
-function usage(message: string): CliError {
-  return new CliError('CLI_USAGE', message);
+  /** With `--executor`: the executor; `networks` and `groups` are then its container's. */
+  executor?: ExecutorPlan;
 }
 
 /** `HOST:CONTAINER[/PROTO]` → a mapping (Mesos's NetworkInfo/DockerInfo PortMapping). */
@@ -70,20 +58,6 @@ export function parseLabel(text: string): { key: string; value: string } {
   return { key: text.slice(0, eq), value: text.slice(eq + 1) };
 }
 
-function positiveNumber(flag: string, text: string | undefined, integer: boolean): number | undefined {
-  if (text === undefined) return undefined;
-  const n = Number(text);
-  if (!Number.isFinite(n) || n <= 0 || (integer && !Number.isInteger(n))) throw usage(`${flag} '${text}' must be a positive ${integer ? 'integer' : 'number'}`);
-  return n;
-}
-
-function ipOf(text: string): { protocol: NetworkInfo_Protocol; ipAddress: string } {
-  const t = text.trim();
-  const family = parseIp(t)?.family;
-  if (!family) throw usage(`--ip '${text}' is not an IPv4 or IPv6 address`);
-  return { protocol: family === 4 ? NetworkInfo_Protocol.IPv4 : NetworkInfo_Protocol.IPv6, ipAddress: t };
-}
-
 /**
  * Builds the task. Flags:
  * - `--containerizer mesos|docker` (default mesos; `--docker`, `--image` and `--docker-network` imply docker);
@@ -93,29 +67,25 @@ function ipOf(text: string): { protocol: NetworkInfo_Protocol; ipAddress: string
  *   addresses on the first network;
  * - `--docker-network host|bridge|none|user` (default: user with `--network`, else host);
  * - `--port-mapping HOST:CONTAINER[/PROTO]` (repeatable): the host ports are taken from the offer;
- * - `--port N`: take N host ports from the offer (the command sees PORT0..N-1).
+ * - `--port N`: take N host ports from the offer (the command sees PORT0..N-1);
+ * - `--executor ID`: the task runs on the shell executor ID (see {@link planExecutorTask}).
  */
 export function planTaskRun(name: string, command: string | undefined, flags: TaskRunFlags): TaskRunPlan {
-  if (!NAME.test(name)) throw usage(`task name '${name}' must be 1-63 letters, digits, '.', '_' or '-', starting with a letter or digit`);
+  checkName('task name', name);
   const cmd = command ?? flags.cmd;
   if (!cmd || !cmd.trim()) throw usage("a command is required: 'ippc task run NAME --cmd \"...\"' or 'ippc task run NAME -- CMD ARGS...'");
   const given = flags.containerizer?.toLowerCase();
   if (given !== undefined && given !== 'mesos' && given !== 'docker') throw usage(`--containerizer '${flags.containerizer}' must be mesos or docker`);
   const wantsDocker = !!flags.docker || flags.image !== undefined || flags.dockerNetwork !== undefined;
   if (given === 'mesos' && wantsDocker) throw usage('--docker, --image and --docker-network need the Docker containerizer; drop --containerizer mesos');
+  if (flags.executor !== undefined) return planExecutorTask(name, cmd, flags, given === 'docker' || wantsDocker);
   const docker = given === 'docker' || wantsDocker;
   if (docker && !flags.image) throw usage('a Docker task needs --image IMAGE (images are never pulled: use one on the Docker daemon, e.g. the node image)');
-  const networks = flags.network ?? [];
-  for (const n of networks) if (!n.trim()) throw usage('--network needs a name');
-  const groups = flags.group ?? [];
-  for (const g of groups) if (!/^[A-Za-z0-9_.*-]+$/.test(g)) throw usage(`--group '${g}' must be letters, digits, '.', '_' or '-'`);
-  const ips = (flags.ip ?? []).map(ipOf);
-  if (ips.length > 0 && networks.length === 0) throw usage('--ip needs --network: a task without a network of its own uses the agent address');
-  if (groups.length > 0 && networks.length === 0) throw usage('--group needs --network: groups isolate containers on a network of their own');
   const mappings = (flags.portMapping ?? []).map(parsePortMapping);
+  // Port mappings of a Mesos task go on its (first) network; a Docker task's go in DockerInfo.
+  const { networks, groups, networkInfos } = planNetworks(flags, 'a task', docker ? [] : mappings);
   const portCount = positiveNumber('--port', flags.port, true);
   if (portCount !== undefined && mappings.length > 0) throw usage('give either --port N (ports for the command) or --port-mapping HOST:CONTAINER, not both');
-  const labels = (flags.label ?? []).map(parseLabel);
   let mode: DockerNetworkMode | undefined;
   if (docker) {
     const m = (flags.dockerNetwork ?? (networks.length > 0 ? 'USER' : 'HOST')).toUpperCase();
@@ -123,13 +93,6 @@ export function planTaskRun(name: string, command: string | undefined, flags: Ta
     mode = m as DockerNetworkMode;
   }
 
-  const networkInfos: NetworkInfo[] = networks.map((n, i) => ({
-    name: n,
-    groups: [...groups],
-    ipAddresses: i === 0 ? ips : [],
-    // Port mappings of a Mesos task go on its (first) network; a Docker task's go in DockerInfo.
-    portMappings: !docker && i === 0 ? mappings : [],
-  }));
   let container: ContainerInfoT | undefined;
   if (docker) {
     container = ContainerInfo.fromPartial({
@@ -143,13 +106,44 @@ export function planTaskRun(name: string, command: string | undefined, flags: Ta
   }
   const hostPorts = mappings.map((m) => m.hostPort);
   const spec: TaskSpec = {
-    name,
+    ...resourcesAndLabels(name, flags),
     command: cmd,
-    ...(positiveNumber('--cpus', flags.cpus, false) !== undefined ? { cpus: Number(flags.cpus) } : {}),
-    ...(positiveNumber('--mem', flags.mem, false) !== undefined ? { mem: Number(flags.mem) } : {}),
     ...(hostPorts.length > 0 ? { ports: hostPorts } : portCount !== undefined ? { ports: portCount } : {}),
     ...(container ? { container } : {}),
-    ...(labels.length > 0 ? { labels: { labels } } : {}),
   };
   return { spec, containerizer: docker ? 'DOCKER' : 'MESOS', ...(mode ? { dockerNetwork: mode } : {}), networks, groups, hostPorts };
+}
+
+/** The name, `--cpus`, `--mem` and `--label` part of a spec. */
+function resourcesAndLabels(name: string, flags: { cpus?: string; mem?: string; label?: string[] }): TaskSpec {
+  const cpus = positiveNumber('--cpus', flags.cpus, false);
+  const mem = positiveNumber('--mem', flags.mem, false);
+  const labels = (flags.label ?? []).map(parseLabel);
+  return {
+    name,
+    ...(cpus !== undefined ? { cpus } : {}),
+    ...(mem !== undefined ? { mem } : {}),
+    ...(labels.length > 0 ? { labels: { labels } } : {}),
+  };
+}
+
+/**
+ * `--executor ID`: the command becomes the task's `data`, which the shell executor runs; `--network`,
+ * `--group`, `--ip` and `--hostname` go to the executor's container (honoured only when the
+ * executor starts: a running executor keeps its own, and Mesos refuses a task whose ExecutorInfo
+ * differs). The executor runs in a Mesos container and passes no PORTn to its tasks, so Docker
+ * flags, `--port` and `--port-mapping` are refused.
+ */
+function planExecutorTask(name: string, cmd: string, flags: TaskRunFlags, docker: boolean): TaskRunPlan {
+  const id = flags.executor!;
+  checkName('--executor', id);
+  if (docker) throw usage('--executor runs the shell executor in a Mesos container: drop --docker, --image, --docker-network and --containerizer docker');
+  if (flags.port !== undefined || (flags.portMapping ?? []).length > 0)
+    throw usage(
+      '--port and --port-mapping are not for a task of an executor (the shell executor sets no PORTn): give the executor an address of its own with --network',
+    );
+  const { networks, groups, networkInfos } = planNetworks(flags, 'an executor');
+  const executor: ExecutorPlan = { id, networkInfos, ...(flags.hostname ? { hostname: flags.hostname } : {}) };
+  const spec: TaskSpec = { ...resourcesAndLabels(name, flags), executor: shellExecutorInfo(executor), data: cmd };
+  return { spec, containerizer: 'MESOS', networks, groups, hostPorts: [], executor };
 }

@@ -32,6 +32,16 @@ describe('task views of /master/state', () => {
     assert.deepEqual(taskViews(state)[0]!.addresses, ['10.100.0.2']);
   });
 
+  it("a task of a custom executor or a pod names its executor and reports the executor's networks", () => {
+    const state = fixtureState();
+    const web = state.frameworks[0]!.tasks[0]!;
+    state.frameworks[0]!.tasks = [{ ...web, id: 'ex-web-1', name: 'ex-web', executor_id: 'ex', container: undefined }] as never;
+    const [view] = taskViews(state);
+    assert.deepEqual([view!.executor, view!.networks, view!.groups, view!.addresses, view!.optedIn], ['ex', ['ippc-bridge'], ['web'], ['10.100.0.2'], true]);
+    assert.deepEqual(taskRows([view!])[1]!.slice(4, 7), ['mesos', 'ex', 'ippc-bridge']);
+    assert.equal(taskViews(fixtureState())[0]!.executor, undefined, 'a command task has none');
+  });
+
   it('--all adds finished tasks', () => {
     assert.equal(taskViews(fixtureState()).length, 4);
     assert.equal(taskViews(fixtureState(), { all: true }).length, 5);
@@ -41,11 +51,11 @@ describe('task views of /master/state', () => {
     assert.equal(
       renderTable(taskRows(taskViews(fixtureState()))),
       [
-        'ID              NAME   STATE    AGENT       CONTAINERIZER  NETWORKS         GROUPS  ADDRESSES',
-        'web-00000001    web    RUNNING  10.99.0.11  mesos          ippc-bridge      web     10.100.0.2',
-        'plain-00000002  plain  RUNNING  10.99.0.12  mesos          (agent: host)    -       10.99.0.12',
-        'dbr-00000003    dbr    RUNNING  10.99.0.12  docker/bridge  (docker bridge)  -       172.17.0.5',
-        'bad-00000004    bad    FAILED   10.99.0.12  mesos          nope             -       -',
+        'ID              NAME   STATE    AGENT       CONTAINERIZER  EXECUTOR  NETWORKS         GROUPS  ADDRESSES',
+        'web-00000001    web    RUNNING  10.99.0.11  mesos          -         ippc-bridge      web     10.100.0.2',
+        'plain-00000002  plain  RUNNING  10.99.0.12  mesos          -         (agent: host)    -       10.99.0.12',
+        'dbr-00000003    dbr    RUNNING  10.99.0.12  docker/bridge  -         (docker bridge)  -       172.17.0.5',
+        'bad-00000004    bad    FAILED   10.99.0.12  mesos          -         nope             -       -',
       ].join('\n'),
     );
   });

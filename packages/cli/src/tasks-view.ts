@@ -28,6 +28,8 @@ export interface TaskView {
   optedIn: boolean;
   /** Host ports of the task's resources (`[35000-35001]`), if any. */
   ports?: string;
+  /** The executor of a task of a custom executor or of a task group (none for a command task). */
+  executor?: string;
 }
 
 interface ContainerJson {
@@ -77,6 +79,7 @@ export function taskView(task: TaskJson, state: MasterStateJson, frameworkName: 
     addresses,
     optedIn,
     ...(typeof ports === 'string' && ports ? { ports } : {}),
+    ...(task.executor_id ? { executor: task.executor_id } : {}),
   };
 }
 
@@ -106,13 +109,14 @@ export function networksText(t: TaskView): string {
 /** Rows for a text table (header first). */
 export function taskRows(tasks: TaskView[]): string[][] {
   return [
-    ['ID', 'NAME', 'STATE', 'AGENT', 'CONTAINERIZER', 'NETWORKS', 'GROUPS', 'ADDRESSES'],
+    ['ID', 'NAME', 'STATE', 'AGENT', 'CONTAINERIZER', 'EXECUTOR', 'NETWORKS', 'GROUPS', 'ADDRESSES'],
     ...tasks.map((t) => [
       t.id,
       t.name,
       t.state.replace(/^TASK_/, ''),
       t.agent,
       containerizerText(t),
+      t.executor ?? '-',
       networksText(t),
       t.groups.join(',') || '-',
       t.addresses.join(',') || '-',

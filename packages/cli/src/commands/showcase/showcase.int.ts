@@ -1,5 +1,6 @@
 // `ippc showcase` as the real binary on a real cluster: every showcase task runs (opt-in and plain,
-// both containerizers, every Docker mode, groups), DNS answers each task's address, the matrix
+// both containerizers, every Docker mode, groups, two tasks of a custom executor on its one address,
+// a pod of two on its one address), DNS answers each task's address, the matrix
 // agrees with the policy, the picture is written; a second run reuses the cluster and replaces the
 // tasks; removing the cluster leaves nothing.
 import assert from 'node:assert/strict';
@@ -31,7 +32,7 @@ interface ShowcaseJson {
   tasks: {
     name: string;
     state: string;
-    view?: { containerizer: string; dockerNetwork?: string; groups: string[]; addresses: string[]; optedIn: boolean };
+    view?: { containerizer: string; dockerNetwork?: string; groups: string[]; addresses: string[]; optedIn: boolean; executor?: string };
     dns?: { name: string; answer: string };
   }[];
   netCheck: { status: string; mismatches: unknown[]; endpoints: { id: string; kind: string }[]; skipped: { name: string }[] };
@@ -77,6 +78,18 @@ describe('ippc showcase', () => {
     );
     assert.ok(report.tasks.filter((t) => t.view?.optedIn && t.view.containerizer === 'MESOS').length >= 6, 'opt-in tasks');
     for (const t of report.tasks) assert.equal(t.dns?.answer, t.view?.addresses[0], `${t.name}: DNS ${t.dns?.name} answers ${t.dns?.answer}`);
+    // Two tasks of one custom executor, and the two tasks of a pod: one address each, one endpoint each in the matrix.
+    const task = (n: string) => report.tasks.find((t) => t.name === n)?.view;
+    assert.equal(task('ex-web')?.executor, 'showcase-ex');
+    assert.ok(task('ex-web')?.addresses[0], 'the executor has an address');
+    assert.equal(task('ex-api')?.addresses[0], task('ex-web')?.addresses[0], "ex-api reports the executor's address");
+    assert.ok(task('pod-back')?.executor, 'pod tasks name their executor');
+    assert.equal(task('pod-front')?.executor, task('pod-back')?.executor);
+    assert.ok(task('pod-back')?.addresses[0], 'the pod has an address');
+    assert.equal(task('pod-front')?.addresses[0], task('pod-back')?.addresses[0], "pod-front reports the pod's address");
+    assert.notEqual(task('pod-back')?.addresses[0], task('ex-web')?.addresses[0]);
+    for (const pair of [/ex-(web|api)\+ex-(web|api)$/, /pod-(back|front)\+pod-(back|front)$/])
+      assert.equal(report.netCheck.endpoints.filter((e) => pair.test(e.id)).length, 1, `one endpoint for ${pair}`);
     assert.equal(report.netCheck.status, 'pass');
     assert.deepEqual(report.netCheck.mismatches, []);
     assert.equal(report.netCheck.endpoints.filter((e) => e.kind === 'agent').length, 3);
@@ -90,12 +103,12 @@ describe('ippc showcase', () => {
     const second = await ippc('showcase', '--name', name, '--svg', svg);
     assert.equal(second.code, 0, `${second.stdout}\n${second.stderr}`);
     assert.match(second.stderr, new RegExp(`cluster ${name} is already running: using it`));
-    assert.match(second.stderr, /removing 13 tasks of a previous showcase/);
+    assert.match(second.stderr, /removing 17 tasks of a previous showcase/);
     assert.match(second.stdout, /result: PASS/);
     assert.match(second.stdout, new RegExp(`picture \\(matrix and topology\\): ${svg.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}`));
     assert.match(second.stdout, new RegExp(`tear down: ippc cluster down --name ${name}`));
     const list = JSON.parse((await ippc('task', 'list', '--cluster', name, '--json')).stdout) as { tasks: { state: string }[] };
-    assert.equal(list.tasks.filter((t) => t.state === 'TASK_RUNNING').length, 13, 'only the second showcase runs');
+    assert.equal(list.tasks.filter((t) => t.state === 'TASK_RUNNING').length, 17, 'only the second showcase runs');
 
     const down = await ippc('cluster', 'down', '--name', name);
     assert.equal(down.code, 0);

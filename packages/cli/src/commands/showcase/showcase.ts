@@ -12,7 +12,8 @@ import { showcaseTasksFor } from './tasks.js';
 
 // `ippc showcase`: the tour. A cluster (started, or the running one of that name), then opt-in and
 // plain tasks side by side on every agent, in both containerizers and all Docker network modes,
-// in isolation groups; a table of where everything runs and with which address; the measured
+// in isolation groups, two tasks of one custom executor and a pod of two, each pair on one
+// address; a table of where everything runs and with which address; the measured
 // reachability matrix against the policy, with its picture; and how to tear it all down.
 
 export interface ShowcaseOptions {
@@ -76,7 +77,7 @@ export async function runShowcase(
 export function registerShowcase(program: Command, deps: { testbed?: Testbed } = {}): void {
   program
     .command('showcase')
-    .description('bring up a cluster and show opt-in and plain tasks side by side, Docker modes, groups, and the reachability matrix')
+    .description('bring up a cluster and show opt-in and plain tasks side by side, Docker modes, groups, a custom executor, a pod, and the reachability matrix')
     .option('--name <name>', 'cluster name (default: IPPC_CLUSTER, the file’s name, or ippc); a running cluster of that name is reused')
     .option('-f, --config <file>', 'cluster file for a new cluster (as cluster up -f)')
     .option('--agents <n>', 'agents of a new cluster (default: the file’s, or 3)')

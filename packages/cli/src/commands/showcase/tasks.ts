@@ -1,5 +1,6 @@
 import Docker from 'dockerode';
 import type { Cluster } from '@ippc/testbed';
+import type { TaskGroupFlags } from '../../group-spec.js';
 import type { TaskRunFlags } from '../../task-spec.js';
 
 /** Label that marks showcase tasks (a second run replaces them). */
@@ -14,13 +15,38 @@ export interface ShowcaseTask {
   why: string;
 }
 
+/** A pod: launched as one task group (`ippc task group`), its tasks one row each. */
+export interface ShowcasePod {
+  pod: string;
+  /** Agent index, modulo the number of agents. */
+  agent: number;
+  flags: TaskGroupFlags;
+  /** What each task shows, by task name. */
+  why: Record<string, string>;
+}
+
+export type ShowcaseItem = ShowcaseTask | ShowcasePod;
+
+/** The task names of the showcase, in the order of its table. */
+export function showcaseTaskNames(items: readonly ShowcaseItem[]): string[] {
+  return items.flatMap((i) => ('pod' in i ? Object.keys(i.why) : [i.name]));
+}
+
+/** The pod's back end serves on 127.0.0.1 only (not 8080: net check's probe listens there in every container). */
+const POD_BACK = 'mkdir -p www && echo hello from pod-back > www/index.html && exec busybox httpd -f -p 127.0.0.1:9000 -h www';
+/** The pod's front end reads it over localhost and serves what it read on port 80 of the pod's address. */
+const POD_FRONT = 'for i in $(seq 1 100); do curl -sf -o index.html http://127.0.0.1:9000/ && break; sleep 0.1; done; exec busybox httpd -f -p 80 -h .';
+
 /**
  * The showcase's tasks. Opt-in tasks serve HTTP on port 80 in their own namespace; plain tasks on
- * an offered host port. `image` is the node image (on the daemon already: nothing is pulled).
+ * an offered host port; two tasks of one custom executor (the shell executor) on its one address;
+ * a pod of two tasks on one address, one reaching the other on 127.0.0.1. `image` is the node image
+ * (on the daemon already: nothing is pulled).
  */
-export function showcaseTasks(options: { bridge: string; ptp?: string; userNetwork?: string; image: string }): ShowcaseTask[] {
+export function showcaseTasks(options: { bridge: string; ptp?: string; userNetwork?: string; image: string }): ShowcaseItem[] {
   const httpd = 'exec busybox httpd -f -p 80';
-  const tasks: ShowcaseTask[] = [
+  const ex = { executor: 'showcase-ex', network: [options.bridge], group: ['web'] };
+  const tasks: ShowcaseItem[] = [
     { name: 'web-1', agent: 0, flags: { network: [options.bridge], group: ['web'], cmd: httpd }, why: 'opt-in, group web' },
     { name: 'web-2', agent: 1, flags: { network: [options.bridge], group: ['web'], cmd: httpd }, why: 'opt-in, group web, another agent' },
     { name: 'db-1', agent: 2, flags: { network: [options.bridge], group: ['db'], cmd: httpd }, why: 'opt-in, group db: web cannot reach it' },
@@ -53,11 +79,24 @@ export function showcaseTasks(options: { bridge: string; ptp?: string; userNetwo
       flags: { image: options.image, dockerNetwork: 'user', network: [options.userNetwork], cmd: httpd },
       why: 'Docker USER: a user network made with the cluster',
     });
+  tasks.push(
+    { name: 'ex-web', agent: 1, flags: { ...ex, cmd: httpd }, why: "custom executor showcase-ex (group web): the executor container's address, port 80" },
+    { name: 'ex-api', agent: 1, flags: { ...ex, cmd: 'exec busybox httpd -f -p 8000' }, why: "showcase-ex's second task: the same address, port 8000" },
+    {
+      pod: 'pod',
+      agent: 2,
+      flags: { network: [options.bridge], group: ['public'], task: [`pod-back=${POD_BACK}`, `pod-front=${POD_FRONT}`] },
+      why: {
+        'pod-back': 'pod (task group, group public): one address, serves on 127.0.0.1:9000 only',
+        'pod-front': 'the same pod: reads pod-back over 127.0.0.1, serves it on port 80 of the pod address',
+      },
+    },
+  );
   return tasks;
 }
 
 /** The showcase's tasks on `cluster`: its first bridge and ptp networks, its first Docker user network, the image its nodes run. */
-export async function showcaseTasksFor(cluster: Cluster): Promise<ShowcaseTask[]> {
+export async function showcaseTasksFor(cluster: Cluster): Promise<ShowcaseItem[]> {
   // Docker tasks run the image the cluster's nodes run: it is on the daemon (nothing is pulled).
   const image = (await new Docker().getContainer(cluster.agents[0]!.containerId).inspect()).Config.Image;
   const nets = cluster.config.containerNetworks;

@@ -29,7 +29,18 @@ export function registerKill(task: Command, testbed: Testbed): void {
     .option('--timeout <duration>', 'how long to wait for the terminal state (default 30s)')
     .option('--cluster <name>', 'cluster name (default: IPPC_CLUSTER or ippc)')
     .option('--json', 'print the result as JSON')
-    .addHelpText('after', '\nExamples:\n  ippc task kill web-1a2b3c4d\n  ippc task kill web --json')
+    .addHelpText(
+      'after',
+      [
+        '',
+        'A task of a pod (ippc task group) ends its whole group, as in Mesos; the other tasks of a custom executor run on,',
+        'and so does the executor (its container and address stay until the cluster goes).',
+        '',
+        'Examples:',
+        '  ippc task kill web-1a2b3c4d',
+        '  ippc task kill web --json',
+      ].join('\n'),
+    )
     .action(async (idOrName: string, opts: { wait?: boolean; timeout?: string; cluster?: string; json?: boolean }) => {
       const timeoutMs = opts.timeout ? parseWait(opts.timeout) : 30_000;
       const cluster = await testbed.attachCluster(clusterName(opts.cluster));

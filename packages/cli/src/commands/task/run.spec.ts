@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Offer, Resource } from '@ippc/proto';
 import { planTaskRun } from '../../task-spec.js';
-import { resultText, shellJoin, taskForOffer } from './run.js';
+import { CliError } from '../../errors.js';
+import { explainExecutorRefusal, resultText, shellJoin, taskForOffer } from './run.js';
 
 const scalar = (name: string, value: number): Resource => ({ name, type: 0, scalar: { value }, allocationInfo: { role: '*' } }) as Resource;
 const offer = (ports: [number, number], cpus = 4): Offer =>
@@ -38,6 +39,34 @@ describe('task run', () => {
       ports: [],
     });
     assert.equal(text, 'task web-1 TASK_RUNNING on agent 10.99.0.11: 10.100.0.2 (ippc-bridge)');
+  });
+
+  it('names the executor of a task of one, and says what to do when Mesos refuses a different ExecutorInfo', () => {
+    const text = resultText({
+      id: 'ex-api-1',
+      name: 'ex-api',
+      state: 'TASK_RUNNING',
+      agentId: 'S1',
+      agent: '10.99.0.12',
+      containerizer: 'MESOS',
+      networks: ['ippc-bridge'],
+      groups: [],
+      addresses: [{ network: 'ippc-bridge', address: '10.100.1.3' }],
+      ports: [],
+      executor: 'ex',
+    });
+    assert.equal(text, 'task ex-api-1 TASK_RUNNING on agent 10.99.0.12 (executor ex): 10.100.1.3 (ippc-bridge)');
+    const refused = new CliError(
+      'CLI_TASK_FAILED',
+      'task t-1 reached TASK_ERROR (REASON_TASK_INVALID): ExecutorInfo is not compatible with existing ExecutorInfo with same ExecutorID.\n',
+      { details: { state: 'TASK_ERROR' } },
+    );
+    const explained = explainExecutorRefusal(refused, 'ex') as CliError;
+    assert.equal(explained.code, 'CLI_TASK_FAILED');
+    assert.match(explained.message, /same ExecutorID\. \(executor 'ex' runs already: give the --network, --group, --ip and --hostname it started with/);
+    assert.deepEqual(explained.details, { state: 'TASK_ERROR' });
+    const other = new CliError('CLI_NO_OFFER', 'no agent');
+    assert.equal(explainExecutorRefusal(other, 'ex'), other);
   });
 
   it('names the mapped host ports in the task whether or not the offer holds them, so the master judges them', () => {

@@ -4,7 +4,9 @@ import { rangesContain, rangesOf, rangesOfValues } from '@ippc/mesos';
 import { taskFromOffer, type Scheduler, type TaskSpec } from '@ippc/scheduler';
 import type { Cluster } from '@ippc/testbed';
 import { clusterName, type Testbed } from '../../context.js';
-import { closeCliFramework, connectCliFramework, launchTask } from '../../framework.js';
+import { CliError } from '../../errors.js';
+import { checkSameExecutor, placeOnExecutor, withFrameworkId } from '../../executor-spec.js';
+import { CLI_FRAMEWORK, closeCliFramework, connectCliFramework, launchTask } from '../../framework.js';
 import { emit } from '../../output.js';
 import { planTaskRun, type TaskRunFlags, type TaskRunPlan } from '../../task-spec.js';
 import { parseWait } from '../cluster/up.js';
@@ -29,12 +31,24 @@ export interface TaskRunResult {
   groups: string[];
   addresses: { network?: string; address: string }[];
   ports: string[];
+  /** With `--executor`: its id (the addresses are its container's). */
+  executor?: string;
+}
+
+/** The addresses a status reports (`container_status.network_infos`), with their networks' names. */
+export function addressesOf(status: TaskStatus | undefined): { network?: string; address: string }[] {
+  return (status?.containerStatus?.networkInfos ?? [])
+    .flatMap((n) => n.ipAddresses.map((a) => ({ ...(n.name ? { network: n.name } : {}), address: a.ipAddress ?? '' })))
+    .filter((a) => a.address);
+}
+
+/** `10.100.0.2 (ippc-bridge), ...` */
+export function addressesText(addresses: { network?: string; address: string }[]): string {
+  return addresses.map((a) => `${a.address}${a.network ? ` (${a.network})` : ''}`).join(', ') || 'no address reported';
 }
 
 export function resultOf(plan: TaskRunPlan, taskId: string, agent: string, agentId: string, status: TaskStatus | undefined, ports: string[]): TaskRunResult {
-  const addresses = (status?.containerStatus?.networkInfos ?? [])
-    .flatMap((n) => n.ipAddresses.map((a) => ({ ...(n.name ? { network: n.name } : {}), address: a.ipAddress ?? '' })))
-    .filter((a) => a.address);
+  const addresses = addressesOf(status);
   return {
     id: taskId,
     name: plan.spec.name,
@@ -47,12 +61,13 @@ export function resultOf(plan: TaskRunPlan, taskId: string, agent: string, agent
     groups: plan.groups,
     addresses,
     ports,
+    ...(plan.executor ? { executor: plan.executor.id } : {}),
   };
 }
 
 export function resultText(r: TaskRunResult): string {
-  const where = r.addresses.map((a) => `${a.address}${a.network ? ` (${a.network})` : ''}`).join(', ') || 'no address reported';
-  return `task ${r.id} ${r.state} on agent ${r.agent}: ${where}${r.ports.length ? `; ports ${r.ports.join(',')}` : ''}`;
+  const on = `on agent ${r.agent}${r.executor ? ` (executor ${r.executor})` : ''}`;
+  return `task ${r.id} ${r.state} ${on}: ${addressesText(r.addresses)}${r.ports.length ? `; ports ${r.ports.join(',')}` : ''}`;
 }
 
 export interface RunTaskOptions {
@@ -81,18 +96,63 @@ function holdsNamedPorts(offer: Offer, spec: TaskSpec): boolean {
   return Array.isArray(spec.ports) && rangesContain(rangesOf(offer.resources, 'ports'), rangesOfValues(spec.ports));
 }
 
+/**
+ * Where a task goes and what it carries: a task of an executor goes to the agent its executor runs
+ * on, if it runs (see {@link placeOnExecutor}), with the executor's `framework_id` set to this
+ * framework's; any other task as it is, wherever `agent` says.
+ */
+export async function placeTask(
+  scheduler: Scheduler,
+  cluster: Cluster,
+  plan: TaskRunPlan,
+  agent: string | undefined,
+): Promise<{ spec: TaskSpec; agent?: string; executorRunning?: boolean }> {
+  if (!plan.executor) return { spec: plan.spec, ...(agent !== undefined ? { agent } : {}) };
+  const state = await cluster.masterState();
+  const place = placeOnExecutor(
+    state,
+    plan.executor.id,
+    CLI_FRAMEWORK,
+    agent,
+    cluster.agents.map((a) => a.address),
+  );
+  if (place.running) checkSameExecutor(state, plan.executor.id, CLI_FRAMEWORK, plan);
+  return {
+    spec: withFrameworkId(plan.spec, scheduler.frameworkId),
+    ...(place.agent !== undefined ? { agent: place.agent } : {}),
+    executorRunning: place.running,
+  };
+}
+
 /** Launches one task through an already connected CLI framework. */
 export async function runTask(scheduler: Scheduler, cluster: Cluster, plan: TaskRunPlan, options: RunTaskOptions = {}): Promise<TaskRunResult> {
-  const { task, offer, status } = await launchTask(scheduler, cluster, (o) => taskForOffer(o, plan.spec), {
-    prefer: (o) => holdsNamedPorts(o, plan.spec),
-    ...(options.agent !== undefined ? { agent: options.agent } : {}),
-    ...(options.wait !== undefined ? { wait: options.wait } : {}),
-    ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}),
-  });
+  const { spec, agent } = await placeTask(scheduler, cluster, plan, options.agent);
+  let launched: Awaited<ReturnType<typeof launchTask>>;
+  try {
+    launched = await launchTask(scheduler, cluster, (o) => taskForOffer(o, spec), {
+      prefer: (o) => holdsNamedPorts(o, spec),
+      ...(agent !== undefined ? { agent } : {}),
+      ...(options.wait !== undefined ? { wait: options.wait } : {}),
+      ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}),
+    });
+  } catch (err) {
+    throw plan.executor ? explainExecutorRefusal(err, plan.executor.id) : err;
+  }
+  const { task, offer, status } = launched;
   const ports = task.resources
     .filter((r) => r.name === 'ports')
     .flatMap((r) => (r.ranges?.range ?? []).map((x) => (x.begin === x.end ? `${x.begin}` : `${x.begin}-${x.end}`)));
   return resultOf(plan, task.taskId!.value!, offer.hostname ?? '', offer.agentId?.value ?? '', status, ports);
+}
+
+/** Mesos's refusal of a second, different ExecutorInfo for a running executor, with what to do about it. */
+export function explainExecutorRefusal(err: unknown, executorId: string): unknown {
+  if (!(err instanceof CliError) || err.code !== 'CLI_TASK_FAILED' || !/ExecutorInfo is not compatible/.test(err.message)) return err;
+  return new CliError(
+    'CLI_TASK_FAILED',
+    `${err.message.trimEnd()} (executor '${executorId}' runs already: give the --network, --group, --ip and --hostname it started with, or another --executor id)`,
+    { ...(err.details ? { details: err.details } : {}), cause: err },
+  );
 }
 
 /** `ippc task run`: launches a task as the CLI framework and says where it runs and with which address. */
@@ -113,6 +173,11 @@ export function registerRun(task: Command, testbed: Testbed): void {
     .option('--label <key=value>', 'task label (repeatable)', collect)
     .option('--port-mapping <host:container[/proto]>', 'map an offered host port to a container port (repeatable)', collect)
     .option('--port <n>', 'take n ports from the offer; the command sees PORT0..PORTn-1')
+    .option(
+      '--executor <id>',
+      "run it on the shell executor <id> (the command is the task's data): one container and address for all its tasks; " +
+        '--network, --group, --ip and --hostname are then the executor’s, honoured only when the executor is new on its agent',
+    )
     .option('--hostname <hostname>', 'the container’s hostname')
     .option('--cpus <n>', 'cpus (default 0.1)')
     .option('--mem <mb>', 'memory in MB (default 32)')
@@ -132,6 +197,12 @@ export function registerRun(task: Command, testbed: Testbed): void {
         '  ippc task run db --network ippc-bridge --group db --ip 10.100.0.50 -- sleep 3600',
         "  ippc task run dweb --image ippc/node:TAG --docker-network user --network ippc-user --cmd 'sleep 3600'",
         "  ippc task run dbr --image ippc/node:TAG --docker-network bridge --port-mapping 35010:80 --cmd 'exec busybox httpd -f -p 80'",
+        "  ippc task run ex-web --executor ex --network ippc-bridge --group web --cmd 'exec busybox httpd -f -p 80'",
+        "  ippc task run ex-api --executor ex --network ippc-bridge --group web --cmd 'exec busybox httpd -f -p 8000'",
+        '',
+        'With --executor, a task of an executor that runs already goes to its agent and shares its address. Give the',
+        'executor the same --network, --group, --ip and --hostname every time: they are honoured only when the executor',
+        'is new on its agent, and Mesos refuses a task whose ExecutorInfo differs from the running executor’s.',
       ].join('\n'),
     )
     .action(

@@ -129,8 +129,10 @@ async function startExecutor(a: AgentContext, f: FrameworkRecord, frameworkInfo:
   } else {
     records = await addGroup(a, frameworkInfo, exec, tasks);
   }
-  if (!containerizer)
+  if (!containerizer) {
+    exec.state = 'terminated';
     throw new Error(`No containerizer of this agent (${a.options.containerizers.map((c) => c.name).join(',')}) supports the executor's ContainerInfo`);
+  }
   exec.launch = launchExecutorContainer(a, frameworkInfo, exec, tasks);
   if (!(await exec.launch)) return;
   exec.state = 'running';

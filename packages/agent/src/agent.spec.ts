@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, afterEach, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { createMesosContainerizer } from '@ippc/mesos-containerizer';
 import {
   ContainerInfo_Type,
@@ -16,7 +15,7 @@ import {
 import { parseResources } from '@ippc/mesos';
 import { commandExecutorInfo, mergeContainerStatus, portEnvironment } from './agent.js';
 import { startAgent, type StartedAgent } from './server.js';
-import { FakeContainerizer, FakeMaster, framework, task } from './testing/fakes.js';
+import { fakeMasterHooks, FakeContainerizer, FakeMaster, framework, task } from './testing/fakes.js';
 
 // The agent against a scripted master (the real Agents gRPC service, driven by the test) and a
 // fake containerizer at the Containerizer seam (testing/fakes.ts).
@@ -48,19 +47,15 @@ describe('agent', () => {
     return agent;
   };
 
-  before(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'cp-agent-'));
-    master = new FakeMaster();
-    await master.start();
-  });
-  afterEach(async () => {
-    await agent?.close();
-    agent = undefined;
-  });
-  after(async () => {
-    await master.server.close(100);
-    rmSync(dir, { recursive: true, force: true });
-  });
+  fakeMasterHooks(
+    'cp-agent-',
+    (d, m) => {
+      dir = d;
+      master = m;
+    },
+    () => agent,
+    () => (agent = undefined),
+  );
 
   it('registers with its resources and pid, then runs a task with PORTn, its environment and the container copied to the executor', async () => {
     fake = new FakeContainerizer();

@@ -1,14 +1,13 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdtempSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, afterEach, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { silentLogger } from '@ippc/core';
 import { parseResources } from '@ippc/mesos';
 import { call, JSON_TYPE, openStream, waitFor, type Stream } from '@ippc/mesos/testing';
 import { TaskState, TaskStatus_Reason, TaskStatus_Source, type ExecutorInfo, type TaskInfo } from '@ippc/proto';
 import { startAgent, type StartedAgent } from '../server.js';
-import { FakeContainerizer, FakeMaster, framework, task } from '../testing/fakes.js';
+import { fakeMasterHooks, FakeContainerizer, FakeMaster, framework, task } from '../testing/fakes.js';
 
 // A custom executor over the executor HTTP API, played by the test against a real agent (a
 // scripted master and a fake containerizer at its seams): SUBSCRIBE and the queued tasks as LAUNCH,
@@ -74,19 +73,15 @@ describe('custom executors over the executor API', () => {
     });
   const updateOf = (tid: string, state: TaskState, from = 0) => master.next((u) => u.status?.taskId?.value === tid && u.status.state === state, from);
 
-  before(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'cp-custom-'));
-    master = new FakeMaster();
-    await master.start();
-  });
-  afterEach(async () => {
-    await agent?.close();
-    agent = undefined;
-  });
-  after(async () => {
-    await master.server.close(100);
-    rmSync(dir, { recursive: true, force: true });
-  });
+  fakeMasterHooks(
+    'cp-custom-',
+    (d, m) => {
+      dir = d;
+      master = m;
+    },
+    () => agent,
+    () => (agent = undefined),
+  );
 
   it('queues tasks until SUBSCRIBE, forwards UPDATEs with the container address, ACKNOWLEDGED, a second task on the same container, KILL, MESSAGE both ways', async () => {
     fake = new FakeContainerizer();

@@ -1,14 +1,13 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdtempSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, afterEach, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { silentLogger } from '@ippc/core';
 import { containerIdToString, parseResources } from '@ippc/mesos';
 import { waitFor } from '@ippc/mesos/testing';
 import { ContainerInfo_Type, ExecutorInfo_Type, TaskState, TaskStatus_Reason, type ExecutorInfo, type TaskInfo } from '@ippc/proto';
 import { startAgent, type StartedAgent } from '../server.js';
-import { FakeContainerizer, FakeMaster, framework, task } from '../testing/fakes.js';
+import { fakeMasterHooks, FakeContainerizer, FakeMaster, framework, task } from '../testing/fakes.js';
 import { POD_HOLDER } from './default-executor.js';
 
 // Task groups on the agent's default executor, against a scripted master and a fake containerizer:
@@ -32,19 +31,15 @@ describe('task groups on the default executor', () => {
   let fake: FakeContainerizer;
   let agent: StartedAgent | undefined;
 
-  before(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'cp-pod-'));
-    master = new FakeMaster();
-    await master.start();
-  });
-  afterEach(async () => {
-    await agent?.close();
-    agent = undefined;
-  });
-  after(async () => {
-    await master.server.close(100);
-    rmSync(dir, { recursive: true, force: true });
-  });
+  fakeMasterHooks(
+    'cp-pod-',
+    (d, m) => {
+      dir = d;
+      master = m;
+    },
+    () => agent,
+    () => (agent = undefined),
+  );
 
   it('runs a group as nested containers of one pod container, adds a second group to it, and applies the group rules', async () => {
     fake = new FakeContainerizer();
@@ -75,7 +70,9 @@ describe('task groups on the default executor', () => {
 
     master.send({ $case: 'runTaskGroup', value: { framework: framework(), executor: pod('pod1'), taskGroup: { tasks: [groupTask('g1'), groupTask('g2')] } } });
     const running = await Promise.all(['g1', 'g2'].map(async (t) => (await reach(t, TaskState.TASK_STARTING), await reach(t, TaskState.TASK_RUNNING))));
-    const [holder, ...nested] = fake.launched;
+    const holder = fake.launched[0];
+    // The group's nested containers launch in parallel: in whatever order they come.
+    const nested = fake.launched.slice(1).sort((x, y) => (x.task.taskId?.value ?? '').localeCompare(y.task.taskId?.value ?? ''));
     assert.equal(holder!.containerId.parent, undefined, 'the pod container first');
     assert.equal(holder!.executor.command?.value, POD_HOLDER);
     assert.deepEqual(
@@ -152,6 +149,7 @@ describe('task groups on the default executor', () => {
       await reach(t, TaskState.TASK_RUNNING);
     }
     const ids = fake.launched.map((l) => containerIdToString(l.containerId));
+    const r1 = containerIdToString(fake.launched.find((l) => l.task.taskId?.value === 'r1')!.containerId);
     await waitFor(() => agent!.agent.sum.pendingCount() === 0, 'the acknowledgements were taken');
     await agent.close();
     fake = new FakeContainerizer();
@@ -160,7 +158,7 @@ describe('task groups on the default executor', () => {
     await master.registered(regs + 1);
     assert.deepEqual(fake.recovered.map((k) => containerIdToString(k.containerId)).sort(), [...ids].sort(), 'the pod and both nested containers');
     // r1's container ends: r2 (its group) is killed, then the pod ends.
-    fake.end(ids[1]!, { state: TaskState.TASK_FAILED, message: 'Command exited with status 1', exitCode: 1 });
+    fake.end(r1, { state: TaskState.TASK_FAILED, message: 'Command exited with status 1', exitCode: 1 });
     await reach('r1', TaskState.TASK_FAILED);
     await reach('r2', TaskState.TASK_KILLED);
     await waitFor(() => fake.destroyed.some((d) => d.id === ids[0]), 'the pod container is destroyed');

@@ -1,4 +1,8 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, afterEach, before } from 'node:test';
 import type * as grpc from '@grpc/grpc-js';
 import {
   ContainerizerError,
@@ -181,3 +185,31 @@ export const task = (id: string, extra: Partial<TaskInfo> = {}): TaskInfo => ({
   limits: {},
   ...extra,
 });
+
+/**
+ * The hooks every agent spec shares: a scratch folder and a started FakeMaster before the suite
+ * (handed to `ready`), the agent of each test closed after it, both removed after the suite.
+ */
+export function fakeMasterHooks(
+  prefix: string,
+  ready: (dir: string, master: FakeMaster) => void,
+  agent: () => { close(): Promise<void> } | undefined,
+  forget: () => void,
+): void {
+  let dir = '';
+  let master: FakeMaster | undefined;
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), prefix));
+    master = new FakeMaster();
+    await master.start();
+    ready(dir, master);
+  });
+  afterEach(async () => {
+    await agent()?.close();
+    forget();
+  });
+  after(async () => {
+    await master?.server.close(100);
+    rmSync(dir, { recursive: true, force: true });
+  });
+}

@@ -1,4 +1,5 @@
-import type { AuthConfig, Containerizer, Logger, Mutex } from '@ippc/core';
+import { Mutex, type AuthConfig, type Containerizer, type Logger } from '@ippc/core';
+import { taskFromTaskInfo } from '@ippc/mesos';
 import type { AgentInfo, agentv1, Attribute, ExecutorInfo, executorv1, FrameworkInfo, Resource, Task, TaskInfo, TaskStatus_Reason } from '@ippc/proto';
 import type { AgentPaths } from './checkpoint.js';
 import type { AgentError } from './errors.js';
@@ -143,4 +144,14 @@ export function frameworkRecord(a: AgentContext, info: FrameworkInfo): Framework
     a.frameworks.set(fid, f);
   }
   return f;
+}
+
+/** The record of a task the agent takes on (STAGING, Mesos's Task for the TaskInfo); `extra` for a custom or default executor's task. */
+export function taskRecord(a: AgentContext, frameworkInfo: FrameworkInfo, task: TaskInfo, extra: Partial<TaskRecord> = {}): TaskRecord {
+  const record = taskFromTaskInfo(task, {
+    frameworkId: frameworkInfo.id?.value ?? '',
+    agentId: a.id ?? '',
+    ...(frameworkInfo.user !== undefined ? { frameworkUser: frameworkInfo.user } : {}),
+  });
+  return { task: record, queue: new Mutex(), terminalSent: false, ...extra };
 }

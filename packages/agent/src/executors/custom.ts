@@ -94,19 +94,9 @@ export async function shutdownCustomExecutor(a: AgentContext, exec: ExecutorReco
   a.log.info({ frameworkId: exec.frameworkId, executorId: exec.id, graceMs }, 'shutting down custom executor');
   if (!exec.stream) return destroy(a, exec, 0);
   exec.stream.send({ type: Event_Type.SHUTDOWN });
-  const ended = new Promise<void>((resolve) => {
-    const poll = setInterval(() => {
-      if (exec.ended || exec.state === 'terminated') {
-        clearInterval(poll);
-        resolve();
-      }
-    }, 50);
-    setTimeout(() => {
-      clearInterval(poll);
-      resolve();
-    }, graceMs).unref();
-  });
-  await ended;
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([exec.containerizer.wait(exec.containerId).catch(() => undefined), new Promise((resolve) => (timer = setTimeout(resolve, graceMs)))]);
+  clearTimeout(timer);
   await destroy(a, exec, 0);
 }
 

@@ -1,14 +1,13 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Mutex } from '@ippc/core';
-import { containerIdToString, taskFromTaskInfo } from '@ippc/mesos';
+import { containerIdToString } from '@ippc/mesos';
 import { TaskState, TaskStatus_Reason, type FrameworkInfo, type KillPolicy, type TaskInfo } from '@ippc/proto';
-import { appendUpdate, checkpointRun, checkpointTaskGroup } from '../checkpoint.js';
+import { checkpointRun, checkpointTaskGroup } from '../checkpoint.js';
 import { taskEnvironment } from '../launch/executor-info.js';
-import type { AgentContext, ExecutorRecord, TaskRecord } from '../model.js';
+import { taskRecord, type AgentContext, type ExecutorRecord, type TaskRecord } from '../model.js';
 import { queueExecutorStatus, sendAgentStatus } from '../status/status-updates.js';
-import { destroy } from './lifecycle.js';
+import { destroy, recordKill } from './lifecycle.js';
 
 // The default executor (Mesos's `mesos-default-executor`, src/launcher/default_executor.cpp),
 // played by the agent as it plays the command executor: the executor's container holds the pod's
@@ -53,18 +52,7 @@ export function adoptRecovered(a: AgentContext, exec: ExecutorRecord): void {
 export async function addGroup(a: AgentContext, frameworkInfo: FrameworkInfo, exec: ExecutorRecord, tasks: TaskInfo[]): Promise<TaskRecord[]> {
   const group = randomUUID();
   const records = tasks.map((task) => {
-    const rec: TaskRecord = {
-      task: taskFromTaskInfo(task, {
-        frameworkId: exec.frameworkId,
-        agentId: a.id ?? '',
-        ...(frameworkInfo.user !== undefined ? { frameworkUser: frameworkInfo.user } : {}),
-      }),
-      queue: new Mutex(),
-      terminalSent: false,
-      info: task,
-      group,
-      nested: nestedContainerId(exec.frameworkId, task.taskId?.value ?? ''),
-    };
+    const rec = taskRecord(a, frameworkInfo, task, { info: task, group, nested: nestedContainerId(exec.frameworkId, task.taskId?.value ?? '') });
     exec.tasks.set(task.taskId?.value ?? '', rec);
     return rec;
   });
@@ -163,15 +151,8 @@ async function groupMemberEnded(a: AgentContext, exec: ExecutorRecord, rec: Task
 /** Kills one task's nested container within its grace; its end (TASK_KILLED) is reported by watchNested. */
 async function killNested(a: AgentContext, exec: ExecutorRecord, rec: TaskRecord, killPolicy: KillPolicy | undefined): Promise<void> {
   if (rec.terminalSent || rec.killRequested) return;
-  rec.killRequested = true;
-  const graceNs = killPolicy?.gracePeriod?.nanoseconds ?? rec.task.killPolicy?.gracePeriod?.nanoseconds;
-  const graceMs = graceNs !== undefined ? graceNs / 1e6 : (a.options.defaultKillGracePeriodMs ?? 5000);
+  const graceMs = await recordKill(a, exec, rec, killPolicy);
   const tid = rec.task.taskId?.value ?? '';
-  if (a.id) {
-    await appendUpdate(a.paths, a.id, exec.frameworkId, exec.id, exec.containerId, tid, { type: 'KILL', graceMs }).catch((err: Error) =>
-      a.log.warn({ taskId: tid, err: err.message }, 'cannot checkpoint the kill'),
-    );
-  }
   await exec.containerizer
     .destroy(nestedIdOf(exec, rec), { gracePeriodMs: graceMs })
     .catch((err: Error) => a.log.warn({ taskId: tid, err: err.message }, 'destroy of a nested container failed'));

@@ -1,7 +1,8 @@
 import type { Termination } from '@ippc/core';
 import { TaskState, TaskStatus_Reason, TaskStatus_Source } from '@ippc/proto';
-import { markRunCompleted } from '../checkpoint.js';
-import type { AgentContext, ExecutorRecord } from '../model.js';
+import type { KillPolicy } from '@ippc/proto';
+import { appendUpdate, markRunCompleted } from '../checkpoint.js';
+import type { AgentContext, ExecutorRecord, TaskRecord } from '../model.js';
 import { queueExecutorStatus } from '../status/status-updates.js';
 import { customExecutorTerminated } from './custom.js';
 
@@ -65,4 +66,24 @@ export function maybeCompleteExecutor(a: AgentContext, exec: ExecutorRecord): vo
   f.executors.delete(exec.id);
   f.completedExecutors.push(exec);
   while (f.completedExecutors.length > 150) f.completedExecutors.shift();
+}
+
+/**
+ * A kill asked for a task: its grace (the kill's policy, else the task's, else the agent's default),
+ * and — the first time — the kill checkpointed. Durable before any signal: an agent that dies now
+ * still knows, once restarted, that the container's end is a kill (TASK_KILLED), and finishes the
+ * kill if the container lives. Resolves with the grace in ms.
+ */
+export async function recordKill(a: AgentContext, exec: ExecutorRecord, rec: TaskRecord, killPolicy: KillPolicy | undefined): Promise<number> {
+  const graceNs = killPolicy?.gracePeriod?.nanoseconds ?? rec.task.killPolicy?.gracePeriod?.nanoseconds;
+  const graceMs = graceNs !== undefined ? graceNs / 1e6 : (a.options.defaultKillGracePeriodMs ?? 5000);
+  if (rec.killRequested) return graceMs;
+  rec.killRequested = true;
+  const tid = rec.task.taskId?.value ?? '';
+  if (a.id) {
+    await appendUpdate(a.paths, a.id, exec.frameworkId, exec.id, exec.containerId, tid, { type: 'KILL', graceMs }).catch((err: Error) =>
+      a.log.warn({ taskId: tid, err: err.message }, 'cannot checkpoint the kill'),
+    );
+  }
+  return graceMs;
 }

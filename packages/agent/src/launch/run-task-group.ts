@@ -1,15 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
-import { Mutex } from '@ippc/core';
-import { isPartitionAware, taskFromTaskInfo } from '@ippc/mesos';
 import { ExecutorInfo_Type, TaskState, TaskStatus_Reason, type ExecutorInfo, type FrameworkInfo, type TaskGroupInfo, type TaskInfo } from '@ippc/proto';
 import { checkpointFramework, checkpointRun, markRunCompleted } from '../checkpoint.js';
 import { awaitSubscription, deliverQueued, DEFAULT_EXECUTOR_REGISTRATION_TIMEOUT_MS, shutdownGraceMs } from '../executors/custom.js';
 import { addGroup, POD_HOLDER, startGroup } from '../executors/default-executor.js';
 import { maybeCompleteExecutor, watch } from '../executors/lifecycle.js';
-import { frameworkRecord, type AgentContext, type ExecutorRecord, type FrameworkRecord, type TaskRecord } from '../model.js';
+import { frameworkRecord, taskRecord, type AgentContext, type ExecutorRecord, type FrameworkRecord, type TaskRecord } from '../model.js';
 import { sendAgentStatus } from '../status/status-updates.js';
 import { executorEnvironment } from './executor-info.js';
+import { refuseForEndingExecutor } from './run-task.js';
 
 // RUN_TASK_GROUP (Mesos's `Slave::runTaskGroup`): the tasks of a group start together under one
 // executor. With the default executor (ExecutorInfo.type DEFAULT) the agent starts the executor's
@@ -56,11 +55,12 @@ async function doRunTaskGroup(a: AgentContext, frameworkInfo: FrameworkInfo, exe
   const eid = executor.executorId?.value ?? '';
   const existing = f.executors.get(eid);
   if (existing && (existing.state === 'terminated' || existing.destroying)) {
-    const which = existing.state === 'terminated' ? 'terminated' : 'terminating';
-    const state = isPartitionAware(frameworkInfo) ? TaskState.TASK_DROPPED : TaskState.TASK_LOST;
-    for (const t of tasks)
-      await sendAgentStatus(a, fid, existing, t.taskId?.value ?? '', state, `Executor ${which}`, TaskStatus_Reason.REASON_EXECUTOR_TERMINATED, false);
-    return;
+    return refuseForEndingExecutor(
+      a,
+      frameworkInfo,
+      existing,
+      tasks.map((t) => t.taskId?.value ?? ''),
+    );
   }
   if (existing?.kind === 'default') {
     // A running pod: no container to start, no network work; the tasks join it.
@@ -90,14 +90,7 @@ async function doRunTaskGroup(a: AgentContext, frameworkInfo: FrameworkInfo, exe
 /** The group's tasks, queued on a custom executor until it subscribes (then one LAUNCH_GROUP). */
 function queueForCustom(a: AgentContext, frameworkInfo: FrameworkInfo, exec: ExecutorRecord, tasks: TaskInfo[]): void {
   const group = randomUUID();
-  for (const task of tasks) {
-    const record = taskFromTaskInfo(task, {
-      frameworkId: exec.frameworkId,
-      agentId: a.id ?? '',
-      ...(frameworkInfo.user !== undefined ? { frameworkUser: frameworkInfo.user } : {}),
-    });
-    exec.tasks.set(task.taskId?.value ?? '', { task: record, queue: new Mutex(), terminalSent: false, info: task, queued: true, group });
-  }
+  for (const task of tasks) exec.tasks.set(task.taskId?.value ?? '', taskRecord(a, frameworkInfo, task, { info: task, queued: true, group }));
 }
 
 /** A new executor for the group: its container launched (the pod holder for the default executor), then the tasks. */

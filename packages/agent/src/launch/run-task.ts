@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
-import { Mutex, type Containerizer } from '@ippc/core';
-import { createTaskStatus, isPartitionAware, taskFromTaskInfo } from '@ippc/mesos';
+import type { Containerizer } from '@ippc/core';
+import { createTaskStatus, isPartitionAware } from '@ippc/mesos';
 import { ContainerInfo_Type, TaskState, TaskStatus_Reason, TaskStatus_Source, type FrameworkInfo, type TaskInfo } from '@ippc/proto';
 import { checkpointFramework, checkpointRun, markRunCompleted } from '../checkpoint.js';
 import { awaitSubscription, deliverQueued, DEFAULT_EXECUTOR_REGISTRATION_TIMEOUT_MS, shutdownGraceMs } from '../executors/custom.js';
 import { destroy, maybeCompleteExecutor, watch } from '../executors/lifecycle.js';
-import { frameworkRecord, type AgentContext, type ExecutorRecord, type FrameworkRecord } from '../model.js';
+import { frameworkRecord, taskRecord, type AgentContext, type ExecutorRecord, type FrameworkRecord } from '../model.js';
 import { queueExecutorStatus, sendAgentStatus } from '../status/status-updates.js';
 import { commandExecutorInfo, executorEnvironment, taskEnvironment } from './executor-info.js';
 
@@ -102,6 +102,15 @@ async function doRunTask(a: AgentContext, frameworkInfo: FrameworkInfo, task: Ta
   if (exec.pendingKillGraceMs !== undefined) await destroy(a, exec, exec.pendingKillGraceMs);
 }
 
+/** Tasks for an executor that is terminating or gone (Mesos's `Slave::run`): TASK_LOST, or TASK_DROPPED for partition-aware frameworks. */
+export async function refuseForEndingExecutor(a: AgentContext, frameworkInfo: FrameworkInfo, exec: ExecutorRecord, taskIds: string[]): Promise<void> {
+  const which = exec.state === 'terminated' ? 'terminated' : 'terminating';
+  a.log.warn({ frameworkId: exec.frameworkId, executorId: exec.id, taskIds }, `asked to run tasks for an executor which is ${which}`);
+  const state = isPartitionAware(frameworkInfo) ? TaskState.TASK_DROPPED : TaskState.TASK_LOST;
+  for (const tid of taskIds)
+    await sendAgentStatus(a, exec.frameworkId, exec, tid, state, `Executor ${which}`, TaskStatus_Reason.REASON_EXECUTOR_TERMINATED, false);
+}
+
 /**
  * A task for a custom executor that already exists here (Mesos's `Slave::run` for a known
  * executor): queued until the executor subscribes, or sent to it at once; refused with Mesos's
@@ -111,20 +120,10 @@ async function doRunTask(a: AgentContext, frameworkInfo: FrameworkInfo, task: Ta
 async function runOnExecutor(a: AgentContext, frameworkInfo: FrameworkInfo, exec: ExecutorRecord, task: TaskInfo): Promise<void> {
   const fid = exec.frameworkId;
   const tid = task.taskId?.value ?? '';
-  if (exec.state === 'terminated' || exec.destroying) {
-    const which = exec.state === 'terminated' ? 'terminated' : 'terminating';
-    a.log.warn({ frameworkId: fid, executorId: exec.id, taskId: tid }, `asked to run a task for an executor which is ${which}`);
-    const state = isPartitionAware(frameworkInfo) ? TaskState.TASK_DROPPED : TaskState.TASK_LOST;
-    await sendAgentStatus(a, fid, exec, tid, state, `Executor ${which}`, TaskStatus_Reason.REASON_EXECUTOR_TERMINATED, false);
-    return;
-  }
-  const record = taskFromTaskInfo(task, {
-    frameworkId: fid,
-    agentId: a.id ?? '',
-    ...(frameworkInfo.user !== undefined ? { frameworkUser: frameworkInfo.user } : {}),
-  });
-  exec.tasks.set(tid, { task: record, queue: new Mutex(), terminalSent: false, info: task, queued: true });
-  await checkpointRun(a.paths, a.id ?? '', fid, exec.info, exec.containerId, exec.containerizer.name, record);
+  if (exec.state === 'terminated' || exec.destroying) return refuseForEndingExecutor(a, frameworkInfo, exec, [tid]);
+  const rec = taskRecord(a, frameworkInfo, task, { info: task, queued: true });
+  exec.tasks.set(tid, rec);
+  await checkpointRun(a.paths, a.id ?? '', fid, exec.info, exec.containerId, exec.containerizer.name, rec.task);
   deliverQueued(a, exec);
 }
 
@@ -146,7 +145,6 @@ function executorFor(
   const kind = task.executor ? 'custom' : 'command';
   // A custom executor's container is the executor's (Mesos copies TaskInfo.container only into the command executor).
   const containerInfo = kind === 'custom' ? executor.container : (task.container ?? executor.container);
-  const record = taskFromTaskInfo(task, { frameworkId: fid, agentId, ...(frameworkInfo.user !== undefined ? { frameworkUser: frameworkInfo.user } : {}) });
   const containerId = randomUUID();
   const containerizer = a.options.containerizers.find((c) => c.supports(containerInfo));
   const exec: ExecutorRecord = {
@@ -158,7 +156,7 @@ function executorFor(
     containerizer: containerizer ?? a.options.containerizers[0]!,
     sandbox: a.paths.sandbox(agentId, fid, eid, containerId),
     state: 'launching',
-    tasks: new Map([[tid, { task: record, queue: new Mutex(), terminalSent: false, ...(kind === 'custom' ? { info: task, queued: true } : {}) }]]),
+    tasks: new Map([[tid, taskRecord(a, frameworkInfo, task, kind === 'custom' ? { info: task, queued: true } : {})]]),
     completedTasks: [],
   };
   return { exec, containerizer };

@@ -1,9 +1,9 @@
 import { createTaskStatus, hasCapability, isPartitionAware, isTerminalState } from '@ippc/mesos';
 import { executorv1, FrameworkInfo_Capability_Type, TaskState, TaskStatus_Reason, TaskStatus_Source, type KillPolicy, type TaskStatus } from '@ippc/proto';
-import { appendUpdate, removeFrameworkCheckpoint } from '../checkpoint.js';
+import { removeFrameworkCheckpoint } from '../checkpoint.js';
 import { killOnCustomExecutor } from '../executors/custom.js';
 import { killOnDefaultExecutor } from '../executors/default-executor.js';
-import { destroy, maybeCompleteExecutor } from '../executors/lifecycle.js';
+import { destroy, maybeCompleteExecutor, recordKill } from '../executors/lifecycle.js';
 import type { AgentContext } from '../model.js';
 import { queueExecutorStatus } from '../status/status-updates.js';
 
@@ -33,17 +33,7 @@ export async function killTask(a: AgentContext, fid: string, tid: string, killPo
   if (rec.terminalSent || exec.state === 'terminated') return;
   if (exec.kind === 'custom') return killOnCustomExecutor(a, exec, rec, killPolicy);
   if (exec.kind === 'default') return killOnDefaultExecutor(a, exec, rec, killPolicy);
-  const graceNs = killPolicy?.gracePeriod?.nanoseconds ?? rec.task.killPolicy?.gracePeriod?.nanoseconds;
-  const graceMs = graceNs !== undefined ? graceNs / 1e6 : (a.options.defaultKillGracePeriodMs ?? 5000);
-  if (!rec.killRequested) {
-    rec.killRequested = true;
-    // Durable before any signal: an agent that dies now still knows, once restarted, that the
-    // container's end is a kill (TASK_KILLED), and finishes the kill if the container lives.
-    if (a.id)
-      await appendUpdate(a.paths, a.id, fid, exec.id, exec.containerId, tid, { type: 'KILL', graceMs }).catch((err: Error) =>
-        a.log.warn({ taskId: tid, err: err.message }, 'cannot checkpoint the kill'),
-      );
-  }
+  const graceMs = await recordKill(a, exec, rec, killPolicy);
   const killing = hasCapability(a.frameworks.get(fid)?.info, FrameworkInfo_Capability_Type.TASK_KILLING_STATE);
   a.log.info({ frameworkId: fid, taskId: tid, graceMs }, 'killing task');
   if (exec.state === 'launching') {

@@ -1,6 +1,7 @@
-import { access, appendFile, mkdir, readdir, readFile, readlink, rename, rm, symlink } from 'node:fs/promises';
+import { appendFileSync, mkdirSync } from 'node:fs';
+import { access, mkdir, readdir, readFile, readlink, rename, rm, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { writeAtomic } from '@ippc/core';
+import { writeAtomic, writeAtomicSync } from '@ippc/core';
 import { AgentInfo, ExecutorInfo, FrameworkInfo, Task, TaskStatus } from '@ippc/proto';
 import { AgentError } from './errors.js';
 
@@ -103,10 +104,14 @@ export async function readLatestAgent(paths: AgentPaths): Promise<AgentInfo | un
   return readProto(join(paths.agent(aid), 'slave.info'), (b) => AgentInfo.decode(b));
 }
 
+// The checkpoints of a launch and of its status updates are small files written synchronously
+// (see writeAtomicSync): they are on the path of every task from RUN_TASK to TASK_RUNNING. The
+// functions stay async so that a store with real I/O could take their place.
+
 export async function checkpointFramework(paths: AgentPaths, aid: string, info: FrameworkInfo): Promise<void> {
   const dir = paths.framework(aid, info.id!.value!);
-  await mkdir(dir, { recursive: true });
-  await writeAtomic(join(dir, 'framework.info'), FrameworkInfo.encode(info).finish());
+  mkdirSync(dir, { recursive: true });
+  writeAtomicSync(join(dir, 'framework.info'), FrameworkInfo.encode(info).finish());
 }
 
 export async function checkpointRun(
@@ -122,15 +127,15 @@ export async function checkpointRun(
   const exec = paths.executor(aid, fid, eid);
   const run = paths.run(aid, fid, eid, cid);
   const tdir = paths.task(aid, fid, eid, cid, task.taskId!.value!);
-  await mkdir(tdir, { recursive: true });
-  await writeAtomic(join(exec, 'executor.info'), ExecutorInfo.encode(executor).finish());
-  await writeAtomic(join(run, 'containerizer'), containerizer);
-  await writeAtomic(join(tdir, 'task.info'), Task.encode(task).finish());
+  mkdirSync(tdir, { recursive: true });
+  writeAtomicSync(join(exec, 'executor.info'), ExecutorInfo.encode(executor).finish());
+  writeAtomicSync(join(run, 'containerizer'), containerizer);
+  writeAtomicSync(join(tdir, 'task.info'), Task.encode(task).finish());
 }
 
 export async function appendUpdate(paths: AgentPaths, aid: string, fid: string, eid: string, cid: string, tid: string, record: UpdateRecord): Promise<void> {
   const line = record.type === 'UPDATE' ? { type: 'UPDATE', status: Buffer.from(TaskStatus.encode(record.status).finish()).toString('base64') } : record;
-  await appendFile(join(paths.task(aid, fid, eid, cid, tid), 'task.updates'), JSON.stringify(line) + '\n');
+  appendFileSync(join(paths.task(aid, fid, eid, cid, tid), 'task.updates'), JSON.stringify(line) + '\n');
 }
 
 export async function markRunCompleted(paths: AgentPaths, aid: string, fid: string, eid: string, cid: string): Promise<void> {
@@ -143,7 +148,7 @@ export async function removeFrameworkCheckpoint(paths: AgentPaths, aid: string, 
 
 /** The task group a task of the default executor came in (its group is killed together, also after a restart). */
 export async function checkpointTaskGroup(paths: AgentPaths, aid: string, fid: string, eid: string, cid: string, tid: string, group: string): Promise<void> {
-  await writeAtomic(join(paths.task(aid, fid, eid, cid, tid), 'group'), group);
+  writeAtomicSync(join(paths.task(aid, fid, eid, cid, tid), 'group'), group);
 }
 
 /** Everything checkpointed about one run of one executor. */

@@ -108,7 +108,7 @@ export { KeyedMutex, Mutex } from './mutex.js';
 export { Backoff, type BackoffOptions } from './backoff.js';
 export { renderTable } from './table.js';
 export { sleep, within } from './timers.js';
-export { exists, writeAtomic } from './files.js';
+export { exists, writeAtomic, writeAtomicSync } from './files.js';
 export { processAlive } from './process.js';
 export { percentile, summarize, type SampleStats } from './stats.js';
 export { createCommandRunner, type CommandResult, type CommandRunner, type CommandRunnerOptions } from './command.js';

@@ -1,6 +1,6 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { writeAtomic, type LaunchSpec } from '@ippc/core';
+import { writeAtomicSync, type LaunchSpec } from '@ippc/core';
 import { ContainerID, ContainerInfo, ExecutorInfo } from '@ippc/proto';
 
 // The per-container checkpoint, `<runtimeDir>/containers/<id>/` (a nested container's under its
@@ -32,7 +32,8 @@ export async function checkpointConfig(runDir: string, spec: LaunchSpec): Promis
     ...(spec.containerInfo ? { containerInfo: ContainerInfo.toJSON(spec.containerInfo) } : {}),
     sandboxDirectory: spec.sandboxDirectory,
   };
-  await writeAtomic(join(runDir, 'config.json'), JSON.stringify(checkpoint));
+  // Synchronous: a small file on the launch path (see writeAtomicSync).
+  writeAtomicSync(join(runDir, 'config.json'), JSON.stringify(checkpoint));
 }
 
 /** A container's run directory under `root` (`<runtimeDir>/containers`); a nested one's is inside its parent's. */

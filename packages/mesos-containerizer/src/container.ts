@@ -21,6 +21,41 @@ export interface Container {
   watcher?: FSWatcher;
   poll?: NodeJS.Timeout;
   destroying?: Promise<boolean>;
+  /** Set by launch(): how far it got, so a nested container can be launched into a parent that is still launching. */
+  launching?: LaunchProgress;
+}
+
+/**
+ * A launch in progress, as its nested containers need to know it: `started` settles once the
+ * first process runs in its namespaces (its pid known, nothing exec'd yet), `running` once the
+ * launch is done (isolated, the task exec'd). Both reject if the launch fails.
+ */
+export interface LaunchProgress {
+  started: Promise<void>;
+  running: Promise<void>;
+}
+
+/** A LaunchProgress and the hands that settle it. */
+export function launchProgress(): LaunchProgress & { start(): void; run(): void; fail(err: unknown): void } {
+  let start!: () => void;
+  let run!: () => void;
+  let failStarted!: (err: unknown) => void;
+  let failRunning!: (err: unknown) => void;
+  const started = new Promise<void>((resolve, reject) => ((start = resolve), (failStarted = reject)));
+  const running = new Promise<void>((resolve, reject) => ((run = resolve), (failRunning = reject)));
+  // Nobody may be waiting: a failed launch without nested containers is no unhandled rejection.
+  started.catch(() => undefined);
+  running.catch(() => undefined);
+  return {
+    started,
+    running,
+    start,
+    run,
+    fail: (err) => {
+      failStarted(err);
+      failRunning(err);
+    },
+  };
 }
 
 /** What launch, reap, destroy and recover share: the containerizer's settings and its containers. */

@@ -1,14 +1,15 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdir, open, readFile } from 'node:fs/promises';
+import { closeSync, mkdirSync, openSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
-import { ContainerizerError, messageOf, writeAtomic, type ContainerConfig, type LaunchSpec, type Namespace } from '@ippc/core';
+import { ContainerizerError, messageOf, writeAtomicSync, type ContainerConfig, type LaunchSpec, type Namespace } from '@ippc/core';
 import { containerIdToString } from '@ippc/mesos';
 import { TaskState, TaskStatus_Reason, type ExecutorInfo, type TaskInfo } from '@ippc/proto';
 import { checkpointConfig, runDirOf } from './checkpoint.js';
-import { supports, track, type ContainerizerContext } from './container.js';
+import { launchProgress, supports, track, type Container, type ContainerizerContext } from './container.js';
 import { cleanup } from './destroy.js';
-import { joinParentArgv, parentFor } from './nested.js';
+import { joinParentArgv, parentFor, parentRunning } from './nested.js';
 import { killGroup, startTime } from './processes.js';
 import { reap } from './reap.js';
 import { HOLDER, SUPERVISOR } from './supervisor.js';
@@ -22,8 +23,10 @@ export async function launch(ctx: ContainerizerContext, spec: LaunchSpec): Promi
   if (ctx.containersById.has(id)) throw new ContainerizerError('CONTAINER_LAUNCH_FAILED', `Container ${id} already exists`);
   if (!supports(spec.containerInfo)) throw new ContainerizerError('CONTAINER_LAUNCH_FAILED', 'The Mesos containerizer only launches MESOS containers');
   const argv = commandArgv(spec.task, spec.executor);
-  // A nested container joins its running parent's network and UTS namespaces (checked before anything is written).
-  const parent = spec.containerId.parent ? parentFor(ctx, spec.containerId.parent) : undefined;
+  // A nested container joins its parent's network and UTS namespaces (checked before anything is
+  // written; a parent still launching is waited for). A top-level container reaches track() with
+  // no await on the way: the agent starts a pod's nested containers right after asking for the pod.
+  const parent = spec.containerId.parent ? await parentFor(ctx, spec.containerId.parent) : undefined;
   const joinArgv = parent ? await joinParentArgv(parent.pid) : [];
   const runDir = runDirOf(ctx.root, spec.containerId);
   const config: ContainerConfig = {
@@ -33,6 +36,26 @@ export async function launch(ctx: ContainerizerContext, spec: LaunchSpec): Promi
     sandboxDirectory: spec.sandboxDirectory,
   };
   const c = track(ctx, id, spec.containerId, config, runDir);
+  const progress = launchProgress();
+  c.launching = progress;
+  try {
+    await run(ctx, spec, c, parent, { argv, joinArgv }, progress);
+    progress.run();
+  } catch (err) {
+    progress.fail(err);
+    throw err;
+  }
+}
+
+/** launch() once the container is known: checkpoint, prepare, the held first process, isolate, go. */
+async function run(
+  ctx: ContainerizerContext,
+  spec: LaunchSpec,
+  c: Container,
+  parent: Container | undefined,
+  cmd: { argv: string[]; joinArgv: string[] },
+  progress: { start(): void },
+): Promise<void> {
   const fail = async (message: string, cause?: unknown): Promise<never> => {
     // The launch failure is what the framework must see; a failing cleanup is logged (by
     // cleanup()) and must neither hide it nor leave the container's termination unresolved.
@@ -41,16 +64,23 @@ export async function launch(ctx: ContainerizerContext, spec: LaunchSpec): Promi
     throw new ContainerizerError('CONTAINER_LAUNCH_FAILED', message, { cause });
   };
 
-  await mkdir(runDir, { recursive: true });
-  await checkpointConfig(runDir, spec);
+  // The launch path's small file operations are synchronous (see writeAtomicSync in @ippc/core).
+  mkdirSync(c.runDir, { recursive: true });
+  await checkpointConfig(c.runDir, spec);
 
   // prepare: validation and the launch decision. A throw leaves nothing behind.
-  const prepared = await prepareIsolators(ctx, config).catch((err: unknown) => fail(messageOf(err), err));
-  const child = await spawnSupervisor(ctx, spec, runDir, [...joinArgv, ...taskArgv(argv, prepared.namespaces)], prepared.environment);
+  const prepared = await prepareIsolators(ctx, c.config).catch((err: unknown) => fail(messageOf(err), err));
+  const child = await spawnSupervisor(ctx, spec, c.runDir, [...cmd.joinArgv, ...taskArgv(cmd.argv, prepared.namespaces)], prepared.environment);
   c.child = child;
   const report = child.stdio[3] as Readable;
   const control = child.stdio[4] as Writable;
   control.on('error', () => undefined);
+  const abort = async (message: string, cause: unknown, pid: number): Promise<never> => {
+    control.end('abort\n');
+    await waitSupervisor(child);
+    killGroup(pid, 'SIGKILL');
+    return fail(message, cause);
+  };
 
   // The task's first process, in its namespaces, reports its pid and waits.
   let pid: number;
@@ -65,27 +95,21 @@ export async function launch(ctx: ContainerizerContext, spec: LaunchSpec): Promi
     return fail(why ?? (err as Error).message, err);
   }
   c.pid = pid;
+  progress.start();
   const started = await startTime(pid);
-  await writeAtomic(join(runDir, 'pid'), JSON.stringify({ pid, startTime: started }));
+  writeAtomicSync(join(c.runDir, 'pid'), JSON.stringify({ pid, startTime: started }));
 
-  for (const iso of ctx.isolators) {
-    try {
-      await iso.isolate(spec.containerId, pid);
-    } catch (err) {
-      control.end('abort\n');
-      await waitSupervisor(child);
-      killGroup(pid, 'SIGKILL');
-      return fail(messageOf(err), err);
-    }
-  }
+  // A nested container is isolated and let go only once its parent runs with its addresses.
+  if (parent) await parentRunning(parent).catch((err: unknown) => abort(messageOf(err), err, pid));
+  for (const iso of ctx.isolators) await iso.isolate(spec.containerId, pid).catch((err: unknown) => abort(messageOf(err), err, pid));
 
   child.on('exit', () => void reap(c));
   spec.sendStatus({ state: TaskState.TASK_STARTING });
   control.end('go\n');
   report.destroy();
-  await writeAtomic(join(runDir, 'started'), String(Date.now()));
+  writeAtomicSync(join(c.runDir, 'started'), String(Date.now()));
   spec.sendStatus({ state: TaskState.TASK_RUNNING });
-  ctx.log.info({ containerId: id, pid, namespaces: [...prepared.namespaces], ...(parent ? { parent: parent.id } : {}) }, 'container running');
+  ctx.log.info({ containerId: c.id, pid, namespaces: [...prepared.namespaces], ...(parent ? { parent: parent.id } : {}) }, 'container running');
 }
 
 /** Every isolator's `prepare`, in order: the union of the namespaces they ask for and their environment. */
@@ -126,21 +150,19 @@ async function spawnSupervisor(
   taskArgv: string[],
   environment: Record<string, string>,
 ): Promise<ChildProcess> {
-  const stdout = await open(join(spec.sandboxDirectory, 'stdout'), 'a');
-  const stderr = await open(join(spec.sandboxDirectory, 'stderr'), 'a');
-  let child: ChildProcess;
+  const stdout = openSync(join(spec.sandboxDirectory, 'stdout'), 'a');
+  const stderr = openSync(join(spec.sandboxDirectory, 'stderr'), 'a');
   try {
-    child = spawn(ctx.perl, ['-e', SUPERVISOR, runDir, ...taskArgv], {
+    return spawn(ctx.perl, ['-e', SUPERVISOR, runDir, ...taskArgv], {
       cwd: spec.sandboxDirectory,
       detached: true,
       env: { PATH: process.env.PATH ?? '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', ...spec.environment, ...environment },
-      stdio: ['ignore', stdout.fd, stderr.fd, 'pipe', 'pipe'],
+      stdio: ['ignore', stdout, stderr, 'pipe', 'pipe'],
     });
   } finally {
-    await stdout.close();
-    await stderr.close();
+    closeSync(stdout);
+    closeSync(stderr);
   }
-  return child;
 }
 
 /** The pid the task's first process reports on fd 3, within `timeoutMs`. */

@@ -155,6 +155,73 @@ describe('Mesos containerizer: nested containers', () => {
     );
   });
 
+  it("a nested container launched while its parent launches waits for it: isolated and let go once the parent runs; the parent's failure fails it and leaves nothing", async () => {
+    // The parent's isolate() waits at a gate, as a pod's does while its networks are attached.
+    const gates: { open(): void; fail(err: Error): void }[] = [];
+    const order: string[] = [];
+    const gated: Isolator = {
+      name: 'test/gated',
+      recover: async () => undefined,
+      prepare: async () => undefined,
+      isolate: async (id) => {
+        if (id.parent) return void order.push('isolate nested');
+        await new Promise<void>((resolve, reject) => gates.push({ open: resolve, fail: reject }));
+        order.push('parent isolated');
+      },
+      status: async () => ({ networkInfos: [] }),
+      cleanup: async (id) => void order.push(`cleanup ${id.parent ? 'nested' : 'parent'}`),
+    };
+    const gmc = createMesosContainerizer({ runtimeDir: join(dir, 'gated'), defaultGracePeriodMs: 1000, isolators: [gated], reapIntervalMs: 50 });
+    await gmc.recover([]);
+    const waitFor = async (what: () => boolean): Promise<void> => {
+      for (let i = 0; i < 200 && !what(); i++) await new Promise((r) => setTimeout(r, 10));
+      assert.ok(what());
+    };
+
+    const parent = spec('exec sleep 600');
+    const parentUp = gmc.launch(parent);
+    const statuses: ExecutorStatus[] = [];
+    const child = spec('echo ran > ran; exec sleep 600', parent.containerId, statuses);
+    const childUp = gmc.launch(child);
+    await waitFor(
+      () => gates.length === 1 && existsSync(join(dir, 'gated', 'containers', parent.containerId.value!, 'containers', child.containerId.value!, 'pid')),
+    );
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal(order.length, 0, 'the nested container waits: not isolated');
+    assert.equal(statuses.length, 0, 'no status yet');
+    assert.equal(existsSync(join(child.sandboxDirectory, 'ran')), false, 'its task has not run');
+    gates[0]!.open();
+    await parentUp;
+    await childUp;
+    assert.deepEqual(order, ['parent isolated', 'isolate nested']);
+    assert.deepEqual(
+      statuses.map((s) => s.state),
+      [TaskState.TASK_STARTING, TaskState.TASK_RUNNING],
+    );
+    await waitFor(() => existsSync(join(child.sandboxDirectory, 'ran')));
+    await gmc.destroy(idOf(parent), { gracePeriodMs: 0 });
+
+    // A parent whose launch fails takes the nested container being launched with it.
+    order.length = 0;
+    const doomed = spec('exec sleep 600');
+    const doomedUp = gmc.launch(doomed);
+    const orphan = spec('echo ran > ran; exec sleep 600', doomed.containerId);
+    const orphanUp = gmc.launch(orphan);
+    await waitFor(
+      () => gates.length === 2 && existsSync(join(dir, 'gated', 'containers', doomed.containerId.value!, 'containers', orphan.containerId.value!, 'pid')),
+    );
+    gates[1]!.fail(new Error('no address left'));
+    await assert.rejects(doomedUp, /no address left/);
+    await assert.rejects(
+      orphanUp,
+      (err) => isIppcError(err, 'CONTAINER_LAUNCH_FAILED') && (err as Error).message === `Parent container ${idOf(doomed)} is not running`,
+    );
+    assert.equal(existsSync(join(orphan.sandboxDirectory, 'ran')), false, 'its task never ran');
+    assert.deepEqual(gmc.containers(), []);
+    assert.deepEqual(readdirSync(join(dir, 'gated', 'containers')), [], 'no run directory left');
+    assert.ok(order.includes('cleanup nested') && order.includes('cleanup parent'), order.join(', '));
+  });
+
   it('destroy of the parent kills its nested containers first (TASK_KILLED), then the parent; destroy of one nested container leaves the rest', async () => {
     const parent = spec('exec sleep 600');
     await mc.launch(parent);

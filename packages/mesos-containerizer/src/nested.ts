@@ -10,16 +10,32 @@ import type { Container, ContainerizerContext } from './container.js';
 // sandbox and run directory of its own. Its string id is Mesos's `parent.child`.
 
 /**
- * The running parent a nested container is launched into. Throws `CONTAINER_LAUNCH_FAILED` with
- * Mesos's message when the parent is unknown or being destroyed, and when it does not run.
+ * The parent a nested container is launched into, once its first process runs in its namespaces:
+ * a parent still launching is waited for (a task group's nested containers are set up while the
+ * executor's container joins its networks; see {@link parentRunning}). Throws
+ * `CONTAINER_LAUNCH_FAILED` with Mesos's message when the parent is unknown or being destroyed,
+ * and when it does not run.
  */
-export function parentFor(ctx: ContainerizerContext, parentId: ContainerID): Container & { pid: number } {
+export async function parentFor(ctx: ContainerizerContext, parentId: ContainerID): Promise<Container & { pid: number }> {
   const id = containerIdToString(parentId);
   const parent = ctx.containersById.get(id);
   if (!parent) throw new ContainerizerError('CONTAINER_LAUNCH_FAILED', `Parent container ${id} does not exist`);
+  if (parent.pid === undefined && parent.launching) await parent.launching.started.catch(() => undefined);
   if (parent.destroying) throw new ContainerizerError('CONTAINER_LAUNCH_FAILED', `Parent container ${id} is in 'DESTROYING' state`);
   if (parent.pid === undefined || parent.exit) throw new ContainerizerError('CONTAINER_LAUNCH_FAILED', `Parent container ${id} is not running`);
   return parent as Container & { pid: number };
+}
+
+/**
+ * Resolves once the parent's launch is done (its networks attached, its files written): a nested
+ * container is isolated and let go only then, so its task never runs before the pod's address.
+ */
+export async function parentRunning(parent: Container): Promise<void> {
+  await parent.launching?.running.catch(() => {
+    throw new ContainerizerError('CONTAINER_LAUNCH_FAILED', `Parent container ${parent.id} is not running`);
+  });
+  if (parent.destroying) throw new ContainerizerError('CONTAINER_LAUNCH_FAILED', `Parent container ${parent.id} is in 'DESTROYING' state`);
+  if (parent.exit) throw new ContainerizerError('CONTAINER_LAUNCH_FAILED', `Parent container ${parent.id} is not running`);
 }
 
 /**

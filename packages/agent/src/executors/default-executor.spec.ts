@@ -70,6 +70,12 @@ describe('task groups on the default executor', () => {
 
     master.send({ $case: 'runTaskGroup', value: { framework: framework(), executor: pod('pod1'), taskGroup: { tasks: [groupTask('g1'), groupTask('g2')] } } });
     const running = await Promise.all(['g1', 'g2'].map(async (t) => (await reach(t, TaskState.TASK_STARTING), await reach(t, TaskState.TASK_RUNNING))));
+    for (const t of ['g1', 'g2'])
+      assert.equal(
+        master.updates.filter((u) => u.status?.taskId?.value === t && u.status.state === TaskState.TASK_STARTING).length,
+        1,
+        "one TASK_STARTING per task: the agent's, as the default executor's, not the containerizer's too",
+      );
     const holder = fake.launched[0];
     // The group's nested containers launch in parallel: in whatever order they come.
     const nested = fake.launched.slice(1).sort((x, y) => (x.task.taskId?.value ?? '').localeCompare(y.task.taskId?.value ?? ''));

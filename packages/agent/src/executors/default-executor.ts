@@ -1,5 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { mkdir } from 'node:fs/promises';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { containerIdToString } from '@ippc/mesos';
 import { TaskState, TaskStatus_Reason, type FrameworkInfo, type KillPolicy, type TaskInfo } from '@ippc/proto';
@@ -72,7 +72,7 @@ async function launchNested(a: AgentContext, frameworkInfo: FrameworkInfo, exec:
   const task = rec.info!;
   const tid = task.taskId?.value ?? '';
   const { containerId, sandbox } = nestedPlace(exec, tid);
-  await mkdir(sandbox, { recursive: true });
+  mkdirSync(sandbox, { recursive: true });
   const environment = taskEnvironment(frameworkInfo, task, exec.info, {
     agentId: a.id ?? '',
     endpoint: `${a.options.ip}:${a.options.port}`,
@@ -81,6 +81,14 @@ async function launchNested(a: AgentContext, frameworkInfo: FrameworkInfo, exec:
     sandbox,
   });
   a.log.info({ frameworkId: exec.frameworkId, taskId: tid, containerId: containerIdToString(containerId) }, 'launching a task of a group');
+  // Mesos's default executor sends TASK_STARTING as it asks for the task's container and
+  // TASK_RUNNING once it runs, so the acknowledgement of the first travels while the container is
+  // made. STARTING waits for the pod's container (a new pod's nested containers are made while it
+  // joins its networks) so that it carries the pod's addresses; the containerizer's own STARTING
+  // is not sent twice, and its later statuses queue behind ours.
+  const starting = (exec.launch ?? Promise.resolve(true)).then((up) => {
+    if (up) queueExecutorStatus(a, exec, rec, { state: TaskState.TASK_STARTING });
+  });
   try {
     await exec.containerizer.launch({
       containerId,
@@ -91,9 +99,15 @@ async function launchNested(a: AgentContext, frameworkInfo: FrameworkInfo, exec:
       ...(task.container ? { containerInfo: task.container } : {}),
       sandboxDirectory: sandbox,
       environment,
-      sendStatus: (s) => queueExecutorStatus(a, exec, rec, s),
+      sendStatus: (s) => {
+        if (s.state !== TaskState.TASK_STARTING) void starting.then(() => queueExecutorStatus(a, exec, rec, s));
+      },
     });
   } catch (err) {
+    // When the pod's own container failed, its first group's tasks report that failure
+    // (run-task-group.ts): it comes first; a task still without a terminal status reports its own.
+    if (exec.launch) await exec.launch;
+    if (rec.terminalSent) return;
     a.launchFailures++;
     await sendAgentStatus(
       a,

@@ -63,9 +63,9 @@ async function doRunTaskGroup(a: AgentContext, frameworkInfo: FrameworkInfo, exe
     );
   }
   if (existing?.kind === 'default') {
-    // A running pod: no container to start, no network work; the tasks join it.
+    // A pod that runs or is being launched: no container to start, no network work; the tasks join
+    // it (the containerizer holds them until the pod runs).
     const records = await addGroup(a, frameworkInfo, existing, tasks);
-    if (existing.launch && !(await existing.launch)) return;
     await startGroup(a, frameworkInfo, existing, records);
     return;
   }
@@ -127,7 +127,13 @@ async function startExecutor(a: AgentContext, f: FrameworkRecord, frameworkInfo:
     throw new Error(`No containerizer of this agent (${a.options.containerizers.map((c) => c.name).join(',')}) supports the executor's ContainerInfo`);
   }
   exec.launch = launchExecutorContainer(a, frameworkInfo, exec, tasks);
-  if (!(await exec.launch)) return;
+  // A pod's nested containers are made while its container joins its networks: the containerizer
+  // holds each task (nothing exec'd) until the pod runs with its addresses, then lets it go.
+  const group = kind === 'default' ? startGroup(a, frameworkInfo, exec, records) : undefined;
+  if (!(await exec.launch)) {
+    await group;
+    return;
+  }
   exec.state = 'running';
   watch(a, exec);
   if (kind === 'custom') {
@@ -140,7 +146,7 @@ async function startExecutor(a: AgentContext, f: FrameworkRecord, frameworkInfo:
     );
     return;
   }
-  await startGroup(a, frameworkInfo, exec, records);
+  await group;
 }
 
 /** Starts the executor's container; false (and every task of the group failed) if it cannot. */

@@ -25,6 +25,9 @@ export function destroyTree(ctx: ContainerizerContext, c: Container, graceMs: nu
 
 /** Kills the task's process group (SIGTERM, SIGKILL after `graceMs`), then {@link cleanup}. */
 export async function doDestroy(ctx: ContainerizerContext, c: Container, graceMs: number): Promise<boolean> {
+  // A container still launching (a nested one waiting for its pod, say) is killed once its launch
+  // settles: before that there is no process to kill, and its launch would go on without it.
+  if (c.pid === undefined && c.launching) await c.launching.running.catch(() => undefined);
   if (c.pid !== undefined && !c.exit) {
     c.killed = true;
     killGroup(c.pid, 'SIGTERM');

@@ -201,6 +201,23 @@ describe('Mesos containerizer: nested containers', () => {
     await waitFor(() => existsSync(join(child.sandboxDirectory, 'ran')));
     await gmc.destroy(idOf(parent), { gracePeriodMs: 0 });
 
+    // A nested container destroyed while it waits for its parent is killed once the launch is done.
+    const pod = spec('exec sleep 600');
+    const podUp = gmc.launch(pod);
+    const early = spec('exec sleep 600', pod.containerId);
+    const earlyUp = gmc.launch(early);
+    await waitFor(
+      () => gates.length === 2 && existsSync(join(dir, 'gated', 'containers', pod.containerId.value!, 'containers', early.containerId.value!, 'pid')),
+    );
+    const earlyEnds = gmc.wait(idOf(early));
+    const destroyed = gmc.destroy(idOf(early), { gracePeriodMs: 0 });
+    gates[1]!.open();
+    await Promise.all([podUp, earlyUp]);
+    assert.equal(await destroyed, true);
+    assert.equal((await earlyEnds).state, TaskState.TASK_KILLED);
+    assert.deepEqual(gmc.containers(), [idOf(pod)]);
+    await gmc.destroy(idOf(pod), { gracePeriodMs: 0 });
+
     // A parent whose launch fails takes the nested container being launched with it.
     order.length = 0;
     const doomed = spec('exec sleep 600');
@@ -208,9 +225,9 @@ describe('Mesos containerizer: nested containers', () => {
     const orphan = spec('echo ran > ran; exec sleep 600', doomed.containerId);
     const orphanUp = gmc.launch(orphan);
     await waitFor(
-      () => gates.length === 2 && existsSync(join(dir, 'gated', 'containers', doomed.containerId.value!, 'containers', orphan.containerId.value!, 'pid')),
+      () => gates.length === 3 && existsSync(join(dir, 'gated', 'containers', doomed.containerId.value!, 'containers', orphan.containerId.value!, 'pid')),
     );
-    gates[1]!.fail(new Error('no address left'));
+    gates[2]!.fail(new Error('no address left'));
     await assert.rejects(doomedUp, /no address left/);
     await assert.rejects(
       orphanUp,

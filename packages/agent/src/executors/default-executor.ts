@@ -123,6 +123,9 @@ async function launchNested(a: AgentContext, frameworkInfo: FrameworkInfo, exec:
     return;
   }
   watchNested(a, exec, rec);
+  // A kill that came while the container was being made (its pod still joining its networks)
+  // found nothing to destroy yet: it is carried out now, and reported by watchNested.
+  if (rec.killRequested) await destroyNested(a, exec, rec, 0);
 }
 
 /** Waits for a task's nested container; its end is the task's terminal status, then the group's rule. */
@@ -165,11 +168,13 @@ async function groupMemberEnded(a: AgentContext, exec: ExecutorRecord, rec: Task
 /** Kills one task's nested container within its grace; its end (TASK_KILLED) is reported by watchNested. */
 async function killNested(a: AgentContext, exec: ExecutorRecord, rec: TaskRecord, killPolicy: KillPolicy | undefined): Promise<void> {
   if (rec.terminalSent || rec.killRequested) return;
-  const graceMs = await recordKill(a, exec, rec, killPolicy);
-  const tid = rec.task.taskId?.value ?? '';
-  await exec.containerizer
+  await destroyNested(a, exec, rec, await recordKill(a, exec, rec, killPolicy));
+}
+
+function destroyNested(a: AgentContext, exec: ExecutorRecord, rec: TaskRecord, graceMs: number): Promise<unknown> {
+  return exec.containerizer
     .destroy(nestedIdOf(exec, rec), { gracePeriodMs: graceMs })
-    .catch((err: Error) => a.log.warn({ taskId: tid, err: err.message }, 'destroy of a nested container failed'));
+    .catch((err: Error) => a.log.warn({ taskId: rec.task.taskId?.value, err: err.message }, 'destroy of a nested container failed'));
 }
 
 /** KILL of a task of a group: Mesos's default executor kills the whole group. */

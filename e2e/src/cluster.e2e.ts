@@ -10,6 +10,7 @@ import { runNetCheck, type Endpoint, type Prober } from '@ippc/isolation';
 import { TaskState, type NetworkInfo, type TaskStatus } from '@ippc/proto';
 import { startCluster, type AgentNode, type StartedCluster } from '@ippc/testbed';
 import { customExecutorScenarios } from './scenarios/custom-executor.js';
+import { mesosGoExecutorScenarios } from './scenarios/mesos-go-executor.js';
 import { taskGroupScenarios } from './scenarios/task-group.js';
 import {
   addressesOf,
@@ -134,6 +135,7 @@ describe("the master's operator API, read as an operator tool reads it", () => {
 });
 
 customExecutorScenarios(() => cluster);
+mesosGoExecutorScenarios(() => cluster);
 taskGroupScenarios(() => cluster);
 
 describe('mixed mode: opt-in and plain tasks on the same agents at the same time', () => {

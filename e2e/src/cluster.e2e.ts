@@ -11,6 +11,7 @@ import { TaskState, type NetworkInfo, type TaskStatus } from '@ippc/proto';
 import { startCluster, type AgentNode, type StartedCluster } from '@ippc/testbed';
 import { customExecutorScenarios } from './scenarios/custom-executor.js';
 import { mesosGoExecutorScenarios } from './scenarios/mesos-go-executor.js';
+import { httpTaskGroupScenarios } from './scenarios/http-task-group.js';
 import { taskGroupScenarios } from './scenarios/task-group.js';
 import {
   addressesOf,
@@ -137,6 +138,7 @@ describe("the master's operator API, read as an operator tool reads it", () => {
 customExecutorScenarios(() => cluster);
 mesosGoExecutorScenarios(() => cluster);
 taskGroupScenarios(() => cluster);
+httpTaskGroupScenarios(() => cluster);
 
 describe('mixed mode: opt-in and plain tasks on the same agents at the same time', () => {
   it('plain tasks share the agent address and use offered host ports; a framework that knows nothing of NetworkInfo works unchanged', async () => {

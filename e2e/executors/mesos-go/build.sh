@@ -18,6 +18,8 @@ installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install o
 missing=()
 for p in golang-go golang-github-mesos-mesos-go-dev; do installed "$p" || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then
+  command -v apt-get >/dev/null || { say "apt-get not found: install ${missing[*]} (Debian/Ubuntu packages) yourself"; exit 1; }
+  [ "$(id -u)" = 0 ] || { say "not root: run 'sudo apt-get install -y --no-install-recommends ${missing[*]}' or rerun as root"; exit 1; }
   say "installing ${missing[*]} from Debian's archive (apt-get)"
   export DEBIAN_FRONTEND=noninteractive
   if ! apt-get install -y --no-install-recommends "${missing[@]}" >/dev/null; then

@@ -8,6 +8,7 @@
 // Issue #16, item 4.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -37,14 +38,21 @@ async function listener(agent: AgentNode, st: TaskStatus, port: number): Promise
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 async function ippcNetCheck(): Promise<Record<string, any>> {
   const args = ['--import', 'tsx', join(root, 'packages/cli/src/bin/ippc.ts'), 'net', 'check', '--cluster', E2E.name, '--json'];
-  const svg = join(tmpdir(), `ippc-net-check-${E2E.name}-executor-groups.svg`);
-  const run = await promisify(execFile)(process.execPath, [...args, '--svg', svg], { cwd: root, timeout: 120_000, maxBuffer: 16 << 20 }).catch(
-    (err: { code?: number; stdout?: string; stderr?: string }) => {
+  // The picture it always draws goes to a scratch folder, removed after.
+  const dir = await mkdtemp(join(tmpdir(), 'ippc-e2e-net-check-'));
+  try {
+    const run = await promisify(execFile)(process.execPath, [...args, '--svg', join(dir, 'matrix.svg')], {
+      cwd: root,
+      timeout: 120_000,
+      maxBuffer: 16 << 20,
+    }).catch((err: { code?: number; stdout?: string; stderr?: string }) => {
       if (err.code === 1 && err.stdout) return { stdout: err.stdout };
       throw new Error(`ippc net check failed (${err.code}): ${err.stderr}`);
-    },
-  );
-  return JSON.parse(run.stdout) as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+    });
+    return JSON.parse(run.stdout) as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 }
 
 export function executorGroupsScenarios(cluster: () => StartedCluster): void {

@@ -12,17 +12,25 @@ import { IppcError, messageOf, type IppcErrorOptions } from '@ippc/core';
  *   here (or a malformed value); reported the same way.
  * - `DOCKER_OPTIONS_INVALID`: {@link DockerContainerizerOptions} (or a host port forwarder's
  *   options) are wrong (fix the caller).
+ * - `DOCKER_AGENT_UNREACHABLE`: a custom executor would run on a Docker network where it cannot
+ *   reach the agent's executor API (the agent is a container with no address on that network). A
+ *   launch failure: nothing is created.
  * - `DOCKER_HOST_PORTS_FAILED`: published host ports cannot be forwarded to the agent's addresses
  *   (`nft` missing or refusing the table, a sysctl that cannot be set); the message says which, the
  *   command's output is attached. A launch that hits it fails its task and leaves nothing behind.
  */
 export type DockerContainerizerErrorCode =
-  'DOCKER_RUN_OPTIONS_INVALID' | 'DOCKER_PARAMETER_UNSUPPORTED' | 'DOCKER_OPTIONS_INVALID' | 'DOCKER_HOST_PORTS_FAILED';
+  'DOCKER_RUN_OPTIONS_INVALID' | 'DOCKER_PARAMETER_UNSUPPORTED' | 'DOCKER_OPTIONS_INVALID' | 'DOCKER_AGENT_UNREACHABLE' | 'DOCKER_HOST_PORTS_FAILED';
 
 export class DockerContainerizerError extends IppcError<DockerContainerizerErrorCode> {
   constructor(code: DockerContainerizerErrorCode, message: string, options?: IppcErrorOptions) {
-    // The host, not the caller, is at fault when ports cannot be forwarded.
-    super(code, code === 'DOCKER_HOST_PORTS_FAILED' ? GrpcStatus.FAILED_PRECONDITION : GrpcStatus.INVALID_ARGUMENT, message, options);
+    // The host, not the caller, is at fault when ports cannot be forwarded or the agent cannot be reached.
+    super(
+      code,
+      code === 'DOCKER_HOST_PORTS_FAILED' || code === 'DOCKER_AGENT_UNREACHABLE' ? GrpcStatus.FAILED_PRECONDITION : GrpcStatus.INVALID_ARGUMENT,
+      message,
+      options,
+    );
     this.name = 'DockerContainerizerError';
   }
 }

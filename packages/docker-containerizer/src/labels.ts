@@ -10,6 +10,8 @@ export const AGENT_ID_LABEL = 'org.ippc.agent-id';
 export const FRAMEWORK_ID_LABEL = 'org.ippc.framework-id';
 export const TASK_ID_LABEL = 'org.ippc.task-id';
 export const CONTAINER_ID_LABEL = 'org.ippc.container-id';
+/** On a custom executor's container: its ExecutorInfo.executor_id. */
+export const EXECUTOR_ID_LABEL = 'org.ippc.executor-id';
 /**
  * `<stdout bytes>,<stderr bytes>` already in the sandbox files before the container started (a
  * fetcher may write there): after a restart, file size minus this is how much of the container's

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import type { Containerizer } from '@ippc/core';
 import { createTaskStatus, isPartitionAware } from '@ippc/mesos';
-import { ContainerInfo_Type, TaskState, TaskStatus_Reason, TaskStatus_Source, type FrameworkInfo, type TaskInfo } from '@ippc/proto';
+import { TaskState, TaskStatus_Reason, TaskStatus_Source, type FrameworkInfo, type TaskInfo } from '@ippc/proto';
 import { checkpointFramework, checkpointRun, markRunCompleted } from '../checkpoint.js';
 import { awaitSubscription, deliverQueued, DEFAULT_EXECUTOR_REGISTRATION_TIMEOUT_MS, shutdownGraceMs } from '../executors/custom.js';
 import { destroy, maybeCompleteExecutor, watch } from '../executors/lifecycle.js';
@@ -86,10 +86,6 @@ async function doRunTask(a: AgentContext, frameworkInfo: FrameworkInfo, task: Ta
       tid,
       `No containerizer of this agent (${a.options.containerizers.map((c) => c.name).join(',')}) supports this ContainerInfo`,
     );
-    return;
-  }
-  if (exec.kind === 'custom' && exec.info.container && exec.info.container.type !== ContainerInfo_Type.MESOS) {
-    await launchFailed(a, f, exec, tid, 'ippc runs custom executors in MESOS containers only; use ContainerInfo.type MESOS for the executor');
     return;
   }
   if (!(await launchContainer(a, f, exec, frameworkInfo, task))) return;

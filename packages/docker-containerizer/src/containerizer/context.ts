@@ -19,6 +19,11 @@ export interface Entry {
   containerInfo?: ContainerInfo;
   sandbox: string;
   sendStatus?: (status: ExecutorStatus) => void;
+  /**
+   * A custom executor's container: it reports its tasks itself (the containerizer sends no
+   * status), and its addresses are its ContainerStatus, which every task it runs reports.
+   */
+  executor?: boolean;
   phase: 'launching' | 'running' | 'terminated';
   dockerId?: string;
   networkMode?: string;

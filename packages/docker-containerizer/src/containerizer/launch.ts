@@ -1,22 +1,17 @@
-import type Docker from 'dockerode';
-import { ContainerizerError, type LaunchSpec, type Termination, messageOf, sleep } from '@ippc/core';
+import { ContainerizerError, type LaunchSpec, type Termination, messageOf } from '@ippc/core';
 import { containerIdToString } from '@ippc/mesos';
 import { ContainerInfo_Type, TaskState, TaskStatus_Reason, type ContainerInfo } from '@ippc/proto';
-import { DockerContainerizerError, daemonMessage } from '../errors.js';
+import { DockerContainerizerError } from '../errors.js';
 import { addressesFromInspect, inspectData, runningNetworkInfo } from '../inspect.js';
-import { AGENT_ID_LABEL, CONTAINER_ID_LABEL, FRAMEWORK_ID_LABEL, LOG_OFFSETS_LABEL, OWNER_LABEL, OWNER_VALUE, SCOPE_LABEL, TASK_ID_LABEL } from '../labels.js';
-import { sandboxLogSizes, touchSandboxLogs, type LogSizes } from '../log-pump.js';
-import { createRunOptions, type DockerRunOptions } from '../run-options.js';
-import { INSPECT_TIMEOUT_MS, type DockerContext, type Entry } from './context.js';
+import type { DockerContext, Entry } from './context.js';
 import { stopContainer } from './destroy.js';
-import { fail, finish, newEntry, send } from './entries.js';
+import { fail, newEntry, send } from './entries.js';
+import { launchExecutor } from './executor.js';
 import { forwardHostPorts } from './host-ports.js';
 import { ensureImage } from './image.js';
 import { startLogs } from './logs.js';
-import { removeContainer } from './remove.js';
+import { buildRunOptions, createAndStart, inspectUntilStarted, killedDuringLaunch, type PreparedRun } from './start.js';
 import { watch } from './watch.js';
-
-const INSPECT_RETRY_MS = 500;
 
 export function supports(containerInfo: ContainerInfo | undefined): boolean {
   return containerInfo?.type === ContainerInfo_Type.DOCKER;
@@ -41,7 +36,11 @@ export async function launch(ctx: DockerContext, spec: LaunchSpec): Promise<void
   const image = info!.docker.image;
   if (!image) throw new ContainerizerError('CONTAINER_LAUNCH_FAILED', "DockerInfo 'image' is not set");
 
-  const entry = newEntry(ctx, id, spec.task, info, spec.sandboxDirectory, spec.sendStatus);
+  // A task that brings its own executor: the container is that custom executor's, which reports its
+  // tasks itself (Mesos's DockerContainerizer runs it with no docker executor in between).
+  const custom = spec.task.executor !== undefined;
+  const entry = newEntry(ctx, id, spec.task, info, spec.sandboxDirectory, custom ? undefined : spec.sendStatus);
+  entry.executor = custom;
   const taskId = spec.task.taskId?.value ?? '';
   const started = Date.now();
 
@@ -62,6 +61,7 @@ export async function launch(ctx: DockerContext, spec: LaunchSpec): Promise<void
     throw err;
   }
 
+  if (custom) return launchExecutor(ctx, entry, spec);
   // From here on the containerizer is the docker executor.
   if (entry.killed) return killedDuringLaunch(ctx, entry);
   send(ctx, entry, { state: TaskState.TASK_STARTING });
@@ -98,96 +98,16 @@ export async function launch(ctx: DockerContext, spec: LaunchSpec): Promise<void
  * Mesos's run options for the task, and the sandbox's log sizes before it runs (the log copy's
  * base); undefined when they cannot be made, and the task has failed.
  */
-function prepareRunOptions(
-  ctx: DockerContext,
-  entry: Entry,
-  spec: LaunchSpec,
-  taskId: string,
-): { runOptions: DockerRunOptions; logBase: LogSizes } | undefined {
-  const { log, scope } = ctx;
-  const id = entry.id;
-  let runOptions;
-  let logBase: LogSizes;
+function prepareRunOptions(ctx: DockerContext, entry: Entry, spec: LaunchSpec, taskId: string): PreparedRun | undefined {
   try {
-    const hostPath = ctx.sandboxHostPath(spec.sandboxDirectory);
-    touchSandboxLogs(spec.sandboxDirectory);
-    logBase = sandboxLogSizes(spec.sandboxDirectory);
-    runOptions = createRunOptions({
-      containerInfo: spec.containerInfo!,
-      command: spec.task.command ?? spec.executor.command,
-      name: entry.name,
-      resources: [...spec.task.resources, ...spec.executor.resources],
-      limits: spec.task.limits,
-      environment: spec.environment,
-      sandbox: hostPath === undefined ? undefined : { hostPath, containerPath: ctx.mappedDirectory },
-      hostNetwork: ctx.hostNetwork,
-      cgroupsEnableCfs: ctx.cgroupsEnableCfs,
-      labels: {
-        ...ctx.labels,
-        [OWNER_LABEL]: OWNER_VALUE,
-        [SCOPE_LABEL]: scope,
-        [AGENT_ID_LABEL]: spec.agentId.value ?? '',
-        [FRAMEWORK_ID_LABEL]: spec.frameworkId.value ?? '',
-        [TASK_ID_LABEL]: taskId,
-        [CONTAINER_ID_LABEL]: id,
-        [LOG_OFFSETS_LABEL]: `${logBase.stdout},${logBase.stderr}`,
-      },
-    });
+    return buildRunOptions(ctx, entry, spec, { command: spec.task.command ?? spec.executor.command, environment: spec.environment });
   } catch (err) {
     // A DockerContainerizerError carries Mesos's message; anything else (the sandbox is not
     // writable, ...) still ends the task the same way rather than leaving it launching forever.
     const message = messageOf(err);
-    if (err instanceof DockerContainerizerError) log.warn({ containerId: id, taskId, err: message }, 'invalid docker run options');
-    else log.error({ containerId: id, taskId, err }, 'cannot prepare the docker run options');
+    if (err instanceof DockerContainerizerError) ctx.log.warn({ containerId: entry.id, taskId, err: message }, 'invalid docker run options');
+    else ctx.log.error({ containerId: entry.id, taskId, err }, 'cannot prepare the docker run options');
     fail(ctx, entry, `Failed to create docker run options: ${message}`);
     return undefined;
-  }
-  return { runOptions, logBase };
-}
-
-/** `docker create` and `docker start`; false when the launch ends here (reported, nothing left behind). */
-async function createAndStart(ctx: DockerContext, entry: Entry, runOptions: DockerRunOptions, taskId: string): Promise<boolean> {
-  const { docker, log } = ctx;
-  const id = entry.id;
-  let container: Docker.Container;
-  try {
-    container = await docker.createContainer(runOptions.body);
-  } catch (err) {
-    log.warn({ containerId: id, taskId, err: daemonMessage(err) }, 'docker create failed');
-    fail(ctx, entry, `Failed to run docker container: ${daemonMessage(err)}`);
-    return false;
-  }
-  entry.dockerId = container.id;
-  if (entry.killed || ctx.closed) {
-    await removeContainer(ctx, container.id);
-    killedDuringLaunch(ctx, entry);
-    return false;
-  }
-  try {
-    await container.start();
-  } catch (err) {
-    log.warn({ containerId: id, taskId, err: daemonMessage(err) }, 'docker start failed');
-    await removeContainer(ctx, container.id);
-    fail(ctx, entry, `Failed to run docker container: ${daemonMessage(err)}`);
-    return false;
-  }
-  return true;
-}
-
-function killedDuringLaunch(ctx: DockerContext, entry: Entry): void {
-  finish(ctx, entry, { state: TaskState.TASK_KILLED, message: 'Container destroyed while launching' });
-}
-
-async function inspectUntilStarted(ctx: DockerContext, entry: Entry): Promise<Docker.ContainerInspectInfo | undefined> {
-  const deadline = Date.now() + INSPECT_TIMEOUT_MS;
-  for (;;) {
-    try {
-      const info = await ctx.docker.getContainer(entry.dockerId!).inspect();
-      if (info.State?.StartedAt && !info.State.StartedAt.startsWith('0001-')) return info;
-    } catch (err) {
-      ctx.log.warn({ containerId: entry.id, err: daemonMessage(err) }, 'inspect failed');
-    }
-    if (Date.now() + INSPECT_RETRY_MS > deadline || ctx.closed) return undefined;
-    await sleep(INSPECT_RETRY_MS);
   }
 }

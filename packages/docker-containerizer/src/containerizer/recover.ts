@@ -4,7 +4,7 @@ import { containerIdToString } from '@ippc/mesos';
 import { TaskState, TaskStatus_Reason } from '@ippc/proto';
 import { daemonMessage } from '../errors.js';
 import { addressesFromInspect, runningNetworkInfo } from '../inspect.js';
-import { CONTAINER_ID_LABEL, LOG_OFFSETS_LABEL, OWNER_LABEL, OWNER_VALUE, SCOPE_LABEL } from '../labels.js';
+import { CONTAINER_ID_LABEL, EXECUTOR_ID_LABEL, LOG_OFFSETS_LABEL, OWNER_LABEL, OWNER_VALUE, SCOPE_LABEL } from '../labels.js';
 import type { DockerContext, Entry } from './context.js';
 import { fail, finish, newEntry } from './entries.js';
 import { noteHostPorts, recoverHostPorts } from './host-ports.js';
@@ -44,6 +44,8 @@ export async function recover(ctx: DockerContext, known: KnownContainer[]): Prom
       continue;
     }
     entry.dockerId = summary.Id;
+    // A custom executor's container says so in its labels (the agent's record of it names no executor).
+    entry.executor = summary.Labels?.[EXECUTOR_ID_LABEL] !== undefined;
     entry.networkMode = summary.HostConfig?.NetworkMode;
     let inspected: Docker.ContainerInspectInfo | undefined;
     try {

@@ -19,6 +19,8 @@ export interface FakeContainer {
   ports: Record<string, Array<{ HostIp: string; HostPort: string }> | null>;
   exit: (code: number) => void;
   exited: Promise<number>;
+  /** `NetworkSettings.Networks`: the container's address on each network it is on. */
+  networks: Record<string, { IPAddress: string }>;
 }
 
 export interface FakeDaemon {
@@ -26,6 +28,13 @@ export interface FakeDaemon {
   containers: FakeContainer[];
   /** Containers not removed. */
   present(): FakeContainer[];
+  /** A running container made outside the containerizer (a pretend agent), on these networks. */
+  addContainer(name: string, networks: Record<string, string>): FakeContainer;
+}
+
+export interface FakeDaemonOptions {
+  /** The address a container gets on its network mode (BRIDGE, USER); default none. */
+  address?: (networkMode: string) => string | undefined;
 }
 
 const daemonError = (statusCode: number, message: string) =>
@@ -49,7 +58,7 @@ function inspectOf(c: FakeContainer): Docker.ContainerInspectInfo {
     State: { Running: c.running, StartedAt: c.started ? new Date().toISOString() : '0001-01-01T00:00:00Z', ExitCode: c.exitCode ?? 0 },
     Config: { Labels: c.body.Labels ?? {} },
     HostConfig: c.body.HostConfig ?? {},
-    NetworkSettings: { Ports: c.started ? c.ports : {}, Networks: {} },
+    NetworkSettings: { Ports: c.started ? c.ports : {}, Networks: c.networks },
   } as unknown as Docker.ContainerInspectInfo;
 }
 
@@ -88,30 +97,48 @@ function containerApi(daemon: FakeDaemon, idOrName: string): Docker.Container {
   } as unknown as Docker.Container;
 }
 
-export function createFakeDaemon(): FakeDaemon {
-  const daemon: FakeDaemon = { docker: undefined as unknown as Docker, containers: [], present: () => daemon.containers.filter((c) => !c.removed) };
+function newContainer(name: string, body: Docker.ContainerCreateOptions, networks: FakeContainer['networks']): FakeContainer {
+  let exit!: (code: number) => void;
+  const exited = new Promise<number>((r) => (exit = r));
+  const c: FakeContainer = {
+    id: randomBytes(8).toString('hex'),
+    name,
+    body,
+    running: false,
+    started: false,
+    removed: false,
+    ports: publishedPorts(body),
+    exited,
+    exit: () => undefined,
+    networks,
+  };
+  c.exit = (code) => {
+    c.running = false;
+    c.exitCode ??= code;
+    exit(code);
+  };
+  return c;
+}
+
+export function createFakeDaemon(options: FakeDaemonOptions = {}): FakeDaemon {
+  const daemon: FakeDaemon = {
+    docker: undefined as unknown as Docker,
+    containers: [],
+    present: () => daemon.containers.filter((c) => !c.removed),
+    addContainer: (name, networks) => {
+      const c = newContainer(name, {}, Object.fromEntries(Object.entries(networks).map(([n, ip]) => [n, { IPAddress: ip }])));
+      c.running = c.started = true;
+      daemon.containers.push(c);
+      return c;
+    },
+  };
   const events: PassThrough[] = [];
   daemon.docker = {
     getImage: () => ({ inspect: async () => ({}) }),
     createContainer: async (body: Docker.ContainerCreateOptions) => {
-      let exit!: (code: number) => void;
-      const exited = new Promise<number>((r) => (exit = r));
-      const c: FakeContainer = {
-        id: randomBytes(8).toString('hex'),
-        name: body.name ?? '',
-        body,
-        running: false,
-        started: false,
-        removed: false,
-        ports: publishedPorts(body),
-        exited,
-        exit: () => undefined,
-      };
-      c.exit = (code) => {
-        c.running = false;
-        c.exitCode ??= code;
-        exit(code);
-      };
+      const mode = body.HostConfig?.NetworkMode ?? '';
+      const address = options.address?.(mode);
+      const c = newContainer(body.name ?? '', body, address ? { [mode]: { IPAddress: address } } : {});
       daemon.containers.push(c);
       return containerApi(daemon, c.id);
     },

@@ -58,7 +58,13 @@ const program = createDaemonCommand(
   .addOption(new Option('--master <host:port>', 'the master to register with').makeOptionMandatory())
   .addOption(new Option('--work_dir <dir>', 'checkpoints and sandboxes').makeOptionMandatory())
   .addOption(new Option('--runtime_dir <dir>', 'runtime checkpoints of containers (default: <work_dir>/run)'))
-  .addOption(new Option('--ip <ip>', 'address the agent serves on and reports for tasks on its network').default('127.0.0.1'))
+  .addOption(new Option('--ip <ip>', 'address the agent serves on and (without --advertise_ip) reports for tasks on its network').default('127.0.0.1'))
+  .addOption(
+    new Option(
+      '--advertise_ip <ip>',
+      "Mesos's: the address advertised to the master and reported for tasks on the agent's network, when --ip is only where the agent listens (e.g. 0.0.0.0: executors in Docker containers reach it on every network its container is on)",
+    ),
+  )
   .addOption(new Option('--ip6 <ip6>', 'IPv6 address also reported for tasks on the agent network'))
   .addOption(new Option('--port <port>', 'HTTP port of /state (0: any free port)').default('5051'))
   .addOption(new Option('--hostname <name>', 'hostname reported to the master (default: --ip)'))
@@ -241,7 +247,9 @@ try {
   if (!Number.isInteger(port) || port < 0 || port > 65535) fail(`--port must be a port number, not '${o.port}'`);
   const workDir = String(o.work_dir);
   const runtimeDir = o.runtime_dir ? String(o.runtime_dir) : join(workDir, 'run');
-  const ip = String(o.ip);
+  // Mesos's pair: --ip is where the agent listens, --advertise_ip (default --ip) how others reach it.
+  const ip = String(o.advertise_ip ?? o.ip);
+  if (ip === '0.0.0.0' || ip === '::') fail(`--ip=${ip} listens on every address: give --advertise_ip, the address the master and tasks reach the agent at`);
   const hostname = String(o.hostname ?? ip);
   // Two agents on one machine (one daemon) must not reap each other's containers.
   if (!str('docker_scope') && str('hostname')) o.docker_scope = String(o.hostname);
@@ -279,6 +287,7 @@ try {
     master: String(o.master),
     auth: authConfig,
     ip,
+    bindIp: String(o.ip),
     ...(o.ip6 ? { ip6: String(o.ip6) } : {}),
     port,
     ...(o.hostname ? { hostname: String(o.hostname) } : {}),

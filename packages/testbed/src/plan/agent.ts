@@ -38,6 +38,7 @@ export function planAgent(pc: PlanContext, i: number): AgentPlan {
   const install = byAgent.map((n) => `${n.name}=${[subnets[n.name]!.ipv4, ...(subnets[n.name]!.ipv6 ? [subnets[n.name]!.ipv6!] : [])].join(',')}`).join(';');
   const routedSubnets = Object.values(subnets).flatMap((s) => [s.ipv4, ...(s.ipv6 && address6 ? [s.ipv6] : [])]);
   const volume = `${name}-work`;
+  const dockerNetworks = config.dockerNetworks.map((n) => n.name);
   const daemon = agentDaemon(pc, { name, address, ...(address6 ? { address6 } : {}), portsText: ports.text, install, routedSubnets, volume });
   const files = own.map((n) => ({
     path: `${PATHS.cniConfigDir}/${n.name}.conflist`,
@@ -55,6 +56,10 @@ export function planAgent(pc: PlanContext, i: number): AgentPlan {
       ports: { first: ports.first, last: ports.last },
       files,
       volumes: [{ name: volume, target: PATHS.agentWorkDir }],
+      dockerNetworks,
+      // Docker makes the gateway of the network first by name the default route when a container
+      // joins more than one: the cluster network's gateway stays the agent's way out.
+      routes: dockerNetworks.length > 0 ? [{ dst: 'default', via: pc.at(HOST.gateway) }] : [],
     },
   };
 }
@@ -80,7 +85,10 @@ function agentDaemon(
     argv: [
       ...pc.resolve('node', 'ippc-agent').argv,
       `--master=${master}:${PORTS.master}`,
-      `--ip=${address}`,
+      // Listening on every address (the cluster network's, and the Docker user networks' where
+      // executors in Docker containers reach the agent), advertising the cluster address.
+      '--ip=0.0.0.0',
+      `--advertise_ip=${address}`,
       ...(address6 ? [`--ip6=${address6}`] : []),
       `--port=${PORTS.agent}`,
       `--hostname=${address}`,

@@ -38,6 +38,18 @@ describe('cluster plan', () => {
     );
   });
 
+  it('has agents listen on every address, advertise their cluster address, and join the Docker user networks with the default route kept', () => {
+    const agent = plan.nodes.find((n) => n.role === 'agent')!;
+    assert.equal(flag(agent, 'agent', 'ip'), '0.0.0.0');
+    assert.equal(flag(agent, 'agent', 'advertise_ip'), '10.99.3.11');
+    assert.deepEqual(agent.dockerNetworks, ['ippc-user'], "the default config's user network");
+    assert.deepEqual(agent.routes, [{ dst: 'default', via: '10.99.3.1' }]);
+    const without = compileConfig({ name: 'demo', agents: 1, network: { subnet: '10.99.3.0/24' }, dockerNetworks: [] });
+    const alone = planCluster(without, { workspaceDir: '/ws', resolve }).nodes.find((n) => n.role === 'agent')!;
+    assert.deepEqual(alone.dockerNetworks, []);
+    assert.deepEqual(alone.routes, [], 'no other network: nothing to restore');
+  });
+
   it('labels every node with owner, cluster, role, session and what it runs', () => {
     for (const n of plan.nodes) {
       assert.equal(n.labels[LABEL.owner], 'ippc');
@@ -70,7 +82,7 @@ describe('cluster plan', () => {
   it('points agents and DNS at the master and every daemon at its probe', () => {
     const agent = plan.nodes.find((n) => n.role === 'agent')!;
     assert.equal(flag(agent, 'agent', 'master'), '10.99.3.2:5050');
-    assert.equal(flag(agent, 'agent', 'ip'), '10.99.3.11');
+    assert.equal(flag(agent, 'agent', 'advertise_ip'), '10.99.3.11');
     const services = plan.nodes.find((n) => n.role === 'services')!;
     assert.equal(flag(services, 'dns', 'master'), 'http://10.99.3.2:5050');
     assert.deepEqual(services.daemons.find((d) => d.name === 'ipam')!.probe, { grpc: { port: 7460, service: 'ippc.ipam.v1.Ipam' } });

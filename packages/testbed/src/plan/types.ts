@@ -43,6 +43,12 @@ export interface NodeSpec {
   capabilities: string[];
   /** Routes set in the node before its daemons start (the services node reaches containers' addresses: DNS answers them). */
   routes: { dst: string; via: string }[];
+  /**
+   * Agents: the cluster's Docker user networks the node joins besides the cluster network, so a
+   * custom executor in a Docker container on one reaches the agent there (Docker drops traffic
+   * between its networks). Its default route stays on the cluster network (see `routes`).
+   */
+  dockerNetworks?: string[];
   /** Named Docker volumes (labelled with the cluster) mounted into the node: an agent's work dir. */
   volumes: { name: string; target: string }[];
 }

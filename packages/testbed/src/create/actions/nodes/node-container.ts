@@ -72,6 +72,14 @@ export async function startContainer(
   } catch (err) {
     throw new TestbedError('TESTBED_START_FAILED', `container ${spec.name} did not start: ${(err as Error).message}`, { cause: err });
   }
+  // Before the routes: joining a network may move the default route (see NodeSpec.dockerNetworks).
+  for (const network of spec.dockerNetworks ?? []) {
+    try {
+      await docker.getNetwork(network).connect({ Container: id });
+    } catch (err) {
+      throw new TestbedError('TESTBED_START_FAILED', `${spec.name} cannot join Docker network ${network}: ${(err as Error).message}`, { cause: err });
+    }
+  }
   if (spec.routes.length) {
     const script = spec.routes.map((r) => `ip route replace ${r.dst} via ${r.via}`).join(' && ');
     const r = await execIn(docker, id, ['sh', '-ec', script]);

@@ -10,6 +10,7 @@ import { runNetCheck, type Endpoint, type Prober } from '@ippc/isolation';
 import { TaskState, type NetworkInfo, type TaskStatus } from '@ippc/proto';
 import { startCluster, type AgentNode, type StartedCluster } from '@ippc/testbed';
 import { customExecutorScenarios } from './scenarios/custom-executor.js';
+import { dockerExecutorScenarios } from './scenarios/docker-executor.js';
 import { executorGroupsScenarios } from './scenarios/executor-groups.js';
 import { mesosGoExecutorScenarios } from './scenarios/mesos-go-executor.js';
 import { httpTaskGroupScenarios } from './scenarios/http-task-group.js';
@@ -138,6 +139,10 @@ describe("the master's operator API, read as an operator tool reads it", () => {
 
 customExecutorScenarios(() => cluster);
 mesosGoExecutorScenarios(() => cluster);
+dockerExecutorScenarios(
+  () => cluster,
+  () => image,
+);
 taskGroupScenarios(() => cluster);
 httpTaskGroupScenarios(() => cluster);
 executorGroupsScenarios(() => cluster);

@@ -6,7 +6,8 @@
 // MESOS_AGENT_ENDPOINT, the agent's address on that network. Both its tasks report the executor
 // container's one address, are reached on it from a Docker task on another agent, KILL ends one,
 // SHUTDOWN the executor (FAILURE to the framework), and the container and its endpoint on the
-// network are gone. A USER executor without network info fails in Mesos's words, leaving nothing.
+// network are gone; an agent restart in between keeps the executor and its address. A USER
+// executor without network info fails in Mesos's words, leaving nothing.
 // Issue #16, item 2 (custom executors in Docker containers).
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
@@ -50,7 +51,7 @@ const get = (path) => new Promise((ok, ko) => http.get({ socketPath: '/var/run/d
 
 export function dockerExecutorScenarios(cluster: () => StartedCluster, image: () => string): void {
   describe('a custom executor in a Docker container on a USER network: one address for its tasks', () => {
-    it('runs two tasks on its one address, reached from a Docker task on another agent; KILL, then SHUTDOWN with FAILURE; container and endpoint gone', async () => {
+    it('runs two tasks on its one address, reached from a Docker task on another agent; kept across an agent restart; KILL, then SHUTDOWN with FAILURE; container and endpoint gone', async () => {
       const c = cluster();
       await withFramework(c, 'e2e-docker-executor', async (s) => {
         const events: SchedulerEvent[] = [];
@@ -86,6 +87,22 @@ export function dockerExecutorScenarios(cluster: () => StartedCluster, image: ()
           });
           await s.waitForState(probe.id, 'TASK_FINISHED', 60_000);
         }
+
+        // Agent recovery: restarted (kill -9), the agent finds the executor's container again by
+        // its labels, keeps its address, and the executor re-subscribes (KILL below reaches it).
+        await c.agents[1]!.restart({ signal: 'SIGKILL' });
+        await eventually(
+          async () => {
+            const after = (await agentApiCall(c, 1, { type: 'GET_CONTAINERS' })).get_containers.containers as {
+              executor_id: { value: string };
+              container_status?: { network_infos?: { ip_addresses: { ip_address: string }[] }[] };
+            }[];
+            const mine = after?.find((x) => x.executor_id.value === 'docker-ex');
+            return mine?.container_status?.network_infos?.[0]?.ip_addresses[0]?.ip_address === ip ? true : undefined;
+          },
+          "the restarted agent to hold the executor's container with its address",
+          30_000,
+        );
 
         await s.kill(api.id);
         await s.waitForState(api.id, 'TASK_KILLED', 30_000);

@@ -130,7 +130,8 @@ function subscribe(attempt = 0) {
           onEvent(JSON.parse(record.toString('utf8')));
         }
       });
-      res.on('end', () => retry(0));
+      // 'close', not 'end': an agent killed mid-stream ends the response without an 'end'.
+      res.on('close', () => retry(0));
     },
   );
   req.on('error', () => retry(attempt));

@@ -7,7 +7,8 @@
 // container's one address, are reached on it from a Docker task on another agent, KILL ends one,
 // SHUTDOWN the executor (FAILURE to the framework), and the container and its endpoint on the
 // network are gone; an agent restart in between keeps the executor and its address. A USER
-// executor without network info fails in Mesos's words, leaving nothing.
+// executor without network info fails in Mesos's words, and a BRIDGE one (the agents are not on
+// Docker's default bridge) says why it cannot reach its agent, leaving nothing.
 // Issue #16, item 2 (custom executors in Docker containers).
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
@@ -122,7 +123,7 @@ export function dockerExecutorScenarios(cluster: () => StartedCluster, image: ()
       });
     });
 
-    it("fails a USER executor without network info in Mesos's words, leaving nothing", async () => {
+    it("fails a USER executor without network info in Mesos's words, and a BRIDGE one that could not reach its agent, leaving nothing", async () => {
       const c = cluster();
       await withFramework(c, 'e2e-docker-executor-bad', async (s) => {
         const executor = dockerShellExecutor(s.frameworkId!, 'docker-ex-bad', image(), []);
@@ -132,6 +133,15 @@ export function dockerExecutorScenarios(cluster: () => StartedCluster, image: ()
         assert.equal(failed.message, 'Failed to launch container: No network info found in container info');
         assert.equal(failed.reason, TaskStatus_Reason.REASON_CONTAINER_LAUNCH_FAILED);
         assert.deepEqual((await onDaemon(c, 2, 'docker-ex-bad')).containers, [], 'no container created');
+        // The testbed's agents are not on Docker's default bridge (other clusters' containers are):
+        // a BRIDGE executor could not reach its agent, and the launch says so rather than timing out.
+        const bridged = { ...dockerShellExecutor(s.frameworkId!, 'docker-ex-bridge', image(), []) };
+        bridged.container = dockerContainer(image(), 'BRIDGE', [], { parameters: bridged.container!.docker!.parameters });
+        const b = await launchOn(s, c, 2, { name: 'dx-bridge', executor: bridged, data: serve(80) });
+        const refused = await s.waitForState(b.id, ['TASK_FAILED', 'TASK_RUNNING'], 60_000);
+        assert.equal(TaskState[refused.state!], 'TASK_FAILED');
+        assert.match(refused.message ?? '', /^Failed to launch container: The agent's container '.*' has no address on Docker network 'bridge'/);
+        assert.deepEqual((await onDaemon(c, 2, 'docker-ex-bridge')).containers, [], 'no container created');
       });
     });
   });

@@ -4,13 +4,14 @@
 // containerizer, on the cluster's Docker USER network. The program is mounted from the workspace
 // by a `volume` parameter (a framework's own `-v`: nothing is fetched here) and finds the agent at
 // MESOS_AGENT_ENDPOINT, the agent's address on that network. Both its tasks report the executor
-// container's one address, are reached on it from a Docker task on another agent, KILL ends one,
-// SHUTDOWN the executor (FAILURE to the framework), and the container and its endpoint on the
-// network are gone; an agent restart in between keeps the executor and its address. A USER
+// container's one address (state, DNS), are reached on it from a Docker task on another agent;
+// an agent restart keeps the executor and its address; KILL ends one task, SHUTDOWN the executor
+// (FAILURE to the framework), and the container and its endpoint on the network are gone. A USER
 // executor without network info fails in Mesos's words, and a BRIDGE one (the agents are not on
 // Docker's default bridge) says why it cannot reach its agent, leaving nothing.
 // Issue #16, item 2 (custom executors in Docker containers).
 import assert from 'node:assert/strict';
+import { Resolver } from 'node:dns/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { allocateResources, parseResources } from '@ippc/mesos';
@@ -75,6 +76,16 @@ export function dockerExecutorScenarios(cluster: () => StartedCluster, image: ()
         const daemon = await onDaemon(c, 1, 'docker-ex');
         assert.equal(daemon.containers.length, 1, `one Docker container for the executor: ${JSON.stringify(daemon)}`);
         assert.match(daemon.containers[0]!, /^mesos-/);
+
+        // In DNS: both task names resolve to the executor's address.
+        const resolver = new Resolver({ timeout: 1000, tries: 1 });
+        resolver.setServers([c.dns.address]);
+        for (const name of ['dx-web', 'dx-api']) {
+          await eventually(
+            async () => ((await resolver.resolve4(`${name}.e2e-docker-executor.ippc`).catch((): string[] => [])).includes(ip) ? true : undefined),
+            `${name}.e2e-docker-executor.ippc -> ${ip} in DNS`,
+          );
+        }
 
         // Both served on the one address, reached from agent 0 by a Docker task on the same user network.
         for (const [port, id] of [

@@ -142,6 +142,19 @@ function taskArgv(argv: string[], namespaces: Set<Namespace>): string[] {
   return nsFlags.length > 0 ? ['unshare', ...nsFlags, ...(namespaces.has('mnt') ? ['--propagation', 'slave'] : []), '--', ...holder] : holder;
 }
 
+let spawnTurn: Promise<unknown> = Promise.resolve();
+
+/**
+ * Runs `fn` (a spawn) after the spawns asked before it, each in an event-loop turn of its own: a
+ * spawn holds the agent's thread for its fork and exec, and a pod's own launch (its isolators'
+ * I/O) must not wait behind a whole group's worth of them at once.
+ */
+function inTurn<T>(fn: () => T): Promise<T> {
+  const turn = spawnTurn.then(() => new Promise<void>((resolve) => setImmediate(resolve))).then(fn);
+  spawnTurn = turn.catch(() => undefined);
+  return turn;
+}
+
 /** Starts the supervisor in its own session, output on the sandbox's `stdout` and `stderr`; fds 3 and 4 are the launch channels. */
 async function spawnSupervisor(
   ctx: ContainerizerContext,
@@ -150,19 +163,21 @@ async function spawnSupervisor(
   taskArgv: string[],
   environment: Record<string, string>,
 ): Promise<ChildProcess> {
-  const stdout = openSync(join(spec.sandboxDirectory, 'stdout'), 'a');
-  const stderr = openSync(join(spec.sandboxDirectory, 'stderr'), 'a');
-  try {
-    return spawn(ctx.perl, ['-e', SUPERVISOR, runDir, ...taskArgv], {
-      cwd: spec.sandboxDirectory,
-      detached: true,
-      env: { PATH: process.env.PATH ?? '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', ...spec.environment, ...environment },
-      stdio: ['ignore', stdout, stderr, 'pipe', 'pipe'],
-    });
-  } finally {
-    closeSync(stdout);
-    closeSync(stderr);
-  }
+  return inTurn(() => {
+    const stdout = openSync(join(spec.sandboxDirectory, 'stdout'), 'a');
+    const stderr = openSync(join(spec.sandboxDirectory, 'stderr'), 'a');
+    try {
+      return spawn(ctx.perl, ['-e', SUPERVISOR, runDir, ...taskArgv], {
+        cwd: spec.sandboxDirectory,
+        detached: true,
+        env: { PATH: process.env.PATH ?? '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', ...spec.environment, ...environment },
+        stdio: ['ignore', stdout, stderr, 'pipe', 'pipe'],
+      });
+    } finally {
+      closeSync(stdout);
+      closeSync(stderr);
+    }
+  });
 }
 
 /** The pid the task's first process reports on fd 3, within `timeoutMs`. */

@@ -123,14 +123,32 @@ export async function checkpointRun(
   containerizer: string,
   task: Task,
 ): Promise<void> {
+  await checkpointExecutorRun(paths, aid, fid, executor, cid, containerizer);
+  await checkpointTask(paths, aid, fid, executor.executorId!.value!, cid, task);
+}
+
+/** The executor's info and its run's containerizer: once per run, however many tasks it gets. */
+export async function checkpointExecutorRun(
+  paths: AgentPaths,
+  aid: string,
+  fid: string,
+  executor: ExecutorInfo,
+  cid: string,
+  containerizer: string,
+): Promise<void> {
   const eid = executor.executorId!.value!;
-  const exec = paths.executor(aid, fid, eid);
   const run = paths.run(aid, fid, eid, cid);
+  mkdirSync(run, { recursive: true });
+  writeAtomicSync(join(paths.executor(aid, fid, eid), 'executor.info'), ExecutorInfo.encode(executor).finish());
+  writeAtomicSync(join(run, 'containerizer'), containerizer);
+}
+
+/** A task of a run and, for a task of the default executor, the task group it came in (killed together, also after a restart). */
+export async function checkpointTask(paths: AgentPaths, aid: string, fid: string, eid: string, cid: string, task: Task, group?: string): Promise<void> {
   const tdir = paths.task(aid, fid, eid, cid, task.taskId!.value!);
   mkdirSync(tdir, { recursive: true });
-  writeAtomicSync(join(exec, 'executor.info'), ExecutorInfo.encode(executor).finish());
-  writeAtomicSync(join(run, 'containerizer'), containerizer);
   writeAtomicSync(join(tdir, 'task.info'), Task.encode(task).finish());
+  if (group !== undefined) writeAtomicSync(join(tdir, 'group'), group);
 }
 
 export async function appendUpdate(paths: AgentPaths, aid: string, fid: string, eid: string, cid: string, tid: string, record: UpdateRecord): Promise<void> {
@@ -144,11 +162,6 @@ export async function markRunCompleted(paths: AgentPaths, aid: string, fid: stri
 
 export async function removeFrameworkCheckpoint(paths: AgentPaths, aid: string, fid: string): Promise<void> {
   await rm(paths.framework(aid, fid), { recursive: true, force: true });
-}
-
-/** The task group a task of the default executor came in (its group is killed together, also after a restart). */
-export async function checkpointTaskGroup(paths: AgentPaths, aid: string, fid: string, eid: string, cid: string, tid: string, group: string): Promise<void> {
-  writeAtomicSync(join(paths.task(aid, fid, eid, cid, tid), 'group'), group);
 }
 
 /** Everything checkpointed about one run of one executor. */

@@ -3,7 +3,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { containerIdToString } from '@ippc/mesos';
 import { TaskState, TaskStatus_Reason, type FrameworkInfo, type KillPolicy, type TaskInfo } from '@ippc/proto';
-import { checkpointRun, checkpointTaskGroup } from '../checkpoint.js';
+import { checkpointExecutorRun, checkpointTask } from '../checkpoint.js';
 import { taskEnvironment } from '../launch/executor-info.js';
 import { taskRecord, type AgentContext, type ExecutorRecord, type TaskRecord } from '../model.js';
 import { queueExecutorStatus, sendAgentStatus } from '../status/status-updates.js';
@@ -56,10 +56,8 @@ export async function addGroup(a: AgentContext, frameworkInfo: FrameworkInfo, ex
     exec.tasks.set(task.taskId?.value ?? '', rec);
     return rec;
   });
-  for (const rec of records) {
-    await checkpointRun(a.paths, a.id ?? '', exec.frameworkId, exec.info, exec.containerId, exec.containerizer.name, rec.task);
-    await checkpointTaskGroup(a.paths, a.id ?? '', exec.frameworkId, exec.id, exec.containerId, rec.task.taskId?.value ?? '', group);
-  }
+  await checkpointExecutorRun(a.paths, a.id ?? '', exec.frameworkId, exec.info, exec.containerId, exec.containerizer.name);
+  for (const rec of records) await checkpointTask(a.paths, a.id ?? '', exec.frameworkId, exec.id, exec.containerId, rec.task, group);
   return records;
 }
 

@@ -1,6 +1,18 @@
 import { Mutex, type AuthConfig, type Containerizer, type Logger } from '@ippc/core';
 import { taskFromTaskInfo } from '@ippc/mesos';
-import type { AgentInfo, agentv1, Attribute, ExecutorInfo, executorv1, FrameworkInfo, Resource, Task, TaskInfo, TaskStatus_Reason } from '@ippc/proto';
+import type {
+  AgentInfo,
+  agentv1,
+  Attribute,
+  ExecutorInfo,
+  executorv1,
+  FrameworkInfo,
+  Resource,
+  Task,
+  TaskInfo,
+  TaskState,
+  TaskStatus_Reason,
+} from '@ippc/proto';
 import type { AgentPaths } from './checkpoint.js';
 import type { AgentError } from './errors.js';
 import type { StatusUpdateManager } from './status/status-update-manager.js';
@@ -100,8 +112,8 @@ export interface ExecutorRecord {
   subscribed?: boolean;
   /** Fires when a custom executor has not subscribed in time. */
   registrationTimer?: NodeJS.Timeout;
-  /** Why the agent ended a custom executor (registration timeout, shutdown): its tasks' terminal reason. */
-  ending?: { reason: TaskStatus_Reason; message: string };
+  /** Why the agent ended a custom executor (a (re)registration timeout): its tasks' terminal state and reason (Mesos's `pendingTermination`). */
+  ending?: { state: TaskState; reason: TaskStatus_Reason; message: string };
 }
 
 export interface FrameworkRecord {

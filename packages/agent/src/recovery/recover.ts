@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { mkdir, rm } from 'node:fs/promises';
 import { Mutex, type KnownContainer } from '@ippc/core';
 import { isTerminalState, recordStatus } from '@ippc/mesos';
-import { ExecutorInfo_Type, TaskState, TaskStatus_Reason, type Task } from '@ippc/proto';
+import { ExecutorInfo_Type, TaskState, type Task } from '@ippc/proto';
 import { readLatestAgent, readRuns, type AgentPaths, type RecoveredRun } from '../checkpoint.js';
 import { AgentError } from '../errors.js';
 import { awaitSubscription, DEFAULT_EXECUTOR_REREGISTRATION_TIMEOUT_MS } from '../executors/custom.js';
@@ -179,7 +179,7 @@ function rebuildRun(a: AgentContext, aid: string, run: RecoveredRun): Unsettled[
     // Its connection broke with the agent; it has `--executor_reregistration_timeout` to come back,
     // and keeps its container and addresses if it does (Mesos's recovery of HTTP executors).
     const timeoutMs = a.options.executorReregistrationTimeoutMs ?? DEFAULT_EXECUTOR_REREGISTRATION_TIMEOUT_MS;
-    awaitSubscription(a, exec, timeoutMs, TaskStatus_Reason.REASON_EXECUTOR_REREGISTRATION_TIMEOUT, 're-register');
+    awaitSubscription(a, exec, timeoutMs, 'reregister');
   }
   return unsettled;
 }

@@ -10,6 +10,7 @@ import { runNetCheck, type Endpoint, type Prober } from '@ippc/isolation';
 import { TaskState, type NetworkInfo, type TaskStatus } from '@ippc/proto';
 import { startCluster, type AgentNode, type StartedCluster } from '@ippc/testbed';
 import { customExecutorScenarios } from './scenarios/custom-executor.js';
+import { executorRecoveryScenarios } from './scenarios/executor-recovery.js';
 import { taskGroupScenarios } from './scenarios/task-group.js';
 import {
   addressesOf,
@@ -643,3 +644,5 @@ describe('agent restarts', () => {
     });
   });
 });
+
+executorRecoveryScenarios(() => cluster);

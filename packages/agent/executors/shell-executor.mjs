@@ -163,8 +163,10 @@ function subscribe() {
           onEvent(JSON.parse(record.toString('utf8')));
         }
       });
-      res.on('end', disconnected);
+      // 'close', not 'end': a stream cut by an agent that died (kill -9) ends with 'aborted' and
+      // 'close', never 'end'.
       res.on('error', () => undefined);
+      res.on('close', disconnected);
     },
   );
   req.on('error', disconnected);

@@ -262,6 +262,39 @@ describe('custom executors over the executor API', () => {
     assert.equal(failed.reason, TaskStatus_Reason.REASON_EXECUTOR_TERMINATED, 'the executor did not report its task: the agent fails it');
   });
 
+  it('an executor that died while the agent was down: its tasks fail from the agent, and the re-registration does not report it', async () => {
+    fake = new FakeContainerizer();
+    const workDir = mkdtempSync(join(dir, 'dead-'));
+    const first = await start({ workDir });
+    const from = master.updates.length;
+    master.send({ $case: 'runTask', value: { framework: framework(), task: taskFor('d1', executorInfo('ex9')) } });
+    await waitFor(() => fake.launched.length === 1, 'ex9 launched');
+    const s = await subscribe('ex9');
+    await s.next(ofType('LAUNCH'));
+    assert.equal((await update('ex9', 'd1', 'TASK_RUNNING', 21)).status, 202);
+    master.ack(await updateOf('d1', TaskState.TASK_RUNNING, from));
+    await waitFor(() => first.agent.sum.pendingCount() === 0, 'the acknowledgement was taken');
+    const container = fake.launched[0]!.containerId.value!;
+    await first.close();
+    agent = undefined;
+    s.close();
+    fake = new FakeContainerizer();
+    fake.endedWhileDown.set(container, { state: TaskState.TASK_FAILED, message: 'Command terminated with signal Killed', signal: 'SIGKILL' });
+    const regs = master.registrations.length;
+    await start({ workDir });
+    const hello = master.registrations[regs]!;
+    assert.equal(hello?.$case, 'reregisterAgent');
+    assert.deepEqual(
+      hello.$case === 'reregisterAgent' ? hello.value.executorInfos.map((e) => e.executorId?.value) : [],
+      [],
+      'an executor that ended holds no resources: the master is not told of it (Mesos skips TERMINATED executors)',
+    );
+    const failed = (await updateOf('d1', TaskState.TASK_FAILED, from)).status!;
+    assert.equal(failed.reason, TaskStatus_Reason.REASON_EXECUTOR_TERMINATED);
+    assert.equal(failed.source, TaskStatus_Source.SOURCE_AGENT);
+    await waitFor(() => fake.destroyed.some((d) => d.id === container), 'its container is destroyed');
+  });
+
   for (const partitionAware of [false, true]) {
     const lost = partitionAware ? TaskState.TASK_GONE : TaskState.TASK_LOST;
     it(`after an agent restart an executor that re-subscribes keeps its container; one that does not is destroyed, its task ${TaskState[lost]} with Mesos reason`, async () => {

@@ -174,7 +174,7 @@ function rebuildRun(a: AgentContext, aid: string, run: RecoveredRun): Unsettled[
   else f.executors.set(exec.id, exec);
   if (!run.completed) watch(a, exec);
   // The agent plays the default executor: it watches the pod's nested containers again.
-  if (!run.completed && exec.kind === 'default') adoptRecovered(a, exec);
+  if (!run.completed && exec.kind === 'default') void adoptRecovered(a, exec);
   if (!run.completed && exec.kind === 'custom') {
     // Its connection broke with the agent; it has `--executor_reregistration_timeout` to come back,
     // and keeps its container and addresses if it does (Mesos's recovery of HTTP executors).
@@ -194,9 +194,10 @@ function rebuildRun(a: AgentContext, aid: string, run: RecoveredRun): Unsettled[
  * are left to onTermination.
  */
 async function settleRecovered(a: AgentContext, unsettled: Unsettled[]): Promise<void> {
-  if (unsettled.length === 0) return;
-  // Terminations known at recovery resolve at once; let their handlers mark the executors.
+  // Terminations known at recovery resolve at once; let their handlers mark the executors ended
+  // (before the agent re-registers: it does not report those executors to the master).
   await new Promise((resolve) => setImmediate(resolve));
+  if (unsettled.length === 0) return;
   const killed = new Set<ExecutorRecord>();
   for (const { exec, rec, killGraceMs } of unsettled) {
     if (exec.ended || rec.terminalSent) continue;

@@ -110,6 +110,8 @@ export interface ExecutorRecord {
   stream?: ExecutorStream;
   /** A custom executor subscribed once (Mesos: it left REGISTERING); it may send calls while reconnecting. */
   subscribed?: boolean;
+  /** Rebuilt from checkpoints after an agent restart and not subscribed since (Mesos: a recovered executor in REGISTERING). */
+  recovered?: boolean;
   /** Fires when a custom executor has not subscribed in time. */
   registrationTimer?: NodeJS.Timeout;
   /** Why the agent ended a custom executor (a (re)registration timeout): its tasks' terminal state and reason (Mesos's `pendingTermination`). */

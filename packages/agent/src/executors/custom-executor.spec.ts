@@ -295,6 +295,27 @@ describe('custom executors over the executor API', () => {
     await waitFor(() => fake.destroyed.some((d) => d.id === container), 'its container is destroyed');
   });
 
+  it('a task that never reached its executor before the agent restarted is dropped when the executor subscribes again (Mesos: REASON_AGENT_RESTARTED)', async () => {
+    fake = new FakeContainerizer();
+    const workDir = mkdtempSync(join(dir, 'undelivered-'));
+    const first = await start({ workDir });
+    const from = master.updates.length;
+    // The executor's container runs, but the agent dies before the executor subscribes: u1 was never sent.
+    master.send({ $case: 'runTask', value: { framework: framework(), task: taskFor('u1', executorInfo('ex10')) } });
+    await waitFor(() => fake.launched.length === 1, 'ex10 launched');
+    await first.close();
+    agent = undefined;
+    fake = new FakeContainerizer();
+    await start({ workDir });
+    const s = await subscribe('ex10', { unacknowledged_tasks: [], unacknowledged_updates: [] });
+    await s.next(ofType('SUBSCRIBED'));
+    const dropped = (await updateOf('u1', TaskState.TASK_LOST, from)).status!;
+    assert.equal(dropped.reason, TaskStatus_Reason.REASON_AGENT_RESTARTED);
+    assert.equal(dropped.message, 'Task launched during agent restart');
+    assert.equal(dropped.source, TaskStatus_Source.SOURCE_AGENT);
+    s.close();
+  });
+
   for (const partitionAware of [false, true]) {
     const lost = partitionAware ? TaskState.TASK_GONE : TaskState.TASK_LOST;
     it(`after an agent restart an executor that re-subscribes keeps its container; one that does not is destroyed, its task ${TaskState[lost]} with Mesos reason`, async () => {

@@ -1,6 +1,6 @@
 import type { Termination } from '@ippc/core';
-import { formatDuration } from '@ippc/mesos';
-import { executorv1, FrameworkInfo_Capability_Type, TaskState, TaskStatus_Reason, type KillPolicy } from '@ippc/proto';
+import { formatDuration, isPartitionAware } from '@ippc/mesos';
+import { executorv1, TaskState, TaskStatus_Reason, type KillPolicy } from '@ippc/proto';
 import type { AgentContext, ExecutorRecord, TaskRecord } from '../model.js';
 import { sendAgentStatus } from '../status/status-updates.js';
 import { destroy } from './lifecycle.js';
@@ -78,8 +78,23 @@ export function awaitSubscription(a: AgentContext, exec: ExecutorRecord, timeout
 
 /** A started task the agent ends: TASK_GONE for a partition-aware framework, TASK_LOST for the others. */
 function goneOrLost(a: AgentContext, exec: ExecutorRecord): TaskState {
-  const caps = a.frameworks.get(exec.frameworkId)?.info.capabilities ?? [];
-  return caps.some((c) => c.type === FrameworkInfo_Capability_Type.PARTITION_AWARE) ? TaskState.TASK_GONE : TaskState.TASK_LOST;
+  return isPartitionAware(a.frameworks.get(exec.frameworkId)?.info) ? TaskState.TASK_GONE : TaskState.TASK_LOST;
+}
+
+/**
+ * A recovered executor subscribed again (Mesos's `reregisterExecutor`): a task still STAGING that
+ * it does not list among its unacknowledged tasks never reached it (the agent died first), and the
+ * agent keeps no TaskInfo to send it again: TASK_DROPPED (TASK_LOST unless partition-aware),
+ * REASON_AGENT_RESTARTED.
+ */
+export async function dropUndelivered(a: AgentContext, exec: ExecutorRecord, unacknowledgedTasks: readonly string[]): Promise<void> {
+  const state = isPartitionAware(a.frameworks.get(exec.frameworkId)?.info) ? TaskState.TASK_DROPPED : TaskState.TASK_LOST;
+  for (const [tid, rec] of exec.tasks) {
+    if (rec.queued || rec.terminalSent || unacknowledgedTasks.includes(tid)) continue;
+    if ((rec.task.statuses.at(-1)?.state ?? TaskState.TASK_STAGING) !== TaskState.TASK_STAGING) continue;
+    a.log.info({ frameworkId: exec.frameworkId, executorId: exec.id, taskId: tid }, 'a task launched during the agent restart is unknown to its executor');
+    await sendAgentStatus(a, exec.frameworkId, exec, tid, state, 'Task launched during agent restart', TaskStatus_Reason.REASON_AGENT_RESTARTED, false);
+  }
 }
 
 /** KILL of a custom executor's task: TASK_KILLED at once if it was not delivered, else a KILL event. */

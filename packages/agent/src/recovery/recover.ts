@@ -179,6 +179,7 @@ function rebuildRun(a: AgentContext, aid: string, run: RecoveredRun): Unsettled[
     // Its connection broke with the agent; it has `--executor_reregistration_timeout` to come back,
     // and keeps its container and addresses if it does (Mesos's recovery of HTTP executors).
     const timeoutMs = a.options.executorReregistrationTimeoutMs ?? DEFAULT_EXECUTOR_REREGISTRATION_TIMEOUT_MS;
+    exec.recovered = true;
     awaitSubscription(a, exec, timeoutMs, 'reregister');
   }
   return unsettled;

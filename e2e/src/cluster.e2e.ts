@@ -14,6 +14,7 @@ import { dockerExecutorScenarios } from './scenarios/docker-executor.js';
 import { executorGroupsScenarios } from './scenarios/executor-groups.js';
 import { mesosGoExecutorScenarios } from './scenarios/mesos-go-executor.js';
 import { httpTaskGroupScenarios } from './scenarios/http-task-group.js';
+import { executorRecoveryScenarios } from './scenarios/executor-recovery.js';
 import { taskGroupScenarios } from './scenarios/task-group.js';
 import {
   addressesOf,
@@ -654,3 +655,5 @@ describe('agent restarts', () => {
     });
   });
 });
+
+executorRecoveryScenarios(() => cluster);

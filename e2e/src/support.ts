@@ -5,7 +5,7 @@ import { networkInterfaces } from 'node:os';
 import type { ContainerInfo, NetworkInfo, Offer, TaskStatus } from '@ippc/proto';
 import { ContainerInfo_DockerInfo_Network, ContainerInfo_Type, NetworkInfo_Protocol } from '@ippc/proto';
 import { RecordIoDecoder, type TaskJson } from '@ippc/mesos';
-import type { Scheduler, TaskSpec } from '@ippc/scheduler';
+import type { Scheduler, SchedulerOptions, TaskSpec } from '@ippc/scheduler';
 import type { Cluster } from '@ippc/testbed';
 
 // IPPC_E2E_SLOT (default 250) moves the cluster's name and subnets, so a second run can share the
@@ -102,9 +102,15 @@ export function hostHasIpv6(): boolean {
 /**
  * Runs `fn` with a framework of its own (its name is the DNS label of its tasks), then tears the
  * framework down (the master kills its tasks) and waits until no task of it is left running.
+ * `capabilities` default to TASK_KILLING_STATE.
  */
-export async function withFramework<T>(cluster: Cluster, name: string, fn: (s: Scheduler) => Promise<T>): Promise<T> {
-  const s = await cluster.connectScheduler({ framework: { name, capabilities: ['TASK_KILLING_STATE'] } });
+export async function withFramework<T>(
+  cluster: Cluster,
+  name: string,
+  fn: (s: Scheduler) => Promise<T>,
+  { capabilities = ['TASK_KILLING_STATE'] }: { capabilities?: NonNullable<SchedulerOptions['framework']['capabilities']> } = {},
+): Promise<T> {
+  const s = await cluster.connectScheduler({ framework: { name, capabilities } });
   try {
     return await fn(s);
   } finally {

@@ -15,7 +15,7 @@ import { MOUNT, type StartedCluster } from '@ippc/testbed';
 import { agentApiCall, eventually, ipOf, launchOn, net, probeTask, serve, stateAddresses, withFramework } from '../support.js';
 
 /** The shell executor, as the agent runs it: from the workspace every node mounts, with plain node. */
-function shellExecutor(frameworkId: string, id: string): ExecutorInfo {
+export function shellExecutor(frameworkId: string, id: string): ExecutorInfo {
   return {
     executorId: { value: id },
     frameworkId: { value: frameworkId },

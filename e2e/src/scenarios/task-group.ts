@@ -12,8 +12,8 @@ import type { SchedulerEvent } from '@ippc/scheduler';
 import type { StartedCluster } from '@ippc/testbed';
 import { agentApiCall, eventually, ipOf, launchOn, net, probeTask, stateAddresses, withFramework } from '../support.js';
 
-const BACK = 'mkdir -p www && echo hello-pod-$MESOS_TASK_ID > www/index.html && exec busybox httpd -f -p 127.0.0.1:8080 -h www';
-const FRONT = 'for i in $(seq 1 100); do curl -sf -o index.html http://127.0.0.1:8080/ && break; sleep 0.1; done; exec busybox httpd -f -p 80 -h .';
+export const BACK = 'mkdir -p www && echo hello-pod-$MESOS_TASK_ID > www/index.html && exec busybox httpd -f -p 127.0.0.1:8080 -h www';
+export const FRONT = 'for i in $(seq 1 100); do curl -sf -o index.html http://127.0.0.1:8080/ && break; sleep 0.1; done; exec busybox httpd -f -p 80 -h .';
 
 type Containers = { executor_id: { value: string } }[];
 const containersOf = async (c: StartedCluster, agent: number): Promise<Containers> =>

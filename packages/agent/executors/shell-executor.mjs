@@ -5,7 +5,11 @@
 // shares the executor's network namespace and addresses. It reports TASK_RUNNING and the task's end
 // (FINISHED, FAILED, KILLED) with UPDATE calls, keeping each update until ACKNOWLEDGED and sending
 // the unacknowledged ones again when it re-subscribes; it kills a task on KILL, echoes MESSAGE
-// back to its framework, and on SHUTDOWN kills every task and exits.
+// back to its framework, and on SHUTDOWN kills every task and exits. When the agent goes away (a
+// restart), it does what Mesos's executor library does: with checkpointing (MESOS_CHECKPOINT=1) it
+// subscribes again, at random intervals of at most MESOS_SUBSCRIPTION_BACKOFF_MAX, for at most
+// MESOS_RECOVERY_TIMEOUT, and its tasks run on meanwhile; without, or once that time is up, it shuts
+// down.
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
@@ -18,11 +22,28 @@ const ids = { framework_id: { value: env.MESOS_FRAMEWORK_ID }, executor_id: { va
 const sandbox = env.MESOS_SANDBOX ?? '.';
 const log = (...args) => console.log(new Date().toISOString(), ...args);
 
+/** A Mesos duration (`15mins`, `2secs`, `500ms`) in milliseconds. */
+function duration(name) {
+  const units = { ns: 1e-6, us: 1e-3, ms: 1, secs: 1e3, mins: 6e4, hrs: 3.6e6, days: 8.64e7, weeks: 6.048e8 };
+  const m = /^(\d+(?:\.\d+)?)([a-z]+)$/.exec(env[name] ?? '');
+  if (!m || !(m[2] in units)) {
+    log(`expecting a duration in ${name}, not '${env[name] ?? ''}'`);
+    process.exit(1);
+  }
+  return Number(m[1]) * units[m[2]];
+}
+const checkpoint = env.MESOS_CHECKPOINT === '1';
+const recoveryTimeoutMs = checkpoint ? duration('MESOS_RECOVERY_TIMEOUT') : 0;
+const maxBackoffMs = checkpoint ? duration('MESOS_SUBSCRIPTION_BACKOFF_MAX') : 0;
+const shutdownGraceMs = env.MESOS_EXECUTOR_SHUTDOWN_GRACE_PERIOD ? duration('MESOS_EXECUTOR_SHUTDOWN_GRACE_PERIOD') : 5000;
+
 /** taskId -> { child, killed, info } */
 const tasks = new Map();
-/** uuid (base64) -> TaskStatus of an update the agent has not acknowledged yet. */
+/** uuid (base64) -> { status, task }: an update the agent has not acknowledged yet, and its task's TaskInfo. */
 const unacknowledged = new Map();
 let shuttingDown = false;
+/** Set from the first disconnection until subscribed again: when it fires, the agent is given up. */
+let recoveryTimer;
 
 function post(call) {
   const body = JSON.stringify({ ...ids, ...call });
@@ -40,7 +61,7 @@ function post(call) {
 function update(taskId, state, message) {
   const status = { task_id: { value: taskId }, state, source: 'SOURCE_EXECUTOR', uuid: Buffer.from(randomUUID().replace(/-/g, ''), 'hex').toString('base64') };
   if (message) status.message = message;
-  unacknowledged.set(status.uuid, status);
+  unacknowledged.set(status.uuid, { status, task: tasks.get(taskId)?.info });
   post({ type: 'UPDATE', update: { status } }).catch((err) => log('update failed (resent on re-subscription):', err.message));
 }
 
@@ -77,6 +98,8 @@ function kill(id) {
 function onEvent(event) {
   switch (event.type) {
     case 'SUBSCRIBED':
+      clearTimeout(recoveryTimer);
+      recoveryTimer = undefined;
       log('subscribed, container', event.subscribed.container_id?.value);
       break;
     case 'LAUNCH':
@@ -92,9 +115,7 @@ function onEvent(event) {
       post({ type: 'MESSAGE', message: { data: event.message.data } }).catch((err) => log('message failed:', err.message));
       break;
     case 'SHUTDOWN':
-      shuttingDown = true;
-      if (tasks.size === 0) process.exit(0);
-      for (const id of tasks.keys()) kill(id);
+      shutdown();
       break;
     case 'ERROR':
       log('error from the agent:', event.error.message);
@@ -102,20 +123,32 @@ function onEvent(event) {
   }
 }
 
+/** SHUTDOWN (from the agent, or when the agent is given up): kill every task, exit once they ended or after the grace. */
+function shutdown() {
+  shuttingDown = true;
+  if (tasks.size === 0) process.exit(0);
+  for (const id of tasks.keys()) kill(id);
+  setTimeout(() => process.exit(0), shutdownGraceMs).unref();
+}
+
 /** Subscribes, then reads RecordIO records ("<length>\n<bytes>") for as long as the stream lasts. */
-function subscribe(attempt = 0) {
+function subscribe() {
+  const pending = [...unacknowledged.values()];
+  const unackedTasks = [...new Map(pending.filter((u) => u.task).map((u) => [u.task.task_id.value, u.task])).values()];
   const body = JSON.stringify({
     ...ids,
     type: 'SUBSCRIBE',
-    subscribe: { unacknowledged_tasks: [], unacknowledged_updates: [...unacknowledged.values()].map((status) => ({ status })) },
+    subscribe: { unacknowledged_tasks: unackedTasks, unacknowledged_updates: pending.map(({ status }) => ({ status })) },
   });
   const req = request(
     { host, port, path: '/api/v1/executor', method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json' } },
     (res) => {
       if (res.statusCode !== 200) {
+        // The agent answers but does not take us yet (503 while it recovers): ask again in a second,
+        // as Mesos's executors repeat SUBSCRIBE while connected and not subscribed.
         log('subscribe refused:', res.statusCode);
         res.resume();
-        return retry(attempt);
+        return later(1000);
       }
       let buffered = Buffer.alloc(0);
       res.on('data', (chunk) => {
@@ -130,19 +163,42 @@ function subscribe(attempt = 0) {
           onEvent(JSON.parse(record.toString('utf8')));
         }
       });
-      // 'close', not 'end': an agent killed mid-stream ends the response without an 'end'.
-      res.on('close', () => retry(0));
+      // 'close', not 'end': a stream cut by an agent that died (kill -9) ends with 'aborted' and
+      // 'close', never 'end'.
+      res.on('error', () => undefined);
+      res.on('close', disconnected);
     },
   );
-  req.on('error', () => retry(attempt));
+  req.on('error', disconnected);
   req.end(body);
 }
 
-/** The agent went away (restarted): subscribe again, every second, for at most 15 minutes (MESOS_RECOVERY_TIMEOUT). */
-function retry(attempt) {
+/**
+ * The agent went away, or cannot be reached (Mesos's executor library): without checkpointing the
+ * executor cannot outlive its agent and shuts down; with it, the first disconnection starts the
+ * MESOS_RECOVERY_TIMEOUT clock and every attempt waits a random time up to MESOS_SUBSCRIPTION_BACKOFF_MAX.
+ */
+function disconnected() {
   if (shuttingDown) return;
-  if (attempt >= 900) process.exit(1);
-  setTimeout(() => subscribe(attempt + 1), 1000);
+  if (!checkpoint) {
+    log('disconnected from the agent without checkpointing: shutting down');
+    return shutdown();
+  }
+  recoveryTimer ??= setTimeout(() => {
+    log(`the agent did not come back within MESOS_RECOVERY_TIMEOUT (${env.MESOS_RECOVERY_TIMEOUT}): shutting down`);
+    shutdown();
+  }, recoveryTimeoutMs);
+  later(Math.random() * maxBackoffMs);
+}
+
+/** One subscription attempt after `ms`, unless one is already due. */
+let attempt;
+function later(ms) {
+  if (shuttingDown || attempt) return;
+  attempt = setTimeout(() => {
+    attempt = undefined;
+    subscribe();
+  }, ms);
 }
 
 process.on('SIGTERM', () => {

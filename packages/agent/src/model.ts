@@ -1,6 +1,18 @@
 import { Mutex, type AuthConfig, type Containerizer, type Logger } from '@ippc/core';
 import { taskFromTaskInfo } from '@ippc/mesos';
-import type { AgentInfo, agentv1, Attribute, ExecutorInfo, executorv1, FrameworkInfo, Resource, Task, TaskInfo, TaskStatus_Reason } from '@ippc/proto';
+import type {
+  AgentInfo,
+  agentv1,
+  Attribute,
+  ExecutorInfo,
+  executorv1,
+  FrameworkInfo,
+  Resource,
+  Task,
+  TaskInfo,
+  TaskState,
+  TaskStatus_Reason,
+} from '@ippc/proto';
 import type { AgentPaths } from './checkpoint.js';
 import type { AgentError } from './errors.js';
 import type { StatusUpdateManager } from './status/status-update-manager.js';
@@ -98,10 +110,12 @@ export interface ExecutorRecord {
   stream?: ExecutorStream;
   /** A custom executor subscribed once (Mesos: it left REGISTERING); it may send calls while reconnecting. */
   subscribed?: boolean;
+  /** Rebuilt from checkpoints after an agent restart and not subscribed since (Mesos: a recovered executor in REGISTERING). */
+  recovered?: boolean;
   /** Fires when a custom executor has not subscribed in time. */
   registrationTimer?: NodeJS.Timeout;
-  /** Why the agent ended a custom executor (registration timeout, shutdown): its tasks' terminal reason. */
-  ending?: { reason: TaskStatus_Reason; message: string };
+  /** Why the agent ended a custom executor (a (re)registration timeout): its tasks' terminal state and reason (Mesos's `pendingTermination`). */
+  ending?: { state: TaskState; reason: TaskStatus_Reason; message: string };
 }
 
 export interface FrameworkRecord {

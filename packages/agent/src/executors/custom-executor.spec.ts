@@ -5,7 +5,7 @@ import { describe, it } from 'node:test';
 import { silentLogger } from '@ippc/core';
 import { parseResources } from '@ippc/mesos';
 import { call, JSON_TYPE, openStream, waitFor, type Stream } from '@ippc/mesos/testing';
-import { TaskState, TaskStatus_Reason, TaskStatus_Source, type ExecutorInfo, type TaskInfo } from '@ippc/proto';
+import { FrameworkInfo_Capability_Type, TaskState, TaskStatus_Reason, TaskStatus_Source, type ExecutorInfo, type TaskInfo } from '@ippc/proto';
 import { startAgent, type StartedAgent } from '../server.js';
 import { fakeMasterHooks, FakeContainerizer, FakeMaster, framework, task } from '../testing/fakes.js';
 
@@ -97,6 +97,10 @@ describe('custom executors over the executor API', () => {
     assert.equal(spec.environment.MESOS_FRAMEWORK_ID, FID);
     assert.equal(spec.environment.MESOS_DIRECTORY, spec.sandboxDirectory);
     assert.equal(spec.environment.MESOS_EXECUTOR_SHUTDOWN_GRACE_PERIOD, '5secs');
+    // A checkpointing framework's executor may outlive the agent: how long, and how often it retries.
+    assert.equal(spec.environment.MESOS_CHECKPOINT, '1');
+    assert.equal(spec.environment.MESOS_RECOVERY_TIMEOUT, '15mins');
+    assert.equal(spec.environment.MESOS_SUBSCRIPTION_BACKOFF_MAX, '2secs', "at most the agent's executor re-registration timeout");
     assert.equal(spec.environment.MESOS_TASK_ID, undefined, 'an executor is not a task');
     const state = (await (await fetch(`${a.url}/state`)).json()) as {
       frameworks: { executors: { id: string; queued_tasks: { id: string; executor_id: string }[] }[] }[];
@@ -220,10 +224,14 @@ describe('custom executors over the executor API', () => {
     fake = new FakeContainerizer();
     await start({ executorRegistrationTimeoutMs: 300 });
     const from = master.updates.length;
-    master.send({ $case: 'runTask', value: { framework: framework(), task: taskFor('t1', executorInfo('ex3')) } });
+    // A framework that does not checkpoint: its executor is not told to wait for a restarted agent.
+    master.send({ $case: 'runTask', value: { framework: { ...framework(), checkpoint: false }, task: taskFor('t1', executorInfo('ex3')) } });
     const failed = (await updateOf('t1', TaskState.TASK_FAILED, from)).status!;
     assert.equal(failed.reason, TaskStatus_Reason.REASON_EXECUTOR_REGISTRATION_TIMEOUT);
-    assert.equal(failed.message, 'Executor did not register within 0.3 secs');
+    assert.equal(failed.message, 'Executor did not register within 300ms', 'the timeout as Mesos prints a duration');
+    assert.equal(fake.launched[0]!.environment.MESOS_CHECKPOINT, '0');
+    assert.equal(fake.launched[0]!.environment.MESOS_RECOVERY_TIMEOUT, undefined);
+    assert.equal(fake.launched[0]!.environment.MESOS_SUBSCRIPTION_BACKOFF_MAX, undefined);
     assert.deepEqual(
       fake.destroyed.map((d) => d.id),
       [fake.launched[0]!.containerId.value],
@@ -254,42 +262,103 @@ describe('custom executors over the executor API', () => {
     assert.equal(failed.reason, TaskStatus_Reason.REASON_EXECUTOR_TERMINATED, 'the executor did not report its task: the agent fails it');
   });
 
-  it('after an agent restart an executor that re-subscribes keeps its container; one that does not is destroyed with Mesos reason', async () => {
+  it('an executor that died while the agent was down: its tasks fail from the agent, and the re-registration does not report it', async () => {
     fake = new FakeContainerizer();
-    const workDir = mkdtempSync(join(dir, 'restart-'));
+    const workDir = mkdtempSync(join(dir, 'dead-'));
     const first = await start({ workDir });
     const from = master.updates.length;
-    for (const [tid, eid] of [
-      ['k1', 'ex6'],
-      ['k2', 'ex7'],
-    ] as const) {
-      master.send({ $case: 'runTask', value: { framework: framework(), task: taskFor(tid, executorInfo(eid)) } });
-      await waitFor(() => fake.launched.some((l) => l.executor.executorId?.value === eid), `${eid} launched`);
-      const s = await subscribe(eid);
-      await s.next(ofType('LAUNCH'));
-      assert.equal((await update(eid, tid, 'TASK_RUNNING', tid === 'k1' ? 11 : 12)).status, 202);
-      master.ack(await updateOf(tid, TaskState.TASK_RUNNING, from));
-    }
-    const containerOf = (eid: string) => fake.launched.find((l) => l.executor.executorId?.value === eid)!.containerId.value!;
-    const [ex6, ex7] = [containerOf('ex6'), containerOf('ex7')];
-    await waitFor(() => first.agent.sum.pendingCount() === 0, 'the acknowledgements were taken');
+    master.send({ $case: 'runTask', value: { framework: framework(), task: taskFor('d1', executorInfo('ex9')) } });
+    await waitFor(() => fake.launched.length === 1, 'ex9 launched');
+    const s = await subscribe('ex9');
+    await s.next(ofType('LAUNCH'));
+    assert.equal((await update('ex9', 'd1', 'TASK_RUNNING', 21)).status, 202);
+    master.ack(await updateOf('d1', TaskState.TASK_RUNNING, from));
+    await waitFor(() => first.agent.sum.pendingCount() === 0, 'the acknowledgement was taken');
+    const container = fake.launched[0]!.containerId.value!;
     await first.close();
     agent = undefined;
-    // The same work dir, a containerizer that finds both containers again.
+    s.close();
     fake = new FakeContainerizer();
-    const from2 = master.updates.length;
-    await start({ workDir, executorReregistrationTimeoutMs: 500 });
-    assert.deepEqual(fake.recovered.map((k) => k.containerId.value).sort(), [ex6, ex7].sort());
-    const back = await subscribe('ex6', { unacknowledged_tasks: [], unacknowledged_updates: [] });
-    assert.equal(json(await back.next(ofType('SUBSCRIBED'))).subscribed.container_id.value, ex6, 'the same container');
-    const failed = (await updateOf('k2', TaskState.TASK_FAILED, from2)).status!;
-    assert.equal(failed.reason, TaskStatus_Reason.REASON_EXECUTOR_REREGISTRATION_TIMEOUT);
-    assert.equal(failed.message, 'Executor did not re-register within 0.5 secs');
+    fake.endedWhileDown.set(container, { state: TaskState.TASK_FAILED, message: 'Command terminated with signal Killed', signal: 'SIGKILL' });
+    const regs = master.registrations.length;
+    await start({ workDir });
+    const hello = master.registrations[regs]!;
+    assert.equal(hello?.$case, 'reregisterAgent');
     assert.deepEqual(
-      fake.destroyed.map((d) => d.id),
-      [ex7],
-      'only the executor that did not come back is destroyed',
+      hello.$case === 'reregisterAgent' ? hello.value.executorInfos.map((e) => e.executorId?.value) : [],
+      [],
+      'an executor that ended holds no resources: the master is not told of it (Mesos skips TERMINATED executors)',
     );
-    back.close();
+    const failed = (await updateOf('d1', TaskState.TASK_FAILED, from)).status!;
+    assert.equal(failed.reason, TaskStatus_Reason.REASON_EXECUTOR_TERMINATED);
+    assert.equal(failed.source, TaskStatus_Source.SOURCE_AGENT);
+    await waitFor(() => fake.destroyed.some((d) => d.id === container), 'its container is destroyed');
   });
+
+  it('a task that never reached its executor before the agent restarted is dropped when the executor subscribes again (Mesos: REASON_AGENT_RESTARTED)', async () => {
+    fake = new FakeContainerizer();
+    const workDir = mkdtempSync(join(dir, 'undelivered-'));
+    const first = await start({ workDir });
+    const from = master.updates.length;
+    // The executor's container runs, but the agent dies before the executor subscribes: u1 was never sent.
+    master.send({ $case: 'runTask', value: { framework: framework(), task: taskFor('u1', executorInfo('ex10')) } });
+    await waitFor(() => fake.launched.length === 1, 'ex10 launched');
+    await first.close();
+    agent = undefined;
+    fake = new FakeContainerizer();
+    await start({ workDir });
+    const s = await subscribe('ex10', { unacknowledged_tasks: [], unacknowledged_updates: [] });
+    await s.next(ofType('SUBSCRIBED'));
+    const dropped = (await updateOf('u1', TaskState.TASK_LOST, from)).status!;
+    assert.equal(dropped.reason, TaskStatus_Reason.REASON_AGENT_RESTARTED);
+    assert.equal(dropped.message, 'Task launched during agent restart');
+    assert.equal(dropped.source, TaskStatus_Source.SOURCE_AGENT);
+    s.close();
+  });
+
+  for (const partitionAware of [false, true]) {
+    const lost = partitionAware ? TaskState.TASK_GONE : TaskState.TASK_LOST;
+    it(`after an agent restart an executor that re-subscribes keeps its container; one that does not is destroyed, its task ${TaskState[lost]} with Mesos reason`, async () => {
+      fake = new FakeContainerizer();
+      const fw = framework(partitionAware ? [FrameworkInfo_Capability_Type.PARTITION_AWARE] : []);
+      const workDir = mkdtempSync(join(dir, 'restart-'));
+      const first = await start({ workDir });
+      const from = master.updates.length;
+      for (const [tid, eid] of [
+        ['k1', 'ex6'],
+        ['k2', 'ex7'],
+      ] as const) {
+        master.send({ $case: 'runTask', value: { framework: fw, task: taskFor(tid, executorInfo(eid)) } });
+        await waitFor(() => fake.launched.some((l) => l.executor.executorId?.value === eid), `${eid} launched`);
+        const s = await subscribe(eid);
+        await s.next(ofType('LAUNCH'));
+        assert.equal((await update(eid, tid, 'TASK_RUNNING', tid === 'k1' ? 11 : 12)).status, 202);
+        master.ack(await updateOf(tid, TaskState.TASK_RUNNING, from));
+      }
+      const containerOf = (eid: string) => fake.launched.find((l) => l.executor.executorId?.value === eid)!.containerId.value!;
+      const [ex6, ex7] = [containerOf('ex6'), containerOf('ex7')];
+      await waitFor(() => first.agent.sum.pendingCount() === 0, 'the acknowledgements were taken');
+      await first.close();
+      agent = undefined;
+      // The same work dir, a containerizer that finds both containers again.
+      fake = new FakeContainerizer();
+      const from2 = master.updates.length;
+      await start({ workDir, executorReregistrationTimeoutMs: 500 });
+      assert.deepEqual(fake.recovered.map((k) => k.containerId.value).sort(), [ex6, ex7].sort());
+      const back = await subscribe('ex6', { unacknowledged_tasks: [], unacknowledged_updates: [] });
+      assert.equal(json(await back.next(ofType('SUBSCRIBED'))).subscribed.container_id.value, ex6, 'the same container');
+      // Mesos's `reregisterExecutorTimeout`: the task was started, so it is gone (lost, for a framework
+      // that is not partition-aware), not failed.
+      const ended = (await updateOf('k2', lost, from2)).status!;
+      assert.equal(ended.reason, TaskStatus_Reason.REASON_EXECUTOR_REREGISTRATION_TIMEOUT);
+      assert.equal(ended.source, TaskStatus_Source.SOURCE_AGENT);
+      assert.equal(ended.message, 'Executor did not reregister within 500ms');
+      assert.deepEqual(
+        fake.destroyed.map((d) => d.id),
+        [ex7],
+        'only the executor that did not come back is destroyed',
+      );
+      back.close();
+    });
+  }
 });

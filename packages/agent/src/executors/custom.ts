@@ -1,4 +1,5 @@
 import type { Termination } from '@ippc/core';
+import { formatDuration, isPartitionAware } from '@ippc/mesos';
 import { executorv1, TaskState, TaskStatus_Reason, type KillPolicy } from '@ippc/proto';
 import type { AgentContext, ExecutorRecord, TaskRecord } from '../model.js';
 import { sendAgentStatus } from '../status/status-updates.js';
@@ -27,6 +28,14 @@ export function shutdownGraceMs(a: AgentContext, exec: ExecutorRecord): number {
   return ns !== undefined ? ns / 1e6 : (a.options.defaultKillGracePeriodMs ?? DEFAULT_SHUTDOWN_GRACE_MS);
 }
 
+/** What an executor's environment says of its timeouts: its shutdown grace, and the agent's re-registration timeout. */
+export function executorTimeouts(a: AgentContext, exec: ExecutorRecord): { shutdownGraceMs: number; reregistrationTimeoutMs: number } {
+  return {
+    shutdownGraceMs: shutdownGraceMs(a, exec),
+    reregistrationTimeoutMs: a.options.executorReregistrationTimeoutMs ?? DEFAULT_EXECUTOR_REREGISTRATION_TIMEOUT_MS,
+  };
+}
+
 /** Sends the queued tasks as LAUNCH events, in the order they came. */
 export function deliverQueued(a: AgentContext, exec: ExecutorRecord): void {
   for (const rec of exec.tasks.values()) {
@@ -45,17 +54,47 @@ export function deliverQueued(a: AgentContext, exec: ExecutorRecord): void {
   }
 }
 
-/** Destroys the executor unless it subscribes within `timeoutMs` (Mesos's registration timeout). */
-export function awaitSubscription(a: AgentContext, exec: ExecutorRecord, timeoutMs: number, reason: TaskStatus_Reason, what: string): void {
+/**
+ * Destroys the executor unless it subscribes within `timeoutMs`, ending its tasks as Mesos's agent
+ * does (slave.cpp `registerExecutorTimeout`, `reregisterExecutorTimeout`): a new executor that
+ * never subscribed fails them (TASK_FAILED); a recovered one that did not come back after an agent
+ * restart had them started, so they are TASK_GONE, or TASK_LOST for a framework that is not
+ * partition-aware. The message names the timeout as Mesos prints a duration (`2secs`).
+ */
+export function awaitSubscription(a: AgentContext, exec: ExecutorRecord, timeoutMs: number, kind: 'register' | 'reregister'): void {
   clearTimeout(exec.registrationTimer);
   exec.registrationTimer = setTimeout(() => {
     if (exec.stream || exec.state === 'terminated' || exec.destroying) return;
-    const message = `Executor did not ${what} within ${timeoutMs / 1000} secs`;
+    const message = `Executor did not ${kind} within ${formatDuration(timeoutMs)}`;
     a.log.warn({ frameworkId: exec.frameworkId, executorId: exec.id }, message);
-    exec.ending = { reason, message };
+    exec.ending =
+      kind === 'register'
+        ? { state: TaskState.TASK_FAILED, reason: TaskStatus_Reason.REASON_EXECUTOR_REGISTRATION_TIMEOUT, message }
+        : { state: goneOrLost(a, exec), reason: TaskStatus_Reason.REASON_EXECUTOR_REREGISTRATION_TIMEOUT, message };
     void destroy(a, exec, 0);
   }, timeoutMs);
   exec.registrationTimer.unref();
+}
+
+/** A started task the agent ends: TASK_GONE for a partition-aware framework, TASK_LOST for the others. */
+function goneOrLost(a: AgentContext, exec: ExecutorRecord): TaskState {
+  return isPartitionAware(a.frameworks.get(exec.frameworkId)?.info) ? TaskState.TASK_GONE : TaskState.TASK_LOST;
+}
+
+/**
+ * A recovered executor subscribed again (Mesos's `reregisterExecutor`): a task still STAGING that
+ * it does not list among its unacknowledged tasks never reached it (the agent died first), and the
+ * agent keeps no TaskInfo to send it again: TASK_DROPPED (TASK_LOST unless partition-aware),
+ * REASON_AGENT_RESTARTED.
+ */
+export async function dropUndelivered(a: AgentContext, exec: ExecutorRecord, unacknowledgedTasks: readonly string[]): Promise<void> {
+  const state = isPartitionAware(a.frameworks.get(exec.frameworkId)?.info) ? TaskState.TASK_DROPPED : TaskState.TASK_LOST;
+  for (const [tid, rec] of exec.tasks) {
+    if (rec.queued || rec.terminalSent || unacknowledgedTasks.includes(tid)) continue;
+    if ((rec.task.statuses.at(-1)?.state ?? TaskState.TASK_STAGING) !== TaskState.TASK_STAGING) continue;
+    a.log.info({ frameworkId: exec.frameworkId, executorId: exec.id, taskId: tid }, 'a task launched during the agent restart is unknown to its executor');
+    await sendAgentStatus(a, exec.frameworkId, exec, tid, state, 'Task launched during agent restart', TaskStatus_Reason.REASON_AGENT_RESTARTED, false);
+  }
 }
 
 /** KILL of a custom executor's task: TASK_KILLED at once if it was not delivered, else a KILL event. */
@@ -101,9 +140,9 @@ export async function shutdownCustomExecutor(a: AgentContext, exec: ExecutorReco
 }
 
 /**
- * The end of a custom executor's container: its stream closes, every task it had not ended fails
- * (Mesos's `sendExecutorTerminatedStatusUpdate`: TASK_FAILED, SOURCE_AGENT, the reason the agent
- * ended it or REASON_EXECUTOR_TERMINATED), and the master hears that the executor exited.
+ * The end of a custom executor's container: its stream closes, every task it had not ended ends
+ * (Mesos's `sendExecutorTerminatedStatusUpdate`: SOURCE_AGENT, the state and reason the agent ended
+ * it with, else TASK_FAILED and REASON_EXECUTOR_TERMINATED), and the master hears that the executor exited.
  */
 export async function customExecutorTerminated(a: AgentContext, exec: ExecutorRecord, t: Termination): Promise<void> {
   clearTimeout(exec.registrationTimer);
@@ -118,7 +157,7 @@ export async function customExecutorTerminated(a: AgentContext, exec: ExecutorRe
       exec.frameworkId,
       exec,
       rec.task.taskId?.value ?? '',
-      TaskState.TASK_FAILED,
+      exec.ending?.state ?? TaskState.TASK_FAILED,
       message,
       exec.ending?.reason ?? TaskStatus_Reason.REASON_EXECUTOR_TERMINATED,
       false,

@@ -2,10 +2,10 @@ import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { silentLogger } from '@ippc/core';
+import { silentLogger, type Termination } from '@ippc/core';
 import { containerIdToString, parseResources } from '@ippc/mesos';
 import { waitFor } from '@ippc/mesos/testing';
-import { ContainerInfo_Type, ExecutorInfo_Type, TaskState, TaskStatus_Reason, type ExecutorInfo, type TaskInfo } from '@ippc/proto';
+import { ContainerInfo_Type, ExecutorInfo_Type, TaskState, TaskStatus_Reason, TaskStatus_Source, type ExecutorInfo, type TaskInfo } from '@ippc/proto';
 import { startAgent, type StartedAgent } from '../server.js';
 import { fakeMasterHooks, FakeContainerizer, FakeMaster, framework, task } from '../testing/fakes.js';
 import { POD_HOLDER } from './default-executor.js';
@@ -124,15 +124,18 @@ describe('task groups on the default executor', () => {
     assert.equal(master.updates.filter((u) => u.status?.reason === TaskStatus_Reason.REASON_EXECUTOR_TERMINATED).length, 0, 'no task outlived the pod');
   });
 
-  it('after an agent restart the pod and its nested containers are found again and its group rule still holds', async () => {
+  /**
+   * A pod of r1 and r2 running (every status acknowledged), then the agent restarted on the same
+   * work dir with a containerizer that finds the containers again (those in `endedWhileDown` ended).
+   */
+  async function podAcrossRestart(podId: string, endedWhileDown: (ids: { pod: string; r1: string; r2: string }) => Map<string, Termination> = () => new Map()) {
     fake = new FakeContainerizer();
-    const workDir = mkdtempSync(join(dir, 'restart-'));
     const opts = {
       master: master.address,
       auth: { token: 'secret' },
       ip: '127.0.0.1',
       port: 0,
-      workDir,
+      workDir: mkdtempSync(join(dir, 'restart-')),
       resources: parseResources('cpus:2;mem:1024;ports:[31000-31049]'),
       statusUpdateRetryIntervalMs: 60_000,
       registrationBackoffMs: 50,
@@ -149,24 +152,69 @@ describe('task groups on the default executor', () => {
           master.ack(u);
           return u.status!;
         });
-    master.send({ $case: 'runTaskGroup', value: { framework: framework(), executor: pod('pod2'), taskGroup: { tasks: [groupTask('r1'), groupTask('r2')] } } });
+    master.send({ $case: 'runTaskGroup', value: { framework: framework(), executor: pod(podId), taskGroup: { tasks: [groupTask('r1'), groupTask('r2')] } } });
     for (const t of ['r1', 'r2']) {
       await reach(t, TaskState.TASK_STARTING);
       await reach(t, TaskState.TASK_RUNNING);
     }
-    const ids = fake.launched.map((l) => containerIdToString(l.containerId));
-    const r1 = containerIdToString(fake.launched.find((l) => l.task.taskId?.value === 'r1')!.containerId);
+    const idOf = (tid?: string) => containerIdToString(fake.launched.find((l) => (tid ? l.task.taskId?.value === tid : !l.containerId.parent))!.containerId);
+    const ids = { pod: idOf(), r1: idOf('r1'), r2: idOf('r2') };
     await waitFor(() => agent!.agent.sum.pendingCount() === 0, 'the acknowledgements were taken');
     await agent.close();
     fake = new FakeContainerizer();
+    fake.endedWhileDown = endedWhileDown(ids);
     regs = master.registrations.length;
     agent = await startAgent({ ...opts, containerizers: [fake] });
     await master.registered(regs + 1);
-    assert.deepEqual(fake.recovered.map((k) => containerIdToString(k.containerId)).sort(), [...ids].sort(), 'the pod and both nested containers');
+    assert.deepEqual(fake.recovered.map((k) => containerIdToString(k.containerId)).sort(), Object.values(ids).sort(), 'the pod and both nested containers');
+    return { ids, reach, from };
+  }
+
+  it('after an agent restart the pod and its nested containers are found again and its group rule still holds', async () => {
+    const { ids, reach } = await podAcrossRestart('pod2');
     // r1's container ends: r2 (its group) is killed, then the pod ends.
-    fake.end(r1, { state: TaskState.TASK_FAILED, message: 'Command exited with status 1', exitCode: 1 });
+    fake.end(ids.r1, { state: TaskState.TASK_FAILED, message: 'Command exited with status 1', exitCode: 1 });
     await reach('r1', TaskState.TASK_FAILED);
     await reach('r2', TaskState.TASK_KILLED);
-    await waitFor(() => fake.destroyed.some((d) => d.id === ids[0]), 'the pod container is destroyed');
+    await waitFor(() => fake.destroyed.some((d) => d.id === ids.pod), 'the pod container is destroyed');
+  });
+
+  it('a pod whose holder died while the agent was down: every task TASK_FAILED from the agent with REASON_EXECUTOR_TERMINATED, no group kill, the master told', async () => {
+    // As the Mesos containerizer finds them: the holder killed, its nested containers gone with it.
+    const parentGone: Termination = {
+      state: TaskState.TASK_FAILED,
+      reason: TaskStatus_Reason.REASON_EXECUTOR_TERMINATED,
+      message: 'Abnormal executor termination: parent container is gone',
+    };
+    const { ids, reach, from } = await podAcrossRestart(
+      'pod3',
+      (c) =>
+        new Map([
+          [c.pod, { state: TaskState.TASK_FAILED, message: 'Command terminated with signal Killed', signal: 'SIGKILL' }],
+          [c.r1, parentGone],
+          [c.r2, parentGone],
+        ]),
+    );
+    for (const t of ['r1', 'r2']) {
+      const failed = await reach(t, TaskState.TASK_FAILED);
+      assert.equal(failed.reason, TaskStatus_Reason.REASON_EXECUTOR_TERMINATED, `${t}: ${failed.message}`);
+      assert.equal(failed.source, TaskStatus_Source.SOURCE_AGENT, `${t}: the agent speaks for the tasks of a dead executor`);
+    }
+    assert.equal(
+      master.updates.slice(from).filter((u) => u.status?.state === TaskState.TASK_KILLED).length,
+      0,
+      'no group kill by an executor that no longer runs',
+    );
+    // The master hears it one way or the other, as from Mesos's agent: an ExitedExecutor when the
+    // death is handled after the agent re-registered, else a re-registration that no longer lists
+    // the executor (an agent that is not registered yet has no master to tell).
+    const reregistration = master.registrations.at(-1);
+    await waitFor(
+      () =>
+        master.others.some((m) => m.$case === 'exitedExecutor' && m.value.executorId?.value === 'pod3') ||
+        (reregistration?.$case === 'reregisterAgent' && !reregistration.value.executorInfos.some((e) => e.executorId?.value === 'pod3')),
+      'the master hears the executor exited',
+    );
+    await waitFor(() => fake.destroyed.some((d) => d.id === ids.pod), 'the pod container is destroyed');
   });
 });

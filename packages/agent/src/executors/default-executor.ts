@@ -43,8 +43,17 @@ export function nestedPlace(exec: ExecutorRecord, taskId: string): { containerId
   };
 }
 
-/** After an agent restart: watches again the nested container of every task of the pod not ended yet. */
-export function adoptRecovered(a: AgentContext, exec: ExecutorRecord): void {
+/**
+ * After an agent restart: watches again the nested container of every task of the pod not ended
+ * yet, unless the pod itself ended while the agent was down (its termination, known at recovery,
+ * resolves before the next turn of the event loop and marks the executor ended). A dead executor's
+ * tasks are then the agent's to end, as Mesos's `executorTerminated` does: TASK_FAILED,
+ * SOURCE_AGENT, REASON_EXECUTOR_TERMINATED for every one, not the group rule of an executor that no
+ * longer runs (which would report the first task failed and kill the rest).
+ */
+export async function adoptRecovered(a: AgentContext, exec: ExecutorRecord): Promise<void> {
+  await new Promise((resolve) => setImmediate(resolve));
+  if (exec.ended) return;
   for (const rec of exec.tasks.values()) if (!rec.terminalSent) watchNested(a, exec, rec);
 }
 
@@ -130,6 +139,8 @@ async function launchNested(a: AgentContext, frameworkInfo: FrameworkInfo, exec:
 function watchNested(a: AgentContext, exec: ExecutorRecord, rec: TaskRecord): void {
   exec.containerizer.wait(nestedIdOf(exec, rec)).then(
     async (t) => {
+      // The pod ended first (its holder died): its termination speaks for every task.
+      if (exec.ended) return;
       if (!rec.terminalSent) {
         const killed = rec.killRequested === true && t.state !== TaskState.TASK_KILLED;
         queueExecutorStatus(a, exec, rec, {

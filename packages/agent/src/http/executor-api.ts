@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { messageOf, type Logger } from '@ippc/core';
 import { APPLICATION_JSON, APPLICATION_PROTOBUF, encodeMessage, encodeRecord, HttpAnswer, negotiate, readCall, sendText, type ContentType } from '@ippc/mesos';
 import { executorv1, type TaskStatus } from '@ippc/proto';
-import { deliverQueued } from '../executors/custom.js';
+import { deliverQueued, dropUndelivered } from '../executors/custom.js';
 import type { AgentContext, ExecutorRecord, ExecutorStream } from '../model.js';
 import { queueCustomExecutorStatus } from '../status/status-updates.js';
 import { validateExecutorCall } from './executor-validation.js';
@@ -84,7 +84,8 @@ function accepted(res: ServerResponse): void {
  * SUBSCRIBE (Mesos's `Slave::subscribe` for HTTP executors): a new subscription replaces the old
  * one; SUBSCRIBED first, then the updates the executor says were never acknowledged (given to the
  * status update manager again, which ignores those it has), then the tasks that waited. An executor
- * the agent is already ending is told to shut down.
+ * the agent is already ending is told to shut down. After an agent restart, a STAGING task the
+ * executor does not know never reached it, and is dropped (Mesos's `reregisterExecutor`).
  */
 function subscribe(a: AgentContext, exec: ExecutorRecord, sub: executorv1.Call_Subscribe, type: ContentType, res: ServerResponse): void {
   exec.stream?.close();
@@ -111,6 +112,11 @@ function subscribe(a: AgentContext, exec: ExecutorRecord, sub: executorv1.Call_S
   clearTimeout(exec.registrationTimer);
   a.log.info({ frameworkId: exec.frameworkId, executorId: exec.id, containerId: exec.containerId }, 'executor subscribed');
   for (const u of sub.unacknowledgedUpdates) if (u.status) void resend(a, exec, u.status);
+  if (exec.recovered) {
+    exec.recovered = false;
+    const known = [...sub.unacknowledgedTasks.map((t) => t.taskId?.value ?? ''), ...sub.unacknowledgedUpdates.map((u) => u.status?.taskId?.value ?? '')];
+    void dropUndelivered(a, exec, known).catch((err: Error) => a.log.warn({ err: err.message }, 'cannot drop the tasks unknown to the executor'));
+  }
   deliverQueued(a, exec);
 }
 

@@ -1,4 +1,4 @@
-import { allocateResources, parseResources } from '@ippc/mesos';
+import { allocateResources, formatDuration, parseResources } from '@ippc/mesos';
 import { Environment_Variable_Type, Value_Type, type ExecutorInfo, type FrameworkInfo, type Resource, type TaskInfo } from '@ippc/proto';
 
 // What a task's executor is given: its ExecutorInfo (the command executor unless the task brings
@@ -7,6 +7,8 @@ import { Environment_Variable_Type, Value_Type, type ExecutorInfo, type Framewor
 /** Mesos's allowance for the command executor (slave/constants.hpp). */
 const DEFAULT_EXECUTOR_CPUS = 0.1;
 const DEFAULT_EXECUTOR_MEM = 32;
+/** Mesos's default `--recovery_timeout`: how long an executor waits for its agent to come back. */
+const RECOVERY_TIMEOUT_MS = 15 * 60_000;
 
 /** `PORT0..N` and `PORTS` for the task's ports, in the order the task lists them. */
 export function portEnvironment(resources: readonly Resource[]): Record<string, string> {
@@ -57,7 +59,12 @@ export interface LaunchPlace {
  * reconnect and to shut down, then the executor command's own variables. An executor written
  * for Mesos finds everything it reads at start here.
  */
-export function executorEnvironment(frameworkInfo: FrameworkInfo, executor: ExecutorInfo, place: LaunchPlace, shutdownGraceMs: number): Record<string, string> {
+export function executorEnvironment(
+  frameworkInfo: FrameworkInfo,
+  executor: ExecutorInfo,
+  place: LaunchPlace,
+  { shutdownGraceMs, reregistrationTimeoutMs }: { shutdownGraceMs: number; reregistrationTimeoutMs: number },
+): Record<string, string> {
   const environment: Record<string, string> = {
     MESOS_FRAMEWORK_ID: frameworkInfo.id?.value ?? '',
     MESOS_EXECUTOR_ID: executor.executorId?.value ?? '',
@@ -69,13 +76,18 @@ export function executorEnvironment(frameworkInfo: FrameworkInfo, executor: Exec
     MESOS_DIRECTORY: place.sandbox,
     MESOS_SANDBOX: place.sandbox,
     MESOS_CHECKPOINT: frameworkInfo.checkpoint ? '1' : '0',
-    // Mesos's defaults for `--recovery_timeout` (15mins) and the subscription backoff (2secs).
-    MESOS_RECOVERY_TIMEOUT: '15mins',
-    MESOS_SUBSCRIPTION_BACKOFF_MAX: '2secs',
-    MESOS_EXECUTOR_SHUTDOWN_GRACE_PERIOD: `${shutdownGraceMs / 1000}secs`,
+    MESOS_EXECUTOR_SHUTDOWN_GRACE_PERIOD: formatDuration(shutdownGraceMs),
     MESOS_HTTP_COMMAND_EXECUTOR: '0',
     HOST: place.hostname,
   };
+  if (frameworkInfo.checkpoint) {
+    // Only an executor whose framework checkpoints outlives the agent (Mesos's executor library shuts
+    // down at once on a disconnection otherwise): it may reconnect for `--recovery_timeout` (Mesos's
+    // default, 15mins), retrying at random intervals of at most the agent's re-registration timeout,
+    // so that it comes back inside it.
+    environment.MESOS_RECOVERY_TIMEOUT = formatDuration(RECOVERY_TIMEOUT_MS);
+    environment.MESOS_SUBSCRIPTION_BACKOFF_MAX = formatDuration(reregistrationTimeoutMs);
+  }
   for (const v of executor.command?.environment?.variables ?? []) {
     if ((v.type ?? Environment_Variable_Type.VALUE) === Environment_Variable_Type.VALUE && v.name && v.value !== undefined) environment[v.name] = v.value;
   }

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { ExecutorInfo_Type, TaskState, TaskStatus_Reason, type ExecutorInfo, type FrameworkInfo, type TaskGroupInfo, type TaskInfo } from '@ippc/proto';
 import { checkpointFramework, checkpointRun, markRunCompleted } from '../checkpoint.js';
-import { awaitSubscription, deliverQueued, DEFAULT_EXECUTOR_REGISTRATION_TIMEOUT_MS, shutdownGraceMs } from '../executors/custom.js';
+import { awaitSubscription, deliverQueued, DEFAULT_EXECUTOR_REGISTRATION_TIMEOUT_MS, executorTimeouts } from '../executors/custom.js';
 import { addGroup, POD_HOLDER, startGroup } from '../executors/default-executor.js';
 import { maybeCompleteExecutor, watch } from '../executors/lifecycle.js';
 import { frameworkRecord, taskRecord, type AgentContext, type ExecutorRecord, type FrameworkRecord, type TaskRecord } from '../model.js';
@@ -137,13 +137,7 @@ async function startExecutor(a: AgentContext, f: FrameworkRecord, frameworkInfo:
   exec.state = 'running';
   watch(a, exec);
   if (kind === 'custom') {
-    awaitSubscription(
-      a,
-      exec,
-      a.options.executorRegistrationTimeoutMs ?? DEFAULT_EXECUTOR_REGISTRATION_TIMEOUT_MS,
-      TaskStatus_Reason.REASON_EXECUTOR_REGISTRATION_TIMEOUT,
-      'register',
-    );
+    awaitSubscription(a, exec, a.options.executorRegistrationTimeoutMs ?? DEFAULT_EXECUTOR_REGISTRATION_TIMEOUT_MS, 'register');
     return;
   }
   await group;
@@ -169,7 +163,7 @@ function launchExecutorContainer(a: AgentContext, frameworkInfo: FrameworkInfo, 
         frameworkInfo,
         executor,
         { agentId: aid, endpoint: `${a.options.ip}:${a.options.port}`, hostname: a.info.hostname ?? a.options.ip, containerId, sandbox: exec.sandbox },
-        shutdownGraceMs(a, exec),
+        executorTimeouts(a, exec),
       ),
       // The executor's own container reports no task: the nested containers (or the custom executor) do.
       sendStatus: () => undefined,

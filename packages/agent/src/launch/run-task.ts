@@ -4,7 +4,7 @@ import type { Containerizer } from '@ippc/core';
 import { createTaskStatus, isPartitionAware } from '@ippc/mesos';
 import { TaskState, TaskStatus_Reason, TaskStatus_Source, type FrameworkInfo, type TaskInfo } from '@ippc/proto';
 import { checkpointFramework, checkpointRun, markRunCompleted } from '../checkpoint.js';
-import { awaitSubscription, deliverQueued, DEFAULT_EXECUTOR_REGISTRATION_TIMEOUT_MS, shutdownGraceMs } from '../executors/custom.js';
+import { awaitSubscription, deliverQueued, DEFAULT_EXECUTOR_REGISTRATION_TIMEOUT_MS, executorTimeouts } from '../executors/custom.js';
 import { destroy, maybeCompleteExecutor, watch } from '../executors/lifecycle.js';
 import { frameworkRecord, taskRecord, type AgentContext, type ExecutorRecord, type FrameworkRecord } from '../model.js';
 import { queueExecutorStatus, sendAgentStatus } from '../status/status-updates.js';
@@ -93,7 +93,7 @@ async function doRunTask(a: AgentContext, frameworkInfo: FrameworkInfo, task: Ta
   watch(a, exec);
   if (exec.kind === 'custom') {
     const timeoutMs = a.options.executorRegistrationTimeoutMs ?? DEFAULT_EXECUTOR_REGISTRATION_TIMEOUT_MS;
-    awaitSubscription(a, exec, timeoutMs, TaskStatus_Reason.REASON_EXECUTOR_REGISTRATION_TIMEOUT, 'register');
+    awaitSubscription(a, exec, timeoutMs, 'register');
   }
   if (exec.pendingKillGraceMs !== undefined) await destroy(a, exec, exec.pendingKillGraceMs);
 }
@@ -172,7 +172,7 @@ async function launchContainer(a: AgentContext, f: FrameworkRecord, exec: Execut
     sandbox: exec.sandbox,
   };
   const environment = custom
-    ? executorEnvironment(frameworkInfo, exec.info, place, shutdownGraceMs(a, exec))
+    ? executorEnvironment(frameworkInfo, exec.info, place, executorTimeouts(a, exec))
     : taskEnvironment(frameworkInfo, task, exec.info, place);
   a.log.info({ frameworkId: f.id, taskId: tid, containerId: exec.containerId, containerizer: exec.containerizer.name }, 'launching container');
   const taskRecord = exec.tasks.get(tid)!;

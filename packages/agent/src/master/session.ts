@@ -22,8 +22,10 @@ export function hello(a: AgentContext, pid: string): agentv1.AgentMessage {
       if (e.tasks.size === 0) continue;
       for (const t of e.tasks.values()) tasks.push(t.task);
       any = true;
-      // Command executors are the agent's own (their id is the task id); Mesos does not report them.
-      if (!e.tasks.has(e.id)) executorInfos.push(e.info);
+      // Command executors are the agent's own (their id is the task id); Mesos does not report them,
+      // nor executors that ended (they hold no resources): the master forgets those. One found
+      // ended on recovery could not tell the master it exited (there was no master yet).
+      if (!e.tasks.has(e.id) && e.state !== 'terminated' && !e.ended) executorInfos.push(e.info);
     }
     if (any) frameworks.push(f.info);
   }

@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { mkdir, rm } from 'node:fs/promises';
 import { Mutex, type KnownContainer } from '@ippc/core';
 import { isTerminalState, recordStatus } from '@ippc/mesos';
-import { ExecutorInfo_Type, TaskState, TaskStatus_Reason, type Task } from '@ippc/proto';
+import { ExecutorInfo_Type, TaskState, type Task } from '@ippc/proto';
 import { readLatestAgent, readRuns, type AgentPaths, type RecoveredRun } from '../checkpoint.js';
 import { AgentError } from '../errors.js';
 import { awaitSubscription, DEFAULT_EXECUTOR_REREGISTRATION_TIMEOUT_MS } from '../executors/custom.js';
@@ -174,12 +174,13 @@ function rebuildRun(a: AgentContext, aid: string, run: RecoveredRun): Unsettled[
   else f.executors.set(exec.id, exec);
   if (!run.completed) watch(a, exec);
   // The agent plays the default executor: it watches the pod's nested containers again.
-  if (!run.completed && exec.kind === 'default') adoptRecovered(a, exec);
+  if (!run.completed && exec.kind === 'default') void adoptRecovered(a, exec);
   if (!run.completed && exec.kind === 'custom') {
     // Its connection broke with the agent; it has `--executor_reregistration_timeout` to come back,
     // and keeps its container and addresses if it does (Mesos's recovery of HTTP executors).
     const timeoutMs = a.options.executorReregistrationTimeoutMs ?? DEFAULT_EXECUTOR_REREGISTRATION_TIMEOUT_MS;
-    awaitSubscription(a, exec, timeoutMs, TaskStatus_Reason.REASON_EXECUTOR_REREGISTRATION_TIMEOUT, 're-register');
+    exec.recovered = true;
+    awaitSubscription(a, exec, timeoutMs, 'reregister');
   }
   return unsettled;
 }
@@ -194,9 +195,10 @@ function rebuildRun(a: AgentContext, aid: string, run: RecoveredRun): Unsettled[
  * are left to onTermination.
  */
 async function settleRecovered(a: AgentContext, unsettled: Unsettled[]): Promise<void> {
-  if (unsettled.length === 0) return;
-  // Terminations known at recovery resolve at once; let their handlers mark the executors.
+  // Terminations known at recovery resolve at once; let their handlers mark the executors ended
+  // (before the agent re-registers: it does not report those executors to the master).
   await new Promise((resolve) => setImmediate(resolve));
+  if (unsettled.length === 0) return;
   const killed = new Set<ExecutorRecord>();
   for (const { exec, rec, killGraceMs } of unsettled) {
     if (exec.ended || rec.terminalSent) continue;

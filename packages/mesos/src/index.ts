@@ -108,5 +108,5 @@ export {
 } from './http/media.js';
 export { readCall, type CallCodec, type ReadCallOptions } from './http/v1-call.js';
 
-export { parseDuration } from './duration.js';
+export { formatDuration, parseDuration } from './duration.js';
 export { MesosError, type MesosErrorCode } from './errors.js';

@@ -186,24 +186,29 @@ describe('custom executors over the executor API', () => {
       update: { status: { task_id: { value: 'r1' }, state: 'TASK_RUNNING', source: 'SOURCE_EXECUTOR', uuid: uuid(9), ...extra } },
     });
     const cases: [object, number, string][] = [
-      [{ ...ids, type: 'UPDATE', framework_id: { value: 'nope' } }, 400, "Failed to validate executor::Call: Expecting 'update' to be present"],
+      [{ ...ids, type: 'UPDATE', framework_id: { value: 'nope' } }, 400, "Failed to validate Executor::Call: Expecting 'update' to be present"],
       [
         status({ source: 'SOURCE_AGENT' }),
         400,
-        `Failed to validate executor::Call: Received Call from executor ex2 of framework ${FID} with invalid source, expecting 'SOURCE_EXECUTOR'`,
+        `Failed to validate Executor::Call: Received Call from executor ex2 of framework ${FID} with invalid source, expecting 'SOURCE_EXECUTOR'`,
       ],
       [
         status({ state: 'TASK_STAGING' }),
         400,
-        `Failed to validate executor::Call: Received TASK_STAGING from executor ex2 of framework ${FID} which is not allowed`,
+        `Failed to validate Executor::Call: Received TASK_STAGING from executor ex2 of framework ${FID} which is not allowed`,
       ],
       [
         status({ executor_id: { value: 'other' } }),
         400,
-        'Failed to validate executor::Call: ExecutorID in Call: ex2 does not match ExecutorID in TaskStatus: other',
+        'Failed to validate Executor::Call: ExecutorID in Call: ex2 does not match ExecutorID in TaskStatus: other',
       ],
-      [status({ uuid: undefined }), 400, "Failed to validate executor::Call: Expecting 'uuid' to be present"],
-      [{ type: 'MESSAGE', framework_id: { value: FID } }, 400, 'Failed to convert JSON into Call protobuf: Not initialized: executor_id'],
+      [status({ uuid: undefined }), 400, "Failed to validate Executor::Call: Expecting 'uuid' to be present"],
+      [{ type: 'MESSAGE', framework_id: { value: FID } }, 400, 'Failed to convert JSON into Call protobuf: Missing required fields: executor_id'],
+      [
+        { ...ids, type: 'UPDATE', update: { status: {} } },
+        400,
+        'Failed to convert JSON into Call protobuf: Missing required fields: update.status.task_id, update.status.state',
+      ],
       [{ ...ids, framework_id: { value: 'nope' }, type: 'MESSAGE', message: { data: '' } }, 400, 'Framework cannot be found'],
       [{ ...ids, executor_id: { value: 'nope' }, type: 'MESSAGE', message: { data: '' } }, 400, 'Executor cannot be found'],
     ];
@@ -223,7 +228,7 @@ describe('custom executors over the executor API', () => {
     master.send({ $case: 'runTask', value: { framework: framework(), task: taskFor('t1', executorInfo('ex3')) } });
     const failed = (await updateOf('t1', TaskState.TASK_FAILED, from)).status!;
     assert.equal(failed.reason, TaskStatus_Reason.REASON_EXECUTOR_REGISTRATION_TIMEOUT);
-    assert.equal(failed.message, 'Executor did not register within 0.3 secs');
+    assert.equal(failed.message, 'Executor did not register within 300ms', 'the timeout as Mesos prints a duration');
     assert.deepEqual(
       fake.destroyed.map((d) => d.id),
       [fake.launched[0]!.containerId.value],
@@ -284,7 +289,7 @@ describe('custom executors over the executor API', () => {
     assert.equal(json(await back.next(ofType('SUBSCRIBED'))).subscribed.container_id.value, ex6, 'the same container');
     const failed = (await updateOf('k2', TaskState.TASK_FAILED, from2)).status!;
     assert.equal(failed.reason, TaskStatus_Reason.REASON_EXECUTOR_REREGISTRATION_TIMEOUT);
-    assert.equal(failed.message, 'Executor did not re-register within 0.5 secs');
+    assert.equal(failed.message, 'Executor did not re-register within 500ms');
     assert.deepEqual(
       fake.destroyed.map((d) => d.id),
       [ex7],

@@ -1,4 +1,5 @@
 import type { Termination } from '@ippc/core';
+import { formatDuration } from '@ippc/mesos';
 import { executorv1, TaskState, TaskStatus_Reason, type KillPolicy } from '@ippc/proto';
 import type { AgentContext, ExecutorRecord, TaskRecord } from '../model.js';
 import { sendAgentStatus } from '../status/status-updates.js';
@@ -50,7 +51,8 @@ export function awaitSubscription(a: AgentContext, exec: ExecutorRecord, timeout
   clearTimeout(exec.registrationTimer);
   exec.registrationTimer = setTimeout(() => {
     if (exec.stream || exec.state === 'terminated' || exec.destroying) return;
-    const message = `Executor did not ${what} within ${timeoutMs / 1000} secs`;
+    // Mesos prints the flag as stout prints a duration: `Executor did not register within 1mins`.
+    const message = `Executor did not ${what} within ${formatDuration(timeoutMs)}`;
     a.log.warn({ frameworkId: exec.frameworkId, executorId: exec.id }, message);
     exec.ending = { reason, message };
     void destroy(a, exec, 0);

@@ -248,11 +248,14 @@ describe('master (in memory)', () => {
       'AGENT_UNKNOWN',
       /M-S77/,
     );
-    expectCode(
-      () => call({ type: Call_Type.ACKNOWLEDGE, acknowledge: { agentId: { value: agentId }, taskId: { value: 't' }, uuid: Buffer.alloc(16) } }),
-      'TASK_UNKNOWN',
-      /Task t/,
-    );
+    master.stop();
+  });
+
+  it("forwards the acknowledgement of an update for a task it does not know (Mesos's master does): the agent stops resending it", () => {
+    const ghost = { agentId: { value: agentId }, frameworkId: { value: frameworkId }, taskId: { value: 'ghost' }, uuid: Buffer.alloc(16, 9) };
+    call({ type: Call_Type.ACKNOWLEDGE, acknowledge: { agentId: ghost.agentId, taskId: ghost.taskId, uuid: ghost.uuid } });
+    assert.deepEqual(agent.of('statusUpdateAcknowledgement').at(-1), ghost);
+    assert.equal(master.frameworks.get(frameworkId)!.tasks.has('ghost'), false, 'no task made of it');
     master.stop();
   });
 

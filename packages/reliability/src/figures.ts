@@ -6,7 +6,7 @@ import { appendFileSync, existsSync, readFileSync } from 'node:fs';
 
 /** One measured record. Counts add up across records; `recoveryMs` and `memory` are kept per record. */
 export interface FigureRecord {
-  /** Which part: `bad-input`, `faults`, `churn`, `security`, `fuzz`. */
+  /** Which part: `bad-input`, `executors`, `faults`, `churn`, `security`, `fuzz`. */
   suite: string;
   /** What was tried, e.g. the case or the fault. */
   name: string;

@@ -38,7 +38,7 @@ export interface ReliabilityReport {
   ok: boolean;
 }
 
-const SUITE_ORDER = ['bad-input', 'faults', 'churn', 'security', 'fuzz'];
+const SUITE_ORDER = ['bad-input', 'executors', 'faults', 'churn', 'security', 'fuzz'];
 
 /** Sums the records by suite. Pure: the unit spec feeds it records. */
 export function summarize(records: FigureRecord[], tests: TestCounts): ReliabilityReport {

@@ -190,24 +190,29 @@ describe('custom executors over the executor API', () => {
       update: { status: { task_id: { value: 'r1' }, state: 'TASK_RUNNING', source: 'SOURCE_EXECUTOR', uuid: uuid(9), ...extra } },
     });
     const cases: [object, number, string][] = [
-      [{ ...ids, type: 'UPDATE', framework_id: { value: 'nope' } }, 400, "Failed to validate executor::Call: Expecting 'update' to be present"],
+      [{ ...ids, type: 'UPDATE', framework_id: { value: 'nope' } }, 400, "Failed to validate Executor::Call: Expecting 'update' to be present"],
       [
         status({ source: 'SOURCE_AGENT' }),
         400,
-        `Failed to validate executor::Call: Received Call from executor ex2 of framework ${FID} with invalid source, expecting 'SOURCE_EXECUTOR'`,
+        `Failed to validate Executor::Call: Received Call from executor ex2 of framework ${FID} with invalid source, expecting 'SOURCE_EXECUTOR'`,
       ],
       [
         status({ state: 'TASK_STAGING' }),
         400,
-        `Failed to validate executor::Call: Received TASK_STAGING from executor ex2 of framework ${FID} which is not allowed`,
+        `Failed to validate Executor::Call: Received TASK_STAGING from executor ex2 of framework ${FID} which is not allowed`,
       ],
       [
         status({ executor_id: { value: 'other' } }),
         400,
-        'Failed to validate executor::Call: ExecutorID in Call: ex2 does not match ExecutorID in TaskStatus: other',
+        'Failed to validate Executor::Call: ExecutorID in Call: ex2 does not match ExecutorID in TaskStatus: other',
       ],
-      [status({ uuid: undefined }), 400, "Failed to validate executor::Call: Expecting 'uuid' to be present"],
-      [{ type: 'MESSAGE', framework_id: { value: FID } }, 400, 'Failed to convert JSON into Call protobuf: Not initialized: executor_id'],
+      [status({ uuid: undefined }), 400, "Failed to validate Executor::Call: Expecting 'uuid' to be present"],
+      [{ type: 'MESSAGE', framework_id: { value: FID } }, 400, 'Failed to convert JSON into Call protobuf: Missing required fields: executor_id'],
+      [
+        { ...ids, type: 'UPDATE', update: { status: {} } },
+        400,
+        'Failed to convert JSON into Call protobuf: Missing required fields: update.status.task_id, update.status.state',
+      ],
       [{ ...ids, framework_id: { value: 'nope' }, type: 'MESSAGE', message: { data: '' } }, 400, 'Framework cannot be found'],
       [{ ...ids, executor_id: { value: 'nope' }, type: 'MESSAGE', message: { data: '' } }, 400, 'Executor cannot be found'],
     ];

@@ -41,7 +41,8 @@ async function handle(a: AgentContext | undefined, maxBodyBytes: number, req: In
     access: { auth: { disabled: true } },
     maxBodyBytes,
     codec: Call,
-    kind: 'executor::Call',
+    // Mesos's agent says `Executor::Call` here (src/slave/http.cpp), unlike its other APIs' lower case.
+    kind: 'Executor::Call',
     validate: validateExecutorCall,
   });
   let type: ContentType | undefined;

@@ -227,7 +227,7 @@ describe('scheduler HTTP API (/api/v1/scheduler)', () => {
         'no user',
         post('{"type":"SUBSCRIBE","subscribe":{"framework_info":{"name":"x"}}}'),
         400,
-        /^Failed to convert JSON into Call protobuf: Not initialized: subscribe\.framework_info\.user$/,
+        /^Failed to convert JSON into Call protobuf: Missing required fields: subscribe\.framework_info\.user$/,
       ],
       [
         'no framework id',
@@ -385,10 +385,13 @@ describe('scheduler HTTP API (/api/v1/scheduler)', () => {
     assert.equal(snapshot['master/messages_resource_request'], 1);
     const bad: [object, string][] = [
       [{ type: 'SHUTDOWN' }, "Failed to validate scheduler::Call: Expecting 'shutdown' to be present"],
-      [{ type: 'SHUTDOWN', shutdown: { executor_id: { value: 'e1' } } }, 'Failed to convert JSON into Call protobuf: Not initialized: shutdown.agent_id'],
+      [
+        { type: 'SHUTDOWN', shutdown: { executor_id: { value: 'e1' } } },
+        'Failed to convert JSON into Call protobuf: Missing required fields: shutdown.agent_id',
+      ],
       [
         { type: 'MESSAGE', message: { executor_id: { value: 'e1' }, agent_id: { value: agentId } } },
-        'Failed to convert JSON into Call protobuf: Not initialized: message.data',
+        'Failed to convert JSON into Call protobuf: Missing required fields: message.data',
       ],
       [{ type: 'REQUEST' }, "Failed to validate scheduler::Call: Expecting 'request' to be present"],
     ];

@@ -100,7 +100,7 @@ function answerCallError(log: Logger, code: MasterErrorCode, message: string): v
     case 'AGENT_UNKNOWN':
     case 'TASK_UNKNOWN':
       // Mesos accepts the call and drops what it cannot deliver (an acknowledgement for an agent
-      // or task it no longer knows), counting it; the framework learns nothing more.
+      // it no longer knows), counting it; the framework learns nothing more.
       log.warn({ code, message }, 'dropping a scheduler call the master cannot deliver');
       return;
     default:

@@ -29,14 +29,18 @@ export function kill(m: MasterContext, f: FrameworkEntry, call: schedulerv1.Call
   agent.conn.send({ message: { $case: 'killTask', value: message } });
 }
 
-/** ACKNOWLEDGE: forwarded to the agent; a task whose terminal update is acknowledged is completed. */
+/**
+ * ACKNOWLEDGE: forwarded to the agent; a task whose terminal update is acknowledged is completed.
+ * An update for a task the master does not know (an executor's UPDATE for a task it does not run,
+ * which the agent forwards) is acknowledged to the agent all the same, as Mesos's master does:
+ * otherwise the agent's status update manager would resend it forever.
+ */
 export function acknowledge(m: MasterContext, f: FrameworkEntry, ack: schedulerv1.Call_Acknowledge): void {
   const agentId = ack.agentId?.value ?? '';
   const taskId = ack.taskId?.value ?? '';
   const agent = m.agents.get(agentId);
   if (!agent && !m.unreachableAgents.has(agentId)) throw new MasterError('AGENT_UNKNOWN', `Agent ${agentId} is not registered: nothing to acknowledge there`);
   const task = f.tasks.get(taskId);
-  if (!task) throw new MasterError('TASK_UNKNOWN', `Task ${taskId} of framework ${f.id} is unknown: nothing to acknowledge`);
   if (agent?.conn) {
     agent.conn.send({
       message: {
@@ -45,7 +49,8 @@ export function acknowledge(m: MasterContext, f: FrameworkEntry, ack: schedulerv
       },
     });
   }
-  if (isTerminalState(task.statusUpdateState) && task.statusUpdateUuid && ack.uuid && Buffer.compare(task.statusUpdateUuid, Buffer.from(ack.uuid)) === 0) {
+  if (!task) m.log.warn({ frameworkId: f.id, agentId, taskId }, 'acknowledgement of an update for a task the master does not know; forwarded to the agent');
+  else if (isTerminalState(task.statusUpdateState) && task.statusUpdateUuid && ack.uuid && Buffer.compare(task.statusUpdateUuid, Buffer.from(ack.uuid)) === 0) {
     completeTask(m, f, task);
     m.changed();
   }

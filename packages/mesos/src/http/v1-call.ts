@@ -25,6 +25,9 @@ export interface ReadCallOptions<T> {
   validate(call: T): string | undefined;
 }
 
+/** How a `validate` reports required fields left out (proto2's `Not initialized: a, b`). */
+const NOT_INITIALIZED = 'Not initialized: ';
+
 /** Authenticates the request and returns its call and the caller's Basic principal (if any), or throws the HttpAnswer Mesos would give. */
 export async function readCall<T extends { type?: number }>(req: IncomingMessage, options: ReadCallOptions<T>): Promise<{ call: T; principal?: string }> {
   const { principal } = authenticate(options.access, req);
@@ -38,11 +41,14 @@ export async function readCall<T extends { type?: number }>(req: IncomingMessage
   else throw new HttpAnswer(415, `Expecting 'Content-Type' of ${APPLICATION_JSON} or ${APPLICATION_PROTOBUF}`);
   const invalid = options.validate(call);
   if (invalid) {
-    // Mesos finds missing required fields while parsing (proto2), the rest in validation.
-    if (invalid.startsWith('Not initialized: ')) {
+    // Mesos finds missing required fields while parsing (proto2), the rest in validation. From
+    // JSON, stout's `protobuf::parse` names them: `Missing required fields: a, b`.
+    if (invalid.startsWith(NOT_INITIALIZED)) {
       throw new HttpAnswer(
         400,
-        type === APPLICATION_JSON ? `Failed to convert JSON into Call protobuf: ${invalid}` : 'Failed to parse body into Call protobuf',
+        type === APPLICATION_JSON
+          ? `Failed to convert JSON into Call protobuf: Missing required fields: ${invalid.slice(NOT_INITIALIZED.length)}`
+          : 'Failed to parse body into Call protobuf',
       );
     }
     throw new HttpAnswer(400, `Failed to validate ${options.kind}: ${invalid}`);

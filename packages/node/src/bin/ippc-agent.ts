@@ -142,6 +142,13 @@ const program = createDaemonCommand(
     checkedOption('--executor_shutdown_grace_period <duration>', 'grace period of a kill when the task has no kill policy', parseDuration).default('5secs'),
   )
   .addOption(
+    checkedOption(
+      '--executor_registration_timeout <duration>',
+      'how long a custom executor has to subscribe once its container started; then it is destroyed and its tasks fail',
+      parseDuration,
+    ).default('1mins'),
+  )
+  .addOption(
     checkedOption('--status_update_retry_interval <duration>', 'first retry interval of unacknowledged status updates', parseDuration).default('10secs'),
   )
   .addOption(checkedOption('--registration_backoff_factor <duration>', 'first delay before re-registering', parseDuration).default('1secs'))
@@ -296,6 +303,7 @@ try {
     attributes: parseAttributes(o.attributes as string | undefined),
     containerizers,
     defaultKillGracePeriodMs: parseDuration(String(o.executor_shutdown_grace_period)),
+    executorRegistrationTimeoutMs: parseDuration(String(o.executor_registration_timeout)),
     statusUpdateRetryIntervalMs: parseDuration(String(o.status_update_retry_interval)),
     registrationBackoffMs: parseDuration(String(o.registration_backoff_factor)),
     recover: o.recover === 'cleanup' ? 'cleanup' : 'reconnect',

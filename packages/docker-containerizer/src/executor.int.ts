@@ -5,9 +5,9 @@
 // container's status; once destroyed, no container and no endpoint on the network are left. Bad
 // input fails the launch in Mesos's words, creating nothing.
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { networkInterfaces } from 'node:os';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -76,7 +76,10 @@ describe('a custom executor in a Docker container', () => {
     // The default bridge's gateway: the machine's address on its Linux bridge (docker0).
     const bridge = (await h.docker.getNetwork('bridge').inspect()) as { Options?: Record<string, string> };
     const device = bridge.Options?.['com.docker.network.bridge.name'] ?? 'docker0';
-    const gateway = networkInterfaces()[device]?.find((a) => a.family === 'IPv4')?.address;
+    // From ip(8), not os.networkInterfaces(): libuv lists only running interfaces, and docker0 has
+    // no carrier while no container is on it (a fresh machine).
+    const addrs = JSON.parse(execFileSync('ip', ['-j', '-4', 'addr', 'show', 'dev', device], { encoding: 'utf8' })) as { addr_info: { local: string }[] }[];
+    const gateway = addrs[0]?.addr_info[0]?.local;
     assert.ok(gateway, `the default bridge's gateway on ${device}`);
     // The "agent": an HTTP server of this process on the bridge's gateway, as a Mesos agent on the machine.
     const server: Server = createServer((req, res) => res.end(`agent ${req.url}`));

@@ -50,7 +50,9 @@ sub work {
   return if !$rslave && $hostname eq '' && !$lo && !@binds;
   syscall($SYS_setns + 0, fileno($ns{mnt}), 0) == 0 or die "Failed to enter the mount namespace of pid $pid: $!\n";
   if ($rslave) {
-    syscall($SYS_mount + 0, 0, "/", 0, 0x84000, 0) == 0 or die "Failed to mark '/' as a SLAVE mount: $!\n";
+    # A variable, not a literal: perl hands syscall(2) a string argument as a writable buffer.
+    my $root = '/';
+    syscall($SYS_mount + 0, 0, $root, 0, 0x84000, 0) == 0 or die "Failed to mark '/' as a SLAVE mount: $!\n";
   }
   while (@binds) {
     my ($src, $dst) = splice(@binds, 0, 2);

@@ -258,6 +258,10 @@ describe('the agent refuses bad flags with a clear message', () => {
       ['--executor_shutdown_grace_period=5'],
       "option '--executor_shutdown_grace_period <duration>' argument '5' is invalid. Invalid duration '5': write a number and a unit",
     ],
+    [
+      ['--executor_reregistration_timeout=soon'],
+      "option '--executor_reregistration_timeout <duration>' argument 'soon' is invalid. Invalid duration 'soon': write a number and a unit",
+    ],
     [['--docker_kill_orphans=maybe'], "option '--docker_kill_orphans [bool]' argument 'maybe' is invalid. 'maybe' is not a boolean: use true or false"],
     [['--logging_level=LOUD'], "'LOUD' is not a logging level: use INFO, WARNING, ERROR or DEBUG"],
     [['--http_credentials=file:///tmp/an-none/creds'], 'cannot read --http_credentials /tmp/an-none/creds: ENOENT'],
@@ -279,6 +283,11 @@ describe('the agent refuses bad flags with a clear message', () => {
       oneLine.includes('--executor_shutdown_grace_period <duration> grace period of a kill when the task has no kill policy (default: "5secs")'),
       oneLine,
     );
+    for (const [flag, dflt] of [
+      ['--executor_registration_timeout', '1mins'],
+      ['--executor_reregistration_timeout', '2secs'],
+    ])
+      assert.match(oneLine, new RegExp(`${flag} <duration> [^(]+\\(default: "${dflt}"\\)`), flag);
     assert.ok(oneLine.includes('--logging_level <level> INFO, WARNING, ERROR or DEBUG (default: "INFO", env: IPPC_LOG_LEVEL)'), oneLine);
     assert.ok(oneLine.includes('--authenticate_http_readwrite [bool] require the cluster token (or --http_credentials) on the operator API'), oneLine);
     assert.ok(oneLine.includes('POST /api/v1 (Mesos: false) (default: "true"'), oneLine);

@@ -149,6 +149,13 @@ const program = createDaemonCommand(
     ).default('1mins'),
   )
   .addOption(
+    checkedOption(
+      '--executor_reregistration_timeout <duration>',
+      'how long a recovered custom executor has to subscribe again after an agent restart; then it is destroyed and its tasks end',
+      parseDuration,
+    ).default('2secs'),
+  )
+  .addOption(
     checkedOption('--status_update_retry_interval <duration>', 'first retry interval of unacknowledged status updates', parseDuration).default('10secs'),
   )
   .addOption(checkedOption('--registration_backoff_factor <duration>', 'first delay before re-registering', parseDuration).default('1secs'))
@@ -304,6 +311,7 @@ try {
     containerizers,
     defaultKillGracePeriodMs: parseDuration(String(o.executor_shutdown_grace_period)),
     executorRegistrationTimeoutMs: parseDuration(String(o.executor_registration_timeout)),
+    executorReregistrationTimeoutMs: parseDuration(String(o.executor_reregistration_timeout)),
     statusUpdateRetryIntervalMs: parseDuration(String(o.status_update_retry_interval)),
     registrationBackoffMs: parseDuration(String(o.registration_backoff_factor)),
     recover: o.recover === 'cleanup' ? 'cleanup' : 'reconnect',

@@ -81,8 +81,9 @@ export function mesosGoExecutorScenarios(cluster: () => StartedCluster): void {
         await s.reconcile([web, api].map((t) => ({ taskId: t.id, agentId: t.offer.agentId!.value! })));
         for (const t of [web, api]) assert.equal(ipOf(await s.waitForState(t.id, 'TASK_RUNNING', 30_000)), ip, `${t.id} keeps the executor address`);
         const log = await eventually(async () => {
-          const text = (await c.agents[1]!.exec(['sh', '-c', `cat /var/lib/ippc/agent/slaves/*/frameworks/${s.frameworkId}/executors/go-ex/runs/*/stderr`]))
-            .stdout;
+          const text = (
+            await c.agents[1]!.exec(['sh', '-c', `cat /var/lib/ippc/agent/slaves/*/frameworks/${s.frameworkId}/executors/go-ex/runs/latest/stderr`])
+          ).stdout;
           return (text.match(/subscribed: container/g) ?? []).length >= 2 ? text : undefined;
         }, 'the executor to subscribe again after the agent restart');
         assert.doesNotMatch(log, /not taken|shutting down/, log);

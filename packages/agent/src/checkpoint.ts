@@ -1,4 +1,4 @@
-import { appendFileSync, mkdirSync } from 'node:fs';
+import { appendFileSync, mkdirSync, renameSync, symlinkSync } from 'node:fs';
 import { access, mkdir, readdir, readFile, readlink, rename, rm, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeAtomic, writeAtomicSync } from '@ippc/core';
@@ -162,6 +162,21 @@ export async function markRunCompleted(paths: AgentPaths, aid: string, fid: stri
 
 export async function removeFrameworkCheckpoint(paths: AgentPaths, aid: string, fid: string): Promise<void> {
   await rm(paths.framework(aid, fid), { recursive: true, force: true });
+}
+
+/**
+ * An executor run's sandbox, and `runs/latest` beside it pointing at it (Mesos's sandbox layout:
+ * tools and executors written for Mesos read `.../executors/<id>/runs/latest`). The link is
+ * replaced atomically (a new link renamed over the old).
+ */
+export function createSandbox(paths: AgentPaths, aid: string, fid: string, eid: string, cid: string): string {
+  const dir = paths.sandbox(aid, fid, eid, cid);
+  mkdirSync(dir, { recursive: true });
+  const latest = join(dir, '..', 'latest');
+  const tmp = `${latest}.${process.pid}.${tmpSeq++}.tmp`;
+  symlinkSync(cid, tmp);
+  renameSync(tmp, latest);
+  return dir;
 }
 
 /** Everything checkpointed about one run of one executor. */

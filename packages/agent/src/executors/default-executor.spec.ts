@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { silentLogger, type Termination } from '@ippc/core';
@@ -45,12 +45,13 @@ describe('task groups on the default executor', () => {
     fake = new FakeContainerizer();
     fake.networkInfos = [{ name: 'blue', ipAddresses: [{ ipAddress: '10.1.2.9' }], groups: [], portMappings: [] }];
     const regs = master.registrations.length;
+    const workDir = mkdtempSync(join(dir, 'work-'));
     agent = await startAgent({
       master: master.address,
       auth: { token: 'secret' },
       ip: '127.0.0.1',
       port: 0,
-      workDir: mkdtempSync(join(dir, 'work-')),
+      workDir,
       resources: parseResources('cpus:2;mem:1024;ports:[31000-31049]'),
       containerizers: [fake],
       statusUpdateRetryIntervalMs: 60_000,
@@ -77,6 +78,11 @@ describe('task groups on the default executor', () => {
         "one TASK_STARTING per task: the agent's, as the default executor's, not the containerizer's too",
       );
     const holder = fake.launched[0];
+    assert.equal(
+      readlinkSync(join(workDir, 'slaves', 'M-S0', 'frameworks', FID, 'executors', 'pod1', 'runs', 'latest')),
+      holder!.containerId.value,
+      "Mesos's sandbox layout: runs/latest names the executor's run",
+    );
     // The group's nested containers launch in parallel: in whatever order they come.
     const nested = fake.launched.slice(1).sort((x, y) => (x.task.taskId?.value ?? '').localeCompare(y.task.taskId?.value ?? ''));
     assert.equal(holder!.containerId.parent, undefined, 'the pod container first');

@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { mkdir } from 'node:fs/promises';
 import { ExecutorInfo_Type, TaskState, TaskStatus_Reason, type ExecutorInfo, type FrameworkInfo, type TaskGroupInfo, type TaskInfo } from '@ippc/proto';
-import { checkpointFramework, checkpointRun, markRunCompleted } from '../checkpoint.js';
+import { checkpointFramework, checkpointRun, createSandbox, markRunCompleted } from '../checkpoint.js';
 import { awaitSubscription, deliverQueued, DEFAULT_EXECUTOR_REGISTRATION_TIMEOUT_MS, executorTimeouts } from '../executors/custom.js';
 import { addGroup, POD_HOLDER, startGroup } from '../executors/default-executor.js';
 import { maybeCompleteExecutor, watch } from '../executors/lifecycle.js';
@@ -113,7 +112,7 @@ async function startExecutor(a: AgentContext, f: FrameworkRecord, frameworkInfo:
     completedTasks: [],
   };
   f.executors.set(eid, exec);
-  await mkdir(exec.sandbox, { recursive: true });
+  createSandbox(a.paths, aid, f.id, eid, containerId);
   // Checkpointed before the container starts, so an agent that dies now finds the run again.
   let records: TaskRecord[] = [];
   if (kind === 'custom') {

@@ -1,9 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { mkdir } from 'node:fs/promises';
 import type { Containerizer } from '@ippc/core';
 import { createTaskStatus, isPartitionAware } from '@ippc/mesos';
 import { TaskState, TaskStatus_Reason, TaskStatus_Source, type FrameworkInfo, type TaskInfo } from '@ippc/proto';
-import { checkpointFramework, checkpointRun, markRunCompleted } from '../checkpoint.js';
+import { checkpointFramework, checkpointRun, createSandbox, markRunCompleted } from '../checkpoint.js';
 import { awaitSubscription, deliverQueued, DEFAULT_EXECUTOR_REGISTRATION_TIMEOUT_MS, executorTimeouts } from '../executors/custom.js';
 import { destroy, maybeCompleteExecutor, watch } from '../executors/lifecycle.js';
 import { frameworkRecord, taskRecord, type AgentContext, type ExecutorRecord, type FrameworkRecord } from '../model.js';
@@ -76,7 +75,7 @@ async function doRunTask(a: AgentContext, frameworkInfo: FrameworkInfo, task: Ta
     return;
   }
   f.executors.set(exec.id, exec);
-  await mkdir(exec.sandbox, { recursive: true });
+  createSandbox(a.paths, a.id, fid, exec.id, exec.containerId);
   await checkpointRun(a.paths, a.id, fid, exec.info, exec.containerId, exec.containerizer.name, exec.tasks.get(tid)!.task);
   if (!containerizer) {
     await launchFailed(

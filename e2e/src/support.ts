@@ -2,9 +2,9 @@
 // chosen agent, task commands that serve and probe, and readers of status updates and /master/state.
 import assert from 'node:assert/strict';
 import { networkInterfaces } from 'node:os';
-import type { ContainerInfo, NetworkInfo, Offer, TaskStatus } from '@ippc/proto';
+import type { ContainerInfo, ExecutorInfo, NetworkInfo, Offer, TaskStatus } from '@ippc/proto';
 import { ContainerInfo_DockerInfo_Network, ContainerInfo_Type, NetworkInfo_Protocol } from '@ippc/proto';
-import { RecordIoDecoder, type TaskJson } from '@ippc/mesos';
+import { allocateResources, parseResources, RecordIoDecoder, type TaskJson } from '@ippc/mesos';
 import type { Scheduler, SchedulerOptions, TaskSpec } from '@ippc/scheduler';
 import type { Cluster } from '@ippc/testbed';
 
@@ -62,6 +62,41 @@ export async function launchOn(
   const task = s.taskFromOffer(offer!, { cpus: 0.1, mem: 32, ...(spec.executor ? {} : { command: 'exec sleep 600' }), ...spec });
   await s.launch(offer!, [task], { refuseSeconds: 0 });
   return { id: task.taskId!.value!, offer: offer! };
+}
+
+/** A custom executor on ippc-bridge as the agents run it: `command` from the workspace every node mounts (MOUNT). */
+export function customExecutor(frameworkId: string, id: string, name: string, command: string): ExecutorInfo {
+  return {
+    executorId: { value: id },
+    frameworkId: { value: frameworkId },
+    name,
+    command: { shell: true, value: command, uris: [], arguments: [] },
+    resources: allocateResources(parseResources('cpus:0.1;mem:32'), '*'),
+    container: { type: ContainerInfo_Type.MESOS, networkInfos: [net('ippc-bridge')] },
+  };
+}
+
+/**
+ * Two tasks of one custom executor on agent 1, serving on ports 80 and 8080 (TaskInfo.data): both
+ * TASK_RUNNING with the executor's id and its one address on ippc-bridge, and listed with it on
+ * /master/state.
+ */
+export async function twoTasksOnExecutor(
+  s: Scheduler,
+  cluster: Cluster,
+  executor: ExecutorInfo,
+  names: [string, string],
+): Promise<{ web: { id: string; offer: Offer }; api: { id: string; offer: Offer }; webRunning: TaskStatus; ip: string }> {
+  const web = await launchOn(s, cluster, 1, { name: names[0], executor, data: serve(80) });
+  const api = await launchOn(s, cluster, 1, { name: names[1], executor, data: serve(8080) });
+  const webRunning = await s.waitForState(web.id, 'TASK_RUNNING', 60_000);
+  const apiRunning = await s.waitForState(api.id, 'TASK_RUNNING', 30_000);
+  const ip = ipOf(webRunning);
+  assert.ok(ip.startsWith('10.100.'), `the executor's address on ippc-bridge: ${JSON.stringify(webRunning.containerStatus)}`);
+  assert.equal(ipOf(apiRunning), ip, 'the second task reports the same address');
+  assert.equal(webRunning.executorId?.value, executor.executorId?.value);
+  for (const id of [web.id, api.id]) assert.deepEqual(await stateAddresses(cluster, id), [ip], `/master/state lists ${id} with the executor address`);
+  return { web, api, webRunning, ip };
 }
 
 /** A Docker ContainerInfo (the node image has busybox and curl). */

@@ -8,22 +8,14 @@
 import assert from 'node:assert/strict';
 import { Resolver } from 'node:dns/promises';
 import { describe, it } from 'node:test';
-import { allocateResources, parseResources } from '@ippc/mesos';
-import { ContainerInfo_Type, TaskState, type ExecutorInfo } from '@ippc/proto';
+import { TaskState, type ExecutorInfo } from '@ippc/proto';
 import type { SchedulerEvent } from '@ippc/scheduler';
 import { MOUNT, type StartedCluster } from '@ippc/testbed';
-import { agentApiCall, eventually, ipOf, launchOn, net, probeTask, serve, stateAddresses, withFramework } from '../support.js';
+import { agentApiCall, customExecutor, eventually, launchOn, probeTask, twoTasksOnExecutor, withFramework } from '../support.js';
 
 /** The shell executor, as the agent runs it: from the workspace every node mounts, with plain node. */
 export function shellExecutor(frameworkId: string, id: string): ExecutorInfo {
-  return {
-    executorId: { value: id },
-    frameworkId: { value: frameworkId },
-    name: 'shell executor (e2e)',
-    command: { shell: true, value: `exec node ${MOUNT}/packages/agent/executors/shell-executor.mjs`, uris: [], arguments: [] },
-    resources: allocateResources(parseResources('cpus:0.1;mem:32'), '*'),
-    container: { type: ContainerInfo_Type.MESOS, networkInfos: [net('ippc-bridge')] },
-  };
+  return customExecutor(frameworkId, id, 'shell executor (e2e)', `exec node ${MOUNT}/packages/agent/executors/shell-executor.mjs`);
 }
 
 export function customExecutorScenarios(cluster: () => StartedCluster): void {
@@ -34,15 +26,7 @@ export function customExecutorScenarios(cluster: () => StartedCluster): void {
         const events: SchedulerEvent[] = [];
         s.on((e) => events.push(e));
         const executor = shellExecutor(s.frameworkId!, 'shell-ex');
-        const web = await launchOn(s, c, 1, { name: 'ex-web', executor, data: serve(80) });
-        const api = await launchOn(s, c, 1, { name: 'ex-api', executor, data: serve(8080) });
-        const webRunning = await s.waitForState(web.id, 'TASK_RUNNING', 60_000);
-        const apiRunning = await s.waitForState(api.id, 'TASK_RUNNING', 30_000);
-        const ip = ipOf(webRunning);
-        assert.ok(ip.startsWith('10.100.'), `the executor's address on ippc-bridge: ${JSON.stringify(webRunning.containerStatus)}`);
-        assert.equal(ipOf(apiRunning), ip, 'the second task reports the same address');
-        assert.equal(webRunning.executorId?.value, 'shell-ex');
-        assert.deepEqual(await stateAddresses(c, api.id), [ip], '/master/state lists the task with the executor address');
+        const { web, api, webRunning, ip } = await twoTasksOnExecutor(s, c, executor, ['ex-web', 'ex-api']);
 
         // In DNS: both task names resolve to the executor's address.
         const resolver = new Resolver({ timeout: 1000, tries: 1 });

@@ -11,25 +11,17 @@ import { existsSync } from 'node:fs';
 import { Resolver } from 'node:dns/promises';
 import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
-import { allocateResources, parseResources } from '@ippc/mesos';
-import { ContainerInfo_Type, TaskState, type ExecutorInfo } from '@ippc/proto';
+import { TaskState, type ExecutorInfo } from '@ippc/proto';
 import type { SchedulerEvent } from '@ippc/scheduler';
 import { MOUNT, type StartedCluster } from '@ippc/testbed';
-import { agentApiCall, eventually, ipOf, launchOn, net, probeTask, serve, stateAddresses, withFramework } from '../support.js';
+import { agentApiCall, customExecutor, eventually, ipOf, launchOn, probeTask, twoTasksOnExecutor, withFramework } from '../support.js';
 
 /** Where build.sh puts the binary, on this machine and (under the workspace mount) on every node. */
 const BINARY = 'e2e/dist/executors/mesos-go-executor';
 const local = fileURLToPath(new URL(`../../../${BINARY}`, import.meta.url));
 
 function mesosGoExecutor(frameworkId: string, id: string): ExecutorInfo {
-  return {
-    executorId: { value: id },
-    frameworkId: { value: frameworkId },
-    name: 'mesos-go executor (e2e)',
-    command: { shell: true, value: `exec ${MOUNT}/${BINARY}`, uris: [], arguments: [] },
-    resources: allocateResources(parseResources('cpus:0.1;mem:32'), '*'),
-    container: { type: ContainerInfo_Type.MESOS, networkInfos: [net('ippc-bridge')] },
-  };
+  return customExecutor(frameworkId, id, 'mesos-go executor (e2e)', `exec ${MOUNT}/${BINARY}`);
 }
 
 type Containers = { executor_id: { value: string } }[];
@@ -46,15 +38,7 @@ export function mesosGoExecutorScenarios(cluster: () => StartedCluster): void {
         const events: SchedulerEvent[] = [];
         s.on((e) => events.push(e));
         const executor = mesosGoExecutor(s.frameworkId!, 'go-ex');
-        const web = await launchOn(s, c, 1, { name: 'go-web', executor, data: serve(80) });
-        const api = await launchOn(s, c, 1, { name: 'go-api', executor, data: serve(8080) });
-        const webRunning = await s.waitForState(web.id, 'TASK_RUNNING', 60_000);
-        const apiRunning = await s.waitForState(api.id, 'TASK_RUNNING', 30_000);
-        const ip = ipOf(webRunning);
-        assert.ok(ip.startsWith('10.100.'), `the executor's address on ippc-bridge: ${JSON.stringify(webRunning.containerStatus)}`);
-        assert.equal(ipOf(apiRunning), ip, 'the second task reports the same address');
-        assert.equal(webRunning.executorId?.value, 'go-ex');
-        for (const id of [web.id, api.id]) assert.deepEqual(await stateAddresses(c, id), [ip], `/master/state lists ${id} with the executor address`);
+        const { web, api, webRunning, ip } = await twoTasksOnExecutor(s, c, executor, ['go-web', 'go-api']);
         assert.equal((await containersOf(c, 1, 'go-ex')).length, 1, 'one container for both tasks');
 
         const resolver = new Resolver({ timeout: 1000, tries: 1 });
